@@ -1,0 +1,100 @@
+//! The command line: one file per subcommand group. Data goes to stdout,
+//! logs to stderr.
+
+mod demo;
+mod key;
+mod run;
+mod status;
+mod sync;
+mod tracker;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::home::{Home, HOME_ENV};
+
+/// Keeps the issues of two trackers in sync across firewalls, through
+/// signed, encrypted, numbered messages in shared folders.
+#[derive(Debug, Parser)]
+#[command(name = "postern", version)]
+pub struct Cli {
+    /// The peer's home folder (database, keys, exchange folders).
+    #[arg(long, global = true, env = HOME_ENV)]
+    pub home: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Projects of the embedded tracker.
+    #[command(subcommand)]
+    Project(tracker::ProjectCmd),
+    /// Issues of the embedded tracker.
+    #[command(subcommand)]
+    Issue(tracker::IssueCmd),
+    /// Comments on issues of the embedded tracker.
+    #[command(subcommand)]
+    Comment(tracker::CommentCmd),
+    /// Create, accept, list and inspect synchronizations.
+    #[command(subcommand)]
+    Sync(sync::SyncCmd),
+    /// Issues whose incoming changes are blocked by an error.
+    #[command(subcommand)]
+    Errors(sync::ErrorsCmd),
+    /// This peer's OpenPGP key.
+    #[command(subcommand)]
+    Key(key::KeyCmd),
+    /// Run every sync of the home (a daemon; `--once` for one cycle).
+    Run(run::RunArgs),
+    /// Show the state of every sync.
+    Status(status::StatusArgs),
+    /// Two peers on one machine, syncing over folders, from scratch.
+    Demo(demo::DemoArgs),
+}
+
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POSTERN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let home = || Home::create(&cli.home.clone().unwrap_or_else(Home::default_root));
+    match cli.command {
+        Command::Project(c) => tracker::project(&home()?, c),
+        Command::Issue(c) => tracker::issue(&home()?, c),
+        Command::Comment(c) => tracker::comment(&home()?, c),
+        Command::Sync(c) => sync::sync(&home()?, c),
+        Command::Errors(c) => sync::errors(&home()?, c),
+        Command::Key(c) => key::key(&home()?, c),
+        Command::Run(a) => run::run(home()?, a),
+        Command::Status(a) => status::status(&home()?, a),
+        Command::Demo(a) => demo::demo(a),
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+/// The user doing tracker writes from the command line.
+pub(crate) fn default_user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "admin".into())
+}

@@ -1,0 +1,48 @@
+//! `postern run`: the daemon, or one cycle with `--once`.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::daemon::{self, RunOptions};
+use crate::engine::Peer;
+use crate::home::Home;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// One cycle over every sync, then exit (for cron and tests).
+    #[arg(long)]
+    once: bool,
+    /// Seconds between full scans (new files also wake the daemon at once).
+    #[arg(long, default_value_t = 2.0)]
+    interval: f64,
+}
+
+pub fn run(home: Home, args: RunArgs) -> Result<()> {
+    if args.once {
+        let report = Peer::open(home)?.cycle()?;
+        eprintln!(
+            "cycle: {} enqueued, {} sent, {} applied, {} held, {} duplicates, {} quarantined",
+            report.enqueued,
+            report.sent,
+            report.applied,
+            report.held,
+            report.duplicates,
+            report.quarantined
+        );
+        return Ok(());
+    }
+    if args.interval.is_nan() || args.interval <= 0.0 {
+        anyhow::bail!("--interval must be positive");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(daemon::run(
+        home,
+        RunOptions {
+            interval: Duration::from_secs_f64(args.interval),
+        },
+    ))
+}

@@ -1,0 +1,360 @@
+//! `postern sync …` and `postern errors …`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+
+use super::print_json;
+use crate::engine::apply::retry_parked;
+use crate::engine::handshake::{self, format_ms, SyncSettings};
+use crate::home::Home;
+use crate::store::{links, problems, syncs};
+use crate::tracker::Embedded;
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCmd {
+    /// Master: create a sync and write its handshake file.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Local project to synchronize.
+        #[arg(long)]
+        project: String,
+        /// The user under whose name the partner's changes are made here.
+        #[arg(long)]
+        sync_user: String,
+        /// Exchange protocol; fixed for the life of the sync.
+        #[arg(long, default_value = "file", value_parser = ["file"])]
+        protocol: String,
+        /// Exchange folder holding SEND and RECEIVE (default <home>/exchange/<name>).
+        #[arg(long)]
+        exchange: Option<PathBuf>,
+        /// Where to write the handshake file (default ./<name>.handshake.asc).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Days until the handshake file expires.
+        #[arg(long, default_value_t = 7)]
+        expires_days: u32,
+        /// Print the result as JSON (includes the passphrase).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Slave: upload a handshake file, show it, and accept the sync.
+    Accept {
+        /// The handshake file from the master.
+        #[arg(long)]
+        file: PathBuf,
+        /// The passphrase (prefer --passphrase-file or POSTERN_PASSPHRASE).
+        #[arg(long, env = "POSTERN_PASSPHRASE", hide_env_values = true)]
+        passphrase: Option<String>,
+        #[arg(long, conflicts_with = "passphrase")]
+        passphrase_file: Option<PathBuf>,
+        /// Local project to synchronize.
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        sync_user: String,
+        /// Local name of the sync (default: the master's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Exchange folder holding SEND and RECEIVE (default <home>/exchange/<name>).
+        #[arg(long)]
+        exchange: Option<PathBuf>,
+        /// Accept without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// List syncs.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download synchronized issues: the pairs as `firstConnector` JSON.
+    Export { sync: String },
+    /// Set timing: resend unacknowledged messages after, ask for a gap after.
+    Timing {
+        sync: String,
+        #[arg(long)]
+        resend_after_secs: f64,
+        #[arg(long)]
+        gap_after_secs: f64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ErrorsCmd {
+    /// List issues whose incoming changes are blocked.
+    List {
+        sync: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply the blocked changes of one partner issue again.
+    Retry { sync: String, remote_issue: String },
+    /// Drop the blocked changes of one partner issue.
+    Ignore { sync: String, remote_issue: String },
+}
+
+fn read_passphrase(passphrase: Option<String>, file: Option<PathBuf>) -> Result<String> {
+    if let Some(p) = passphrase {
+        return Ok(p);
+    }
+    if let Some(f) = file {
+        let p = std::fs::read_to_string(&f)
+            .with_context(|| format!("cannot read passphrase file {}", f.display()))?;
+        return Ok(p.trim().to_string());
+    }
+    eprint!("Passphrase: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if line.trim().is_empty() {
+        bail!("no passphrase given (use --passphrase-file, POSTERN_PASSPHRASE or type it)");
+    }
+    Ok(line.trim().to_string())
+}
+
+fn group_fingerprint(f: &str) -> String {
+    f.as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
+    let mut conn = home.open_db()?;
+    match cmd {
+        SyncCmd::Create {
+            name,
+            description,
+            project,
+            sync_user,
+            protocol: _,
+            exchange,
+            out,
+            expires_days,
+            json,
+        } => {
+            handshake::check_name(&name)?;
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("{name}.handshake.asc")));
+            if out.exists() {
+                bail!("{} already exists; choose another --out", out.display());
+            }
+            let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
+            let settings = SyncSettings {
+                name,
+                description,
+                project,
+                sync_user,
+                exchange_dir: exchange,
+            };
+            let (key, generated) = home.own_key_or_generate()?;
+            if generated {
+                eprintln!("Generated this peer's key {}", key.fingerprint());
+            }
+            let created = handshake::create_master(
+                &mut conn,
+                &key,
+                &settings,
+                expires_days as i64 * 86_400_000,
+            )?;
+            std::fs::write(&out, &created.handshake)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            if json {
+                return print_json(&serde_json::json!({
+                    "sync_id": created.sync.id, "name": created.sync.name, "handshake_file": out,
+                    "passphrase": created.passphrase, "fingerprint": created.fingerprint,
+                    "exchange": created.sync.exchange_dir,
+                    "expires_at": created.sync.handshake_expires,
+                }));
+            }
+            println!(
+                "Created sync '{}' ({}), status: handshake",
+                created.sync.name, created.sync.id
+            );
+            println!("Exchange folder:  {}", created.sync.exchange_dir);
+            println!("Handshake file:   {}", out.display());
+            println!(
+                "Expires:          {}",
+                format_ms(created.sync.handshake_expires.unwrap_or(0))
+            );
+            println!(
+                "Passphrase:       {}   (shown once: give it to the partner by another channel)",
+                created.passphrase
+            );
+            println!(
+                "Fingerprint:      {}   (compare it with the partner by phone)",
+                group_fingerprint(&created.fingerprint)
+            );
+        }
+        SyncCmd::Accept {
+            file,
+            passphrase,
+            passphrase_file,
+            project,
+            sync_user,
+            name,
+            exchange,
+            yes,
+        } => {
+            let data = std::fs::read(&file)
+                .with_context(|| format!("cannot read handshake file {}", file.display()))?;
+            let pass = read_passphrase(passphrase, passphrase_file)?;
+            let hs = handshake::read_handshake(&data, &pass)
+                .with_context(|| format!("handshake file {}", file.display()))?;
+            println!("Handshake file {}:", file.display());
+            println!("  sync:        {} ({})", hs.name, hs.sync_id);
+            println!("  description: {}", hs.description);
+            println!("  protocol:    {}", hs.protocol);
+            println!(
+                "  master:      {}",
+                group_fingerprint(&hs.master_fingerprint)
+            );
+            println!("  expires:     {}", format_ms(hs.expires_at));
+            if hs.protocol != "file" {
+                bail!(
+                    "protocol '{}' is not supported by this postern",
+                    hs.protocol
+                );
+            }
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    bail!("confirmation needed: compare the fingerprint with the master's admin, then run again with --yes");
+                }
+                eprint!(
+                    "Compare the fingerprint with the master's admin. Accept this sync? [y/N] "
+                );
+                std::io::stderr().flush()?;
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                if !matches!(line.trim(), "y" | "Y" | "yes") {
+                    bail!("not accepted; nothing was created");
+                }
+            }
+            let name = name.unwrap_or_else(|| hs.name.clone());
+            let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
+            let settings = SyncSettings {
+                name,
+                description: hs.description.clone(),
+                project,
+                sync_user,
+                exchange_dir: exchange,
+            };
+            let (key, generated) = home.own_key_or_generate()?;
+            if generated {
+                eprintln!("Generated this peer's key {}", key.fingerprint());
+            }
+            let rec = handshake::accept(&mut conn, &key, &hs, &settings)?;
+            println!(
+                "Accepted sync '{}' ({}), status: handshake",
+                rec.name, rec.id
+            );
+            println!("Exchange folder:  {}", rec.exchange_dir);
+            println!(
+                "Own fingerprint:  {}",
+                group_fingerprint(&key.fingerprint())
+            );
+            println!("Run `postern run` on both sides; the status becomes active once each side hears from the other.");
+        }
+        SyncCmd::List { json } => {
+            let all = syncs::list(&conn)?;
+            if json {
+                let v: Vec<_> = all
+                    .iter()
+                    .map(|s| serde_json::json!({"id": s.id, "name": s.name, "role": s.role.as_str(), "state": s.state.as_str(), "project": s.project, "protocol": s.protocol}))
+                    .collect();
+                return print_json(&v);
+            }
+            for s in all {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    s.name,
+                    s.role.as_str(),
+                    s.state.as_str(),
+                    s.project,
+                    s.id
+                );
+            }
+        }
+        SyncCmd::Export { sync } => {
+            let s = syncs::find(&conn, &sync)?;
+            let mut items = Vec::new();
+            for l in links::all(&conn, &s.id)? {
+                let mut v = serde_json::to_value(&l)?;
+                v["connectorKey"] = format!("CON-{}-{}", l.id, s.project).into();
+                items.push(v);
+            }
+            print_json(&serde_json::json!({ "firstConnector": items }))?;
+        }
+        SyncCmd::Timing {
+            sync,
+            resend_after_secs,
+            gap_after_secs,
+        } => {
+            if resend_after_secs <= 0.0 || gap_after_secs <= 0.0 {
+                bail!("times must be positive");
+            }
+            let s = syncs::find(&conn, &sync)?;
+            syncs::set_timing(
+                &conn,
+                &s.id,
+                (resend_after_secs * 1000.0) as i64,
+                (gap_after_secs * 1000.0) as i64,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
+    let mut conn = home.open_db()?;
+    match cmd {
+        ErrorsCmd::List { sync, json } => {
+            let s = syncs::find(&conn, &sync)?;
+            let errs = problems::errors(&conn, &s.id)?;
+            if json {
+                return print_json(&errs);
+            }
+            for e in errs {
+                println!(
+                    "[{}] {} (local {}, message {}, {} change(s) waiting)",
+                    e.remote_issue,
+                    e.reason,
+                    e.local_key.as_deref().unwrap_or("-"),
+                    e.seq,
+                    e.parked
+                );
+            }
+        }
+        ErrorsCmd::Retry { sync, remote_issue } => {
+            let s = syncs::find(&conn, &sync)?;
+            if !problems::is_blocked(&conn, &s.id, &remote_issue)? {
+                bail!("issue {remote_issue} of sync '{}' has no error", s.name);
+            }
+            let (applied, left) = retry_parked(&mut conn, &Embedded, &s, &remote_issue)?;
+            if left > 0 {
+                let reason = problems::errors(&conn, &s.id)?
+                    .into_iter()
+                    .find(|e| e.remote_issue == remote_issue)
+                    .map(|e| e.reason)
+                    .unwrap_or_default();
+                bail!("[{remote_issue}] still failing after {applied} change(s) applied: {reason}");
+            }
+            println!("[{remote_issue}] {applied} change(s) applied");
+        }
+        ErrorsCmd::Ignore { sync, remote_issue } => {
+            let s = syncs::find(&conn, &sync)?;
+            if !problems::is_blocked(&conn, &s.id, &remote_issue)? {
+                bail!("issue {remote_issue} of sync '{}' has no error", s.name);
+            }
+            let n = problems::discard(&conn, &s.id, &remote_issue)?;
+            println!("[{remote_issue}] {n} change(s) dropped");
+        }
+    }
+    Ok(())
+}

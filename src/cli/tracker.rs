@@ -1,0 +1,348 @@
+//! `postern project|issue|comment`: the embedded tracker by hand.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+
+use super::{default_user, print_json};
+use crate::home::Home;
+use crate::protocol::{FieldChanges, IssueFields};
+use crate::tracker::embedded::{DEFAULT_PRIORITY, DEFAULT_STATUS};
+use crate::tracker::{Actor, Embedded, Issue, Tracker};
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCmd {
+    /// Create a project; prints its key.
+    Create {
+        /// Project key: upper-case letters and digits, e.g. SAM2.
+        key: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Comma-separated statuses the project allows (default: any).
+        #[arg(long, value_delimiter = ',')]
+        statuses: Option<Vec<String>>,
+    },
+    /// List projects.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Who {
+    /// The user making the change.
+    #[arg(long = "as", value_name = "USER")]
+    user: Option<String>,
+}
+
+impl Who {
+    fn name(&self) -> String {
+        self.user.clone().unwrap_or_else(default_user)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IssueCmd {
+    /// Create an issue; prints its key.
+    Create {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        summary: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long, default_value = DEFAULT_STATUS)]
+        status: String,
+        #[arg(long, default_value = DEFAULT_PRIORITY)]
+        priority: String,
+        /// A label (repeat for several).
+        #[arg(long = "label")]
+        labels: Vec<String>,
+        #[arg(long)]
+        assignee: Option<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Change fields of an issue; prints its key.
+    Edit {
+        key: String,
+        #[arg(long)]
+        summary: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        priority: Option<String>,
+        /// Replace the labels (comma-separated; empty for none).
+        #[arg(long)]
+        labels: Option<String>,
+        /// New assignee; empty to unassign.
+        #[arg(long)]
+        assignee: Option<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// List the issues of a project.
+    List {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one issue with its comments.
+    Show {
+        key: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommentCmd {
+    /// Add a comment; prints its id.
+    Add {
+        issue: String,
+        #[arg(long)]
+        body: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Change a comment's text.
+    Edit {
+        issue: String,
+        id: String,
+        #[arg(long)]
+        body: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Delete a comment.
+    Delete {
+        issue: String,
+        id: String,
+        #[command(flatten)]
+        who: Who,
+    },
+}
+
+pub fn project(home: &Home, cmd: ProjectCmd) -> Result<()> {
+    let conn = home.open_db()?;
+    match cmd {
+        ProjectCmd::Create {
+            key,
+            name,
+            statuses,
+        } => {
+            if let Some(s) = &statuses {
+                if s.iter().any(|s| s.trim().is_empty()) {
+                    bail!("--statuses contains an empty status");
+                }
+            }
+            Embedded.create_project(
+                &conn,
+                &key,
+                name.as_deref().unwrap_or(&key),
+                statuses.as_deref(),
+            )?;
+            println!("{key}");
+        }
+        ProjectCmd::List { json } => {
+            let projects = Embedded.projects(&conn)?;
+            if json {
+                return print_json(&projects);
+            }
+            for p in projects {
+                println!("{}\t{}\t{} issues", p.key, p.name, p.issues);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn must_exist(conn: &rusqlite::Connection, key: &str) -> Result<Issue> {
+    Embedded
+        .issue(conn, key)?
+        .with_context(|| format!("issue {key} does not exist"))
+}
+
+pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
+    let mut conn = home.open_db()?;
+    match cmd {
+        IssueCmd::Create {
+            project,
+            summary,
+            description,
+            status,
+            priority,
+            labels,
+            assignee,
+            who,
+        } => {
+            let user = who.name();
+            let fields = IssueFields {
+                summary,
+                description,
+                status,
+                priority,
+                labels,
+                assignee,
+            };
+            let tx = conn.transaction()?;
+            let key = Embedded.create_issue(
+                &tx,
+                &project,
+                &fields,
+                Actor {
+                    user: &user,
+                    origin: None,
+                },
+            )?;
+            tx.commit()?;
+            println!("{key}");
+        }
+        IssueCmd::Edit {
+            key,
+            summary,
+            description,
+            status,
+            priority,
+            labels,
+            assignee,
+            who,
+        } => {
+            let user = who.name();
+            let labels = labels.map(|l| {
+                l.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            });
+            let changes = FieldChanges {
+                summary,
+                description,
+                status,
+                priority,
+                labels,
+                assignee,
+            };
+            if changes.is_empty() {
+                bail!("nothing to change: give at least one of --summary, --description, --status, --priority, --labels, --assignee");
+            }
+            let tx = conn.transaction()?;
+            Embedded.update_issue(
+                &tx,
+                &key,
+                &changes,
+                Actor {
+                    user: &user,
+                    origin: None,
+                },
+            )?;
+            tx.commit()?;
+            println!("{key}");
+        }
+        IssueCmd::List { project, json } => {
+            if Embedded.project(&conn, &project)?.is_none() {
+                bail!("project {project} does not exist");
+            }
+            let issues = Embedded
+                .issue_keys(&conn, &project)?
+                .iter()
+                .map(|k| must_exist(&conn, k))
+                .collect::<Result<Vec<_>>>()?;
+            if json {
+                return print_json(&issues);
+            }
+            for i in issues {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    i.key, i.fields.status, i.fields.priority, i.fields.summary
+                );
+            }
+        }
+        IssueCmd::Show { key, json } => {
+            let i = must_exist(&conn, &key)?;
+            if json {
+                return print_json(&i);
+            }
+            println!("{}  {}", i.key, i.fields.summary);
+            println!(
+                "status: {}  priority: {}  assignee: {}",
+                i.fields.status,
+                i.fields.priority,
+                i.fields.assignee.as_deref().unwrap_or("-")
+            );
+            println!("labels: {}", i.fields.labels.join(", "));
+            if !i.fields.description.is_empty() {
+                println!("\n{}", i.fields.description);
+            }
+            for c in &i.comments {
+                let by = match &c.on_behalf_of {
+                    Some(o) => format!("{} (for {o})", c.author),
+                    None => c.author.clone(),
+                };
+                println!("\n#{} {by}:\n{}", c.id, c.body);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn comment(home: &Home, cmd: CommentCmd) -> Result<()> {
+    let mut conn = home.open_db()?;
+    let tx = conn.transaction()?;
+    match cmd {
+        CommentCmd::Add { issue, body, who } => {
+            let user = who.name();
+            let id = Embedded.add_comment(
+                &tx,
+                &issue,
+                &body,
+                None,
+                Actor {
+                    user: &user,
+                    origin: None,
+                },
+            )?;
+            tx.commit()?;
+            println!("{id}");
+        }
+        CommentCmd::Edit {
+            issue,
+            id,
+            body,
+            who,
+        } => {
+            let user = who.name();
+            Embedded.edit_comment(
+                &tx,
+                &issue,
+                &id,
+                &body,
+                Actor {
+                    user: &user,
+                    origin: None,
+                },
+            )?;
+            tx.commit()?;
+            println!("{id}");
+        }
+        CommentCmd::Delete { issue, id, who } => {
+            let user = who.name();
+            Embedded.delete_comment(
+                &tx,
+                &issue,
+                &id,
+                Actor {
+                    user: &user,
+                    origin: None,
+                },
+            )?;
+            tx.commit()?;
+            println!("{id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Key generation, armoring and the on-disk own key.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use openpgp::cert::prelude::*;
+use openpgp::parse::Parse;
+use openpgp::serialize::SerializeInto;
+use openpgp::types::Features;
+use openpgp::Cert;
+use sequoia_openpgp as openpgp;
+
+/// Generates a peer key: Cv25519, RFC 4880 profile, SEIPDv1 only.
+pub fn generate_key(user_id: &str) -> Result<Cert> {
+    let (cert, _rev) = CertBuilder::general_purpose(Some(user_id))
+        .set_cipher_suite(CipherSuite::Cv25519)
+        .set_profile(openpgp::Profile::RFC4880)?
+        .set_features(Features::empty().set_seipdv1())?
+        .generate()?;
+    Ok(cert)
+}
+
+/// Upper-case hex fingerprint of a certificate.
+pub fn fingerprint(cert: &Cert) -> String {
+    cert.fingerprint().to_hex()
+}
+
+/// ASCII-armored public certificate.
+pub fn cert_to_armored(cert: &Cert) -> Result<String> {
+    let bytes = cert.armored().to_vec()?;
+    Ok(String::from_utf8(bytes)?)
+}
+
+/// Parses one certificate (public or secret) from armored or binary text.
+pub fn cert_from_armored(text: &[u8]) -> Result<Cert> {
+    Cert::from_bytes(text).context("not an OpenPGP certificate")
+}
+
+/// The peer's own secret key, stored as `keys/own.key.asc` in the home
+/// with owner-only permissions. `Debug` never shows key material.
+pub struct OwnKey {
+    cert: Cert,
+}
+
+impl std::fmt::Debug for OwnKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnKey")
+            .field("fingerprint", &self.fingerprint())
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl OwnKey {
+    pub fn from_cert(cert: Cert) -> Result<Self> {
+        if !cert.is_tsk() {
+            bail!("the key {} has no secret parts", cert.fingerprint());
+        }
+        Ok(Self { cert })
+    }
+
+    pub fn path(keys_dir: &Path) -> PathBuf {
+        keys_dir.join("own.key.asc")
+    }
+
+    /// Loads the own key; refuses a key file others can read.
+    pub fn load(keys_dir: &Path) -> Result<Option<Self>> {
+        let path = Self::path(keys_dir);
+        if !path.exists() {
+            return Ok(None);
+        }
+        check_private(&path)?;
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let cert = cert_from_armored(&bytes)
+            .with_context(|| format!("{} is not an OpenPGP secret key", path.display()))?;
+        Ok(Some(Self::from_cert(cert)?))
+    }
+
+    /// Writes the key with mode 0600, via a temporary file and rename.
+    pub fn store(&self, keys_dir: &Path) -> Result<()> {
+        fs::create_dir_all(keys_dir)?;
+        let path = Self::path(keys_dir);
+        let tmp = keys_dir.join(".own.key.asc.tmp");
+        let armored = self.cert.as_tsk().armored().to_vec()?;
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(&armored)?;
+        f.sync_all()?;
+        fs::rename(&tmp, &path)?;
+        Ok(())
+    }
+
+    pub fn cert(&self) -> &Cert {
+        &self.cert
+    }
+
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.cert)
+    }
+
+    pub fn public_armored(&self) -> Result<String> {
+        cert_to_armored(&self.cert.clone().strip_secret_key_material())
+    }
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{} is readable by other users (mode {:o}); run `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<()> {
+    Ok(())
+}

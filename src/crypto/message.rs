@@ -1,0 +1,337 @@
+//! Sign-then-encrypt and decrypt-then-verify, with size limits and error
+//! kinds the engine can turn into quarantine reasons.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+
+use openpgp::crypto::{Password, SessionKey};
+use openpgp::packet::{PKESK, SKESK};
+use openpgp::parse::stream::*;
+use openpgp::parse::Parse;
+use openpgp::serialize::stream::*;
+use openpgp::types::SymmetricAlgorithm;
+use openpgp::{Cert, Fingerprint, KeyHandle};
+use sequoia_openpgp as openpgp;
+
+use super::policy;
+
+/// Why a message could not be opened. Each maps to one quarantine reason.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("message is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("cannot decrypt: not encrypted to this peer's key")]
+    NotForUs,
+    #[error("cannot decrypt: wrong passphrase")]
+    WrongPassphrase,
+    #[error("message is not encrypted")]
+    NotEncrypted,
+    #[error("no valid signature by the expected key: {0}")]
+    BadSignature(String),
+    #[error("decrypted content is over the limit of {limit} bytes")]
+    PlaintextTooLarge { limit: usize },
+    #[error("damaged or not an OpenPGP message: {0}")]
+    Corrupt(String),
+}
+
+/// Signs `plaintext` with `own` and encrypts it to `recipient`; ASCII armor.
+pub fn seal(own: &Cert, recipient: &Cert, plaintext: &[u8]) -> anyhow::Result<Vec<u8>> {
+    write_sealed(own, plaintext, Encrypt::To(recipient))
+}
+
+/// Signs with `own` and encrypts with a passphrase (the handshake file).
+pub fn seal_with_password(own: &Cert, password: &str, plaintext: &[u8]) -> anyhow::Result<Vec<u8>> {
+    write_sealed(own, plaintext, Encrypt::Password(password))
+}
+
+enum Encrypt<'r> {
+    To(&'r Cert),
+    Password(&'r str),
+}
+
+fn write_sealed(own: &Cert, plaintext: &[u8], how: Encrypt<'_>) -> anyhow::Result<Vec<u8>> {
+    let signer = own
+        .keys()
+        .unencrypted_secret()
+        .with_policy(policy(), None)
+        .supported()
+        .alive()
+        .revoked(false)
+        .for_signing()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("own key has no usable signing key"))?
+        .key()
+        .clone()
+        .into_keypair()?;
+    let mut sink = Vec::new();
+    {
+        let message = Message::new(&mut sink);
+        let message = Armorer::new(message).build()?;
+        let message = match how {
+            Encrypt::To(recipient) => {
+                let recipients = recipient
+                    .keys()
+                    .with_policy(policy(), None)
+                    .supported()
+                    .alive()
+                    .revoked(false)
+                    .for_transport_encryption()
+                    .for_storage_encryption();
+                Encryptor::for_recipients(message, recipients).build()?
+            }
+            Encrypt::Password(pw) => {
+                let pw: Password = pw.into();
+                Encryptor::with_passwords(message, Some(pw)).build()?
+            }
+        };
+        let message = Compressor::new(message).build()?;
+        let message = Signer::new(message, signer)?.build()?;
+        let mut literal = LiteralWriter::new(message).build()?;
+        literal.write_all(plaintext)?;
+        literal.finalize()?;
+    }
+    Ok(sink)
+}
+
+/// What came out of a verified message.
+#[derive(Debug)]
+pub struct Opened {
+    pub plaintext: Vec<u8>,
+    /// Fingerprint of the certificate whose key made the good signature.
+    pub signer: Fingerprint,
+}
+
+/// How the message is decrypted.
+#[derive(Clone, Copy)]
+pub enum Secret<'a> {
+    Key(&'a Cert),
+    Password(&'a str),
+}
+
+/// Decrypts with `secret` and verifies the signature against `signers`.
+pub fn open(
+    secret: Secret<'_>,
+    signers: &[Cert],
+    data: &[u8],
+    limit: usize,
+) -> Result<Opened, CryptoError> {
+    let (out, _) = run(secret, None, signers, true, data, limit)?;
+    Ok(out)
+}
+
+/// Decrypts without checking the signature, returning the session key so a
+/// second pass can verify once the signer's certificate is known (the
+/// handshake file and the accept message carry their signer's certificate
+/// inside). Never act on the plaintext of this call alone.
+pub fn open_unverified(
+    secret: Secret<'_>,
+    data: &[u8],
+    limit: usize,
+) -> Result<(Vec<u8>, CachedSession), CryptoError> {
+    let (out, session) = run(secret, None, &[], false, data, limit)?;
+    Ok((out.plaintext, session))
+}
+
+/// Second pass of [`open_unverified`]: verifies against `signer`.
+pub fn verify_cached(
+    session: &CachedSession,
+    signer: &Cert,
+    data: &[u8],
+    limit: usize,
+) -> Result<Opened, CryptoError> {
+    let (out, _) = run(
+        Secret::Password(""),
+        Some(session.clone()),
+        std::slice::from_ref(signer),
+        true,
+        data,
+        limit,
+    )?;
+    Ok(out)
+}
+
+/// A session key recovered in a first pass.
+#[derive(Clone)]
+pub struct CachedSession(Option<SymmetricAlgorithm>, SessionKey);
+
+#[derive(Default)]
+struct State {
+    decrypt_failed: bool,
+    signature_error: Option<String>,
+    signer: Option<Fingerprint>,
+    encrypted: bool,
+    session: Option<CachedSession>,
+}
+
+struct Helper<'a> {
+    secret: Secret<'a>,
+    cached: Option<CachedSession>,
+    signers: Vec<Cert>,
+    require_signature: bool,
+    state: Arc<Mutex<State>>,
+}
+
+fn run(
+    secret: Secret<'_>,
+    cached: Option<CachedSession>,
+    signers: &[Cert],
+    require_signature: bool,
+    data: &[u8],
+    limit: usize,
+) -> Result<(Opened, CachedSession), CryptoError> {
+    if data.len() > limit {
+        return Err(CryptoError::TooLarge {
+            size: data.len(),
+            limit,
+        });
+    }
+    let state = Arc::new(Mutex::new(State::default()));
+    let helper = Helper {
+        secret,
+        cached,
+        signers: signers.to_vec(),
+        require_signature,
+        state: state.clone(),
+    };
+    let classify = |e: anyhow::Error| -> CryptoError {
+        let s = state.lock().unwrap();
+        if s.decrypt_failed {
+            match secret {
+                Secret::Password(_) => CryptoError::WrongPassphrase,
+                Secret::Key(_) => CryptoError::NotForUs,
+            }
+        } else if let Some(reason) = &s.signature_error {
+            CryptoError::BadSignature(reason.clone())
+        } else if !s.encrypted && s.session.is_none() && s.signer.is_some() {
+            CryptoError::NotEncrypted
+        } else {
+            CryptoError::Corrupt(format!("{e:#}"))
+        }
+    };
+    let builder =
+        DecryptorBuilder::from_bytes(data).map_err(|e| CryptoError::Corrupt(format!("{e:#}")))?;
+    let mut decryptor = builder
+        .with_policy(policy(), None, helper)
+        .map_err(classify)?;
+    let mut plaintext = Vec::new();
+    (&mut decryptor)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut plaintext)
+        .map_err(|e| classify(e.into()))?;
+    if plaintext.len() > limit {
+        return Err(CryptoError::PlaintextTooLarge { limit });
+    }
+    if !decryptor.message_processed() {
+        return Err(CryptoError::Corrupt("message did not end properly".into()));
+    }
+    let s = state.lock().unwrap();
+    if !s.encrypted {
+        return Err(CryptoError::NotEncrypted);
+    }
+    let session = s.session.clone().ok_or(CryptoError::NotEncrypted)?;
+    let signer = match (&s.signer, require_signature) {
+        (Some(f), _) => f.clone(),
+        (None, true) => return Err(CryptoError::BadSignature("unsigned".into())),
+        // Unverified first pass: a placeholder, never trusted.
+        (None, false) => Fingerprint::from_bytes(4, &[0; 20]).expect("v4 fingerprint"),
+    };
+    Ok((Opened { plaintext, signer }, session))
+}
+
+impl VerificationHelper for Helper<'_> {
+    fn get_certs(&mut self, _ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
+        Ok(self.signers.clone())
+    }
+
+    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        let mut last_error = None;
+        for layer in structure.into_iter() {
+            match layer {
+                MessageLayer::Encryption { .. } => s.encrypted = true,
+                MessageLayer::Compression { .. } => {}
+                MessageLayer::SignatureGroup { results } => {
+                    for r in results {
+                        match r {
+                            Ok(good) if s.signer.is_none() => {
+                                s.signer = Some(good.ka.cert().fingerprint());
+                            }
+                            Ok(_) => {}
+                            Err(e) => last_error = Some(e.to_string()),
+                        }
+                    }
+                }
+            }
+        }
+        if !self.require_signature {
+            return Ok(());
+        }
+        if s.signer.is_none() {
+            let reason = last_error.unwrap_or_else(|| "unsigned".into());
+            s.signature_error = Some(reason.clone());
+            return Err(anyhow::anyhow!("no valid signature: {reason}"));
+        }
+        Ok(())
+    }
+}
+
+impl DecryptionHelper for Helper<'_> {
+    fn decrypt(
+        &mut self,
+        pkesks: &[PKESK],
+        skesks: &[SKESK],
+        sym_algo: Option<SymmetricAlgorithm>,
+        decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
+    ) -> openpgp::Result<Option<Cert>> {
+        let mut found = None;
+        if let Some(CachedSession(algo, sk)) = &self.cached {
+            if decrypt(*algo, sk) {
+                found = Some(CachedSession(*algo, sk.clone()));
+            }
+        } else {
+            match self.secret {
+                Secret::Key(cert) => {
+                    'outer: for ka in cert
+                        .keys()
+                        .unencrypted_secret()
+                        .with_policy(policy(), None)
+                        .for_transport_encryption()
+                        .for_storage_encryption()
+                    {
+                        let mut pair = ka.key().clone().into_keypair()?;
+                        for pkesk in pkesks {
+                            if let Some((algo, sk)) = pkesk.decrypt(&mut pair, sym_algo) {
+                                if decrypt(algo, &sk) {
+                                    found = Some(CachedSession(algo, sk));
+                                    break 'outer;
+                                }
+                            }
+                        }
+                    }
+                }
+                Secret::Password(pw) => {
+                    let pw: Password = pw.into();
+                    for skesk in skesks {
+                        if let Ok((algo, sk)) = skesk.decrypt(&pw) {
+                            if decrypt(algo, &sk) {
+                                found = Some(CachedSession(algo, sk));
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut s = self.state.lock().unwrap();
+        match found {
+            Some(session) => {
+                s.session = Some(session);
+                Ok(None)
+            }
+            None => {
+                s.decrypt_failed = true;
+                Err(anyhow::anyhow!("no key to decrypt the message"))
+            }
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Applying a partner's changes to the local tracker, as the sync user.
+//!
+//! Runs inside the transaction that records the message's sequence number.
+//! Each change gets a savepoint: a change the tracker refuses is rolled
+//! back alone, recorded as the issue's error, and it and every later change
+//! to that issue are parked until the admin retries or discards them.
+
+use anyhow::Result;
+use rusqlite::Connection;
+
+use crate::protocol::{Body, Change, WireChange};
+use crate::store::{links, now_ms, outbox, problems, SyncRecord};
+use crate::tracker::{Actor, Tracker, TrackerError};
+
+/// Applies the changes of message `seq`, then enqueues the pairings the
+/// partner needs to learn (new issue and comment ids) as one message.
+pub fn apply_message(
+    conn: &Connection,
+    tracker: &impl Tracker,
+    sync: &SyncRecord,
+    seq: u64,
+    changes: &[WireChange],
+) -> Result<()> {
+    let mut replies = Vec::new();
+    for change in changes {
+        let WireChange::Known(change) = change else {
+            tracing::warn!(sync = %sync.name, seq, "skipping a change kind this version does not know");
+            continue;
+        };
+        if let Change::Paired {
+            yours,
+            mine,
+            comments,
+        } = change
+        {
+            links::set_remote(conn, &sync.id, yours, mine)?;
+            for (y, m) in comments {
+                links::pair_comment(conn, &sync.id, yours, y, m)?;
+            }
+            continue;
+        }
+        let remote = change.issue();
+        if problems::is_blocked(conn, &sync.id, remote)? {
+            problems::park(
+                conn,
+                &sync.id,
+                remote,
+                seq,
+                &WireChange::Known(change.clone()),
+            )?;
+            continue;
+        }
+        apply_guarded(conn, tracker, sync, seq, change, &mut replies)?;
+    }
+    enqueue_replies(conn, sync, replies)
+}
+
+fn enqueue_replies(conn: &Connection, sync: &SyncRecord, replies: Vec<Change>) -> Result<()> {
+    if !replies.is_empty() {
+        let body = Body::Changes {
+            changes: replies.into_iter().map(WireChange::Known).collect(),
+        };
+        outbox::enqueue(conn, &sync.id, &body, now_ms())?;
+    }
+    Ok(())
+}
+
+/// Applies one change under a savepoint. `Ok(false)`: the tracker refused
+/// it and the issue is now blocked.
+fn apply_guarded(
+    conn: &Connection,
+    tracker: &impl Tracker,
+    sync: &SyncRecord,
+    seq: u64,
+    change: &Change,
+    replies: &mut Vec<Change>,
+) -> Result<bool> {
+    conn.execute_batch("SAVEPOINT apply_change")?;
+    match apply_one(conn, tracker, sync, seq, change, replies) {
+        Ok(()) => {
+            conn.execute_batch("RELEASE apply_change")?;
+            Ok(true)
+        }
+        Err(e) if e.downcast_ref::<TrackerError>().is_some() => {
+            conn.execute_batch("ROLLBACK TO apply_change; RELEASE apply_change")?;
+            let remote = change.issue();
+            let local = links::by_remote(conn, &sync.id, remote)?.map(|l| l.local_issue_key);
+            let reason = e.to_string();
+            tracing::warn!(sync = %sync.name, issue = remote, %reason, "change refused; issue blocked");
+            problems::record_error(
+                conn,
+                &sync.id,
+                remote,
+                local.as_deref(),
+                seq,
+                &reason,
+                now_ms(),
+            )?;
+            problems::park(
+                conn,
+                &sync.id,
+                remote,
+                seq,
+                &WireChange::Known(change.clone()),
+            )?;
+            Ok(false)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO apply_change; RELEASE apply_change")?;
+            Err(e)
+        }
+    }
+}
+
+fn apply_one(
+    conn: &Connection,
+    tracker: &impl Tracker,
+    sync: &SyncRecord,
+    seq: u64,
+    change: &Change,
+    replies: &mut Vec<Change>,
+) -> Result<()> {
+    let actor = Actor {
+        user: &sync.sync_user,
+        origin: Some(&sync.id),
+    };
+    let now = now_ms();
+    let remote = change.issue();
+    let link = links::by_remote(conn, &sync.id, remote)?;
+    if link.as_ref().is_some_and(|l| l.incoming_changes_ignored) {
+        return Ok(());
+    }
+    let local = match (change, &link) {
+        (
+            Change::IssueCreated {
+                fields, comments, ..
+            },
+            None,
+        ) => {
+            let key = tracker.create_issue(conn, &sync.project, fields, actor)?;
+            links::insert(conn, &sync.id, &key, Some(remote), now)?;
+            let mut pairs = Vec::new();
+            for c in comments {
+                let id = tracker.add_comment(conn, &key, &c.body, Some(&c.author), actor)?;
+                links::pair_comment(conn, &sync.id, &key, &id, &c.id)?;
+                pairs.push((c.id.clone(), id));
+            }
+            replies.push(Change::Paired {
+                yours: remote.into(),
+                mine: key.clone(),
+                comments: pairs,
+            });
+            key
+        }
+        (_, None) => {
+            return Err(TrackerError::Invalid(format!(
+                "issue {remote} of the partner is not paired with an issue here"
+            ))
+            .into())
+        }
+        (_, Some(link)) => {
+            let key = link.local_issue_key.clone();
+            apply_to_linked(conn, tracker, sync, &key, change, actor, replies)?;
+            key
+        }
+    };
+    links::touch_incoming(conn, &sync.id, &local, seq, now)
+}
+
+fn apply_to_linked(
+    conn: &Connection,
+    tracker: &impl Tracker,
+    sync: &SyncRecord,
+    key: &str,
+    change: &Change,
+    actor: Actor<'_>,
+    replies: &mut Vec<Change>,
+) -> Result<()> {
+    let local_comment = |remote_id: &str| -> Result<String> {
+        links::local_comment(conn, &sync.id, remote_id)?.ok_or_else(|| {
+            TrackerError::NoComment {
+                issue: key.into(),
+                comment: format!("(partner's {remote_id})"),
+            }
+            .into()
+        })
+    };
+    match change {
+        // Already here (sent again after a lost pairing): bring fields up to date.
+        Change::IssueCreated { fields, .. } => {
+            let all = crate::protocol::FieldChanges {
+                summary: Some(fields.summary.clone()),
+                description: Some(fields.description.clone()),
+                status: Some(fields.status.clone()),
+                priority: Some(fields.priority.clone()),
+                labels: Some(fields.labels.clone()),
+                assignee: Some(fields.assignee.clone().unwrap_or_default()),
+            };
+            tracker.update_issue(conn, key, &all, actor)
+        }
+        Change::IssueUpdated { fields, .. } => tracker.update_issue(conn, key, fields, actor),
+        Change::CommentAdded { issue, comment } => {
+            if links::local_comment(conn, &sync.id, &comment.id)?.is_some() {
+                return Ok(());
+            }
+            let id = tracker.add_comment(conn, key, &comment.body, Some(&comment.author), actor)?;
+            links::pair_comment(conn, &sync.id, key, &id, &comment.id)?;
+            replies.push(Change::Paired {
+                yours: issue.clone(),
+                mine: key.into(),
+                comments: vec![(comment.id.clone(), id)],
+            });
+            Ok(())
+        }
+        Change::CommentEdited { comment, body, .. } => {
+            tracker.edit_comment(conn, key, &local_comment(comment)?, body, actor)
+        }
+        Change::CommentDeleted { comment, .. } => {
+            tracker.delete_comment(conn, key, &local_comment(comment)?, actor)
+        }
+        Change::Paired { .. } => Ok(()),
+    }
+}
+
+/// Re-applies the parked changes of one partner issue, oldest first. Stops
+/// at the first refusal (the issue stays blocked with the new reason).
+/// Returns (applied, still parked).
+pub fn retry_parked(
+    conn: &mut Connection,
+    tracker: &impl Tracker,
+    sync: &SyncRecord,
+    remote_issue: &str,
+) -> Result<(usize, usize)> {
+    let tx = conn.transaction()?;
+    let parked = problems::parked(&tx, &sync.id, remote_issue)?;
+    problems::clear_error(&tx, &sync.id, remote_issue)?;
+    let mut replies = Vec::new();
+    let mut applied = 0;
+    for (i, (row, seq, change)) in parked.iter().enumerate() {
+        problems::unpark(&tx, *row)?;
+        let WireChange::Known(change) = change else {
+            continue;
+        };
+        if !apply_guarded(&tx, tracker, sync, *seq, change, &mut replies)? {
+            // apply_guarded parked it again at the end: move the rest behind it
+            for (row, seq, c) in &parked[i + 1..] {
+                problems::unpark(&tx, *row)?;
+                problems::park(&tx, &sync.id, remote_issue, *seq, c)?;
+            }
+            enqueue_replies(&tx, sync, replies)?;
+            tx.commit()?;
+            return Ok((applied, parked.len() - applied));
+        }
+        applied += 1;
+    }
+    enqueue_replies(&tx, sync, replies)?;
+    tx.commit()?;
+    Ok((applied, 0))
+}

@@ -1,0 +1,343 @@
+//! Pairing: the master's handshake file, the slave's upload and accept
+//! message, and the master taking the accept.
+//!
+//! The handshake file is a JSON document signed by the master's key and
+//! encrypted with a random passphrase (OpenPGP SKESK). Its reader decrypts,
+//! takes the certificate inside and checks the signature was made by it.
+
+use anyhow::{bail, Context, Result};
+use rusqlite::{Connection, TransactionBehavior};
+use sequoia_openpgp::Cert;
+use serde::{Deserialize, Serialize};
+
+use super::incoming::Rejected;
+use super::MAX_MESSAGE_BYTES;
+use crate::crypto::message::{open_unverified, seal_with_password, verify_cached, Secret};
+use crate::crypto::password::{new_passphrase, new_secret, pairing_proof, proofs_equal};
+use crate::crypto::{cert_from_armored, fingerprint, CryptoError, OwnKey};
+use crate::protocol::{Body, Envelope};
+use crate::store::{now_ms, outbox, syncs, Role, SyncRecord, SyncState};
+use crate::tracker::{Embedded, Tracker};
+use crate::transport::FileTransport;
+
+pub const HANDSHAKE_VERSION: u32 = 1;
+const HANDSHAKE_LIMIT: usize = 1024 * 1024;
+
+/// What the master hands to the slave. `Debug` hides the pairing secret.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandshakeFile {
+    pub postern_handshake: u32,
+    pub sync_id: String,
+    pub name: String,
+    pub description: String,
+    pub protocol: String,
+    pub master_fingerprint: String,
+    pub master_cert: String,
+    /// Folder names inside an exchange directory.
+    pub send_folder: String,
+    pub receive_folder: String,
+    pub pairing_secret: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for HandshakeFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandshakeFile")
+            .field("sync_id", &self.sync_id)
+            .field("name", &self.name)
+            .field("protocol", &self.protocol)
+            .field("master_fingerprint", &self.master_fingerprint)
+            .field("pairing_secret", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a handshake file was refused; each case has its own words.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("wrong passphrase for this handshake file (check it with the master's admin)")]
+    WrongPassphrase,
+    #[error("the handshake file is damaged or was altered: {0}")]
+    Tampered(String),
+    #[error("the handshake file is not signed by the master key it contains: {0}")]
+    BadSignature(String),
+    #[error("the handshake file expired at {0}; ask the master's admin for a new one")]
+    Expired(String),
+    #[error("not a postern handshake file: {0}")]
+    Malformed(String),
+}
+
+/// Settings of a new sync, on either side.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub name: String,
+    pub description: String,
+    pub project: String,
+    pub sync_user: String,
+    pub exchange_dir: std::path::PathBuf,
+}
+
+pub fn check_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 64
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        bail!("sync name '{name}' is invalid: use 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
+    }
+    Ok(())
+}
+
+fn check_settings(conn: &Connection, s: &SyncSettings) -> Result<()> {
+    check_name(&s.name)?;
+    if Embedded.project(conn, &s.project)?.is_none() {
+        bail!("project {} does not exist in this home's tracker; create it with `postern project create {}`", s.project, s.project);
+    }
+    if s.sync_user.trim().is_empty() {
+        bail!("the sync user must not be empty");
+    }
+    if syncs::get_by_name(conn, &s.name)?.is_some() {
+        bail!("a sync named '{}' already exists in this home", s.name);
+    }
+    Ok(())
+}
+
+fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord {
+    SyncRecord {
+        id,
+        name: s.name.clone(),
+        description: s.description.clone(),
+        role,
+        protocol: "file".into(),
+        project: s.project.clone(),
+        sync_user: s.sync_user.clone(),
+        exchange_dir: s.exchange_dir.to_string_lossy().into_owned(),
+        state: SyncState::Handshake,
+        partner_fpr: None,
+        partner_cert: None,
+        pairing_secret: None,
+        pairing_used: false,
+        handshake_expires: None,
+        created_at: now,
+        out_seq: 0,
+        out_acked: 0,
+        in_seq: 0,
+        change_cursor: 0,
+        ack_due: false,
+        last_received_at: None,
+        last_received_seq: None,
+        last_resend_request_at: None,
+        resend_after_ms: 60_000,
+        gap_after_ms: 10_000,
+    }
+}
+
+/// What creating a sync produced: the sealed handshake file and the
+/// passphrase to give the partner by another channel.
+pub struct Created {
+    pub sync: SyncRecord,
+    pub handshake: Vec<u8>,
+    pub passphrase: String,
+    pub fingerprint: String,
+}
+
+/// Master: creates the sync and its handshake file.
+pub fn create_master(
+    conn: &mut Connection,
+    key: &OwnKey,
+    s: &SyncSettings,
+    valid_for_ms: i64,
+) -> Result<Created> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    check_settings(&tx, s)?;
+    let now = now_ms();
+    let mut rec = new_record(s, uuid::Uuid::new_v4().to_string(), Role::Master, now);
+    let secret = new_secret();
+    rec.pairing_secret = Some(secret.clone());
+    rec.handshake_expires = Some(now + valid_for_ms);
+    rec.change_cursor = Embedded.last_change(&tx)?;
+    let file = HandshakeFile {
+        postern_handshake: HANDSHAKE_VERSION,
+        sync_id: rec.id.clone(),
+        name: rec.name.clone(),
+        description: rec.description.clone(),
+        protocol: rec.protocol.clone(),
+        master_fingerprint: key.fingerprint(),
+        master_cert: key.public_armored()?,
+        send_folder: "SEND".into(),
+        receive_folder: "RECEIVE".into(),
+        pairing_secret: secret,
+        created_at: now,
+        expires_at: now + valid_for_ms,
+    };
+    let passphrase = new_passphrase();
+    let handshake = seal_with_password(key.cert(), &passphrase, &serde_json::to_vec(&file)?)?;
+    FileTransport::create_dirs(&s.exchange_dir)?;
+    syncs::insert(&tx, &rec)?;
+    tx.commit()?;
+    Ok(Created {
+        sync: rec,
+        handshake,
+        passphrase,
+        fingerprint: key.fingerprint(),
+    })
+}
+
+/// Slave: decrypts and checks a handshake file. Creates nothing.
+pub fn read_handshake(data: &[u8], passphrase: &str) -> Result<HandshakeFile, HandshakeError> {
+    let (plain, session) =
+        open_unverified(Secret::Password(passphrase.trim()), data, HANDSHAKE_LIMIT).map_err(
+            |e| match e {
+                CryptoError::WrongPassphrase => HandshakeError::WrongPassphrase,
+                other => HandshakeError::Tampered(other.to_string()),
+            },
+        )?;
+    let file: HandshakeFile =
+        serde_json::from_slice(&plain).map_err(|e| HandshakeError::Malformed(e.to_string()))?;
+    if file.postern_handshake != HANDSHAKE_VERSION {
+        return Err(HandshakeError::Malformed(format!(
+            "version {} is not supported",
+            file.postern_handshake
+        )));
+    }
+    let cert = cert_from_armored(file.master_cert.as_bytes())
+        .map_err(|e| HandshakeError::Malformed(format!("{e:#}")))?;
+    if fingerprint(&cert) != file.master_fingerprint {
+        return Err(HandshakeError::BadSignature(
+            "the fingerprint does not match the certificate".into(),
+        ));
+    }
+    let opened = verify_cached(&session, &cert, data, HANDSHAKE_LIMIT)
+        .map_err(|e| HandshakeError::BadSignature(e.to_string()))?;
+    if opened.signer != cert.fingerprint() {
+        return Err(HandshakeError::BadSignature("signed by another key".into()));
+    }
+    if file.expires_at < now_ms() {
+        return Err(HandshakeError::Expired(format_ms(file.expires_at)));
+    }
+    Ok(file)
+}
+
+pub fn format_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// Slave: creates the sync from a checked handshake and queues the accept
+/// message (number 1) carrying our certificate and the pairing proof.
+pub fn accept(
+    conn: &mut Connection,
+    key: &OwnKey,
+    file: &HandshakeFile,
+    s: &SyncSettings,
+) -> Result<SyncRecord> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if syncs::get(&tx, &file.sync_id)?.is_some() {
+        bail!(
+            "this home already has the sync {} ('{}'): a handshake file is used once",
+            file.sync_id,
+            file.name
+        );
+    }
+    check_settings(&tx, s)?;
+    if file.master_fingerprint == key.fingerprint() {
+        bail!("this handshake file was made with this home's own key; upload it on the partner's side");
+    }
+    let now = now_ms();
+    let mut rec = new_record(s, file.sync_id.clone(), Role::Slave, now);
+    rec.description = file.description.clone();
+    rec.partner_fpr = Some(file.master_fingerprint.clone());
+    rec.partner_cert = Some(file.master_cert.clone());
+    rec.pairing_used = true;
+    rec.change_cursor = Embedded.last_change(&tx)?;
+    FileTransport::create_dirs(&s.exchange_dir)?;
+    syncs::insert(&tx, &rec)?;
+    let body = Body::Accept {
+        cert: key.public_armored()?,
+        proof: pairing_proof(&file.pairing_secret, &file.sync_id, &key.fingerprint()),
+    };
+    outbox::enqueue(&tx, &rec.id, &body, now)?;
+    tx.commit()?;
+    syncs::get(conn, &rec.id)?.context("sync vanished")
+}
+
+/// Master: opens an accept message, verifying it against the certificate
+/// it carries (the only message whose signer is not pinned yet).
+pub fn open_accept(own: &Cert, data: &[u8]) -> Result<(Envelope, Cert), Rejected> {
+    let (plain, session) = open_unverified(Secret::Key(own), data, MAX_MESSAGE_BYTES)
+        .map_err(|e| Rejected(e.to_string()))?;
+    let env = Envelope::from_json(&plain).map_err(Rejected)?;
+    let Body::Accept { cert, .. } = &env.body else {
+        return Err(Rejected(format!(
+            "a {} message before the handshake was accepted",
+            env.body.kind()
+        )));
+    };
+    let cert = cert_from_armored(cert.as_bytes())
+        .map_err(|e| Rejected(format!("accept carries no valid certificate: {e:#}")))?;
+    let opened = verify_cached(&session, &cert, data, MAX_MESSAGE_BYTES)
+        .map_err(|e| Rejected(format!("accept: {e}")))?;
+    if opened.signer != cert.fingerprint() || env.from != fingerprint(&cert) {
+        return Err(Rejected(
+            "accept is not signed by the certificate it carries".into(),
+        ));
+    }
+    if env.seq != 1 {
+        return Err(Rejected(format!(
+            "accept must be message 1, not {}",
+            env.seq
+        )));
+    }
+    Ok((env, cert))
+}
+
+/// Master: checks the pairing proof and expiry, then pins the slave.
+/// The outer `Result` is for database failures, the inner for refusals.
+pub fn take_accept(
+    conn: &mut Connection,
+    _key: &OwnKey,
+    sync: &SyncRecord,
+    env: &Envelope,
+    cert: &Cert,
+) -> Result<Result<(), Rejected>> {
+    let Body::Accept { proof, .. } = &env.body else {
+        unreachable!("open_accept checked the kind")
+    };
+    if sync.pairing_used {
+        return Ok(Err(Rejected(
+            "a second accept for this handshake was refused: it was already used".into(),
+        )));
+    }
+    let Some(secret) = sync.pairing_secret.as_deref() else {
+        return Ok(Err(Rejected("this sync has no open handshake".into())));
+    };
+    let fpr = fingerprint(cert);
+    if !proofs_equal(proof, &pairing_proof(secret, &sync.id, &fpr)) {
+        return Ok(Err(Rejected(
+            "accept does not prove knowledge of the handshake's pairing secret".into(),
+        )));
+    }
+    if sync
+        .handshake_expires
+        .is_some_and(|e| e < env.sent_at.min(now_ms()))
+    {
+        return Ok(Err(Rejected(
+            "accept was made after the handshake expired".into(),
+        )));
+    }
+    let armored = crate::crypto::cert_to_armored(cert)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    outbox::acknowledge(&tx, &sync.id, env.ack, sync.out_seq)?;
+    syncs::pin_partner(&tx, &sync.id, &fpr, &armored)?;
+    syncs::record_contact(&tx, &sync.id, Some(1), now_ms())?;
+    syncs::set_in_seq(&tx, &sync.id, 1)?;
+    tx.commit()?;
+    tracing::info!(sync = %sync.name, partner = %fpr, "handshake accepted; partner pinned");
+    Ok(Ok(()))
+}

@@ -1,0 +1,250 @@
+//! Incoming: open, check, then apply, hold, drop or quarantine each file.
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{apply, handshake, CycleReport, Peer, MAX_MESSAGE_BYTES};
+use crate::crypto::message::Secret;
+use crate::crypto::{open, CryptoError};
+use crate::protocol::{classify, names, Arrival, Body, Envelope};
+use crate::store::{now_ms, outbox, problems, syncs, SyncRecord};
+use crate::transport::Transport;
+
+/// Why a message was refused; the text is the quarantine reason.
+#[derive(Debug)]
+pub struct Rejected(pub String);
+
+/// Processes everything waiting in the sync's RECEIVE side.
+pub fn receive(
+    peer: &mut Peer,
+    sync: &SyncRecord,
+    transport: &impl Transport,
+) -> Result<CycleReport> {
+    let mut report = CycleReport::default();
+    for item in transport.list()? {
+        let Some(name) = names::parse(&item.id) else {
+            continue;
+        };
+        report.received += 1;
+        // Re-read: the previous file may have changed the sync.
+        let sync = syncs::get(&peer.conn, &sync.id)?.context("sync vanished")?;
+        let verdict = if name.sync != sync.id {
+            Err(Rejected(format!(
+                "addressed to sync {}, not {} ({})",
+                name.sync, sync.id, sync.name
+            )))
+        } else if item.size as usize > MAX_MESSAGE_BYTES {
+            Err(Rejected(format!(
+                "{} bytes, over the limit of {MAX_MESSAGE_BYTES} bytes",
+                item.size
+            )))
+        } else {
+            let data = transport.read(&item.id, MAX_MESSAGE_BYTES as u64)?;
+            open_checked(peer, &sync, &data, name.seq)
+        };
+        match verdict {
+            Err(Rejected(reason)) => {
+                tracing::warn!(sync = %sync.name, file = %item.id, %reason, "message quarantined");
+                transport.quarantine(&item.id, &reason)?;
+                problems::log_quarantine(&peer.conn, Some(&sync.id), &item.id, &reason, now_ms())?;
+                report.quarantined += 1;
+            }
+            Ok(Opened::Accept(env, cert)) => {
+                match handshake::take_accept(&mut peer.conn, &peer.key, &sync, &env, &cert)? {
+                    Ok(()) => report.applied += 1,
+                    Err(Rejected(reason)) => {
+                        transport.quarantine(&item.id, &reason)?;
+                        problems::log_quarantine(
+                            &peer.conn,
+                            Some(&sync.id),
+                            &item.id,
+                            &reason,
+                            now_ms(),
+                        )?;
+                        report.quarantined += 1;
+                        continue;
+                    }
+                }
+                transport.remove(&item.id)?;
+            }
+            Ok(Opened::Message(env)) => {
+                match take(peer, &sync, &env) {
+                    Ok(r) => report.add(r),
+                    Err(e) => match e.downcast::<Rejected>() {
+                        Ok(Rejected(reason)) => {
+                            transport.quarantine(&item.id, &reason)?;
+                            problems::log_quarantine(
+                                &peer.conn,
+                                Some(&sync.id),
+                                &item.id,
+                                &reason,
+                                now_ms(),
+                            )?;
+                            report.quarantined += 1;
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    },
+                }
+                // Only now that what it carried is committed.
+                transport.remove(&item.id)?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Rejected {}
+
+enum Opened {
+    Message(Envelope),
+    /// The slave's accept, verified against the certificate it carries.
+    Accept(Envelope, Box<sequoia_openpgp::Cert>),
+}
+
+fn open_checked(
+    peer: &Peer,
+    sync: &SyncRecord,
+    data: &[u8],
+    name_seq: Option<u64>,
+) -> Result<Opened, Rejected> {
+    let own = peer.key.fingerprint();
+    let opened = match super::partner_cert(sync).map_err(|e| Rejected(format!("{e:#}")))? {
+        None => {
+            let (env, cert) = handshake::open_accept(peer.key.cert(), data)?;
+            check_envelope(sync, &own, &env, name_seq)?;
+            return Ok(Opened::Accept(env, Box::new(cert)));
+        }
+        Some(partner) => match open(
+            Secret::Key(peer.key.cert()),
+            std::slice::from_ref(&partner),
+            data,
+            MAX_MESSAGE_BYTES,
+        ) {
+            Ok(o) => o,
+            Err(CryptoError::BadSignature(why)) => {
+                // A second slave answering the same handshake gets its own reason.
+                if handshake::open_accept(peer.key.cert(), data).is_ok() {
+                    return Err(Rejected(format!(
+                        "a second accept for this handshake was refused: the sync is already paired with {}",
+                        sync.partner_fpr.as_deref().unwrap_or("?")
+                    )));
+                }
+                return Err(Rejected(format!(
+                    "not signed by the pinned partner key: {why}"
+                )));
+            }
+            Err(e) => return Err(Rejected(e.to_string())),
+        },
+    };
+    if opened.signer.to_hex() != sync.partner_fpr.as_deref().unwrap_or_default() {
+        return Err(Rejected(
+            "signed by a key other than the pinned partner key".into(),
+        ));
+    }
+    let env = Envelope::from_json(&opened.plaintext).map_err(Rejected)?;
+    check_envelope(sync, &own, &env, name_seq)?;
+    if env.from != opened.signer.to_hex() {
+        return Err(Rejected(format!(
+            "claims to be from {} but is signed by {}",
+            env.from,
+            opened.signer.to_hex()
+        )));
+    }
+    Ok(Opened::Message(env))
+}
+
+fn check_envelope(
+    sync: &SyncRecord,
+    own: &str,
+    env: &Envelope,
+    name_seq: Option<u64>,
+) -> Result<(), Rejected> {
+    if env.sync != sync.id {
+        return Err(Rejected(format!(
+            "for sync {}, not this one ({})",
+            env.sync, sync.id
+        )));
+    }
+    if env.to != own {
+        if env.from == own {
+            return Err(Rejected("one of our own messages, reflected back".into()));
+        }
+        return Err(Rejected(format!("addressed to key {}, not ours", env.to)));
+    }
+    if name_seq.unwrap_or(0) != env.seq {
+        return Err(Rejected(format!(
+            "file name says message {}, content says {}",
+            name_seq.unwrap_or(0),
+            env.seq
+        )));
+    }
+    Ok(())
+}
+
+/// Takes a verified message in one transaction: acknowledgement, contact,
+/// and apply / hold / drop, draining held messages that become next.
+fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope) -> Result<CycleReport> {
+    let mut report = CycleReport::default();
+    let tracker = peer.tracker;
+    let tx = peer
+        .conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = now_ms();
+    outbox::acknowledge(&tx, &sync.id, env.ack, sync.out_seq)
+        .map_err(|e| Rejected(e.to_string()))?;
+    syncs::record_contact(&tx, &sync.id, (env.seq > 0).then_some(env.seq), now)?;
+    match &env.body {
+        Body::Ack => {}
+        Body::Resend { from, to } => {
+            let n = outbox::make_due(&tx, &sync.id, *from, *to)?;
+            tracing::info!(sync = %sync.name, from, to, due = n, "partner asked for a resend");
+        }
+        Body::Accept { .. } | Body::Changes { .. } => match classify(sync.in_seq, env.seq) {
+            Arrival::Duplicate => {
+                syncs::set_ack_due(&tx, &sync.id, true)?;
+                report.duplicates += 1;
+            }
+            Arrival::Hold => {
+                outbox::hold(
+                    &tx,
+                    &sync.id,
+                    env.seq,
+                    &String::from_utf8(env.to_json())?,
+                    now,
+                )?;
+                report.held += 1;
+            }
+            Arrival::Apply => {
+                apply_in_order(&tx, &tracker, sync, env)?;
+                report.applied += 1;
+                let mut next = env.seq + 1;
+                while let Some(held) = outbox::take_held(&tx, &sync.id, next)? {
+                    let held = Envelope::from_json(held.as_bytes()).map_err(anyhow::Error::msg)?;
+                    apply_in_order(&tx, &tracker, sync, &held)?;
+                    report.applied += 1;
+                    next += 1;
+                }
+            }
+        },
+    }
+    tx.commit()?;
+    Ok(report)
+}
+
+fn apply_in_order(
+    conn: &Connection,
+    tracker: &crate::tracker::Embedded,
+    sync: &SyncRecord,
+    env: &Envelope,
+) -> Result<()> {
+    if let Body::Changes { changes } = &env.body {
+        apply::apply_message(conn, tracker, sync, env.seq, changes)?;
+    }
+    syncs::set_in_seq(conn, &sync.id, env.seq)
+}

@@ -1,0 +1,116 @@
+//! The sync engine: a [`Peer`] runs cycles over every sync of its home.
+//!
+//! One cycle, per sync:
+//! 1. **collect** ([`outgoing::collect`]): read the tracker's change log
+//!    after the sync's cursor and store numbered messages in the outbox, in
+//!    one transaction that also moves the cursor;
+//! 2. **receive** ([`incoming::receive`]): open each file in RECEIVE,
+//!    apply it, hold it, drop it as a duplicate, or quarantine it;
+//! 3. **send** ([`outgoing::send`]): seal and write what is due (new or
+//!    unacknowledged for too long), else an acknowledgement, and ask for a
+//!    resend when a gap lasts.
+
+pub mod apply;
+pub mod handshake;
+pub mod incoming;
+pub mod outgoing;
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+
+use crate::crypto::{cert_from_armored, OwnKey};
+use crate::home::Home;
+use crate::store::{self, SyncRecord};
+use crate::tracker::Embedded;
+use crate::transport::FileTransport;
+
+/// Largest message accepted or produced, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 10 * 1024 * 1024;
+
+/// What one cycle did, summed over syncs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CycleReport {
+    pub enqueued: u64,
+    pub sent: u64,
+    pub applied: u64,
+    pub held: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+    /// Files read from the transport, whatever became of them.
+    pub received: u64,
+}
+
+impl CycleReport {
+    pub fn add(&mut self, o: CycleReport) {
+        self.enqueued += o.enqueued;
+        self.sent += o.sent;
+        self.applied += o.applied;
+        self.held += o.held;
+        self.duplicates += o.duplicates;
+        self.quarantined += o.quarantined;
+        self.received += o.received;
+    }
+
+    /// Whether the cycle moved anything.
+    pub fn is_idle(&self) -> bool {
+        *self == CycleReport::default()
+    }
+}
+
+/// A peer: one home, its database, key and tracker.
+pub struct Peer {
+    pub home: Home,
+    pub conn: Connection,
+    pub key: OwnKey,
+    pub tracker: Embedded,
+}
+
+impl Peer {
+    pub fn open(home: Home) -> Result<Self> {
+        let conn = home.open_db()?;
+        let key = home.own_key()?.with_context(|| {
+            format!(
+                "the home {} has no key yet: create or accept a sync first",
+                home.root().display()
+            )
+        })?;
+        Ok(Self {
+            home,
+            conn,
+            key,
+            tracker: Embedded,
+        })
+    }
+
+    /// One cycle over every sync.
+    pub fn cycle(&mut self) -> Result<CycleReport> {
+        let mut report = CycleReport::default();
+        for sync in store::syncs::list(&self.conn)? {
+            let r = self
+                .cycle_sync(&sync)
+                .with_context(|| format!("sync '{}'", sync.name))?;
+            report.add(r);
+        }
+        Ok(report)
+    }
+
+    fn cycle_sync(&mut self, sync: &SyncRecord) -> Result<CycleReport> {
+        let transport = FileTransport::new(std::path::Path::new(&sync.exchange_dir));
+        let mut report = CycleReport::default();
+        report.enqueued += outgoing::collect(&mut self.conn, &self.tracker, sync)?;
+        report.add(incoming::receive(self, sync, &transport)?);
+        let sync = store::syncs::get(&self.conn, &sync.id)?.context("sync vanished")?;
+        report.sent += outgoing::send(&mut self.conn, &self.key, &sync, &transport)?;
+        Ok(report)
+    }
+}
+
+/// The partner's pinned certificate, if the sync has one.
+pub fn partner_cert(sync: &SyncRecord) -> Result<Option<sequoia_openpgp::Cert>> {
+    sync.partner_cert
+        .as_deref()
+        .map(|c| {
+            cert_from_armored(c.as_bytes()).context("the pinned partner certificate is damaged")
+        })
+        .transpose()
+}

@@ -1,0 +1,222 @@
+//! Outgoing: change log → outbox (one transaction), outbox → transport.
+
+use std::collections::HashSet;
+
+use anyhow::Result;
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::crypto::{seal, OwnKey};
+use crate::protocol::names::message_name;
+use crate::protocol::{Body, Change, CommentSnapshot, Envelope, WireChange, FORMAT_VERSION};
+use crate::store::{links, now_ms, outbox, syncs, SyncRecord};
+use crate::tracker::{ChangeKind, ChangeRecord, Tracker};
+use crate::transport::Transport;
+
+/// Change-log rows read per query.
+const PAGE: usize = 2000;
+/// A message is closed once its changes reach this many JSON bytes.
+const MESSAGE_TARGET_BYTES: usize = 2 * 1024 * 1024;
+/// ... or this many changes.
+const MESSAGE_MAX_CHANGES: usize = 5000;
+
+/// Reads the tracker's change log after the sync's cursor into numbered
+/// outbox messages, moving the cursor in the same transaction. Changes the
+/// sync applied for its partner are skipped (no echo). The first time an
+/// issue crosses it goes as a full snapshot, which also covers its other
+/// changes up to now. Returns the number of messages enqueued.
+pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord) -> Result<u64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = now_ms();
+    let mut cursor = syncs::get(&tx, &sync.id)?
+        .map(|s| s.change_cursor)
+        .unwrap_or(sync.change_cursor);
+    let start = cursor;
+    let mut snapshotted: HashSet<String> = HashSet::new();
+    let mut batch = Batch::default();
+    let mut enqueued = 0;
+    loop {
+        let rows = tracker.changes_since(&tx, &sync.project, cursor, PAGE)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            cursor = row.id;
+            if row.origin.as_deref() == Some(sync.id.as_str())
+                || snapshotted.contains(&row.issue_key)
+            {
+                continue;
+            }
+            let change = if links::by_local(&tx, &sync.id, &row.issue_key)?.is_none() {
+                let Some(issue) = tracker.issue(&tx, &row.issue_key)? else {
+                    continue;
+                };
+                links::insert(&tx, &sync.id, &issue.key, None, now)?;
+                snapshotted.insert(issue.key.clone());
+                let comments = issue
+                    .comments
+                    .iter()
+                    .map(|c| CommentSnapshot {
+                        id: c.id.clone(),
+                        author: c.on_behalf_of.clone().unwrap_or_else(|| c.author.clone()),
+                        body: c.body.clone(),
+                    })
+                    .collect();
+                Change::IssueCreated {
+                    issue: issue.key,
+                    fields: issue.fields,
+                    comments,
+                }
+            } else {
+                to_change(&row)
+            };
+            batch.push(change, &row);
+            if batch.full() {
+                enqueued += batch.flush(&tx, &sync.id, now)?;
+            }
+        }
+    }
+    enqueued += batch.flush(&tx, &sync.id, now)?;
+    if cursor != start {
+        syncs::set_cursor(&tx, &sync.id, cursor)?;
+    }
+    tx.commit()?;
+    Ok(enqueued)
+}
+
+fn to_change(row: &ChangeRecord) -> Change {
+    let issue = row.issue_key.clone();
+    match &row.kind {
+        // A creation whose issue is already linked cannot happen; send the
+        // (empty) update so nothing is silently lost.
+        ChangeKind::IssueCreated => Change::IssueUpdated {
+            issue,
+            fields: Default::default(),
+        },
+        ChangeKind::IssueUpdated { fields } => Change::IssueUpdated {
+            issue,
+            fields: fields.clone(),
+        },
+        ChangeKind::CommentAdded {
+            comment,
+            author,
+            body,
+        } => Change::CommentAdded {
+            issue,
+            comment: CommentSnapshot {
+                id: comment.clone(),
+                author: author.clone(),
+                body: body.clone(),
+            },
+        },
+        ChangeKind::CommentEdited { comment, body } => Change::CommentEdited {
+            issue,
+            comment: comment.clone(),
+            body: body.clone(),
+        },
+        ChangeKind::CommentDeleted { comment } => Change::CommentDeleted {
+            issue,
+            comment: comment.clone(),
+        },
+    }
+}
+
+#[derive(Default)]
+struct Batch {
+    changes: Vec<WireChange>,
+    bytes: usize,
+    touched: Vec<(String, i64)>,
+}
+
+impl Batch {
+    fn push(&mut self, change: Change, row: &ChangeRecord) {
+        self.bytes += serde_json::to_vec(&change).map(|v| v.len()).unwrap_or(0);
+        self.touched.push((row.issue_key.clone(), row.at));
+        self.changes.push(WireChange::Known(change));
+    }
+
+    fn full(&self) -> bool {
+        self.bytes >= MESSAGE_TARGET_BYTES || self.changes.len() >= MESSAGE_MAX_CHANGES
+    }
+
+    fn flush(&mut self, conn: &Connection, sync_id: &str, now: i64) -> Result<u64> {
+        if self.changes.is_empty() {
+            return Ok(0);
+        }
+        let body = Body::Changes {
+            changes: std::mem::take(&mut self.changes),
+        };
+        let seq = outbox::enqueue(conn, sync_id, &body, now)?;
+        for (key, at) in self.touched.drain(..) {
+            links::touch_outgoing(conn, sync_id, &key, seq, at, now)?;
+        }
+        self.bytes = 0;
+        Ok(1)
+    }
+}
+
+/// Seals and writes what is due: outbox entries never sent or not
+/// acknowledged within the resend time; otherwise a bare acknowledgement if
+/// one is owed; and a resend request when a gap has lasted. Returns the
+/// number of files written.
+pub fn send(
+    conn: &mut Connection,
+    key: &OwnKey,
+    sync: &SyncRecord,
+    transport: &impl Transport,
+) -> Result<u64> {
+    let Some(partner) = super::partner_cert(sync)? else {
+        return Ok(0);
+    };
+    let partner_fpr = sync.partner_fpr.clone().unwrap_or_default();
+    let now = now_ms();
+    let envelope = |seq: u64, body: Body| Envelope {
+        postern: FORMAT_VERSION,
+        sync: sync.id.clone(),
+        from: key.fingerprint(),
+        to: partner_fpr.clone(),
+        seq,
+        ack: sync.in_seq,
+        sent_at: now,
+        body,
+    };
+    let write = |env: &Envelope| -> Result<()> {
+        let sealed = seal(key.cert(), &partner, &env.to_json())?;
+        transport.send(&message_name(&sync.id, env.seq, &nonce()), &sealed)
+    };
+    let mut sent = 0;
+    for entry in outbox::due(conn, &sync.id, now, sync.resend_after_ms)? {
+        write(&envelope(entry.seq, entry.body))?;
+        outbox::mark_sent(conn, &sync.id, entry.seq, now)?;
+        sent += 1;
+    }
+    if sent == 0 && sync.ack_due {
+        write(&envelope(0, Body::Ack))?;
+        sent += 1;
+    }
+    if sync.ack_due {
+        syncs::set_ack_due(conn, &sync.id, false)?;
+    }
+    let (held, lowest, oldest) = outbox::held_summary(conn, &sync.id)?;
+    if let (true, Some(lowest), Some(oldest)) = (held > 0, lowest, oldest) {
+        let waited = now - oldest >= sync.gap_after_ms;
+        let not_asked_lately = sync
+            .last_resend_request_at
+            .is_none_or(|t| now - t >= sync.gap_after_ms);
+        if let (true, true, Some((from, to))) = (
+            waited,
+            not_asked_lately,
+            crate::protocol::sequence::missing_range(sync.in_seq, lowest),
+        ) {
+            tracing::info!(sync = %sync.name, from, to, "gap in incoming messages; asking for a resend");
+            write(&envelope(0, Body::Resend { from, to }))?;
+            syncs::set_resend_request_at(conn, &sync.id, now)?;
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+fn nonce() -> String {
+    use rand::Rng;
+    format!("{:016x}", rand::thread_rng().gen::<u64>())
+}

@@ -1,0 +1,60 @@
+//! postern keeps the issues of two trackers in sync when the two sides
+//! cannot reach each other: each side runs a peer next to its tracker, and
+//! the peers exchange signed, encrypted, numbered change messages through
+//! SEND/RECEIVE folders (and, later, mailboxes).
+//!
+//! # Layout
+//!
+//! - [`home`]: a peer's folder: `postern.db`, `keys/`, `exchange/`.
+//! - [`protocol`]: the wire format, pure: [`protocol::Envelope`] (sync,
+//!   sender, recipient, sequence number, acknowledgement, body), the
+//!   [`protocol::Change`] kinds, file names, and receive-side ordering.
+//! - [`crypto`]: OpenPGP with sequoia (pure-Rust backend): keys, sealing
+//!   (sign then encrypt) and opening (decrypt then verify) messages, the
+//!   passphrase-protected handshake file.
+//! - [`store`]: SQLite state: syncs, outbox, held messages, issue links,
+//!   per-issue errors and parked changes, quarantine log.
+//! - [`tracker`]: the [`tracker::Tracker`] plug point and the embedded
+//!   SQLite tracker, whose tables share the state database.
+//! - [`transport`]: the [`transport::Transport`] plug point and the
+//!   SEND/RECEIVE folder transport.
+//! - [`engine`]: a [`engine::Peer`] and its cycle: collect, receive, send;
+//!   applying changes; the handshake.
+//! - [`daemon`]: the long-running loop (notify wake-ups plus polling).
+//! - [`cli`]: one file per subcommand; `main.rs` only parses and runs.
+//!
+//! # Message flow
+//!
+//! ```text
+//!  tracker write ──► t_change (change log, `origin` = sync that applied it)
+//!        │  collect: one transaction reads the log after the cursor,
+//!        ▼  skips its own echoes, stores numbered messages, moves cursor
+//!     outbox (seq 1, 2, …; kept until acknowledged)
+//!        │  send: envelope {sync, from, to, seq, ack, body} → sign → encrypt
+//!        ▼  → SEND/.postern-tmp-… → fsync → rename postern-<sync>-<seq>-<n>.pgp
+//!   ═══ shared folder / network share / carried medium ═══
+//!        │  receive: RECEIVE/postern-… → size check → decrypt → verify the
+//!        ▼  pinned partner signature → check sync, recipient, number
+//!  duplicate → drop  │  ahead of a gap → held (resend asked if it lasts)
+//!  next → one transaction: apply changes (savepoint each; a refused change
+//!         blocks only its issue), in_seq = seq, drain held, queue pairings
+//!        │  then the file is removed; acknowledgements ride on every
+//!        ▼  message back, or go alone as a control message
+//!     partner's tracker (writes tagged with the sync id: never echoed)
+//! ```
+//!
+//! A crash at any point is safe: a message is removed from RECEIVE only
+//! after the transaction that applied it committed, and the sequence
+//! number recorded in that transaction makes a second reading a duplicate.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod crypto;
+pub mod daemon;
+pub mod engine;
+pub mod home;
+pub mod protocol;
+pub mod store;
+pub mod tracker;
+pub mod transport;

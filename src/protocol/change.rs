@@ -1,0 +1,138 @@
+//! Change kinds carried in a message. Issues and comments are always named
+//! by the *sender's* keys and ids; the receiver maps them through its links.
+
+use serde::{Deserialize, Serialize};
+
+/// Every field of an issue, as sent when an issue first crosses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct IssueFields {
+    pub summary: String,
+    pub description: String,
+    pub status: String,
+    pub priority: String,
+    pub labels: Vec<String>,
+    pub assignee: Option<String>,
+}
+
+/// The fields a change sets; absent means unchanged. An empty assignee
+/// means "unassigned".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct FieldChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+}
+
+impl FieldChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// A comment as it stands, with the sender's comment id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentSnapshot {
+    pub id: String,
+    pub author: String,
+    pub body: String,
+}
+
+/// One change. `issue` is the sender's issue key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// First time an issue crosses: its full state, comments included.
+    IssueCreated {
+        issue: String,
+        fields: IssueFields,
+        comments: Vec<CommentSnapshot>,
+    },
+    IssueUpdated {
+        issue: String,
+        fields: FieldChanges,
+    },
+    CommentAdded {
+        issue: String,
+        comment: CommentSnapshot,
+    },
+    CommentEdited {
+        issue: String,
+        comment: String,
+        body: String,
+    },
+    CommentDeleted {
+        issue: String,
+        comment: String,
+    },
+    /// Sent back after creating a copy: "your `yours` is my `mine`", with
+    /// comment id pairs (yours, mine).
+    Paired {
+        yours: String,
+        mine: String,
+        comments: Vec<(String, String)>,
+    },
+}
+
+impl Change {
+    /// The issue key (sender's side) this change is about.
+    pub fn issue(&self) -> &str {
+        match self {
+            Change::IssueCreated { issue, .. }
+            | Change::IssueUpdated { issue, .. }
+            | Change::CommentAdded { issue, .. }
+            | Change::CommentEdited { issue, .. }
+            | Change::CommentDeleted { issue, .. } => issue,
+            Change::Paired { yours, .. } => yours,
+        }
+    }
+}
+
+/// A change as read off the wire: a kind from a newer version is kept as
+/// raw JSON rather than failing the whole message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WireChange {
+    Known(Change),
+    Unknown(serde_json::Value),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_kind_is_kept() {
+        let v: Vec<WireChange> = serde_json::from_str(
+            r#"[{"type":"worklog_added","issue":"A-1","minutes":5},
+                {"type":"comment_deleted","issue":"A-1","comment":"7"}]"#,
+        )
+        .unwrap();
+        assert!(matches!(v[0], WireChange::Unknown(_)));
+        assert_eq!(
+            v[1],
+            WireChange::Known(Change::CommentDeleted {
+                issue: "A-1".into(),
+                comment: "7".into()
+            })
+        );
+    }
+
+    #[test]
+    fn field_changes_omit_unchanged() {
+        let f = FieldChanges {
+            status: Some("Done".into()),
+            ..Default::default()
+        };
+        assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"status":"Done"}"#);
+        assert!(FieldChanges::default().is_empty());
+    }
+}

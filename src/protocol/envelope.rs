@@ -1,0 +1,82 @@
+//! The plaintext of every message: who, for which sync, which number, what
+//! it acknowledges, and the body. All of it is inside the signature, so
+//! sync id, sender, recipient and sequence number cannot be altered.
+
+use serde::{Deserialize, Serialize};
+
+use super::change::WireChange;
+
+/// Version of the envelope format. Bump only with a migration path.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// Always [`FORMAT_VERSION`].
+    pub postern: u32,
+    /// Sync id.
+    pub sync: String,
+    /// Sender's key fingerprint.
+    pub from: String,
+    /// Recipient's key fingerprint (a message reflected back is refused).
+    pub to: String,
+    /// Per sync and direction, from 1, no gaps. 0 for control messages
+    /// (acknowledgements and resend requests), which are never stored.
+    pub seq: u64,
+    /// Highest sequence number received in order from the recipient.
+    pub ack: u64,
+    /// Sender's clock when sealed, milliseconds since the epoch.
+    pub sent_at: i64,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Body {
+    /// The slave's first message: its certificate and proof that it holds
+    /// the handshake's pairing secret.
+    Accept { cert: String, proof: String },
+    /// A batch of changes.
+    Changes { changes: Vec<WireChange> },
+    /// Only an acknowledgement (see `ack`).
+    Ack,
+    /// Please send again the messages `from..=to`.
+    Resend { from: u64, to: u64 },
+}
+
+impl Envelope {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("envelope serializes")
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        let env: Envelope =
+            serde_json::from_slice(bytes).map_err(|e| format!("malformed message: {e}"))?;
+        if env.postern != FORMAT_VERSION {
+            return Err(format!(
+                "unsupported message format version {}",
+                env.postern
+            ));
+        }
+        let sequenced = matches!(env.body, Body::Accept { .. } | Body::Changes { .. });
+        if sequenced != (env.seq > 0) {
+            return Err(format!(
+                "sequence number {} does not fit a {} message",
+                env.seq,
+                env.body.kind()
+            ));
+        }
+        Ok(env)
+    }
+}
+
+impl Body {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::Accept { .. } => "accept",
+            Body::Changes { .. } => "changes",
+            Body::Ack => "ack",
+            Body::Resend { .. } => "resend",
+        }
+    }
+}

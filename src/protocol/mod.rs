@@ -1,0 +1,11 @@
+//! The wire format (pure, no I/O): the envelope every message carries, the
+//! change kinds, file names, and the receive-side sequencing rules.
+
+pub mod change;
+pub mod envelope;
+pub mod names;
+pub mod sequence;
+
+pub use change::{Change, CommentSnapshot, FieldChanges, IssueFields, WireChange};
+pub use envelope::{Body, Envelope, FORMAT_VERSION};
+pub use sequence::{classify, Arrival};

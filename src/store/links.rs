@@ -1,0 +1,177 @@
+//! Paired issues and comments: what Backbone's "Download synchronized
+//! issues" export shows (seed 002's `firstConnector` record).
+
+use anyhow::Result;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+/// One paired issue, serialized in the `firstConnector` shape.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Link {
+    pub id: i64,
+    pub local_issue_key: String,
+    pub remote_issue_key: Option<String>,
+    pub first_sync_date: i64,
+    pub last_outgoing_change: Option<i64>,
+    pub last_change_seen: Option<i64>,
+    pub outgoing_message_sequence_id: Option<u64>,
+    pub last_incoming_change: Option<i64>,
+    pub incoming_message_sequence_id: Option<u64>,
+    pub comments: Vec<CommentPair>,
+    pub incoming_changes_ignored: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentPair {
+    pub remote_id: String,
+    pub local_id: String,
+}
+
+const COLUMNS: &str =
+    "id, local_key, remote_key, first_sync, last_outgoing_change, last_change_seen, \
+                       out_seq, last_incoming_change, in_seq, ignored";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
+    Ok(Link {
+        id: r.get(0)?,
+        local_issue_key: r.get(1)?,
+        remote_issue_key: r.get(2)?,
+        first_sync_date: r.get(3)?,
+        last_outgoing_change: r.get(4)?,
+        last_change_seen: r.get(5)?,
+        outgoing_message_sequence_id: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
+        last_incoming_change: r.get(7)?,
+        incoming_message_sequence_id: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+        comments: Vec::new(),
+        incoming_changes_ignored: r.get(9)?,
+    })
+}
+
+pub fn by_local(conn: &Connection, sync_id: &str, local_key: &str) -> Result<Option<Link>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM link WHERE sync_id = ?1 AND local_key = ?2"),
+            params![sync_id, local_key],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn by_remote(conn: &Connection, sync_id: &str, remote_key: &str) -> Result<Option<Link>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM link WHERE sync_id = ?1 AND remote_key = ?2"),
+            params![sync_id, remote_key],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn insert(
+    conn: &Connection,
+    sync_id: &str,
+    local_key: &str,
+    remote_key: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO link (sync_id, local_key, remote_key, first_sync) VALUES (?1, ?2, ?3, ?4)",
+        params![sync_id, local_key, remote_key, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_remote(
+    conn: &Connection,
+    sync_id: &str,
+    local_key: &str,
+    remote_key: &str,
+) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE link SET remote_key = ?3 WHERE sync_id = ?1 AND local_key = ?2",
+        params![sync_id, local_key, remote_key],
+    )?)
+}
+
+/// A local change of this issue went out in message `seq`.
+pub fn touch_outgoing(
+    conn: &Connection,
+    sync_id: &str,
+    local_key: &str,
+    seq: u64,
+    changed_at: i64,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE link SET out_seq = ?3, last_change_seen = ?4, last_outgoing_change = ?5
+         WHERE sync_id = ?1 AND local_key = ?2",
+        params![sync_id, local_key, seq as i64, changed_at, now],
+    )?;
+    Ok(())
+}
+
+/// A partner's change to this issue was applied from message `seq`.
+pub fn touch_incoming(
+    conn: &Connection,
+    sync_id: &str,
+    local_key: &str,
+    seq: u64,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE link SET in_seq = ?3, last_incoming_change = ?4 WHERE sync_id = ?1 AND local_key = ?2",
+        params![sync_id, local_key, seq as i64, now],
+    )?;
+    Ok(())
+}
+
+pub fn pair_comment(
+    conn: &Connection,
+    sync_id: &str,
+    local_key: &str,
+    local_id: &str,
+    remote_id: &str,
+) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO comment_link (sync_id, local_key, local_id, remote_id) VALUES (?1, ?2, ?3, ?4)",
+        params![sync_id, local_key, local_id, remote_id],
+    )?;
+    Ok(())
+}
+
+/// Local comment id for the partner's comment id.
+pub fn local_comment(conn: &Connection, sync_id: &str, remote_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT local_id FROM comment_link WHERE sync_id = ?1 AND remote_id = ?2",
+            params![sync_id, remote_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// All links of a sync with their comment pairs.
+pub fn all(conn: &Connection, sync_id: &str) -> Result<Vec<Link>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM link WHERE sync_id = ?1 ORDER BY id"
+    ))?;
+    let mut links = stmt
+        .query_map([sync_id], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut cstmt = conn.prepare(
+        "SELECT remote_id, local_id FROM comment_link WHERE sync_id = ?1 AND local_key = ?2 ORDER BY rowid",
+    )?;
+    for l in &mut links {
+        l.comments = cstmt
+            .query_map(params![sync_id, l.local_issue_key], |r| {
+                Ok(CommentPair {
+                    remote_id: r.get(0)?,
+                    local_id: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+    }
+    Ok(links)
+}

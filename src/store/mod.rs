@@ -1,0 +1,52 @@
+//! SQLite state: syncs, outbox, held messages, links, errors, quarantine.
+//! One database per home (`postern.db`), WAL, `synchronous = FULL` so a
+//! committed transaction survives a crash before the file it came from is
+//! removed. Schema changes are numbered migrations.
+
+pub mod links;
+pub mod outbox;
+pub mod problems;
+pub mod syncs;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+
+pub use syncs::{Role, SyncRecord, SyncState};
+
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+
+/// Opens (creating if needed) the database and brings its schema up to date.
+pub fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)
+        .with_context(|| format!("cannot open database {}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&conn).with_context(|| format!("cannot migrate database {}", path.display()))?;
+    Ok(conn)
+}
+
+fn migrate(conn: &Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version as usize > MIGRATIONS.len() {
+        anyhow::bail!(
+            "database schema version {version} is newer than this postern ({}); upgrade postern",
+            MIGRATIONS.len()
+        );
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

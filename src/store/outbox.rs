@@ -1,0 +1,141 @@
+//! Outbox (numbered messages until acknowledged) and held messages (arrived
+//! ahead of a gap).
+
+use anyhow::{bail, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::protocol::Body;
+
+/// A numbered message waiting for acknowledgement.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub seq: u64,
+    pub body: Body,
+    pub last_sent_at: Option<i64>,
+    pub attempts: u32,
+}
+
+/// Gives `body` the next sequence number of the sync and stores it. Call
+/// inside the transaction that produced the body.
+pub fn enqueue(conn: &Connection, sync_id: &str, body: &Body, now: i64) -> Result<u64> {
+    let seq: i64 = conn.query_row(
+        "UPDATE sync SET out_seq = out_seq + 1 WHERE id = ?1 RETURNING out_seq",
+        [sync_id],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "INSERT INTO outbox (sync_id, seq, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![sync_id, seq, serde_json::to_string(body)?, now],
+    )?;
+    Ok(seq as u64)
+}
+
+/// Entries never sent, or sent longer than `resend_after_ms` ago, in order.
+pub fn due(
+    conn: &Connection,
+    sync_id: &str,
+    now: i64,
+    resend_after_ms: i64,
+) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, body, last_sent_at, attempts FROM outbox
+         WHERE sync_id = ?1 AND (last_sent_at IS NULL OR last_sent_at <= ?2) ORDER BY seq",
+    )?;
+    let rows = stmt
+        .query_map(params![sync_id, now - resend_after_ms], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(seq, body, last_sent_at, attempts)| {
+            Ok(OutboxEntry {
+                seq: seq as u64,
+                body: serde_json::from_str(&body)?,
+                last_sent_at,
+                attempts,
+            })
+        })
+        .collect()
+}
+
+pub fn mark_sent(conn: &Connection, sync_id: &str, seq: u64, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET last_sent_at = ?3, attempts = attempts + 1 WHERE sync_id = ?1 AND seq = ?2",
+        params![sync_id, seq as i64, now],
+    )?;
+    Ok(())
+}
+
+/// Makes `from..=to` due now (the partner asked for them again).
+pub fn make_due(conn: &Connection, sync_id: &str, from: u64, to: u64) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE outbox SET last_sent_at = NULL WHERE sync_id = ?1 AND seq BETWEEN ?2 AND ?3",
+        params![sync_id, from as i64, to as i64],
+    )?)
+}
+
+/// Drops everything up to `ack`. An acknowledgement of a number never sent
+/// is refused.
+pub fn acknowledge(conn: &Connection, sync_id: &str, ack: u64, out_seq: u64) -> Result<()> {
+    if ack > out_seq {
+        bail!("acknowledges message {ack}, but only {out_seq} were sent");
+    }
+    conn.execute(
+        "DELETE FROM outbox WHERE sync_id = ?1 AND seq <= ?2",
+        params![sync_id, ack as i64],
+    )?;
+    conn.execute(
+        "UPDATE sync SET out_acked = MAX(out_acked, ?2) WHERE id = ?1",
+        params![sync_id, ack as i64],
+    )?;
+    Ok(())
+}
+
+pub fn pending(conn: &Connection, sync_id: &str) -> Result<u64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE sync_id = ?1",
+        [sync_id],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}
+
+/// Stores a verified message that arrived ahead of a gap (ignored if held).
+pub fn hold(conn: &Connection, sync_id: &str, seq: u64, envelope: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO held (sync_id, seq, envelope, received_at) VALUES (?1, ?2, ?3, ?4)",
+        params![sync_id, seq as i64, envelope, now],
+    )?;
+    Ok(())
+}
+
+/// Removes and returns the held message `seq`, if there is one.
+pub fn take_held(conn: &Connection, sync_id: &str, seq: u64) -> Result<Option<String>> {
+    let env: Option<String> = conn
+        .query_row(
+            "DELETE FROM held WHERE sync_id = ?1 AND seq = ?2 RETURNING envelope",
+            params![sync_id, seq as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(env)
+}
+
+/// Lowest held number and when the oldest held message arrived.
+pub fn held_summary(conn: &Connection, sync_id: &str) -> Result<(u64, Option<u64>, Option<i64>)> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*), MIN(seq), MIN(received_at) FROM held WHERE sync_id = ?1",
+        [sync_id],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get::<_, Option<i64>>(1)?.map(|v| v as u64),
+                r.get(2)?,
+            ))
+        },
+    )?)
+}

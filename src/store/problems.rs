@@ -1,0 +1,150 @@
+//! Per-issue errors with their parked changes, and the quarantine log.
+
+use anyhow::Result;
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use crate::protocol::WireChange;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IssueError {
+    pub remote_issue: String,
+    pub local_key: Option<String>,
+    pub seq: u64,
+    pub reason: String,
+    pub at: i64,
+    pub parked: u64,
+}
+
+pub fn is_blocked(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM issue_error WHERE sync_id = ?1 AND remote_issue = ?2)",
+        params![sync_id, remote_issue],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn record_error(
+    conn: &Connection,
+    sync_id: &str,
+    remote_issue: &str,
+    local_key: Option<&str>,
+    seq: u64,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO issue_error (sync_id, remote_issue, local_key, seq, reason, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![sync_id, remote_issue, local_key, seq as i64, reason, now],
+    )?;
+    Ok(())
+}
+
+pub fn park(
+    conn: &Connection,
+    sync_id: &str,
+    remote_issue: &str,
+    seq: u64,
+    change: &WireChange,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO parked (sync_id, remote_issue, seq, change) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            sync_id,
+            remote_issue,
+            seq as i64,
+            serde_json::to_string(change)?
+        ],
+    )?;
+    Ok(())
+}
+
+/// The parked changes of one issue, in arrival order: (row id, seq, change).
+pub fn parked(
+    conn: &Connection,
+    sync_id: &str,
+    remote_issue: &str,
+) -> Result<Vec<(i64, u64, WireChange)>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, seq, change FROM parked WHERE sync_id = ?1 AND remote_issue = ?2 ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map(params![sync_id, remote_issue], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(id, seq, c)| Ok((id, seq as u64, serde_json::from_str(&c)?)))
+        .collect()
+}
+
+pub fn unpark(conn: &Connection, row_id: i64) -> Result<()> {
+    conn.execute("DELETE FROM parked WHERE id = ?1", [row_id])?;
+    Ok(())
+}
+
+pub fn clear_error(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM issue_error WHERE sync_id = ?1 AND remote_issue = ?2",
+        params![sync_id, remote_issue],
+    )?;
+    Ok(())
+}
+
+/// Drops the parked changes of an issue and its error (the admin's "ignore").
+pub fn discard(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result<usize> {
+    let n = conn.execute(
+        "DELETE FROM parked WHERE sync_id = ?1 AND remote_issue = ?2",
+        params![sync_id, remote_issue],
+    )?;
+    clear_error(conn, sync_id, remote_issue)?;
+    Ok(n)
+}
+
+pub fn errors(conn: &Connection, sync_id: &str) -> Result<Vec<IssueError>> {
+    let mut stmt = conn.prepare(
+        "SELECT e.remote_issue, e.local_key, e.seq, e.reason, e.at,
+                (SELECT COUNT(*) FROM parked p WHERE p.sync_id = e.sync_id AND p.remote_issue = e.remote_issue)
+         FROM issue_error e WHERE e.sync_id = ?1 ORDER BY e.at",
+    )?;
+    let rows = stmt
+        .query_map([sync_id], |r| {
+            Ok(IssueError {
+                remote_issue: r.get(0)?,
+                local_key: r.get(1)?,
+                seq: r.get::<_, i64>(2)? as u64,
+                reason: r.get(3)?,
+                at: r.get(4)?,
+                parked: r.get::<_, i64>(5)? as u64,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn log_quarantine(
+    conn: &Connection,
+    sync_id: Option<&str>,
+    file: &str,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO quarantine (sync_id, file, reason, at) VALUES (?1, ?2, ?3, ?4)",
+        params![sync_id, file, reason, now],
+    )?;
+    Ok(())
+}
+
+pub fn quarantined(conn: &Connection, sync_id: &str) -> Result<u64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM quarantine WHERE sync_id = ?1",
+        [sync_id],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}

@@ -1,0 +1,261 @@
+//! The `sync` table: one row per synchronization in this home.
+
+use anyhow::{anyhow, bail, Result};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Master,
+    Slave,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Master => "master",
+            Role::Slave => "slave",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncState {
+    Handshake,
+    Active,
+}
+
+impl SyncState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncState::Handshake => "handshake",
+            SyncState::Active => "active",
+        }
+    }
+}
+
+/// One synchronization. `pairing_secret` is redacted from `Debug`.
+#[derive(Clone)]
+pub struct SyncRecord {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub role: Role,
+    pub protocol: String,
+    pub project: String,
+    pub sync_user: String,
+    pub exchange_dir: String,
+    pub state: SyncState,
+    pub partner_fpr: Option<String>,
+    pub partner_cert: Option<String>,
+    pub pairing_secret: Option<String>,
+    pub pairing_used: bool,
+    pub handshake_expires: Option<i64>,
+    pub created_at: i64,
+    pub out_seq: u64,
+    pub out_acked: u64,
+    pub in_seq: u64,
+    pub change_cursor: i64,
+    pub ack_due: bool,
+    pub last_received_at: Option<i64>,
+    pub last_received_seq: Option<u64>,
+    pub last_resend_request_at: Option<i64>,
+    pub resend_after_ms: i64,
+    pub gap_after_ms: i64,
+}
+
+impl std::fmt::Debug for SyncRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncRecord")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("project", &self.project)
+            .field("partner_fpr", &self.partner_fpr)
+            .field(
+                "pairing_secret",
+                &self.pairing_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("out_seq", &self.out_seq)
+            .field("in_seq", &self.in_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+const COLUMNS: &str = "id, name, description, role, protocol, project, sync_user, exchange_dir, state, \
+    partner_fpr, partner_cert, pairing_secret, pairing_used, handshake_expires, created_at, out_seq, \
+    out_acked, in_seq, change_cursor, ack_due, last_received_at, last_received_seq, \
+    last_resend_request_at, resend_after_ms, gap_after_ms";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
+    let role: String = r.get(3)?;
+    let state: String = r.get(8)?;
+    Ok(SyncRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        description: r.get(2)?,
+        role: if role == "master" {
+            Role::Master
+        } else {
+            Role::Slave
+        },
+        protocol: r.get(4)?,
+        project: r.get(5)?,
+        sync_user: r.get(6)?,
+        exchange_dir: r.get(7)?,
+        state: if state == "active" {
+            SyncState::Active
+        } else {
+            SyncState::Handshake
+        },
+        partner_fpr: r.get(9)?,
+        partner_cert: r.get(10)?,
+        pairing_secret: r.get(11)?,
+        pairing_used: r.get(12)?,
+        handshake_expires: r.get(13)?,
+        created_at: r.get(14)?,
+        out_seq: r.get::<_, i64>(15)? as u64,
+        out_acked: r.get::<_, i64>(16)? as u64,
+        in_seq: r.get::<_, i64>(17)? as u64,
+        change_cursor: r.get(18)?,
+        ack_due: r.get(19)?,
+        last_received_at: r.get(20)?,
+        last_received_seq: r.get::<_, Option<i64>>(21)?.map(|v| v as u64),
+        last_resend_request_at: r.get(22)?,
+        resend_after_ms: r.get(23)?,
+        gap_after_ms: r.get(24)?,
+    })
+}
+
+pub fn insert(conn: &Connection, s: &SyncRecord) -> Result<()> {
+    if get_by_name(conn, &s.name)?.is_some() {
+        bail!("a sync named '{}' already exists in this home", s.name);
+    }
+    if get(conn, &s.id)?.is_some() {
+        bail!("sync {} already exists in this home", s.id);
+    }
+    conn.execute(
+        &format!("INSERT INTO sync ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)"),
+        params![
+            s.id, s.name, s.description, s.role.as_str(), s.protocol, s.project, s.sync_user,
+            s.exchange_dir, s.state.as_str(), s.partner_fpr, s.partner_cert, s.pairing_secret,
+            s.pairing_used, s.handshake_expires, s.created_at, s.out_seq as i64, s.out_acked as i64,
+            s.in_seq as i64, s.change_cursor, s.ack_due, s.last_received_at,
+            s.last_received_seq.map(|v| v as i64), s.last_resend_request_at, s.resend_after_ms,
+            s.gap_after_ms
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<SyncRecord>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM sync WHERE id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn get_by_name(conn: &Connection, name: &str) -> Result<Option<SyncRecord>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM sync WHERE name = ?1"),
+            [name],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Finds a sync by name or id, with an error that lists what exists.
+pub fn find(conn: &Connection, name_or_id: &str) -> Result<SyncRecord> {
+    if let Some(s) = get_by_name(conn, name_or_id)? {
+        return Ok(s);
+    }
+    if let Some(s) = get(conn, name_or_id)? {
+        return Ok(s);
+    }
+    let names: Vec<String> = list(conn)?.into_iter().map(|s| s.name).collect();
+    Err(anyhow!(
+        "no sync named '{name_or_id}' in this home (syncs: {})",
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    ))
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<SyncRecord>> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM sync ORDER BY name"))?;
+    let rows = stmt
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Records a verified message from the partner: makes the sync active.
+pub fn record_contact(conn: &Connection, id: &str, seq: Option<u64>, at: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE sync SET state = 'active', last_received_at = ?2,
+                last_received_seq = COALESCE(?3, last_received_seq) WHERE id = ?1",
+        params![id, at, seq.map(|v| v as i64)],
+    )?;
+    Ok(())
+}
+
+pub fn set_in_seq(conn: &Connection, id: &str, seq: u64) -> Result<()> {
+    conn.execute(
+        "UPDATE sync SET in_seq = ?2, ack_due = 1 WHERE id = ?1",
+        params![id, seq as i64],
+    )?;
+    Ok(())
+}
+
+pub fn set_ack_due(conn: &Connection, id: &str, due: bool) -> Result<()> {
+    conn.execute(
+        "UPDATE sync SET ack_due = ?2 WHERE id = ?1",
+        params![id, due],
+    )?;
+    Ok(())
+}
+
+pub fn set_cursor(conn: &Connection, id: &str, cursor: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE sync SET change_cursor = ?2 WHERE id = ?1",
+        params![id, cursor],
+    )?;
+    Ok(())
+}
+
+pub fn set_resend_request_at(conn: &Connection, id: &str, at: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE sync SET last_resend_request_at = ?2 WHERE id = ?1",
+        params![id, at],
+    )?;
+    Ok(())
+}
+
+/// Pins the partner's certificate and consumes the pairing secret.
+pub fn pin_partner(conn: &Connection, id: &str, fpr: &str, cert: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE sync SET partner_fpr = ?2, partner_cert = ?3, pairing_used = 1, pairing_secret = NULL
+         WHERE id = ?1",
+        params![id, fpr, cert],
+    )?;
+    Ok(())
+}
+
+pub fn set_timing(
+    conn: &Connection,
+    id: &str,
+    resend_after_ms: i64,
+    gap_after_ms: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE sync SET resend_after_ms = ?2, gap_after_ms = ?3 WHERE id = ?1",
+        params![id, resend_after_ms, gap_after_ms],
+    )?;
+    Ok(())
+}
