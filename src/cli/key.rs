@@ -16,9 +16,29 @@ pub enum KeyCmd {
         #[arg(long)]
         secret: bool,
     },
+    /// Use an existing armored secret key as this peer's key (only before
+    /// the home has a key).
+    Import { file: std::path::PathBuf },
 }
 
 pub fn key(home: &Home, cmd: KeyCmd) -> Result<()> {
+    if let KeyCmd::Import { file } = &cmd {
+        if let Some(k) = home.own_key()? {
+            anyhow::bail!(
+                "this home already has the key {}; its syncs are pinned to it",
+                k.fingerprint()
+            );
+        }
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let cert = crate::crypto::cert_from_armored(&bytes)
+            .with_context(|| format!("{}", file.display()))?;
+        let key = crate::crypto::OwnKey::from_cert(cert)
+            .with_context(|| format!("{} is not a secret key", file.display()))?;
+        key.store(&home.keys_dir())?;
+        println!("{}", key.fingerprint());
+        return Ok(());
+    }
     let key = home.own_key()?.context("this home has no key yet")?;
     match cmd {
         KeyCmd::Show => println!("{}", key.fingerprint()),
@@ -29,6 +49,7 @@ pub fn key(home: &Home, cmd: KeyCmd) -> Result<()> {
                 String::from_utf8(key.cert().as_tsk().armored().to_vec()?)?
             )
         }
+        KeyCmd::Import { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -21,6 +21,13 @@ pub enum ProjectCmd {
         #[arg(long, value_delimiter = ',')]
         statuses: Option<Vec<String>>,
     },
+    /// Change the statuses a project allows.
+    Edit {
+        key: String,
+        /// Comma-separated statuses; empty to allow any.
+        #[arg(long)]
+        statuses: String,
+    },
     /// List projects.
     List {
         #[arg(long)]
@@ -145,6 +152,16 @@ pub fn project(home: &Home, cmd: ProjectCmd) -> Result<()> {
                 name.as_deref().unwrap_or(&key),
                 statuses.as_deref(),
             )?;
+            println!("{key}");
+        }
+        ProjectCmd::Edit { key, statuses } => {
+            let list: Vec<String> = statuses
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            Embedded.set_statuses(&conn, &key, (!list.is_empty()).then_some(list.as_slice()))?;
             println!("{key}");
         }
         ProjectCmd::List { json } => {

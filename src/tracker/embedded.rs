@@ -53,6 +53,24 @@ impl Embedded {
         Ok(())
     }
 
+    /// Replaces the allowed statuses (`None`: any).
+    pub fn set_statuses(
+        &self,
+        conn: &Connection,
+        key: &str,
+        statuses: Option<&[String]>,
+    ) -> Result<()> {
+        let statuses = statuses.map(|s| serde_json::to_string(s).expect("json"));
+        if conn.execute(
+            "UPDATE t_project SET statuses = ?2 WHERE key = ?1",
+            params![key, statuses],
+        )? == 0
+        {
+            anyhow::bail!("project {key} does not exist");
+        }
+        Ok(())
+    }
+
     pub fn project(&self, conn: &Connection, key: &str) -> Result<Option<Project>> {
         Ok(conn
             .query_row(

@@ -1,0 +1,215 @@
+//! Test helpers: peers with pre-generated test keys, the CLI as a child
+//! process, and a "carrier" that moves files from one peer's SEND to the
+//! other's RECEIVE (so tests can drop, duplicate and reorder them).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use postern::engine::Peer;
+use postern::home::Home;
+
+pub const MASTER_KEY: &str = include_str!("../../keys/test/master.sec.asc");
+pub const SLAVE_KEY: &str = include_str!("../../keys/test/slave.sec.asc");
+pub const STRANGER_KEY: &str = include_str!("../../keys/test/stranger.sec.asc");
+
+pub struct TestPeer {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestPeer {
+    /// A home with the given test key and one project.
+    pub fn new(key: &str, project: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Self { dir };
+        let keyfile = p.dir.path().join("key.asc");
+        std::fs::write(&keyfile, key).unwrap();
+        p.ok(&["key", "import", keyfile.to_str().unwrap()]);
+        std::fs::remove_file(&keyfile).unwrap();
+        p.ok(&["project", "create", project]);
+        p
+    }
+
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_postern"))
+            .arg("--home")
+            .arg(self.home())
+            .args(args)
+            .current_dir(self.home())
+            .env_remove("POSTERN_HOME")
+            .env_remove("POSTERN_PASSPHRASE")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs the CLI, asserts success, returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "postern {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// Runs the CLI, asserts failure, returns stderr.
+    pub fn fail(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(!out.status.success(), "postern {args:?} should have failed");
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    pub fn exchange(&self, sync: &str) -> PathBuf {
+        self.home().join("exchange").join(sync)
+    }
+
+    pub fn peer(&self) -> Peer {
+        Peer::open(Home::create(self.home()).unwrap()).unwrap()
+    }
+
+    pub fn cycle(&self) -> postern::engine::CycleReport {
+        self.peer().cycle().unwrap()
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        self.json(&["status", "--json"])[0].clone()
+    }
+
+    pub fn issue(&self, key: &str) -> serde_json::Value {
+        self.json(&["issue", "show", key, "--json"])
+    }
+
+    pub fn issues(&self, project: &str) -> Vec<serde_json::Value> {
+        self.json(&["issue", "list", "--project", project, "--json"])
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Final-named message files waiting in SEND, sorted.
+    pub fn outgoing(&self, sync: &str) -> Vec<PathBuf> {
+        list_messages(&self.exchange(sync).join("SEND"))
+    }
+
+    pub fn quarantine(&self, sync: &str) -> PathBuf {
+        self.exchange(sync).join("QUARANTINE")
+    }
+}
+
+pub fn list_messages(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("postern-")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Master creates sync `name`; the slave accepts it. Returns the sync id.
+pub fn pair(
+    master: &TestPeer,
+    slave: &TestPeer,
+    name: &str,
+    mproject: &str,
+    sproject: &str,
+) -> String {
+    let created = master.json(&[
+        "sync",
+        "create",
+        "--name",
+        name,
+        "--description",
+        "test sync",
+        "--project",
+        mproject,
+        "--sync-user",
+        "sync-master",
+        "--json",
+    ]);
+    let file = master
+        .home()
+        .join(created["handshake_file"].as_str().unwrap());
+    slave.ok(&[
+        "sync",
+        "accept",
+        "--file",
+        file.to_str().unwrap(),
+        "--passphrase",
+        created["passphrase"].as_str().unwrap(),
+        "--project",
+        sproject,
+        "--sync-user",
+        "sync-slave",
+        "--yes",
+    ]);
+    created["sync_id"].as_str().unwrap().to_string()
+}
+
+/// Moves every message from `from`'s SEND to `to`'s RECEIVE. Returns count.
+pub fn carry(from: &TestPeer, to: &TestPeer, sync: &str) -> usize {
+    let files = from.outgoing(sync);
+    for f in &files {
+        std::fs::rename(
+            f,
+            to.exchange(sync)
+                .join("RECEIVE")
+                .join(f.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    files.len()
+}
+
+/// Cycles both peers and carries files until nothing moves.
+pub fn settle(a: &TestPeer, b: &TestPeer, sync: &str) {
+    let (mut pa, mut pb) = (a.peer(), b.peer());
+    let mut quiet = 0;
+    for _ in 0..200 {
+        let ra = pa.cycle().unwrap();
+        let ca = carry(a, b, sync);
+        let rb = pb.cycle().unwrap();
+        let cb = carry(b, a, sync);
+        quiet = if ra.is_idle() && rb.is_idle() && ca + cb == 0 {
+            quiet + 1
+        } else {
+            0
+        };
+        if quiet == 2 {
+            return;
+        }
+    }
+    panic!("peers did not settle");
+}
+
+/// Comparable view of an issue: fields and comment bodies.
+pub fn content(issue: &serde_json::Value) -> serde_json::Value {
+    let mut v = issue.clone();
+    let obj = v.as_object_mut().unwrap();
+    for k in ["key", "project", "created_at", "updated_at"] {
+        obj.remove(k);
+    }
+    let bodies: Vec<_> = issue["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].clone())
+        .collect();
+    obj.insert("comments".into(), bodies.into());
+    v
+}

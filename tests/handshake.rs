@@ -1,0 +1,311 @@
+//! The handshake from the CLI: create, upload, connection test, and every
+//! way a handshake can go wrong.
+
+mod common;
+use common::*;
+
+#[test]
+fn full_handshake_reaches_active_on_both_sides() {
+    let (m, s) = (
+        TestPeer::new(MASTER_KEY, "SAM2"),
+        TestPeer::new(SLAVE_KEY, "SP2"),
+    );
+    let created = m.json(&[
+        "sync",
+        "create",
+        "--name",
+        "acme",
+        "--description",
+        "vendor and customer",
+        "--project",
+        "SAM2",
+        "--sync-user",
+        "bot",
+        "--json",
+    ]);
+    let passphrase = created["passphrase"].as_str().unwrap();
+    assert_eq!(passphrase.len(), 35);
+    assert_eq!(created["fingerprint"], m.ok(&["key", "show"]));
+    assert_eq!(m.status()["state"], "handshake");
+    assert!(
+        m.exchange("acme").join("SEND").is_dir() && m.exchange("acme").join("RECEIVE").is_dir()
+    );
+
+    let file = m.home().join("acme.handshake.asc");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("-----BEGIN PGP MESSAGE-----"));
+    assert!(
+        !text.contains("acme"),
+        "the handshake file must be encrypted"
+    );
+
+    let shown = s.ok(&[
+        "sync",
+        "accept",
+        "--file",
+        file.to_str().unwrap(),
+        "--passphrase",
+        passphrase,
+        "--project",
+        "SP2",
+        "--sync-user",
+        "bot2",
+        "--yes",
+    ]);
+    assert!(shown.contains("vendor and customer"), "{shown}");
+    let grouped: String = created["fingerprint"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .take(4)
+        .collect();
+    assert!(shown.contains(&grouped), "{shown}");
+    assert_eq!(s.status()["state"], "handshake");
+    assert_eq!(s.status()["partner_fingerprint"], created["fingerprint"]);
+
+    // slave -> master: the accept
+    s.cycle();
+    assert_eq!(carry(&s, &m, "acme"), 1);
+    m.cycle();
+    let ms = m.status();
+    assert_eq!(ms["state"], "active");
+    assert_eq!(ms["partner_fingerprint"], s.ok(&["key", "show"]));
+    assert_eq!(ms["incoming_seq"], 1);
+    // master -> slave: the acknowledgement completes the connection test
+    assert_eq!(s.status()["state"], "handshake");
+    assert_eq!(carry(&m, &s, "acme"), 1);
+    s.cycle();
+    let ss = s.status();
+    assert_eq!(ss["state"], "active");
+    assert_eq!(ss["awaiting_ack"], 0, "the accept was acknowledged");
+}
+
+fn handshake(m: &TestPeer) -> (std::path::PathBuf, String) {
+    let created = m.json(&[
+        "sync",
+        "create",
+        "--name",
+        "acme",
+        "--project",
+        "SAM2",
+        "--sync-user",
+        "bot",
+        "--json",
+    ]);
+    (
+        m.home().join("acme.handshake.asc"),
+        created["passphrase"].as_str().unwrap().to_string(),
+    )
+}
+
+fn accept(s: &TestPeer, file: &std::path::Path, pass: &str) -> std::process::Output {
+    s.cli(&[
+        "sync",
+        "accept",
+        "--file",
+        file.to_str().unwrap(),
+        "--passphrase",
+        pass,
+        "--project",
+        "SP2",
+        "--sync-user",
+        "bot",
+        "--yes",
+    ])
+}
+
+fn assert_nothing_created(s: &TestPeer) {
+    assert_eq!(s.json(&["sync", "list", "--json"]), serde_json::json!([]));
+}
+
+#[test]
+fn wrong_passphrase_is_its_own_error_and_creates_nothing() {
+    let (m, s) = (
+        TestPeer::new(MASTER_KEY, "SAM2"),
+        TestPeer::new(SLAVE_KEY, "SP2"),
+    );
+    let (file, _) = handshake(&m);
+    let out = accept(&s, &file, "aaaaa-bbbbb-ccccc-ddddd-eeeee-fffff");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("wrong passphrase"), "{err}");
+    assert_nothing_created(&s);
+}
+
+#[test]
+fn tampered_handshake_is_refused() {
+    let (m, s) = (
+        TestPeer::new(MASTER_KEY, "SAM2"),
+        TestPeer::new(SLAVE_KEY, "SP2"),
+    );
+    let (file, pass) = handshake(&m);
+    // Flip one bit in the encrypted body (binary form, re-armored).
+    let armored = std::fs::read(&file).unwrap();
+    let mut bin = Vec::new();
+    std::io::copy(
+        &mut sequoia_openpgp::armor::Reader::from_bytes(
+            &armored,
+            sequoia_openpgp::armor::ReaderMode::Tolerant(None),
+        ),
+        &mut bin,
+    )
+    .unwrap();
+    let at = bin.len() - 40;
+    bin[at] ^= 0x04;
+    let bad = m.home().join("bad.asc");
+    std::fs::write(&bad, &bin).unwrap();
+    let out = accept(&s, &bad, &pass);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("damaged or was altered"), "{err}");
+    assert_nothing_created(&s);
+}
+
+#[test]
+fn expired_handshake_is_refused() {
+    let (m, s) = (
+        TestPeer::new(MASTER_KEY, "SAM2"),
+        TestPeer::new(SLAVE_KEY, "SP2"),
+    );
+    let created = m.json(&[
+        "sync",
+        "create",
+        "--name",
+        "acme",
+        "--project",
+        "SAM2",
+        "--sync-user",
+        "bot",
+        "--expires-days",
+        "0",
+        "--json",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let out = accept(
+        &s,
+        &m.home().join("acme.handshake.asc"),
+        created["passphrase"].as_str().unwrap(),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("expired"), "{err}");
+    assert_nothing_created(&s);
+}
+
+#[test]
+fn handshake_signed_by_another_key_is_refused() {
+    use postern::crypto::cert_from_armored;
+    use postern::crypto::message::{open_unverified, seal_with_password, Secret};
+    let (m, s) = (
+        TestPeer::new(MASTER_KEY, "SAM2"),
+        TestPeer::new(SLAVE_KEY, "SP2"),
+    );
+    let (file, pass) = handshake(&m);
+    let (plain, _) = open_unverified(
+        Secret::Password(&pass),
+        &std::fs::read(&file).unwrap(),
+        1 << 20,
+    )
+    .unwrap();
+    // Same contents (the master's certificate inside), re-signed by a stranger.
+    let stranger = cert_from_armored(STRANGER_KEY.as_bytes()).unwrap();
+    let forged = seal_with_password(&stranger, &pass, &plain).unwrap();
+    let bad = m.home().join("forged.asc");
+    std::fs::write(&bad, forged).unwrap();
+    let out = accept(&s, &bad, &pass);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not signed by the master key it contains"),
+        "{err}"
+    );
+    assert_nothing_created(&s);
+}
+
+#[test]
+fn second_accept_is_refused_by_the_master() {
+    let (m, s) = (
+        TestPeer::new(MASTER_KEY, "SAM2"),
+        TestPeer::new(SLAVE_KEY, "SP2"),
+    );
+    let intruder = TestPeer::new(STRANGER_KEY, "SP2");
+    let (file, pass) = handshake(&m);
+    assert!(accept(&s, &file, &pass).status.success());
+    s.cycle();
+    carry(&s, &m, "acme");
+    m.cycle();
+    assert_eq!(m.status()["state"], "active");
+
+    // Someone else who got hold of the file and passphrase answers too.
+    assert!(accept(&intruder, &file, &pass).status.success());
+    intruder.cycle();
+    assert_eq!(carry(&intruder, &m, "acme"), 1);
+    m.cycle();
+    let st = m.status();
+    assert_eq!(
+        st["partner_fingerprint"],
+        s.ok(&["key", "show"]),
+        "the pinned partner is unchanged"
+    );
+    assert_eq!(st["quarantined"], 1);
+    let reasons: Vec<String> = std::fs::read_dir(m.quarantine("acme"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().ends_with(".reason.txt"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 1);
+    assert!(reasons[0].contains("second accept"), "{reasons:?}");
+
+    // The same home uploading the same file again is refused up front.
+    let again = accept(&s, &file, &pass);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has the sync"));
+}
+
+#[test]
+fn accept_needs_confirmation_when_not_interactive() {
+    let (m, s) = (
+        TestPeer::new(MASTER_KEY, "SAM2"),
+        TestPeer::new(SLAVE_KEY, "SP2"),
+    );
+    let (file, pass) = handshake(&m);
+    let err = s.fail(&[
+        "sync",
+        "accept",
+        "--file",
+        file.to_str().unwrap(),
+        "--passphrase",
+        &pass,
+        "--project",
+        "SP2",
+        "--sync-user",
+        "bot",
+    ]);
+    assert!(err.contains("--yes"), "{err}");
+    assert_nothing_created(&s);
+}
+
+#[test]
+fn accept_into_a_missing_project_creates_nothing() {
+    let (m, s) = (
+        TestPeer::new(MASTER_KEY, "SAM2"),
+        TestPeer::new(SLAVE_KEY, "SP2"),
+    );
+    let (file, pass) = handshake(&m);
+    let err = s.fail(&[
+        "sync",
+        "accept",
+        "--file",
+        file.to_str().unwrap(),
+        "--passphrase",
+        &pass,
+        "--project",
+        "NOPE",
+        "--sync-user",
+        "bot",
+        "--yes",
+    ]);
+    assert!(err.contains("project NOPE does not exist"), "{err}");
+    assert_nothing_created(&s);
+}
