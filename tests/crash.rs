@@ -1,0 +1,179 @@
+//! Crash safety: real `postern run` daemons killed with SIGKILL at random
+//! instants, mid-collect and mid-apply, restarted, and in the end both
+//! trackers agree with nothing lost and nothing applied twice.
+
+mod common;
+use common::*;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use postern::protocol::IssueFields;
+use postern::tracker::{Actor, Embedded, Tracker};
+use rand::Rng;
+
+fn daemon(p: &TestPeer) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_postern"))
+        .arg("--home")
+        .arg(p.home())
+        .args(["run", "--interval", "0.05"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Wires SEND of each peer straight into RECEIVE of the other (symlinks,
+/// as on a shared folder).
+fn wire(a: &TestPeer, b: &TestPeer) {
+    for (from, to) in [(a, b), (b, a)] {
+        let send = from.exchange("acme").join("SEND");
+        std::fs::remove_dir(&send).unwrap();
+        std::os::unix::fs::symlink(to.exchange("acme").join("RECEIVE"), &send).unwrap();
+    }
+}
+
+fn bulk(p: &TestPeer, project: &str, n: usize, tag: &str) {
+    let mut peer = p.peer();
+    let tx = peer.conn.transaction().unwrap();
+    let a = Actor {
+        user: "bulk",
+        origin: None,
+    };
+    for i in 0..n {
+        let f = IssueFields {
+            summary: format!("{tag} {i}"),
+            status: "Open".into(),
+            priority: "Medium".into(),
+            ..Default::default()
+        };
+        let k = Embedded.create_issue(&tx, project, &f, a).unwrap();
+        Embedded
+            .add_comment(&tx, &k, &format!("{tag} first comment on {i}"), None, a)
+            .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+fn edit_some(p: &TestPeer, project: &str, tag: &str) {
+    let mut peer = p.peer();
+    let keys = Embedded.issue_keys(&peer.conn, project).unwrap();
+    let tx = peer.conn.transaction().unwrap();
+    let a = Actor {
+        user: "editor",
+        origin: None,
+    };
+    for k in keys.iter().step_by(7) {
+        Embedded
+            .add_comment(&tx, k, &format!("{tag} on {k}"), None, a)
+            .unwrap();
+        let f = postern::protocol::FieldChanges {
+            description: Some(format!("{tag} desc")),
+            ..Default::default()
+        };
+        Embedded.update_issue(&tx, k, &f, a).unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+fn quiet(m: &TestPeer, s: &TestPeer) -> bool {
+    let (ms, ss) = (m.status(), s.status());
+    ms["awaiting_ack"] == 0
+        && ss["awaiting_ack"] == 0
+        && ss["incoming_seq"] == ms["outgoing_seq"]
+        && ms["incoming_seq"] == ss["outgoing_seq"]
+        && common::list_messages(&m.exchange("acme").join("RECEIVE")).is_empty()
+        && common::list_messages(&s.exchange("acme").join("RECEIVE")).is_empty()
+}
+
+#[test]
+fn peers_killed_at_random_instants_lose_nothing_and_apply_nothing_twice() {
+    let (m, s) = (
+        TestPeer::new(MASTER_KEY, "SAM2"),
+        TestPeer::new(SLAVE_KEY, "SP2"),
+    );
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    settle(&m, &s, "acme");
+    for p in [&m, &s] {
+        p.ok(&[
+            "sync",
+            "timing",
+            "acme",
+            "--resend-after-secs",
+            "0.5",
+            "--gap-after-secs",
+            "0.2",
+        ]);
+    }
+    wire(&m, &s);
+    let mut rng = rand::thread_rng();
+    let mut kills = 0;
+    for round in 0..8 {
+        match round % 4 {
+            0 => bulk(&m, "SAM2", 400, &format!("m{round}")),
+            1 => bulk(&s, "SP2", 300, &format!("s{round}")),
+            2 => edit_some(&m, "SAM2", &format!("m{round}")),
+            _ => edit_some(&s, "SP2", &format!("s{round}")),
+        }
+        let (mut dm, mut ds) = (daemon(&m), daemon(&s));
+        std::thread::sleep(Duration::from_millis(rng.gen_range(30..400)));
+        ds.kill().unwrap();
+        if round % 2 == 0 {
+            dm.kill().unwrap();
+            kills += 1;
+        }
+        kills += 1;
+        ds.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..100)));
+        let _ = dm.kill();
+        dm.wait().unwrap();
+    }
+    assert!(kills >= 12);
+
+    // Let both run undisturbed until they agree, then stop them politely.
+    let (mut dm, mut ds) = (daemon(&m), daemon(&s));
+    let start = Instant::now();
+    while !quiet(&m, &s) {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no convergence: {} / {}",
+            m.status(),
+            s.status()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for d in [&mut dm, &mut ds] {
+        Command::new("kill")
+            .args(["-TERM", &d.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(
+            d.wait().unwrap().success(),
+            "SIGTERM stops the daemon cleanly"
+        );
+    }
+
+    let (mi, si) = (m.issues("SAM2"), s.issues("SP2"));
+    assert_eq!(mi.len(), 800 + 600, "master: every issue once");
+    assert_eq!(si.len(), 800 + 600, "slave: every issue once");
+    let export = m.json(&["sync", "export", "acme"]);
+    let pairs = export["firstConnector"].as_array().unwrap();
+    assert_eq!(pairs.len(), 1400);
+    let mut comments = 0;
+    for p in pairs {
+        let (l, r) = (
+            p["localIssueKey"].as_str().unwrap(),
+            p["remoteIssueKey"].as_str().unwrap(),
+        );
+        let (a, b) = (m.peer(), s.peer());
+        let ia = Embedded.issue(&a.conn, l).unwrap().unwrap();
+        let ib = Embedded.issue(&b.conn, r).unwrap().unwrap();
+        assert_eq!(ia.fields, ib.fields, "{l} / {r}");
+        let ba: Vec<_> = ia.comments.iter().map(|c| &c.body).collect();
+        let bb: Vec<_> = ib.comments.iter().map(|c| &c.body).collect();
+        assert_eq!(ba, bb, "{l} / {r}: comments once each, in order");
+        comments += ba.len();
+    }
+    assert!(comments > 1400);
+    assert_eq!(m.status()["quarantined"], 0);
+    assert_eq!(s.status()["quarantined"], 0);
+}

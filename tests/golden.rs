@@ -1,0 +1,118 @@
+//! Freezes the wire format: these envelopes must serialize to exactly the
+//! stored bytes, and the stored bytes must parse back to them. A change
+//! here breaks every peer already deployed: bump FORMAT_VERSION instead.
+
+use postern::protocol::*;
+
+fn envelopes() -> Vec<Envelope> {
+    let base = |seq: u64, body: Body| Envelope {
+        postern: FORMAT_VERSION,
+        sync: "0b4f3c1e-8a6d-4c1e-9f5a-2d7e8b9c0a1f".into(),
+        from: "FCBCB55FB46D237FD10FC68A97533854F32DECA3".into(),
+        to: "CAC437AFE78F1A09E1C4FE8492581967D0F415E9".into(),
+        seq,
+        ack: 7,
+        sent_at: 1_604_663_098_456,
+        body,
+    };
+    let changes = vec![
+        Change::IssueCreated {
+            issue: "SAM2-1".into(),
+            fields: IssueFields {
+                summary: "Login fails".into(),
+                description: "über <b>".into(),
+                status: "Open".into(),
+                priority: "High".into(),
+                labels: vec!["sso".into()],
+                assignee: None,
+            },
+            comments: vec![CommentSnapshot {
+                id: "10019".into(),
+                author: "vera".into(),
+                body: "Seen".into(),
+            }],
+        },
+        Change::IssueUpdated {
+            issue: "SAM2-1".into(),
+            fields: FieldChanges {
+                status: Some("Done".into()),
+                assignee: Some("".into()),
+                ..Default::default()
+            },
+        },
+        Change::CommentAdded {
+            issue: "SAM2-1".into(),
+            comment: CommentSnapshot {
+                id: "10020".into(),
+                author: "vera".into(),
+                body: "line1\nline2".into(),
+            },
+        },
+        Change::CommentEdited {
+            issue: "SAM2-1".into(),
+            comment: "10020".into(),
+            body: "edited".into(),
+        },
+        Change::CommentDeleted {
+            issue: "SAM2-1".into(),
+            comment: "10020".into(),
+        },
+        Change::Paired {
+            yours: "SP2-1".into(),
+            mine: "SAM2-1".into(),
+            comments: vec![("10034".into(), "10019".into())],
+        },
+    ];
+    vec![
+        base(
+            1,
+            Body::Accept {
+                cert: "-----BEGIN PGP PUBLIC KEY BLOCK-----…".into(),
+                proof: "ab12".into(),
+            },
+        ),
+        base(
+            8,
+            Body::Changes {
+                changes: changes.into_iter().map(WireChange::Known).collect(),
+            },
+        ),
+        base(0, Body::Ack),
+        base(0, Body::Resend { from: 3, to: 5 }),
+    ]
+}
+
+#[test]
+fn envelope_format_is_frozen() {
+    let golden = include_str!("golden/envelope-v1.jsonl");
+    let lines: Vec<&str> = golden.lines().collect();
+    let envs = envelopes();
+    assert_eq!(lines.len(), envs.len());
+    for (env, line) in envs.iter().zip(lines) {
+        // On a deliberate format change, paste the printed line into the file.
+        assert_eq!(String::from_utf8(env.to_json()).unwrap(), line);
+        assert_eq!(&Envelope::from_json(line.as_bytes()).unwrap(), env);
+    }
+}
+
+#[test]
+fn malformed_envelopes_are_refused_with_a_reason() {
+    let good = String::from_utf8(envelopes()[2].to_json()).unwrap();
+    let cases = [
+        (good.replace("\"postern\":1", "\"postern\":2"), "version"),
+        (good.replace("\"seq\":0", "\"seq\":4"), "does not fit"),
+        (
+            good.replace("\"kind\":\"ack\"", "\"kind\":\"launch\""),
+            "malformed",
+        ),
+        (
+            good.replace("\"ack\":7,", "\"ack\":7,\"extra\":1,"),
+            "malformed",
+        ),
+        ("{".to_string(), "malformed"),
+    ];
+    for (text, why) in cases {
+        let err = Envelope::from_json(text.as_bytes()).unwrap_err();
+        assert!(err.contains(why), "{text}: {err}");
+    }
+}
