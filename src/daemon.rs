@@ -35,8 +35,10 @@ async fn cycle(peer: Peer) -> (Peer, Result<CycleReport>) {
 pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
     let mut peer = Peer::open(home.clone())?;
     let (wake_tx, mut wake_rx) = mpsc::channel::<()>(1);
-    let mut watcher = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
-        let _ = wake_tx.try_send(());
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.is_ok_and(|e| is_wake_up(&e)) {
+            let _ = wake_tx.try_send(());
+        }
     })?;
     let mut watched: Vec<PathBuf> = Vec::new();
     watcher.watch(home.root(), RecursiveMode::NonRecursive)?;
@@ -52,10 +54,10 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         }
         let (p, result) = cycle(peer).await;
         peer = p;
+        tracing::debug!(?result, "cycle finished");
         let pause = match result {
             Ok(r) if !r.is_idle() => {
                 failures = 0;
-                tracing::debug!(?r, "cycle");
                 Duration::ZERO
             }
             Ok(_) => {
@@ -94,6 +96,22 @@ async fn futures_ready(
         _ = shutdown => true,
         _ = tokio::task::yield_now() => false,
     }
+}
+
+/// Whether an event can mean work: a message file arriving in RECEIVE, or
+/// a write to the database (a tracker change). Reads are not (they would
+/// make every cycle wake the next).
+fn is_wake_up(event: &notify::Event) -> bool {
+    use notify::event::{EventKind, ModifyKind};
+    let kind = matches!(
+        event.kind,
+        EventKind::Create(_)
+            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
+    );
+    kind && event.paths.iter().any(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        name.starts_with("postern-") || name == "postern.db-wal" || name == "postern.db"
+    })
 }
 
 /// Jittered exponential backoff, from the interval up to 16 times it.

@@ -39,6 +39,9 @@ pub enum SyncCmd {
         /// Days until the handshake file expires.
         #[arg(long, default_value_t = 7)]
         expires_days: u32,
+        /// Also write the passphrase to this file (mode 0600), for scripts.
+        #[arg(long)]
+        passphrase_out: Option<PathBuf>,
         /// Print the result as JSON (includes the passphrase).
         #[arg(long)]
         json: bool,
@@ -118,6 +121,18 @@ fn read_passphrase(passphrase: Option<String>, file: Option<PathBuf>) -> Result<
     Ok(line.trim().to_string())
 }
 
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    writeln!(f, "{text}")?;
+    Ok(())
+}
+
 fn group_fingerprint(f: &str) -> String {
     f.as_bytes()
         .chunks(4)
@@ -138,12 +153,19 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             exchange,
             out,
             expires_days,
+            passphrase_out,
             json,
         } => {
             handshake::check_name(&name)?;
             let out = out.unwrap_or_else(|| PathBuf::from(format!("{name}.handshake.asc")));
             if out.exists() {
                 bail!("{} already exists; choose another --out", out.display());
+            }
+            if let Some(p) = passphrase_out.as_ref().filter(|p| p.exists()) {
+                bail!(
+                    "{} already exists; choose another --passphrase-out",
+                    p.display()
+                );
             }
             let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
             let settings = SyncSettings {
@@ -165,6 +187,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             )?;
             std::fs::write(&out, &created.handshake)
                 .with_context(|| format!("cannot write {}", out.display()))?;
+            if let Some(p) = &passphrase_out {
+                write_private(p, &created.passphrase)?;
+            }
             if json {
                 return print_json(&serde_json::json!({
                     "sync_id": created.sync.id, "name": created.sync.name, "handshake_file": out,

@@ -1,0 +1,81 @@
+//! `postern run` as a daemon: wakes on new files and tracker writes
+//! (notify), stays idle when there is nothing to do, stops on SIGTERM.
+
+mod common;
+use common::*;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn daemon(p: &TestPeer, interval: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_postern"))
+        .arg("--home")
+        .arg(p.home())
+        .args(["run", "--interval", interval])
+        .env("POSTERN_LOG", "postern=debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn stop(d: Child) -> String {
+    Command::new("kill")
+        .args(["-TERM", &d.id().to_string()])
+        .status()
+        .unwrap();
+    let out = d.wait_with_output().unwrap();
+    assert!(out.status.success(), "SIGTERM ends the daemon with success");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn wire(a: &TestPeer, b: &TestPeer) {
+    for (from, to) in [(a, b), (b, a)] {
+        let send = from.exchange("acme").join("SEND");
+        std::fs::remove_dir(&send).unwrap();
+        std::os::unix::fs::symlink(to.exchange("acme").join("RECEIVE"), &send).unwrap();
+    }
+}
+
+#[test]
+fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
+    let (m, s) = (
+        TestPeer::new(MASTER_KEY, "SAM2"),
+        TestPeer::new(SLAVE_KEY, "SP2"),
+    );
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    settle(&m, &s, "acme");
+    wire(&m, &s);
+    // A full scan only once an hour: anything that arrives sooner came
+    // through a notify wake-up.
+    let (dm, ds) = (daemon(&m, "3600"), daemon(&s, "3600"));
+    std::thread::sleep(Duration::from_millis(300));
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "woken"]);
+    let start = Instant::now();
+    while s.issues("SP2").is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the change never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let the pairing reply and acknowledgements settle, then stay idle.
+    while m.status()["awaiting_ack"] != 0 || s.status()["awaiting_ack"] != 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "acknowledgements never settled"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let logs = [stop(dm), stop(ds)];
+    for log in &logs {
+        let cycles = log.matches("cycle finished").count();
+        // A handful of cycles for the work above; a busy loop would log thousands.
+        assert!(
+            cycles < 40,
+            "{cycles} cycles: the daemon does not idle\n{log}"
+        );
+        assert!(log.contains("postern stopped"), "{log}");
+    }
+    assert_eq!(s.issues("SP2")[0]["summary"], "woken");
+}

@@ -1,0 +1,60 @@
+//! The shell examples and the demo, run as a user would run them.
+
+use std::process::Command;
+
+fn run_example(script: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .arg(format!("{}/examples/{script}", env!("CARGO_MANIFEST_DIR")))
+        .arg(dir.path())
+        .env("POSTERN", env!("CARGO_BIN_EXE_postern"))
+        .env_remove("POSTERN_HOME")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{script}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn network_folder_example_syncs_through_symlinks() {
+    let out = run_example("network-folder.sh");
+    assert!(out.contains("both sides active"), "{out}");
+    assert!(out.contains("Reproduced here too."), "{out}");
+    assert!(out.contains("network-folder example: OK"), "{out}");
+}
+
+#[test]
+fn handshake_by_script_example_runs_without_prompts() {
+    let out = run_example("handshake-by-script.sh");
+    assert!(out.contains("\"passphrase\""), "{out}");
+    assert!(out.contains("Accepted sync 'acme'"), "{out}");
+    assert!(out.contains("handshake-by-script example: OK"), "{out}");
+}
+
+#[test]
+fn demo_converges_and_prints_the_pairs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_postern"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("vendor active, customer active"),
+        "{stdout}"
+    );
+    for pair in ["SAM2-1", "SAM2-2", "SAM2-3", "SP2-1", "SP2-2", "SP2-3"] {
+        assert!(stdout.contains(pair), "{pair} in {stdout}");
+    }
+    assert!(!stdout.contains(" NO\n"), "{stdout}");
+    assert!(stdout.contains("both trackers agree"), "{stdout}");
+}
