@@ -59,6 +59,28 @@ impl Home {
         crate::store::open(&self.db_path())
     }
 
+    /// Takes the home's run lock: one peer process per home at a time.
+    /// Held until the returned file is dropped.
+    pub fn lock(&self) -> Result<std::fs::File> {
+        let path = self.root.join("postern.lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        match f.try_lock() {
+            Ok(()) => Ok(f),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another postern process is already running on the home {}",
+                self.root.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+
     /// The own key, if this home has one.
     pub fn own_key(&self) -> Result<Option<OwnKey>> {
         OwnKey::load(&self.keys_dir())

@@ -22,16 +22,6 @@ fn daemon(p: &TestPeer) -> Child {
         .unwrap()
 }
 
-/// Wires SEND of each peer straight into RECEIVE of the other (symlinks,
-/// as on a shared folder).
-fn wire(a: &TestPeer, b: &TestPeer) {
-    for (from, to) in [(a, b), (b, a)] {
-        let send = from.exchange("acme").join("SEND");
-        std::fs::remove_dir(&send).unwrap();
-        std::os::unix::fs::symlink(to.exchange("acme").join("RECEIVE"), &send).unwrap();
-    }
-}
-
 fn bulk(p: &TestPeer, project: &str, n: usize, tag: &str) {
     let mut peer = p.peer();
     let tx = peer.conn.transaction().unwrap();
@@ -104,7 +94,7 @@ fn peers_killed_at_random_instants_lose_nothing_and_apply_nothing_twice() {
             "0.2",
         ]);
     }
-    wire(&m, &s);
+    wire(&m, &s, "acme");
     let mut rng = rand::thread_rng();
     let mut kills = 0;
     for round in 0..8 {

@@ -28,14 +28,6 @@ fn stop(d: Child) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
-fn wire(a: &TestPeer, b: &TestPeer) {
-    for (from, to) in [(a, b), (b, a)] {
-        let send = from.exchange("acme").join("SEND");
-        std::fs::remove_dir(&send).unwrap();
-        std::os::unix::fs::symlink(to.exchange("acme").join("RECEIVE"), &send).unwrap();
-    }
-}
-
 #[test]
 fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
     let (m, s) = (
@@ -44,7 +36,7 @@ fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
     );
     pair(&m, &s, "acme", "SAM2", "SP2");
     settle(&m, &s, "acme");
-    wire(&m, &s);
+    wire(&m, &s, "acme");
     // A full scan only once an hour: anything that arrives sooner came
     // through a notify wake-up.
     let (dm, ds) = (daemon(&m, "3600"), daemon(&s, "3600"));
@@ -78,4 +70,21 @@ fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
         assert!(log.contains("postern stopped"), "{log}");
     }
     assert_eq!(s.issues("SP2")[0]["summary"], "woken");
+}
+
+#[test]
+fn one_peer_process_per_home() {
+    let (m, s) = (
+        TestPeer::new(MASTER_KEY, "SAM2"),
+        TestPeer::new(SLAVE_KEY, "SP2"),
+    );
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    let running = m.peer();
+    let err = m.fail(&["run", "--once"]);
+    assert!(
+        err.contains("another postern process is already running"),
+        "{err}"
+    );
+    drop(running);
+    m.ok(&["run", "--once"]);
 }

@@ -301,7 +301,6 @@ pub fn open_accept(own: &Cert, data: &[u8]) -> Result<(Envelope, Cert), Rejected
 /// The outer `Result` is for database failures, the inner for refusals.
 pub fn take_accept(
     conn: &mut Connection,
-    _key: &OwnKey,
     sync: &SyncRecord,
     env: &Envelope,
     cert: &Cert,

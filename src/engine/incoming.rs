@@ -8,7 +8,7 @@ use crate::crypto::message::Secret;
 use crate::crypto::{open, CryptoError};
 use crate::protocol::{classify, names, Arrival, Body, Envelope};
 use crate::store::{now_ms, outbox, problems, syncs, SyncRecord};
-use crate::transport::Transport;
+use crate::transport::{Incoming, Transport};
 
 /// Why a message was refused; the text is the quarantine reason.
 #[derive(Debug)]
@@ -22,76 +22,74 @@ pub fn receive(
 ) -> Result<CycleReport> {
     let mut report = CycleReport::default();
     for item in transport.list()? {
-        let Some(name) = names::parse(&item.id) else {
-            continue;
-        };
         report.received += 1;
         // Re-read: the previous file may have changed the sync.
         let sync = syncs::get(&peer.conn, &sync.id)?.context("sync vanished")?;
-        let verdict = if name.sync != sync.id {
-            Err(Rejected(format!(
-                "addressed to sync {}, not {} ({})",
-                name.sync, sync.id, sync.name
-            )))
-        } else if item.size as usize > MAX_MESSAGE_BYTES {
-            Err(Rejected(format!(
-                "{} bytes, over the limit of {MAX_MESSAGE_BYTES} bytes",
-                item.size
-            )))
-        } else {
-            let data = transport.read(&item.id, MAX_MESSAGE_BYTES as u64)?;
-            open_checked(peer, &sync, &data, name.seq)
+        let Some(outcome) = process(peer, &sync, transport, &item)? else {
+            continue;
         };
-        match verdict {
+        match outcome {
+            // Removed only now that what it carried is committed.
+            Ok(r) => {
+                report.add(r);
+                transport.remove(&item.id)?;
+            }
             Err(Rejected(reason)) => {
                 tracing::warn!(sync = %sync.name, file = %item.id, %reason, "message quarantined");
                 transport.quarantine(&item.id, &reason)?;
                 problems::log_quarantine(&peer.conn, Some(&sync.id), &item.id, &reason, now_ms())?;
                 report.quarantined += 1;
             }
-            Ok(Opened::Accept(env, cert)) => {
-                match handshake::take_accept(&mut peer.conn, &peer.key, &sync, &env, &cert)? {
-                    Ok(()) => report.applied += 1,
-                    Err(Rejected(reason)) => {
-                        transport.quarantine(&item.id, &reason)?;
-                        problems::log_quarantine(
-                            &peer.conn,
-                            Some(&sync.id),
-                            &item.id,
-                            &reason,
-                            now_ms(),
-                        )?;
-                        report.quarantined += 1;
-                        continue;
-                    }
-                }
-                transport.remove(&item.id)?;
-            }
-            Ok(Opened::Message(env)) => {
-                match take(peer, &sync, &env) {
-                    Ok(r) => report.add(r),
-                    Err(e) => match e.downcast::<Rejected>() {
-                        Ok(Rejected(reason)) => {
-                            transport.quarantine(&item.id, &reason)?;
-                            problems::log_quarantine(
-                                &peer.conn,
-                                Some(&sync.id),
-                                &item.id,
-                                &reason,
-                                now_ms(),
-                            )?;
-                            report.quarantined += 1;
-                            continue;
-                        }
-                        Err(e) => return Err(e),
-                    },
-                }
-                // Only now that what it carried is committed.
-                transport.remove(&item.id)?;
-            }
         }
     }
     Ok(report)
+}
+
+/// Opens, checks and takes one message. `None`: the file went away before
+/// it could be read. The inner `Err` is a refusal (quarantine), the outer
+/// one a failure to retry later (the file stays).
+fn process(
+    peer: &mut Peer,
+    sync: &SyncRecord,
+    transport: &impl Transport,
+    item: &Incoming,
+) -> Result<Option<Result<CycleReport, Rejected>>> {
+    let name = names::parse(&item.id).context("listed a name that is not ours")?;
+    if name.sync != sync.id {
+        let why = format!(
+            "addressed to sync {}, not {} ({})",
+            name.sync, sync.id, sync.name
+        );
+        return Ok(Some(Err(Rejected(why))));
+    }
+    if item.size as usize > MAX_MESSAGE_BYTES {
+        let why = format!(
+            "{} bytes, over the limit of {MAX_MESSAGE_BYTES} bytes",
+            item.size
+        );
+        return Ok(Some(Err(Rejected(why))));
+    }
+    let data = match transport.read(&item.id, MAX_MESSAGE_BYTES as u64) {
+        Ok(d) => d,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let applied_accept = CycleReport {
+        applied: 1,
+        ..Default::default()
+    };
+    Ok(Some(match open_checked(peer, sync, &data, name.seq) {
+        Err(rejected) => Err(rejected),
+        Ok(Opened::Accept(env, cert)) => {
+            handshake::take_accept(&mut peer.conn, sync, &env, &cert)?.map(|()| applied_accept)
+        }
+        Ok(Opened::Message(env)) => take(peer, sync, &env)?,
+    }))
+}
+
+fn is_not_found(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
 }
 
 impl std::fmt::Display for Rejected {
@@ -189,15 +187,25 @@ fn check_envelope(
 
 /// Takes a verified message in one transaction: acknowledgement, contact,
 /// and apply / hold / drop, draining held messages that become next.
-fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope) -> Result<CycleReport> {
+fn take(
+    peer: &mut Peer,
+    sync: &SyncRecord,
+    env: &Envelope,
+) -> Result<Result<CycleReport, Rejected>> {
     let mut report = CycleReport::default();
     let tracker = peer.tracker;
     let tx = peer
         .conn
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();
-    outbox::acknowledge(&tx, &sync.id, env.ack, sync.out_seq)
-        .map_err(|e| Rejected(e.to_string()))?;
+    if env.ack > sync.out_seq {
+        let why = format!(
+            "acknowledges message {}, but only {} were sent",
+            env.ack, sync.out_seq
+        );
+        return Ok(Err(Rejected(why)));
+    }
+    outbox::acknowledge(&tx, &sync.id, env.ack, sync.out_seq)?;
     syncs::record_contact(&tx, &sync.id, (env.seq > 0).then_some(env.seq), now)?;
     match &env.body {
         Body::Ack => {}
@@ -234,7 +242,7 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope) -> Result<CycleRepor
         },
     }
     tx.commit()?;
-    Ok(report)
+    Ok(Ok(report))
 }
 
 fn apply_in_order(

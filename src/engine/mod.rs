@@ -63,10 +63,12 @@ pub struct Peer {
     pub conn: Connection,
     pub key: OwnKey,
     pub tracker: Embedded,
+    _lock: std::fs::File,
 }
 
 impl Peer {
     pub fn open(home: Home) -> Result<Self> {
+        let lock = home.lock()?;
         let conn = home.open_db()?;
         let key = home.own_key()?.with_context(|| {
             format!(
@@ -79,6 +81,7 @@ impl Peer {
             conn,
             key,
             tracker: Embedded,
+            _lock: lock,
         })
     }
 

@@ -6,7 +6,7 @@ use anyhow::Result;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::crypto::{seal, OwnKey};
-use crate::protocol::names::message_name;
+use crate::protocol::names::{self, message_name};
 use crate::protocol::{Body, Change, CommentSnapshot, Envelope, WireChange, FORMAT_VERSION};
 use crate::store::{links, now_ms, outbox, syncs, SyncRecord};
 use crate::tracker::{ChangeKind, ChangeRecord, Tracker};
@@ -181,7 +181,10 @@ pub fn send(
     };
     let write = |env: &Envelope| -> Result<()> {
         let sealed = seal(key.cert(), &partner, &env.to_json())?;
-        transport.send(&message_name(&sync.id, env.seq, &nonce()), &sealed)
+        transport.send(
+            &message_name(&sync.id, env.seq, &names::new_nonce()),
+            &sealed,
+        )
     };
     let mut sent = 0;
     for entry in outbox::due(conn, &sync.id, now, sync.resend_after_ms)? {
@@ -214,9 +217,4 @@ pub fn send(
         }
     }
     Ok(sent)
-}
-
-fn nonce() -> String {
-    use rand::Rng;
-    format!("{:016x}", rand::thread_rng().gen::<u64>())
 }

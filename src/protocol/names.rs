@@ -20,6 +20,12 @@ pub fn message_name(sync: &str, seq: u64, nonce: &str) -> String {
     }
 }
 
+/// 16 random hex digits, making each written file's name unique.
+pub fn new_nonce() -> String {
+    use rand::Rng;
+    format!("{:016x}", rand::thread_rng().gen::<u64>())
+}
+
 pub fn temp_name(nonce: &str) -> String {
     format!(".postern-tmp-{nonce}")
 }

@@ -65,16 +65,10 @@ fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn nonce() -> String {
-    use rand::Rng;
-    let n: u64 = rand::thread_rng().gen();
-    format!("{n:016x}")
-}
-
 impl Transport for FileTransport {
     fn send(&self, name: &str, data: &[u8]) -> Result<()> {
         Self::check_dir(&self.send)?;
-        let tmp = self.send.join(names::temp_name(&nonce()));
+        let tmp = self.send.join(names::temp_name(&names::new_nonce()));
         let result = (|| -> Result<()> {
             let mut f = fs::File::create(&tmp)?;
             f.write_all(data)?;

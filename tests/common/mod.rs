@@ -213,3 +213,13 @@ pub fn content(issue: &serde_json::Value) -> serde_json::Value {
     obj.insert("comments".into(), bodies.into());
     v
 }
+
+/// Wires SEND of each peer straight into RECEIVE of the other with
+/// symbolic links, as on a shared folder.
+pub fn wire(a: &TestPeer, b: &TestPeer, sync: &str) {
+    for (from, to) in [(a, b), (b, a)] {
+        let send = from.exchange(sync).join("SEND");
+        std::fs::remove_dir(&send).unwrap();
+        std::os::unix::fs::symlink(to.exchange(sync).join("RECEIVE"), &send).unwrap();
+    }
+}
