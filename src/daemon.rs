@@ -88,9 +88,7 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
     Ok(())
 }
 
-async fn futures_ready(
-    shutdown: &mut std::pin::Pin<Box<impl std::future::Future<Output = ()>>>,
-) -> bool {
+async fn futures_ready(shutdown: &mut std::pin::Pin<Box<impl std::future::Future<Output = ()>>>) -> bool {
     tokio::select! {
         biased;
         _ = shutdown => true,
@@ -105,8 +103,7 @@ fn is_wake_up(event: &notify::Event) -> bool {
     use notify::event::{EventKind, ModifyKind};
     let kind = matches!(
         event.kind,
-        EventKind::Create(_)
-            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
+        EventKind::Create(_) | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
     );
     kind && event.paths.iter().any(|p| {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");

@@ -23,9 +23,7 @@ impl Home {
         std::fs::create_dir_all(root.join("keys"))
             .with_context(|| format!("cannot create home folder {}", root.display()))?;
         std::fs::create_dir_all(root.join("exchange"))?;
-        Ok(Self {
-            root: root.to_path_buf(),
-        })
+        Ok(Self { root: root.to_path_buf() })
     }
 
     /// The default home: `$POSTERN_HOME`, else `~/.local/share/postern`.
@@ -33,9 +31,7 @@ impl Home {
         if let Some(h) = std::env::var_os(HOME_ENV) {
             return PathBuf::from(h);
         }
-        let base = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."));
+        let base = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
         base.join(".local/share/postern")
     }
 
@@ -71,13 +67,10 @@ impl Home {
             .with_context(|| format!("cannot open {}", path.display()))?;
         match f.try_lock() {
             Ok(()) => Ok(f),
-            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-                "another postern process is already running on the home {}",
-                self.root.display()
-            ),
-            Err(std::fs::TryLockError::Error(e)) => {
-                Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            Err(std::fs::TryLockError::WouldBlock) => {
+                anyhow::bail!("another postern process is already running on the home {}", self.root.display())
             }
+            Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
         }
     }
 

@@ -19,10 +19,7 @@ fn daemon(p: &TestPeer, interval: &str) -> Child {
 }
 
 fn stop(d: Child) -> String {
-    Command::new("kill")
-        .args(["-TERM", &d.id().to_string()])
-        .status()
-        .unwrap();
+    Command::new("kill").args(["-TERM", &d.id().to_string()]).status().unwrap();
     let out = d.wait_with_output().unwrap();
     assert!(out.status.success(), "SIGTERM ends the daemon with success");
     String::from_utf8(out.stderr).unwrap()
@@ -30,10 +27,7 @@ fn stop(d: Child) -> String {
 
 #[test]
 fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     pair(&m, &s, "acme", "SAM2", "SP2");
     settle(&m, &s, "acme");
     wire(&m, &s, "acme");
@@ -44,18 +38,12 @@ fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "woken"]);
     let start = Instant::now();
     while s.issues("SP2").is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the change never arrived"
-        );
+        assert!(start.elapsed() < Duration::from_secs(30), "the change never arrived");
         std::thread::sleep(Duration::from_millis(20));
     }
     // Let the pairing reply and acknowledgements settle, then stay idle.
     while m.status()["awaiting_ack"] != 0 || s.status()["awaiting_ack"] != 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "acknowledgements never settled"
-        );
+        assert!(start.elapsed() < Duration::from_secs(30), "acknowledgements never settled");
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(500));
@@ -63,10 +51,7 @@ fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
     for log in &logs {
         let cycles = log.matches("cycle finished").count();
         // A handful of cycles for the work above; a busy loop would log thousands.
-        assert!(
-            cycles < 40,
-            "{cycles} cycles: the daemon does not idle\n{log}"
-        );
+        assert!(cycles < 40, "{cycles} cycles: the daemon does not idle\n{log}");
         assert!(log.contains("postern stopped"), "{log}");
     }
     assert_eq!(s.issues("SP2")[0]["summary"], "woken");
@@ -74,17 +59,11 @@ fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
 
 #[test]
 fn one_peer_process_per_home() {
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     pair(&m, &s, "acme", "SAM2", "SP2");
     let running = m.peer();
     let err = m.fail(&["run", "--once"]);
-    assert!(
-        err.contains("another postern process is already running"),
-        "{err}"
-    );
+    assert!(err.contains("another postern process is already running"), "{err}");
     drop(running);
     m.ok(&["run", "--once"]);
 }

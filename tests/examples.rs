@@ -12,11 +12,7 @@ fn run_example(script: &str) -> String {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{script}: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{script}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     stdout
 }
 
@@ -38,20 +34,10 @@ fn handshake_by_script_example_runs_without_prompts() {
 
 #[test]
 fn demo_converges_and_prints_the_pairs() {
-    let out = Command::new(env!("CARGO_BIN_EXE_postern"))
-        .arg("demo")
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_postern")).arg("demo").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("vendor active, customer active"),
-        "{stdout}"
-    );
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("vendor active, customer active"), "{stdout}");
     for pair in ["SAM2-1", "SAM2-2", "SAM2-3", "SP2-1", "SP2-2", "SP2-3"] {
         assert!(stdout.contains(pair), "{pair} in {stdout}");
     }

@@ -26,37 +26,19 @@ fn envelopes() -> Vec<Envelope> {
                 labels: vec!["sso".into()],
                 assignee: None,
             },
-            comments: vec![CommentSnapshot {
-                id: "10019".into(),
-                author: "vera".into(),
-                body: "Seen".into(),
-            }],
+            comments: vec![CommentSnapshot { id: "10019".into(), author: "vera".into(), body: "Seen".into() }],
         },
         Change::IssueUpdated {
             issue: "SAM2-1".into(),
-            fields: FieldChanges {
-                status: Some("Done".into()),
-                assignee: Some("".into()),
-                ..Default::default()
-            },
+            fields: FieldChanges { status: Some("Done".into()), assignee: Some("".into()), ..Default::default() },
+            at: 1_604_663_098_000,
         },
         Change::CommentAdded {
             issue: "SAM2-1".into(),
-            comment: CommentSnapshot {
-                id: "10020".into(),
-                author: "vera".into(),
-                body: "line1\nline2".into(),
-            },
+            comment: CommentSnapshot { id: "10020".into(), author: "vera".into(), body: "line1\nline2".into() },
         },
-        Change::CommentEdited {
-            issue: "SAM2-1".into(),
-            comment: "10020".into(),
-            body: "edited".into(),
-        },
-        Change::CommentDeleted {
-            issue: "SAM2-1".into(),
-            comment: "10020".into(),
-        },
+        Change::CommentEdited { issue: "SAM2-1".into(), comment: "10020".into(), body: "edited".into() },
+        Change::CommentDeleted { issue: "SAM2-1".into(), comment: "10020".into() },
         Change::Paired {
             yours: "SP2-1".into(),
             mine: "SAM2-1".into(),
@@ -64,19 +46,8 @@ fn envelopes() -> Vec<Envelope> {
         },
     ];
     vec![
-        base(
-            1,
-            Body::Accept {
-                cert: "-----BEGIN PGP PUBLIC KEY BLOCK-----…".into(),
-                proof: "ab12".into(),
-            },
-        ),
-        base(
-            8,
-            Body::Changes {
-                changes: changes.into_iter().map(WireChange::Known).collect(),
-            },
-        ),
+        base(1, Body::Accept { cert: "-----BEGIN PGP PUBLIC KEY BLOCK-----…".into(), proof: "ab12".into() }),
+        base(8, Body::Changes { changes: changes.into_iter().map(WireChange::Known).collect() }),
         base(0, Body::Ack),
         base(0, Body::Resend { from: 3, to: 5 }),
     ]
@@ -101,14 +72,8 @@ fn malformed_envelopes_are_refused_with_a_reason() {
     let cases = [
         (good.replace("\"postern\":1", "\"postern\":2"), "version"),
         (good.replace("\"seq\":0", "\"seq\":4"), "does not fit"),
-        (
-            good.replace("\"kind\":\"ack\"", "\"kind\":\"launch\""),
-            "malformed",
-        ),
-        (
-            good.replace("\"ack\":7,", "\"ack\":7,\"extra\":1,"),
-            "malformed",
-        ),
+        (good.replace("\"kind\":\"ack\"", "\"kind\":\"launch\""), "malformed"),
+        (good.replace("\"ack\":7,", "\"ack\":7,\"extra\":1,"), "malformed"),
         ("{".to_string(), "malformed"),
     ];
     for (text, why) in cases {

@@ -27,38 +27,19 @@ fn gpg(home: &std::path::Path, args: &[&str]) -> std::process::Output {
 struct GpgHome(tempfile::TempDir);
 impl Drop for GpgHome {
     fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .args(["--homedir"])
-            .arg(self.0.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
+        let _ = Command::new("gpgconf").args(["--homedir"]).arg(self.0.path()).args(["--kill", "gpg-agent"]).status();
     }
 }
 
 /// A VALIDSIG status line whose primary-key fingerprint (last field) is `fpr`.
 fn signed_by(status: &str, fpr: &str) -> bool {
-    status
-        .lines()
-        .any(|l| l.starts_with("[GNUPG:] VALIDSIG ") && l.trim_end().ends_with(fpr))
+    status.lines().any(|l| l.starts_with("[GNUPG:] VALIDSIG ") && l.trim_end().ends_with(fpr))
 }
 
 #[test]
 fn gnupg_decrypts_and_verifies_a_message_and_the_handshake_file() {
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
-    let created = m.json(&[
-        "sync",
-        "create",
-        "--name",
-        "acme",
-        "--project",
-        "SAM2",
-        "--sync-user",
-        "bot",
-        "--json",
-    ]);
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"]);
     let hs = m.home().join("acme.handshake.asc");
     let pass = created["passphrase"].as_str().unwrap();
     s.ok(&[
@@ -75,14 +56,7 @@ fn gnupg_decrypts_and_verifies_a_message_and_the_handshake_file() {
         "--yes",
     ]);
     settle(&m, &s, "acme");
-    m.ok(&[
-        "issue",
-        "create",
-        "--project",
-        "SAM2",
-        "--summary",
-        "Audit me",
-    ]);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Audit me"]);
     m.cycle();
     let msg = m.outgoing("acme").pop().expect("a message in SEND");
 
@@ -92,27 +66,12 @@ fn gnupg_decrypts_and_verifies_a_message_and_the_handshake_file() {
     std::fs::write(keys.join("slave.sec"), s.ok(&["key", "export", "--secret"])).unwrap();
     std::fs::write(keys.join("master.pub"), m.ok(&["key", "export"])).unwrap();
     for k in ["slave.sec", "master.pub"] {
-        let out = gpg(
-            g.0.path(),
-            &[
-                "--passphrase",
-                "",
-                "--import",
-                keys.join(k).to_str().unwrap(),
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = gpg(g.0.path(), &["--passphrase", "", "--import", keys.join(k).to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     let master_fpr = m.ok(&["key", "show"]);
 
-    let out = gpg(
-        g.0.path(),
-        &["--passphrase", "", "--decrypt", msg.to_str().unwrap()],
-    );
+    let out = gpg(g.0.path(), &["--passphrase", "", "--decrypt", msg.to_str().unwrap()]);
     let status = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{status}");
     assert!(status.contains("DECRYPTION_OKAY"), "{status}");
@@ -122,10 +81,7 @@ fn gnupg_decrypts_and_verifies_a_message_and_the_handshake_file() {
     assert_eq!(env["sync"], created["sync_id"]);
     assert_eq!(env["body"]["changes"][0]["fields"]["summary"], "Audit me");
 
-    let out = gpg(
-        g.0.path(),
-        &["--passphrase", pass, "--decrypt", hs.to_str().unwrap()],
-    );
+    let out = gpg(g.0.path(), &["--passphrase", pass, "--decrypt", hs.to_str().unwrap()]);
     let status = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{status}");
     assert!(signed_by(&status, &master_fpr), "{status}");

@@ -6,10 +6,7 @@ use common::*;
 
 #[test]
 fn full_handshake_reaches_active_on_both_sides() {
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let created = m.json(&[
         "sync",
         "create",
@@ -27,17 +24,12 @@ fn full_handshake_reaches_active_on_both_sides() {
     assert_eq!(passphrase.len(), 35);
     assert_eq!(created["fingerprint"], m.ok(&["key", "show"]));
     assert_eq!(m.status()["state"], "handshake");
-    assert!(
-        m.exchange("acme").join("SEND").is_dir() && m.exchange("acme").join("RECEIVE").is_dir()
-    );
+    assert!(m.exchange("acme").join("SEND").is_dir() && m.exchange("acme").join("RECEIVE").is_dir());
 
     let file = m.home().join("acme.handshake.asc");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.starts_with("-----BEGIN PGP MESSAGE-----"));
-    assert!(
-        !text.contains("acme"),
-        "the handshake file must be encrypted"
-    );
+    assert!(!text.contains("acme"), "the handshake file must be encrypted");
 
     let shown = s.ok(&[
         "sync",
@@ -53,12 +45,7 @@ fn full_handshake_reaches_active_on_both_sides() {
         "--yes",
     ]);
     assert!(shown.contains("vendor and customer"), "{shown}");
-    let grouped: String = created["fingerprint"]
-        .as_str()
-        .unwrap()
-        .chars()
-        .take(4)
-        .collect();
+    let grouped: String = created["fingerprint"].as_str().unwrap().chars().take(4).collect();
     assert!(shown.contains(&grouped), "{shown}");
     assert_eq!(s.status()["state"], "handshake");
     assert_eq!(s.status()["partner_fingerprint"], created["fingerprint"]);
@@ -81,21 +68,8 @@ fn full_handshake_reaches_active_on_both_sides() {
 }
 
 fn handshake(m: &TestPeer) -> (std::path::PathBuf, String) {
-    let created = m.json(&[
-        "sync",
-        "create",
-        "--name",
-        "acme",
-        "--project",
-        "SAM2",
-        "--sync-user",
-        "bot",
-        "--json",
-    ]);
-    (
-        m.home().join("acme.handshake.asc"),
-        created["passphrase"].as_str().unwrap().to_string(),
-    )
+    let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"]);
+    (m.home().join("acme.handshake.asc"), created["passphrase"].as_str().unwrap().to_string())
 }
 
 fn accept(s: &TestPeer, file: &std::path::Path, pass: &str) -> std::process::Output {
@@ -120,10 +94,7 @@ fn assert_nothing_created(s: &TestPeer) {
 
 #[test]
 fn wrong_passphrase_is_its_own_error_and_creates_nothing() {
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let (file, _) = handshake(&m);
     let out = accept(&s, &file, "aaaaa-bbbbb-ccccc-ddddd-eeeee-fffff");
     assert!(!out.status.success());
@@ -134,19 +105,13 @@ fn wrong_passphrase_is_its_own_error_and_creates_nothing() {
 
 #[test]
 fn tampered_handshake_is_refused() {
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let (file, pass) = handshake(&m);
     // Flip one bit in the encrypted body (binary form, re-armored).
     let armored = std::fs::read(&file).unwrap();
     let mut bin = Vec::new();
     std::io::copy(
-        &mut sequoia_openpgp::armor::Reader::from_bytes(
-            &armored,
-            sequoia_openpgp::armor::ReaderMode::Tolerant(None),
-        ),
+        &mut sequoia_openpgp::armor::Reader::from_bytes(&armored, sequoia_openpgp::armor::ReaderMode::Tolerant(None)),
         &mut bin,
     )
     .unwrap();
@@ -163,10 +128,7 @@ fn tampered_handshake_is_refused() {
 
 #[test]
 fn expired_handshake_is_refused() {
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let created = m.json(&[
         "sync",
         "create",
@@ -181,11 +143,7 @@ fn expired_handshake_is_refused() {
         "--json",
     ]);
     std::thread::sleep(std::time::Duration::from_millis(5));
-    let out = accept(
-        &s,
-        &m.home().join("acme.handshake.asc"),
-        created["passphrase"].as_str().unwrap(),
-    );
+    let out = accept(&s, &m.home().join("acme.handshake.asc"), created["passphrase"].as_str().unwrap());
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("expired"), "{err}");
@@ -196,17 +154,9 @@ fn expired_handshake_is_refused() {
 fn handshake_signed_by_another_key_is_refused() {
     use postern::crypto::cert_from_armored;
     use postern::crypto::message::{open_unverified, seal_with_password, Secret};
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let (file, pass) = handshake(&m);
-    let (plain, _) = open_unverified(
-        Secret::Password(&pass),
-        &std::fs::read(&file).unwrap(),
-        1 << 20,
-    )
-    .unwrap();
+    let (plain, _) = open_unverified(Secret::Password(&pass), &std::fs::read(&file).unwrap(), 1 << 20).unwrap();
     // Same contents (the master's certificate inside), re-signed by a stranger.
     let stranger = cert_from_armored(STRANGER_KEY.as_bytes()).unwrap();
     let forged = seal_with_password(&stranger, &pass, &plain).unwrap();
@@ -215,19 +165,13 @@ fn handshake_signed_by_another_key_is_refused() {
     let out = accept(&s, &bad, &pass);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("not signed by the master key it contains"),
-        "{err}"
-    );
+    assert!(err.contains("not signed by the master key it contains"), "{err}");
     assert_nothing_created(&s);
 }
 
 #[test]
 fn second_accept_is_refused_by_the_master() {
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let intruder = TestPeer::new(STRANGER_KEY, "SP2");
     let (file, pass) = handshake(&m);
     assert!(accept(&s, &file, &pass).status.success());
@@ -242,11 +186,7 @@ fn second_accept_is_refused_by_the_master() {
     assert_eq!(carry(&intruder, &m, "acme"), 1);
     m.cycle();
     let st = m.status();
-    assert_eq!(
-        st["partner_fingerprint"],
-        s.ok(&["key", "show"]),
-        "the pinned partner is unchanged"
-    );
+    assert_eq!(st["partner_fingerprint"], s.ok(&["key", "show"]), "the pinned partner is unchanged");
     assert_eq!(st["quarantined"], 1);
     let reasons: Vec<String> = std::fs::read_dir(m.quarantine("acme"))
         .unwrap()
@@ -265,10 +205,7 @@ fn second_accept_is_refused_by_the_master() {
 
 #[test]
 fn accept_needs_confirmation_when_not_interactive() {
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let (file, pass) = handshake(&m);
     let err = s.fail(&[
         "sync",
@@ -288,10 +225,7 @@ fn accept_needs_confirmation_when_not_interactive() {
 
 #[test]
 fn accept_into_a_missing_project_creates_nothing() {
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let (file, pass) = handshake(&m);
     let err = s.fail(&[
         "sync",

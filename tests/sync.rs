@@ -5,10 +5,7 @@ mod common;
 use common::*;
 
 fn paired() -> (TestPeer, TestPeer) {
-    let (m, s) = (
-        TestPeer::new(MASTER_KEY, "SAM2"),
-        TestPeer::new(SLAVE_KEY, "SP2"),
-    );
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     pair(&m, &s, "acme", "SAM2", "SP2");
     settle(&m, &s, "acme");
     assert_eq!(m.status()["state"], "active");
@@ -22,14 +19,8 @@ fn assert_converged(m: &TestPeer, s: &TestPeer) -> usize {
     let pairs = export["firstConnector"].as_array().unwrap();
     for p in pairs {
         let local = p["localIssueKey"].as_str().unwrap();
-        let remote = p["remoteIssueKey"]
-            .as_str()
-            .expect("pairing reached the master");
-        assert_eq!(
-            content(&m.issue(local)),
-            content(&s.issue(remote)),
-            "{local} vs {remote}"
-        );
+        let remote = p["remoteIssueKey"].as_str().expect("pairing reached the master");
+        assert_eq!(content(&m.issue(local)), content(&s.issue(remote)), "{local} vs {remote}");
     }
     assert_eq!(m.status()["awaiting_ack"], 0);
     assert_eq!(s.status()["awaiting_ack"], 0);
@@ -54,15 +45,7 @@ fn interleaved_changes_on_both_sides_converge() {
         "vera",
     ]);
     assert_eq!(a, "SAM2-1");
-    let c1 = m.ok(&[
-        "comment",
-        "add",
-        "SAM2-1",
-        "--body",
-        "Seen on 4.2",
-        "--as",
-        "vera",
-    ]);
+    let c1 = m.ok(&["comment", "add", "SAM2-1", "--body", "Seen on 4.2", "--as", "vera"]);
     let b = s.ok(&[
         "issue",
         "create",
@@ -81,42 +64,13 @@ fn interleaved_changes_on_both_sides_converge() {
     assert_eq!(m.issues("SAM2").len(), 2);
 
     // Edit both issues on both sides between cycles.
-    m.ok(&[
-        "issue",
-        "edit",
-        "SAM2-1",
-        "--status",
-        "In Progress",
-        "--assignee",
-        "vera",
-    ]);
+    m.ok(&["issue", "edit", "SAM2-1", "--status", "In Progress", "--assignee", "vera"]);
     s.ok(&["issue", "edit", "SP2-2", "--labels", "sso,urgent"]);
-    s.ok(&[
-        "comment",
-        "add",
-        "SP2-2",
-        "--body",
-        "Also for us",
-        "--as",
-        "carl",
-    ]);
+    s.ok(&["comment", "add", "SP2-2", "--body", "Also for us", "--as", "carl"]);
     m.cycle();
     s.ok(&["issue", "edit", "SP2-1", "--priority", "Highest"]);
-    m.ok(&[
-        "issue",
-        "edit",
-        "SAM2-2",
-        "--summary",
-        "Timeout in nightly job",
-    ]);
-    m.ok(&[
-        "comment",
-        "edit",
-        "SAM2-1",
-        &c1,
-        "--body",
-        "Seen on 4.2 and 4.3",
-    ]);
+    m.ok(&["issue", "edit", "SAM2-2", "--summary", "Timeout in nightly job"]);
+    m.ok(&["comment", "edit", "SAM2-1", &c1, "--body", "Seen on 4.2 and 4.3"]);
     settle(&m, &s, "acme");
     let del = m.ok(&["comment", "add", "SAM2-2", "--body", "typo comment"]);
     settle(&m, &s, "acme");
@@ -129,43 +83,21 @@ fn interleaved_changes_on_both_sides_converge() {
     assert_eq!(sam1["status"], "In Progress");
     assert_eq!(sam1["labels"], serde_json::json!(["sso", "urgent"]));
     assert_eq!(sam1["assignee"], serde_json::Value::Null);
-    let bodies: Vec<_> = sam1["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["body"].as_str().unwrap())
-        .collect();
+    let bodies: Vec<_> = sam1["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
     assert_eq!(bodies, ["Seen on 4.2 and 4.3", "Also for us"]);
     // the partner's comment is written by the sync user for its author
     let sp = s.issue("SP2-2");
     assert_eq!(sp["comments"][0]["author"], "sync-slave");
     assert_eq!(sp["comments"][0]["on_behalf_of"], "vera");
-    assert_eq!(
-        s.issue("SP2-1")["comments"].as_array().unwrap().len(),
-        0,
-        "deleted comment is gone"
-    );
+    assert_eq!(s.issue("SP2-1")["comments"].as_array().unwrap().len(), 0, "deleted comment is gone");
 
     // The export carries Backbone's firstConnector fields and comment pairs.
     let export = s.json(&["sync", "export", "acme"]);
-    let rec = export["firstConnector"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["localIssueKey"] == "SP2-2")
-        .unwrap()
-        .clone();
+    let rec =
+        export["firstConnector"].as_array().unwrap().iter().find(|r| r["localIssueKey"] == "SP2-2").unwrap().clone();
     assert_eq!(rec["remoteIssueKey"], "SAM2-1");
-    assert_eq!(
-        rec["connectorKey"].as_str().unwrap().split('-').next_back(),
-        Some("SP2")
-    );
-    for k in [
-        "firstSyncDate",
-        "lastIncomingChange",
-        "incomingMessageSequenceId",
-        "outgoingMessageSequenceId",
-    ] {
+    assert_eq!(rec["connectorKey"].as_str().unwrap().split('-').next_back(), Some("SP2"));
+    for k in ["firstSyncDate", "lastIncomingChange", "incomingMessageSequenceId", "outgoingMessageSequenceId"] {
         assert!(rec[k].is_number(), "{k} in {rec}");
     }
     assert_eq!(rec["incomingChangesIgnored"], false);
@@ -187,15 +119,9 @@ fn applied_changes_are_not_echoed() {
     let r2 = s.cycle();
     assert_eq!(r2.enqueued, 0, "nothing of the partner's goes back");
     // Only a pairing for the new comment (a protocol reply) was numbered.
-    assert_eq!(
-        s.status()["outgoing_seq"].as_u64(),
-        before.as_u64().map(|b| b + 1)
-    );
+    assert_eq!(s.status()["outgoing_seq"].as_u64(), before.as_u64().map(|b| b + 1));
     settle(&m, &s, "acme");
-    assert_eq!(
-        s.status()["outgoing_seq"].as_u64(),
-        before.as_u64().map(|b| b + 1)
-    );
+    assert_eq!(s.status()["outgoing_seq"].as_u64(), before.as_u64().map(|b| b + 1));
     assert_eq!(m.issue("SAM2-1")["comments"].as_array().unwrap().len(), 1);
     assert_eq!(m.issues("SAM2").len(), 1, "no issue came back");
     assert_converged(&m, &s);
@@ -204,15 +130,7 @@ fn applied_changes_are_not_echoed() {
 #[test]
 fn duplicated_reordered_and_missing_files_apply_once_in_order() {
     let (m, s) = paired();
-    s.ok(&[
-        "sync",
-        "timing",
-        "acme",
-        "--resend-after-secs",
-        "3600",
-        "--gap-after-secs",
-        "0.05",
-    ]);
+    s.ok(&["sync", "timing", "acme", "--resend-after-secs", "3600", "--gap-after-secs", "0.05"]);
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "v0"]);
     m.cycle();
     let mut files = m.outgoing("acme");
@@ -241,12 +159,26 @@ fn duplicated_reordered_and_missing_files_apply_once_in_order() {
     assert_eq!(s.status()["held_for_gap"], 2);
     deliver(&files[0], true);
     s.cycle();
+    // The same file again is a replay: refused, not applied twice.
     deliver(&files[0], true);
     let r = s.cycle();
-    assert_eq!(r.duplicates, 1);
+    assert_eq!((r.quarantined, r.applied), (1, 0));
     for f in &files {
         let _ = std::fs::remove_file(f);
     }
+    // A genuine resend of message 1 (encrypted afresh) is a quiet duplicate.
+    m.ok(&["sync", "timing", "acme", "--resend-after-secs", "0.001", "--gap-after-secs", "3600"]);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    m.cycle();
+    let resent = m.outgoing("acme");
+    assert_eq!(resent.len(), 5, "all five unacknowledged messages were sent again");
+    deliver(&resent[0], false);
+    let r = s.cycle();
+    assert_eq!((r.duplicates, r.quarantined, r.applied), (1, 0, 0));
+    for f in &resent {
+        let _ = std::fs::remove_file(f);
+    }
+    m.ok(&["sync", "timing", "acme", "--resend-after-secs", "3600", "--gap-after-secs", "3600"]);
     let sp = &s.issues("SP2")[0];
     assert_eq!(sp["summary"], "v0");
     // The gap lasts: the slave asks for 2; the master resends it; then 4.
@@ -254,22 +186,11 @@ fn duplicated_reordered_and_missing_files_apply_once_in_order() {
     settle_with_waits(&m, &s);
     let sp = s.issue(s.issues("SP2")[0]["key"].as_str().unwrap());
     assert_eq!(sp["summary"], "v4");
-    let bodies: Vec<_> = sp["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["body"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(
-        bodies,
-        ["c1", "c2", "c3", "c4"],
-        "each comment once, in order"
-    );
+    let bodies: Vec<_> =
+        sp["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap().to_string()).collect();
+    assert_eq!(bodies, ["c1", "c2", "c3", "c4"], "each comment once, in order");
     assert_eq!(s.status()["held_for_gap"], 0);
-    assert_eq!(
-        s.status()["incoming_seq"].as_u64(),
-        m.status()["outgoing_seq"].as_u64()
-    );
+    assert_eq!(s.status()["incoming_seq"].as_u64(), m.status()["outgoing_seq"].as_u64());
     assert_converged(&m, &s);
 }
 
@@ -288,38 +209,12 @@ fn settle_with_waits(m: &TestPeer, s: &TestPeer) {
 #[test]
 fn a_refused_change_blocks_its_issue_only_until_retried() {
     let (m, s) = paired();
-    s.ok(&[
-        "project",
-        "edit",
-        "SP2",
-        "--statuses",
-        "Open,In Progress,Done",
-    ]);
-    m.ok(&[
-        "issue",
-        "create",
-        "--project",
-        "SAM2",
-        "--summary",
-        "blocked one",
-    ]);
-    m.ok(&[
-        "issue",
-        "create",
-        "--project",
-        "SAM2",
-        "--summary",
-        "free one",
-    ]);
+    s.ok(&["project", "edit", "SP2", "--statuses", "Open,In Progress,Done"]);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "blocked one"]);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "free one"]);
     settle(&m, &s, "acme");
     m.ok(&["issue", "edit", "SAM2-1", "--status", "Review"]);
-    m.ok(&[
-        "comment",
-        "add",
-        "SAM2-1",
-        "--body",
-        "after the refused change",
-    ]);
+    m.ok(&["comment", "add", "SAM2-1", "--body", "after the refused change"]);
     m.ok(&["issue", "edit", "SAM2-2", "--status", "Done"]);
     settle(&m, &s, "acme");
 
@@ -328,16 +223,10 @@ fn a_refused_change_blocks_its_issue_only_until_retried() {
     assert_eq!(errors[0]["remote_issue"], "SAM2-1");
     assert_eq!(errors[0]["local_key"], "SP2-1");
     assert_eq!(errors[0]["parked"], 2);
-    assert!(errors[0]["reason"]
-        .as_str()
-        .unwrap()
-        .contains("status 'Review' is not allowed in project SP2"));
+    assert!(errors[0]["reason"].as_str().unwrap().contains("status 'Review' is not allowed in project SP2"));
     assert_eq!(s.status()["issues_with_errors"], 1);
     let text = s.ok(&["errors", "list", "acme"]);
-    assert!(
-        text.starts_with("[SAM2-1] status 'Review' is not allowed"),
-        "{text}"
-    );
+    assert!(text.starts_with("[SAM2-1] status 'Review' is not allowed"), "{text}");
     // The other issue went on; the blocked one has nothing of the later changes.
     assert_eq!(s.issue("SP2-2")["status"], "Done");
     assert_eq!(s.issue("SP2-1")["status"], "Open");
@@ -345,40 +234,19 @@ fn a_refused_change_blocks_its_issue_only_until_retried() {
     // Later changes to the blocked issue wait behind it.
     m.ok(&["issue", "edit", "SAM2-1", "--priority", "Low"]);
     settle(&m, &s, "acme");
-    assert_eq!(
-        s.json(&["errors", "list", "acme", "--json"])[0]["parked"],
-        3
-    );
+    assert_eq!(s.json(&["errors", "list", "acme", "--json"])[0]["parked"], 3);
 
     // Retrying without a fix fails clearly and keeps everything parked.
     let err = s.fail(&["errors", "retry", "acme", "SAM2-1"]);
     assert!(err.contains("still failing"), "{err}");
-    assert_eq!(
-        s.json(&["errors", "list", "acme", "--json"])[0]["parked"],
-        3
-    );
+    assert_eq!(s.json(&["errors", "list", "acme", "--json"])[0]["parked"], 3);
     // The admin allows the status and retries: all three apply, in order.
-    s.ok(&[
-        "project",
-        "edit",
-        "SP2",
-        "--statuses",
-        "Open,In Progress,Review,Done",
-    ]);
-    assert_eq!(
-        s.ok(&["errors", "retry", "acme", "SAM2-1"]),
-        "[SAM2-1] 3 change(s) applied"
-    );
-    assert_eq!(
-        s.json(&["errors", "list", "acme", "--json"]),
-        serde_json::json!([])
-    );
+    s.ok(&["project", "edit", "SP2", "--statuses", "Open,In Progress,Review,Done"]);
+    assert_eq!(s.ok(&["errors", "retry", "acme", "SAM2-1"]), "[SAM2-1] 3 change(s) applied");
+    assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]));
     settle(&m, &s, "acme");
     let sp1 = s.issue("SP2-1");
-    assert_eq!(
-        (sp1["status"].as_str(), sp1["priority"].as_str()),
-        (Some("Review"), Some("Low"))
-    );
+    assert_eq!((sp1["status"].as_str(), sp1["priority"].as_str()), (Some("Review"), Some("Low")));
     assert_converged(&m, &s);
 }
 
@@ -390,10 +258,7 @@ fn ignoring_an_error_drops_the_parked_changes() {
     settle(&m, &s, "acme");
     m.ok(&["issue", "edit", "SAM2-1", "--status", "Closed"]);
     settle(&m, &s, "acme");
-    assert_eq!(
-        s.ok(&["errors", "ignore", "acme", "SAM2-1"]),
-        "[SAM2-1] 1 change(s) dropped"
-    );
+    assert_eq!(s.ok(&["errors", "ignore", "acme", "SAM2-1"]), "[SAM2-1] 1 change(s) dropped");
     m.ok(&["issue", "edit", "SAM2-1", "--summary", "y"]);
     settle(&m, &s, "acme");
     assert_eq!(s.issue("SP2-1")["summary"], "y", "the issue is unblocked");
@@ -403,32 +268,9 @@ fn ignoring_an_error_drops_the_parked_changes() {
 #[test]
 fn a_tampered_file_is_quarantined_and_the_sync_goes_on() {
     let (m, s) = paired();
-    s.ok(&[
-        "sync",
-        "timing",
-        "acme",
-        "--resend-after-secs",
-        "3600",
-        "--gap-after-secs",
-        "3600",
-    ]);
-    m.ok(&[
-        "sync",
-        "timing",
-        "acme",
-        "--resend-after-secs",
-        "0.05",
-        "--gap-after-secs",
-        "3600",
-    ]);
-    m.ok(&[
-        "issue",
-        "create",
-        "--project",
-        "SAM2",
-        "--summary",
-        "genuine",
-    ]);
+    s.ok(&["sync", "timing", "acme", "--resend-after-secs", "3600", "--gap-after-secs", "3600"]);
+    m.ok(&["sync", "timing", "acme", "--resend-after-secs", "0.05", "--gap-after-secs", "3600"]);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "genuine"]);
     m.cycle();
     let f = m.outgoing("acme").pop().unwrap();
     let mut text = std::fs::read_to_string(&f).unwrap();
@@ -437,37 +279,18 @@ fn a_tampered_file_is_quarantined_and_the_sync_goes_on() {
     let c = text.as_bytes()[mid];
     let repl = if c == b'A' { "B" } else { "A" };
     text.replace_range(mid..mid + 1, repl);
-    std::fs::write(
-        s.exchange("acme")
-            .join("RECEIVE")
-            .join(f.file_name().unwrap()),
-        text,
-    )
-    .unwrap();
+    std::fs::write(s.exchange("acme").join("RECEIVE").join(f.file_name().unwrap()), text).unwrap();
     std::fs::remove_file(&f).unwrap();
-    std::fs::write(
-        s.exchange("acme").join("RECEIVE").join("notes.txt"),
-        "not ours",
-    )
-    .unwrap();
+    std::fs::write(s.exchange("acme").join("RECEIVE").join("notes.txt"), "not ours").unwrap();
     let r = s.cycle();
     assert_eq!((r.quarantined, r.applied), (1, 0));
-    assert!(
-        s.issues("SP2").is_empty(),
-        "nothing applied from a damaged file"
-    );
+    assert!(s.issues("SP2").is_empty(), "nothing applied from a damaged file");
     let q = s.quarantine("acme");
-    let reason = std::fs::read_to_string(q.join(format!(
-        "{}.reason.txt",
-        f.file_name().unwrap().to_str().unwrap()
-    )))
-    .unwrap();
+    let reason =
+        std::fs::read_to_string(q.join(format!("{}.reason.txt", f.file_name().unwrap().to_str().unwrap()))).unwrap();
     assert!(!reason.trim().is_empty());
     assert_eq!(s.status()["quarantined"], 1);
-    assert!(
-        s.exchange("acme").join("RECEIVE/notes.txt").exists(),
-        "foreign files are left alone"
-    );
+    assert!(s.exchange("acme").join("RECEIVE/notes.txt").exists(), "foreign files are left alone");
     // The master resends the unacknowledged message; the sync goes on.
     std::thread::sleep(std::time::Duration::from_millis(60));
     settle(&m, &s, "acme");
@@ -499,15 +322,31 @@ fn a_message_from_a_stranger_is_quarantined() {
     std::fs::write(s.exchange("acme").join("RECEIVE").join(&name), sealed).unwrap();
     let r = s.cycle();
     assert_eq!(r.quarantined, 1);
-    let reason =
-        std::fs::read_to_string(s.quarantine("acme").join(format!("{name}.reason.txt"))).unwrap();
-    assert!(
-        reason.contains("not signed by the pinned partner key"),
-        "{reason}"
-    );
+    let reason = std::fs::read_to_string(s.quarantine("acme").join(format!("{name}.reason.txt"))).unwrap();
+    assert!(reason.contains("not signed by the pinned partner key"), "{reason}");
     assert_eq!(s.status()["incoming_seq"], before, "not applied");
     // Genuine messages still flow.
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "after"]);
     settle(&m, &s, "acme");
     assert_eq!(s.issues("SP2").len(), 1);
+}
+
+#[test]
+fn concurrent_edits_of_one_field_converge_to_the_later_edit() {
+    let (m, s) = paired();
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "start"]);
+    settle(&m, &s, "acme");
+    // Both sides change the same fields before either hears of the other.
+    m.ok(&["issue", "edit", "SAM2-1", "--summary", "master's earlier edit", "--priority", "Low"]);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    s.ok(&["issue", "edit", "SP2-1", "--summary", "slave's later edit"]);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    m.ok(&["issue", "edit", "SAM2-1", "--description", "master's latest"]);
+    settle(&m, &s, "acme");
+    for i in [m.issue("SAM2-1"), s.issue("SP2-1")] {
+        assert_eq!(i["summary"], "slave's later edit");
+        assert_eq!(i["priority"], "Low", "a field only one side changed still crosses");
+        assert_eq!(i["description"], "master's latest");
+    }
+    assert_converged(&m, &s);
 }

@@ -36,11 +36,7 @@ pub fn run_until_quiet(a: &mut Peer, b: &mut Peer) -> Result<u32> {
     for round in 1..=1000 {
         let ra = a.cycle()?;
         let rb = b.cycle()?;
-        quiet_rounds = if ra.is_idle() && rb.is_idle() {
-            quiet_rounds + 1
-        } else {
-            0
-        };
+        quiet_rounds = if ra.is_idle() && rb.is_idle() { quiet_rounds + 1 } else { 0 };
         if quiet_rounds == 2 {
             return Ok(round);
         }
@@ -48,11 +44,7 @@ pub fn run_until_quiet(a: &mut Peer, b: &mut Peer) -> Result<u32> {
     bail!("the peers did not settle after 1000 cycles")
 }
 
-fn write(
-    peer: &mut Peer,
-    user: &str,
-    f: impl FnOnce(&rusqlite::Connection, Actor<'_>) -> Result<()>,
-) -> Result<()> {
+fn write(peer: &mut Peer, user: &str, f: impl FnOnce(&rusqlite::Connection, Actor<'_>) -> Result<()>) -> Result<()> {
     let tx = peer.conn.transaction()?;
     f(&tx, Actor { user, origin: None })?;
     tx.commit()?;
@@ -132,10 +124,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             exchange_dir: cex.clone(),
         },
     )?;
-    println!(
-        "2. customer uploaded it; master fingerprint {}",
-        hs.master_fingerprint
-    );
+    println!("2. customer uploaded it; master fingerprint {}", hs.master_fingerprint);
 
     // 3. Wire both exchange folders into the share with symbolic links.
     link_folder(&vex, "SEND", &share.join("vendor-to-customer"))?;
@@ -146,75 +135,30 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     let mut v = Peer::open(vendor)?;
     let mut c = Peer::open(customer)?;
     run_until_quiet(&mut v, &mut c)?;
-    let state =
-        |p: &Peer| -> Result<String> { Ok(syncs::list(&p.conn)?[0].state.as_str().to_string()) };
-    println!(
-        "3. connection test: vendor {}, customer {}",
-        state(&v)?,
-        state(&c)?
-    );
+    let state = |p: &Peer| -> Result<String> { Ok(syncs::list(&p.conn)?[0].state.as_str().to_string()) };
+    println!("3. connection test: vendor {}, customer {}", state(&v)?, state(&c)?);
 
     // 4. Changes on both sides.
     write(&mut v, "vera", |db, a| {
-        let k = t.create_issue(
-            db,
-            "SAM2",
-            &fields("Login fails with SSO", "Open", "High", &["sso"]),
-            a,
-        )?;
+        let k = t.create_issue(db, "SAM2", &fields("Login fails with SSO", "Open", "High", &["sso"]), a)?;
         t.add_comment(db, &k, "Reproduced on 4.2.1.", None, a)?;
-        t.create_issue(
-            db,
-            "SAM2",
-            &fields(
-                "Export to CSV drops umlauts",
-                "Open",
-                "Medium",
-                &["export", "i18n"],
-            ),
-            a,
-        )?;
+        t.create_issue(db, "SAM2", &fields("Export to CSV drops umlauts", "Open", "Medium", &["export", "i18n"]), a)?;
         Ok(())
     })?;
     write(&mut c, "carl", |db, a| {
-        let k = t.create_issue(
-            db,
-            "SP2",
-            &fields("Nightly sync job times out", "Open", "Highest", &[]),
-            a,
-        )?;
+        let k = t.create_issue(db, "SP2", &fields("Nightly sync job times out", "Open", "Highest", &[]), a)?;
         t.add_comment(db, &k, "Started after the upgrade.", None, a)?;
         Ok(())
     })?;
     run_until_quiet(&mut v, &mut c)?;
     write(&mut c, "carl", |db, a| {
-        let k = links::by_remote(db, &syncs::list(db)?[0].id, "SAM2-1")?
-            .context("SAM2-1 crossed")?
-            .local_issue_key;
+        let k = links::by_remote(db, &syncs::list(db)?[0].id, "SAM2-1")?.context("SAM2-1 crossed")?.local_issue_key;
         t.add_comment(db, &k, "Also happens for us with Azure AD.", None, a)?;
-        t.update_issue(
-            db,
-            &k,
-            &FieldChanges {
-                assignee: Some("carl".into()),
-                ..Default::default()
-            },
-            a,
-        )
+        t.update_issue(db, &k, &FieldChanges { assignee: Some("carl".into()), ..Default::default() }, a)
     })?;
     write(&mut v, "vera", |db, a| {
-        t.update_issue(
-            db,
-            "SAM2-1",
-            &FieldChanges {
-                status: Some("In Progress".into()),
-                ..Default::default()
-            },
-            a,
-        )?;
-        let k = links::by_remote(db, &syncs::list(db)?[0].id, "SP2-1")?
-            .context("SP2-1 crossed")?
-            .local_issue_key;
+        t.update_issue(db, "SAM2-1", &FieldChanges { status: Some("In Progress".into()), ..Default::default() }, a)?;
+        let k = links::by_remote(db, &syncs::list(db)?[0].id, "SP2-1")?.context("SP2-1 crossed")?.local_issue_key;
         t.add_comment(db, &k, "We are looking into the timeout.", None, a)?;
         t.update_issue(
             db,
@@ -239,18 +183,10 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     );
     let mut all_agree = true;
     for l in links::all(&v.conn, &vs.id)? {
-        let vi = t
-            .issue(&v.conn, &l.local_issue_key)?
-            .context("vendor issue")?;
+        let vi = t.issue(&v.conn, &l.local_issue_key)?.context("vendor issue")?;
         let remote = l.remote_issue_key.clone().unwrap_or_default();
-        let ci = t
-            .issue(&c.conn, &remote)?
-            .with_context(|| format!("customer issue {remote}"))?;
-        let comments_agree = vi
-            .comments
-            .iter()
-            .map(|c| &c.body)
-            .eq(ci.comments.iter().map(|c| &c.body));
+        let ci = t.issue(&c.conn, &remote)?.with_context(|| format!("customer issue {remote}"))?;
+        let comments_agree = vi.comments.iter().map(|c| &c.body).eq(ci.comments.iter().map(|c| &c.body));
         let agree = vi.fields == ci.fields && comments_agree;
         all_agree &= agree;
         println!(
@@ -266,7 +202,12 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     }
     println!(
         "\nvendor sent {} / received {} messages; customer sent {} / received {}; waiting for ack: {} / {}",
-        vs.out_seq, vs.in_seq, cs.out_seq, cs.in_seq, outbox::pending(&v.conn, &vs.id)?, outbox::pending(&c.conn, &cs.id)?
+        vs.out_seq,
+        vs.in_seq,
+        cs.out_seq,
+        cs.in_seq,
+        outbox::pending(&v.conn, &vs.id)?,
+        outbox::pending(&c.conn, &cs.id)?
     );
     println!("Done in {:.2?}: both trackers agree.", started.elapsed());
     if !all_agree {

@@ -24,15 +24,10 @@ pub enum KeyCmd {
 pub fn key(home: &Home, cmd: KeyCmd) -> Result<()> {
     if let KeyCmd::Import { file } = &cmd {
         if let Some(k) = home.own_key()? {
-            anyhow::bail!(
-                "this home already has the key {}; its syncs are pinned to it",
-                k.fingerprint()
-            );
+            anyhow::bail!("this home already has the key {}; its syncs are pinned to it", k.fingerprint());
         }
-        let bytes =
-            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        let cert = crate::crypto::cert_from_armored(&bytes)
-            .with_context(|| format!("{}", file.display()))?;
+        let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let cert = crate::crypto::cert_from_armored(&bytes).with_context(|| format!("{}", file.display()))?;
         let key = crate::crypto::OwnKey::from_cert(cert)
             .with_context(|| format!("{} is not a secret key", file.display()))?;
         key.store(&home.keys_dir())?;
@@ -44,10 +39,7 @@ pub fn key(home: &Home, cmd: KeyCmd) -> Result<()> {
         KeyCmd::Show => println!("{}", key.fingerprint()),
         KeyCmd::Export { secret: false } => print!("{}", key.public_armored()?),
         KeyCmd::Export { secret: true } => {
-            print!(
-                "{}",
-                String::from_utf8(key.cert().as_tsk().armored().to_vec()?)?
-            )
+            print!("{}", String::from_utf8(key.cert().as_tsk().armored().to_vec()?)?)
         }
         KeyCmd::Import { .. } => unreachable!("handled above"),
     }

@@ -24,25 +24,13 @@ pub fn run(home: Home, args: RunArgs) -> Result<()> {
         let report = Peer::open(home)?.cycle()?;
         eprintln!(
             "cycle: {} enqueued, {} sent, {} applied, {} held, {} duplicates, {} quarantined",
-            report.enqueued,
-            report.sent,
-            report.applied,
-            report.held,
-            report.duplicates,
-            report.quarantined
+            report.enqueued, report.sent, report.applied, report.held, report.duplicates, report.quarantined
         );
         return Ok(());
     }
     if args.interval.is_nan() || args.interval <= 0.0 {
         anyhow::bail!("--interval must be positive");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(daemon::run(
-        home,
-        RunOptions {
-            interval: Duration::from_secs_f64(args.interval),
-        },
-    ))
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(daemon::run(home, RunOptions { interval: Duration::from_secs_f64(args.interval) }))
 }

@@ -73,36 +73,20 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
     }
     for s in all {
         println!("{} ({})", s.name, s.id);
-        println!(
-            "  role {}, state {}, protocol {}, project {}",
-            s.role, s.state, s.protocol, s.project
-        );
+        println!("  role {}, state {}, protocol {}, project {}", s.role, s.state, s.protocol, s.project);
         println!("  exchange        {}", s.exchange);
-        println!(
-            "  partner         {}",
-            s.partner_fingerprint
-                .as_deref()
-                .unwrap_or("(not yet paired)")
-        );
+        println!("  partner         {}", s.partner_fingerprint.as_deref().unwrap_or("(not yet paired)"));
         match s.last_received_at {
             Some(at) => println!(
                 "  last received   message {} at {} ({}s ago)",
-                s.last_received_seq
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "(control)".into()),
+                s.last_received_seq.map(|v| v.to_string()).unwrap_or_else(|| "(control)".into()),
                 format_ms(at),
                 (now_ms() - at) / 1000
             ),
             None => println!("  last received   never"),
         }
-        println!(
-            "  sequence        outgoing {}, incoming {}",
-            s.outgoing_seq, s.incoming_seq
-        );
-        println!(
-            "  waiting         {} awaiting acknowledgement, {} held for a gap",
-            s.awaiting_ack, s.held_for_gap
-        );
+        println!("  sequence        outgoing {}, incoming {}", s.outgoing_seq, s.incoming_seq);
+        println!("  waiting         {} awaiting acknowledgement, {} held for a gap", s.awaiting_ack, s.held_for_gap);
         println!(
             "  problems        {} issue(s) with errors, {} message(s) quarantined",
             s.issues_with_errors, s.quarantined

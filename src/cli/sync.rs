@@ -107,8 +107,7 @@ fn read_passphrase(passphrase: Option<String>, file: Option<PathBuf>) -> Result<
         return Ok(p);
     }
     if let Some(f) = file {
-        let p = std::fs::read_to_string(&f)
-            .with_context(|| format!("cannot read passphrase file {}", f.display()))?;
+        let p = std::fs::read_to_string(&f).with_context(|| format!("cannot read passphrase file {}", f.display()))?;
         return Ok(p.trim().to_string());
     }
     eprint!("Passphrase: ");
@@ -126,19 +125,13 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    let mut f = opts.open(path).with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
     writeln!(f, "{text}")?;
     Ok(())
 }
 
 fn group_fingerprint(f: &str) -> String {
-    f.as_bytes()
-        .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join(" ")
+    f.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or("")).collect::<Vec<_>>().join(" ")
 }
 
 pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
@@ -162,31 +155,16 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 bail!("{} already exists; choose another --out", out.display());
             }
             if let Some(p) = passphrase_out.as_ref().filter(|p| p.exists()) {
-                bail!(
-                    "{} already exists; choose another --passphrase-out",
-                    p.display()
-                );
+                bail!("{} already exists; choose another --passphrase-out", p.display());
             }
             let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
-            let settings = SyncSettings {
-                name,
-                description,
-                project,
-                sync_user,
-                exchange_dir: exchange,
-            };
+            let settings = SyncSettings { name, description, project, sync_user, exchange_dir: exchange };
             let (key, generated) = home.own_key_or_generate()?;
             if generated {
                 eprintln!("Generated this peer's key {}", key.fingerprint());
             }
-            let created = handshake::create_master(
-                &mut conn,
-                &key,
-                &settings,
-                expires_days as i64 * 86_400_000,
-            )?;
-            std::fs::write(&out, &created.handshake)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            let created = handshake::create_master(&mut conn, &key, &settings, expires_days as i64 * 86_400_000)?;
+            std::fs::write(&out, &created.handshake).with_context(|| format!("cannot write {}", out.display()))?;
             if let Some(p) = &passphrase_out {
                 write_private(p, &created.passphrase)?;
             }
@@ -198,16 +176,10 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                     "expires_at": created.sync.handshake_expires,
                 }));
             }
-            println!(
-                "Created sync '{}' ({}), status: handshake",
-                created.sync.name, created.sync.id
-            );
+            println!("Created sync '{}' ({}), status: handshake", created.sync.name, created.sync.id);
             println!("Exchange folder:  {}", created.sync.exchange_dir);
             println!("Handshake file:   {}", out.display());
-            println!(
-                "Expires:          {}",
-                format_ms(created.sync.handshake_expires.unwrap_or(0))
-            );
+            println!("Expires:          {}", format_ms(created.sync.handshake_expires.unwrap_or(0)));
             println!(
                 "Passphrase:       {}   (shown once: give it to the partner by another channel)",
                 created.passphrase
@@ -217,18 +189,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 group_fingerprint(&created.fingerprint)
             );
         }
-        SyncCmd::Accept {
-            file,
-            passphrase,
-            passphrase_file,
-            project,
-            sync_user,
-            name,
-            exchange,
-            yes,
-        } => {
-            let data = std::fs::read(&file)
-                .with_context(|| format!("cannot read handshake file {}", file.display()))?;
+        SyncCmd::Accept { file, passphrase, passphrase_file, project, sync_user, name, exchange, yes } => {
+            let data =
+                std::fs::read(&file).with_context(|| format!("cannot read handshake file {}", file.display()))?;
             let pass = read_passphrase(passphrase, passphrase_file)?;
             let hs = handshake::read_handshake(&data, &pass)
                 .with_context(|| format!("handshake file {}", file.display()))?;
@@ -236,24 +199,16 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             println!("  sync:        {} ({})", hs.name, hs.sync_id);
             println!("  description: {}", hs.description);
             println!("  protocol:    {}", hs.protocol);
-            println!(
-                "  master:      {}",
-                group_fingerprint(&hs.master_fingerprint)
-            );
+            println!("  master:      {}", group_fingerprint(&hs.master_fingerprint));
             println!("  expires:     {}", format_ms(hs.expires_at));
             if hs.protocol != "file" {
-                bail!(
-                    "protocol '{}' is not supported by this postern",
-                    hs.protocol
-                );
+                bail!("protocol '{}' is not supported by this postern", hs.protocol);
             }
             if !yes {
                 if !std::io::stdin().is_terminal() {
                     bail!("confirmation needed: compare the fingerprint with the master's admin, then run again with --yes");
                 }
-                eprint!(
-                    "Compare the fingerprint with the master's admin. Accept this sync? [y/N] "
-                );
+                eprint!("Compare the fingerprint with the master's admin. Accept this sync? [y/N] ");
                 std::io::stderr().flush()?;
                 let mut line = String::new();
                 std::io::stdin().lock().read_line(&mut line)?;
@@ -263,27 +218,16 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             }
             let name = name.unwrap_or_else(|| hs.name.clone());
             let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
-            let settings = SyncSettings {
-                name,
-                description: hs.description.clone(),
-                project,
-                sync_user,
-                exchange_dir: exchange,
-            };
+            let settings =
+                SyncSettings { name, description: hs.description.clone(), project, sync_user, exchange_dir: exchange };
             let (key, generated) = home.own_key_or_generate()?;
             if generated {
                 eprintln!("Generated this peer's key {}", key.fingerprint());
             }
             let rec = handshake::accept(&mut conn, &key, &hs, &settings)?;
-            println!(
-                "Accepted sync '{}' ({}), status: handshake",
-                rec.name, rec.id
-            );
+            println!("Accepted sync '{}' ({}), status: handshake", rec.name, rec.id);
             println!("Exchange folder:  {}", rec.exchange_dir);
-            println!(
-                "Own fingerprint:  {}",
-                group_fingerprint(&key.fingerprint())
-            );
+            println!("Own fingerprint:  {}", group_fingerprint(&key.fingerprint()));
             println!("Run `postern run` on both sides; the status becomes active once each side hears from the other.");
         }
         SyncCmd::List { json } => {
@@ -296,14 +240,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 return print_json(&v);
             }
             for s in all {
-                println!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    s.name,
-                    s.role.as_str(),
-                    s.state.as_str(),
-                    s.project,
-                    s.id
-                );
+                println!("{}\t{}\t{}\t{}\t{}", s.name, s.role.as_str(), s.state.as_str(), s.project, s.id);
             }
         }
         SyncCmd::Export { sync } => {
@@ -316,21 +253,12 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             }
             print_json(&serde_json::json!({ "firstConnector": items }))?;
         }
-        SyncCmd::Timing {
-            sync,
-            resend_after_secs,
-            gap_after_secs,
-        } => {
+        SyncCmd::Timing { sync, resend_after_secs, gap_after_secs } => {
             if resend_after_secs <= 0.0 || gap_after_secs <= 0.0 {
                 bail!("times must be positive");
             }
             let s = syncs::find(&conn, &sync)?;
-            syncs::set_timing(
-                &conn,
-                &s.id,
-                (resend_after_secs * 1000.0) as i64,
-                (gap_after_secs * 1000.0) as i64,
-            )?;
+            syncs::set_timing(&conn, &s.id, (resend_after_secs * 1000.0) as i64, (gap_after_secs * 1000.0) as i64)?;
         }
     }
     Ok(())

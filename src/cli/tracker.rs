@@ -136,31 +136,18 @@ pub enum CommentCmd {
 pub fn project(home: &Home, cmd: ProjectCmd) -> Result<()> {
     let conn = home.open_db()?;
     match cmd {
-        ProjectCmd::Create {
-            key,
-            name,
-            statuses,
-        } => {
+        ProjectCmd::Create { key, name, statuses } => {
             if let Some(s) = &statuses {
                 if s.iter().any(|s| s.trim().is_empty()) {
                     bail!("--statuses contains an empty status");
                 }
             }
-            Embedded.create_project(
-                &conn,
-                &key,
-                name.as_deref().unwrap_or(&key),
-                statuses.as_deref(),
-            )?;
+            Embedded.create_project(&conn, &key, name.as_deref().unwrap_or(&key), statuses.as_deref())?;
             println!("{key}");
         }
         ProjectCmd::Edit { key, statuses } => {
-            let list: Vec<String> = statuses
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect();
+            let list: Vec<String> =
+                statuses.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
             Embedded.set_statuses(&conn, &key, (!list.is_empty()).then_some(list.as_slice()))?;
             println!("{key}");
         }
@@ -178,85 +165,30 @@ pub fn project(home: &Home, cmd: ProjectCmd) -> Result<()> {
 }
 
 fn must_exist(conn: &rusqlite::Connection, key: &str) -> Result<Issue> {
-    Embedded
-        .issue(conn, key)?
-        .with_context(|| format!("issue {key} does not exist"))
+    Embedded.issue(conn, key)?.with_context(|| format!("issue {key} does not exist"))
 }
 
 pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
     let mut conn = home.open_db()?;
     match cmd {
-        IssueCmd::Create {
-            project,
-            summary,
-            description,
-            status,
-            priority,
-            labels,
-            assignee,
-            who,
-        } => {
+        IssueCmd::Create { project, summary, description, status, priority, labels, assignee, who } => {
             let user = who.name();
-            let fields = IssueFields {
-                summary,
-                description,
-                status,
-                priority,
-                labels,
-                assignee,
-            };
+            let fields = IssueFields { summary, description, status, priority, labels, assignee };
             let tx = conn.transaction()?;
-            let key = Embedded.create_issue(
-                &tx,
-                &project,
-                &fields,
-                Actor {
-                    user: &user,
-                    origin: None,
-                },
-            )?;
+            let key = Embedded.create_issue(&tx, &project, &fields, Actor { user: &user, origin: None })?;
             tx.commit()?;
             println!("{key}");
         }
-        IssueCmd::Edit {
-            key,
-            summary,
-            description,
-            status,
-            priority,
-            labels,
-            assignee,
-            who,
-        } => {
+        IssueCmd::Edit { key, summary, description, status, priority, labels, assignee, who } => {
             let user = who.name();
-            let labels = labels.map(|l| {
-                l.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect()
-            });
-            let changes = FieldChanges {
-                summary,
-                description,
-                status,
-                priority,
-                labels,
-                assignee,
-            };
+            let labels =
+                labels.map(|l| l.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect());
+            let changes = FieldChanges { summary, description, status, priority, labels, assignee };
             if changes.is_empty() {
                 bail!("nothing to change: give at least one of --summary, --description, --status, --priority, --labels, --assignee");
             }
             let tx = conn.transaction()?;
-            Embedded.update_issue(
-                &tx,
-                &key,
-                &changes,
-                Actor {
-                    user: &user,
-                    origin: None,
-                },
-            )?;
+            Embedded.update_issue(&tx, &key, &changes, Actor { user: &user, origin: None })?;
             tx.commit()?;
             println!("{key}");
         }
@@ -273,10 +205,7 @@ pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
                 return print_json(&issues);
             }
             for i in issues {
-                println!(
-                    "{}\t{}\t{}\t{}",
-                    i.key, i.fields.status, i.fields.priority, i.fields.summary
-                );
+                println!("{}\t{}\t{}\t{}", i.key, i.fields.status, i.fields.priority, i.fields.summary);
             }
         }
         IssueCmd::Show { key, json } => {
@@ -313,50 +242,19 @@ pub fn comment(home: &Home, cmd: CommentCmd) -> Result<()> {
     match cmd {
         CommentCmd::Add { issue, body, who } => {
             let user = who.name();
-            let id = Embedded.add_comment(
-                &tx,
-                &issue,
-                &body,
-                None,
-                Actor {
-                    user: &user,
-                    origin: None,
-                },
-            )?;
+            let id = Embedded.add_comment(&tx, &issue, &body, None, Actor { user: &user, origin: None })?;
             tx.commit()?;
             println!("{id}");
         }
-        CommentCmd::Edit {
-            issue,
-            id,
-            body,
-            who,
-        } => {
+        CommentCmd::Edit { issue, id, body, who } => {
             let user = who.name();
-            Embedded.edit_comment(
-                &tx,
-                &issue,
-                &id,
-                &body,
-                Actor {
-                    user: &user,
-                    origin: None,
-                },
-            )?;
+            Embedded.edit_comment(&tx, &issue, &id, &body, Actor { user: &user, origin: None })?;
             tx.commit()?;
             println!("{id}");
         }
         CommentCmd::Delete { issue, id, who } => {
             let user = who.name();
-            Embedded.delete_comment(
-                &tx,
-                &issue,
-                &id,
-                Actor {
-                    user: &user,
-                    origin: None,
-                },
-            )?;
+            Embedded.delete_comment(&tx, &issue, &id, Actor { user: &user, origin: None })?;
             tx.commit()?;
             println!("{id}");
         }

@@ -46,10 +46,7 @@ pub struct OwnKey {
 
 impl std::fmt::Debug for OwnKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OwnKey")
-            .field("fingerprint", &self.fingerprint())
-            .field("secret", &"<redacted>")
-            .finish()
+        f.debug_struct("OwnKey").field("fingerprint", &self.fingerprint()).field("secret", &"<redacted>").finish()
     }
 }
 
@@ -73,8 +70,8 @@ impl OwnKey {
         }
         check_private(&path)?;
         let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let cert = cert_from_armored(&bytes)
-            .with_context(|| format!("{} is not an OpenPGP secret key", path.display()))?;
+        let cert =
+            cert_from_armored(&bytes).with_context(|| format!("{} is not an OpenPGP secret key", path.display()))?;
         Ok(Some(Self::from_cert(cert)?))
     }
 
@@ -91,9 +88,7 @@ impl OwnKey {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut f = opts
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut f = opts.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
         f.write_all(&armored)?;
         f.sync_all()?;
         fs::rename(&tmp, &path)?;

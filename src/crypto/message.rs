@@ -34,9 +34,11 @@ pub enum CryptoError {
     Corrupt(String),
 }
 
-/// Signs `plaintext` with `own` and encrypts it to `recipient`; ASCII armor.
+/// Signs `plaintext` with `own` and encrypts it to `recipient` and to
+/// `own` (so the sender's auditor can read the outgoing trail too, and a
+/// message reflected back is recognised); ASCII armor.
 pub fn seal(own: &Cert, recipient: &Cert, plaintext: &[u8]) -> anyhow::Result<Vec<u8>> {
-    write_sealed(own, plaintext, Encrypt::To(recipient))
+    write_sealed(own, plaintext, Encrypt::To([recipient, own]))
 }
 
 /// Signs with `own` and encrypts with a passphrase (the handshake file).
@@ -45,7 +47,7 @@ pub fn seal_with_password(own: &Cert, password: &str, plaintext: &[u8]) -> anyho
 }
 
 enum Encrypt<'r> {
-    To(&'r Cert),
+    To([&'r Cert; 2]),
     Password(&'r str),
 }
 
@@ -68,15 +70,19 @@ fn write_sealed(own: &Cert, plaintext: &[u8], how: Encrypt<'_>) -> anyhow::Resul
         let message = Message::new(&mut sink);
         let message = Armorer::new(message).build()?;
         let message = match how {
-            Encrypt::To(recipient) => {
-                let recipients = recipient
-                    .keys()
-                    .with_policy(policy(), None)
-                    .supported()
-                    .alive()
-                    .revoked(false)
-                    .for_transport_encryption()
-                    .for_storage_encryption();
+            Encrypt::To(certs) => {
+                let recipients: Vec<_> = certs
+                    .iter()
+                    .flat_map(|c| {
+                        c.keys()
+                            .with_policy(policy(), None)
+                            .supported()
+                            .alive()
+                            .revoked(false)
+                            .for_transport_encryption()
+                            .for_storage_encryption()
+                    })
+                    .collect();
                 Encryptor::for_recipients(message, recipients).build()?
             }
             Encrypt::Password(pw) => {
@@ -109,12 +115,7 @@ pub enum Secret<'a> {
 }
 
 /// Decrypts with `secret` and verifies the signature against `signers`.
-pub fn open(
-    secret: Secret<'_>,
-    signers: &[Cert],
-    data: &[u8],
-    limit: usize,
-) -> Result<Opened, CryptoError> {
+pub fn open(secret: Secret<'_>, signers: &[Cert], data: &[u8], limit: usize) -> Result<Opened, CryptoError> {
     let (out, _) = run(secret, None, signers, true, data, limit)?;
     Ok(out)
 }
@@ -123,30 +124,14 @@ pub fn open(
 /// second pass can verify once the signer's certificate is known (the
 /// handshake file and the accept message carry their signer's certificate
 /// inside). Never act on the plaintext of this call alone.
-pub fn open_unverified(
-    secret: Secret<'_>,
-    data: &[u8],
-    limit: usize,
-) -> Result<(Vec<u8>, CachedSession), CryptoError> {
+pub fn open_unverified(secret: Secret<'_>, data: &[u8], limit: usize) -> Result<(Vec<u8>, CachedSession), CryptoError> {
     let (out, session) = run(secret, None, &[], false, data, limit)?;
     Ok((out.plaintext, session))
 }
 
 /// Second pass of [`open_unverified`]: verifies against `signer`.
-pub fn verify_cached(
-    session: &CachedSession,
-    signer: &Cert,
-    data: &[u8],
-    limit: usize,
-) -> Result<Opened, CryptoError> {
-    let (out, _) = run(
-        Secret::Password(""),
-        Some(session.clone()),
-        std::slice::from_ref(signer),
-        true,
-        data,
-        limit,
-    )?;
+pub fn verify_cached(session: &CachedSession, signer: &Cert, data: &[u8], limit: usize) -> Result<Opened, CryptoError> {
+    let (out, _) = run(Secret::Password(""), Some(session.clone()), std::slice::from_ref(signer), true, data, limit)?;
     Ok(out)
 }
 
@@ -180,19 +165,10 @@ fn run(
     limit: usize,
 ) -> Result<(Opened, CachedSession), CryptoError> {
     if data.len() > limit {
-        return Err(CryptoError::TooLarge {
-            size: data.len(),
-            limit,
-        });
+        return Err(CryptoError::TooLarge { size: data.len(), limit });
     }
     let state = Arc::new(Mutex::new(State::default()));
-    let helper = Helper {
-        secret,
-        cached,
-        signers: signers.to_vec(),
-        require_signature,
-        state: state.clone(),
-    };
+    let helper = Helper { secret, cached, signers: signers.to_vec(), require_signature, state: state.clone() };
     let classify = |e: anyhow::Error| -> CryptoError {
         let s = state.lock().unwrap();
         if s.decrypt_failed {
@@ -208,16 +184,10 @@ fn run(
             CryptoError::Corrupt(format!("{e:#}"))
         }
     };
-    let builder =
-        DecryptorBuilder::from_bytes(data).map_err(|e| CryptoError::Corrupt(format!("{e:#}")))?;
-    let mut decryptor = builder
-        .with_policy(policy(), None, helper)
-        .map_err(classify)?;
+    let builder = DecryptorBuilder::from_bytes(data).map_err(|e| CryptoError::Corrupt(format!("{e:#}")))?;
+    let mut decryptor = builder.with_policy(policy(), None, helper).map_err(classify)?;
     let mut plaintext = Vec::new();
-    (&mut decryptor)
-        .take(limit as u64 + 1)
-        .read_to_end(&mut plaintext)
-        .map_err(|e| classify(e.into()))?;
+    (&mut decryptor).take(limit as u64 + 1).read_to_end(&mut plaintext).map_err(|e| classify(e.into()))?;
     if plaintext.len() > limit {
         return Err(CryptoError::PlaintextTooLarge { limit });
     }

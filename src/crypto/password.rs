@@ -8,11 +8,7 @@ pub fn new_passphrase() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut rng = rand::rngs::OsRng;
     (0..6)
-        .map(|_| {
-            (0..5)
-                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-                .collect::<String>()
-        })
+        .map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect::<String>())
         .collect::<Vec<_>>()
         .join("-")
 }
@@ -28,8 +24,7 @@ pub fn new_secret() -> String {
 /// that proves it.
 pub fn pairing_proof(secret: &str, sync_id: &str, fingerprint: &str) -> String {
     use hmac::{Mac, SimpleHmac};
-    let mut mac =
-        SimpleHmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    let mut mac = SimpleHmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(sync_id.as_bytes());
     mac.update(b"\n");
     mac.update(fingerprint.as_bytes());
@@ -38,11 +33,7 @@ pub fn pairing_proof(secret: &str, sync_id: &str, fingerprint: &str) -> String {
 
 /// Constant-time comparison of two proofs.
 pub fn proofs_equal(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

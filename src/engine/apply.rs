@@ -27,12 +27,7 @@ pub fn apply_message(
             tracing::warn!(sync = %sync.name, seq, "skipping a change kind this version does not know");
             continue;
         };
-        if let Change::Paired {
-            yours,
-            mine,
-            comments,
-        } = change
-        {
+        if let Change::Paired { yours, mine, comments } = change {
             links::set_remote(conn, &sync.id, yours, mine)?;
             for (y, m) in comments {
                 links::pair_comment(conn, &sync.id, yours, y, m)?;
@@ -41,13 +36,7 @@ pub fn apply_message(
         }
         let remote = change.issue();
         if problems::is_blocked(conn, &sync.id, remote)? {
-            problems::park(
-                conn,
-                &sync.id,
-                remote,
-                seq,
-                &WireChange::Known(change.clone()),
-            )?;
+            problems::park(conn, &sync.id, remote, seq, &WireChange::Known(change.clone()))?;
             continue;
         }
         apply_guarded(conn, tracker, sync, seq, change, &mut replies)?;
@@ -57,9 +46,7 @@ pub fn apply_message(
 
 fn enqueue_replies(conn: &Connection, sync: &SyncRecord, replies: Vec<Change>) -> Result<()> {
     if !replies.is_empty() {
-        let body = Body::Changes {
-            changes: replies.into_iter().map(WireChange::Known).collect(),
-        };
+        let body = Body::Changes { changes: replies.into_iter().map(WireChange::Known).collect() };
         outbox::enqueue(conn, &sync.id, &body, now_ms())?;
     }
     Ok(())
@@ -87,22 +74,8 @@ fn apply_guarded(
             let local = links::by_remote(conn, &sync.id, remote)?.map(|l| l.local_issue_key);
             let reason = e.to_string();
             tracing::warn!(sync = %sync.name, issue = remote, %reason, "change refused; issue blocked");
-            problems::record_error(
-                conn,
-                &sync.id,
-                remote,
-                local.as_deref(),
-                seq,
-                &reason,
-                now_ms(),
-            )?;
-            problems::park(
-                conn,
-                &sync.id,
-                remote,
-                seq,
-                &WireChange::Known(change.clone()),
-            )?;
+            problems::record_error(conn, &sync.id, remote, local.as_deref(), seq, &reason, now_ms())?;
+            problems::park(conn, &sync.id, remote, seq, &WireChange::Known(change.clone()))?;
             Ok(false)
         }
         Err(e) => {
@@ -120,10 +93,7 @@ fn apply_one(
     change: &Change,
     replies: &mut Vec<Change>,
 ) -> Result<()> {
-    let actor = Actor {
-        user: &sync.sync_user,
-        origin: Some(&sync.id),
-    };
+    let actor = Actor { user: &sync.sync_user, origin: Some(&sync.id) };
     let now = now_ms();
     let remote = change.issue();
     let link = links::by_remote(conn, &sync.id, remote)?;
@@ -131,12 +101,7 @@ fn apply_one(
         return Ok(());
     }
     let local = match (change, &link) {
-        (
-            Change::IssueCreated {
-                fields, comments, ..
-            },
-            None,
-        ) => {
+        (Change::IssueCreated { fields, comments, .. }, None) => {
             let key = tracker.create_issue(conn, &sync.project, fields, actor)?;
             links::insert(conn, &sync.id, &key, Some(remote), now)?;
             let mut pairs = Vec::new();
@@ -145,11 +110,7 @@ fn apply_one(
                 links::pair_comment(conn, &sync.id, &key, &id, &c.id)?;
                 pairs.push((c.id.clone(), id));
             }
-            replies.push(Change::Paired {
-                yours: remote.into(),
-                mine: key.clone(),
-                comments: pairs,
-            });
+            replies.push(Change::Paired { yours: remote.into(), mine: key.clone(), comments: pairs });
             key
         }
         (_, None) => {
@@ -178,11 +139,7 @@ fn apply_to_linked(
 ) -> Result<()> {
     let local_comment = |remote_id: &str| -> Result<String> {
         links::local_comment(conn, &sync.id, remote_id)?.ok_or_else(|| {
-            TrackerError::NoComment {
-                issue: key.into(),
-                comment: format!("(partner's {remote_id})"),
-            }
-            .into()
+            TrackerError::NoComment { issue: key.into(), comment: format!("(partner's {remote_id})") }.into()
         })
     };
     match change {
@@ -198,7 +155,20 @@ fn apply_to_linked(
             };
             tracker.update_issue(conn, key, &all, actor)
         }
-        Change::IssueUpdated { fields, .. } => tracker.update_issue(conn, key, fields, actor),
+        Change::IssueUpdated { fields, at, .. } => {
+            let mut fields = fields.clone();
+            for name in fields.names() {
+                if let Some(local) = tracker.local_field_time(conn, key, name, &sync.id)? {
+                    // The later edit wins on both sides; on a tie, the master's.
+                    let partner_wins = *at > local || (*at == local && sync.role == crate::store::Role::Slave);
+                    if !partner_wins {
+                        tracing::info!(sync = %sync.name, issue = key, field = name, "concurrent edit: keeping the later local value");
+                        fields.drop_field(name);
+                    }
+                }
+            }
+            tracker.update_issue(conn, key, &fields, actor)
+        }
         Change::CommentAdded { issue, comment } => {
             if links::local_comment(conn, &sync.id, &comment.id)?.is_some() {
                 return Ok(());
@@ -215,9 +185,7 @@ fn apply_to_linked(
         Change::CommentEdited { comment, body, .. } => {
             tracker.edit_comment(conn, key, &local_comment(comment)?, body, actor)
         }
-        Change::CommentDeleted { comment, .. } => {
-            tracker.delete_comment(conn, key, &local_comment(comment)?, actor)
-        }
+        Change::CommentDeleted { comment, .. } => tracker.delete_comment(conn, key, &local_comment(comment)?, actor),
         Change::Paired { .. } => Ok(()),
     }
 }

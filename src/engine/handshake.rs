@@ -84,9 +84,7 @@ pub fn check_name(name: &str) -> Result<()> {
     if name.is_empty()
         || name.len() > 64
         || name.starts_with('.')
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
         bail!("sync name '{name}' is invalid: use 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
     }
@@ -96,7 +94,11 @@ pub fn check_name(name: &str) -> Result<()> {
 fn check_settings(conn: &Connection, s: &SyncSettings) -> Result<()> {
     check_name(&s.name)?;
     if Embedded.project(conn, &s.project)?.is_none() {
-        bail!("project {} does not exist in this home's tracker; create it with `postern project create {}`", s.project, s.project);
+        bail!(
+            "project {} does not exist in this home's tracker; create it with `postern project create {}`",
+            s.project,
+            s.project
+        );
     }
     if s.sync_user.trim().is_empty() {
         bail!("the sync user must not be empty");
@@ -147,12 +149,7 @@ pub struct Created {
 }
 
 /// Master: creates the sync and its handshake file.
-pub fn create_master(
-    conn: &mut Connection,
-    key: &OwnKey,
-    s: &SyncSettings,
-    valid_for_ms: i64,
-) -> Result<Created> {
+pub fn create_master(conn: &mut Connection, key: &OwnKey, s: &SyncSettings, valid_for_ms: i64) -> Result<Created> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     check_settings(&tx, s)?;
     let now = now_ms();
@@ -180,37 +177,24 @@ pub fn create_master(
     FileTransport::create_dirs(&s.exchange_dir)?;
     syncs::insert(&tx, &rec)?;
     tx.commit()?;
-    Ok(Created {
-        sync: rec,
-        handshake,
-        passphrase,
-        fingerprint: key.fingerprint(),
-    })
+    Ok(Created { sync: rec, handshake, passphrase, fingerprint: key.fingerprint() })
 }
 
 /// Slave: decrypts and checks a handshake file. Creates nothing.
 pub fn read_handshake(data: &[u8], passphrase: &str) -> Result<HandshakeFile, HandshakeError> {
     let (plain, session) =
-        open_unverified(Secret::Password(passphrase.trim()), data, HANDSHAKE_LIMIT).map_err(
-            |e| match e {
-                CryptoError::WrongPassphrase => HandshakeError::WrongPassphrase,
-                other => HandshakeError::Tampered(other.to_string()),
-            },
-        )?;
-    let file: HandshakeFile =
-        serde_json::from_slice(&plain).map_err(|e| HandshakeError::Malformed(e.to_string()))?;
+        open_unverified(Secret::Password(passphrase.trim()), data, HANDSHAKE_LIMIT).map_err(|e| match e {
+            CryptoError::WrongPassphrase => HandshakeError::WrongPassphrase,
+            other => HandshakeError::Tampered(other.to_string()),
+        })?;
+    let file: HandshakeFile = serde_json::from_slice(&plain).map_err(|e| HandshakeError::Malformed(e.to_string()))?;
     if file.postern_handshake != HANDSHAKE_VERSION {
-        return Err(HandshakeError::Malformed(format!(
-            "version {} is not supported",
-            file.postern_handshake
-        )));
+        return Err(HandshakeError::Malformed(format!("version {} is not supported", file.postern_handshake)));
     }
-    let cert = cert_from_armored(file.master_cert.as_bytes())
-        .map_err(|e| HandshakeError::Malformed(format!("{e:#}")))?;
+    let cert =
+        cert_from_armored(file.master_cert.as_bytes()).map_err(|e| HandshakeError::Malformed(format!("{e:#}")))?;
     if fingerprint(&cert) != file.master_fingerprint {
-        return Err(HandshakeError::BadSignature(
-            "the fingerprint does not match the certificate".into(),
-        ));
+        return Err(HandshakeError::BadSignature("the fingerprint does not match the certificate".into()));
     }
     let opened = verify_cached(&session, &cert, data, HANDSHAKE_LIMIT)
         .map_err(|e| HandshakeError::BadSignature(e.to_string()))?;
@@ -231,19 +215,10 @@ pub fn format_ms(ms: i64) -> String {
 
 /// Slave: creates the sync from a checked handshake and queues the accept
 /// message (number 1) carrying our certificate and the pairing proof.
-pub fn accept(
-    conn: &mut Connection,
-    key: &OwnKey,
-    file: &HandshakeFile,
-    s: &SyncSettings,
-) -> Result<SyncRecord> {
+pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &SyncSettings) -> Result<SyncRecord> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if syncs::get(&tx, &file.sync_id)?.is_some() {
-        bail!(
-            "this home already has the sync {} ('{}'): a handshake file is used once",
-            file.sync_id,
-            file.name
-        );
+        bail!("this home already has the sync {} ('{}'): a handshake file is used once", file.sync_id, file.name);
     }
     check_settings(&tx, s)?;
     if file.master_fingerprint == key.fingerprint() {
@@ -270,29 +245,21 @@ pub fn accept(
 /// Master: opens an accept message, verifying it against the certificate
 /// it carries (the only message whose signer is not pinned yet).
 pub fn open_accept(own: &Cert, data: &[u8]) -> Result<(Envelope, Cert), Rejected> {
-    let (plain, session) = open_unverified(Secret::Key(own), data, MAX_MESSAGE_BYTES)
-        .map_err(|e| Rejected(e.to_string()))?;
+    let (plain, session) =
+        open_unverified(Secret::Key(own), data, MAX_MESSAGE_BYTES).map_err(|e| Rejected(e.to_string()))?;
     let env = Envelope::from_json(&plain).map_err(Rejected)?;
     let Body::Accept { cert, .. } = &env.body else {
-        return Err(Rejected(format!(
-            "a {} message before the handshake was accepted",
-            env.body.kind()
-        )));
+        return Err(Rejected(format!("a {} message before the handshake was accepted", env.body.kind())));
     };
     let cert = cert_from_armored(cert.as_bytes())
         .map_err(|e| Rejected(format!("accept carries no valid certificate: {e:#}")))?;
-    let opened = verify_cached(&session, &cert, data, MAX_MESSAGE_BYTES)
-        .map_err(|e| Rejected(format!("accept: {e}")))?;
+    let opened =
+        verify_cached(&session, &cert, data, MAX_MESSAGE_BYTES).map_err(|e| Rejected(format!("accept: {e}")))?;
     if opened.signer != cert.fingerprint() || env.from != fingerprint(&cert) {
-        return Err(Rejected(
-            "accept is not signed by the certificate it carries".into(),
-        ));
+        return Err(Rejected("accept is not signed by the certificate it carries".into()));
     }
     if env.seq != 1 {
-        return Err(Rejected(format!(
-            "accept must be message 1, not {}",
-            env.seq
-        )));
+        return Err(Rejected(format!("accept must be message 1, not {}", env.seq)));
     }
     Ok((env, cert))
 }
@@ -304,31 +271,21 @@ pub fn take_accept(
     sync: &SyncRecord,
     env: &Envelope,
     cert: &Cert,
+    digest: &str,
 ) -> Result<Result<(), Rejected>> {
-    let Body::Accept { proof, .. } = &env.body else {
-        unreachable!("open_accept checked the kind")
-    };
+    let Body::Accept { proof, .. } = &env.body else { unreachable!("open_accept checked the kind") };
     if sync.pairing_used {
-        return Ok(Err(Rejected(
-            "a second accept for this handshake was refused: it was already used".into(),
-        )));
+        return Ok(Err(Rejected("a second accept for this handshake was refused: it was already used".into())));
     }
     let Some(secret) = sync.pairing_secret.as_deref() else {
         return Ok(Err(Rejected("this sync has no open handshake".into())));
     };
     let fpr = fingerprint(cert);
     if !proofs_equal(proof, &pairing_proof(secret, &sync.id, &fpr)) {
-        return Ok(Err(Rejected(
-            "accept does not prove knowledge of the handshake's pairing secret".into(),
-        )));
+        return Ok(Err(Rejected("accept does not prove knowledge of the handshake's pairing secret".into())));
     }
-    if sync
-        .handshake_expires
-        .is_some_and(|e| e < env.sent_at.min(now_ms()))
-    {
-        return Ok(Err(Rejected(
-            "accept was made after the handshake expired".into(),
-        )));
+    if sync.handshake_expires.is_some_and(|e| e < env.sent_at.min(now_ms())) {
+        return Ok(Err(Rejected("accept was made after the handshake expired".into())));
     }
     let armored = crate::crypto::cert_to_armored(cert)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -336,6 +293,7 @@ pub fn take_accept(
     syncs::pin_partner(&tx, &sync.id, &fpr, &armored)?;
     syncs::record_contact(&tx, &sync.id, Some(1), now_ms())?;
     syncs::set_in_seq(&tx, &sync.id, 1)?;
+    crate::store::seen::record(&tx, &sync.id, digest, 1, now_ms())?;
     tx.commit()?;
     tracing::info!(sync = %sync.name, partner = %fpr, "handshake accepted; partner pinned");
     Ok(Ok(()))

@@ -7,6 +7,7 @@ use super::{apply, handshake, CycleReport, Peer, MAX_MESSAGE_BYTES};
 use crate::crypto::message::Secret;
 use crate::crypto::{open, CryptoError};
 use crate::protocol::{classify, names, Arrival, Body, Envelope};
+use crate::store::seen::{self, Seen};
 use crate::store::{now_ms, outbox, problems, syncs, SyncRecord};
 use crate::transport::{Incoming, Transport};
 
@@ -15,17 +16,13 @@ use crate::transport::{Incoming, Transport};
 pub struct Rejected(pub String);
 
 /// Processes everything waiting in the sync's RECEIVE side.
-pub fn receive(
-    peer: &mut Peer,
-    sync: &SyncRecord,
-    transport: &impl Transport,
-) -> Result<CycleReport> {
+pub fn receive(peer: &mut Peer, sync: &SyncRecord, transport: &impl Transport) -> Result<CycleReport> {
     let mut report = CycleReport::default();
     for item in transport.list()? {
         report.received += 1;
         // Re-read: the previous file may have changed the sync.
         let sync = syncs::get(&peer.conn, &sync.id)?.context("sync vanished")?;
-        let Some(outcome) = process(peer, &sync, transport, &item)? else {
+        let Some((digest, outcome)) = process(peer, &sync, transport, &item)? else {
             continue;
         };
         match outcome {
@@ -33,6 +30,7 @@ pub fn receive(
             Ok(r) => {
                 report.add(r);
                 transport.remove(&item.id)?;
+                seen::mark_removed(&peer.conn, &sync.id, &digest)?;
             }
             Err(Rejected(reason)) => {
                 tracing::warn!(sync = %sync.name, file = %item.id, %reason, "message quarantined");
@@ -45,6 +43,9 @@ pub fn receive(
     Ok(report)
 }
 
+/// What became of one message: its digest and the outcome.
+type Processed = (String, Result<CycleReport, Rejected>);
+
 /// Opens, checks and takes one message. `None`: the file went away before
 /// it could be read. The inner `Err` is a refusal (quarantine), the outer
 /// one a failure to retry later (the file stays).
@@ -53,43 +54,40 @@ fn process(
     sync: &SyncRecord,
     transport: &impl Transport,
     item: &Incoming,
-) -> Result<Option<Result<CycleReport, Rejected>>> {
+) -> Result<Option<Processed>> {
     let name = names::parse(&item.id).context("listed a name that is not ours")?;
     if name.sync != sync.id {
-        let why = format!(
-            "addressed to sync {}, not {} ({})",
-            name.sync, sync.id, sync.name
-        );
-        return Ok(Some(Err(Rejected(why))));
+        let why = format!("addressed to sync {}, not {} ({})", name.sync, sync.id, sync.name);
+        return Ok(Some((String::new(), Err(Rejected(why)))));
     }
     if item.size as usize > MAX_MESSAGE_BYTES {
-        let why = format!(
-            "{} bytes, over the limit of {MAX_MESSAGE_BYTES} bytes",
-            item.size
-        );
-        return Ok(Some(Err(Rejected(why))));
+        let why = format!("{} bytes, over the limit of {MAX_MESSAGE_BYTES} bytes", item.size);
+        return Ok(Some((String::new(), Err(Rejected(why)))));
     }
     let data = match transport.read(&item.id, MAX_MESSAGE_BYTES as u64) {
         Ok(d) => d,
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let applied_accept = CycleReport {
-        applied: 1,
-        ..Default::default()
-    };
-    Ok(Some(match open_checked(peer, sync, &data, name.seq) {
-        Err(rejected) => Err(rejected),
-        Ok(Opened::Accept(env, cert)) => {
-            handshake::take_accept(&mut peer.conn, sync, &env, &cert)?.map(|()| applied_accept)
+    let digest = seen::digest(&data);
+    let outcome = match seen::lookup(&peer.conn, &sync.id, &digest)? {
+        // Taken before a crash, not yet removed: finish the removal.
+        Seen::Leftover { .. } => Ok(CycleReport { duplicates: 1, ..Default::default() }),
+        Seen::Replay { seq } => {
+            Err(Rejected(format!("replayed: an exact copy of message {seq}, which was received and removed before")))
         }
-        Ok(Opened::Message(env)) => take(peer, sync, &env)?,
-    }))
+        Seen::New => match open_checked(peer, sync, &data, name.seq) {
+            Err(rejected) => Err(rejected),
+            Ok(Opened::Accept(env, cert)) => handshake::take_accept(&mut peer.conn, sync, &env, &cert, &digest)?
+                .map(|()| CycleReport { applied: 1, ..Default::default() }),
+            Ok(Opened::Message(env)) => take(peer, sync, &env, &digest)?,
+        },
+    };
+    Ok(Some((digest, outcome)))
 }
 
 fn is_not_found(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>()
-        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
 }
 
 impl std::fmt::Display for Rejected {
@@ -105,12 +103,7 @@ enum Opened {
     Accept(Envelope, Box<sequoia_openpgp::Cert>),
 }
 
-fn open_checked(
-    peer: &Peer,
-    sync: &SyncRecord,
-    data: &[u8],
-    name_seq: Option<u64>,
-) -> Result<Opened, Rejected> {
+fn open_checked(peer: &Peer, sync: &SyncRecord, data: &[u8], name_seq: Option<u64>) -> Result<Opened, Rejected> {
     let own = peer.key.fingerprint();
     let opened = match super::partner_cert(sync).map_err(|e| Rejected(format!("{e:#}")))? {
         None => {
@@ -118,56 +111,41 @@ fn open_checked(
             check_envelope(sync, &own, &env, name_seq)?;
             return Ok(Opened::Accept(env, Box::new(cert)));
         }
-        Some(partner) => match open(
-            Secret::Key(peer.key.cert()),
-            std::slice::from_ref(&partner),
-            data,
-            MAX_MESSAGE_BYTES,
-        ) {
-            Ok(o) => o,
-            Err(CryptoError::BadSignature(why)) => {
-                // A second slave answering the same handshake gets its own reason.
-                if handshake::open_accept(peer.key.cert(), data).is_ok() {
-                    return Err(Rejected(format!(
-                        "a second accept for this handshake was refused: the sync is already paired with {}",
-                        sync.partner_fpr.as_deref().unwrap_or("?")
-                    )));
+        // Our own certificate is a candidate signer only to name a reflection.
+        Some(partner) => {
+            match open(Secret::Key(peer.key.cert()), &[partner, peer.key.cert().clone()], data, MAX_MESSAGE_BYTES) {
+                Ok(o) => o,
+                Err(CryptoError::BadSignature(why)) => {
+                    // A second slave answering the same handshake gets its own reason.
+                    if handshake::open_accept(peer.key.cert(), data).is_ok() {
+                        return Err(Rejected(format!(
+                            "a second accept for this handshake was refused: the sync is already paired with {}",
+                            sync.partner_fpr.as_deref().unwrap_or("?")
+                        )));
+                    }
+                    return Err(Rejected(format!("not signed by the pinned partner key: {why}")));
                 }
-                return Err(Rejected(format!(
-                    "not signed by the pinned partner key: {why}"
-                )));
+                Err(e) => return Err(Rejected(e.to_string())),
             }
-            Err(e) => return Err(Rejected(e.to_string())),
-        },
+        }
     };
+    if opened.signer.to_hex() == own {
+        return Err(Rejected("one of our own messages, reflected back".into()));
+    }
     if opened.signer.to_hex() != sync.partner_fpr.as_deref().unwrap_or_default() {
-        return Err(Rejected(
-            "signed by a key other than the pinned partner key".into(),
-        ));
+        return Err(Rejected("signed by a key other than the pinned partner key".into()));
     }
     let env = Envelope::from_json(&opened.plaintext).map_err(Rejected)?;
     check_envelope(sync, &own, &env, name_seq)?;
     if env.from != opened.signer.to_hex() {
-        return Err(Rejected(format!(
-            "claims to be from {} but is signed by {}",
-            env.from,
-            opened.signer.to_hex()
-        )));
+        return Err(Rejected(format!("claims to be from {} but is signed by {}", env.from, opened.signer.to_hex())));
     }
     Ok(Opened::Message(env))
 }
 
-fn check_envelope(
-    sync: &SyncRecord,
-    own: &str,
-    env: &Envelope,
-    name_seq: Option<u64>,
-) -> Result<(), Rejected> {
+fn check_envelope(sync: &SyncRecord, own: &str, env: &Envelope, name_seq: Option<u64>) -> Result<(), Rejected> {
     if env.sync != sync.id {
-        return Err(Rejected(format!(
-            "for sync {}, not this one ({})",
-            env.sync, sync.id
-        )));
+        return Err(Rejected(format!("for sync {}, not this one ({})", env.sync, sync.id)));
     }
     if env.to != own {
         if env.from == own {
@@ -176,33 +154,20 @@ fn check_envelope(
         return Err(Rejected(format!("addressed to key {}, not ours", env.to)));
     }
     if name_seq.unwrap_or(0) != env.seq {
-        return Err(Rejected(format!(
-            "file name says message {}, content says {}",
-            name_seq.unwrap_or(0),
-            env.seq
-        )));
+        return Err(Rejected(format!("file name says message {}, content says {}", name_seq.unwrap_or(0), env.seq)));
     }
     Ok(())
 }
 
 /// Takes a verified message in one transaction: acknowledgement, contact,
 /// and apply / hold / drop, draining held messages that become next.
-fn take(
-    peer: &mut Peer,
-    sync: &SyncRecord,
-    env: &Envelope,
-) -> Result<Result<CycleReport, Rejected>> {
+fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Result<Result<CycleReport, Rejected>> {
     let mut report = CycleReport::default();
     let tracker = peer.tracker;
-    let tx = peer
-        .conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = peer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();
     if env.ack > sync.out_seq {
-        let why = format!(
-            "acknowledges message {}, but only {} were sent",
-            env.ack, sync.out_seq
-        );
+        let why = format!("acknowledges message {}, but only {} were sent", env.ack, sync.out_seq);
         return Ok(Err(Rejected(why)));
     }
     outbox::acknowledge(&tx, &sync.id, env.ack, sync.out_seq)?;
@@ -219,13 +184,7 @@ fn take(
                 report.duplicates += 1;
             }
             Arrival::Hold => {
-                outbox::hold(
-                    &tx,
-                    &sync.id,
-                    env.seq,
-                    &String::from_utf8(env.to_json())?,
-                    now,
-                )?;
+                outbox::hold(&tx, &sync.id, env.seq, &String::from_utf8(env.to_json())?, now)?;
                 report.held += 1;
             }
             Arrival::Apply => {
@@ -241,6 +200,7 @@ fn take(
             }
         },
     }
+    seen::record(&tx, &sync.id, digest, env.seq, now)?;
     tx.commit()?;
     Ok(Ok(report))
 }

@@ -71,27 +71,16 @@ impl Peer {
         let lock = home.lock()?;
         let conn = home.open_db()?;
         let key = home.own_key()?.with_context(|| {
-            format!(
-                "the home {} has no key yet: create or accept a sync first",
-                home.root().display()
-            )
+            format!("the home {} has no key yet: create or accept a sync first", home.root().display())
         })?;
-        Ok(Self {
-            home,
-            conn,
-            key,
-            tracker: Embedded,
-            _lock: lock,
-        })
+        Ok(Self { home, conn, key, tracker: Embedded, _lock: lock })
     }
 
     /// One cycle over every sync.
     pub fn cycle(&mut self) -> Result<CycleReport> {
         let mut report = CycleReport::default();
         for sync in store::syncs::list(&self.conn)? {
-            let r = self
-                .cycle_sync(&sync)
-                .with_context(|| format!("sync '{}'", sync.name))?;
+            let r = self.cycle_sync(&sync).with_context(|| format!("sync '{}'", sync.name))?;
             report.add(r);
         }
         Ok(report)
@@ -112,8 +101,6 @@ impl Peer {
 pub fn partner_cert(sync: &SyncRecord) -> Result<Option<sequoia_openpgp::Cert>> {
     sync.partner_cert
         .as_deref()
-        .map(|c| {
-            cert_from_armored(c.as_bytes()).context("the pinned partner certificate is damaged")
-        })
+        .map(|c| cert_from_armored(c.as_bytes()).context("the pinned partner certificate is damaged"))
         .transpose()
 }

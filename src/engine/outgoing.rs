@@ -27,9 +27,7 @@ const MESSAGE_MAX_CHANGES: usize = 5000;
 pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord) -> Result<u64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();
-    let mut cursor = syncs::get(&tx, &sync.id)?
-        .map(|s| s.change_cursor)
-        .unwrap_or(sync.change_cursor);
+    let mut cursor = syncs::get(&tx, &sync.id)?.map(|s| s.change_cursor).unwrap_or(sync.change_cursor);
     let start = cursor;
     let mut snapshotted: HashSet<String> = HashSet::new();
     let mut batch = Batch::default();
@@ -41,9 +39,7 @@ pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord)
         }
         for row in rows {
             cursor = row.id;
-            if row.origin.as_deref() == Some(sync.id.as_str())
-                || snapshotted.contains(&row.issue_key)
-            {
+            if row.origin.as_deref() == Some(sync.id.as_str()) || snapshotted.contains(&row.issue_key) {
                 continue;
             }
             let change = if links::by_local(&tx, &sync.id, &row.issue_key)?.is_none() {
@@ -61,11 +57,7 @@ pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord)
                         body: c.body.clone(),
                     })
                     .collect();
-                Change::IssueCreated {
-                    issue: issue.key,
-                    fields: issue.fields,
-                    comments,
-                }
+                Change::IssueCreated { issue: issue.key, fields: issue.fields, comments }
             } else {
                 to_change(&row)
             };
@@ -88,35 +80,16 @@ fn to_change(row: &ChangeRecord) -> Change {
     match &row.kind {
         // A creation whose issue is already linked cannot happen; send the
         // (empty) update so nothing is silently lost.
-        ChangeKind::IssueCreated => Change::IssueUpdated {
+        ChangeKind::IssueCreated => Change::IssueUpdated { issue, fields: Default::default(), at: row.at },
+        ChangeKind::IssueUpdated { fields } => Change::IssueUpdated { issue, fields: fields.clone(), at: row.at },
+        ChangeKind::CommentAdded { comment, author, body } => Change::CommentAdded {
             issue,
-            fields: Default::default(),
+            comment: CommentSnapshot { id: comment.clone(), author: author.clone(), body: body.clone() },
         },
-        ChangeKind::IssueUpdated { fields } => Change::IssueUpdated {
-            issue,
-            fields: fields.clone(),
-        },
-        ChangeKind::CommentAdded {
-            comment,
-            author,
-            body,
-        } => Change::CommentAdded {
-            issue,
-            comment: CommentSnapshot {
-                id: comment.clone(),
-                author: author.clone(),
-                body: body.clone(),
-            },
-        },
-        ChangeKind::CommentEdited { comment, body } => Change::CommentEdited {
-            issue,
-            comment: comment.clone(),
-            body: body.clone(),
-        },
-        ChangeKind::CommentDeleted { comment } => Change::CommentDeleted {
-            issue,
-            comment: comment.clone(),
-        },
+        ChangeKind::CommentEdited { comment, body } => {
+            Change::CommentEdited { issue, comment: comment.clone(), body: body.clone() }
+        }
+        ChangeKind::CommentDeleted { comment } => Change::CommentDeleted { issue, comment: comment.clone() },
     }
 }
 
@@ -142,9 +115,7 @@ impl Batch {
         if self.changes.is_empty() {
             return Ok(0);
         }
-        let body = Body::Changes {
-            changes: std::mem::take(&mut self.changes),
-        };
+        let body = Body::Changes { changes: std::mem::take(&mut self.changes) };
         let seq = outbox::enqueue(conn, sync_id, &body, now)?;
         for (key, at) in self.touched.drain(..) {
             links::touch_outgoing(conn, sync_id, &key, seq, at, now)?;
@@ -158,12 +129,7 @@ impl Batch {
 /// acknowledged within the resend time; otherwise a bare acknowledgement if
 /// one is owed; and a resend request when a gap has lasted. Returns the
 /// number of files written.
-pub fn send(
-    conn: &mut Connection,
-    key: &OwnKey,
-    sync: &SyncRecord,
-    transport: &impl Transport,
-) -> Result<u64> {
+pub fn send(conn: &mut Connection, key: &OwnKey, sync: &SyncRecord, transport: &impl Transport) -> Result<u64> {
     let Some(partner) = super::partner_cert(sync)? else {
         return Ok(0);
     };
@@ -181,10 +147,7 @@ pub fn send(
     };
     let write = |env: &Envelope| -> Result<()> {
         let sealed = seal(key.cert(), &partner, &env.to_json())?;
-        transport.send(
-            &message_name(&sync.id, env.seq, &names::new_nonce()),
-            &sealed,
-        )
+        transport.send(&message_name(&sync.id, env.seq, &names::new_nonce()), &sealed)
     };
     let mut sent = 0;
     for entry in outbox::due(conn, &sync.id, now, sync.resend_after_ms)? {
@@ -202,14 +165,10 @@ pub fn send(
     let (held, lowest, oldest) = outbox::held_summary(conn, &sync.id)?;
     if let (true, Some(lowest), Some(oldest)) = (held > 0, lowest, oldest) {
         let waited = now - oldest >= sync.gap_after_ms;
-        let not_asked_lately = sync
-            .last_resend_request_at
-            .is_none_or(|t| now - t >= sync.gap_after_ms);
-        if let (true, true, Some((from, to))) = (
-            waited,
-            not_asked_lately,
-            crate::protocol::sequence::missing_range(sync.in_seq, lowest),
-        ) {
+        let not_asked_lately = sync.last_resend_request_at.is_none_or(|t| now - t >= sync.gap_after_ms);
+        if let (true, true, Some((from, to))) =
+            (waited, not_asked_lately, crate::protocol::sequence::missing_range(sync.in_seq, lowest))
+        {
             tracing::info!(sync = %sync.name, from, to, "gap in incoming messages; asking for a resend");
             write(&envelope(0, Body::Resend { from, to }))?;
             syncs::set_resend_request_at(conn, &sync.id, now)?;

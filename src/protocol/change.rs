@@ -36,6 +36,43 @@ impl FieldChanges {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Names of the fields set, as in the wire format.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.summary.is_some() {
+            v.push("summary")
+        }
+        if self.description.is_some() {
+            v.push("description")
+        }
+        if self.status.is_some() {
+            v.push("status")
+        }
+        if self.priority.is_some() {
+            v.push("priority")
+        }
+        if self.labels.is_some() {
+            v.push("labels")
+        }
+        if self.assignee.is_some() {
+            v.push("assignee")
+        }
+        v
+    }
+
+    /// Unsets the named field.
+    pub fn drop_field(&mut self, name: &str) {
+        match name {
+            "summary" => self.summary = None,
+            "description" => self.description = None,
+            "status" => self.status = None,
+            "priority" => self.priority = None,
+            "labels" => self.labels = None,
+            "assignee" => self.assignee = None,
+            _ => {}
+        }
+    }
 }
 
 /// A comment as it stands, with the sender's comment id.
@@ -56,9 +93,12 @@ pub enum Change {
         fields: IssueFields,
         comments: Vec<CommentSnapshot>,
     },
+    /// Fields changed at `at` (sender's clock, ms). A field the receiver
+    /// changed itself later is kept: the later edit wins on both sides.
     IssueUpdated {
         issue: String,
         fields: FieldChanges,
+        at: i64,
     },
     CommentAdded {
         issue: String,
@@ -117,21 +157,12 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(v[0], WireChange::Unknown(_)));
-        assert_eq!(
-            v[1],
-            WireChange::Known(Change::CommentDeleted {
-                issue: "A-1".into(),
-                comment: "7".into()
-            })
-        );
+        assert_eq!(v[1], WireChange::Known(Change::CommentDeleted { issue: "A-1".into(), comment: "7".into() }));
     }
 
     #[test]
     fn field_changes_omit_unchanged() {
-        let f = FieldChanges {
-            status: Some("Done".into()),
-            ..Default::default()
-        };
+        let f = FieldChanges { status: Some("Done".into()), ..Default::default() };
         assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"status":"Done"}"#);
         assert!(FieldChanges::default().is_empty());
     }

@@ -50,21 +50,13 @@ impl Envelope {
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
-        let env: Envelope =
-            serde_json::from_slice(bytes).map_err(|e| format!("malformed message: {e}"))?;
+        let env: Envelope = serde_json::from_slice(bytes).map_err(|e| format!("malformed message: {e}"))?;
         if env.postern != FORMAT_VERSION {
-            return Err(format!(
-                "unsupported message format version {}",
-                env.postern
-            ));
+            return Err(format!("unsupported message format version {}", env.postern));
         }
         let sequenced = matches!(env.body, Body::Accept { .. } | Body::Changes { .. });
         if sequenced != (env.seq > 0) {
-            return Err(format!(
-                "sequence number {} does not fit a {} message",
-                env.seq,
-                env.body.kind()
-            ));
+            return Err(format!("sequence number {} does not fit a {} message", env.seq, env.body.kind()));
         }
         Ok(env)
     }

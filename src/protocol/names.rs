@@ -53,10 +53,7 @@ pub fn parse(name: &str) -> Option<ParsedName> {
     } else {
         return None;
     };
-    Some(ParsedName {
-        sync: sync.to_string(),
-        seq,
-    })
+    Some(ParsedName { sync: sync.to_string(), seq })
 }
 
 #[cfg(test)]
@@ -68,21 +65,9 @@ mod tests {
     fn round_trip() {
         let n = message_name(ID, 42, "ab12");
         assert_eq!(n, format!("postern-{ID}-000000000042-ab12.pgp"));
-        assert_eq!(
-            parse(&n),
-            Some(ParsedName {
-                sync: ID.into(),
-                seq: Some(42)
-            })
-        );
+        assert_eq!(parse(&n), Some(ParsedName { sync: ID.into(), seq: Some(42) }));
         let c = message_name(ID, 0, "x9");
-        assert_eq!(
-            parse(&c),
-            Some(ParsedName {
-                sync: ID.into(),
-                seq: None
-            })
-        );
+        assert_eq!(parse(&c), Some(ParsedName { sync: ID.into(), seq: None }));
     }
 
     #[test]

@@ -29,8 +29,7 @@ pub struct CommentPair {
     pub local_id: String,
 }
 
-const COLUMNS: &str =
-    "id, local_key, remote_key, first_sync, last_outgoing_change, last_change_seen, \
+const COLUMNS: &str = "id, local_key, remote_key, first_sync, last_outgoing_change, last_change_seen, \
                        out_seq, last_incoming_change, in_seq, ignored";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
@@ -69,13 +68,7 @@ pub fn by_remote(conn: &Connection, sync_id: &str, remote_key: &str) -> Result<O
         .optional()?)
 }
 
-pub fn insert(
-    conn: &Connection,
-    sync_id: &str,
-    local_key: &str,
-    remote_key: Option<&str>,
-    now: i64,
-) -> Result<()> {
+pub fn insert(conn: &Connection, sync_id: &str, local_key: &str, remote_key: Option<&str>, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO link (sync_id, local_key, remote_key, first_sync) VALUES (?1, ?2, ?3, ?4)",
         params![sync_id, local_key, remote_key, now],
@@ -83,12 +76,7 @@ pub fn insert(
     Ok(())
 }
 
-pub fn set_remote(
-    conn: &Connection,
-    sync_id: &str,
-    local_key: &str,
-    remote_key: &str,
-) -> Result<usize> {
+pub fn set_remote(conn: &Connection, sync_id: &str, local_key: &str, remote_key: &str) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE link SET remote_key = ?3 WHERE sync_id = ?1 AND local_key = ?2",
         params![sync_id, local_key, remote_key],
@@ -113,13 +101,7 @@ pub fn touch_outgoing(
 }
 
 /// A partner's change to this issue was applied from message `seq`.
-pub fn touch_incoming(
-    conn: &Connection,
-    sync_id: &str,
-    local_key: &str,
-    seq: u64,
-    now: i64,
-) -> Result<()> {
+pub fn touch_incoming(conn: &Connection, sync_id: &str, local_key: &str, seq: u64, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE link SET in_seq = ?3, last_incoming_change = ?4 WHERE sync_id = ?1 AND local_key = ?2",
         params![sync_id, local_key, seq as i64, now],
@@ -127,13 +109,7 @@ pub fn touch_incoming(
     Ok(())
 }
 
-pub fn pair_comment(
-    conn: &Connection,
-    sync_id: &str,
-    local_key: &str,
-    local_id: &str,
-    remote_id: &str,
-) -> Result<()> {
+pub fn pair_comment(conn: &Connection, sync_id: &str, local_key: &str, local_id: &str, remote_id: &str) -> Result<()> {
     conn.execute(
         "INSERT OR REPLACE INTO comment_link (sync_id, local_key, local_id, remote_id) VALUES (?1, ?2, ?3, ?4)",
         params![sync_id, local_key, local_id, remote_id],
@@ -154,22 +130,14 @@ pub fn local_comment(conn: &Connection, sync_id: &str, remote_id: &str) -> Resul
 
 /// All links of a sync with their comment pairs.
 pub fn all(conn: &Connection, sync_id: &str) -> Result<Vec<Link>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM link WHERE sync_id = ?1 ORDER BY id"
-    ))?;
-    let mut links = stmt
-        .query_map([sync_id], from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut cstmt = conn.prepare(
-        "SELECT remote_id, local_id FROM comment_link WHERE sync_id = ?1 AND local_key = ?2 ORDER BY rowid",
-    )?;
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM link WHERE sync_id = ?1 ORDER BY id"))?;
+    let mut links = stmt.query_map([sync_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut cstmt = conn
+        .prepare("SELECT remote_id, local_id FROM comment_link WHERE sync_id = ?1 AND local_key = ?2 ORDER BY rowid")?;
     for l in &mut links {
         l.comments = cstmt
             .query_map(params![sync_id, l.local_issue_key], |r| {
-                Ok(CommentPair {
-                    remote_id: r.get(0)?,
-                    local_id: r.get(1)?,
-                })
+                Ok(CommentPair { remote_id: r.get(0)?, local_id: r.get(1)? })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
     }

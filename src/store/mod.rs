@@ -6,6 +6,7 @@
 pub mod links;
 pub mod outbox;
 pub mod problems;
+pub mod seen;
 pub mod syncs;
 
 use std::path::Path;
@@ -15,12 +16,11 @@ use rusqlite::Connection;
 
 pub use syncs::{Role, SyncRecord, SyncState};
 
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema2.sql")];
 
 /// Opens (creating if needed) the database and brings its schema up to date.
 pub fn open(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)
-        .with_context(|| format!("cannot open database {}", path.display()))?;
+    let conn = Connection::open(path).with_context(|| format!("cannot open database {}", path.display()))?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;

@@ -18,11 +18,10 @@ pub struct OutboxEntry {
 /// Gives `body` the next sequence number of the sync and stores it. Call
 /// inside the transaction that produced the body.
 pub fn enqueue(conn: &Connection, sync_id: &str, body: &Body, now: i64) -> Result<u64> {
-    let seq: i64 = conn.query_row(
-        "UPDATE sync SET out_seq = out_seq + 1 WHERE id = ?1 RETURNING out_seq",
-        [sync_id],
-        |r| r.get(0),
-    )?;
+    let seq: i64 =
+        conn.query_row("UPDATE sync SET out_seq = out_seq + 1 WHERE id = ?1 RETURNING out_seq", [sync_id], |r| {
+            r.get(0)
+        })?;
     conn.execute(
         "INSERT INTO outbox (sync_id, seq, body, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![sync_id, seq, serde_json::to_string(body)?, now],
@@ -31,34 +30,19 @@ pub fn enqueue(conn: &Connection, sync_id: &str, body: &Body, now: i64) -> Resul
 }
 
 /// Entries never sent, or sent longer than `resend_after_ms` ago, in order.
-pub fn due(
-    conn: &Connection,
-    sync_id: &str,
-    now: i64,
-    resend_after_ms: i64,
-) -> Result<Vec<OutboxEntry>> {
+pub fn due(conn: &Connection, sync_id: &str, now: i64, resend_after_ms: i64) -> Result<Vec<OutboxEntry>> {
     let mut stmt = conn.prepare(
         "SELECT seq, body, last_sent_at, attempts FROM outbox
          WHERE sync_id = ?1 AND (last_sent_at IS NULL OR last_sent_at <= ?2) ORDER BY seq",
     )?;
     let rows = stmt
         .query_map(params![sync_id, now - resend_after_ms], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get(2)?,
-                r.get(3)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
         .map(|(seq, body, last_sent_at, attempts)| {
-            Ok(OutboxEntry {
-                seq: seq as u64,
-                body: serde_json::from_str(&body)?,
-                last_sent_at,
-                attempts,
-            })
+            Ok(OutboxEntry { seq: seq as u64, body: serde_json::from_str(&body)?, last_sent_at, attempts })
         })
         .collect()
 }
@@ -85,23 +69,13 @@ pub fn acknowledge(conn: &Connection, sync_id: &str, ack: u64, out_seq: u64) -> 
     if ack > out_seq {
         bail!("acknowledges message {ack}, but only {out_seq} were sent");
     }
-    conn.execute(
-        "DELETE FROM outbox WHERE sync_id = ?1 AND seq <= ?2",
-        params![sync_id, ack as i64],
-    )?;
-    conn.execute(
-        "UPDATE sync SET out_acked = MAX(out_acked, ?2) WHERE id = ?1",
-        params![sync_id, ack as i64],
-    )?;
+    conn.execute("DELETE FROM outbox WHERE sync_id = ?1 AND seq <= ?2", params![sync_id, ack as i64])?;
+    conn.execute("UPDATE sync SET out_acked = MAX(out_acked, ?2) WHERE id = ?1", params![sync_id, ack as i64])?;
     Ok(())
 }
 
 pub fn pending(conn: &Connection, sync_id: &str) -> Result<u64> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE sync_id = ?1",
-        [sync_id],
-        |r| r.get::<_, i64>(0),
-    )? as u64)
+    Ok(conn.query_row("SELECT COUNT(*) FROM outbox WHERE sync_id = ?1", [sync_id], |r| r.get::<_, i64>(0))? as u64)
 }
 
 /// Stores a verified message that arrived ahead of a gap (ignored if held).
@@ -127,15 +101,7 @@ pub fn take_held(conn: &Connection, sync_id: &str, seq: u64) -> Result<Option<St
 
 /// Lowest held number and when the oldest held message arrived.
 pub fn held_summary(conn: &Connection, sync_id: &str) -> Result<(u64, Option<u64>, Option<i64>)> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*), MIN(seq), MIN(received_at) FROM held WHERE sync_id = ?1",
-        [sync_id],
-        |r| {
-            Ok((
-                r.get::<_, i64>(0)? as u64,
-                r.get::<_, Option<i64>>(1)?.map(|v| v as u64),
-                r.get(2)?,
-            ))
-        },
-    )?)
+    Ok(conn.query_row("SELECT COUNT(*), MIN(seq), MIN(received_at) FROM held WHERE sync_id = ?1", [sync_id], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<i64>>(1)?.map(|v| v as u64), r.get(2)?))
+    })?)
 }

@@ -41,46 +41,24 @@ pub fn record_error(
     Ok(())
 }
 
-pub fn park(
-    conn: &Connection,
-    sync_id: &str,
-    remote_issue: &str,
-    seq: u64,
-    change: &WireChange,
-) -> Result<()> {
+pub fn park(conn: &Connection, sync_id: &str, remote_issue: &str, seq: u64, change: &WireChange) -> Result<()> {
     conn.execute(
         "INSERT INTO parked (sync_id, remote_issue, seq, change) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            sync_id,
-            remote_issue,
-            seq as i64,
-            serde_json::to_string(change)?
-        ],
+        params![sync_id, remote_issue, seq as i64, serde_json::to_string(change)?],
     )?;
     Ok(())
 }
 
 /// The parked changes of one issue, in arrival order: (row id, seq, change).
-pub fn parked(
-    conn: &Connection,
-    sync_id: &str,
-    remote_issue: &str,
-) -> Result<Vec<(i64, u64, WireChange)>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, seq, change FROM parked WHERE sync_id = ?1 AND remote_issue = ?2 ORDER BY id",
-    )?;
+pub fn parked(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result<Vec<(i64, u64, WireChange)>> {
+    let mut stmt =
+        conn.prepare("SELECT id, seq, change FROM parked WHERE sync_id = ?1 AND remote_issue = ?2 ORDER BY id")?;
     let rows = stmt
         .query_map(params![sync_id, remote_issue], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(id, seq, c)| Ok((id, seq as u64, serde_json::from_str(&c)?)))
-        .collect()
+    rows.into_iter().map(|(id, seq, c)| Ok((id, seq as u64, serde_json::from_str(&c)?))).collect()
 }
 
 pub fn unpark(conn: &Connection, row_id: i64) -> Result<()> {
@@ -89,19 +67,14 @@ pub fn unpark(conn: &Connection, row_id: i64) -> Result<()> {
 }
 
 pub fn clear_error(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result<()> {
-    conn.execute(
-        "DELETE FROM issue_error WHERE sync_id = ?1 AND remote_issue = ?2",
-        params![sync_id, remote_issue],
-    )?;
+    conn.execute("DELETE FROM issue_error WHERE sync_id = ?1 AND remote_issue = ?2", params![sync_id, remote_issue])?;
     Ok(())
 }
 
 /// Drops the parked changes of an issue and its error (the admin's "ignore").
 pub fn discard(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result<usize> {
-    let n = conn.execute(
-        "DELETE FROM parked WHERE sync_id = ?1 AND remote_issue = ?2",
-        params![sync_id, remote_issue],
-    )?;
+    let n =
+        conn.execute("DELETE FROM parked WHERE sync_id = ?1 AND remote_issue = ?2", params![sync_id, remote_issue])?;
     clear_error(conn, sync_id, remote_issue)?;
     Ok(n)
 }
@@ -127,13 +100,7 @@ pub fn errors(conn: &Connection, sync_id: &str) -> Result<Vec<IssueError>> {
     Ok(rows)
 }
 
-pub fn log_quarantine(
-    conn: &Connection,
-    sync_id: Option<&str>,
-    file: &str,
-    reason: &str,
-    now: i64,
-) -> Result<()> {
+pub fn log_quarantine(conn: &Connection, sync_id: Option<&str>, file: &str, reason: &str, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO quarantine (sync_id, file, reason, at) VALUES (?1, ?2, ?3, ?4)",
         params![sync_id, file, reason, now],
@@ -142,9 +109,5 @@ pub fn log_quarantine(
 }
 
 pub fn quarantined(conn: &Connection, sync_id: &str) -> Result<u64> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM quarantine WHERE sync_id = ?1",
-        [sync_id],
-        |r| r.get::<_, i64>(0),
-    )? as u64)
+    Ok(conn.query_row("SELECT COUNT(*) FROM quarantine WHERE sync_id = ?1", [sync_id], |r| r.get::<_, i64>(0))? as u64)
 }

@@ -72,10 +72,7 @@ impl std::fmt::Debug for SyncRecord {
             .field("state", &self.state)
             .field("project", &self.project)
             .field("partner_fpr", &self.partner_fpr)
-            .field(
-                "pairing_secret",
-                &self.pairing_secret.as_ref().map(|_| "<redacted>"),
-            )
+            .field("pairing_secret", &self.pairing_secret.as_ref().map(|_| "<redacted>"))
             .field("out_seq", &self.out_seq)
             .field("in_seq", &self.in_seq)
             .finish_non_exhaustive()
@@ -94,20 +91,12 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         id: r.get(0)?,
         name: r.get(1)?,
         description: r.get(2)?,
-        role: if role == "master" {
-            Role::Master
-        } else {
-            Role::Slave
-        },
+        role: if role == "master" { Role::Master } else { Role::Slave },
         protocol: r.get(4)?,
         project: r.get(5)?,
         sync_user: r.get(6)?,
         exchange_dir: r.get(7)?,
-        state: if state == "active" {
-            SyncState::Active
-        } else {
-            SyncState::Handshake
-        },
+        state: if state == "active" { SyncState::Active } else { SyncState::Handshake },
         partner_fpr: r.get(9)?,
         partner_cert: r.get(10)?,
         pairing_secret: r.get(11)?,
@@ -149,23 +138,11 @@ pub fn insert(conn: &Connection, s: &SyncRecord) -> Result<()> {
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<SyncRecord>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM sync WHERE id = ?1"),
-            [id],
-            from_row,
-        )
-        .optional()?)
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM sync WHERE id = ?1"), [id], from_row).optional()?)
 }
 
 pub fn get_by_name(conn: &Connection, name: &str) -> Result<Option<SyncRecord>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM sync WHERE name = ?1"),
-            [name],
-            from_row,
-        )
-        .optional()?)
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM sync WHERE name = ?1"), [name], from_row).optional()?)
 }
 
 /// Finds a sync by name or id, with an error that lists what exists.
@@ -179,19 +156,13 @@ pub fn find(conn: &Connection, name_or_id: &str) -> Result<SyncRecord> {
     let names: Vec<String> = list(conn)?.into_iter().map(|s| s.name).collect();
     Err(anyhow!(
         "no sync named '{name_or_id}' in this home (syncs: {})",
-        if names.is_empty() {
-            "none".to_string()
-        } else {
-            names.join(", ")
-        }
+        if names.is_empty() { "none".to_string() } else { names.join(", ") }
     ))
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<SyncRecord>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM sync ORDER BY name"))?;
-    let rows = stmt
-        .query_map([], from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -206,34 +177,22 @@ pub fn record_contact(conn: &Connection, id: &str, seq: Option<u64>, at: i64) ->
 }
 
 pub fn set_in_seq(conn: &Connection, id: &str, seq: u64) -> Result<()> {
-    conn.execute(
-        "UPDATE sync SET in_seq = ?2, ack_due = 1 WHERE id = ?1",
-        params![id, seq as i64],
-    )?;
+    conn.execute("UPDATE sync SET in_seq = ?2, ack_due = 1 WHERE id = ?1", params![id, seq as i64])?;
     Ok(())
 }
 
 pub fn set_ack_due(conn: &Connection, id: &str, due: bool) -> Result<()> {
-    conn.execute(
-        "UPDATE sync SET ack_due = ?2 WHERE id = ?1",
-        params![id, due],
-    )?;
+    conn.execute("UPDATE sync SET ack_due = ?2 WHERE id = ?1", params![id, due])?;
     Ok(())
 }
 
 pub fn set_cursor(conn: &Connection, id: &str, cursor: i64) -> Result<()> {
-    conn.execute(
-        "UPDATE sync SET change_cursor = ?2 WHERE id = ?1",
-        params![id, cursor],
-    )?;
+    conn.execute("UPDATE sync SET change_cursor = ?2 WHERE id = ?1", params![id, cursor])?;
     Ok(())
 }
 
 pub fn set_resend_request_at(conn: &Connection, id: &str, at: i64) -> Result<()> {
-    conn.execute(
-        "UPDATE sync SET last_resend_request_at = ?2 WHERE id = ?1",
-        params![id, at],
-    )?;
+    conn.execute("UPDATE sync SET last_resend_request_at = ?2 WHERE id = ?1", params![id, at])?;
     Ok(())
 }
 
@@ -247,12 +206,7 @@ pub fn pin_partner(conn: &Connection, id: &str, fpr: &str, cert: &str) -> Result
     Ok(())
 }
 
-pub fn set_timing(
-    conn: &Connection,
-    id: &str,
-    resend_after_ms: i64,
-    gap_after_ms: i64,
-) -> Result<()> {
+pub fn set_timing(conn: &Connection, id: &str, resend_after_ms: i64, gap_after_ms: i64) -> Result<()> {
     conn.execute(
         "UPDATE sync SET resend_after_ms = ?2, gap_after_ms = ?3 WHERE id = ?1",
         params![id, resend_after_ms, gap_after_ms],

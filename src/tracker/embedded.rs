@@ -26,46 +26,28 @@ pub struct Project {
 }
 
 impl Embedded {
-    pub fn create_project(
-        &self,
-        conn: &Connection,
-        key: &str,
-        name: &str,
-        statuses: Option<&[String]>,
-    ) -> Result<()> {
+    pub fn create_project(&self, conn: &Connection, key: &str, name: &str, statuses: Option<&[String]>) -> Result<()> {
         let valid = !key.is_empty()
             && key.len() <= 20
             && key.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-            && key
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            && key.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if !valid {
-            anyhow::bail!("project key '{key}' is invalid: use 1-20 upper-case letters and digits, starting with a letter");
+            anyhow::bail!(
+                "project key '{key}' is invalid: use 1-20 upper-case letters and digits, starting with a letter"
+            );
         }
         if self.project(conn, key)?.is_some() {
             anyhow::bail!("project {key} already exists");
         }
         let statuses = statuses.map(|s| serde_json::to_string(s).expect("json"));
-        conn.execute(
-            "INSERT INTO t_project (key, name, statuses) VALUES (?1, ?2, ?3)",
-            params![key, name, statuses],
-        )?;
+        conn.execute("INSERT INTO t_project (key, name, statuses) VALUES (?1, ?2, ?3)", params![key, name, statuses])?;
         Ok(())
     }
 
     /// Replaces the allowed statuses (`None`: any).
-    pub fn set_statuses(
-        &self,
-        conn: &Connection,
-        key: &str,
-        statuses: Option<&[String]>,
-    ) -> Result<()> {
+    pub fn set_statuses(&self, conn: &Connection, key: &str, statuses: Option<&[String]>) -> Result<()> {
         let statuses = statuses.map(|s| serde_json::to_string(s).expect("json"));
-        if conn.execute(
-            "UPDATE t_project SET statuses = ?2 WHERE key = ?1",
-            params![key, statuses],
-        )? == 0
-        {
+        if conn.execute("UPDATE t_project SET statuses = ?2 WHERE key = ?1", params![key, statuses])? == 0 {
             anyhow::bail!("project {key} does not exist");
         }
         Ok(())
@@ -95,9 +77,7 @@ impl Embedded {
             .prepare("SELECT key FROM t_project ORDER BY key")?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        keys.iter()
-            .filter_map(|k| self.project(conn, k).transpose())
-            .collect()
+        keys.iter().filter_map(|k| self.project(conn, k).transpose()).collect()
     }
 
     /// Keys of a project's issues, in creation order.
@@ -109,9 +89,7 @@ impl Embedded {
     }
 
     fn check_status(&self, conn: &Connection, project: &str, status: &str) -> Result<()> {
-        let p = self
-            .project(conn, project)?
-            .ok_or_else(|| TrackerError::NoProject(project.into()))?;
+        let p = self.project(conn, project)?.ok_or_else(|| TrackerError::NoProject(project.into()))?;
         if let Some(allowed) = p.statuses {
             if !allowed.iter().any(|s| s == status) {
                 return Err(TrackerError::StatusNotAllowed {
@@ -126,49 +104,24 @@ impl Embedded {
     }
 
     fn issue_row(&self, conn: &Connection, key: &str) -> Result<(i64, String)> {
-        conn.query_row(
-            "SELECT id, project FROM t_issue WHERE key = ?1",
-            [key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .ok_or_else(|| TrackerError::NoIssue(key.into()).into())
+        conn.query_row("SELECT id, project FROM t_issue WHERE key = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or_else(|| TrackerError::NoIssue(key.into()).into())
     }
 
-    fn comment_of(
-        &self,
-        conn: &Connection,
-        issue_id: i64,
-        key: &str,
-        comment: &str,
-    ) -> Result<i64> {
-        let id: i64 = comment.parse().map_err(|_| TrackerError::NoComment {
-            issue: key.into(),
-            comment: comment.into(),
-        })?;
+    fn comment_of(&self, conn: &Connection, issue_id: i64, key: &str, comment: &str) -> Result<i64> {
+        let id: i64 =
+            comment.parse().map_err(|_| TrackerError::NoComment { issue: key.into(), comment: comment.into() })?;
         conn.query_row(
             "SELECT id FROM t_comment WHERE id = ?1 AND issue_id = ?2 AND deleted = 0",
             params![id, issue_id],
             |r| r.get(0),
         )
         .optional()?
-        .ok_or_else(|| {
-            TrackerError::NoComment {
-                issue: key.into(),
-                comment: comment.into(),
-            }
-            .into()
-        })
+        .ok_or_else(|| TrackerError::NoComment { issue: key.into(), comment: comment.into() }.into())
     }
 
-    fn log(
-        &self,
-        conn: &Connection,
-        project: &str,
-        key: &str,
-        actor: Actor<'_>,
-        kind: &ChangeKind,
-    ) -> Result<()> {
+    fn log(&self, conn: &Connection, project: &str, key: &str, actor: Actor<'_>, kind: &ChangeKind) -> Result<()> {
         conn.execute(
             "INSERT INTO t_change (project, issue_key, at, actor, origin, kind, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![project, key, now_ms(), actor.user, actor.origin, kind_name(kind), serde_json::to_string(kind)?],
@@ -195,50 +148,36 @@ fn check_summary(summary: &str) -> Result<()> {
 }
 
 impl Tracker for Embedded {
-    fn changes_since(
-        &self,
-        conn: &Connection,
-        project: &str,
-        cursor: i64,
-        limit: usize,
-    ) -> Result<Vec<ChangeRecord>> {
+    fn changes_since(&self, conn: &Connection, project: &str, cursor: i64, limit: usize) -> Result<Vec<ChangeRecord>> {
         let mut stmt = conn.prepare_cached(
             "SELECT id, issue_key, at, actor, origin, data FROM t_change
              WHERE project = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
         )?;
         let rows = stmt
             .query_map(params![project, cursor, limit as i64], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get::<_, String>(5)?,
-                ))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?))
             })?
-            .collect::<rusqlite::Result<Vec<(i64, String, i64, String, Option<String>, String)>>>(
-            )?;
+            .collect::<rusqlite::Result<Vec<(i64, String, i64, String, Option<String>, String)>>>()?;
         rows.into_iter()
             .map(|(id, issue_key, at, actor, origin, data)| {
-                Ok(ChangeRecord {
-                    id,
-                    issue_key,
-                    at,
-                    actor,
-                    origin,
-                    kind: serde_json::from_str(&data)?,
-                })
+                Ok(ChangeRecord { id, issue_key, at, actor, origin, kind: serde_json::from_str(&data)? })
             })
             .collect()
     }
 
+    fn local_field_time(&self, conn: &Connection, key: &str, field: &str, partner: &str) -> Result<Option<i64>> {
+        Ok(conn.query_row(
+            "SELECT MAX(at) FROM t_change
+             WHERE issue_key = ?1 AND (origin IS NULL OR origin != ?2)
+               AND (kind = 'issue_created'
+                    OR (kind = 'issue_updated' AND json_extract(data, '$.fields.' || ?3) IS NOT NULL))",
+            params![key, partner, field],
+            |r| r.get(0),
+        )?)
+    }
+
     fn last_change(&self, conn: &Connection) -> Result<i64> {
-        Ok(
-            conn.query_row("SELECT COALESCE(MAX(id), 0) FROM t_change", [], |r| {
-                r.get(0)
-            })?,
-        )
+        Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM t_change", [], |r| r.get(0))?)
     }
 
     fn issue(&self, conn: &Connection, key: &str) -> Result<Option<Issue>> {
@@ -292,13 +231,7 @@ impl Tracker for Embedded {
         Ok(Some(issue))
     }
 
-    fn create_issue(
-        &self,
-        conn: &Connection,
-        project: &str,
-        fields: &IssueFields,
-        actor: Actor<'_>,
-    ) -> Result<String> {
+    fn create_issue(&self, conn: &Connection, project: &str, fields: &IssueFields, actor: Actor<'_>) -> Result<String> {
         check_summary(&fields.summary)?;
         self.check_status(conn, project, &fields.status)?;
         let number: i64 = conn.query_row(
@@ -320,13 +253,7 @@ impl Tracker for Embedded {
         Ok(key)
     }
 
-    fn update_issue(
-        &self,
-        conn: &Connection,
-        key: &str,
-        c: &FieldChanges,
-        actor: Actor<'_>,
-    ) -> Result<()> {
+    fn update_issue(&self, conn: &Connection, key: &str, c: &FieldChanges, actor: Actor<'_>) -> Result<()> {
         let (_, project) = self.issue_row(conn, key)?;
         if let Some(s) = &c.summary {
             check_summary(s)?;
@@ -337,10 +264,7 @@ impl Tracker for Embedded {
         if c.is_empty() {
             return Ok(());
         }
-        let assignee = c
-            .assignee
-            .as_ref()
-            .map(|a| if a.is_empty() { None } else { Some(a.as_str()) });
+        let assignee = c.assignee.as_ref().map(|a| if a.is_empty() { None } else { Some(a.as_str()) });
         conn.execute(
             "UPDATE t_issue SET
                 summary = COALESCE(?2, summary), description = COALESCE(?3, description),
@@ -355,21 +279,13 @@ impl Tracker for Embedded {
                 c.description,
                 c.status,
                 c.priority,
-                c.labels
-                    .as_ref()
-                    .map(|l| serde_json::to_string(l).expect("json")),
+                c.labels.as_ref().map(|l| serde_json::to_string(l).expect("json")),
                 assignee.is_some(),
                 assignee.flatten(),
                 now_ms()
             ],
         )?;
-        self.log(
-            conn,
-            &project,
-            key,
-            actor,
-            &ChangeKind::IssueUpdated { fields: c.clone() },
-        )
+        self.log(conn, &project, key, actor, &ChangeKind::IssueUpdated { fields: c.clone() })
     }
 
     fn add_comment(
@@ -387,10 +303,7 @@ impl Tracker for Embedded {
             params![issue_id, actor.user, on_behalf_of, body, now],
         )?;
         let id = conn.last_insert_rowid().to_string();
-        conn.execute(
-            "UPDATE t_issue SET updated_at = ?2 WHERE id = ?1",
-            params![issue_id, now],
-        )?;
+        conn.execute("UPDATE t_issue SET updated_at = ?2 WHERE id = ?1", params![issue_id, now])?;
         self.log(
             conn,
             &project,
@@ -405,53 +318,17 @@ impl Tracker for Embedded {
         Ok(id)
     }
 
-    fn edit_comment(
-        &self,
-        conn: &Connection,
-        key: &str,
-        comment: &str,
-        body: &str,
-        actor: Actor<'_>,
-    ) -> Result<()> {
+    fn edit_comment(&self, conn: &Connection, key: &str, comment: &str, body: &str, actor: Actor<'_>) -> Result<()> {
         let (issue_id, project) = self.issue_row(conn, key)?;
         let id = self.comment_of(conn, issue_id, key, comment)?;
-        conn.execute(
-            "UPDATE t_comment SET body = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, body, now_ms()],
-        )?;
-        self.log(
-            conn,
-            &project,
-            key,
-            actor,
-            &ChangeKind::CommentEdited {
-                comment: comment.into(),
-                body: body.into(),
-            },
-        )
+        conn.execute("UPDATE t_comment SET body = ?2, updated_at = ?3 WHERE id = ?1", params![id, body, now_ms()])?;
+        self.log(conn, &project, key, actor, &ChangeKind::CommentEdited { comment: comment.into(), body: body.into() })
     }
 
-    fn delete_comment(
-        &self,
-        conn: &Connection,
-        key: &str,
-        comment: &str,
-        actor: Actor<'_>,
-    ) -> Result<()> {
+    fn delete_comment(&self, conn: &Connection, key: &str, comment: &str, actor: Actor<'_>) -> Result<()> {
         let (issue_id, project) = self.issue_row(conn, key)?;
         let id = self.comment_of(conn, issue_id, key, comment)?;
-        conn.execute(
-            "UPDATE t_comment SET deleted = 1, updated_at = ?2 WHERE id = ?1",
-            params![id, now_ms()],
-        )?;
-        self.log(
-            conn,
-            &project,
-            key,
-            actor,
-            &ChangeKind::CommentDeleted {
-                comment: comment.into(),
-            },
-        )
+        conn.execute("UPDATE t_comment SET deleted = 1, updated_at = ?2 WHERE id = ?1", params![id, now_ms()])?;
+        self.log(conn, &project, key, actor, &ChangeKind::CommentDeleted { comment: comment.into() })
     }
 }

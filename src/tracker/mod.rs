@@ -53,21 +53,10 @@ pub struct ChangeRecord {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChangeKind {
     IssueCreated,
-    IssueUpdated {
-        fields: FieldChanges,
-    },
-    CommentAdded {
-        comment: String,
-        author: String,
-        body: String,
-    },
-    CommentEdited {
-        comment: String,
-        body: String,
-    },
-    CommentDeleted {
-        comment: String,
-    },
+    IssueUpdated { fields: FieldChanges },
+    CommentAdded { comment: String, author: String, body: String },
+    CommentEdited { comment: String, body: String },
+    CommentDeleted { comment: String },
 }
 
 /// Who makes a write: a person, or the sync user on behalf of a sync.
@@ -88,11 +77,7 @@ pub enum TrackerError {
     #[error("comment {comment} does not exist on issue {issue}")]
     NoComment { issue: String, comment: String },
     #[error("status '{status}' is not allowed in project {project} (allowed: {allowed})")]
-    StatusNotAllowed {
-        project: String,
-        status: String,
-        allowed: String,
-    },
+    StatusNotAllowed { project: String, status: String, allowed: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -110,6 +95,10 @@ pub trait Tracker {
     /// Highest change-log id (the cursor a new sync starts from).
     fn last_change(&self, conn: &Connection) -> anyhow::Result<i64>;
     fn issue(&self, conn: &Connection, key: &str) -> anyhow::Result<Option<Issue>>;
+    /// When `field` of issue `key` was last set by anyone but the partner of
+    /// sync `partner` (whose changes arrive in order anyway).
+    fn local_field_time(&self, conn: &Connection, key: &str, field: &str, partner: &str)
+        -> anyhow::Result<Option<i64>>;
     fn create_issue(
         &self,
         conn: &Connection,
@@ -140,11 +129,5 @@ pub trait Tracker {
         body: &str,
         actor: Actor<'_>,
     ) -> anyhow::Result<()>;
-    fn delete_comment(
-        &self,
-        conn: &Connection,
-        key: &str,
-        comment: &str,
-        actor: Actor<'_>,
-    ) -> anyhow::Result<()>;
+    fn delete_comment(&self, conn: &Connection, key: &str, comment: &str, actor: Actor<'_>) -> anyhow::Result<()>;
 }

@@ -22,11 +22,7 @@ pub struct FileTransport {
 impl FileTransport {
     /// The folders of an exchange directory: `SEND`, `RECEIVE`, `QUARANTINE`.
     pub fn new(exchange: &Path) -> Self {
-        Self {
-            send: exchange.join("SEND"),
-            receive: exchange.join("RECEIVE"),
-            quarantine: exchange.join("QUARANTINE"),
-        }
+        Self { send: exchange.join("SEND"), receive: exchange.join("RECEIVE"), quarantine: exchange.join("QUARANTINE") }
     }
 
     /// Creates the folders that do not exist yet (links are left alone).
@@ -52,10 +48,9 @@ impl FileTransport {
         match fs::metadata(dir) {
             Ok(m) if m.is_dir() => Ok(()),
             Ok(_) => bail!("{} is not a folder", dir.display()),
-            Err(e) => bail!(
-                "{} is not reachable: {e} (if it is a symbolic link, is the share mounted?)",
-                dir.display()
-            ),
+            Err(e) => {
+                bail!("{} is not reachable: {e} (if it is a symbolic link, is the share mounted?)", dir.display())
+            }
         }
     }
 }
@@ -97,10 +92,7 @@ impl Transport for FileTransport {
             if !meta.is_file() {
                 continue;
             }
-            out.push(Incoming {
-                id: name,
-                size: meta.len(),
-            });
+            out.push(Incoming { id: name, size: meta.len() });
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
@@ -108,9 +100,7 @@ impl Transport for FileTransport {
 
     fn read(&self, id: &str, limit: u64) -> Result<Vec<u8>> {
         let mut buf = Vec::new();
-        fs::File::open(self.receive.join(id))?
-            .take(limit + 1)
-            .read_to_end(&mut buf)?;
+        fs::File::open(self.receive.join(id))?.take(limit + 1).read_to_end(&mut buf)?;
         Ok(buf)
     }
 
@@ -132,10 +122,7 @@ impl Transport for FileTransport {
             fs::copy(&from, &to).with_context(|| format!("cannot quarantine {id}"))?;
             fs::remove_file(&from)?;
         }
-        fs::write(
-            self.quarantine.join(format!("{id}.reason.txt")),
-            format!("{reason}\n"),
-        )?;
+        fs::write(self.quarantine.join(format!("{id}.reason.txt")), format!("{reason}\n"))?;
         sync_dir(&self.quarantine)
     }
 }

@@ -49,11 +49,7 @@ impl TestPeer {
     /// Runs the CLI, asserts success, returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);
-        assert!(
-            out.status.success(),
-            "postern {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "postern {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
@@ -89,10 +85,7 @@ impl TestPeer {
     }
 
     pub fn issues(&self, project: &str) -> Vec<serde_json::Value> {
-        self.json(&["issue", "list", "--project", project, "--json"])
-            .as_array()
-            .unwrap()
-            .clone()
+        self.json(&["issue", "list", "--project", project, "--json"]).as_array().unwrap().clone()
     }
 
     /// Final-named message files waiting in SEND, sorted.
@@ -109,26 +102,14 @@ pub fn list_messages(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("postern-")
-        })
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("postern-"))
         .collect();
     v.sort();
     v
 }
 
 /// Master creates sync `name`; the slave accepts it. Returns the sync id.
-pub fn pair(
-    master: &TestPeer,
-    slave: &TestPeer,
-    name: &str,
-    mproject: &str,
-    sproject: &str,
-) -> String {
+pub fn pair(master: &TestPeer, slave: &TestPeer, name: &str, mproject: &str, sproject: &str) -> String {
     let created = master.json(&[
         "sync",
         "create",
@@ -142,9 +123,7 @@ pub fn pair(
         "sync-master",
         "--json",
     ]);
-    let file = master
-        .home()
-        .join(created["handshake_file"].as_str().unwrap());
+    let file = master.home().join(created["handshake_file"].as_str().unwrap());
     slave.ok(&[
         "sync",
         "accept",
@@ -165,13 +144,7 @@ pub fn pair(
 pub fn carry(from: &TestPeer, to: &TestPeer, sync: &str) -> usize {
     let files = from.outgoing(sync);
     for f in &files {
-        std::fs::rename(
-            f,
-            to.exchange(sync)
-                .join("RECEIVE")
-                .join(f.file_name().unwrap()),
-        )
-        .unwrap();
+        std::fs::rename(f, to.exchange(sync).join("RECEIVE").join(f.file_name().unwrap())).unwrap();
     }
     files.len()
 }
@@ -185,11 +158,7 @@ pub fn settle(a: &TestPeer, b: &TestPeer, sync: &str) {
         let ca = carry(a, b, sync);
         let rb = pb.cycle().unwrap();
         let cb = carry(b, a, sync);
-        quiet = if ra.is_idle() && rb.is_idle() && ca + cb == 0 {
-            quiet + 1
-        } else {
-            0
-        };
+        quiet = if ra.is_idle() && rb.is_idle() && ca + cb == 0 { quiet + 1 } else { 0 };
         if quiet == 2 {
             return;
         }
@@ -204,12 +173,7 @@ pub fn content(issue: &serde_json::Value) -> serde_json::Value {
     for k in ["key", "project", "created_at", "updated_at"] {
         obj.remove(k);
     }
-    let bodies: Vec<_> = issue["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["body"].clone())
-        .collect();
+    let bodies: Vec<_> = issue["comments"].as_array().unwrap().iter().map(|c| c["body"].clone()).collect();
     obj.insert("comments".into(), bodies.into());
     v
 }
