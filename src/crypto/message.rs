@@ -156,7 +156,24 @@ struct Helper<'a> {
     state: Arc<Mutex<State>>,
 }
 
+/// Runs the decoder, turning a panic inside it into an error: some damaged
+/// inputs (a truncated SEIP header, found by our fuzzing) make
+/// sequoia-openpgp 2.4 panic, and a hostile file must not stop the peer.
 fn run(
+    secret: Secret<'_>,
+    cached: Option<CachedSession>,
+    signers: &[Cert],
+    require_signature: bool,
+    data: &[u8],
+    limit: usize,
+) -> Result<(Opened, CachedSession), CryptoError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_inner(secret, cached, signers, require_signature, data, limit)
+    }))
+    .unwrap_or_else(|_| Err(CryptoError::Corrupt("the OpenPGP decoder failed on this input".into())))
+}
+
+fn run_inner(
     secret: Secret<'_>,
     cached: Option<CachedSession>,
     signers: &[Cert],

@@ -55,6 +55,27 @@ impl std::fmt::Debug for HandshakeFile {
     }
 }
 
+impl HandshakeFile {
+    /// Parses the decrypted contents and the certificate inside; checks the
+    /// version and that the fingerprint is the certificate's.
+    pub fn parse(plain: &[u8]) -> Result<(Self, Cert), HandshakeError> {
+        let file: HandshakeFile =
+            serde_json::from_slice(plain).map_err(|e| HandshakeError::Malformed(e.to_string()))?;
+        if file.postern_handshake != HANDSHAKE_VERSION {
+            return Err(HandshakeError::Malformed(format!("version {} is not supported", file.postern_handshake)));
+        }
+        let cert =
+            cert_from_armored(file.master_cert.as_bytes()).map_err(|e| HandshakeError::Malformed(format!("{e:#}")))?;
+        if fingerprint(&cert) != file.master_fingerprint {
+            return Err(HandshakeError::BadSignature("the fingerprint does not match the certificate".into()));
+        }
+        if cert.is_tsk() {
+            return Err(HandshakeError::Malformed("it carries secret key material".into()));
+        }
+        Ok((file, cert))
+    }
+}
+
 /// Why a handshake file was refused; each case has its own words.
 #[derive(Debug, thiserror::Error)]
 pub enum HandshakeError {
@@ -187,15 +208,7 @@ pub fn read_handshake(data: &[u8], passphrase: &str) -> Result<HandshakeFile, Ha
             CryptoError::WrongPassphrase => HandshakeError::WrongPassphrase,
             other => HandshakeError::Tampered(other.to_string()),
         })?;
-    let file: HandshakeFile = serde_json::from_slice(&plain).map_err(|e| HandshakeError::Malformed(e.to_string()))?;
-    if file.postern_handshake != HANDSHAKE_VERSION {
-        return Err(HandshakeError::Malformed(format!("version {} is not supported", file.postern_handshake)));
-    }
-    let cert =
-        cert_from_armored(file.master_cert.as_bytes()).map_err(|e| HandshakeError::Malformed(format!("{e:#}")))?;
-    if fingerprint(&cert) != file.master_fingerprint {
-        return Err(HandshakeError::BadSignature("the fingerprint does not match the certificate".into()));
-    }
+    let (file, cert) = HandshakeFile::parse(&plain)?;
     let opened = verify_cached(&session, &cert, data, HANDSHAKE_LIMIT)
         .map_err(|e| HandshakeError::BadSignature(e.to_string()))?;
     if opened.signer != cert.fingerprint() {
