@@ -163,6 +163,7 @@ fn check_envelope(sync: &SyncRecord, own: &str, env: &Envelope, name_seq: Option
 /// and apply / hold / drop, draining held messages that become next.
 fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Result<Result<CycleReport, Rejected>> {
     let mut report = CycleReport::default();
+    tracing::debug!(sync = %sync.name, seq = env.seq, kind = env.body.kind(), ack = env.ack, "message verified");
     let tracker = peer.tracker;
     let tx = peer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();

@@ -117,6 +117,7 @@ impl Batch {
         }
         let body = Body::Changes { changes: std::mem::take(&mut self.changes) };
         let seq = outbox::enqueue(conn, sync_id, &body, now)?;
+        tracing::debug!(sync = sync_id, seq, changes = self.touched.len(), "changes queued");
         for (key, at) in self.touched.drain(..) {
             links::touch_outgoing(conn, sync_id, &key, seq, at, now)?;
         }
@@ -151,11 +152,13 @@ pub fn send(conn: &mut Connection, key: &OwnKey, sync: &SyncRecord, transport: &
     };
     let mut sent = 0;
     for entry in outbox::due(conn, &sync.id, now, sync.resend_after_ms)? {
+        tracing::debug!(sync = %sync.name, seq = entry.seq, attempt = entry.attempts + 1, "sending message");
         write(&envelope(entry.seq, entry.body))?;
         outbox::mark_sent(conn, &sync.id, entry.seq, now)?;
         sent += 1;
     }
     if sent == 0 && sync.ack_due {
+        tracing::debug!(sync = %sync.name, ack = sync.in_seq, "sending acknowledgement");
         write(&envelope(0, Body::Ack))?;
         sent += 1;
     }

@@ -1,0 +1,122 @@
+//! Secrets (passphrase, pairing secret, secret keys) never reach logs at
+//! any level, errors, status or exports.
+
+mod common;
+use common::*;
+
+use postern::engine::handshake::read_handshake;
+
+/// Lines of the armored secret key that are not in the public certificate.
+fn secret_lines(p: &TestPeer) -> Vec<String> {
+    let public = p.ok(&["key", "export"]);
+    let secret = p.ok(&["key", "export", "--secret"]);
+    secret.lines().filter(|l| l.len() > 20 && !l.contains(':') && !public.contains(*l)).map(String::from).collect()
+}
+
+#[test]
+fn a_full_sync_at_trace_level_logs_no_secret() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    let mut said = String::new();
+    let mut run = |p: &TestPeer, args: &[&str], keep_stdout: bool| {
+        let mut full = vec!["-vvv"];
+        full.extend_from_slice(args);
+        let out = p.cli(&full);
+        said += &String::from_utf8_lossy(&out.stderr);
+        if keep_stdout {
+            said += &String::from_utf8_lossy(&out.stdout);
+        }
+        out
+    };
+    // The passphrase is printed once on stdout of `sync create`, by design;
+    // everything else is checked.
+    let created =
+        run(&m, &["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"], false);
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let pass = created["passphrase"].as_str().unwrap().to_string();
+    let hs = m.home().join("acme.handshake.asc");
+    let pairing = read_handshake(&std::fs::read(&hs).unwrap(), &pass).unwrap().pairing_secret;
+    let hs = hs.to_str().unwrap();
+    // A wrong passphrase first: the error must not echo what was typed.
+    run(
+        &s,
+        &[
+            "sync",
+            "accept",
+            "--file",
+            hs,
+            "--passphrase",
+            "typed-secret-guess",
+            "--project",
+            "SP2",
+            "--sync-user",
+            "b",
+            "--yes",
+        ],
+        true,
+    );
+    run(
+        &s,
+        &["sync", "accept", "--file", hs, "--passphrase", &pass, "--project", "SP2", "--sync-user", "b", "--yes"],
+        true,
+    );
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "hello"]);
+    for _ in 0..4 {
+        run(&s, &["run", "--once"], true);
+        carry(&s, &m, "acme");
+        run(&m, &["run", "--once"], true);
+        carry(&m, &s, "acme");
+    }
+    for p in [&m, &s] {
+        for args in [
+            &["status"][..],
+            &["status", "--json"],
+            &["sync", "export", "acme"],
+            &["sync", "list", "--json"],
+            &["errors", "list", "acme"],
+        ] {
+            run(p, args, true);
+        }
+    }
+    assert!(s.status()["state"] == "active" && m.status()["state"] == "active");
+    assert!(said.contains("TRACE") || said.contains("DEBUG"), "logging was on");
+
+    assert!(!said.contains(&pass), "passphrase leaked");
+    assert!(!said.contains("typed-secret-guess"), "a typed passphrase leaked");
+    assert!(!said.contains(&pairing), "pairing secret leaked");
+    assert!(!said.contains("PRIVATE KEY"), "secret key leaked");
+    for p in [&m, &s] {
+        for line in secret_lines(p) {
+            assert!(!said.contains(&line), "secret key material leaked");
+        }
+    }
+}
+
+#[test]
+fn debug_output_redacts_secrets() {
+    let m = TestPeer::new(MASTER_KEY, "SAM2");
+    let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"]);
+    let pass = created["passphrase"].as_str().unwrap();
+    let file = read_handshake(&std::fs::read(m.home().join("acme.handshake.asc")).unwrap(), pass).unwrap();
+    let shown = format!("{file:?}");
+    assert!(!shown.contains(&file.pairing_secret) && shown.contains("redacted"), "{shown}");
+    let peer = m.peer();
+    let sync = postern::store::syncs::list(&peer.conn).unwrap().remove(0);
+    let secret = sync.pairing_secret.clone().unwrap();
+    assert!(!format!("{sync:?}").contains(&secret));
+    let key = format!("{:?}", peer.key);
+    assert!(key.contains("redacted") && !key.contains("PRIVATE"), "{key}");
+}
+
+#[test]
+fn a_key_file_readable_by_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let m = TestPeer::new(MASTER_KEY, "SAM2");
+    m.ok(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot"]);
+    let key = m.home().join("keys/own.key.asc");
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = m.fail(&["run", "--once"]);
+    assert!(err.contains("readable by other users") && err.contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    m.ok(&["run", "--once"]);
+}
