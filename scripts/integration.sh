@@ -6,6 +6,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Tools the ignored tests need, from Debian's packages when run as root.
+need=()
+command -v sq >/dev/null || need+=(sq)
+command -v gpg >/dev/null || need+=(gnupg)
+command -v script >/dev/null || need+=(bsdutils)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "missing: ${need[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+fi
+
 cargo build --release
 export POSTERN=$PWD/target/release/postern
 
