@@ -61,8 +61,8 @@ proptest! {
 
     #[test]
     fn envelope_decoder_never_panics_on_mutated_envelopes(
-        line in 0usize..4,
-        data in (0usize..4).prop_flat_map(|i| mutate(GOLDEN.lines().nth(i).unwrap().as_bytes().to_vec())),
+        line in 0usize..5,
+        data in (0usize..5).prop_flat_map(|i| mutate(GOLDEN.lines().nth(i).unwrap().as_bytes().to_vec())),
     ) {
         let _ = line;
         if let Ok(env) = Envelope::from_json(&data) {

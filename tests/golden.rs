@@ -26,7 +26,12 @@ fn envelopes() -> Vec<Envelope> {
                 labels: vec!["sso".into()],
                 assignee: None,
             },
-            comments: vec![CommentSnapshot { id: "10019".into(), author: "vera".into(), body: "Seen".into() }],
+            comments: vec![CommentSnapshot {
+                id: "10019".into(),
+                author: "vera".into(),
+                body: "Seen".into(),
+                created_at: 1_604_663_032_918,
+            }],
         },
         Change::IssueUpdated {
             issue: "SAM2-1".into(),
@@ -35,7 +40,12 @@ fn envelopes() -> Vec<Envelope> {
         },
         Change::CommentAdded {
             issue: "SAM2-1".into(),
-            comment: CommentSnapshot { id: "10020".into(), author: "vera".into(), body: "line1\nline2".into() },
+            comment: CommentSnapshot {
+                id: "10020".into(),
+                author: "vera".into(),
+                body: "line1\nline2".into(),
+                created_at: 1_604_663_098_000,
+            },
         },
         Change::CommentEdited { issue: "SAM2-1".into(), comment: "10020".into(), body: "edited".into() },
         Change::CommentDeleted { issue: "SAM2-1".into(), comment: "10020".into() },
@@ -50,6 +60,7 @@ fn envelopes() -> Vec<Envelope> {
         base(8, Body::Changes { changes: changes.into_iter().map(WireChange::Known).collect() }),
         base(0, Body::Ack),
         base(0, Body::Resend { from: 3, to: 5 }),
+        base(9, Body::Rekey { cert: "-----BEGIN PGP PUBLIC KEY BLOCK-----…".into() }),
     ]
 }
 

@@ -14,7 +14,19 @@ fn sq_decrypts_and_verifies_a_message_and_the_handshake_file() {
     let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"]);
     let pass = created["passphrase"].as_str().unwrap();
     let hs = m.home().join("acme.handshake.asc");
-    s.ok(&["sync", "accept", "--file", hs.to_str().unwrap(), "--passphrase", pass, "--project", "SP2", "--sync-user", "b", "--yes"]);
+    s.ok(&[
+        "sync",
+        "accept",
+        "--file",
+        hs.to_str().unwrap(),
+        "--passphrase",
+        pass,
+        "--project",
+        "SP2",
+        "--sync-user",
+        "b",
+        "--yes",
+    ]);
     settle(&m, &s, "acme");
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Audit me with sq"]);
     m.cycle();
@@ -29,10 +41,21 @@ fn sq_decrypts_and_verifies_a_message_and_the_handshake_file() {
         assert!(out.status.success(), "sq {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         out
     };
-    let out = sq(&["decrypt", "--recipient-key", sec.to_str().unwrap(), "--signer-cert", cert.to_str().unwrap(), msg.to_str().unwrap()]);
+    let out = sq(&[
+        "decrypt",
+        "--recipient-key",
+        sec.to_str().unwrap(),
+        "--signer-cert",
+        cert.to_str().unwrap(),
+        msg.to_str().unwrap(),
+    ]);
     let env: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(env["body"]["changes"][0]["fields"]["summary"], "Audit me with sq");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Good signature"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Good signature"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The handshake file: password-encrypted, signed by the master. sq
     // reads passwords from a terminal only, so give it one with script(1).

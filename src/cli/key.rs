@@ -16,6 +16,9 @@ pub enum KeyCmd {
         #[arg(long)]
         secret: bool,
     },
+    /// Replace this peer's key without a new handshake: each partner gets
+    /// the new certificate signed by the old key (stop the daemon first).
+    Rotate,
     /// Use an existing armored secret key as this peer's key (only before
     /// the home has a key).
     Import { file: std::path::PathBuf },
@@ -34,6 +37,17 @@ pub fn key(home: &Home, cmd: KeyCmd) -> Result<()> {
         println!("{}", key.fingerprint());
         return Ok(());
     }
+    if let KeyCmd::Rotate = cmd {
+        let mut peer = crate::engine::Peer::open(home.clone())?;
+        let (old, new, told) = crate::engine::rekey::rotate(&mut peer)?;
+        println!("{new}");
+        eprintln!("Rotated the key {old} -> {new}; the old key is kept in keys/retired/.");
+        eprintln!(
+            "The new certificate, signed by the old key, is queued for: {}",
+            if told.is_empty() { "no sync".into() } else { told.join(", ") }
+        );
+        return Ok(());
+    }
     let key = home.own_key()?.context("this home has no key yet")?;
     match cmd {
         KeyCmd::Show => println!("{}", key.fingerprint()),
@@ -41,7 +55,7 @@ pub fn key(home: &Home, cmd: KeyCmd) -> Result<()> {
         KeyCmd::Export { secret: true } => {
             print!("{}", String::from_utf8(key.cert().as_tsk().armored().to_vec()?)?)
         }
-        KeyCmd::Import { .. } => unreachable!("handled above"),
+        KeyCmd::Import { .. } | KeyCmd::Rotate => unreachable!("handled above"),
     }
     Ok(())
 }

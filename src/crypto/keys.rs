@@ -78,8 +78,11 @@ impl OwnKey {
     /// Writes the key with mode 0600, via a temporary file and rename.
     pub fn store(&self, keys_dir: &Path) -> Result<()> {
         fs::create_dir_all(keys_dir)?;
-        let path = Self::path(keys_dir);
-        let tmp = keys_dir.join(".own.key.asc.tmp");
+        self.write_to(&Self::path(keys_dir))
+    }
+
+    fn write_to(&self, path: &Path) -> Result<()> {
+        let tmp = path.with_extension("tmp");
         let armored = self.cert.as_tsk().armored().to_vec()?;
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
@@ -91,8 +94,33 @@ impl OwnKey {
         let mut f = opts.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
         f.write_all(&armored)?;
         f.sync_all()?;
-        fs::rename(&tmp, &path)?;
+        fs::rename(&tmp, path)?;
         Ok(())
+    }
+
+    /// Keeps this key in `keys/retired/` (it still decrypts messages the
+    /// partner encrypted to it, and signs what was queued under it).
+    pub fn retire(&self, keys_dir: &Path) -> Result<()> {
+        let dir = keys_dir.join("retired");
+        fs::create_dir_all(&dir)?;
+        self.write_to(&dir.join(format!("{}.key.asc", self.fingerprint())))
+    }
+
+    /// All retired keys.
+    pub fn load_retired(keys_dir: &Path) -> Result<Vec<Self>> {
+        let dir = keys_dir.join("retired");
+        let Ok(entries) = fs::read_dir(&dir) else { return Ok(Vec::new()) };
+        let mut keys = Vec::new();
+        for e in entries {
+            let path = e?.path();
+            if path.extension().is_some_and(|x| x == "asc") {
+                check_private(&path)?;
+                let cert = cert_from_armored(&fs::read(&path)?)
+                    .with_context(|| format!("{} is not an OpenPGP secret key", path.display()))?;
+                keys.push(Self::from_cert(cert)?);
+            }
+        }
+        Ok(keys)
     }
 
     pub fn cert(&self) -> &Cert {

@@ -111,6 +111,8 @@ pub struct Opened {
 #[derive(Clone, Copy)]
 pub enum Secret<'a> {
     Key(&'a Cert),
+    /// Any of these keys (the current one and retired ones).
+    Keys(&'a [Cert]),
     Password(&'a str),
 }
 
@@ -191,7 +193,7 @@ fn run_inner(
         if s.decrypt_failed {
             match secret {
                 Secret::Password(_) => CryptoError::WrongPassphrase,
-                Secret::Key(_) => CryptoError::NotForUs,
+                Secret::Key(_) | Secret::Keys(_) => CryptoError::NotForUs,
             }
         } else if let Some(reason) = &s.signature_error {
             CryptoError::BadSignature(reason.clone())
@@ -277,14 +279,19 @@ impl DecryptionHelper for Helper<'_> {
             }
         } else {
             match self.secret {
-                Secret::Key(cert) => {
-                    'outer: for ka in cert
-                        .keys()
-                        .unencrypted_secret()
-                        .with_policy(policy(), None)
-                        .for_transport_encryption()
-                        .for_storage_encryption()
-                    {
+                Secret::Key(_) | Secret::Keys(_) => {
+                    let certs = match self.secret {
+                        Secret::Key(c) => std::slice::from_ref(c),
+                        Secret::Keys(cs) => cs,
+                        Secret::Password(_) => &[],
+                    };
+                    'outer: for ka in certs.iter().flat_map(|cert| {
+                        cert.keys()
+                            .unencrypted_secret()
+                            .with_policy(policy(), None)
+                            .for_transport_encryption()
+                            .for_storage_encryption()
+                    }) {
                         let mut pair = ka.key().clone().into_keypair()?;
                         for pkesk in pkesks {
                             if let Some((algo, sk)) = pkesk.decrypt(&mut pair, sym_algo) {

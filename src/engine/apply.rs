@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use crate::protocol::{Body, Change, WireChange};
 use crate::store::{links, now_ms, outbox, problems, SyncRecord};
-use crate::tracker::{Actor, Tracker, TrackerError};
+use crate::tracker::{Actor, CommentOrigin, Tracker, TrackerError};
 
 /// Applies the changes of message `seq`, then enqueues the pairings the
 /// partner needs to learn (new issue and comment ids) as one message.
@@ -106,7 +106,13 @@ fn apply_one(
             links::insert(conn, &sync.id, &key, Some(remote), now)?;
             let mut pairs = Vec::new();
             for c in comments {
-                let id = tracker.add_comment(conn, &key, &c.body, Some(&c.author), actor)?;
+                let id = tracker.add_comment(
+                    conn,
+                    &key,
+                    &c.body,
+                    Some(CommentOrigin { author: &c.author, created_at: c.created_at }),
+                    actor,
+                )?;
                 links::pair_comment(conn, &sync.id, &key, &id, &c.id)?;
                 pairs.push((c.id.clone(), id));
             }
@@ -173,7 +179,13 @@ fn apply_to_linked(
             if links::local_comment(conn, &sync.id, &comment.id)?.is_some() {
                 return Ok(());
             }
-            let id = tracker.add_comment(conn, key, &comment.body, Some(&comment.author), actor)?;
+            let id = tracker.add_comment(
+                conn,
+                key,
+                &comment.body,
+                Some(CommentOrigin { author: &comment.author, created_at: comment.created_at }),
+                actor,
+            )?;
             links::pair_comment(conn, &sync.id, key, &id, &comment.id)?;
             replies.push(Change::Paired {
                 yours: issue.clone(),

@@ -157,6 +157,13 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         last_resend_request_at: None,
         resend_after_ms: 60_000,
         gap_after_ms: 10_000,
+        own_fpr: None,
+        own_prev_fpr: None,
+        own_rekey_seq: None,
+        partner_prev_fpr: None,
+        partner_prev_cert: None,
+        partner_prev_until: None,
+        partner_prev_retired: false,
     }
 }
 
@@ -175,6 +182,7 @@ pub fn create_master(conn: &mut Connection, key: &OwnKey, s: &SyncSettings, vali
     check_settings(&tx, s)?;
     let now = now_ms();
     let mut rec = new_record(s, uuid::Uuid::new_v4().to_string(), Role::Master, now);
+    rec.own_fpr = Some(key.fingerprint());
     let secret = new_secret();
     rec.pairing_secret = Some(secret.clone());
     rec.handshake_expires = Some(now + valid_for_ms);
@@ -239,6 +247,7 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
     }
     let now = now_ms();
     let mut rec = new_record(s, file.sync_id.clone(), Role::Slave, now);
+    rec.own_fpr = Some(key.fingerprint());
     rec.description = file.description.clone();
     rec.partner_fpr = Some(file.master_fingerprint.clone());
     rec.partner_cert = Some(file.master_cert.clone());

@@ -5,7 +5,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::{apply, handshake, CycleReport, Peer, MAX_MESSAGE_BYTES};
 use crate::crypto::message::Secret;
-use crate::crypto::{open, CryptoError};
+use crate::crypto::{cert_from_armored, open, CryptoError};
 use crate::protocol::{classify, names, Arrival, Body, Envelope};
 use crate::store::seen::{self, Seen};
 use crate::store::{now_ms, outbox, problems, syncs, SyncRecord};
@@ -104,51 +104,72 @@ enum Opened {
 }
 
 fn open_checked(peer: &Peer, sync: &SyncRecord, data: &[u8], name_seq: Option<u64>) -> Result<Opened, Rejected> {
-    let own = peer.key.fingerprint();
-    let opened = match super::partner_cert(sync).map_err(|e| Rejected(format!("{e:#}")))? {
-        None => {
-            let (env, cert) = handshake::open_accept(peer.key.cert(), data)?;
-            check_envelope(sync, &own, &env, name_seq)?;
-            return Ok(Opened::Accept(env, Box::new(cert)));
-        }
-        // Our own certificate is a candidate signer only to name a reflection.
-        Some(partner) => {
-            match open(Secret::Key(peer.key.cert()), &[partner, peer.key.cert().clone()], data, MAX_MESSAGE_BYTES) {
-                Ok(o) => o,
-                Err(CryptoError::BadSignature(why)) => {
-                    // A second slave answering the same handshake gets its own reason.
-                    if handshake::open_accept(peer.key.cert(), data).is_ok() {
-                        return Err(Rejected(format!(
-                            "a second accept for this handshake was refused: the sync is already paired with {}",
-                            sync.partner_fpr.as_deref().unwrap_or("?")
-                        )));
-                    }
-                    return Err(Rejected(format!("not signed by the pinned partner key: {why}")));
-                }
-                Err(e) => return Err(Rejected(e.to_string())),
-            }
-        }
+    let own: Vec<String> = std::iter::once(&peer.key).chain(&peer.retired).map(|k| k.fingerprint()).collect();
+    let own_certs: Vec<_> = std::iter::once(&peer.key).chain(&peer.retired).map(|k| k.cert().clone()).collect();
+    let Some(partner) = super::partner_cert(sync).map_err(|e| Rejected(format!("{e:#}")))? else {
+        let (env, cert) = handshake::open_accept(peer.key.cert(), data)?;
+        check_envelope(sync, &own, &env, name_seq)?;
+        return Ok(Opened::Accept(env, Box::new(cert)));
     };
-    if opened.signer.to_hex() == own {
+    let previous = match &sync.partner_prev_cert {
+        Some(c) => Some(cert_from_armored(c.as_bytes()).map_err(|e| Rejected(format!("{e:#}")))?),
+        None => None,
+    };
+    // Our own certificates are candidate signers only to name a reflection.
+    let mut signers = vec![partner];
+    signers.extend(previous);
+    signers.push(peer.key.cert().clone());
+    let opened = match open(Secret::Keys(&own_certs), &signers, data, MAX_MESSAGE_BYTES) {
+        Ok(o) => o,
+        Err(CryptoError::BadSignature(why)) => {
+            // A second slave answering the same handshake gets its own reason.
+            if handshake::open_accept(peer.key.cert(), data).is_ok() {
+                return Err(Rejected(format!(
+                    "a second accept for this handshake was refused: the sync is already paired with {}",
+                    sync.partner_fpr.as_deref().unwrap_or("?")
+                )));
+            }
+            return Err(Rejected(format!("not signed by the pinned partner key: {why}")));
+        }
+        Err(e) => return Err(Rejected(e.to_string())),
+    };
+    let signer = opened.signer.to_hex();
+    if own.contains(&signer) {
         return Err(Rejected("one of our own messages, reflected back".into()));
-    }
-    if opened.signer.to_hex() != sync.partner_fpr.as_deref().unwrap_or_default() {
-        return Err(Rejected("signed by a key other than the pinned partner key".into()));
     }
     let env = Envelope::from_json(&opened.plaintext).map_err(Rejected)?;
     check_envelope(sync, &own, &env, name_seq)?;
-    if env.from != opened.signer.to_hex() {
-        return Err(Rejected(format!("claims to be from {} but is signed by {}", env.from, opened.signer.to_hex())));
+    if env.from != signer {
+        return Err(Rejected(format!("claims to be from {} but is signed by {signer}", env.from)));
+    }
+    if Some(&signer) == sync.partner_fpr.as_ref() {
+        if sync.partner_prev_fpr.is_some() && !sync.partner_prev_retired {
+            // The partner now signs with its new key: its old one is done.
+            syncs::retire_partner_prev(&peer.conn, &sync.id).map_err(|e| Rejected(format!("{e:#}")))?;
+        }
+    } else if Some(&signer) == sync.partner_prev_fpr.as_ref() {
+        let until = sync.partner_prev_until.unwrap_or(0);
+        let in_flight = if env.seq == 0 { !sync.partner_prev_retired } else { env.seq <= until };
+        if !in_flight {
+            return Err(Rejected(format!(
+                "signed by the partner's retired key {signer}, which is believed only for messages up to {until}"
+            )));
+        }
+    } else {
+        return Err(Rejected("signed by a key other than the pinned partner key".into()));
+    }
+    if let Body::Rekey { cert } = &env.body {
+        super::rekey::check_cert(cert).map_err(Rejected)?;
     }
     Ok(Opened::Message(env))
 }
 
-fn check_envelope(sync: &SyncRecord, own: &str, env: &Envelope, name_seq: Option<u64>) -> Result<(), Rejected> {
+fn check_envelope(sync: &SyncRecord, own: &[String], env: &Envelope, name_seq: Option<u64>) -> Result<(), Rejected> {
     if env.sync != sync.id {
         return Err(Rejected(format!("for sync {}, not this one ({})", env.sync, sync.id)));
     }
-    if env.to != own {
-        if env.from == own {
+    if !own.contains(&env.to) {
+        if own.contains(&env.from) {
             return Err(Rejected("one of our own messages, reflected back".into()));
         }
         return Err(Rejected(format!("addressed to key {}, not ours", env.to)));
@@ -179,7 +200,7 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Res
             let n = outbox::make_due(&tx, &sync.id, *from, *to)?;
             tracing::info!(sync = %sync.name, from, to, due = n, "partner asked for a resend");
         }
-        Body::Accept { .. } | Body::Changes { .. } => match classify(sync.in_seq, env.seq) {
+        Body::Accept { .. } | Body::Changes { .. } | Body::Rekey { .. } => match classify(sync.in_seq, env.seq) {
             Arrival::Duplicate => {
                 syncs::set_ack_due(&tx, &sync.id, true)?;
                 report.duplicates += 1;
@@ -212,8 +233,10 @@ fn apply_in_order(
     sync: &SyncRecord,
     env: &Envelope,
 ) -> Result<()> {
-    if let Body::Changes { changes } = &env.body {
-        apply::apply_message(conn, tracker, sync, env.seq, changes)?;
+    match &env.body {
+        Body::Changes { changes } => apply::apply_message(conn, tracker, sync, env.seq, changes)?,
+        Body::Rekey { cert } => super::rekey::pin_new(conn, sync, cert, env.seq)?,
+        _ => {}
     }
     syncs::set_in_seq(conn, &sync.id, env.seq)
 }

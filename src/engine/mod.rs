@@ -14,6 +14,7 @@ pub mod apply;
 pub mod handshake;
 pub mod incoming;
 pub mod outgoing;
+pub mod rekey;
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -62,6 +63,9 @@ pub struct Peer {
     pub home: Home,
     pub conn: Connection,
     pub key: OwnKey,
+    /// Earlier own keys: they decrypt what was encrypted to them and sign
+    /// what was queued before a rotation.
+    pub retired: Vec<OwnKey>,
     pub tracker: Embedded,
     _lock: std::fs::File,
 }
@@ -69,11 +73,13 @@ pub struct Peer {
 impl Peer {
     pub fn open(home: Home) -> Result<Self> {
         let lock = home.lock()?;
-        let conn = home.open_db()?;
+        let mut conn = home.open_db()?;
         let key = home.own_key()?.with_context(|| {
             format!("the home {} has no key yet: create or accept a sync first", home.root().display())
         })?;
-        Ok(Self { home, conn, key, tracker: Embedded, _lock: lock })
+        rekey::queue_rekeys(&mut conn, &key)?;
+        let retired = OwnKey::load_retired(&home.keys_dir())?;
+        Ok(Self { home, conn, key, retired, tracker: Embedded, _lock: lock })
     }
 
     /// One cycle over every sync.
@@ -92,7 +98,7 @@ impl Peer {
         report.enqueued += outgoing::collect(&mut self.conn, &self.tracker, sync)?;
         report.add(incoming::receive(self, sync, &transport)?);
         let sync = store::syncs::get(&self.conn, &sync.id)?.context("sync vanished")?;
-        report.sent += outgoing::send(&mut self.conn, &self.key, &sync, &transport)?;
+        report.sent += outgoing::send(&mut self.conn, &self.key, &self.retired, &sync, &transport)?;
         Ok(report)
     }
 }

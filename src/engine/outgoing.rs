@@ -55,6 +55,7 @@ pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord)
                         id: c.id.clone(),
                         author: c.on_behalf_of.clone().unwrap_or_else(|| c.author.clone()),
                         body: c.body.clone(),
+                        created_at: c.created_at,
                     })
                     .collect();
                 Change::IssueCreated { issue: issue.key, fields: issue.fields, comments }
@@ -84,7 +85,12 @@ fn to_change(row: &ChangeRecord) -> Change {
         ChangeKind::IssueUpdated { fields } => Change::IssueUpdated { issue, fields: fields.clone(), at: row.at },
         ChangeKind::CommentAdded { comment, author, body } => Change::CommentAdded {
             issue,
-            comment: CommentSnapshot { id: comment.clone(), author: author.clone(), body: body.clone() },
+            comment: CommentSnapshot {
+                id: comment.clone(),
+                author: author.clone(),
+                body: body.clone(),
+                created_at: row.at,
+            },
         },
         ChangeKind::CommentEdited { comment, body } => {
             Change::CommentEdited { issue, comment: comment.clone(), body: body.clone() }
@@ -130,36 +136,44 @@ impl Batch {
 /// acknowledged within the resend time; otherwise a bare acknowledgement if
 /// one is owed; and a resend request when a gap has lasted. Returns the
 /// number of files written.
-pub fn send(conn: &mut Connection, key: &OwnKey, sync: &SyncRecord, transport: &impl Transport) -> Result<u64> {
+pub fn send(
+    conn: &mut Connection,
+    key: &OwnKey,
+    retired: &[OwnKey],
+    sync: &SyncRecord,
+    transport: &impl Transport,
+) -> Result<u64> {
     let Some(partner) = super::partner_cert(sync)? else {
         return Ok(0);
     };
     let partner_fpr = sync.partner_fpr.clone().unwrap_or_default();
     let now = now_ms();
-    let envelope = |seq: u64, body: Body| Envelope {
-        postern: FORMAT_VERSION,
-        sync: sync.id.clone(),
-        from: key.fingerprint(),
-        to: partner_fpr.clone(),
-        seq,
-        ack: sync.in_seq,
-        sent_at: now,
-        body,
-    };
-    let write = |env: &Envelope| -> Result<()> {
-        let sealed = seal(key.cert(), &partner, &env.to_json())?;
-        transport.send(&message_name(&sync.id, env.seq, &names::new_nonce()), &sealed)
+    // Signed by the key the partner expects for this number (rotation).
+    let write = |seq: u64, body: Body| -> Result<()> {
+        let signer = super::rekey::signer(key, retired, sync, seq)?;
+        let env = Envelope {
+            postern: FORMAT_VERSION,
+            sync: sync.id.clone(),
+            from: signer.fingerprint(),
+            to: partner_fpr.clone(),
+            seq,
+            ack: sync.in_seq,
+            sent_at: now,
+            body,
+        };
+        let sealed = seal(signer.cert(), &partner, &env.to_json())?;
+        transport.send(&message_name(&sync.id, seq, &names::new_nonce()), &sealed)
     };
     let mut sent = 0;
     for entry in outbox::due(conn, &sync.id, now, sync.resend_after_ms)? {
         tracing::debug!(sync = %sync.name, seq = entry.seq, attempt = entry.attempts + 1, "sending message");
-        write(&envelope(entry.seq, entry.body))?;
+        write(entry.seq, entry.body)?;
         outbox::mark_sent(conn, &sync.id, entry.seq, now)?;
         sent += 1;
     }
     if sent == 0 && sync.ack_due {
         tracing::debug!(sync = %sync.name, ack = sync.in_seq, "sending acknowledgement");
-        write(&envelope(0, Body::Ack))?;
+        write(0, Body::Ack)?;
         sent += 1;
     }
     if sync.ack_due {
@@ -173,7 +187,7 @@ pub fn send(conn: &mut Connection, key: &OwnKey, sync: &SyncRecord, transport: &
             (waited, not_asked_lately, crate::protocol::sequence::missing_range(sync.in_seq, lowest))
         {
             tracing::info!(sync = %sync.name, from, to, "gap in incoming messages; asking for a resend");
-            write(&envelope(0, Body::Resend { from, to }))?;
+            write(0, Body::Resend { from, to })?;
             syncs::set_resend_request_at(conn, &sync.id, now)?;
             sent += 1;
         }

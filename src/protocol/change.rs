@@ -81,6 +81,10 @@ pub struct CommentSnapshot {
     pub id: String,
     pub author: String,
     pub body: String,
+    /// When it was written (sender's clock, ms): both sides order comments
+    /// by it, so concurrent comments show in the same order everywhere.
+    #[serde(default)]
+    pub created_at: i64,
 }
 
 /// One change. `issue` is the sender's issue key.

@@ -38,6 +38,9 @@ pub enum Body {
     Accept { cert: String, proof: String },
     /// A batch of changes.
     Changes { changes: Vec<WireChange> },
+    /// The sender's new certificate. Signed by the old key; the sender's
+    /// later messages are signed by the new one.
+    Rekey { cert: String },
     /// Only an acknowledgement (see `ack`).
     Ack,
     /// Please send again the messages `from..=to`.
@@ -54,7 +57,7 @@ impl Envelope {
         if env.postern != FORMAT_VERSION {
             return Err(format!("unsupported message format version {}", env.postern));
         }
-        let sequenced = matches!(env.body, Body::Accept { .. } | Body::Changes { .. });
+        let sequenced = matches!(env.body, Body::Accept { .. } | Body::Changes { .. } | Body::Rekey { .. });
         if sequenced != (env.seq > 0) {
             return Err(format!("sequence number {} does not fit a {} message", env.seq, env.body.kind()));
         }
@@ -67,6 +70,7 @@ impl Body {
         match self {
             Body::Accept { .. } => "accept",
             Body::Changes { .. } => "changes",
+            Body::Rekey { .. } => "rekey",
             Body::Ack => "ack",
             Body::Resend { .. } => "resend",
         }

@@ -61,6 +61,14 @@ pub struct SyncRecord {
     pub last_resend_request_at: Option<i64>,
     pub resend_after_ms: i64,
     pub gap_after_ms: i64,
+    /// Key rotation state (see schema3.sql).
+    pub own_fpr: Option<String>,
+    pub own_prev_fpr: Option<String>,
+    pub own_rekey_seq: Option<u64>,
+    pub partner_prev_fpr: Option<String>,
+    pub partner_prev_cert: Option<String>,
+    pub partner_prev_until: Option<u64>,
+    pub partner_prev_retired: bool,
 }
 
 impl std::fmt::Debug for SyncRecord {
@@ -83,6 +91,11 @@ const COLUMNS: &str = "id, name, description, role, protocol, project, sync_user
     partner_fpr, partner_cert, pairing_secret, pairing_used, handshake_expires, created_at, out_seq, \
     out_acked, in_seq, change_cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms";
+const SELECT: &str = "id, name, description, role, protocol, project, sync_user, exchange_dir, state, \
+    partner_fpr, partner_cert, pairing_secret, pairing_used, handshake_expires, created_at, out_seq, \
+    out_acked, in_seq, change_cursor, ack_due, last_received_at, last_received_seq, \
+    last_resend_request_at, resend_after_ms, gap_after_ms, own_fpr, own_prev_fpr, own_rekey_seq, \
+    partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
     let role: String = r.get(3)?;
@@ -113,6 +126,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         last_resend_request_at: r.get(22)?,
         resend_after_ms: r.get(23)?,
         gap_after_ms: r.get(24)?,
+        own_fpr: r.get(25)?,
+        own_prev_fpr: r.get(26)?,
+        own_rekey_seq: r.get::<_, Option<i64>>(27)?.map(|v| v as u64),
+        partner_prev_fpr: r.get(28)?,
+        partner_prev_cert: r.get(29)?,
+        partner_prev_until: r.get::<_, Option<i64>>(30)?.map(|v| v as u64),
+        partner_prev_retired: r.get(31)?,
     })
 }
 
@@ -134,15 +154,16 @@ pub fn insert(conn: &Connection, s: &SyncRecord) -> Result<()> {
             s.gap_after_ms
         ],
     )?;
+    conn.execute("UPDATE sync SET own_fpr = ?2 WHERE id = ?1", params![s.id, s.own_fpr])?;
     Ok(())
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<SyncRecord>> {
-    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM sync WHERE id = ?1"), [id], from_row).optional()?)
+    Ok(conn.query_row(&format!("SELECT {SELECT} FROM sync WHERE id = ?1"), [id], from_row).optional()?)
 }
 
 pub fn get_by_name(conn: &Connection, name: &str) -> Result<Option<SyncRecord>> {
-    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM sync WHERE name = ?1"), [name], from_row).optional()?)
+    Ok(conn.query_row(&format!("SELECT {SELECT} FROM sync WHERE name = ?1"), [name], from_row).optional()?)
 }
 
 /// Finds a sync by name or id, with an error that lists what exists.
@@ -161,7 +182,7 @@ pub fn find(conn: &Connection, name_or_id: &str) -> Result<SyncRecord> {
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<SyncRecord>> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM sync ORDER BY name"))?;
+    let mut stmt = conn.prepare(&format!("SELECT {SELECT} FROM sync ORDER BY name"))?;
     let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
@@ -211,5 +232,38 @@ pub fn set_timing(conn: &Connection, id: &str, resend_after_ms: i64, gap_after_m
         "UPDATE sync SET resend_after_ms = ?2, gap_after_ms = ?3 WHERE id = ?1",
         params![id, resend_after_ms, gap_after_ms],
     )?;
+    Ok(())
+}
+
+/// Queued rekey: our messages up to `seq` are signed by `prev_fpr`, later
+/// ones by `new_fpr`.
+pub fn set_own_rekey(conn: &Connection, id: &str, prev_fpr: &str, new_fpr: &str, seq: u64) -> Result<()> {
+    conn.execute(
+        "UPDATE sync SET own_prev_fpr = ?2, own_fpr = ?3, own_rekey_seq = ?4 WHERE id = ?1",
+        params![id, prev_fpr, new_fpr, seq as i64],
+    )?;
+    Ok(())
+}
+
+/// Pins the partner's new certificate from its rekey message `seq`.
+pub fn rekey_partner(conn: &Connection, s: &SyncRecord, fpr: &str, cert: &str, seq: u64) -> Result<()> {
+    conn.execute(
+        "UPDATE sync SET partner_prev_fpr = partner_fpr, partner_prev_cert = partner_cert,
+                partner_prev_until = ?2, partner_prev_retired = 0, partner_fpr = ?3, partner_cert = ?4
+         WHERE id = ?1",
+        params![s.id, seq as i64, fpr, cert],
+    )?;
+    Ok(())
+}
+
+/// The partner has started signing with its new key.
+pub fn retire_partner_prev(conn: &Connection, id: &str) -> Result<()> {
+    conn.execute("UPDATE sync SET partner_prev_retired = 1 WHERE id = ?1 AND partner_prev_retired = 0", [id])?;
+    Ok(())
+}
+
+/// Records the own key for syncs made before migration 3.
+pub fn adopt_own_fpr(conn: &Connection, fpr: &str) -> Result<()> {
+    conn.execute("UPDATE sync SET own_fpr = ?1 WHERE own_fpr IS NULL", [fpr])?;
     Ok(())
 }

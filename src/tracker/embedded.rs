@@ -5,7 +5,7 @@
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{Actor, ChangeKind, ChangeRecord, Comment, Issue, Tracker, TrackerError};
+use super::{Actor, ChangeKind, ChangeRecord, Comment, CommentOrigin, Issue, Tracker, TrackerError};
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::store::now_ms;
 
@@ -214,7 +214,7 @@ impl Tracker for Embedded {
         };
         let mut stmt = conn.prepare_cached(
             "SELECT id, author, on_behalf_of, body, created_at, updated_at FROM t_comment
-             WHERE issue_id = ?1 AND deleted = 0 ORDER BY id",
+             WHERE issue_id = ?1 AND deleted = 0 ORDER BY created_at, id",
         )?;
         issue.comments = stmt
             .query_map([id], |r| {
@@ -293,14 +293,15 @@ impl Tracker for Embedded {
         conn: &Connection,
         key: &str,
         body: &str,
-        on_behalf_of: Option<&str>,
+        origin: Option<CommentOrigin<'_>>,
         actor: Actor<'_>,
     ) -> Result<String> {
         let (issue_id, project) = self.issue_row(conn, key)?;
         let now = now_ms();
+        let on_behalf_of = origin.map(|o| o.author);
         conn.execute(
-            "INSERT INTO t_comment (issue_id, author, on_behalf_of, body, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![issue_id, actor.user, on_behalf_of, body, now],
+            "INSERT INTO t_comment (issue_id, author, on_behalf_of, body, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![issue_id, actor.user, on_behalf_of, body, origin.map_or(now, |o| o.created_at), now],
         )?;
         let id = conn.last_insert_rowid().to_string();
         conn.execute("UPDATE t_issue SET updated_at = ?2 WHERE id = ?1", params![issue_id, now])?;

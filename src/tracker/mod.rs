@@ -67,6 +67,13 @@ pub struct Actor<'a> {
     pub origin: Option<&'a str>,
 }
 
+/// Who wrote a comment on the partner's side, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct CommentOrigin<'a> {
+    pub author: &'a str,
+    pub created_at: i64,
+}
+
 /// A change the tracker refused: it blocks one issue, not the sync.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrackerError {
@@ -113,12 +120,14 @@ pub trait Tracker {
         changes: &FieldChanges,
         actor: Actor<'_>,
     ) -> anyhow::Result<()>;
+    /// `origin`: the partner's author and writing time, for a comment
+    /// the sync user writes on someone's behalf.
     fn add_comment(
         &self,
         conn: &Connection,
         key: &str,
         body: &str,
-        on_behalf_of: Option<&str>,
+        origin: Option<CommentOrigin<'_>>,
         actor: Actor<'_>,
     ) -> anyhow::Result<String>;
     fn edit_comment(
