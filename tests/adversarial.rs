@@ -4,11 +4,9 @@
 
 mod common;
 use common::*;
-use std::io::Write;
 
 use postern::crypto::cert_from_armored;
 use postern::protocol::{names, Body, Envelope, FORMAT_VERSION};
-use sequoia_openpgp::serialize::stream::{Compressor, Encryptor, LiteralWriter, Message, Signer};
 use sequoia_openpgp::Cert;
 
 struct Ctx {
@@ -73,26 +71,6 @@ impl Ctx {
         assert_eq!(self.s.issues("SP2").len(), issues + 1, "the sync goes on after: {why}");
         assert!(self.s.issues("SP2").iter().any(|i| i["summary"] == format!("after {why}")), "{key}");
     }
-}
-
-/// Builds an OpenPGP message by hand: optionally signed, encrypted to `to`.
-fn craft(sign: Option<&Cert>, to: &Cert, plaintext: &[u8], compress: bool) -> Vec<u8> {
-    let p = sequoia_openpgp::policy::StandardPolicy::new();
-    let mut sink = Vec::new();
-    let recipients = to.keys().with_policy(&p, None).supported().for_transport_encryption();
-    let message = Message::new(&mut sink);
-    let mut message = Encryptor::for_recipients(message, recipients).build().unwrap();
-    if compress {
-        message = Compressor::new(message).build().unwrap();
-    }
-    if let Some(signer) = sign {
-        let key = signer.keys().unencrypted_secret().with_policy(&p, None).for_signing().next().unwrap();
-        message = Signer::new(message, key.key().clone().into_keypair().unwrap()).unwrap().build().unwrap();
-    }
-    let mut w = LiteralWriter::new(message).build().unwrap();
-    w.write_all(plaintext).unwrap();
-    w.finalize().unwrap();
-    sink
 }
 
 fn json(env: &Envelope) -> Vec<u8> {

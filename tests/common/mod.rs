@@ -187,3 +187,32 @@ pub fn wire(a: &TestPeer, b: &TestPeer, sync: &str) {
         std::os::unix::fs::symlink(to.exchange(sync).join("RECEIVE"), &send).unwrap();
     }
 }
+
+/// Builds an OpenPGP message by hand: optionally signed, encrypted to `to`.
+pub fn craft(
+    sign: Option<&sequoia_openpgp::Cert>,
+    to: &sequoia_openpgp::Cert,
+    plaintext: &[u8],
+    compress: bool,
+) -> Vec<u8> {
+    let p = sequoia_openpgp::policy::StandardPolicy::new();
+    let mut sink = Vec::new();
+    let recipients = to.keys().with_policy(&p, None).supported().for_transport_encryption();
+    let message = sequoia_openpgp::serialize::stream::Message::new(&mut sink);
+    let mut message =
+        sequoia_openpgp::serialize::stream::Encryptor::for_recipients(message, recipients).build().unwrap();
+    if compress {
+        message = sequoia_openpgp::serialize::stream::Compressor::new(message).build().unwrap();
+    }
+    if let Some(signer) = sign {
+        let key = signer.keys().unencrypted_secret().with_policy(&p, None).for_signing().next().unwrap();
+        message = sequoia_openpgp::serialize::stream::Signer::new(message, key.key().clone().into_keypair().unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+    }
+    let mut w = sequoia_openpgp::serialize::stream::LiteralWriter::new(message).build().unwrap();
+    std::io::Write::write_all(&mut w, plaintext).unwrap();
+    w.finalize().unwrap();
+    sink
+}
