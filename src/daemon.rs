@@ -18,6 +18,8 @@ use crate::store;
 pub struct RunOptions {
     /// Full scan interval.
     pub interval: Duration,
+    /// Wake on file-system events (off: polling only).
+    pub watch: bool,
 }
 
 /// Runs one cycle on a blocking thread.
@@ -41,14 +43,16 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         }
     })?;
     let mut watched: Vec<PathBuf> = Vec::new();
-    watcher.watch(home.root(), RecursiveMode::NonRecursive)?;
+    if opts.watch {
+        watcher.watch(home.root(), RecursiveMode::NonRecursive)?;
+    }
     let mut shutdown = Box::pin(shutdown_signal()?);
     let mut failures = 0u32;
     tracing::info!(home = %home.root().display(), "postern running");
     loop {
         for s in store::syncs::list(&peer.conn)? {
             let dir = PathBuf::from(&s.exchange_dir).join("RECEIVE");
-            if !watched.contains(&dir) && watcher.watch(&dir, RecursiveMode::NonRecursive).is_ok() {
+            if opts.watch && !watched.contains(&dir) && watcher.watch(&dir, RecursiveMode::NonRecursive).is_ok() {
                 watched.push(dir);
             }
         }

@@ -22,6 +22,7 @@
 //!   applying changes; the handshake.
 //! - [`daemon`]: the long-running loop (notify wake-ups plus polling).
 //! - [`cli`]: one file per subcommand; `main.rs` only parses and runs.
+//! - [`bench`]: `postern bench`, two real peers measured end to end.
 //!
 //! # Message flow
 //!
@@ -49,6 +50,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod cli;
 pub mod crypto;
 pub mod daemon;

@@ -44,3 +44,28 @@ fn demo_converges_and_prints_the_pairs() {
     assert!(!stdout.contains(" NO\n"), "{stdout}");
     assert!(stdout.contains("both trackers agree"), "{stdout}");
 }
+
+#[test]
+fn bench_runs_on_small_data_and_prints_figures() {
+    let out = Command::new(env!("CARGO_BIN_EXE_postern"))
+        .args(["bench", "--issues", "20", "--comments", "2", "--changes", "200", "--latency-samples", "3"])
+        .args(["--polling-samples", "1", "--baseline", "3"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("initial sync (20 issues, 40 comments)"), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&stdout[stdout.find("\n{").unwrap()..]).unwrap();
+    for k in [
+        "initial_sync_seconds",
+        "peak_rss_master_mb",
+        "throughput_changes_per_second",
+        "latency_notify_p50_ms",
+        "latency_polling_p50_ms",
+        "baseline_changes_per_second",
+        "throughput_ratio_to_baseline",
+    ] {
+        assert!(json[k].as_f64().unwrap() > 0.0, "{k} in {json}");
+    }
+    assert_eq!(json["throughput_changes"], 200);
+}

@@ -1,7 +1,8 @@
 //! The command line: one file per subcommand group. Data goes to stdout,
 //! logs to stderr.
 
-mod demo;
+mod bench;
+pub(crate) mod demo;
 mod key;
 mod run;
 mod status;
@@ -56,6 +57,9 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Two peers on one machine, syncing over folders, from scratch.
     Demo(demo::DemoArgs),
+    /// Measure throughput, latency, initial sync and memory against a
+    /// gpg-per-message baseline (two real peers in a temporary folder).
+    Bench(bench::BenchArgs),
 }
 
 pub fn init_logging(verbose: u8) {
@@ -82,6 +86,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run(a) => run::run(home()?, a),
         Command::Status(a) => status::status(&home()?, a),
         Command::Demo(a) => demo::demo(a),
+        Command::Bench(a) => bench::run(a),
     }
 }
 

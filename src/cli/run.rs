@@ -17,6 +17,9 @@ pub struct RunArgs {
     /// Seconds between full scans (new files also wake the daemon at once).
     #[arg(long, default_value_t = 2.0)]
     interval: f64,
+    /// Do not watch folders for changes; poll on the interval only.
+    #[arg(long)]
+    no_watch: bool,
 }
 
 pub fn run(home: Home, args: RunArgs) -> Result<()> {
@@ -32,5 +35,8 @@ pub fn run(home: Home, args: RunArgs) -> Result<()> {
         anyhow::bail!("--interval must be positive");
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(daemon::run(home, RunOptions { interval: Duration::from_secs_f64(args.interval) }))
+    rt.block_on(daemon::run(
+        home,
+        RunOptions { interval: Duration::from_secs_f64(args.interval), watch: !args.no_watch },
+    ))
 }

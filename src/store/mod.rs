@@ -20,7 +20,11 @@ const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema2.
 
 /// Opens (creating if needed) the database and brings its schema up to date.
 pub fn open(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path).with_context(|| format!("cannot open database {}", path.display()))?;
+    let mut conn = Connection::open(path).with_context(|| format!("cannot open database {}", path.display()))?;
+    // Writers take the write lock up front: a deferred transaction that
+    // reads first cannot wait for the lock (SQLITE_BUSY_SNAPSHOT) when the
+    // daemon and the command line write at the same time.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;

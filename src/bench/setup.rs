@@ -1,0 +1,148 @@
+//! Two real peers for measuring: homes in a temporary folder, paired by
+//! the library, SEND/RECEIVE linked into one shared folder, run as child
+//! `postern run` processes (so their memory can be read from /proc).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use rusqlite::Connection;
+
+use crate::engine::handshake::{self, SyncSettings};
+use crate::engine::Peer;
+use crate::home::Home;
+use crate::tracker::Embedded;
+
+pub struct Pair {
+    pub root: PathBuf,
+    pub master: Home,
+    pub slave: Home,
+}
+
+fn link(exchange: &Path, name: &str, target: &Path) -> Result<()> {
+    let p = exchange.join(name);
+    std::fs::remove_dir(&p)?;
+    std::os::unix::fs::symlink(target, &p)?;
+    Ok(())
+}
+
+impl Pair {
+    pub fn new(root: &Path) -> Result<Self> {
+        let master = Home::create(&root.join("master"))?;
+        let slave = Home::create(&root.join("slave"))?;
+        Embedded.create_project(&master.open_db()?, "SAM2", "bench", None)?;
+        Embedded.create_project(&slave.open_db()?, "SP2", "bench", None)?;
+        let settings = |h: &Home, project: &str, user: &str| SyncSettings {
+            name: "bench".into(),
+            description: "benchmark".into(),
+            project: project.into(),
+            sync_user: user.into(),
+            exchange_dir: h.default_exchange("bench"),
+        };
+        let (mkey, _) = master.own_key_or_generate()?;
+        let created =
+            handshake::create_master(&mut master.open_db()?, &mkey, &settings(&master, "SAM2", "sync-m"), 86_400_000)?;
+        let file = handshake::read_handshake(&created.handshake, &created.passphrase)?;
+        let (skey, _) = slave.own_key_or_generate()?;
+        handshake::accept(&mut slave.open_db()?, &skey, &file, &settings(&slave, "SP2", "sync-s"))?;
+        let share = root.join("share");
+        for d in ["m2s", "s2m"] {
+            std::fs::create_dir_all(share.join(d))?;
+        }
+        let (mx, sx) = (master.default_exchange("bench"), slave.default_exchange("bench"));
+        link(&mx, "SEND", &share.join("m2s"))?;
+        link(&mx, "RECEIVE", &share.join("s2m"))?;
+        link(&sx, "SEND", &share.join("s2m"))?;
+        link(&sx, "RECEIVE", &share.join("m2s"))?;
+        let pair = Pair { root: root.to_path_buf(), master, slave };
+        let (mut m, mut s) = (Peer::open(pair.master.clone())?, Peer::open(pair.slave.clone())?);
+        crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
+        Ok(pair)
+    }
+
+    pub fn master_db(&self) -> Result<Connection> {
+        self.master.open_db()
+    }
+
+    pub fn slave_db(&self) -> Result<Connection> {
+        self.slave.open_db()
+    }
+
+    /// Starts both peers as daemons.
+    pub fn start(&self, extra: &[&str]) -> Result<Daemons> {
+        let spawn = |h: &Home| -> Result<Child> {
+            Command::new(std::env::current_exe()?)
+                .arg("--home")
+                .arg(h.root())
+                .arg("run")
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .context("cannot start a peer")
+        };
+        let d = Daemons { master: spawn(&self.master)?, slave: spawn(&self.slave)? };
+        std::thread::sleep(Duration::from_millis(200));
+        Ok(d)
+    }
+}
+
+pub struct Daemons {
+    pub master: Child,
+    pub slave: Child,
+}
+
+/// Peak resident set size of a process, in bytes (VmHWM).
+pub fn peak_rss(child: &Child) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("no VmHWM in /proc status")?;
+    Ok(kb * 1024)
+}
+
+impl Drop for Daemons {
+    /// A bench that fails half-way leaves no peer running.
+    fn drop(&mut self) {
+        for c in [&mut self.master, &mut self.slave] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Daemons {
+    /// Stops both with SIGTERM and waits.
+    pub fn stop(mut self) -> Result<()> {
+        for c in [&mut self.master, &mut self.slave] {
+            Command::new("kill").args(["-TERM", &c.id().to_string()]).status()?;
+            let st = c.wait()?;
+            if !st.success() {
+                bail!("a peer ended with {st}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Polls `done` every `every` until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, every: Duration, mut done: impl FnMut() -> Result<bool>) -> Result<Duration> {
+    let start = Instant::now();
+    loop {
+        if done()? {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            bail!("not done after {limit:?}");
+        }
+        std::thread::sleep(every);
+    }
+}
+
+pub fn count(conn: &Connection, sql: &str) -> Result<u64> {
+    Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+}

@@ -1,0 +1,50 @@
+//! `postern bench`: measure two real peers (see `crate::bench`).
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::bench::{self, BenchOptions};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Issues created at once for the initial sync.
+    #[arg(long, default_value_t = 10_000)]
+    issues: usize,
+    /// Comments per issue for the initial sync.
+    #[arg(long, default_value_t = 10)]
+    comments: usize,
+    /// Small edits and comments streamed for the throughput figure.
+    #[arg(long, default_value_t = 50_000)]
+    changes: usize,
+    /// Samples for latency with notify.
+    #[arg(long, default_value_t = 200)]
+    latency_samples: usize,
+    /// Samples for latency with polling only (each takes ~2 s).
+    #[arg(long, default_value_t = 20)]
+    polling_samples: usize,
+    /// Changes sent one per gpg call for the baseline.
+    #[arg(long, default_value_t = 200)]
+    baseline: usize,
+    /// Also write the figures as JSON to this file.
+    #[arg(long)]
+    json_out: Option<std::path::PathBuf>,
+}
+
+pub fn run(a: BenchArgs) -> Result<()> {
+    let o = BenchOptions {
+        issues: a.issues.max(1),
+        comments: a.comments,
+        changes: a.changes.max(1),
+        latency_samples: a.latency_samples.max(1),
+        polling_samples: a.polling_samples.max(1),
+        baseline_messages: a.baseline.max(1),
+    };
+    let f = bench::run(&o)?;
+    bench::print_table(&f);
+    let json = serde_json::to_string_pretty(&f)?;
+    println!("\n{json}");
+    if let Some(p) = a.json_out {
+        std::fs::write(p, json)?;
+    }
+    Ok(())
+}
