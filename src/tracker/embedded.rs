@@ -89,8 +89,12 @@ impl Embedded {
     }
 
     fn check_status(&self, conn: &Connection, project: &str, status: &str) -> Result<()> {
-        let p = self.project(conn, project)?.ok_or_else(|| TrackerError::NoProject(project.into()))?;
-        if let Some(allowed) = p.statuses {
+        let statuses: Option<Option<String>> = conn
+            .prepare_cached("SELECT statuses FROM t_project WHERE key = ?1")?
+            .query_row([project], |r| r.get(0))
+            .optional()?;
+        let statuses = statuses.ok_or_else(|| TrackerError::NoProject(project.into()))?;
+        if let Some(allowed) = statuses.and_then(|s| serde_json::from_str::<Vec<String>>(&s).ok()) {
             if !allowed.iter().any(|s| s == status) {
                 return Err(TrackerError::StatusNotAllowed {
                     project: project.into(),
