@@ -39,26 +39,8 @@ fn signed_by(status: &str, fpr: &str) -> bool {
 #[test]
 fn gnupg_decrypts_and_verifies_a_message_and_the_handshake_file() {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
-    let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"]);
-    let hs = m.home().join("acme.handshake.asc");
+    let (created, hs, msg) = one_message(&m, &s, "Audit me");
     let pass = created["passphrase"].as_str().unwrap();
-    s.ok(&[
-        "sync",
-        "accept",
-        "--file",
-        hs.to_str().unwrap(),
-        "--passphrase",
-        pass,
-        "--project",
-        "SP2",
-        "--sync-user",
-        "bot",
-        "--yes",
-    ]);
-    settle(&m, &s, "acme");
-    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Audit me"]);
-    m.cycle();
-    let msg = m.outgoing("acme").pop().expect("a message in SEND");
 
     let g = GpgHome(tempfile::tempdir().unwrap());
     let keys = g.0.path().join("k");

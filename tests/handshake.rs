@@ -73,19 +73,7 @@ fn handshake(m: &TestPeer) -> (std::path::PathBuf, String) {
 }
 
 fn accept(s: &TestPeer, file: &std::path::Path, pass: &str) -> std::process::Output {
-    s.cli(&[
-        "sync",
-        "accept",
-        "--file",
-        file.to_str().unwrap(),
-        "--passphrase",
-        pass,
-        "--project",
-        "SP2",
-        "--sync-user",
-        "bot",
-        "--yes",
-    ])
+    s.accept(file, pass, "SP2", true)
 }
 
 fn assert_nothing_created(s: &TestPeer) {
@@ -207,18 +195,9 @@ fn second_accept_is_refused_by_the_master() {
 fn accept_needs_confirmation_when_not_interactive() {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let (file, pass) = handshake(&m);
-    let err = s.fail(&[
-        "sync",
-        "accept",
-        "--file",
-        file.to_str().unwrap(),
-        "--passphrase",
-        &pass,
-        "--project",
-        "SP2",
-        "--sync-user",
-        "bot",
-    ]);
+    let out = s.accept(&file, &pass, "SP2", false);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--yes"), "{err}");
     assert_nothing_created(&s);
 }
@@ -227,19 +206,9 @@ fn accept_needs_confirmation_when_not_interactive() {
 fn accept_into_a_missing_project_creates_nothing() {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let (file, pass) = handshake(&m);
-    let err = s.fail(&[
-        "sync",
-        "accept",
-        "--file",
-        file.to_str().unwrap(),
-        "--passphrase",
-        &pass,
-        "--project",
-        "NOPE",
-        "--sync-user",
-        "bot",
-        "--yes",
-    ]);
+    let out = s.accept(&file, &pass, "NOPE", true);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("project NOPE does not exist"), "{err}");
     assert_nothing_created(&s);
 }

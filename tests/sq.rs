@@ -11,26 +11,8 @@ use std::process::Command;
 #[ignore = "needs sq (Debian package sq); run by scripts/integration.sh"]
 fn sq_decrypts_and_verifies_a_message_and_the_handshake_file() {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
-    let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"]);
+    let (created, hs, msg) = one_message(&m, &s, "Audit me with sq");
     let pass = created["passphrase"].as_str().unwrap();
-    let hs = m.home().join("acme.handshake.asc");
-    s.ok(&[
-        "sync",
-        "accept",
-        "--file",
-        hs.to_str().unwrap(),
-        "--passphrase",
-        pass,
-        "--project",
-        "SP2",
-        "--sync-user",
-        "b",
-        "--yes",
-    ]);
-    settle(&m, &s, "acme");
-    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Audit me with sq"]);
-    m.cycle();
-    let msg = m.outgoing("acme").pop().unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let (sec, cert) = (dir.path().join("slave.sec"), dir.path().join("master.pub"));

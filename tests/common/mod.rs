@@ -93,6 +93,16 @@ impl TestPeer {
         list_messages(&self.exchange(sync).join("SEND"))
     }
 
+    /// `sync accept` of a handshake file into `project`.
+    pub fn accept(&self, file: &Path, pass: &str, project: &str, yes: bool) -> Output {
+        let mut args = vec!["sync", "accept", "--file", file.to_str().unwrap(), "--passphrase", pass];
+        args.extend(["--project", project, "--sync-user", "sync-slave"]);
+        if yes {
+            args.push("--yes");
+        }
+        self.cli(&args)
+    }
+
     pub fn quarantine(&self, sync: &str) -> PathBuf {
         self.exchange(sync).join("QUARANTINE")
     }
@@ -106,6 +116,21 @@ pub fn list_messages(dir: &Path) -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
+}
+
+/// Pairs `m` and `s` as sync "acme", then has the master send one change.
+/// Returns the `sync create --json` output, the handshake file and the
+/// message file in the master's SEND.
+pub fn one_message(m: &TestPeer, s: &TestPeer, summary: &str) -> (serde_json::Value, PathBuf, PathBuf) {
+    let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"]);
+    let hs = m.home().join("acme.handshake.asc");
+    let out = s.accept(&hs, created["passphrase"].as_str().unwrap(), "SP2", true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    settle(m, s, "acme");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", summary]);
+    m.cycle();
+    let msg = m.outgoing("acme").pop().expect("a message in SEND");
+    (created, hs, msg)
 }
 
 /// Master creates sync `name`; the slave accepts it. Returns the sync id.
