@@ -76,6 +76,14 @@ fn accept(s: &TestPeer, file: &std::path::Path, pass: &str) -> std::process::Out
     s.accept(file, pass, "SP2", true)
 }
 
+/// The accept failed with `why` in its error, and created nothing.
+fn assert_refused(s: &TestPeer, out: std::process::Output, why: &str) {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(why), "{err}");
+    assert_nothing_created(s);
+}
+
 fn assert_nothing_created(s: &TestPeer) {
     assert_eq!(s.json(&["sync", "list", "--json"]), serde_json::json!([]));
 }
@@ -84,11 +92,7 @@ fn assert_nothing_created(s: &TestPeer) {
 fn wrong_passphrase_is_its_own_error_and_creates_nothing() {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let (file, _) = handshake(&m);
-    let out = accept(&s, &file, "aaaaa-bbbbb-ccccc-ddddd-eeeee-fffff");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("wrong passphrase"), "{err}");
-    assert_nothing_created(&s);
+    assert_refused(&s, accept(&s, &file, "aaaaa-bbbbb-ccccc-ddddd-eeeee-fffff"), "wrong passphrase");
 }
 
 #[test]
@@ -107,11 +111,7 @@ fn tampered_handshake_is_refused() {
     bin[at] ^= 0x04;
     let bad = m.home().join("bad.asc");
     std::fs::write(&bad, &bin).unwrap();
-    let out = accept(&s, &bad, &pass);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("damaged or was altered"), "{err}");
-    assert_nothing_created(&s);
+    assert_refused(&s, accept(&s, &bad, &pass), "damaged or was altered");
 }
 
 #[test]
@@ -131,11 +131,11 @@ fn expired_handshake_is_refused() {
         "--json",
     ]);
     std::thread::sleep(std::time::Duration::from_millis(5));
-    let out = accept(&s, &m.home().join("acme.handshake.asc"), created["passphrase"].as_str().unwrap());
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("expired"), "{err}");
-    assert_nothing_created(&s);
+    assert_refused(
+        &s,
+        accept(&s, &m.home().join("acme.handshake.asc"), created["passphrase"].as_str().unwrap()),
+        "expired",
+    );
 }
 
 #[test]
@@ -150,11 +150,7 @@ fn handshake_signed_by_another_key_is_refused() {
     let forged = seal_with_password(&stranger, &pass, &plain).unwrap();
     let bad = m.home().join("forged.asc");
     std::fs::write(&bad, forged).unwrap();
-    let out = accept(&s, &bad, &pass);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not signed by the master key it contains"), "{err}");
-    assert_nothing_created(&s);
+    assert_refused(&s, accept(&s, &bad, &pass), "not signed by the master key it contains");
 }
 
 #[test]
@@ -195,20 +191,12 @@ fn second_accept_is_refused_by_the_master() {
 fn accept_needs_confirmation_when_not_interactive() {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let (file, pass) = handshake(&m);
-    let out = s.accept(&file, &pass, "SP2", false);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--yes"), "{err}");
-    assert_nothing_created(&s);
+    assert_refused(&s, s.accept(&file, &pass, "SP2", false), "--yes");
 }
 
 #[test]
 fn accept_into_a_missing_project_creates_nothing() {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let (file, pass) = handshake(&m);
-    let out = s.accept(&file, &pass, "NOPE", true);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("project NOPE does not exist"), "{err}");
-    assert_nothing_created(&s);
+    assert_refused(&s, s.accept(&file, &pass, "NOPE", true), "project NOPE does not exist");
 }
