@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Real Postfix (SMTP) and Dovecot (IMAP) on loopback for the mail tests,
+# all configuration and state in one folder, nothing leaving the machine.
+#
+#   scripts/mail-servers.sh start DIR SMTP_PORT IMAP_PORT
+#   scripts/mail-servers.sh stop DIR
+#
+# Mailboxes (password "pw-NAME"): master, slave, other @example.test.
+# Run as root (Postfix and Dovecot start as root and drop privileges).
+set -euo pipefail
+cmd=${1:?start|stop}; DIR=$(realpath -m "${2:?folder}")
+UID_MAIL=5000
+
+stop() {
+  [ -f "$DIR/postfix/main.cf" ] && postfix -c "$DIR/postfix" stop >/dev/null 2>&1 || true
+  [ -f "$DIR/dovecot.conf" ] && doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1 || true
+  for p in $(cat "$DIR"/*.pid 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  sleep 0.5
+}
+
+if [ "$cmd" = stop ]; then stop; exit 0; fi
+SMTP=${3:?smtp port}; IMAP=${4:?imap port}
+mkdir -p "$DIR"/{postfix,spool,data,mail,dovecot-base,dovecot-state}
+chown postfix "$DIR/data"
+
+# --- Postfix
+cat > "$DIR/postfix/main.cf" <<CF
+compatibility_level = 3.6
+config_directory = $DIR/postfix
+queue_directory = $DIR/spool
+data_directory = $DIR/data
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $DIR/postfix.log
+maillog_file_prefixes = $DIR
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mail.example.test
+mydestination =
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+local_recipient_maps =
+virtual_mailbox_domains = example.test
+virtual_mailbox_base = $DIR/mail
+virtual_mailbox_maps = texthash:$DIR/postfix/vmailbox
+virtual_uid_maps = static:$UID_MAIL
+virtual_gid_maps = static:$UID_MAIL
+virtual_minimum_uid = $UID_MAIL
+default_transport = error:nothing leaves this machine
+relay_transport = error:nothing leaves this machine
+smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
+smtpd_recipient_restrictions = permit_sasl_authenticated, reject_unauth_destination
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = private/auth
+smtpd_tls_security_level = none
+message_size_limit = 52428800
+virtual_mailbox_limit = 0
+CF
+sed -E 's/^(([a-z]+)[[:space:]]+(inet|unix|fifo|pass|unix-dgram)[[:space:]]+[-ny][[:space:]]+[-ny][[:space:]]+)[-ny]/\1n/' \
+  /etc/postfix/master.cf.proto \
+  | sed -E "s/^smtp([[:space:]]+inet)/127.0.0.1:$SMTP\1/" > "$DIR/postfix/master.cf"
+: > "$DIR/postfix/vmailbox"
+for u in master slave other; do echo "$u@example.test example.test/$u/Maildir/" >> "$DIR/postfix/vmailbox"; done
+mkdir -p "$DIR/mail/example.test"
+chown -R $UID_MAIL:$UID_MAIL "$DIR/mail"
+
+# --- Dovecot
+: > "$DIR/passwd"
+for u in master slave other; do echo "$u@example.test:{PLAIN}pw-$u" >> "$DIR/passwd"; done
+cat > "$DIR/dovecot.conf" <<CF
+base_dir = $DIR/dovecot-base
+state_dir = $DIR/dovecot-state
+log_path = $DIR/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_failure_delay = 0
+auth_mechanisms = plain login
+first_valid_uid = $UID_MAIL
+mail_location = maildir:~/Maildir
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $DIR/passwd
+}
+userdb {
+  driver = static
+  args = uid=$UID_MAIL gid=$UID_MAIL home=$DIR/mail/%d/%n
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service auth {
+  unix_listener $DIR/spool/private/auth {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+CF
+
+stop
+postfix -c "$DIR/postfix" start
+dovecot -c "$DIR/dovecot.conf"
+for _ in $(seq 1 100); do
+  if (exec 3<>/dev/tcp/127.0.0.1/$SMTP) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/$IMAP) 2>/dev/null; then
+    echo "mail servers up: SMTP 127.0.0.1:$SMTP, IMAP 127.0.0.1:$IMAP ($DIR)"
+    exit 0
+  fi
+  sleep 0.1
+done
+echo "mail servers did not come up; logs in $DIR" >&2
+tail -20 "$DIR/postfix.log" "$DIR/dovecot.log" >&2 || true
+exit 1
