@@ -11,8 +11,12 @@ need=()
 command -v sq >/dev/null || need+=(sq)
 command -v gpg >/dev/null || need+=(gnupg)
 command -v script >/dev/null || need+=(bsdutils)
+command -v postfix >/dev/null || need+=(postfix)
+command -v dovecot >/dev/null || need+=(dovecot-core dovecot-imapd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    echo "postfix postfix/mailname string example.test" | debconf-set-selections
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
@@ -34,5 +38,11 @@ for ex in examples/*.sh; do
   rm -rf "$work"
 done
 
-echo "== ignored tests (real servers)"
+echo "== real mail servers on loopback"
+mail=$(mktemp -d)
+export POSTERN_SMTP_PORT=$((20000 + RANDOM % 20000)) POSTERN_IMAP_PORT=$((40000 + RANDOM % 20000))
+trap 'bash scripts/mail-servers.sh stop "$mail"; rm -rf "$mail"' EXIT
+bash scripts/mail-servers.sh start "$mail" "$POSTERN_SMTP_PORT" "$POSTERN_IMAP_PORT"
+
+echo "== ignored tests (real servers, sq)"
 cargo test --release -- --ignored

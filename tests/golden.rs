@@ -56,7 +56,12 @@ fn envelopes() -> Vec<Envelope> {
         },
     ];
     vec![
-        base(1, Body::Accept { cert: "-----BEGIN PGP PUBLIC KEY BLOCK-----…".into(), proof: "ab12".into() }),
+        base(
+            1,
+            Body::Accept {
+                cert: "-----BEGIN PGP PUBLIC KEY BLOCK-----…".into(), proof: "ab12".into(), address: None
+            },
+        ),
         base(8, Body::Changes { changes: changes.into_iter().map(WireChange::Known).collect() }),
         base(0, Body::Ack),
         base(0, Body::Resend { from: 3, to: 5 }),

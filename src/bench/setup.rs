@@ -39,6 +39,7 @@ impl Pair {
             project: project.into(),
             sync_user: user.into(),
             exchange_dir: h.default_exchange("bench"),
+            mail: None,
         };
         let (mkey, _) = master.own_key_or_generate()?;
         let created =

@@ -98,6 +98,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             project: "SAM2".into(),
             sync_user: "sync-vendor".into(),
             exchange_dir: vex.clone(),
+            mail: None,
         },
         7 * 86_400_000,
     )?;
@@ -122,6 +123,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             project: "SP2".into(),
             sync_user: "sync-customer".into(),
             exchange_dir: cex.clone(),
+            mail: None,
         },
     )?;
     println!("2. customer uploaded it; master fingerprint {}", hs.master_fingerprint);

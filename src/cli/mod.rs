@@ -4,6 +4,7 @@
 mod bench;
 pub(crate) mod demo;
 mod key;
+mod mail_args;
 mod run;
 mod status;
 mod sync;
@@ -44,7 +45,7 @@ pub enum Command {
     Comment(tracker::CommentCmd),
     /// Create, accept, list and inspect synchronizations.
     #[command(subcommand)]
-    Sync(sync::SyncCmd),
+    Sync(Box<sync::SyncCmd>),
     /// Issues whose incoming changes are blocked by an error.
     #[command(subcommand)]
     Errors(sync::ErrorsCmd),
@@ -80,7 +81,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Project(c) => tracker::project(&home()?, c),
         Command::Issue(c) => tracker::issue(&home()?, c),
         Command::Comment(c) => tracker::comment(&home()?, c),
-        Command::Sync(c) => sync::sync(&home()?, c),
+        Command::Sync(c) => sync::sync(&home()?, *c),
         Command::Errors(c) => sync::errors(&home()?, c),
         Command::Key(c) => key::key(&home()?, c),
         Command::Run(a) => run::run(home()?, a),

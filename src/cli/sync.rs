@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 
+use super::mail_args::MailArgs;
 use super::print_json;
 use crate::engine::apply::retry_parked;
 use crate::engine::handshake::{self, format_ms, SyncSettings};
@@ -27,9 +28,11 @@ pub enum SyncCmd {
         /// The user under whose name the partner's changes are made here.
         #[arg(long)]
         sync_user: String,
-        /// Exchange protocol; fixed for the life of the sync.
-        #[arg(long, default_value = "file", value_parser = ["file"])]
+        /// Exchange protocol, `file` or `email`; fixed for the life of the sync.
+        #[arg(long, default_value = "file", value_parser = ["file", "email"])]
         protocol: String,
+        #[command(flatten)]
+        mail: MailArgs,
         /// Exchange folder holding SEND and RECEIVE (default <home>/exchange/<name>).
         #[arg(long)]
         exchange: Option<PathBuf>,
@@ -70,6 +73,9 @@ pub enum SyncCmd {
         /// Accept without asking.
         #[arg(long)]
         yes: bool,
+        /// Mail settings, when the handshake says the protocol is email.
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// List syncs.
     List {
@@ -142,7 +148,8 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             description,
             project,
             sync_user,
-            protocol: _,
+            protocol,
+            mail,
             exchange,
             out,
             expires_days,
@@ -158,7 +165,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 bail!("{} already exists; choose another --passphrase-out", p.display());
             }
             let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
-            let settings = SyncSettings { name, description, project, sync_user, exchange_dir: exchange };
+            let mail = if protocol == "email" { Some(mail.settings()?) } else { None };
+            let exchange = if mail.is_some() { std::path::PathBuf::new() } else { exchange };
+            let settings = SyncSettings { name, description, project, sync_user, exchange_dir: exchange, mail };
             let (key, generated) = home.own_key_or_generate()?;
             if generated {
                 eprintln!("Generated this peer's key {}", key.fingerprint());
@@ -189,7 +198,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 group_fingerprint(&created.fingerprint)
             );
         }
-        SyncCmd::Accept { file, passphrase, passphrase_file, project, sync_user, name, exchange, yes } => {
+        SyncCmd::Accept { file, passphrase, passphrase_file, project, sync_user, name, exchange, yes, mail } => {
             let data =
                 std::fs::read(&file).with_context(|| format!("cannot read handshake file {}", file.display()))?;
             let pass = read_passphrase(passphrase, passphrase_file)?;
@@ -201,9 +210,11 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             println!("  protocol:    {}", hs.protocol);
             println!("  master:      {}", group_fingerprint(&hs.master_fingerprint));
             println!("  expires:     {}", format_ms(hs.expires_at));
-            if hs.protocol != "file" {
-                bail!("protocol '{}' is not supported by this postern", hs.protocol);
-            }
+            let mail = match hs.protocol.as_str() {
+                "file" => None,
+                "email" => Some(mail.settings()?),
+                other => bail!("protocol '{other}' is not supported by this postern"),
+            };
             if !yes {
                 if !std::io::stdin().is_terminal() {
                     bail!("confirmation needed: compare the fingerprint with the master's admin, then run again with --yes");
@@ -218,8 +229,14 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             }
             let name = name.unwrap_or_else(|| hs.name.clone());
             let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
-            let settings =
-                SyncSettings { name, description: hs.description.clone(), project, sync_user, exchange_dir: exchange };
+            let settings = SyncSettings {
+                name,
+                description: hs.description.clone(),
+                project,
+                sync_user,
+                exchange_dir: exchange,
+                mail,
+            };
             let (key, generated) = home.own_key_or_generate()?;
             if generated {
                 eprintln!("Generated this peer's key {}", key.fingerprint());

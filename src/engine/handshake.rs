@@ -40,6 +40,9 @@ pub struct HandshakeFile {
     pub pairing_secret: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// Where the slave sends its mails (email protocol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_address: Option<String>,
 }
 
 impl std::fmt::Debug for HandshakeFile {
@@ -99,6 +102,8 @@ pub struct SyncSettings {
     pub project: String,
     pub sync_user: String,
     pub exchange_dir: std::path::PathBuf,
+    /// Mail settings: the email protocol; `None`: folders.
+    pub mail: Option<crate::transport::mail::MailSettings>,
 }
 
 pub fn check_name(name: &str) -> Result<()> {
@@ -121,6 +126,9 @@ fn check_settings(conn: &Connection, s: &SyncSettings) -> Result<()> {
             s.project
         );
     }
+    if let Some(m) = &s.mail {
+        m.check()?;
+    }
     if s.sync_user.trim().is_empty() {
         bail!("the sync user must not be empty");
     }
@@ -136,7 +144,7 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         name: s.name.clone(),
         description: s.description.clone(),
         role,
-        protocol: "file".into(),
+        protocol: if s.mail.is_some() { "email".into() } else { "file".into() },
         project: s.project.clone(),
         sync_user: s.sync_user.clone(),
         exchange_dir: s.exchange_dir.to_string_lossy().into_owned(),
@@ -164,6 +172,7 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         partner_prev_cert: None,
         partner_prev_until: None,
         partner_prev_retired: false,
+        mail: s.mail.as_ref().map(|m| serde_json::to_string(m).expect("json")),
     }
 }
 
@@ -200,10 +209,13 @@ pub fn create_master(conn: &mut Connection, key: &OwnKey, s: &SyncSettings, vali
         pairing_secret: secret,
         created_at: now,
         expires_at: now + valid_for_ms,
+        mail_address: s.mail.as_ref().map(|m| m.address.clone()),
     };
     let passphrase = new_passphrase();
     let handshake = seal_with_password(key.cert(), &passphrase, &serde_json::to_vec(&file)?)?;
-    FileTransport::create_dirs(&s.exchange_dir)?;
+    if s.mail.is_none() {
+        FileTransport::create_dirs(&s.exchange_dir)?;
+    }
     syncs::insert(&tx, &rec)?;
     tx.commit()?;
     Ok(Created { sync: rec, handshake, passphrase, fingerprint: key.fingerprint() })
@@ -245,6 +257,14 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
     if file.master_fingerprint == key.fingerprint() {
         bail!("this handshake file was made with this home's own key; upload it on the partner's side");
     }
+    if (file.protocol == "email") != s.mail.is_some() {
+        bail!("this sync uses the {} protocol: give the matching settings", file.protocol);
+    }
+    let mut s = s.clone();
+    if let Some(m) = s.mail.as_mut() {
+        m.partner_address = Some(file.mail_address.clone().context("the handshake file names no mail address")?);
+    }
+    let s = &s;
     let now = now_ms();
     let mut rec = new_record(s, file.sync_id.clone(), Role::Slave, now);
     rec.own_fpr = Some(key.fingerprint());
@@ -253,11 +273,14 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
     rec.partner_cert = Some(file.master_cert.clone());
     rec.pairing_used = true;
     rec.change_cursor = Embedded.last_change(&tx)?;
-    FileTransport::create_dirs(&s.exchange_dir)?;
+    if s.mail.is_none() {
+        FileTransport::create_dirs(&s.exchange_dir)?;
+    }
     syncs::insert(&tx, &rec)?;
     let body = Body::Accept {
         cert: key.public_armored()?,
         proof: pairing_proof(&file.pairing_secret, &file.sync_id, &key.fingerprint()),
+        address: s.mail.as_ref().map(|m| m.address.clone()),
     };
     outbox::enqueue(&tx, &rec.id, &body, now)?;
     tx.commit()?;
@@ -295,7 +318,7 @@ pub fn take_accept(
     cert: &Cert,
     digest: &str,
 ) -> Result<Result<(), Rejected>> {
-    let Body::Accept { proof, .. } = &env.body else { unreachable!("open_accept checked the kind") };
+    let Body::Accept { proof, address, .. } = &env.body else { unreachable!("open_accept checked the kind") };
     if sync.pairing_used {
         return Ok(Err(Rejected("a second accept for this handshake was refused: it was already used".into())));
     }
@@ -313,6 +336,11 @@ pub fn take_accept(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     outbox::acknowledge(&tx, &sync.id, env.ack, sync.out_seq)?;
     syncs::pin_partner(&tx, &sync.id, &fpr, &armored)?;
+    if let (Some(mail), Some(address)) = (&sync.mail, address) {
+        let mut m: crate::transport::mail::MailSettings = serde_json::from_str(mail)?;
+        m.partner_address = Some(address.clone());
+        syncs::set_mail(&tx, &sync.id, &serde_json::to_string(&m)?)?;
+    }
     syncs::record_contact(&tx, &sync.id, Some(1), now_ms())?;
     syncs::set_in_seq(&tx, &sync.id, 1)?;
     crate::store::seen::record(&tx, &sync.id, digest, 1, now_ms())?;

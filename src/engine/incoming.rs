@@ -55,7 +55,7 @@ fn process(
     transport: &impl Transport,
     item: &Incoming,
 ) -> Result<Option<Processed>> {
-    let name = names::parse(&item.id).context("listed a name that is not ours")?;
+    let name = names::parse(&item.name).context("listed a name that is not ours")?;
     if name.sync != sync.id {
         let why = format!("addressed to sync {}, not {} ({})", name.sync, sync.id, sync.name);
         return Ok(Some((String::new(), Err(Rejected(why)))));

@@ -23,7 +23,6 @@ use crate::crypto::{cert_from_armored, OwnKey};
 use crate::home::Home;
 use crate::store::{self, SyncRecord};
 use crate::tracker::Embedded;
-use crate::transport::FileTransport;
 
 /// Largest message accepted or produced, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 10 * 1024 * 1024;
@@ -93,12 +92,15 @@ impl Peer {
     }
 
     fn cycle_sync(&mut self, sync: &SyncRecord) -> Result<CycleReport> {
-        let transport = FileTransport::new(std::path::Path::new(&sync.exchange_dir));
+        let transport = crate::transport::AnyTransport::for_sync(sync)?;
         let mut report = CycleReport::default();
         report.enqueued += outgoing::collect(&mut self.conn, &self.tracker, sync)?;
         report.add(incoming::receive(self, sync, &transport)?);
-        let sync = store::syncs::get(&self.conn, &sync.id)?.context("sync vanished")?;
-        report.sent += outgoing::send(&mut self.conn, &self.key, &self.retired, &sync, &transport)?;
+        let after = store::syncs::get(&self.conn, &sync.id)?.context("sync vanished")?;
+        // The accept may have told us where the partner's mail goes.
+        let transport =
+            if after.mail != sync.mail { crate::transport::AnyTransport::for_sync(&after)? } else { transport };
+        report.sent += outgoing::send(&mut self.conn, &self.key, &self.retired, &after, &transport)?;
         Ok(report)
     }
 }

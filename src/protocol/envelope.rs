@@ -35,7 +35,13 @@ pub struct Envelope {
 pub enum Body {
     /// The slave's first message: its certificate and proof that it holds
     /// the handshake's pairing secret.
-    Accept { cert: String, proof: String },
+    Accept {
+        cert: String,
+        proof: String,
+        /// The slave's mail address (email protocol).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+    },
     /// A batch of changes.
     Changes { changes: Vec<WireChange> },
     /// The sender's new certificate. Signed by the old key; the sender's

@@ -69,6 +69,8 @@ pub struct SyncRecord {
     pub partner_prev_cert: Option<String>,
     pub partner_prev_until: Option<u64>,
     pub partner_prev_retired: bool,
+    /// Mail settings (JSON) for the email protocol.
+    pub mail: Option<String>,
 }
 
 impl std::fmt::Debug for SyncRecord {
@@ -95,7 +97,7 @@ const SELECT: &str = "id, name, description, role, protocol, project, sync_user,
     partner_fpr, partner_cert, pairing_secret, pairing_used, handshake_expires, created_at, out_seq, \
     out_acked, in_seq, change_cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms, own_fpr, own_prev_fpr, own_rekey_seq, \
-    partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired";
+    partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
     let role: String = r.get(3)?;
@@ -133,6 +135,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         partner_prev_cert: r.get(29)?,
         partner_prev_until: r.get::<_, Option<i64>>(30)?.map(|v| v as u64),
         partner_prev_retired: r.get(31)?,
+        mail: r.get(32)?,
     })
 }
 
@@ -154,7 +157,7 @@ pub fn insert(conn: &Connection, s: &SyncRecord) -> Result<()> {
             s.gap_after_ms
         ],
     )?;
-    conn.execute("UPDATE sync SET own_fpr = ?2 WHERE id = ?1", params![s.id, s.own_fpr])?;
+    conn.execute("UPDATE sync SET own_fpr = ?2, mail = ?3 WHERE id = ?1", params![s.id, s.own_fpr, s.mail])?;
     Ok(())
 }
 
@@ -265,5 +268,10 @@ pub fn retire_partner_prev(conn: &Connection, id: &str) -> Result<()> {
 /// Records the own key for syncs made before migration 3.
 pub fn adopt_own_fpr(conn: &Connection, fpr: &str) -> Result<()> {
     conn.execute("UPDATE sync SET own_fpr = ?1 WHERE own_fpr IS NULL", [fpr])?;
+    Ok(())
+}
+
+pub fn set_mail(conn: &Connection, id: &str, mail: &str) -> Result<()> {
+    conn.execute("UPDATE sync SET mail = ?2 WHERE id = ?1", params![id, mail])?;
     Ok(())
 }

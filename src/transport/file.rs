@@ -92,7 +92,7 @@ impl Transport for FileTransport {
             if !meta.is_file() {
                 continue;
             }
-            out.push(Incoming { id: name, size: meta.len() });
+            out.push(Incoming { id: name.clone(), name, size: meta.len() });
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)

@@ -4,14 +4,66 @@
 //! never decides what is applied. `file` is the SEND/RECEIVE folder pair.
 
 pub mod file;
+pub mod mail;
 
 pub use file::FileTransport;
+pub use mail::MailTransport;
+
+use anyhow::Context;
+
+use crate::store::SyncRecord;
+
+/// The transport of a sync, chosen by its protocol.
+pub enum AnyTransport {
+    File(FileTransport),
+    Mail(Box<MailTransport>),
+}
+
+impl AnyTransport {
+    pub fn for_sync(sync: &SyncRecord) -> anyhow::Result<Self> {
+        match sync.protocol.as_str() {
+            "email" => {
+                let settings = serde_json::from_str(sync.mail.as_deref().context("email sync without mail settings")?)
+                    .context("the sync's mail settings are damaged")?;
+                Ok(AnyTransport::Mail(Box::new(MailTransport::new(settings, &sync.id)?)))
+            }
+            _ => Ok(AnyTransport::File(FileTransport::new(std::path::Path::new(&sync.exchange_dir)))),
+        }
+    }
+
+    fn inner(&self) -> &dyn Transport {
+        match self {
+            AnyTransport::File(t) => t,
+            AnyTransport::Mail(t) => t.as_ref(),
+        }
+    }
+}
+
+impl Transport for AnyTransport {
+    fn send(&self, name: &str, data: &[u8]) -> anyhow::Result<()> {
+        self.inner().send(name, data)
+    }
+    fn list(&self) -> anyhow::Result<Vec<Incoming>> {
+        self.inner().list()
+    }
+    fn read(&self, id: &str, limit: u64) -> anyhow::Result<Vec<u8>> {
+        self.inner().read(id, limit)
+    }
+    fn remove(&self, id: &str) -> anyhow::Result<()> {
+        self.inner().remove(id)
+    }
+    fn quarantine(&self, id: &str, reason: &str) -> anyhow::Result<()> {
+        self.inner().quarantine(id, reason)
+    }
+}
 
 /// A message waiting in the receive side of a transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
-    /// The transport's handle (the file name for folders).
+    /// The transport's handle (the file name for folders, a UID for IMAP).
     pub id: String,
+    /// The message's name (see `protocol::names`).
+    pub name: String,
     pub size: u64,
 }
 

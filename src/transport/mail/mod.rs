@@ -1,0 +1,224 @@
+//! Mail transport: SMTP out (lettre), IMAP in (async-imap), each message
+//! one OpenPGP/MIME mail. Mails of other syncs, or not postern's at all,
+//! are left untouched in a shared mailbox; a mail is deleted (or moved to
+//! a folder) only after what it carried is durably applied.
+//!
+//! The engine's cycle is synchronous; this transport runs its futures on
+//! the daemon's runtime (from the blocking thread the cycle runs on), or
+//! on a runtime of its own for `run --once`.
+
+pub mod mime;
+pub mod settings;
+mod stream;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+use anyhow::{anyhow, bail, Context, Result};
+use async_imap::Session;
+use futures::TryStreamExt;
+
+pub use settings::{Account, MailSettings, Password, Security};
+use stream::ImapStream;
+
+use super::{Incoming, Transport};
+
+pub struct MailTransport {
+    settings: MailSettings,
+    sync_id: String,
+    rt: Option<tokio::runtime::Runtime>,
+    session: Mutex<Option<Session<ImapStream>>>,
+    /// Transport id (UID as text) → message name, from the last listing.
+    names: Mutex<HashMap<String, String>>,
+}
+
+impl MailTransport {
+    pub fn new(settings: MailSettings, sync_id: &str) -> Result<Self> {
+        let rt = match tokio::runtime::Handle::try_current() {
+            Ok(_) => None,
+            Err(_) => Some(tokio::runtime::Builder::new_current_thread().enable_all().build()?),
+        };
+        Ok(Self {
+            settings,
+            sync_id: sync_id.to_string(),
+            rt,
+            session: Mutex::new(None),
+            names: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
+        match &self.rt {
+            Some(rt) => rt.block_on(f),
+            None => tokio::runtime::Handle::current().block_on(f),
+        }
+    }
+
+    /// Logs in and selects the mailbox; errors say what to fix.
+    async fn login(&self) -> Result<Session<ImapStream>> {
+        let a = &self.settings.imap;
+        let stream = stream::connect(&a.host, a.port, a.security == Security::Tls, None).await?;
+        let mut client = async_imap::Client::new(stream);
+        client.read_response().await?.ok_or_else(|| anyhow!("the IMAP server {} closed the connection", a.host))?;
+        let password = a.password.resolve()?;
+        let mut session = client.login(&a.username, password).await.map_err(|(e, _)| {
+            anyhow!("IMAP login to {} as {} failed: wrong user name or password? ({e})", a.host, a.username)
+        })?;
+        session
+            .select(&self.settings.mailbox)
+            .await
+            .with_context(|| format!("mailbox '{}' cannot be opened on {}", self.settings.mailbox, a.host))?;
+        Ok(session)
+    }
+
+    /// The cycle's logged-in session (logging in the first time).
+    fn take_session(&self) -> Result<Session<ImapStream>> {
+        match self.session.lock().unwrap().take() {
+            Some(s) => Ok(s),
+            None => self.block_on(self.login()),
+        }
+    }
+
+    /// Keeps the session for the rest of the cycle if the call worked;
+    /// after an error the next call logs in afresh.
+    fn finish<T>(&self, session: Session<ImapStream>, result: Result<T>) -> Result<T> {
+        if result.is_ok() {
+            *self.session.lock().unwrap() = Some(session);
+        }
+        result
+    }
+
+    fn uid(&self, id: &str) -> Result<u32> {
+        id.parse().map_err(|_| anyhow!("'{id}' is not an IMAP UID"))
+    }
+
+    /// Sends one already sealed message to the partner.
+    async fn send_mail(&self, name: &str, data: &[u8]) -> Result<()> {
+        use lettre::transport::smtp::authentication::Credentials;
+        use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+        let s = &self.settings;
+        let to = s.partner_address.as_deref().context("the partner's mail address is not known yet")?;
+        let a = &s.smtp;
+        let builder = match a.security {
+            Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&a.host),
+            Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&a.host)?,
+            Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&a.host)?,
+        };
+        let mut builder = builder.port(a.port);
+        if !a.username.is_empty() {
+            builder = builder.credentials(Credentials::new(a.username.clone(), a.password.resolve()?));
+        }
+        let date = chrono::Utc::now().to_rfc2822();
+        let mail = mime::encode(&s.address, to, &self.sync_id, name, data, &date);
+        let envelope = lettre::address::Envelope::new(Some(s.address.parse()?), vec![to.parse()?])?;
+        builder.build().send_raw(&envelope, &mail).await.map_err(|e| {
+            let kind = if e.is_permanent() { "refused" } else { "failed (will retry)" };
+            anyhow!("sending through {}:{} {kind}: {e}", a.host, a.port)
+        })?;
+        Ok(())
+    }
+}
+
+impl Transport for MailTransport {
+    fn send(&self, name: &str, data: &[u8]) -> Result<()> {
+        self.block_on(self.send_mail(name, data))
+    }
+
+    fn list(&self) -> Result<Vec<Incoming>> {
+        let query = format!("HEADER {} \"{}\"", mime::SYNC_HEADER, self.sync_id);
+        let mut session = self.take_session()?;
+        let s = &mut session;
+        let result: Result<Vec<(u32, String, u64)>> = self.block_on(async {
+            let uids = s.uid_search(&query).await?;
+            if uids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let set = uids.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",");
+            let fetches: Vec<_> = s
+                .uid_fetch(&set, format!("(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS ({})])", mime::NAME_HEADER))
+                .await?
+                .try_collect()
+                .await?;
+            Ok(fetches
+                .iter()
+                .filter_map(|f| {
+                    let name = mime::header(f.header().or(f.body())?, mime::NAME_HEADER)?;
+                    Some((f.uid?, name, f.size.unwrap_or(0) as u64))
+                })
+                .collect())
+        });
+        let found = self.finish(session, result)?;
+        let mut names = self.names.lock().unwrap();
+        names.clear();
+        let mut out: Vec<Incoming> = found
+            .into_iter()
+            .map(|(uid, name, size)| {
+                names.insert(uid.to_string(), name.clone());
+                Incoming { id: uid.to_string(), name, size }
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn read(&self, id: &str, limit: u64) -> Result<Vec<u8>> {
+        let uid = self.uid(id)?;
+        let mut session = self.take_session()?;
+        let s = &mut session;
+        let result: Result<Vec<u8>> = self.block_on(async {
+            let fetches: Vec<_> = s.uid_fetch(uid.to_string(), "BODY.PEEK[]").await?.try_collect().await?;
+            let f = fetches.first().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+            Ok(f.body().unwrap_or_default().to_vec())
+        });
+        let mail = self.finish(session, result)?;
+        if mail.len() as u64 > limit * 2 {
+            bail!("mail {id} is {} bytes, over the limit", mail.len());
+        }
+        // Not an OpenPGP/MIME mail: hand over the raw mail, which the
+        // engine then refuses and quarantines with a reason.
+        Ok(mime::armored_part(&mail).unwrap_or(mail))
+    }
+
+    fn remove(&self, id: &str) -> Result<()> {
+        let uid = self.uid(id)?.to_string();
+        let done = self.settings.done_folder.clone();
+        let mut session = self.take_session()?;
+        let s = &mut session;
+        let result: Result<()> = self.block_on(async {
+            match done {
+                Some(folder) => {
+                    let _ = s.create(&folder).await;
+                    s.uid_mv(&uid, &folder).await?;
+                }
+                None => {
+                    let _: Vec<_> = s.uid_store(&uid, "+FLAGS.SILENT (\\Deleted)").await?.try_collect().await?;
+                    let _: Vec<_> = s.uid_expunge(&uid).await?.try_collect().await?;
+                }
+            }
+            Ok(())
+        });
+        self.finish(session, result)
+    }
+
+    fn quarantine(&self, id: &str, _reason: &str) -> Result<()> {
+        let uid = self.uid(id)?.to_string();
+        let folder = self.settings.quarantine_folder.clone();
+        let mut session = self.take_session()?;
+        let s = &mut session;
+        let result: Result<()> = self.block_on(async {
+            let _ = s.create(&folder).await;
+            s.uid_mv(&uid, &folder).await?;
+            Ok(())
+        });
+        self.finish(session, result)
+    }
+}
+
+impl Drop for MailTransport {
+    fn drop(&mut self) {
+        if let Some(mut s) = self.session.lock().unwrap().take() {
+            let _ = self.block_on(s.logout());
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Mail account settings of a sync. Passwords come from the settings, an
+//! environment variable or a file, and never show in `Debug`.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    Tls,
+    Starttls,
+    None,
+}
+
+impl std::str::FromStr for Security {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "tls" => Ok(Security::Tls),
+            "starttls" => Ok(Security::Starttls),
+            "none" => Ok(Security::None),
+            other => Err(format!("'{other}' is not a security setting: use tls, starttls or none")),
+        }
+    }
+}
+
+/// Where a password comes from.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Password {
+    Value(String),
+    Env(String),
+    File(String),
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Password::Value(_) => f.write_str("Value(<redacted>)"),
+            Password::Env(v) => write!(f, "Env({v})"),
+            Password::File(p) => write!(f, "File({p})"),
+        }
+    }
+}
+
+impl Password {
+    pub fn resolve(&self) -> Result<String> {
+        match self {
+            Password::Value(v) => Ok(v.clone()),
+            Password::Env(name) => std::env::var(name)
+                .with_context(|| format!("environment variable {name} (the mail password) is not set")),
+            Password::File(path) => Ok(std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the mail password file {path}"))?
+                .trim_end_matches(['\r', '\n'])
+                .to_string()),
+        }
+    }
+}
+
+/// One server account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub password: Password,
+}
+
+/// A sync's mail settings: where it reads, how it sends, and the partner's
+/// address (learned from the handshake or the accept message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailSettings {
+    pub imap: Account,
+    pub mailbox: String,
+    pub smtp: Account,
+    /// Our address: where the partner sends, and our From.
+    pub address: String,
+    pub partner_address: Option<String>,
+    /// Where taken mails go; `None` deletes them.
+    pub done_folder: Option<String>,
+    pub quarantine_folder: String,
+}
+
+impl MailSettings {
+    pub fn check(&self) -> Result<()> {
+        if !self.address.contains('@') {
+            bail!("'{}' is not a mail address", self.address);
+        }
+        for (what, a) in [("IMAP", &self.imap), ("SMTP", &self.smtp)] {
+            if a.host.is_empty() || a.port == 0 {
+                bail!("the {what} server needs a host and a port");
+            }
+            if a.security == Security::Starttls && what == "IMAP" {
+                bail!("IMAP with STARTTLS is not supported yet: use --imap-security tls (port 993) or none");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_and_resolved() {
+        let p = Password::Value("hunter2".into());
+        assert!(!format!("{p:?}").contains("hunter2"));
+        assert_eq!(p.resolve().unwrap(), "hunter2");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "from-file\n").unwrap();
+        assert_eq!(Password::File(f.to_string_lossy().into()).resolve().unwrap(), "from-file");
+        let err = Password::Env("POSTERN_TEST_SURELY_UNSET".into()).resolve().unwrap_err();
+        assert!(err.to_string().contains("POSTERN_TEST_SURELY_UNSET"));
+    }
+}
