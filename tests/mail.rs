@@ -6,6 +6,13 @@
 mod common;
 use common::*;
 
+/// The tests share the three mailboxes: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn ports() -> (String, String) {
     let get = |v: &str| std::env::var(v).unwrap_or_else(|_| panic!("{v} is not set: run scripts/integration.sh"));
     (get("POSTERN_SMTP_PORT"), get("POSTERN_IMAP_PORT"))
@@ -104,6 +111,7 @@ fn settle_mail(m: &TestPeer, s: &TestPeer) {
 #[test]
 #[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
 fn handshake_and_two_way_sync_through_real_mailboxes() {
+    let _one = serial();
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     pair_by_mail(&m, &s, "pw-slave");
     assert_eq!(m.status()["protocol"], "email");
@@ -133,9 +141,73 @@ fn handshake_and_two_way_sync_through_real_mailboxes() {
 #[test]
 #[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
 fn a_wrong_imap_password_is_reported_in_words() {
+    let _one = serial();
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     pair_by_mail(&m, &s, "not-the-password");
     let err = s.fail(&["run", "--once"]);
     assert!(err.contains("IMAP login to 127.0.0.1 as slave@example.test failed"), "{err}");
     assert!(!err.contains("not-the-password"), "the password is not echoed");
+}
+
+/// Sends a raw mail to `to` through the test SMTP server as `other`.
+fn deposit(to: &str, raw: &str) {
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+    let (smtp, _) = ports();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(smtp.parse().unwrap())
+            .credentials(Credentials::new("other@example.test".into(), "pw-other".into()))
+            .build();
+        let env =
+            lettre::address::Envelope::new(Some("other@example.test".parse().unwrap()), vec![to.parse().unwrap()])
+                .unwrap();
+        t.send_raw(&env, raw.as_bytes()).await.unwrap();
+    });
+}
+
+/// Subjects of the mails in a mailbox.
+fn subjects(user: &str, password: &str) -> Vec<String> {
+    use futures::TryStreamExt;
+    let (_, imap) = ports();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", imap.parse::<u16>().unwrap())).await.unwrap();
+        let mut client = async_imap::Client::new(tcp);
+        client.read_response().await.unwrap();
+        let mut s = client.login(user, password).await.map_err(|(e, _)| e).unwrap();
+        s.select("INBOX").await.unwrap();
+        let fetches: Vec<_> =
+            s.fetch("1:*", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]").await.unwrap().try_collect().await.unwrap();
+        let v = fetches
+            .iter()
+            .map(|f| String::from_utf8_lossy(f.header().unwrap_or_default()).trim().to_string())
+            .collect();
+        s.logout().await.unwrap();
+        v
+    })
+}
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn mail_for_another_sync_is_left_alone_in_a_shared_mailbox() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    // The master's mailbox is shared: other mail arrives there too.
+    let before = subjects("master@example.test", "pw-master").len();
+    deposit("master@example.test", "Subject: lunch?\r\n\r\nsee you at noon\r\n");
+    deposit(
+        "master@example.test",
+        "Subject: postern message\r\nX-Postern-Sync: 11111111-2222-3333-4444-555555555555\r\nX-Postern-Name: postern-11111111-2222-3333-4444-555555555555-000000000001-ab.pgp\r\n\r\nnot for us\r\n",
+    );
+    pair_by_mail(&m, &s, "pw-slave");
+    settle_mail(&m, &s);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "still works"]);
+    settle_mail(&m, &s);
+    assert_eq!(s.issues("SP2").len(), 1);
+    let left = subjects("master@example.test", "pw-master");
+    assert_eq!(left.len(), before + 2, "{left:?}");
+    assert!(left.iter().any(|l| l.contains("lunch?")), "{left:?}");
+    assert_eq!(m.status()["quarantined"], 0, "another sync's mail is not ours to quarantine");
 }
