@@ -211,3 +211,20 @@ fn mail_for_another_sync_is_left_alone_in_a_shared_mailbox() {
     assert!(left.iter().any(|l| l.contains("lunch?")), "{left:?}");
     assert_eq!(m.status()["quarantined"], 0, "another sync's mail is not ours to quarantine");
 }
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn mail_test_checks_both_accounts_in_words() {
+    let _one = serial();
+    let p = TestPeer::new(MASTER_KEY, "SAM2");
+    let good = mail_flags(&p, "master", "pw-master");
+    let out = p.ok(&args(&["mail", "test"], &good));
+    assert!(out.contains("ok      IMAP 127.0.0.1") && out.contains("ok      SMTP 127.0.0.1"), "{out}");
+    let bad = mail_flags(&p, "master", "wrong-secret");
+    let out = p.cli(&args(&["mail", "test"], &bad));
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("FAILED  IMAP") && text.contains("wrong user name or password"), "{text}");
+    assert!(text.contains("FAILED  SMTP"), "{text}");
+    assert!(!text.contains("wrong-secret"), "the password is not echoed");
+}

@@ -4,6 +4,7 @@
 mod bench;
 pub(crate) mod demo;
 mod key;
+mod mail;
 mod mail_args;
 mod run;
 mod status;
@@ -49,6 +50,9 @@ pub enum Command {
     /// Issues whose incoming changes are blocked by an error.
     #[command(subcommand)]
     Errors(sync::ErrorsCmd),
+    /// Check mail accounts for the email protocol.
+    #[command(subcommand)]
+    Mail(mail::MailCmd),
     /// This peer's OpenPGP key.
     #[command(subcommand)]
     Key(key::KeyCmd),
@@ -84,6 +88,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sync(c) => sync::sync(&home()?, *c),
         Command::Errors(c) => sync::errors(&home()?, c),
         Command::Key(c) => key::key(&home()?, c),
+        Command::Mail(c) => mail::mail(c),
         Command::Run(a) => run::run(home()?, a),
         Command::Status(a) => status::status(&home()?, a),
         Command::Demo(a) => demo::demo(a),

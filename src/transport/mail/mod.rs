@@ -93,13 +93,40 @@ impl MailTransport {
         id.parse().map_err(|_| anyhow!("'{id}' is not an IMAP UID"))
     }
 
-    /// Sends one already sealed message to the partner.
-    async fn send_mail(&self, name: &str, data: &[u8]) -> Result<()> {
+    /// Checks both accounts without sending anything: IMAP login and
+    /// mailbox, SMTP connection and authentication. One line per check.
+    pub fn check_accounts(&self) -> Vec<(String, Result<()>)> {
+        let a = &self.settings.imap;
+        let imap = self.block_on(async {
+            let mut s = self.login().await?;
+            let _ = s.logout().await;
+            Ok(())
+        });
+        let s = &self.settings.smtp;
+        let smtp = self.block_on(async {
+            let ok = self.smtp()?.test_connection().await.map_err(|e| {
+                anyhow!(
+                    "SMTP {}:{} as '{}': {e} (wrong password, TLS not trusted, or the host is unreachable)",
+                    s.host,
+                    s.port,
+                    s.username
+                )
+            })?;
+            if !ok {
+                bail!("SMTP {}:{} did not answer", s.host, s.port);
+            }
+            Ok(())
+        });
+        vec![
+            (format!("IMAP {}:{} as {}, mailbox {}", a.host, a.port, a.username, self.settings.mailbox), imap),
+            (format!("SMTP {}:{} as '{}'", s.host, s.port, s.username), smtp),
+        ]
+    }
+
+    fn smtp(&self) -> Result<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>> {
         use lettre::transport::smtp::authentication::Credentials;
-        use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-        let s = &self.settings;
-        let to = s.partner_address.as_deref().context("the partner's mail address is not known yet")?;
-        let a = &s.smtp;
+        use lettre::{AsyncSmtpTransport, Tokio1Executor};
+        let a = &self.settings.smtp;
         let builder = match a.security {
             Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&a.host),
             Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&a.host)?,
@@ -109,10 +136,19 @@ impl MailTransport {
         if !a.username.is_empty() {
             builder = builder.credentials(Credentials::new(a.username.clone(), a.password.resolve()?));
         }
+        Ok(builder.build())
+    }
+
+    /// Sends one already sealed message to the partner.
+    async fn send_mail(&self, name: &str, data: &[u8]) -> Result<()> {
+        use lettre::AsyncTransport;
+        let s = &self.settings;
+        let to = s.partner_address.as_deref().context("the partner's mail address is not known yet")?;
+        let a = &s.smtp;
         let date = chrono::Utc::now().to_rfc2822();
         let mail = mime::encode(&s.address, to, &self.sync_id, name, data, &date);
         let envelope = lettre::address::Envelope::new(Some(s.address.parse()?), vec![to.parse()?])?;
-        builder.build().send_raw(&envelope, &mail).await.map_err(|e| {
+        self.smtp()?.send_raw(&envelope, &mail).await.map_err(|e| {
             let kind = if e.is_permanent() { "refused" } else { "failed (will retry)" };
             anyhow!("sending through {}:{} {kind}: {e}", a.host, a.port)
         })?;
