@@ -37,12 +37,15 @@ async fn cycle(peer: Peer) -> (Peer, Result<CycleReport>) {
 pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
     let mut peer = Peer::open(home.clone())?;
     let (wake_tx, mut wake_rx) = mpsc::channel::<()>(1);
+    let wake_tx_idle = wake_tx.clone();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if res.is_ok_and(|e| is_wake_up(&e)) {
             let _ = wake_tx.try_send(());
         }
     })?;
     let mut watched: Vec<PathBuf> = Vec::new();
+    let mut idlers: Vec<(String, tokio::task::JoinHandle<()>)> = Vec::new();
+    let idle_wake = wake_tx_idle;
     if opts.watch {
         watcher.watch(home.root(), RecursiveMode::NonRecursive)?;
     }
@@ -51,6 +54,17 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
     tracing::info!(home = %home.root().display(), "postern running");
     loop {
         for s in store::syncs::list(&peer.conn)? {
+            if let (true, Some(mail)) = (opts.watch, &s.mail) {
+                if !idlers.iter().any(|(id, _)| id == &s.id) {
+                    let settings: crate::transport::mail::MailSettings = serde_json::from_str(mail)?;
+                    let tx = idle_wake.clone();
+                    let task = tokio::spawn(crate::transport::mail::idle_loop(settings, move || {
+                        let _ = tx.try_send(());
+                    }));
+                    idlers.push((s.id.clone(), task));
+                }
+                continue;
+            }
             let dir = PathBuf::from(&s.exchange_dir).join("RECEIVE");
             if opts.watch && !watched.contains(&dir) && watcher.watch(&dir, RecursiveMode::NonRecursive).is_ok() {
                 watched.push(dir);
@@ -87,6 +101,9 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
             _ = tokio::time::sleep(pause) => {}
             _ = &mut shutdown => break,
         }
+    }
+    for (_, task) in idlers {
+        task.abort();
     }
     tracing::info!("postern stopped");
     Ok(())

@@ -228,3 +228,36 @@ fn mail_test_checks_both_accounts_in_words() {
     assert!(text.contains("FAILED  SMTP"), "{text}");
     assert!(!text.contains("wrong-secret"), "the password is not echoed");
 }
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn imap_idle_wakes_the_daemon() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail(&m, &s, "pw-slave");
+    settle_mail(&m, &s);
+    // A full scan once an hour: a change that arrives sooner came through
+    // notify (the master's database) and IMAP IDLE (the slave's mailbox).
+    let spawn = |p: &TestPeer| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_postern"))
+            .arg("--home")
+            .arg(p.home())
+            .args(["run", "--interval", "3600"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (mut dm, mut ds) = (spawn(&m), spawn(&s));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "woken by IDLE"]);
+    let start = std::time::Instant::now();
+    while s.issues("SP2").is_empty() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "IDLE never woke the slave");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    eprintln!("arrived over IMAP IDLE after {:?}", start.elapsed());
+    for d in [&mut dm, &mut ds] {
+        std::process::Command::new("kill").args(["-TERM", &d.id().to_string()]).status().unwrap();
+        assert!(d.wait().unwrap().success());
+    }
+}

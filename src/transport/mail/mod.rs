@@ -55,21 +55,8 @@ impl MailTransport {
         }
     }
 
-    /// Logs in and selects the mailbox; errors say what to fix.
     async fn login(&self) -> Result<Session<ImapStream>> {
-        let a = &self.settings.imap;
-        let stream = stream::connect(&a.host, a.port, a.security == Security::Tls, None).await?;
-        let mut client = async_imap::Client::new(stream);
-        client.read_response().await?.ok_or_else(|| anyhow!("the IMAP server {} closed the connection", a.host))?;
-        let password = a.password.resolve()?;
-        let mut session = client.login(&a.username, password).await.map_err(|(e, _)| {
-            anyhow!("IMAP login to {} as {} failed: wrong user name or password? ({e})", a.host, a.username)
-        })?;
-        session
-            .select(&self.settings.mailbox)
-            .await
-            .with_context(|| format!("mailbox '{}' cannot be opened on {}", self.settings.mailbox, a.host))?;
-        Ok(session)
+        login(&self.settings).await
     }
 
     /// The cycle's logged-in session (logging in the first time).
@@ -154,6 +141,59 @@ impl MailTransport {
         })?;
         Ok(())
     }
+}
+
+/// Logs in and selects the mailbox; errors say what to fix.
+async fn login(settings: &MailSettings) -> Result<Session<ImapStream>> {
+    let a = &settings.imap;
+    let stream = stream::connect(&a.host, a.port, a.security == Security::Tls, None).await?;
+    let mut client = async_imap::Client::new(stream);
+    client.read_response().await?.ok_or_else(|| anyhow!("the IMAP server {} closed the connection", a.host))?;
+    let password = a.password.resolve()?;
+    let mut session = client.login(&a.username, password).await.map_err(|(e, _)| {
+        anyhow!("IMAP login to {} as {} failed: wrong user name or password? ({e})", a.host, a.username)
+    })?;
+    session
+        .select(&settings.mailbox)
+        .await
+        .with_context(|| format!("mailbox '{}' cannot be opened on {}", settings.mailbox, a.host))?;
+    Ok(session)
+}
+
+/// Watches the mailbox with IMAP IDLE and calls `wake` when something
+/// arrives. IDLE is re-issued every 25 minutes (servers drop it near 30);
+/// a lost connection is retried with jittered exponential backoff (2 s to
+/// 80 s). Runs until its task is aborted.
+pub async fn idle_loop(settings: MailSettings, wake: impl Fn() + Send + 'static) {
+    let mut failures = 0u32;
+    loop {
+        match idle_once(&settings, &wake).await {
+            Ok(()) => failures = 0,
+            Err(e) => {
+                failures += 1;
+                let base = 2u64 << failures.min(5);
+                let wait = std::time::Duration::from_millis(base * 1000 * (50 + rand::random::<u64>() % 50) / 100);
+                tracing::warn!("IMAP IDLE on {}: {e:#}; again in {wait:?}", settings.imap.host);
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+async fn idle_once(settings: &MailSettings, wake: &impl Fn()) -> Result<()> {
+    let session = login(settings).await?;
+    let mut idle = session.idle();
+    idle.init().await?;
+    let response = {
+        let (wait, _stop) = idle.wait_with_timeout(std::time::Duration::from_secs(25 * 60));
+        wait.await?
+    };
+    if let async_imap::extensions::idle::IdleResponse::NewData(_) = response {
+        wake();
+    }
+    let mut session = idle.done().await?;
+    let _ = session.logout().await;
+    Ok(())
 }
 
 impl Transport for MailTransport {
