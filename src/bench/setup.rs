@@ -28,25 +28,69 @@ fn link(exchange: &Path, name: &str, target: &Path) -> Result<()> {
 }
 
 impl Pair {
-    pub fn new(root: &Path) -> Result<Self> {
+    /// Over folders linked into a shared directory, or, with `mail` =
+    /// (SMTP port, IMAP port), over the loopback test mail servers of
+    /// `scripts/mail-servers.sh` (mailboxes master@ and slave@example.test).
+    pub fn new(root: &Path, mail: Option<(u16, u16)>) -> Result<Self> {
         let master = Home::create(&root.join("master"))?;
         let slave = Home::create(&root.join("slave"))?;
+        let account = |who: &str| {
+            mail.map(|(smtp, imap)| {
+                use crate::transport::mail::{Account, MailSettings, Password, Security};
+                let address = format!("{who}@example.test");
+                let acct = |port| Account {
+                    host: "127.0.0.1".into(),
+                    port,
+                    security: Security::None,
+                    username: address.clone(),
+                    password: Password::Value(format!("pw-{who}")),
+                };
+                MailSettings {
+                    imap: acct(imap),
+                    mailbox: "INBOX".into(),
+                    smtp: acct(smtp),
+                    address: address.clone(),
+                    partner_address: None,
+                    done_folder: None,
+                    quarantine_folder: "postern-quarantine".into(),
+                }
+            })
+        };
         Embedded.create_project(&master.open_db()?, "SAM2", "bench", None)?;
         Embedded.create_project(&slave.open_db()?, "SP2", "bench", None)?;
-        let settings = |h: &Home, project: &str, user: &str| SyncSettings {
+        let settings = |h: &Home, project: &str, user: &str, who: &str| SyncSettings {
             name: "bench".into(),
             description: "benchmark".into(),
             project: project.into(),
             sync_user: user.into(),
             exchange_dir: h.default_exchange("bench"),
-            mail: None,
+            mail: account(who),
         };
         let (mkey, _) = master.own_key_or_generate()?;
-        let created =
-            handshake::create_master(&mut master.open_db()?, &mkey, &settings(&master, "SAM2", "sync-m"), 86_400_000)?;
+        let created = handshake::create_master(
+            &mut master.open_db()?,
+            &mkey,
+            &settings(&master, "SAM2", "sync-m", "master"),
+            86_400_000,
+        )?;
         let file = handshake::read_handshake(&created.handshake, &created.passphrase)?;
         let (skey, _) = slave.own_key_or_generate()?;
-        handshake::accept(&mut slave.open_db()?, &skey, &file, &settings(&slave, "SP2", "sync-s"))?;
+        handshake::accept(&mut slave.open_db()?, &skey, &file, &settings(&slave, "SP2", "sync-s", "slave"))?;
+        let pair = Pair { root: root.to_path_buf(), master, slave };
+        let (mut m, mut s) = (Peer::open(pair.master.clone())?, Peer::open(pair.slave.clone())?);
+        if mail.is_some() {
+            // Mail takes some milliseconds to arrive: cycle until both are active.
+            wait_until(Duration::from_secs(60), Duration::from_millis(50), || {
+                m.cycle()?;
+                s.cycle()?;
+                let active = |p: &Peer| -> Result<bool> {
+                    Ok(crate::store::syncs::list(&p.conn)?.iter().all(|x| x.state == crate::store::SyncState::Active))
+                };
+                Ok(active(&m)? && active(&s)?)
+            })?;
+            return Ok(pair);
+        }
+        let (master, slave) = (&pair.master, &pair.slave);
         let share = root.join("share");
         for d in ["m2s", "s2m"] {
             std::fs::create_dir_all(share.join(d))?;
@@ -56,8 +100,6 @@ impl Pair {
         link(&mx, "RECEIVE", &share.join("s2m"))?;
         link(&sx, "SEND", &share.join("s2m"))?;
         link(&sx, "RECEIVE", &share.join("m2s"))?;
-        let pair = Pair { root: root.to_path_buf(), master, slave };
-        let (mut m, mut s) = (Peer::open(pair.master.clone())?, Peer::open(pair.slave.clone())?);
         crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
         Ok(pair)
     }
