@@ -136,6 +136,12 @@ fn handshake_and_two_way_sync_through_real_mailboxes() {
     // fixed Subject), and status shows no password.
     let status = m.ok(&["status", "--json"]);
     assert!(!status.contains("pw-master"));
+    let st = m.status();
+    assert_eq!(st["mail"]["imap"]["username"], "master@example.test");
+    assert_eq!(st["mail"]["partner_address"], "slave@example.test");
+    assert!(st["mail"]["imap"]["password"]["file"].is_string(), "the password is shown by source only: {st}");
+    let text = m.ok(&["status"]);
+    assert!(text.contains("master@example.test -> slave@example.test"), "{text}");
 }
 
 #[test]

@@ -35,6 +35,21 @@ pub struct SyncStatus {
     pub held_for_gap: u64,
     pub issues_with_errors: u64,
     pub quarantined: u64,
+    /// Mail settings of an email sync; passwords shown only by source.
+    pub mail: Option<serde_json::Value>,
+}
+
+/// Mail settings for display: a literal password becomes "<redacted>".
+fn redacted_mail(json: &str) -> Option<serde_json::Value> {
+    let mut v: serde_json::Value = serde_json::from_str(json).ok()?;
+    for account in ["imap", "smtp"] {
+        if let Some(pw) = v[account]["password"].as_object_mut() {
+            if pw.contains_key("value") {
+                pw.insert("value".into(), "<redacted>".into());
+            }
+        }
+    }
+    Some(v)
 }
 
 pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
@@ -46,6 +61,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 held_for_gap: outbox::held_summary(conn, &s.id)?.0,
                 issues_with_errors: problems::errors(conn, &s.id)?.len() as u64,
                 quarantined: problems::quarantined(conn, &s.id)?,
+                mail: s.mail.as_deref().and_then(redacted_mail),
                 name: s.name,
                 id: s.id,
                 role: s.role.as_str(),
@@ -76,7 +92,27 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
     for s in all {
         println!("{} ({})", s.name, s.id);
         println!("  role {}, state {}, protocol {}, project {}", s.role, s.state, s.protocol, s.project);
-        println!("  exchange        {}", s.exchange);
+        match &s.mail {
+            Some(m) => {
+                let acct = |a: &serde_json::Value| {
+                    format!(
+                        "{}:{} ({}) as {}",
+                        a["host"].as_str().unwrap_or("?"),
+                        a["port"],
+                        a["security"].as_str().unwrap_or("?"),
+                        a["username"].as_str().unwrap_or("?")
+                    )
+                };
+                println!(
+                    "  mail            {} -> {}",
+                    m["address"].as_str().unwrap_or("?"),
+                    m["partner_address"].as_str().unwrap_or("(partner not known yet)")
+                );
+                println!("  imap            {}, mailbox {}", acct(&m["imap"]), m["mailbox"].as_str().unwrap_or("?"));
+                println!("  smtp            {}", acct(&m["smtp"]));
+            }
+            None => println!("  exchange        {}", s.exchange),
+        }
         println!("  partner         {}", s.partner_fingerprint.as_deref().unwrap_or("(not yet paired)"));
         match s.last_received_at {
             Some(at) => println!(
@@ -95,4 +131,18 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn literal_mail_passwords_are_redacted() {
+        let json = r#"{"imap":{"host":"h","port":993,"security":"tls","username":"u","password":{"value":"hunter2"}},
+            "mailbox":"INBOX","smtp":{"host":"h","port":587,"security":"starttls","username":"u","password":{"env":"PW"}},
+            "address":"a@x","partner_address":null,"done_folder":null,"quarantine_folder":"q"}"#;
+        let v = super::redacted_mail(json).unwrap();
+        assert!(!v.to_string().contains("hunter2"));
+        assert_eq!(v["imap"]["password"]["value"], "<redacted>");
+        assert_eq!(v["smtp"]["password"]["env"], "PW", "a variable's name is not a secret");
+    }
 }
