@@ -21,6 +21,9 @@ stop() {
 if [ "$cmd" = stop ]; then stop; exit 0; fi
 SMTP=${3:?smtp port}; IMAP=${4:?imap port}
 mkdir -p "$DIR"/{postfix,spool,data,mail,dovecot-base,dovecot-state}
+# The servers' own users must reach their folders (mktemp makes 0700).
+chmod 755 "$DIR"
+trap 'echo "mail servers failed to start; logs in $DIR:" >&2; tail -20 "$DIR/postfix.log" "$DIR/dovecot.log" >&2 2>/dev/null || true' ERR
 chown postfix "$DIR/data"
 
 # --- Postfix
