@@ -40,6 +40,7 @@ done
 
 echo "== real mail servers on loopback"
 mail=$(mktemp -d)
+export POSTERN_MAIL_DIR=$mail
 export POSTERN_SMTP_PORT=$((20000 + RANDOM % 20000)) POSTERN_IMAP_PORT=$((40000 + RANDOM % 20000))
 trap 'bash scripts/mail-servers.sh stop "$mail"; rm -rf "$mail"' EXIT
 bash scripts/mail-servers.sh start "$mail" "$POSTERN_SMTP_PORT" "$POSTERN_IMAP_PORT"

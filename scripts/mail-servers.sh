@@ -4,6 +4,7 @@
 #
 #   scripts/mail-servers.sh start DIR SMTP_PORT IMAP_PORT
 #   scripts/mail-servers.sh stop DIR
+#   scripts/mail-servers.sh stop-imap DIR | start-imap DIR   (Dovecot only)
 #
 # Mailboxes (password "pw-NAME"): master, slave, other @example.test.
 # Run as root (Postfix and Dovecot start as root and drop privileges).
@@ -19,6 +20,18 @@ stop() {
 }
 
 if [ "$cmd" = stop ]; then stop; exit 0; fi
+if [ "$cmd" = stop-imap ]; then
+  doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1 || true
+  port=$(awk '/port = [1-9]/ {print $3; exit}' "$DIR/dovecot.conf")
+  for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || exit 0; sleep 0.05; done
+  echo "Dovecot did not stop" >&2; exit 1
+fi
+if [ "$cmd" = start-imap ]; then
+  dovecot -c "$DIR/dovecot.conf"
+  port=$(awk '/port = [1-9]/ {print $3; exit}' "$DIR/dovecot.conf")
+  for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && exit 0; sleep 0.05; done
+  echo "Dovecot did not start" >&2; exit 1
+fi
 SMTP=${3:?smtp port}; IMAP=${4:?imap port}
 mkdir -p "$DIR"/{postfix,spool,data,mail,dovecot-base,dovecot-state}
 # The servers' own users must reach their folders (mktemp makes 0700).

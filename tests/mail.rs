@@ -267,3 +267,40 @@ fn imap_idle_wakes_the_daemon() {
         assert!(d.wait().unwrap().success());
     }
 }
+
+fn servers(cmd: &str) {
+    let dir = std::env::var("POSTERN_MAIL_DIR").expect("POSTERN_MAIL_DIR: run scripts/integration.sh");
+    let st = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mail-servers.sh"))
+        .args([cmd, &dir])
+        // Dovecot must not inherit the test's output (it would hold it open).
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "mail-servers.sh {cmd}");
+}
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn a_dovecot_restart_in_the_middle_of_a_sync_loses_nothing() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail(&m, &s, "pw-slave");
+    settle_mail(&m, &s);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "before the restart"]);
+    m.cycle();
+    servers("stop-imap");
+    // Postfix still delivers; the slave cannot read; the master keeps sending.
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "while IMAP is down"]);
+    let err = m.fail(&["run", "--once"]);
+    assert!(err.contains("cannot reach the IMAP server"), "{err}");
+    let err = s.fail(&["run", "--once"]);
+    assert!(err.contains("cannot reach the IMAP server"), "{err}");
+    servers("start-imap");
+    settle_mail(&m, &s);
+    let mut got: Vec<String> = s.issues("SP2").iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
+    got.sort();
+    assert_eq!(got, ["before the restart", "while IMAP is down"]);
+    assert_eq!(m.status()["awaiting_ack"], 0);
+}

@@ -95,13 +95,23 @@ impl Peer {
         let transport = crate::transport::AnyTransport::for_sync(sync)?;
         let mut report = CycleReport::default();
         report.enqueued += outgoing::collect(&mut self.conn, &self.tracker, sync)?;
-        report.add(incoming::receive(self, sync, &transport)?);
+        // A receive side that is down (IMAP, an unmounted share) must not
+        // stop sending: send first what is due, then report the failure.
+        let received = incoming::receive(self, sync, &transport);
         let after = store::syncs::get(&self.conn, &sync.id)?.context("sync vanished")?;
         // The accept may have told us where the partner's mail goes.
         let transport =
             if after.mail != sync.mail { crate::transport::AnyTransport::for_sync(&after)? } else { transport };
-        report.sent += outgoing::send(&mut self.conn, &self.key, &self.retired, &after, &transport)?;
-        Ok(report)
+        let sent = outgoing::send(&mut self.conn, &self.key, &self.retired, &after, &transport);
+        match (received, sent) {
+            (Ok(r), Ok(n)) => {
+                report.add(r);
+                report.sent += n;
+                Ok(report)
+            }
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+            (Err(r), Err(s)) => Err(r.context(format!("sending failed too: {s:#}"))),
+        }
     }
 }
 
