@@ -3,27 +3,7 @@
 
 mod common;
 use common::*;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn daemon(p: &TestPeer, interval: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_postern"))
-        .arg("--home")
-        .arg(p.home())
-        .args(["run", "--interval", interval])
-        .env("POSTERN_LOG", "postern=debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn stop(d: Child) -> String {
-    Command::new("kill").args(["-TERM", &d.id().to_string()]).status().unwrap();
-    let out = d.wait_with_output().unwrap();
-    assert!(out.status.success(), "SIGTERM ends the daemon with success");
-    String::from_utf8(out.stderr).unwrap()
-}
 
 #[test]
 fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
@@ -33,7 +13,7 @@ fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
     wire(&m, &s, "acme");
     // A full scan only once an hour: anything that arrives sooner came
     // through a notify wake-up.
-    let (dm, ds) = (daemon(&m, "3600"), daemon(&s, "3600"));
+    let (dm, ds) = (m.daemon(&["--interval", "3600"]), s.daemon(&["--interval", "3600"]));
     std::thread::sleep(Duration::from_millis(300));
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "woken"]);
     let start = Instant::now();
@@ -47,7 +27,7 @@ fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(500));
-    let logs = [stop(dm), stop(ds)];
+    let logs = [m.stop(dm), s.stop(ds)];
     for log in &logs {
         let cycles = log.matches("cycle finished").count();
         // A handful of cycles for the work above; a busy loop would log thousands.

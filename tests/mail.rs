@@ -244,16 +244,7 @@ fn imap_idle_wakes_the_daemon() {
     settle_mail(&m, &s);
     // A full scan once an hour: a change that arrives sooner came through
     // notify (the master's database) and IMAP IDLE (the slave's mailbox).
-    let spawn = |p: &TestPeer| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_postern"))
-            .arg("--home")
-            .arg(p.home())
-            .args(["run", "--interval", "3600"])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let (mut dm, mut ds) = (spawn(&m), spawn(&s));
+    let (dm, ds) = (m.daemon(&["--interval", "3600"]), s.daemon(&["--interval", "3600"]));
     std::thread::sleep(std::time::Duration::from_millis(1500));
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "woken by IDLE"]);
     let start = std::time::Instant::now();
@@ -262,10 +253,8 @@ fn imap_idle_wakes_the_daemon() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     eprintln!("arrived over IMAP IDLE after {:?}", start.elapsed());
-    for d in [&mut dm, &mut ds] {
-        std::process::Command::new("kill").args(["-TERM", &d.id().to_string()]).status().unwrap();
-        assert!(d.wait().unwrap().success());
-    }
+    m.stop(dm);
+    s.stop(ds);
 }
 
 fn servers(cmd: &str) {

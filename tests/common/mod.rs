@@ -93,6 +93,30 @@ impl TestPeer {
         list_messages(&self.exchange(sync).join("SEND"))
     }
 
+    /// Starts `postern run` with `args`; its debug log goes to a file in
+    /// the home (a pipe nobody reads could fill up and block it).
+    pub fn daemon(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_postern"))
+            .arg("--home")
+            .arg(self.home())
+            .arg("run")
+            .args(args)
+            .env("POSTERN_LOG", "postern=debug")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(self.home().join("daemon.log")).unwrap())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Stops a daemon with SIGTERM, asserts it ended successfully, returns
+    /// its log.
+    pub fn stop(&self, d: std::process::Child) -> String {
+        Command::new("kill").args(["-TERM", &d.id().to_string()]).status().unwrap();
+        let out = d.wait_with_output().unwrap();
+        assert!(out.status.success(), "SIGTERM ends the daemon with success");
+        std::fs::read_to_string(self.home().join("daemon.log")).unwrap()
+    }
+
     /// `sync accept` of a handshake file into `project`.
     pub fn accept(&self, file: &Path, pass: &str, project: &str, yes: bool) -> Output {
         let mut args = vec!["sync", "accept", "--file", file.to_str().unwrap(), "--passphrase", pass];
