@@ -53,19 +53,55 @@ fn envelopes() -> Vec<Envelope> {
             yours: "SP2-1".into(),
             mine: "SAM2-1".into(),
             comments: vec![("10034".into(), "10019".into())],
+            attachments: Vec::new(),
         },
+    ];
+    let files = vec![
+        Change::AttachmentAdded {
+            issue: "SAM2-1".into(),
+            attachment: AttachmentSnapshot {
+                id: "3".into(),
+                filename: "crash.log".into(),
+                media_type: "text/plain".into(),
+                author: "vera".into(),
+                created_at: 1_604_663_099_000,
+                sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into(),
+                data: "aGVsbG8=".into(),
+            },
+        },
+        Change::AttachmentDeleted { issue: "SAM2-1".into(), attachment: "3".into() },
+        Change::Paired {
+            yours: "SP2-1".into(),
+            mine: "SAM2-1".into(),
+            comments: Vec::new(),
+            attachments: vec![("3".into(), "12".into())],
+        },
+        Change::Part { issue: "SAM2-1".into(), id: "9f3c".into(), index: 0, total: 2, data: "eyJ0eXBl".into() },
     ];
     vec![
         base(
             1,
             Body::Accept {
-                cert: "-----BEGIN PGP PUBLIC KEY BLOCK-----…".into(), proof: "ab12".into(), address: None
+                cert: "-----BEGIN PGP PUBLIC KEY BLOCK-----…".into(),
+                proof: "ab12".into(),
+                address: None,
+                max_message_bytes: None,
             },
         ),
         base(8, Body::Changes { changes: changes.into_iter().map(WireChange::Known).collect() }),
         base(0, Body::Ack),
         base(0, Body::Resend { from: 3, to: 5 }),
         base(9, Body::Rekey { cert: "-----BEGIN PGP PUBLIC KEY BLOCK-----…".into() }),
+        base(
+            1,
+            Body::Accept {
+                cert: "-----BEGIN PGP PUBLIC KEY BLOCK-----…".into(),
+                proof: "ab12".into(),
+                address: Some("customer-sync@example.test".into()),
+                max_message_bytes: Some(10_000_000),
+            },
+        ),
+        base(10, Body::Changes { changes: files.into_iter().map(WireChange::Known).collect() }),
     ]
 }
 
@@ -74,6 +110,13 @@ fn envelope_format_is_frozen() {
     let golden = include_str!("golden/envelope-v1.jsonl");
     let lines: Vec<&str> = golden.lines().collect();
     let envs = envelopes();
+    if std::env::var_os("POSTERN_PRINT_GOLDEN").is_some() {
+        // On a deliberate format change: print the lines to paste.
+        for env in &envs {
+            println!("{}", String::from_utf8(env.to_json()).unwrap());
+        }
+        return;
+    }
     assert_eq!(lines.len(), envs.len());
     for (env, line) in envs.iter().zip(lines) {
         // On a deliberate format change, paste the printed line into the file.

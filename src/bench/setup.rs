@@ -53,6 +53,7 @@ impl Pair {
                     partner_address: None,
                     done_folder: None,
                     quarantine_folder: "postern-quarantine".into(),
+                    ca_file: None,
                 }
             })
         };
@@ -65,6 +66,7 @@ impl Pair {
             sync_user: user.into(),
             exchange_dir: h.default_exchange("bench"),
             mail: account(who),
+            max_message_bytes: handshake::DEFAULT_MESSAGE_LIMIT,
         };
         let (mkey, _) = master.own_key_or_generate()?;
         let created = handshake::create_master(

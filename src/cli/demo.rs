@@ -99,6 +99,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             sync_user: "sync-vendor".into(),
             exchange_dir: vex.clone(),
             mail: None,
+            max_message_bytes: handshake::DEFAULT_MESSAGE_LIMIT,
         },
         7 * 86_400_000,
     )?;
@@ -124,6 +125,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             sync_user: "sync-customer".into(),
             exchange_dir: cex.clone(),
             mail: None,
+            max_message_bytes: handshake::DEFAULT_MESSAGE_LIMIT,
         },
     )?;
     println!("2. customer uploaded it; master fingerprint {}", hs.master_fingerprint);

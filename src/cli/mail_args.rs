@@ -15,7 +15,7 @@ pub struct MailArgs {
     pub imap_host: Option<String>,
     #[arg(long, default_value_t = 993)]
     pub imap_port: u16,
-    /// tls | none (STARTTLS for IMAP is not supported yet).
+    /// tls | starttls | none.
     #[arg(long, default_value = "tls")]
     pub imap_security: Security,
     #[arg(long)]
@@ -55,18 +55,32 @@ pub struct MailArgs {
     /// IMAP folder for refused mails.
     #[arg(long, default_value = "postern-quarantine")]
     pub quarantine_folder: String,
+    /// Extra CA certificates (PEM) to trust for IMAP and SMTP: a private
+    /// CA or a self-signed server.
+    #[arg(long)]
+    pub mail_ca_file: Option<String>,
 }
 
 fn password(what: &str, value: &Option<String>, env: &Option<String>, file: &Option<String>) -> Result<Password> {
     match (value, env, file) {
         (Some(v), None, None) => Ok(Password::Value(v.clone())),
         (None, Some(e), None) => Ok(Password::Env(e.clone())),
-        (None, None, Some(f)) => Ok(Password::File(f.clone())),
+        (None, None, Some(f)) => Ok(Password::File(absolute(f)?)),
         (None, None, None) => {
             bail!("give the {what} password with --{what}-password-env, --{what}-password-file or --{what}-password")
         }
         _ => bail!("give the {what} password one way only"),
     }
+}
+
+/// A file the daemon reads later, from wherever it runs: stored absolute,
+/// and it must exist now.
+fn absolute(path: &str) -> Result<String> {
+    let p = std::path::absolute(path)?;
+    if !p.is_file() {
+        bail!("{} does not exist or is not a file", p.display());
+    }
+    Ok(p.to_string_lossy().into_owned())
 }
 
 impl MailArgs {
@@ -108,6 +122,7 @@ impl MailArgs {
             partner_address: None,
             done_folder: self.done_folder.clone(),
             quarantine_folder: self.quarantine_folder.clone(),
+            ca_file: self.mail_ca_file.as_deref().map(absolute).transpose()?,
         };
         s.check()?;
         Ok(s)

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand group. Data goes to stdout,
 //! logs to stderr.
 
+mod attachment;
 mod bench;
 pub(crate) mod demo;
 mod key;
@@ -44,6 +45,9 @@ pub enum Command {
     /// Comments on issues of the embedded tracker.
     #[command(subcommand)]
     Comment(tracker::CommentCmd),
+    /// Files attached to issues of the embedded tracker.
+    #[command(subcommand)]
+    Attachment(attachment::AttachmentCmd),
     /// Create, accept, list and inspect synchronizations.
     #[command(subcommand)]
     Sync(Box<sync::SyncCmd>),
@@ -85,6 +89,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Project(c) => tracker::project(&home()?, c),
         Command::Issue(c) => tracker::issue(&home()?, c),
         Command::Comment(c) => tracker::comment(&home()?, c),
+        Command::Attachment(c) => attachment::attachment(&home()?, c),
         Command::Sync(c) => sync::sync(&home()?, *c),
         Command::Errors(c) => sync::errors(&home()?, c),
         Command::Key(c) => key::key(&home()?, c),

@@ -33,6 +33,10 @@ pub struct SyncStatus {
     pub incoming_seq: u64,
     pub awaiting_ack: u64,
     pub held_for_gap: u64,
+    /// Pieces received of a large change still arriving in parts.
+    pub parts_pending: u64,
+    /// The largest message this side sends (agreed with the partner).
+    pub max_message_bytes: u64,
     pub issues_with_errors: u64,
     pub quarantined: u64,
     /// Mail settings of an email sync; passwords shown only by source.
@@ -59,6 +63,8 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
             Ok(SyncStatus {
                 awaiting_ack: outbox::pending(conn, &s.id)?,
                 held_for_gap: outbox::held_summary(conn, &s.id)?.0,
+                parts_pending: crate::engine::parts::pending(conn, &s.id)?,
+                max_message_bytes: s.max_message_bytes,
                 issues_with_errors: problems::errors(conn, &s.id)?.len() as u64,
                 quarantined: problems::quarantined(conn, &s.id)?,
                 mail: s.mail.as_deref().and_then(redacted_mail),
@@ -125,6 +131,10 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
         }
         println!("  sequence        outgoing {}, incoming {}", s.outgoing_seq, s.incoming_seq);
         println!("  waiting         {} awaiting acknowledgement, {} held for a gap", s.awaiting_ack, s.held_for_gap);
+        if s.parts_pending > 0 {
+            println!("  in parts        {} piece(s) of a large change received so far", s.parts_pending);
+        }
+        println!("  message limit   {} bytes", s.max_message_bytes);
         println!(
             "  problems        {} issue(s) with errors, {} message(s) quarantined",
             s.issues_with_errors, s.quarantined

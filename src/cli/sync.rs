@@ -36,6 +36,10 @@ pub enum SyncCmd {
         /// Exchange folder holding SEND and RECEIVE (default <home>/exchange/<name>).
         #[arg(long)]
         exchange: Option<PathBuf>,
+        /// Largest message to send or receive, e.g. 10MB, 512KiB (both sides
+        /// use the smaller of their two limits; larger changes are split).
+        #[arg(long, default_value = "10MB", value_parser = parse_size)]
+        max_message_size: u64,
         /// Where to write the handshake file (default ./<name>.handshake.asc).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -70,6 +74,10 @@ pub enum SyncCmd {
         /// Exchange folder holding SEND and RECEIVE (default <home>/exchange/<name>).
         #[arg(long)]
         exchange: Option<PathBuf>,
+        /// Largest message to send or receive (see `sync create`); the
+        /// master's limit applies if it is smaller.
+        #[arg(long, default_value = "10MB", value_parser = parse_size)]
+        max_message_size: u64,
         /// Accept without asking.
         #[arg(long)]
         yes: bool,
@@ -140,6 +148,23 @@ fn group_fingerprint(f: &str) -> String {
     f.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or("")).collect::<Vec<_>>().join(" ")
 }
 
+/// A size with an optional unit: 1000000, 10MB, 512KiB, 2MiB.
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("'{s}' is not a size: use e.g. 10MB, 512KiB or 1000000"))?;
+    let factor = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1000,
+        "kib" => 1024,
+        "mb" | "m" => 1_000_000,
+        "mib" => 1024 * 1024,
+        other => return Err(format!("unit '{other}' in '{s}' is not known: use B, KB, KiB, MB or MiB")),
+    };
+    n.checked_mul(factor).ok_or_else(|| format!("'{s}' is too large"))
+}
+
 pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
     let mut conn = home.open_db()?;
     match cmd {
@@ -151,6 +176,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             protocol,
             mail,
             exchange,
+            max_message_size,
             out,
             expires_days,
             passphrase_out,
@@ -167,7 +193,15 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
             let mail = if protocol == "email" { Some(mail.settings()?) } else { None };
             let exchange = if mail.is_some() { std::path::PathBuf::new() } else { exchange };
-            let settings = SyncSettings { name, description, project, sync_user, exchange_dir: exchange, mail };
+            let settings = SyncSettings {
+                name,
+                description,
+                project,
+                sync_user,
+                exchange_dir: exchange,
+                mail,
+                max_message_bytes: max_message_size,
+            };
             let (key, generated) = home.own_key_or_generate()?;
             if generated {
                 eprintln!("Generated this peer's key {}", key.fingerprint());
@@ -198,7 +232,18 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 group_fingerprint(&created.fingerprint)
             );
         }
-        SyncCmd::Accept { file, passphrase, passphrase_file, project, sync_user, name, exchange, yes, mail } => {
+        SyncCmd::Accept {
+            file,
+            passphrase,
+            passphrase_file,
+            project,
+            sync_user,
+            name,
+            exchange,
+            max_message_size,
+            yes,
+            mail,
+        } => {
             let data =
                 std::fs::read(&file).with_context(|| format!("cannot read handshake file {}", file.display()))?;
             let pass = read_passphrase(passphrase, passphrase_file)?;
@@ -236,6 +281,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 sync_user,
                 exchange_dir: exchange,
                 mail,
+                max_message_bytes: max_message_size,
             };
             let (key, generated) = home.own_key_or_generate()?;
             if generated {

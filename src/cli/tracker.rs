@@ -43,7 +43,7 @@ pub struct Who {
 }
 
 impl Who {
-    fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         self.user.clone().unwrap_or_else(default_user)
     }
 }
@@ -230,6 +230,9 @@ pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
                     None => c.author.clone(),
                 };
                 println!("\n#{} {by}:\n{}", c.id, c.body);
+            }
+            for a in &i.attachments {
+                println!("\nattachment {}: {} ({} bytes, {})", a.id, a.filename, a.size, a.media_type);
             }
         }
     }

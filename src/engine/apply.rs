@@ -8,9 +8,13 @@
 use anyhow::Result;
 use rusqlite::Connection;
 
+use base64::Engine as _;
+
+use super::parts;
 use crate::protocol::{Body, Change, WireChange};
 use crate::store::{links, now_ms, outbox, problems, SyncRecord};
-use crate::tracker::{Actor, CommentOrigin, Tracker, TrackerError};
+use crate::tracker::attachments::sha256_hex;
+use crate::tracker::{Actor, CommentOrigin, NewAttachment, Tracker, TrackerError};
 
 /// Applies the changes of message `seq`, then enqueues the pairings the
 /// partner needs to learn (new issue and comment ids) as one message.
@@ -23,14 +27,37 @@ pub fn apply_message(
 ) -> Result<()> {
     let mut replies = Vec::new();
     for change in changes {
+        let whole;
+        let change = match change {
+            WireChange::Known(Change::Part { issue, id, index, total, data }) => {
+                match parts::take(conn, &sync.id, id, *index, *total, data) {
+                    Ok(Some(c)) => {
+                        whole = c;
+                        &whole
+                    }
+                    Ok(None) => continue,
+                    Err(e) => {
+                        let reason = format!("a change sent in parts could not be put together: {e:#}");
+                        tracing::warn!(sync = %sync.name, issue, %reason);
+                        let local = links::by_remote(conn, &sync.id, issue)?.map(|l| l.local_issue_key);
+                        problems::record_error(conn, &sync.id, issue, local.as_deref(), seq, &reason, now_ms())?;
+                        continue;
+                    }
+                }
+            }
+            other => other,
+        };
         let WireChange::Known(change) = change else {
             tracing::warn!(sync = %sync.name, seq, "skipping a change kind this version does not know");
             continue;
         };
-        if let Change::Paired { yours, mine, comments } = change {
+        if let Change::Paired { yours, mine, comments, attachments } = change {
             links::set_remote(conn, &sync.id, yours, mine)?;
             for (y, m) in comments {
                 links::pair_comment(conn, &sync.id, yours, y, m)?;
+            }
+            for (y, m) in attachments {
+                links::pair_attachment(conn, &sync.id, yours, y, m)?;
             }
             continue;
         }
@@ -116,7 +143,12 @@ fn apply_one(
                 links::pair_comment(conn, &sync.id, &key, &id, &c.id)?;
                 pairs.push((c.id.clone(), id));
             }
-            replies.push(Change::Paired { yours: remote.into(), mine: key.clone(), comments: pairs });
+            replies.push(Change::Paired {
+                yours: remote.into(),
+                mine: key.clone(),
+                comments: pairs,
+                attachments: Vec::new(),
+            });
             key
         }
         (_, None) => {
@@ -191,14 +223,48 @@ fn apply_to_linked(
                 yours: issue.clone(),
                 mine: key.into(),
                 comments: vec![(comment.id.clone(), id)],
+                attachments: Vec::new(),
             });
             Ok(())
+        }
+        Change::AttachmentAdded { issue, attachment: a } => {
+            if links::local_attachment(conn, &sync.id, &a.id)?.is_some() {
+                return Ok(());
+            }
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(&a.data)
+                .map_err(|e| TrackerError::Invalid(format!("attachment {} arrived damaged: {e}", a.filename)))?;
+            if sha256_hex(&data) != a.sha256 {
+                return Err(TrackerError::Invalid(format!(
+                    "attachment {} arrived damaged: its SHA-256 does not match",
+                    a.filename
+                ))
+                .into());
+            }
+            let file = NewAttachment { filename: &a.filename, media_type: &a.media_type, data: &data };
+            let origin = CommentOrigin { author: &a.author, created_at: a.created_at };
+            let id = tracker.add_attachment(conn, key, file, Some(origin), actor)?;
+            links::pair_attachment(conn, &sync.id, key, &id, &a.id)?;
+            replies.push(Change::Paired {
+                yours: issue.clone(),
+                mine: key.into(),
+                comments: Vec::new(),
+                attachments: vec![(a.id.clone(), id)],
+            });
+            Ok(())
+        }
+        Change::AttachmentDeleted { attachment, .. } => {
+            // Unpaired: it was deleted before it ever crossed; nothing to do.
+            match links::local_attachment(conn, &sync.id, attachment)? {
+                Some(local) => tracker.delete_attachment(conn, key, &local, actor),
+                None => Ok(()),
+            }
         }
         Change::CommentEdited { comment, body, .. } => {
             tracker.edit_comment(conn, key, &local_comment(comment)?, body, actor)
         }
         Change::CommentDeleted { comment, .. } => tracker.delete_comment(conn, key, &local_comment(comment)?, actor),
-        Change::Paired { .. } => Ok(()),
+        Change::Paired { .. } | Change::Part { .. } => Ok(()),
     }
 }
 

@@ -43,6 +43,10 @@ pub struct HandshakeFile {
     /// Where the slave sends its mails (email protocol).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_address: Option<String>,
+    /// The largest message the master's side takes; the slave sends no
+    /// larger ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_message_bytes: Option<u64>,
 }
 
 impl std::fmt::Debug for HandshakeFile {
@@ -104,6 +108,8 @@ pub struct SyncSettings {
     pub exchange_dir: std::path::PathBuf,
     /// Mail settings: the email protocol; `None`: folders.
     pub mail: Option<crate::transport::mail::MailSettings>,
+    /// The largest message this side sends or wants to receive.
+    pub max_message_bytes: u64,
 }
 
 pub fn check_name(name: &str) -> Result<()> {
@@ -129,11 +135,27 @@ fn check_settings(conn: &Connection, s: &SyncSettings) -> Result<()> {
     if let Some(m) = &s.mail {
         m.check()?;
     }
+    check_max_message_bytes(s.max_message_bytes)?;
     if s.sync_user.trim().is_empty() {
         bail!("the sync user must not be empty");
     }
     if syncs::get_by_name(conn, &s.name)?.is_some() {
         bail!("a sync named '{}' already exists in this home", s.name);
+    }
+    Ok(())
+}
+
+/// Smallest allowed message size limit (the largest is `MAX_MESSAGE_BYTES`).
+pub const MIN_MESSAGE_LIMIT: u64 = 64 * 1024;
+/// The default limit: Postfix's default `message_size_limit` is 10240000,
+/// and a mail is a little larger than the message it carries.
+pub const DEFAULT_MESSAGE_LIMIT: u64 = 10_000_000;
+
+pub fn check_max_message_bytes(n: u64) -> Result<()> {
+    if !(MIN_MESSAGE_LIMIT..=MAX_MESSAGE_BYTES as u64).contains(&n) {
+        bail!(
+            "a message size limit of {n} bytes is out of range: use {MIN_MESSAGE_LIMIT} to {MAX_MESSAGE_BYTES} bytes"
+        );
     }
     Ok(())
 }
@@ -173,6 +195,7 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         partner_prev_until: None,
         partner_prev_retired: false,
         mail: s.mail.as_ref().map(|m| serde_json::to_string(m).expect("json")),
+        max_message_bytes: s.max_message_bytes,
     }
 }
 
@@ -210,6 +233,7 @@ pub fn create_master(conn: &mut Connection, key: &OwnKey, s: &SyncSettings, vali
         created_at: now,
         expires_at: now + valid_for_ms,
         mail_address: s.mail.as_ref().map(|m| m.address.clone()),
+        max_message_bytes: Some(s.max_message_bytes),
     };
     let passphrase = new_passphrase();
     let handshake = seal_with_password(key.cert(), &passphrase, &serde_json::to_vec(&file)?)?;
@@ -273,6 +297,9 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
     rec.partner_cert = Some(file.master_cert.clone());
     rec.pairing_used = true;
     rec.change_cursor = Embedded.last_change(&tx)?;
+    if let Some(theirs) = file.max_message_bytes {
+        rec.max_message_bytes = rec.max_message_bytes.min(theirs.max(MIN_MESSAGE_LIMIT));
+    }
     if s.mail.is_none() {
         FileTransport::create_dirs(&s.exchange_dir)?;
     }
@@ -281,6 +308,7 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
         cert: key.public_armored()?,
         proof: pairing_proof(&file.pairing_secret, &file.sync_id, &key.fingerprint()),
         address: s.mail.as_ref().map(|m| m.address.clone()),
+        max_message_bytes: Some(rec.max_message_bytes),
     };
     outbox::enqueue(&tx, &rec.id, &body, now)?;
     tx.commit()?;
@@ -318,7 +346,9 @@ pub fn take_accept(
     cert: &Cert,
     digest: &str,
 ) -> Result<Result<(), Rejected>> {
-    let Body::Accept { proof, address, .. } = &env.body else { unreachable!("open_accept checked the kind") };
+    let Body::Accept { proof, address, max_message_bytes, .. } = &env.body else {
+        unreachable!("open_accept checked the kind")
+    };
     if sync.pairing_used {
         return Ok(Err(Rejected("a second accept for this handshake was refused: it was already used".into())));
     }
@@ -340,6 +370,10 @@ pub fn take_accept(
         let mut m: crate::transport::mail::MailSettings = serde_json::from_str(mail)?;
         m.partner_address = Some(address.clone());
         syncs::set_mail(&tx, &sync.id, &serde_json::to_string(&m)?)?;
+    }
+    if let Some(theirs) = max_message_bytes {
+        let limit = sync.max_message_bytes.min((*theirs).max(MIN_MESSAGE_LIMIT));
+        syncs::set_max_message_bytes(&tx, &sync.id, limit)?;
     }
     syncs::record_contact(&tx, &sync.id, Some(1), now_ms())?;
     syncs::set_in_seq(&tx, &sync.id, 1)?;

@@ -14,6 +14,7 @@ pub mod apply;
 pub mod handshake;
 pub mod incoming;
 pub mod outgoing;
+pub mod parts;
 pub mod rekey;
 
 use anyhow::{Context, Result};
@@ -25,7 +26,7 @@ use crate::store::{self, SyncRecord};
 use crate::tracker::Embedded;
 
 /// Largest message accepted or produced, in bytes.
-pub const MAX_MESSAGE_BYTES: usize = 10 * 1024 * 1024;
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 
 /// What one cycle did, summed over syncs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

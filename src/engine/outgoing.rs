@@ -7,30 +7,32 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::crypto::{seal, OwnKey};
 use crate::protocol::names::{self, message_name};
-use crate::protocol::{Body, Change, CommentSnapshot, Envelope, WireChange, FORMAT_VERSION};
+use base64::Engine as _;
+
+use super::parts::{self, Budget};
+use crate::protocol::{AttachmentSnapshot, Body, Change, CommentSnapshot, Envelope, WireChange, FORMAT_VERSION};
 use crate::store::{links, now_ms, outbox, syncs, SyncRecord};
-use crate::tracker::{ChangeKind, ChangeRecord, Tracker};
+use crate::tracker::{Attachment, ChangeKind, ChangeRecord, Issue, Tracker};
 use crate::transport::Transport;
 
 /// Change-log rows read per query.
 const PAGE: usize = 2000;
-/// A message is closed once its changes reach this many JSON bytes.
-const MESSAGE_TARGET_BYTES: usize = 2 * 1024 * 1024;
-/// ... or this many changes.
+/// A message is closed at this many changes (or at its byte budget).
 const MESSAGE_MAX_CHANGES: usize = 5000;
 
 /// Reads the tracker's change log after the sync's cursor into numbered
 /// outbox messages, moving the cursor in the same transaction. Changes the
 /// sync applied for its partner are skipped (no echo). The first time an
 /// issue crosses it goes as a full snapshot, which also covers its other
-/// changes up to now. Returns the number of messages enqueued.
+/// changes up to now. Messages stay within the sync's size limit: a change
+/// too large for one goes in parts. Returns the number of messages enqueued.
 pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord) -> Result<u64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();
     let mut cursor = syncs::get(&tx, &sync.id)?.map(|s| s.change_cursor).unwrap_or(sync.change_cursor);
     let start = cursor;
     let mut snapshotted: HashSet<String> = HashSet::new();
-    let mut batch = Batch::default();
+    let mut batch = Batch { budget: Budget::for_limit(sync.max_message_bytes), ..Default::default() };
     let mut enqueued = 0;
     loop {
         let rows = tracker.changes_since(&tx, &sync.project, cursor, PAGE)?;
@@ -42,29 +44,18 @@ pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord)
             if row.origin.as_deref() == Some(sync.id.as_str()) || snapshotted.contains(&row.issue_key) {
                 continue;
             }
-            let change = if links::by_local(&tx, &sync.id, &row.issue_key)?.is_none() {
+            let changes = if links::by_local(&tx, &sync.id, &row.issue_key)?.is_none() {
                 let Some(issue) = tracker.issue(&tx, &row.issue_key)? else {
                     continue;
                 };
                 links::insert(&tx, &sync.id, &issue.key, None, now)?;
                 snapshotted.insert(issue.key.clone());
-                let comments = issue
-                    .comments
-                    .iter()
-                    .map(|c| CommentSnapshot {
-                        id: c.id.clone(),
-                        author: c.on_behalf_of.clone().unwrap_or_else(|| c.author.clone()),
-                        body: c.body.clone(),
-                        created_at: c.created_at,
-                    })
-                    .collect();
-                Change::IssueCreated { issue: issue.key, fields: issue.fields, comments }
+                snapshot(&tx, tracker, issue)?
             } else {
-                to_change(&row)
+                to_change(&tx, tracker, &row)?.into_iter().collect()
             };
-            batch.push(change, &row);
-            if batch.full() {
-                enqueued += batch.flush(&tx, &sync.id, now)?;
+            for change in changes {
+                enqueued += batch.add(&tx, &sync.id, now, change, &row)?;
             }
         }
     }
@@ -76,9 +67,45 @@ pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord)
     Ok(enqueued)
 }
 
-fn to_change(row: &ChangeRecord) -> Change {
+/// An issue's first crossing: its state with comments, then each
+/// attachment as its own change (they can be large).
+fn snapshot(conn: &Connection, tracker: &impl Tracker, issue: Issue) -> Result<Vec<Change>> {
+    let comments = issue
+        .comments
+        .iter()
+        .map(|c| CommentSnapshot {
+            id: c.id.clone(),
+            author: c.on_behalf_of.clone().unwrap_or_else(|| c.author.clone()),
+            body: c.body.clone(),
+            created_at: c.created_at,
+        })
+        .collect();
+    let mut out = vec![Change::IssueCreated { issue: issue.key.clone(), fields: issue.fields, comments }];
+    for a in &issue.attachments {
+        if let Some(a) = tracker.attachment(conn, &issue.key, &a.id)? {
+            out.push(Change::AttachmentAdded { issue: issue.key.clone(), attachment: attachment_snapshot(a) });
+        }
+    }
+    Ok(out)
+}
+
+fn attachment_snapshot(a: Attachment) -> AttachmentSnapshot {
+    AttachmentSnapshot {
+        id: a.info.id,
+        filename: a.info.filename,
+        media_type: a.info.media_type,
+        author: a.info.on_behalf_of.unwrap_or(a.info.author),
+        created_at: a.info.created_at,
+        sha256: a.info.sha256,
+        data: base64::engine::general_purpose::STANDARD.encode(&a.data),
+    }
+}
+
+/// The change to send for one change-log row; `None` when there is
+/// nothing left to send (an attachment deleted since).
+fn to_change(conn: &Connection, tracker: &impl Tracker, row: &ChangeRecord) -> Result<Option<Change>> {
     let issue = row.issue_key.clone();
-    match &row.kind {
+    Ok(Some(match &row.kind {
         // A creation whose issue is already linked cannot happen; send the
         // (empty) update so nothing is silently lost.
         ChangeKind::IssueCreated => Change::IssueUpdated { issue, fields: Default::default(), at: row.at },
@@ -96,25 +123,53 @@ fn to_change(row: &ChangeRecord) -> Change {
             Change::CommentEdited { issue, comment: comment.clone(), body: body.clone() }
         }
         ChangeKind::CommentDeleted { comment } => Change::CommentDeleted { issue, comment: comment.clone() },
-    }
+        ChangeKind::AttachmentAdded { attachment, .. } => match tracker.attachment(conn, &issue, attachment)? {
+            Some(a) => Change::AttachmentAdded { issue, attachment: attachment_snapshot(a) },
+            None => return Ok(None),
+        },
+        ChangeKind::AttachmentDeleted { attachment } => {
+            Change::AttachmentDeleted { issue, attachment: attachment.clone() }
+        }
+    }))
 }
 
 #[derive(Default)]
 struct Batch {
+    budget: Budget,
     changes: Vec<WireChange>,
     bytes: usize,
     touched: Vec<(String, i64)>,
 }
 
 impl Batch {
-    fn push(&mut self, change: Change, row: &ChangeRecord) {
-        self.bytes += serde_json::to_vec(&change).map(|v| v.len()).unwrap_or(0);
-        self.touched.push((row.issue_key.clone(), row.at));
-        self.changes.push(WireChange::Known(change));
-    }
-
-    fn full(&self) -> bool {
-        self.bytes >= MESSAGE_TARGET_BYTES || self.changes.len() >= MESSAGE_MAX_CHANGES
+    /// Adds a change, closing the batch first if it would grow past the
+    /// budget; a change too large for any message goes alone, in parts.
+    fn add(&mut self, conn: &Connection, sync_id: &str, now: i64, change: Change, row: &ChangeRecord) -> Result<u64> {
+        let json = serde_json::to_vec(&change)?;
+        let mut enqueued = 0;
+        if !self.changes.is_empty()
+            && (self.bytes + json.len() > self.budget.batch_json || self.changes.len() >= MESSAGE_MAX_CHANGES)
+        {
+            enqueued += self.flush(conn, sync_id, now)?;
+        }
+        if json.len() <= self.budget.batch_json {
+            self.bytes += json.len();
+            self.touched.push((row.issue_key.clone(), row.at));
+            self.changes.push(WireChange::Known(change));
+            return Ok(enqueued);
+        }
+        let parts = parts::split(&change, &json, self.budget.part_raw);
+        tracing::debug!(sync = sync_id, bytes = json.len(), parts = parts.len(), "change split into parts");
+        let last = parts.len() - 1;
+        for (i, part) in parts.into_iter().enumerate() {
+            self.changes.push(WireChange::Known(part));
+            if i == last {
+                // The issue's link records the last part's number.
+                self.touched.push((row.issue_key.clone(), row.at));
+            }
+            enqueued += self.flush(conn, sync_id, now)?;
+        }
+        Ok(enqueued)
     }
 
     fn flush(&mut self, conn: &Connection, sync_id: &str, now: i64) -> Result<u64> {

@@ -87,6 +87,19 @@ pub struct CommentSnapshot {
     pub created_at: i64,
 }
 
+/// A file attached to an issue, content included (standard base64).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentSnapshot {
+    pub id: String,
+    pub filename: String,
+    pub media_type: String,
+    pub author: String,
+    pub created_at: i64,
+    /// SHA-256 of the content, hex: the receiver checks it.
+    pub sha256: String,
+    pub data: String,
+}
+
 /// One change. `issue` is the sender's issue key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -117,12 +130,33 @@ pub enum Change {
         issue: String,
         comment: String,
     },
+    AttachmentAdded {
+        issue: String,
+        attachment: AttachmentSnapshot,
+    },
+    AttachmentDeleted {
+        issue: String,
+        attachment: String,
+    },
     /// Sent back after creating a copy: "your `yours` is my `mine`", with
-    /// comment id pairs (yours, mine).
+    /// comment and attachment id pairs (yours, mine).
     Paired {
         yours: String,
         mine: String,
         comments: Vec<(String, String)>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<(String, String)>,
+    },
+    /// Piece `index` (from 0) of `total` of one change too large for a
+    /// message: `data` is base64 of a slice of that change's JSON. The
+    /// pieces travel in consecutive messages and the receiver applies the
+    /// change when the last arrives.
+    Part {
+        issue: String,
+        id: String,
+        index: u32,
+        total: u32,
+        data: String,
     },
 }
 
@@ -134,7 +168,10 @@ impl Change {
             | Change::IssueUpdated { issue, .. }
             | Change::CommentAdded { issue, .. }
             | Change::CommentEdited { issue, .. }
-            | Change::CommentDeleted { issue, .. } => issue,
+            | Change::CommentDeleted { issue, .. }
+            | Change::AttachmentAdded { issue, .. }
+            | Change::AttachmentDeleted { issue, .. }
+            | Change::Part { issue, .. } => issue,
             Change::Paired { yours, .. } => yours,
         }
     }

@@ -41,6 +41,9 @@ pub enum Body {
         /// The slave's mail address (email protocol).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         address: Option<String>,
+        /// The largest message the slave's side takes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_message_bytes: Option<u64>,
     },
     /// A batch of changes.
     Changes { changes: Vec<WireChange> },

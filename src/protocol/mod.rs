@@ -6,6 +6,6 @@ pub mod envelope;
 pub mod names;
 pub mod sequence;
 
-pub use change::{Change, CommentSnapshot, FieldChanges, IssueFields, WireChange};
+pub use change::{AttachmentSnapshot, Change, CommentSnapshot, FieldChanges, IssueFields, WireChange};
 pub use envelope::{Body, Envelope, FORMAT_VERSION};
 pub use sequence::{classify, Arrival};

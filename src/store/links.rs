@@ -110,21 +110,41 @@ pub fn touch_incoming(conn: &Connection, sync_id: &str, local_key: &str, seq: u6
 }
 
 pub fn pair_comment(conn: &Connection, sync_id: &str, local_key: &str, local_id: &str, remote_id: &str) -> Result<()> {
-    conn.execute(
-        "INSERT OR REPLACE INTO comment_link (sync_id, local_key, local_id, remote_id) VALUES (?1, ?2, ?3, ?4)",
-        params![sync_id, local_key, local_id, remote_id],
-    )?;
-    Ok(())
+    pair_item(conn, "comment_link", sync_id, local_key, local_id, remote_id)
 }
 
 /// Local comment id for the partner's comment id.
 pub fn local_comment(conn: &Connection, sync_id: &str, remote_id: &str) -> Result<Option<String>> {
+    local_item(conn, "comment_link", sync_id, remote_id)
+}
+
+pub fn pair_attachment(
+    conn: &Connection,
+    sync_id: &str,
+    local_key: &str,
+    local_id: &str,
+    remote_id: &str,
+) -> Result<()> {
+    pair_item(conn, "attachment_link", sync_id, local_key, local_id, remote_id)
+}
+
+/// Local attachment id for the partner's attachment id.
+pub fn local_attachment(conn: &Connection, sync_id: &str, remote_id: &str) -> Result<Option<String>> {
+    local_item(conn, "attachment_link", sync_id, remote_id)
+}
+
+fn pair_item(conn: &Connection, table: &str, sync_id: &str, key: &str, local_id: &str, remote_id: &str) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {table} (sync_id, local_key, local_id, remote_id) VALUES (?1, ?2, ?3, ?4)"
+    ))?
+    .execute(params![sync_id, key, local_id, remote_id])?;
+    Ok(())
+}
+
+fn local_item(conn: &Connection, table: &str, sync_id: &str, remote_id: &str) -> Result<Option<String>> {
     Ok(conn
-        .query_row(
-            "SELECT local_id FROM comment_link WHERE sync_id = ?1 AND remote_id = ?2",
-            params![sync_id, remote_id],
-            |r| r.get(0),
-        )
+        .prepare_cached(&format!("SELECT local_id FROM {table} WHERE sync_id = ?1 AND remote_id = ?2"))?
+        .query_row(params![sync_id, remote_id], |r| r.get(0))
         .optional()?)
 }
 

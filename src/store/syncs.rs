@@ -71,6 +71,8 @@ pub struct SyncRecord {
     pub partner_prev_retired: bool,
     /// Mail settings (JSON) for the email protocol.
     pub mail: Option<String>,
+    /// The largest message this side sends (bytes as written, armored).
+    pub max_message_bytes: u64,
 }
 
 impl std::fmt::Debug for SyncRecord {
@@ -97,7 +99,7 @@ const SELECT: &str = "id, name, description, role, protocol, project, sync_user,
     partner_fpr, partner_cert, pairing_secret, pairing_used, handshake_expires, created_at, out_seq, \
     out_acked, in_seq, change_cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms, own_fpr, own_prev_fpr, own_rekey_seq, \
-    partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail";
+    partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail, max_message_bytes";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
     let role: String = r.get(3)?;
@@ -136,6 +138,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         partner_prev_until: r.get::<_, Option<i64>>(30)?.map(|v| v as u64),
         partner_prev_retired: r.get(31)?,
         mail: r.get(32)?,
+        max_message_bytes: r.get::<_, i64>(33)? as u64,
     })
 }
 
@@ -157,7 +160,10 @@ pub fn insert(conn: &Connection, s: &SyncRecord) -> Result<()> {
             s.gap_after_ms
         ],
     )?;
-    conn.execute("UPDATE sync SET own_fpr = ?2, mail = ?3 WHERE id = ?1", params![s.id, s.own_fpr, s.mail])?;
+    conn.execute(
+        "UPDATE sync SET own_fpr = ?2, mail = ?3, max_message_bytes = ?4 WHERE id = ?1",
+        params![s.id, s.own_fpr, s.mail, s.max_message_bytes as i64],
+    )?;
     Ok(())
 }
 
@@ -188,6 +194,11 @@ pub fn list(conn: &Connection) -> Result<Vec<SyncRecord>> {
     let mut stmt = conn.prepare(&format!("SELECT {SELECT} FROM sync ORDER BY name"))?;
     let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+pub fn set_max_message_bytes(conn: &Connection, id: &str, n: u64) -> Result<()> {
+    conn.execute("UPDATE sync SET max_message_bytes = ?2 WHERE id = ?1", params![id, n as i64])?;
+    Ok(())
 }
 
 /// Records a verified message from the partner: makes the sync active.

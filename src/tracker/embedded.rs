@@ -5,7 +5,9 @@
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{Actor, ChangeKind, ChangeRecord, Comment, CommentOrigin, Issue, Tracker, TrackerError};
+use super::{
+    Actor, Attachment, ChangeKind, ChangeRecord, Comment, CommentOrigin, Issue, NewAttachment, Tracker, TrackerError,
+};
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::store::now_ms;
 
@@ -107,7 +109,7 @@ impl Embedded {
         Ok(())
     }
 
-    fn issue_row(&self, conn: &Connection, key: &str) -> Result<(i64, String)> {
+    pub(super) fn issue_row(&self, conn: &Connection, key: &str) -> Result<(i64, String)> {
         conn.query_row("SELECT id, project FROM t_issue WHERE key = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?
             .ok_or_else(|| TrackerError::NoIssue(key.into()).into())
@@ -125,7 +127,14 @@ impl Embedded {
         .ok_or_else(|| TrackerError::NoComment { issue: key.into(), comment: comment.into() }.into())
     }
 
-    fn log(&self, conn: &Connection, project: &str, key: &str, actor: Actor<'_>, kind: &ChangeKind) -> Result<()> {
+    pub(super) fn log(
+        &self,
+        conn: &Connection,
+        project: &str,
+        key: &str,
+        actor: Actor<'_>,
+        kind: &ChangeKind,
+    ) -> Result<()> {
         conn.execute(
             "INSERT INTO t_change (project, issue_key, at, actor, origin, kind, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![project, key, now_ms(), actor.user, actor.origin, kind_name(kind), serde_json::to_string(kind)?],
@@ -141,6 +150,8 @@ fn kind_name(kind: &ChangeKind) -> &'static str {
         ChangeKind::CommentAdded { .. } => "comment_added",
         ChangeKind::CommentEdited { .. } => "comment_edited",
         ChangeKind::CommentDeleted { .. } => "comment_deleted",
+        ChangeKind::AttachmentAdded { .. } => "attachment_added",
+        ChangeKind::AttachmentDeleted { .. } => "attachment_deleted",
     }
 }
 
@@ -208,6 +219,7 @@ impl Tracker for Embedded {
                             created_at: r.get(8)?,
                             updated_at: r.get(9)?,
                             comments: Vec::new(),
+                            attachments: Vec::new(),
                         },
                     ))
                 },
@@ -232,6 +244,7 @@ impl Tracker for Embedded {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
+        issue.attachments = self.attachments_of(conn, id)?;
         Ok(Some(issue))
     }
 
@@ -335,5 +348,24 @@ impl Tracker for Embedded {
         let id = self.comment_of(conn, issue_id, key, comment)?;
         conn.execute("UPDATE t_comment SET deleted = 1, updated_at = ?2 WHERE id = ?1", params![id, now_ms()])?;
         self.log(conn, &project, key, actor, &ChangeKind::CommentDeleted { comment: comment.into() })
+    }
+
+    fn attachment(&self, conn: &Connection, key: &str, id: &str) -> Result<Option<Attachment>> {
+        self.get_attachment(conn, key, id)
+    }
+
+    fn add_attachment(
+        &self,
+        conn: &Connection,
+        key: &str,
+        file: NewAttachment<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        actor: Actor<'_>,
+    ) -> Result<String> {
+        self.insert_attachment(conn, key, file, origin, actor)
+    }
+
+    fn delete_attachment(&self, conn: &Connection, key: &str, id: &str, actor: Actor<'_>) -> Result<()> {
+        self.remove_attachment(conn, key, id, actor)
     }
 }

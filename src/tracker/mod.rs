@@ -5,6 +5,7 @@
 //! Writes take the engine's open transaction, so for the embedded tracker
 //! a change and the sequence number that carried it commit together.
 
+pub mod attachments;
 pub mod embedded;
 
 use rusqlite::Connection;
@@ -24,6 +25,35 @@ pub struct Issue {
     pub created_at: i64,
     pub updated_at: i64,
     pub comments: Vec<Comment>,
+    pub attachments: Vec<AttachmentInfo>,
+}
+
+/// An attachment without its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttachmentInfo {
+    pub id: String,
+    pub filename: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub author: String,
+    pub on_behalf_of: Option<String>,
+    pub created_at: i64,
+}
+
+/// An attachment with its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub info: AttachmentInfo,
+    pub data: Vec<u8>,
+}
+
+/// A new attachment: name, media type and content.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAttachment<'a> {
+    pub filename: &'a str,
+    pub media_type: &'a str,
+    pub data: &'a [u8],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,6 +87,8 @@ pub enum ChangeKind {
     CommentAdded { comment: String, author: String, body: String },
     CommentEdited { comment: String, body: String },
     CommentDeleted { comment: String },
+    AttachmentAdded { attachment: String, filename: String, size: u64 },
+    AttachmentDeleted { attachment: String },
 }
 
 /// Who makes a write: a person, or the sync user on behalf of a sync.
@@ -139,4 +171,16 @@ pub trait Tracker {
         actor: Actor<'_>,
     ) -> anyhow::Result<()>;
     fn delete_comment(&self, conn: &Connection, key: &str, comment: &str, actor: Actor<'_>) -> anyhow::Result<()>;
+    /// An attachment of issue `key` with its content (`None` if deleted).
+    fn attachment(&self, conn: &Connection, key: &str, id: &str) -> anyhow::Result<Option<Attachment>>;
+    /// `origin`: the partner's author and time, as for comments.
+    fn add_attachment(
+        &self,
+        conn: &Connection,
+        key: &str,
+        file: NewAttachment<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        actor: Actor<'_>,
+    ) -> anyhow::Result<String>;
+    fn delete_attachment(&self, conn: &Connection, key: &str, id: &str, actor: Actor<'_>) -> anyhow::Result<()>;
 }

@@ -224,6 +224,11 @@ pub fn content(issue: &serde_json::Value) -> serde_json::Value {
     }
     let bodies: Vec<_> = issue["comments"].as_array().unwrap().iter().map(|c| c["body"].clone()).collect();
     obj.insert("comments".into(), bodies.into());
+    let files: Vec<_> = issue["attachments"]
+        .as_array()
+        .map(|a| a.iter().map(|a| serde_json::json!([a["filename"], a["size"], a["sha256"]])).collect())
+        .unwrap_or_default();
+    obj.insert("attachments".into(), files.into());
     v
 }
 

@@ -112,14 +112,21 @@ impl MailTransport {
 
     fn smtp(&self) -> Result<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>> {
         use lettre::transport::smtp::authentication::Credentials;
+        use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
         use lettre::{AsyncSmtpTransport, Tokio1Executor};
         let a = &self.settings.smtp;
-        let builder = match a.security {
-            Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&a.host),
-            Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&a.host)?,
-            Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&a.host)?,
-        };
-        let mut builder = builder.port(a.port);
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&a.host).port(a.port);
+        if a.security != Security::None {
+            let mut params = TlsParameters::builder(a.host.clone());
+            if let Some(path) = &self.settings.ca_file {
+                stream::roots(Some(path))?;
+                let pem = std::fs::read(path).with_context(|| format!("cannot read the CA file {path}"))?;
+                params = params.add_root_certificate(Certificate::from_pem(&pem)?);
+            }
+            let params = params.build()?;
+            builder =
+                builder.tls(if a.security == Security::Tls { Tls::Wrapper(params) } else { Tls::Required(params) });
+        }
         if !a.username.is_empty() {
             builder = builder.credentials(Credentials::new(a.username.clone(), a.password.resolve()?));
         }
@@ -146,9 +153,7 @@ impl MailTransport {
 /// Logs in and selects the mailbox; errors say what to fix.
 async fn login(settings: &MailSettings) -> Result<Session<ImapStream>> {
     let a = &settings.imap;
-    let stream = stream::connect(&a.host, a.port, a.security == Security::Tls, None).await?;
-    let mut client = async_imap::Client::new(stream);
-    client.read_response().await?.ok_or_else(|| anyhow!("the IMAP server {} closed the connection", a.host))?;
+    let client = stream::connect(&a.host, a.port, a.security, settings.ca_file.as_deref()).await?;
     let password = a.password.resolve()?;
     let mut session = client.login(&a.username, password).await.map_err(|(e, _)| {
         anyhow!("IMAP login to {} as {} failed: wrong user name or password? ({e})", a.host, a.username)

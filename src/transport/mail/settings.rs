@@ -80,6 +80,9 @@ pub struct MailSettings {
     /// Where taken mails go; `None` deletes them.
     pub done_folder: Option<String>,
     pub quarantine_folder: String,
+    /// Extra CA certificates (PEM) trusted for IMAP and SMTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 impl MailSettings {
@@ -90,9 +93,6 @@ impl MailSettings {
         for (what, a) in [("IMAP", &self.imap), ("SMTP", &self.smtp)] {
             if a.host.is_empty() || a.port == 0 {
                 bail!("the {what} server needs a host and a port");
-            }
-            if a.security == Security::Starttls && what == "IMAP" {
-                bail!("IMAP with STARTTLS is not supported yet: use --imap-security tls (port 993) or none");
             }
         }
         Ok(())
