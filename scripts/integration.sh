@@ -11,6 +11,7 @@ need=()
 command -v sq >/dev/null || need+=(sq)
 command -v gpg >/dev/null || need+=(gnupg)
 command -v script >/dev/null || need+=(bsdutils)
+command -v openssl >/dev/null || need+=(openssl)
 command -v postfix >/dev/null || need+=(postfix)
 command -v dovecot >/dev/null || need+=(dovecot-core dovecot-imapd)
 if [ ${#need[@]} -gt 0 ]; then

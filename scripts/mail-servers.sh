@@ -7,6 +7,10 @@
 #   scripts/mail-servers.sh stop-imap DIR | start-imap DIR   (Dovecot only)
 #
 # Mailboxes (password "pw-NAME"): master, slave, other @example.test.
+# Both servers offer STARTTLS with a certificate for localhost/127.0.0.1
+# from a throw-away private CA: DIR/tls/ca.pem (plain login stays allowed).
+# Postfix takes mails up to 1 MiB (message_size_limit), so a test can show
+# that larger changes are split to fit.
 # Run as root (Postfix and Dovecot start as root and drop privileges).
 set -euo pipefail
 cmd=${1:?start|stop}; DIR=$(realpath -m "${2:?folder}")
@@ -38,6 +42,20 @@ mkdir -p "$DIR"/{postfix,spool,data,mail,dovecot-base,dovecot-state}
 chmod 755 "$DIR"
 trap 'echo "mail servers failed to start; logs in $DIR:" >&2; tail -20 "$DIR/postfix.log" "$DIR/dovecot.log" >&2 2>/dev/null || true' ERR
 chown postfix "$DIR/data"
+
+# --- A private CA and a server certificate signed by it
+mkdir -p "$DIR/tls"
+if [ ! -f "$DIR/tls/server.pem" ]; then
+  ( cd "$DIR/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj "/CN=postern test CA" -keyout ca.key -out ca.pem 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -subj "/CN=localhost" -keyout server.key -out server.csr 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > ext.cnf
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile ext.cnf -out server.pem 2>/dev/null )
+  chmod 644 "$DIR/tls/server.key"
+fi
 
 # --- Postfix
 cat > "$DIR/postfix/main.cf" <<CF
@@ -73,8 +91,10 @@ smtpd_recipient_restrictions = permit_sasl_authenticated, reject_unauth_destinat
 smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = private/auth
-smtpd_tls_security_level = none
-message_size_limit = 52428800
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = $DIR/tls/server.pem
+smtpd_tls_key_file = $DIR/tls/server.key
+message_size_limit = 1048576
 virtual_mailbox_limit = 0
 CF
 sed -E 's/^(([a-z]+)[[:space:]]+(inet|unix|fifo|pass|unix-dgram)[[:space:]]+[-ny][[:space:]]+[-ny][[:space:]]+)[-ny]/\1n/' \
@@ -94,7 +114,9 @@ state_dir = $DIR/dovecot-state
 log_path = $DIR/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <$DIR/tls/server.pem
+ssl_key = <$DIR/tls/server.key
 disable_plaintext_auth = no
 auth_failure_delay = 0
 auth_mechanisms = plain login

@@ -50,12 +50,35 @@ fn mail_flags(p: &TestPeer, who: &str, password: &str) -> Vec<String> {
     .collect()
 }
 
+/// The same account over STARTTLS on both servers, by the name their
+/// certificate carries, trusting the test CA.
+fn tls_flags(p: &TestPeer, who: &str, password: &str) -> Vec<String> {
+    let dir = std::env::var("POSTERN_MAIL_DIR").expect("POSTERN_MAIL_DIR: run scripts/integration.sh");
+    let mut v: Vec<String> = mail_flags(p, who, password)
+        .into_iter()
+        .map(|f| match f.as_str() {
+            "127.0.0.1" => "localhost".into(),
+            "none" => "starttls".into(),
+            _ => f,
+        })
+        .collect();
+    v.extend(["--mail-ca-file".into(), format!("{dir}/tls/ca.pem")]);
+    v
+}
+
 fn args<'a>(base: &[&'a str], extra: &'a [String]) -> Vec<&'a str> {
     base.iter().copied().chain(extra.iter().map(String::as_str)).collect()
 }
 
 fn pair_by_mail(m: &TestPeer, s: &TestPeer, slave_password: &str) {
-    let mf = mail_flags(m, "master", "pw-master");
+    pair_by_mail_with(m, s, slave_password, mail_flags, &[]);
+}
+
+type Flags = fn(&TestPeer, &str, &str) -> Vec<String>;
+
+fn pair_by_mail_with(m: &TestPeer, s: &TestPeer, slave_password: &str, flags: Flags, create_extra: &[&str]) {
+    let mut mf = flags(m, "master", "pw-master");
+    mf.extend(create_extra.iter().map(|a| a.to_string()));
     let created = m.json(&args(
         &[
             "sync",
@@ -73,7 +96,7 @@ fn pair_by_mail(m: &TestPeer, s: &TestPeer, slave_password: &str) {
         &mf,
     ));
     let hs = m.home().join("acme.handshake.asc");
-    let sf = mail_flags(s, "slave", slave_password);
+    let sf = flags(s, "slave", slave_password);
     let pass = created["passphrase"].as_str().unwrap().to_string();
     s.ok(&args(
         &[
@@ -292,4 +315,77 @@ fn a_dovecot_restart_in_the_middle_of_a_sync_loses_nothing() {
     got.sort();
     assert_eq!(got, ["before the restart", "while IMAP is down"]);
     assert_eq!(m.status()["awaiting_ack"], 0);
+}
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn starttls_on_both_servers_with_a_private_ca() {
+    let _one = serial();
+    let p = TestPeer::new(MASTER_KEY, "SAM2");
+    let good = tls_flags(&p, "master", "pw-master");
+    let out = p.ok(&args(&["mail", "test"], &good));
+    assert!(out.contains("ok      IMAP localhost") && out.contains("ok      SMTP localhost"), "{out}");
+    // Without the CA file, both checks say the certificate is not trusted.
+    let untrusted: Vec<String> = good[..good.len() - 2].to_vec();
+    let out = p.cli(&args(&["mail", "test"], &untrusted));
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("FAILED  IMAP") && text.contains("--mail-ca-file"), "{text}");
+    assert!(text.contains("FAILED  SMTP") && text.to_lowercase().contains("certificate"), "{text}");
+    let err = p.fail(&args(&["mail", "test", "--mail-ca-file", "/nonexistent/ca.pem"], &good[..good.len() - 2]));
+    assert!(err.contains("/nonexistent/ca.pem does not exist"), "{err}");
+
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail_with(&m, &s, "pw-slave", tls_flags, &[]);
+    settle_mail(&m, &s);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "over STARTTLS"]);
+    settle_mail(&m, &s);
+    assert_eq!(s.issue("SP2-1")["summary"], "over STARTTLS");
+    assert_eq!(m.status()["awaiting_ack"], 0);
+    assert_eq!(s.status()["mail"]["imap"]["security"], "starttls");
+}
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn an_attachment_larger_than_the_mail_size_limit_arrives_whole() {
+    let _one = serial();
+    // The test Postfix refuses mails over 1 MiB: check it really does.
+    let (smtp, _) = ports();
+    let too_big = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(1_200_000));
+    let refused = std::panic::catch_unwind(|| deposit("slave@example.test", &too_big));
+    assert!(refused.is_err(), "Postfix on {smtp} should refuse a 1.2 MB mail");
+
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail_with(&m, &s, "pw-slave", mail_flags, &["--max-message-size", "1MB"]);
+    settle_mail(&m, &s);
+    assert_eq!(s.status()["max_message_bytes"], 1_000_000, "the slave adopts the master's smaller limit");
+
+    // 3 MB of incompressible bytes, each way.
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    let big: Vec<u8> = (0..3_000_000 / 8)
+        .flat_map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed.to_le_bytes()
+        })
+        .collect();
+    let file = dir.path().join("dump.bin");
+    std::fs::write(&file, &big).unwrap();
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "core dump"]);
+    m.ok(&["attachment", "add", "SAM2-1", file.to_str().unwrap()]);
+    settle_mail(&m, &s);
+    s.ok(&["attachment", "add", "SP2-1", file.to_str().unwrap(), "--name", "back.bin"]);
+    settle_mail(&m, &s);
+    for (p, issue, name) in [(&s, "SP2-1", "dump.bin"), (&m, "SAM2-1", "back.bin")] {
+        let list = p.json(&["attachment", "list", issue, "--json"]);
+        let a = list.as_array().unwrap().iter().find(|a| a["filename"] == name).expect("attachment arrived");
+        let out = p.home().join("got.bin");
+        let _ = std::fs::remove_file(&out);
+        p.ok(&["attachment", "get", issue, a["id"].as_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(std::fs::read(&out).unwrap() == big, "{name} arrived whole");
+        assert_eq!(p.status()["parts_pending"], 0);
+        assert_eq!(p.status()["awaiting_ack"], 0);
+    }
 }
