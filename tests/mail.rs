@@ -389,3 +389,42 @@ fn an_attachment_larger_than_the_mail_size_limit_arrives_whole() {
         assert_eq!(p.status()["awaiting_ack"], 0);
     }
 }
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn the_imap_position_is_kept_and_a_new_uidvalidity_rereads_the_mailbox() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail(&m, &s, "pw-slave");
+    settle_mail(&m, &s);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "one"]);
+    settle_mail(&m, &s);
+    let before = s.status()["imap_position"].clone();
+    let last = before["last_uid"].as_u64().expect("position stored");
+    assert!(last > 0, "{before}");
+    let validity = before["uidvalidity"].as_u64().unwrap();
+
+    // The mailbox gets a new UIDVALIDITY (as after a restore): the slave
+    // starts from the beginning and still applies each change once.
+    let dir = std::env::var("POSTERN_MAIL_DIR").unwrap();
+    let new_validity = (validity + 1000).to_string();
+    let st = std::process::Command::new("doveadm")
+        .args(["-c", &format!("{dir}/dovecot.conf"), "mailbox", "update", "-u", "slave@example.test"])
+        .args(["--uid-validity", &new_validity, "INBOX"])
+        .status()
+        .unwrap();
+    assert!(st.success(), "doveadm mailbox update");
+    // As if the old mailbox had reached a high UID before it was recreated:
+    // new mails now have lower UIDs, and must not be skipped.
+    let db = postern::store::open(&s.home().join("postern.db")).unwrap();
+    db.execute("UPDATE imap_position SET last_uid = 1000000", []).unwrap();
+    drop(db);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "two"]);
+    settle_mail(&m, &s);
+    let after = s.status()["imap_position"].clone();
+    assert_eq!(after["uidvalidity"].as_u64().unwrap().to_string(), new_validity, "{after}");
+    let got: Vec<String> = s.issues("SP2").iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, ["one", "two"], "each change applied exactly once");
+    let text = s.ok(&["status"]);
+    assert!(text.contains(&format!("(UIDVALIDITY {new_validity})")), "{text}");
+}

@@ -41,6 +41,8 @@ pub struct SyncStatus {
     pub quarantined: u64,
     /// Mail settings of an email sync; passwords shown only by source.
     pub mail: Option<serde_json::Value>,
+    /// How far the IMAP mailbox has been read (email syncs).
+    pub imap_position: Option<crate::transport::MailboxPosition>,
 }
 
 /// Mail settings for display: a literal password becomes "<redacted>".
@@ -68,6 +70,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 issues_with_errors: problems::errors(conn, &s.id)?.len() as u64,
                 quarantined: problems::quarantined(conn, &s.id)?,
                 mail: s.mail.as_deref().and_then(redacted_mail),
+                imap_position: syncs::mailbox_position(conn, &s.id)?,
                 name: s.name,
                 id: s.id,
                 role: s.role.as_str(),
@@ -116,6 +119,9 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 );
                 println!("  imap            {}, mailbox {}", acct(&m["imap"]), m["mailbox"].as_str().unwrap_or("?"));
                 println!("  smtp            {}", acct(&m["smtp"]));
+                if let Some(p) = &s.imap_position {
+                    println!("  read up to      UID {} (UIDVALIDITY {})", p.last_uid, p.uidvalidity);
+                }
             }
             None => println!("  exchange        {}", s.exchange),
         }

@@ -24,6 +24,7 @@ use crate::crypto::{cert_from_armored, OwnKey};
 use crate::home::Home;
 use crate::store::{self, SyncRecord};
 use crate::tracker::Embedded;
+use crate::transport::Transport;
 
 /// Largest message accepted or produced, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
@@ -94,11 +95,17 @@ impl Peer {
 
     fn cycle_sync(&mut self, sync: &SyncRecord) -> Result<CycleReport> {
         let transport = crate::transport::AnyTransport::for_sync(sync)?;
+        if let Some(p) = store::syncs::mailbox_position(&self.conn, &sync.id)? {
+            transport.resume_from(&p);
+        }
         let mut report = CycleReport::default();
         report.enqueued += outgoing::collect(&mut self.conn, &self.tracker, sync)?;
         // A receive side that is down (IMAP, an unmounted share) must not
         // stop sending: send first what is due, then report the failure.
         let received = incoming::receive(self, sync, &transport);
+        if let Some(p) = transport.position() {
+            store::syncs::set_mailbox_position(&self.conn, &sync.id, &p)?;
+        }
         let after = store::syncs::get(&self.conn, &sync.id)?.context("sync vanished")?;
         // The accept may have told us where the partner's mail goes.
         let transport =

@@ -286,3 +286,24 @@ pub fn set_mail(conn: &Connection, id: &str, mail: &str) -> Result<()> {
     conn.execute("UPDATE sync SET mail = ?2 WHERE id = ?1", params![id, mail])?;
     Ok(())
 }
+
+/// The stored IMAP position of an email sync.
+pub fn mailbox_position(conn: &Connection, id: &str) -> Result<Option<crate::transport::MailboxPosition>> {
+    Ok(conn
+        .query_row("SELECT mailbox, uidvalidity, last_uid FROM imap_position WHERE sync_id = ?1", [id], |r| {
+            Ok(crate::transport::MailboxPosition {
+                mailbox: r.get(0)?,
+                uidvalidity: r.get::<_, i64>(1)? as u32,
+                last_uid: r.get::<_, i64>(2)? as u32,
+            })
+        })
+        .optional()?)
+}
+
+pub fn set_mailbox_position(conn: &Connection, id: &str, p: &crate::transport::MailboxPosition) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO imap_position (sync_id, mailbox, uidvalidity, last_uid) VALUES (?1, ?2, ?3, ?4)",
+        params![id, p.mailbox, p.uidvalidity as i64, p.last_uid as i64],
+    )?;
+    Ok(())
+}

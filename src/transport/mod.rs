@@ -7,7 +7,7 @@ pub mod file;
 pub mod mail;
 
 pub use file::FileTransport;
-pub use mail::MailTransport;
+pub use mail::{MailTransport, MailboxPosition};
 
 use anyhow::Context;
 
@@ -55,6 +55,12 @@ impl Transport for AnyTransport {
     fn quarantine(&self, id: &str, reason: &str) -> anyhow::Result<()> {
         self.inner().quarantine(id, reason)
     }
+    fn position(&self) -> Option<MailboxPosition> {
+        self.inner().position()
+    }
+    fn resume_from(&self, p: &MailboxPosition) {
+        self.inner().resume_from(p)
+    }
 }
 
 /// A message waiting in the receive side of a transport.
@@ -77,4 +83,11 @@ pub trait Transport {
     fn remove(&self, id: &str) -> anyhow::Result<()>;
     /// Moves a message aside with a reason, never to be applied.
     fn quarantine(&self, id: &str, reason: &str) -> anyhow::Result<()>;
+    /// Where reading stands, for transports that keep a position (IMAP),
+    /// after the messages listed were dealt with.
+    fn position(&self) -> Option<MailboxPosition> {
+        None
+    }
+    /// Continues from a position stored earlier.
+    fn resume_from(&self, _p: &MailboxPosition) {}
 }

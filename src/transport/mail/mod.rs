@@ -8,6 +8,7 @@
 //! on a runtime of its own for `run --once`.
 
 pub mod mime;
+pub mod position;
 pub mod settings;
 mod stream;
 
@@ -19,6 +20,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use async_imap::Session;
 use futures::TryStreamExt;
 
+pub use position::MailboxPosition;
+use position::Reading;
 pub use settings::{Account, MailSettings, Password, Security};
 use stream::ImapStream;
 
@@ -31,6 +34,9 @@ pub struct MailTransport {
     session: Mutex<Option<Session<ImapStream>>>,
     /// Transport id (UID as text) → message name, from the last listing.
     names: Mutex<HashMap<String, String>>,
+    /// UIDVALIDITY of the mailbox as selected by the current session.
+    selected: Mutex<Option<u32>>,
+    reading: Mutex<Reading>,
 }
 
 impl MailTransport {
@@ -45,6 +51,8 @@ impl MailTransport {
             rt,
             session: Mutex::new(None),
             names: Mutex::new(HashMap::new()),
+            selected: Mutex::new(None),
+            reading: Mutex::new(Reading::default()),
         })
     }
 
@@ -56,7 +64,9 @@ impl MailTransport {
     }
 
     async fn login(&self) -> Result<Session<ImapStream>> {
-        login(&self.settings).await
+        let (session, uidvalidity) = login(&self.settings).await?;
+        *self.selected.lock().unwrap() = uidvalidity;
+        Ok(session)
     }
 
     /// The cycle's logged-in session (logging in the first time).
@@ -150,19 +160,20 @@ impl MailTransport {
     }
 }
 
-/// Logs in and selects the mailbox; errors say what to fix.
-async fn login(settings: &MailSettings) -> Result<Session<ImapStream>> {
+/// Logs in and selects the mailbox; errors say what to fix. Returns the
+/// mailbox's UIDVALIDITY too.
+async fn login(settings: &MailSettings) -> Result<(Session<ImapStream>, Option<u32>)> {
     let a = &settings.imap;
     let client = stream::connect(&a.host, a.port, a.security, settings.ca_file.as_deref()).await?;
     let password = a.password.resolve()?;
     let mut session = client.login(&a.username, password).await.map_err(|(e, _)| {
         anyhow!("IMAP login to {} as {} failed: wrong user name or password? ({e})", a.host, a.username)
     })?;
-    session
+    let mailbox = session
         .select(&settings.mailbox)
         .await
         .with_context(|| format!("mailbox '{}' cannot be opened on {}", settings.mailbox, a.host))?;
-    Ok(session)
+    Ok((session, mailbox.uid_validity))
 }
 
 /// Watches the mailbox with IMAP IDLE and calls `wake` when something
@@ -186,7 +197,7 @@ pub async fn idle_loop(settings: MailSettings, wake: impl Fn() + Send + 'static)
 }
 
 async fn idle_once(settings: &MailSettings, wake: &impl Fn()) -> Result<()> {
-    let session = login(settings).await?;
+    let (session, _) = login(settings).await?;
     let mut idle = session.idle();
     idle.init().await?;
     let response = {
@@ -207,11 +218,17 @@ impl Transport for MailTransport {
     }
 
     fn list(&self) -> Result<Vec<Incoming>> {
-        let query = format!("HEADER {} \"{}\"", mime::SYNC_HEADER, self.sync_id);
         let mut session = self.take_session()?;
+        let validity = *self.selected.lock().unwrap();
+        let first = match validity {
+            Some(v) => self.reading.lock().unwrap().start(v),
+            None => 1,
+        };
+        let query = format!("UID {first}:* HEADER {} \"{}\"", mime::SYNC_HEADER, self.sync_id);
         let s = &mut session;
         let result: Result<Vec<(u32, String, u64)>> = self.block_on(async {
-            let uids = s.uid_search(&query).await?;
+            let mut uids: Vec<u32> = s.uid_search(&query).await?.into_iter().collect();
+            self.reading.lock().unwrap().listed(&mut uids);
             if uids.is_empty() {
                 return Ok(Vec::new());
             }
@@ -279,7 +296,9 @@ impl Transport for MailTransport {
             }
             Ok(())
         });
-        self.finish(session, result)
+        self.finish(session, result)?;
+        self.reading.lock().unwrap().done(uid.parse()?);
+        Ok(())
     }
 
     fn quarantine(&self, id: &str, _reason: &str) -> Result<()> {
@@ -292,7 +311,21 @@ impl Transport for MailTransport {
             s.uid_mv(&uid, &folder).await?;
             Ok(())
         });
-        self.finish(session, result)
+        self.finish(session, result)?;
+        self.reading.lock().unwrap().done(uid.parse()?);
+        Ok(())
+    }
+
+    fn position(&self) -> Option<MailboxPosition> {
+        let mut r = self.reading.lock().unwrap();
+        let uidvalidity = r.uidvalidity?;
+        Some(MailboxPosition { mailbox: self.settings.mailbox.clone(), uidvalidity, last_uid: r.settle() })
+    }
+
+    fn resume_from(&self, p: &MailboxPosition) {
+        if p.mailbox == self.settings.mailbox {
+            self.reading.lock().unwrap().resume(p);
+        }
     }
 }
 
