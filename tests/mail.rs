@@ -428,3 +428,61 @@ fn the_imap_position_is_kept_and_a_new_uidvalidity_rereads_the_mailbox() {
     let text = s.ok(&["status"]);
     assert!(text.contains(&format!("(UIDVALIDITY {new_validity})")), "{text}");
 }
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn the_email_relay_example_sets_up_a_customer_against_real_servers() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    let mf = tls_flags(&m, "master", "pw-master");
+    let created = m.json(&args(
+        &["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--protocol", "email"],
+        &[mf, vec!["--json".into()]].concat(),
+    ));
+    let passfile = m.home().join("passphrase");
+    std::fs::write(&passfile, created["passphrase"].as_str().unwrap()).unwrap();
+
+    // The example's mail.toml, pointed at the test servers (STARTTLS on
+    // both, the test CA standing in for the company CA).
+    let (smtp, imap) = ports();
+    let dir = std::env::var("POSTERN_MAIL_DIR").unwrap();
+    let etc = tempfile::tempdir().unwrap();
+    std::fs::write(etc.path().join("imap-password"), "pw-slave\n").unwrap();
+    std::fs::copy(format!("{dir}/tls/ca.pem"), etc.path().join("company-ca.pem")).unwrap();
+    let example = include_str!("../examples/email-relay/mail.toml");
+    let config = example
+        .replace("postern-sync@customer.example", "slave@example.test")
+        .replace("imap.customer.example", "localhost")
+        .replace("relay.customer.example", "localhost")
+        .replace("port = 993", &format!("port = {imap}"))
+        .replace("security = \"tls\"", "security = \"starttls\"")
+        .replace("port = 587", &format!("port = {smtp}"));
+    assert_ne!(config, example);
+    std::fs::write(etc.path().join("mail.toml"), config).unwrap();
+
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_postern")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/email-relay/setup-customer.sh"))
+        .arg(created["handshake_file"].as_str().map(|f| m.home().join(f)).unwrap())
+        .arg(&passfile)
+        .arg(etc.path().join("mail.toml"))
+        .arg("--yes")
+        .env("PATH", path)
+        .env("POSTERN_HOME", s.home())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ok      IMAP localhost") && stdout.contains("ok      SMTP localhost"), "{stdout}");
+    assert!(stdout.contains("Accepted sync 'acme'"), "{stdout}");
+
+    settle_mail(&m, &s);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "through the relay example"]);
+    settle_mail(&m, &s);
+    assert_eq!(s.issue("SP2-1")["summary"], "through the relay example");
+    let st = s.status();
+    assert_eq!(st["mail"]["done_folder"], "postern-done");
+    assert_eq!(st["mail"]["smtp"]["security"], "starttls");
+    assert_eq!(st["state"], "active");
+}

@@ -13,11 +13,12 @@ pub struct MailArgs {
     pub mail_address: Option<String>,
     #[arg(long)]
     pub imap_host: Option<String>,
-    #[arg(long, default_value_t = 993)]
-    pub imap_port: u16,
-    /// tls | starttls | none.
-    #[arg(long, default_value = "tls")]
-    pub imap_security: Security,
+    /// IMAP port [default: 993].
+    #[arg(long)]
+    pub imap_port: Option<u16>,
+    /// tls | starttls | none [default: tls].
+    #[arg(long)]
+    pub imap_security: Option<Security>,
     #[arg(long)]
     pub imap_user: Option<String>,
     /// The IMAP password (prefer --imap-password-env or --imap-password-file).
@@ -29,15 +30,17 @@ pub struct MailArgs {
     /// File holding the IMAP password.
     #[arg(long)]
     pub imap_password_file: Option<String>,
-    #[arg(long, default_value = "INBOX")]
-    pub mailbox: String,
+    /// Mailbox to read [default: INBOX].
+    #[arg(long)]
+    pub mailbox: Option<String>,
     #[arg(long)]
     pub smtp_host: Option<String>,
-    #[arg(long, default_value_t = 587)]
-    pub smtp_port: u16,
-    /// tls | starttls | none.
-    #[arg(long, default_value = "starttls")]
-    pub smtp_security: Security,
+    /// SMTP port [default: 587].
+    #[arg(long)]
+    pub smtp_port: Option<u16>,
+    /// tls | starttls | none [default: starttls].
+    #[arg(long)]
+    pub smtp_security: Option<Security>,
     #[arg(long)]
     pub smtp_user: Option<String>,
     #[arg(long)]
@@ -52,13 +55,17 @@ pub struct MailArgs {
     /// Move taken mails here instead of deleting them.
     #[arg(long)]
     pub done_folder: Option<String>,
-    /// IMAP folder for refused mails.
-    #[arg(long, default_value = "postern-quarantine")]
-    pub quarantine_folder: String,
+    /// IMAP folder for refused mails [default: postern-quarantine].
+    #[arg(long)]
+    pub quarantine_folder: Option<String>,
     /// Extra CA certificates (PEM) to trust for IMAP and SMTP: a private
     /// CA or a self-signed server.
     #[arg(long)]
     pub mail_ca_file: Option<String>,
+    /// All of the above from a TOML file instead of flags (see
+    /// examples/email-relay/mail.toml).
+    #[arg(long, value_name = "FILE")]
+    pub mail_config: Option<std::path::PathBuf>,
 }
 
 fn password(what: &str, value: &Option<String>, env: &Option<String>, file: &Option<String>) -> Result<Password> {
@@ -84,7 +91,40 @@ fn absolute(path: &str) -> Result<String> {
 }
 
 impl MailArgs {
+    /// Whether any mail flag (other than --mail-config) was given.
+    pub fn any_flag(&self) -> bool {
+        let texts = [
+            &self.mail_address,
+            &self.imap_host,
+            &self.imap_user,
+            &self.imap_password,
+            &self.imap_password_env,
+            &self.imap_password_file,
+            &self.mailbox,
+            &self.smtp_host,
+            &self.smtp_user,
+            &self.smtp_password,
+            &self.smtp_password_env,
+            &self.smtp_password_file,
+            &self.done_folder,
+            &self.quarantine_folder,
+            &self.mail_ca_file,
+        ];
+        texts.iter().any(|t| t.is_some())
+            || self.imap_port.is_some()
+            || self.smtp_port.is_some()
+            || self.imap_security.is_some()
+            || self.smtp_security.is_some()
+            || self.same_credentials
+    }
+
     pub fn settings(&self) -> Result<MailSettings> {
+        if let Some(path) = &self.mail_config {
+            if self.any_flag() {
+                bail!("give the mail settings either in --mail-config or as flags, not both");
+            }
+            return super::mail_config::load(path);
+        }
         let need = |v: &Option<String>, flag: &str| {
             v.clone().ok_or_else(|| anyhow::anyhow!("the email protocol needs --{flag}"))
         };
@@ -105,23 +145,23 @@ impl MailArgs {
         let s = MailSettings {
             imap: Account {
                 host: need(&self.imap_host, "imap-host")?,
-                port: self.imap_port,
-                security: self.imap_security,
+                port: self.imap_port.unwrap_or(993),
+                security: self.imap_security.unwrap_or(Security::Tls),
                 username: imap_user,
                 password: imap_password,
             },
-            mailbox: self.mailbox.clone(),
+            mailbox: self.mailbox.clone().unwrap_or_else(|| "INBOX".into()),
             smtp: Account {
                 host: need(&self.smtp_host, "smtp-host")?,
-                port: self.smtp_port,
-                security: self.smtp_security,
+                port: self.smtp_port.unwrap_or(587),
+                security: self.smtp_security.unwrap_or(Security::Starttls),
                 username: smtp_user,
                 password: smtp_password,
             },
             address,
             partner_address: None,
             done_folder: self.done_folder.clone(),
-            quarantine_folder: self.quarantine_folder.clone(),
+            quarantine_folder: self.quarantine_folder.clone().unwrap_or_else(|| "postern-quarantine".into()),
             ca_file: self.mail_ca_file.as_deref().map(absolute).transpose()?,
         };
         s.check()?;

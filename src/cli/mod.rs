@@ -7,9 +7,11 @@ pub(crate) mod demo;
 mod key;
 mod mail;
 mod mail_args;
+mod mail_config;
 mod run;
 mod status;
 mod sync;
+mod sync_edit;
 mod tracker;
 
 use std::path::PathBuf;

@@ -92,6 +92,8 @@ pub enum SyncCmd {
     },
     /// Download synchronized issues: the pairs as `firstConnector` JSON.
     Export { sync: String },
+    /// Change a sync's exchange folder or mail settings (not its protocol).
+    Edit(super::sync_edit::EditArgs),
     /// Set timing: resend unacknowledged messages after, ask for a gap after.
     Timing {
         sync: String,
@@ -191,7 +193,13 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 bail!("{} already exists; choose another --passphrase-out", p.display());
             }
             let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
-            let mail = if protocol == "email" { Some(mail.settings()?) } else { None };
+            let mail = if protocol == "email" {
+                Some(mail.settings()?)
+            } else if mail.any_flag() || mail.mail_config.is_some() {
+                bail!("mail settings were given, but the protocol is file: add --protocol email");
+            } else {
+                None
+            };
             let exchange = if mail.is_some() { std::path::PathBuf::new() } else { exchange };
             let settings = SyncSettings {
                 name,
@@ -256,6 +264,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             println!("  master:      {}", group_fingerprint(&hs.master_fingerprint));
             println!("  expires:     {}", format_ms(hs.expires_at));
             let mail = match hs.protocol.as_str() {
+                "file" if mail.any_flag() || mail.mail_config.is_some() => {
+                    bail!("this sync uses the file protocol (the master chose it): leave out the mail settings")
+                }
                 "file" => None,
                 "email" => Some(mail.settings()?),
                 other => bail!("protocol '{other}' is not supported by this postern"),
@@ -293,6 +304,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             println!("Own fingerprint:  {}", group_fingerprint(&key.fingerprint()));
             println!("Run `postern run` on both sides; the status becomes active once each side hears from the other.");
         }
+        SyncCmd::Edit(a) => return super::sync_edit::edit(home, a),
         SyncCmd::List { json } => {
             let all = syncs::list(&conn)?;
             if json {

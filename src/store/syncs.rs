@@ -307,3 +307,13 @@ pub fn set_mailbox_position(conn: &Connection, id: &str, p: &crate::transport::M
     )?;
     Ok(())
 }
+
+pub fn forget_mailbox_position(conn: &Connection, id: &str) -> Result<()> {
+    conn.execute("DELETE FROM imap_position WHERE sync_id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn set_exchange(conn: &Connection, id: &str, dir: &str) -> Result<()> {
+    conn.execute("UPDATE sync SET exchange_dir = ?2 WHERE id = ?1", params![id, dir])?;
+    Ok(())
+}

@@ -64,8 +64,13 @@ impl TestPeer {
         serde_json::from_str(&self.ok(args)).unwrap()
     }
 
+    /// The sync's exchange folder, as stored (it can be moved).
     pub fn exchange(&self, sync: &str) -> PathBuf {
-        self.home().join("exchange").join(sync)
+        let conn = postern::store::open(&self.home().join("postern.db")).unwrap();
+        match postern::store::syncs::get_by_name(&conn, sync).unwrap() {
+            Some(s) if !s.exchange_dir.is_empty() => PathBuf::from(s.exchange_dir),
+            _ => self.home().join("exchange").join(sync),
+        }
     }
 
     pub fn peer(&self) -> Peer {

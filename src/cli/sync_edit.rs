@@ -1,0 +1,81 @@
+//! `postern sync edit`: change where a sync's messages go (mail accounts,
+//! the exchange folder). The protocol is fixed when the sync is created:
+//! the partner and the handshake depend on it.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use super::mail_args::MailArgs;
+use crate::home::Home;
+use crate::store::syncs;
+use crate::transport::mail::MailSettings;
+use crate::transport::FileTransport;
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    sync: String,
+    /// Refused unless it is the sync's own protocol (it cannot change).
+    #[arg(long)]
+    protocol: Option<String>,
+    /// New exchange folder holding SEND and RECEIVE (file protocol).
+    #[arg(long)]
+    exchange: Option<PathBuf>,
+    /// New mail settings, complete, as flags or --mail-config (email protocol).
+    #[command(flatten)]
+    mail: MailArgs,
+}
+
+pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
+    let conn = home.open_db()?;
+    let sync = syncs::find(&conn, &a.sync)?;
+    let mail_given = a.mail.any_flag() || a.mail.mail_config.is_some();
+    if let Some(p) = &a.protocol {
+        if *p != sync.protocol {
+            bail!(
+                "sync '{}' uses the {} protocol, which cannot be changed after creation (the partner and the \
+                 handshake depend on it); create a new sync with --protocol {p} instead",
+                sync.name,
+                sync.protocol
+            );
+        }
+    }
+    match sync.protocol.as_str() {
+        "email" => {
+            if a.exchange.is_some() {
+                bail!("sync '{}' uses the email protocol: it has no exchange folder", sync.name);
+            }
+            if !mail_given {
+                bail!("nothing to change: give the new mail settings (flags or --mail-config)");
+            }
+            let mut new = a.mail.settings()?;
+            let old: Option<MailSettings> = sync.mail.as_deref().and_then(|m| serde_json::from_str(m).ok());
+            new.partner_address = old.and_then(|o| o.partner_address);
+            let tx = conn.unchecked_transaction()?;
+            syncs::set_mail(&tx, &sync.id, &serde_json::to_string(&new)?)?;
+            // Another server or mailbox: read it from the start (digests
+            // keep anything from being applied twice).
+            syncs::forget_mailbox_position(&tx, &sync.id)?;
+            tx.commit()?;
+            println!("Mail settings of sync '{}' updated; restart `postern run` so IMAP IDLE uses them.", sync.name);
+        }
+        _ => {
+            if mail_given {
+                bail!(
+                    "sync '{}' uses the file protocol: mail settings do not apply, and the protocol cannot be \
+                     changed after creation",
+                    sync.name
+                );
+            }
+            let Some(dir) = a.exchange else {
+                bail!("nothing to change: give --exchange");
+            };
+            let dir = std::path::absolute(&dir)?;
+            FileTransport::create_dirs(&dir)?;
+            syncs::set_exchange(&conn, &sync.id, &dir.to_string_lossy())?;
+            println!("Exchange folder of sync '{}' is now {}", sync.name, dir.display());
+        }
+    }
+    Ok(())
+}

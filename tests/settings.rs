@@ -1,0 +1,90 @@
+//! Sync settings after creation: mail settings from a config file, edits
+//! of the exchange folder and mail accounts, and a protocol that cannot
+//! change. No server is contacted here.
+
+mod common;
+use common::*;
+
+fn mail_config(dir: &std::path::Path, host: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("imap-password"), "s3cret-imap\n").unwrap();
+    let p = dir.join("mail.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"address = "vendor-sync@vendor.example"
+done_folder = "postern-done"
+same_credentials = true
+
+[imap]
+host = "{host}"
+username = "vendor-sync"
+password_file = "imap-password"
+
+[smtp]
+host = "relay.vendor.example"
+port = 587
+security = "starttls"
+"#
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn an_email_sync_from_a_config_file_and_its_settings_edited() {
+    let m = TestPeer::new(MASTER_KEY, "SAM2");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mail_config(dir.path(), "imap.vendor.example");
+    let base = ["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot"];
+    let mut args = base.to_vec();
+    args.extend(["--protocol", "email", "--mail-config", cfg.to_str().unwrap()]);
+    m.ok(&args);
+    let st = m.status();
+    assert_eq!(st["mail"]["imap"]["host"], "imap.vendor.example");
+    assert_eq!(st["mail"]["imap"]["port"], 993);
+    assert_eq!(st["mail"]["smtp"]["username"], "vendor-sync");
+    assert_eq!(st["mail"]["done_folder"], "postern-done");
+    let pw_file = st["mail"]["imap"]["password"]["file"].as_str().unwrap().to_string();
+    assert!(pw_file.starts_with('/'), "stored absolute: {pw_file}");
+    assert!(!m.ok(&["status", "--json"]).contains("s3cret-imap"));
+
+    // Flags and a config file together are ambiguous.
+    let err = m.fail(&["sync", "edit", "acme", "--mail-config", cfg.to_str().unwrap(), "--imap-port", "143"]);
+    assert!(err.contains("either in --mail-config or as flags"), "{err}");
+    // The mail accounts can move; the protocol cannot change.
+    let cfg2 = mail_config(dir.path(), "imap2.vendor.example");
+    m.ok(&["sync", "edit", "acme", "--mail-config", cfg2.to_str().unwrap()]);
+    assert_eq!(m.status()["mail"]["imap"]["host"], "imap2.vendor.example");
+    let err = m.fail(&["sync", "edit", "acme", "--protocol", "file"]);
+    assert!(err.contains("cannot be changed after creation"), "{err}");
+    let err = m.fail(&["sync", "edit", "acme", "--exchange", "/tmp/x"]);
+    assert!(err.contains("has no exchange folder"), "{err}");
+    let err = m.fail(&["sync", "edit", "acme"]);
+    assert!(err.contains("nothing to change"), "{err}");
+    assert_eq!(m.status()["protocol"], "email");
+}
+
+#[test]
+fn a_file_sync_moves_its_exchange_folder_but_keeps_its_protocol() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    settle(&m, &s, "acme");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = mail_config(dir.path(), "imap.vendor.example");
+    let err = m.fail(&["sync", "edit", "acme", "--protocol", "email", "--mail-config", cfg.to_str().unwrap()]);
+    assert!(err.contains("uses the file protocol, which cannot be changed after creation"), "{err}");
+    let err = m.fail(&["sync", "edit", "acme", "--mail-config", cfg.to_str().unwrap()]);
+    assert!(err.contains("mail settings do not apply"), "{err}");
+    let err = m.fail(&["sync", "create", "--name", "x", "--project", "SAM2", "--sync-user", "u", "--imap-host", "h"]);
+    assert!(err.contains("add --protocol email"), "{err}");
+
+    // Move the master's exchange folder; syncing goes on through the new one.
+    let new = dir.path().join("share");
+    m.ok(&["sync", "edit", "acme", "--exchange", new.to_str().unwrap()]);
+    assert_eq!(m.status()["exchange"], new.to_str().unwrap());
+    assert!(new.join("SEND").is_dir() && new.join("RECEIVE").is_dir());
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "after the move"]);
+    settle(&m, &s, "acme");
+    assert_eq!(s.issue("SP2-1")["summary"], "after the move");
+}
