@@ -9,7 +9,8 @@
 # Mailboxes (password "pw-NAME"): master, slave, other @example.test.
 # Both servers offer STARTTLS with a certificate for localhost/127.0.0.1
 # from a throw-away private CA: DIR/tls/ca.pem (plain login stays allowed).
-# Postfix takes mails up to 1 MiB (message_size_limit), so a test can show
+# Each SMTP login may send only as its own address (as on a company
+# relay). Postfix takes mails up to 1 MiB (message_size_limit), so a test can show
 # that larger changes are split to fit.
 # Run as root (Postfix and Dovecot start as root and drop privileges).
 set -euo pipefail
@@ -88,6 +89,8 @@ default_transport = error:nothing leaves this machine
 relay_transport = error:nothing leaves this machine
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 smtpd_recipient_restrictions = permit_sasl_authenticated, reject_unauth_destination
+smtpd_sender_login_maps = texthash:$DIR/postfix/senders
+smtpd_sender_restrictions = reject_sender_login_mismatch
 smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = private/auth
@@ -101,7 +104,12 @@ sed -E 's/^(([a-z]+)[[:space:]]+(inet|unix|fifo|pass|unix-dgram)[[:space:]]+[-ny
   /etc/postfix/master.cf.proto \
   | sed -E "s/^smtp([[:space:]]+inet)/127.0.0.1:$SMTP\1/" > "$DIR/postfix/master.cf"
 : > "$DIR/postfix/vmailbox"
-for u in master slave other; do echo "$u@example.test example.test/$u/Maildir/" >> "$DIR/postfix/vmailbox"; done
+: > "$DIR/postfix/senders"
+for u in master slave other; do
+  echo "$u@example.test example.test/$u/Maildir/" >> "$DIR/postfix/vmailbox"
+  # Like a company relay: each login sends only as its own address.
+  echo "$u@example.test $u@example.test" >> "$DIR/postfix/senders"
+done
 mkdir -p "$DIR/mail/example.test"
 chown -R $UID_MAIL:$UID_MAIL "$DIR/mail"
 

@@ -44,7 +44,8 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         }
     })?;
     let mut watched: Vec<PathBuf> = Vec::new();
-    let mut idlers: Vec<(String, tokio::task::JoinHandle<()>)> = Vec::new();
+    // (sync id, its mail settings as JSON, the IDLE task)
+    let mut idlers: Vec<(String, String, tokio::task::JoinHandle<()>)> = Vec::new();
     let idle_wake = wake_tx_idle;
     if opts.watch {
         watcher.watch(home.root(), RecursiveMode::NonRecursive)?;
@@ -55,13 +56,17 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
     loop {
         for s in store::syncs::list(&peer.conn)? {
             if let (true, Some(mail)) = (opts.watch, &s.mail) {
-                if !idlers.iter().any(|(id, _)| id == &s.id) {
+                // A new email sync, or its settings changed (`sync edit`).
+                if !idlers.iter().any(|(id, m, _)| id == &s.id && m == mail) {
+                    if let Some(i) = idlers.iter().position(|(id, _, _)| id == &s.id) {
+                        idlers.remove(i).2.abort();
+                    }
                     let settings: crate::transport::mail::MailSettings = serde_json::from_str(mail)?;
                     let tx = idle_wake.clone();
                     let task = tokio::spawn(crate::transport::mail::idle_loop(settings, move || {
                         let _ = tx.try_send(());
                     }));
-                    idlers.push((s.id.clone(), task));
+                    idlers.push((s.id.clone(), mail.clone(), task));
                 }
                 continue;
             }
@@ -102,7 +107,7 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
             _ = &mut shutdown => break,
         }
     }
-    for (_, task) in idlers {
+    for (_, _, task) in idlers {
         task.abort();
     }
     tracing::info!("postern stopped");

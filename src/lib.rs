@@ -1,7 +1,7 @@
 //! postern keeps the issues of two trackers in sync when the two sides
 //! cannot reach each other: each side runs a peer next to its tracker, and
 //! the peers exchange signed, encrypted, numbered change messages through
-//! SEND/RECEIVE folders (and, later, mailboxes).
+//! SEND/RECEIVE folders or IMAP/SMTP mailboxes.
 //!
 //! # Layout
 //!
@@ -12,14 +12,19 @@
 //! - [`crypto`]: OpenPGP with sequoia (pure-Rust backend): keys, sealing
 //!   (sign then encrypt) and opening (decrypt then verify) messages, the
 //!   passphrase-protected handshake file.
-//! - [`store`]: SQLite state: syncs, outbox, held messages, issue links,
-//!   per-issue errors and parked changes, quarantine log.
+//! - [`store`]: SQLite state: syncs, outbox, held messages, issue,
+//!   comment and attachment links, per-issue errors and parked changes,
+//!   quarantine log, parts of large changes, IMAP positions.
 //! - [`tracker`]: the [`tracker::Tracker`] plug point and the embedded
-//!   SQLite tracker, whose tables share the state database.
-//! - [`transport`]: the [`transport::Transport`] plug point and the
-//!   SEND/RECEIVE folder transport.
+//!   SQLite tracker (issues, comments, attachments), whose tables share
+//!   the state database.
+//! - [`transport`]: the [`transport::Transport`] plug point, the
+//!   SEND/RECEIVE folder transport and the mail transport (SMTP out with
+//!   lettre, IMAP in with async-imap, OpenPGP/MIME, UIDVALIDITY/UID
+//!   position, IDLE).
 //! - [`engine`]: a [`engine::Peer`] and its cycle: collect, receive, send;
-//!   applying changes; the handshake.
+//!   applying changes; changes split into parts to fit the message size
+//!   limit; the handshake; key rotation.
 //! - [`daemon`]: the long-running loop (notify wake-ups plus polling).
 //! - [`cli`]: one file per subcommand; `main.rs` only parses and runs.
 //! - [`bench`]: `postern bench`, two real peers measured end to end.
@@ -31,15 +36,18 @@
 //!        │  collect: one transaction reads the log after the cursor,
 //!        ▼  skips its own echoes, stores numbered messages, moves cursor
 //!     outbox (seq 1, 2, …; kept until acknowledged)
+//!        │  (a change too large for one message: parts in consecutive ones)
 //!        │  send: envelope {sync, from, to, seq, ack, body} → sign → encrypt
 //!        ▼  → SEND/.postern-tmp-… → fsync → rename postern-<sync>-<seq>-<n>.pgp
-//!   ═══ shared folder / network share / carried medium ═══
-//!        │  receive: RECEIVE/postern-… → size check → decrypt → verify the
+//!           or an OpenPGP/MIME mail through SMTP
+//!   ═══ shared folder / network share / carried medium / mail ═══
+//!        │  receive: RECEIVE/postern-… or IMAP mails of this sync after the
+//!        │  stored UID → size check → decrypt → verify the
 //!        ▼  pinned partner signature → check sync, recipient, number
 //!  duplicate → drop  │  ahead of a gap → held (resend asked if it lasts)
 //!  next → one transaction: apply changes (savepoint each; a refused change
 //!         blocks only its issue), in_seq = seq, drain held, queue pairings
-//!        │  then the file is removed; acknowledgements ride on every
+//!        │  then the file (mail) is removed; acknowledgements ride on every
 //!        ▼  message back, or go alone as a control message
 //!     partner's tracker (writes tagged with the sync id: never echoed)
 //! ```

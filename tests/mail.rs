@@ -256,6 +256,21 @@ fn mail_test_checks_both_accounts_in_words() {
     assert!(text.contains("FAILED  IMAP") && text.contains("wrong user name or password"), "{text}");
     assert!(text.contains("FAILED  SMTP"), "{text}");
     assert!(!text.contains("wrong-secret"), "the password is not echoed");
+
+    // The relay lets each login send only as its own address.
+    let good = mail_flags(&p, "master", "pw-master");
+    assert_eq!(good[0], "--mail-address");
+    let foreign: Vec<String> =
+        [vec!["--mail-address".into(), "slave@example.test".into()], good[2..].to_vec()].concat();
+    let out = p.cli(&args(&["mail", "test"], &foreign));
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("ok      IMAP"), "{text}");
+    assert!(
+        text.contains("FAILED  SMTP")
+            && text.contains("does not let 'master@example.test' send as <slave@example.test>"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -58,7 +58,7 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
             // keep anything from being applied twice).
             syncs::forget_mailbox_position(&tx, &sync.id)?;
             tx.commit()?;
-            println!("Mail settings of sync '{}' updated; restart `postern run` so IMAP IDLE uses them.", sync.name);
+            println!("Mail settings of sync '{}' updated; a running daemon uses them from its next cycle.", sync.name);
         }
         _ => {
             if mail_given {

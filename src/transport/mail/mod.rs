@@ -10,6 +10,7 @@
 pub mod mime;
 pub mod position;
 pub mod settings;
+mod smtp;
 mod stream;
 
 use std::collections::HashMap;
@@ -90,8 +91,9 @@ impl MailTransport {
         id.parse().map_err(|_| anyhow!("'{id}' is not an IMAP UID"))
     }
 
-    /// Checks both accounts without sending anything: IMAP login and
-    /// mailbox, SMTP connection and authentication. One line per check.
+    /// Checks both accounts without sending anything: IMAP connection,
+    /// TLS, login and mailbox; SMTP connection, TLS, login, and that the
+    /// server takes our address as sender. One line per account.
     pub fn check_accounts(&self) -> Vec<(String, Result<()>)> {
         let a = &self.settings.imap;
         let imap = self.block_on(async {
@@ -100,63 +102,11 @@ impl MailTransport {
             Ok(())
         });
         let s = &self.settings.smtp;
-        let smtp = self.block_on(async {
-            let ok = self.smtp()?.test_connection().await.map_err(|e| {
-                anyhow!(
-                    "SMTP {}:{} as '{}': {e} (wrong password, TLS not trusted, or the host is unreachable)",
-                    s.host,
-                    s.port,
-                    s.username
-                )
-            })?;
-            if !ok {
-                bail!("SMTP {}:{} did not answer", s.host, s.port);
-            }
-            Ok(())
-        });
+        let smtp = self.block_on(smtp::check(&self.settings));
         vec![
             (format!("IMAP {}:{} as {}, mailbox {}", a.host, a.port, a.username, self.settings.mailbox), imap),
             (format!("SMTP {}:{} as '{}'", s.host, s.port, s.username), smtp),
         ]
-    }
-
-    fn smtp(&self) -> Result<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>> {
-        use lettre::transport::smtp::authentication::Credentials;
-        use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-        use lettre::{AsyncSmtpTransport, Tokio1Executor};
-        let a = &self.settings.smtp;
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&a.host).port(a.port);
-        if a.security != Security::None {
-            let mut params = TlsParameters::builder(a.host.clone());
-            if let Some(path) = &self.settings.ca_file {
-                stream::roots(Some(path))?;
-                let pem = std::fs::read(path).with_context(|| format!("cannot read the CA file {path}"))?;
-                params = params.add_root_certificate(Certificate::from_pem(&pem)?);
-            }
-            let params = params.build()?;
-            builder =
-                builder.tls(if a.security == Security::Tls { Tls::Wrapper(params) } else { Tls::Required(params) });
-        }
-        if !a.username.is_empty() {
-            builder = builder.credentials(Credentials::new(a.username.clone(), a.password.resolve()?));
-        }
-        Ok(builder.build())
-    }
-
-    /// Sends one already sealed message to the partner.
-    async fn send_mail(&self, name: &str, data: &[u8]) -> Result<()> {
-        use lettre::AsyncTransport;
-        let s = &self.settings;
-        let to = s.partner_address.as_deref().context("the partner's mail address is not known yet")?;
-        let a = &s.smtp;
-        let date = chrono::Utc::now().to_rfc2822();
-        let mail = mime::encode(&s.address, to, &self.sync_id, name, data, &date);
-        let envelope = lettre::address::Envelope::new(Some(s.address.parse()?), vec![to.parse()?])?;
-        self.smtp()?.send_raw(&envelope, &mail).await.map_err(|e| {
-            let kind = if e.is_permanent() { "refused" } else { "failed (will retry)" };
-            anyhow!("sending through {}:{} {kind}: {e}", a.host, a.port)
-        })?;
-        Ok(())
     }
 }
 
@@ -184,7 +134,14 @@ pub async fn idle_loop(settings: MailSettings, wake: impl Fn() + Send + 'static)
     let mut failures = 0u32;
     loop {
         match idle_once(&settings, &wake).await {
-            Ok(()) => failures = 0,
+            Ok(true) => failures = 0,
+            Ok(false) => {
+                tracing::warn!(
+                    "the IMAP server {} does not offer IDLE; new mail is seen on the polling interval only",
+                    settings.imap.host
+                );
+                return;
+            }
             Err(e) => {
                 failures += 1;
                 let base = 2u64 << failures.min(5);
@@ -196,8 +153,13 @@ pub async fn idle_loop(settings: MailSettings, wake: impl Fn() + Send + 'static)
     }
 }
 
-async fn idle_once(settings: &MailSettings, wake: &impl Fn()) -> Result<()> {
-    let (session, _) = login(settings).await?;
+/// One IDLE round. `Ok(false)`: the server has no IDLE (RFC 2177).
+async fn idle_once(settings: &MailSettings, wake: &impl Fn()) -> Result<bool> {
+    let (mut session, _) = login(settings).await?;
+    if !session.capabilities().await?.has_str("IDLE") {
+        let _ = session.logout().await;
+        return Ok(false);
+    }
     let mut idle = session.idle();
     idle.init().await?;
     let response = {
@@ -209,12 +171,12 @@ async fn idle_once(settings: &MailSettings, wake: &impl Fn()) -> Result<()> {
     }
     let mut session = idle.done().await?;
     let _ = session.logout().await;
-    Ok(())
+    Ok(true)
 }
 
 impl Transport for MailTransport {
     fn send(&self, name: &str, data: &[u8]) -> Result<()> {
-        self.block_on(self.send_mail(name, data))
+        self.block_on(smtp::send(&self.settings, &self.sync_id, name, data))
     }
 
     fn list(&self) -> Result<Vec<Incoming>> {
