@@ -172,7 +172,38 @@ fn handshake_and_two_way_sync_through_real_mailboxes() {
 fn a_wrong_imap_password_is_reported_in_words() {
     let _one = serial();
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
-    pair_by_mail(&m, &s, "not-the-password");
+    // The accept checks the accounts first: nothing is saved.
+    let mf = mail_flags(&m, "master", "pw-master");
+    let created = m.json(&args(
+        &[
+            "sync",
+            "create",
+            "--name",
+            "acme",
+            "--project",
+            "SAM2",
+            "--sync-user",
+            "bot",
+            "--protocol",
+            "email",
+            "--json",
+        ],
+        &mf,
+    ));
+    let hs = m.home().join("acme.handshake.asc");
+    let pass = created["passphrase"].as_str().unwrap().to_string();
+    let sf = mail_flags(&s, "slave", "not-the-password");
+    let accept = ["sync", "accept", "--file", hs.to_str().unwrap(), "--passphrase", &pass, "--project", "SP2"];
+    let accept = [&accept[..], &["--sync-user", "bot", "--yes"]].concat();
+    let err = s.fail(&args(&accept, &sf));
+    assert!(err.contains("IMAP login to 127.0.0.1 as slave@example.test failed"), "{err}");
+    assert!(err.contains("nothing was saved"), "{err}");
+    assert!(!err.contains("not-the-password"), "the password is not echoed");
+    assert_eq!(s.json(&["sync", "list", "--json"]), serde_json::json!([]));
+
+    // Saved unchecked, the daemon reports the same in words.
+    let sf = [sf, vec!["--skip-mail-test".to_string()]].concat();
+    s.ok(&args(&accept, &sf));
     let err = s.fail(&["run", "--once"]);
     assert!(err.contains("IMAP login to 127.0.0.1 as slave@example.test failed"), "{err}");
     assert!(!err.contains("not-the-password"), "the password is not echoed");

@@ -17,12 +17,13 @@ same_credentials = true
 
 [imap]
 host = "{host}"
+port = 1
 username = "vendor-sync"
 password_file = "imap-password"
 
 [smtp]
-host = "relay.vendor.example"
-port = 587
+host = "{host}"
+port = 1
 security = "starttls"
 "#
         ),
@@ -35,14 +36,20 @@ security = "starttls"
 fn an_email_sync_from_a_config_file_and_its_settings_edited() {
     let m = TestPeer::new(MASTER_KEY, "SAM2");
     let dir = tempfile::tempdir().unwrap();
-    let cfg = mail_config(dir.path(), "imap.vendor.example");
+    let cfg = mail_config(dir.path(), "127.0.0.1");
     let base = ["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot"];
     let mut args = base.to_vec();
     args.extend(["--protocol", "email", "--mail-config", cfg.to_str().unwrap()]);
+    // The accounts are checked before anything is saved.
+    let err = m.fail(&args);
+    assert!(err.contains("FAILED") || err.contains("mail checks failed"), "{err}");
+    assert!(err.contains("nothing was saved"), "{err}");
+    assert_eq!(m.json(&["sync", "list", "--json"]), serde_json::json!([]));
+    args.push("--skip-mail-test");
     m.ok(&args);
     let st = m.status();
-    assert_eq!(st["mail"]["imap"]["host"], "imap.vendor.example");
-    assert_eq!(st["mail"]["imap"]["port"], 993);
+    assert_eq!(st["mail"]["imap"]["host"], "127.0.0.1");
+    assert_eq!(st["mail"]["smtp"]["security"], "starttls");
     assert_eq!(st["mail"]["smtp"]["username"], "vendor-sync");
     assert_eq!(st["mail"]["done_folder"], "postern-done");
     let pw_file = st["mail"]["imap"]["password"]["file"].as_str().unwrap().to_string();
@@ -53,9 +60,12 @@ fn an_email_sync_from_a_config_file_and_its_settings_edited() {
     let err = m.fail(&["sync", "edit", "acme", "--mail-config", cfg.to_str().unwrap(), "--imap-port", "143"]);
     assert!(err.contains("either in --mail-config or as flags"), "{err}");
     // The mail accounts can move; the protocol cannot change.
-    let cfg2 = mail_config(dir.path(), "imap2.vendor.example");
-    m.ok(&["sync", "edit", "acme", "--mail-config", cfg2.to_str().unwrap()]);
-    assert_eq!(m.status()["mail"]["imap"]["host"], "imap2.vendor.example");
+    let cfg2 = mail_config(dir.path(), "localhost");
+    let err = m.fail(&["sync", "edit", "acme", "--mail-config", cfg2.to_str().unwrap()]);
+    assert!(err.contains("nothing was saved"), "{err}");
+    assert_eq!(m.status()["mail"]["imap"]["host"], "127.0.0.1");
+    m.ok(&["sync", "edit", "acme", "--mail-config", cfg2.to_str().unwrap(), "--skip-mail-test"]);
+    assert_eq!(m.status()["mail"]["imap"]["host"], "localhost");
     let err = m.fail(&["sync", "edit", "acme", "--protocol", "file"]);
     assert!(err.contains("cannot be changed after creation"), "{err}");
     let err = m.fail(&["sync", "edit", "acme", "--exchange", "/tmp/x"]);
@@ -71,7 +81,7 @@ fn a_file_sync_moves_its_exchange_folder_but_keeps_its_protocol() {
     pair(&m, &s, "acme", "SAM2", "SP2");
     settle(&m, &s, "acme");
     let dir = tempfile::tempdir().unwrap();
-    let cfg = mail_config(dir.path(), "imap.vendor.example");
+    let cfg = mail_config(dir.path(), "127.0.0.1");
     let err = m.fail(&["sync", "edit", "acme", "--protocol", "email", "--mail-config", cfg.to_str().unwrap()]);
     assert!(err.contains("uses the file protocol, which cannot be changed after creation"), "{err}");
     let err = m.fail(&["sync", "edit", "acme", "--mail-config", cfg.to_str().unwrap()]);

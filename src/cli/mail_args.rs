@@ -62,6 +62,9 @@ pub struct MailArgs {
     /// CA or a self-signed server.
     #[arg(long)]
     pub mail_ca_file: Option<String>,
+    /// Save the sync without first checking the mail accounts.
+    #[arg(long)]
+    pub skip_mail_test: bool,
     /// All of the above from a TOML file instead of flags (see
     /// examples/email-relay/mail.toml).
     #[arg(long, value_name = "FILE")]

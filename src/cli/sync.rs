@@ -194,7 +194,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             }
             let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
             let mail = if protocol == "email" {
-                Some(mail.settings()?)
+                let settings = mail.settings()?;
+                super::mail::check_before_saving(&settings, mail.skip_mail_test)?;
+                Some(settings)
             } else if mail.any_flag() || mail.mail_config.is_some() {
                 bail!("mail settings were given, but the protocol is file: add --protocol email");
             } else {
@@ -268,7 +270,14 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                     bail!("this sync uses the file protocol (the master chose it): leave out the mail settings")
                 }
                 "file" => None,
-                "email" => Some(mail.settings()?),
+                "email" => {
+                    let mut settings = mail.settings()?;
+                    // The partner's address is known: check the relay takes it.
+                    settings.partner_address = hs.mail_address.clone();
+                    super::mail::check_before_saving(&settings, mail.skip_mail_test)?;
+                    settings.partner_address = None;
+                    Some(settings)
+                }
                 other => bail!("protocol '{other}' is not supported by this postern"),
             };
             if !yes {

@@ -52,6 +52,7 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
             let mut new = a.mail.settings()?;
             let old: Option<MailSettings> = sync.mail.as_deref().and_then(|m| serde_json::from_str(m).ok());
             new.partner_address = old.and_then(|o| o.partner_address);
+            super::mail::check_before_saving(&new, a.mail.skip_mail_test)?;
             let tx = conn.unchecked_transaction()?;
             syncs::set_mail(&tx, &sync.id, &serde_json::to_string(&new)?)?;
             // Another server or mailbox: read it from the start (digests
