@@ -9,6 +9,7 @@
 # Mailboxes (password "pw-NAME"): master, slave, other @example.test.
 # Both servers offer STARTTLS with a certificate for localhost/127.0.0.1
 # from a throw-away private CA: DIR/tls/ca.pem (plain login stays allowed).
+# Dovecot on 127.0.0.2 (same port) does not announce IDLE.
 # Each SMTP login may send only as its own address (as on a company
 # relay). Postfix takes mails up to 1 MiB (message_size_limit), so a test can show
 # that larger changes are split to fit.
@@ -121,7 +122,7 @@ base_dir = $DIR/dovecot-base
 state_dir = $DIR/dovecot-state
 log_path = $DIR/dovecot.log
 protocols = imap
-listen = 127.0.0.1
+listen = 127.0.0.1, 127.0.0.2
 ssl = yes
 ssl_cert = <$DIR/tls/server.pem
 ssl_key = <$DIR/tls/server.key
@@ -140,7 +141,7 @@ userdb {
 }
 service imap-login {
   inet_listener imap {
-    address = 127.0.0.1
+    address = 127.0.0.1, 127.0.0.2
     port = $IMAP
   }
   inet_listener imaps {
@@ -153,6 +154,10 @@ service auth {
     user = postfix
     group = postfix
   }
+}
+# On 127.0.0.2 the same server plays one without IDLE (RFC 2177).
+local 127.0.0.2 {
+  imap_capability = IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE UIDPLUS MOVE
 }
 service anvil {
   unix_listener anvil-auth-penalty {

@@ -532,3 +532,31 @@ fn the_email_relay_example_sets_up_a_customer_against_real_servers() {
     assert_eq!(st["mail"]["smtp"]["security"], "starttls");
     assert_eq!(st["state"], "active");
 }
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn a_server_without_idle_is_polled() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    // The slave reads through 127.0.0.2, where Dovecot does not announce IDLE.
+    fn no_idle(p: &TestPeer, who: &str, password: &str) -> Vec<String> {
+        let mut v = mail_flags(p, who, password);
+        let i = v.iter().position(|f| f == "--imap-host").unwrap();
+        if who == "slave" {
+            v[i + 1] = "127.0.0.2".into();
+        }
+        v
+    }
+    pair_by_mail_with(&m, &s, "pw-slave", no_idle, &[]);
+    settle_mail(&m, &s);
+    let (dm, ds) = (m.daemon(&["--interval", "1"]), s.daemon(&["--interval", "1"]));
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "found by polling"]);
+    let start = std::time::Instant::now();
+    while s.issues("SP2").is_empty() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "polling never found the mail");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    m.stop(dm);
+    let log = s.stop(ds);
+    assert!(log.contains("does not offer IDLE"), "{log}");
+}
