@@ -5,9 +5,11 @@
 #   scripts/mail-servers.sh start DIR SMTP_PORT IMAP_PORT
 #   scripts/mail-servers.sh stop DIR
 #   scripts/mail-servers.sh stop-imap DIR | start-imap DIR   (Dovecot only)
+#   scripts/mail-servers.sh stop-smtp DIR | start-smtp DIR   (Postfix only)
 #
 # Mailboxes (password "pw-NAME"): master, slave, other @example.test.
-# Both servers offer STARTTLS with a certificate for localhost/127.0.0.1
+# Both servers offer STARTTLS, and implicit TLS on SMTP_PORT+1 and
+# IMAP_PORT+1, with a certificate for localhost/127.0.0.1
 # from a throw-away private CA: DIR/tls/ca.pem (plain login stays allowed).
 # Dovecot on 127.0.0.2 (same port) does not announce IDLE.
 # Each SMTP login may send only as its own address (as on a company
@@ -37,6 +39,13 @@ if [ "$cmd" = start-imap ]; then
   port=$(awk '/port = [1-9]/ {print $3; exit}' "$DIR/dovecot.conf")
   for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && exit 0; sleep 0.05; done
   echo "Dovecot did not start" >&2; exit 1
+fi
+if [ "$cmd" = stop-smtp ]; then postfix -c "$DIR/postfix" stop >/dev/null 2>&1; exit 0; fi
+if [ "$cmd" = start-smtp ]; then
+  postfix -c "$DIR/postfix" start >/dev/null 2>&1
+  port=$(sed -nE 's/^127\.0\.0\.1:([0-9]+)[[:space:]]+inet.*smtpd$/\1/p' "$DIR/postfix/master.cf" | head -1)
+  for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && exit 0; sleep 0.05; done
+  echo "Postfix did not start" >&2; exit 1
 fi
 SMTP=${3:?smtp port}; IMAP=${4:?imap port}
 mkdir -p "$DIR"/{postfix,spool,data,mail,dovecot-base,dovecot-state}
@@ -104,6 +113,8 @@ CF
 sed -E 's/^(([a-z]+)[[:space:]]+(inet|unix|fifo|pass|unix-dgram)[[:space:]]+[-ny][[:space:]]+[-ny][[:space:]]+)[-ny]/\1n/' \
   /etc/postfix/master.cf.proto \
   | sed -E "s/^smtp([[:space:]]+inet)/127.0.0.1:$SMTP\1/" > "$DIR/postfix/master.cf"
+# Implicit TLS ("smtps", RFC 8314) on the next port.
+echo "127.0.0.1:$((SMTP + 1)) inet n - n - - smtpd -o smtpd_tls_wrappermode=yes" >> "$DIR/postfix/master.cf"
 : > "$DIR/postfix/vmailbox"
 : > "$DIR/postfix/senders"
 for u in master slave other; do
@@ -145,7 +156,8 @@ service imap-login {
     port = $IMAP
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = $((IMAP + 1))
   }
 }
 service auth {

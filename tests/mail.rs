@@ -1,135 +1,12 @@
 //! The email protocol against real Postfix and Dovecot on loopback.
 //! Ignored in plain `cargo test`; `scripts/integration.sh` starts the
 //! servers (`scripts/mail-servers.sh`) and runs these with
-//! POSTERN_SMTP_PORT and POSTERN_IMAP_PORT set.
+//! POSTERN_SMTP_PORT, POSTERN_IMAP_PORT and POSTERN_MAIL_DIR set.
+//! Failures (servers down, kills, large changes): `mail_faults.rs`.
 
 mod common;
+use common::mail::*;
 use common::*;
-
-/// The tests share the three mailboxes: one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn ports() -> (String, String) {
-    let get = |v: &str| std::env::var(v).unwrap_or_else(|_| panic!("{v} is not set: run scripts/integration.sh"));
-    (get("POSTERN_SMTP_PORT"), get("POSTERN_IMAP_PORT"))
-}
-
-/// Mail flags for the account `who` (password from a file).
-fn mail_flags(p: &TestPeer, who: &str, password: &str) -> Vec<String> {
-    let (smtp, imap) = ports();
-    let pw = p.home().join("imap-password");
-    std::fs::write(&pw, password).unwrap();
-    let address = format!("{who}@example.test");
-    [
-        "--mail-address",
-        &address,
-        "--imap-host",
-        "127.0.0.1",
-        "--imap-port",
-        &imap,
-        "--imap-security",
-        "none",
-        "--imap-user",
-        &address,
-        "--imap-password-file",
-        pw.to_str().unwrap(),
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        &smtp,
-        "--smtp-security",
-        "none",
-        "--same-credentials",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-/// The same account over STARTTLS on both servers, by the name their
-/// certificate carries, trusting the test CA.
-fn tls_flags(p: &TestPeer, who: &str, password: &str) -> Vec<String> {
-    let dir = std::env::var("POSTERN_MAIL_DIR").expect("POSTERN_MAIL_DIR: run scripts/integration.sh");
-    let mut v: Vec<String> = mail_flags(p, who, password)
-        .into_iter()
-        .map(|f| match f.as_str() {
-            "127.0.0.1" => "localhost".into(),
-            "none" => "starttls".into(),
-            _ => f,
-        })
-        .collect();
-    v.extend(["--mail-ca-file".into(), format!("{dir}/tls/ca.pem")]);
-    v
-}
-
-fn args<'a>(base: &[&'a str], extra: &'a [String]) -> Vec<&'a str> {
-    base.iter().copied().chain(extra.iter().map(String::as_str)).collect()
-}
-
-fn pair_by_mail(m: &TestPeer, s: &TestPeer, slave_password: &str) {
-    pair_by_mail_with(m, s, slave_password, mail_flags, &[]);
-}
-
-type Flags = fn(&TestPeer, &str, &str) -> Vec<String>;
-
-fn pair_by_mail_with(m: &TestPeer, s: &TestPeer, slave_password: &str, flags: Flags, create_extra: &[&str]) {
-    let mut mf = flags(m, "master", "pw-master");
-    mf.extend(create_extra.iter().map(|a| a.to_string()));
-    let created = m.json(&args(
-        &[
-            "sync",
-            "create",
-            "--name",
-            "acme",
-            "--project",
-            "SAM2",
-            "--sync-user",
-            "bot",
-            "--protocol",
-            "email",
-            "--json",
-        ],
-        &mf,
-    ));
-    let hs = m.home().join("acme.handshake.asc");
-    let sf = flags(s, "slave", slave_password);
-    let pass = created["passphrase"].as_str().unwrap().to_string();
-    s.ok(&args(
-        &[
-            "sync",
-            "accept",
-            "--file",
-            hs.to_str().unwrap(),
-            "--passphrase",
-            &pass,
-            "--project",
-            "SP2",
-            "--sync-user",
-            "bot",
-            "--yes",
-        ],
-        &sf,
-    ));
-}
-
-/// Cycles both peers until neither moves anything (mail is delivered
-/// within tens of milliseconds on loopback).
-fn settle_mail(m: &TestPeer, s: &TestPeer) {
-    let mut quiet = 0;
-    for _ in 0..100 {
-        let (a, b) = (m.cycle(), s.cycle());
-        quiet = if a.is_idle() && b.is_idle() { quiet + 1 } else { 0 };
-        if quiet == 3 {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("no quiet over mail");
-}
 
 #[test]
 #[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
@@ -209,46 +86,6 @@ fn a_wrong_imap_password_is_reported_in_words() {
     assert!(!err.contains("not-the-password"), "the password is not echoed");
 }
 
-/// Sends a raw mail to `to` through the test SMTP server as `other`.
-fn deposit(to: &str, raw: &str) {
-    use lettre::transport::smtp::authentication::Credentials;
-    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-    let (smtp, _) = ports();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-            .port(smtp.parse().unwrap())
-            .credentials(Credentials::new("other@example.test".into(), "pw-other".into()))
-            .build();
-        let env =
-            lettre::address::Envelope::new(Some("other@example.test".parse().unwrap()), vec![to.parse().unwrap()])
-                .unwrap();
-        t.send_raw(&env, raw.as_bytes()).await.unwrap();
-    });
-}
-
-/// Subjects of the mails in a mailbox.
-fn subjects(user: &str, password: &str) -> Vec<String> {
-    use futures::TryStreamExt;
-    let (_, imap) = ports();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", imap.parse::<u16>().unwrap())).await.unwrap();
-        let mut client = async_imap::Client::new(tcp);
-        client.read_response().await.unwrap();
-        let mut s = client.login(user, password).await.map_err(|(e, _)| e).unwrap();
-        s.select("INBOX").await.unwrap();
-        let fetches: Vec<_> =
-            s.fetch("1:*", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]").await.unwrap().try_collect().await.unwrap();
-        let v = fetches
-            .iter()
-            .map(|f| String::from_utf8_lossy(f.header().unwrap_or_default()).trim().to_string())
-            .collect();
-        s.logout().await.unwrap();
-        v
-    })
-}
-
 #[test]
 #[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
 fn mail_for_another_sync_is_left_alone_in_a_shared_mailbox() {
@@ -326,46 +163,9 @@ fn imap_idle_wakes_the_daemon() {
     s.stop(ds);
 }
 
-fn servers(cmd: &str) {
-    let dir = std::env::var("POSTERN_MAIL_DIR").expect("POSTERN_MAIL_DIR: run scripts/integration.sh");
-    let st = std::process::Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mail-servers.sh"))
-        .args([cmd, &dir])
-        // Dovecot must not inherit the test's output (it would hold it open).
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success(), "mail-servers.sh {cmd}");
-}
-
 #[test]
 #[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
-fn a_dovecot_restart_in_the_middle_of_a_sync_loses_nothing() {
-    let _one = serial();
-    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
-    pair_by_mail(&m, &s, "pw-slave");
-    settle_mail(&m, &s);
-    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "before the restart"]);
-    m.cycle();
-    servers("stop-imap");
-    // Postfix still delivers; the slave cannot read; the master keeps sending.
-    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "while IMAP is down"]);
-    let err = m.fail(&["run", "--once"]);
-    assert!(err.contains("cannot reach the IMAP server"), "{err}");
-    let err = s.fail(&["run", "--once"]);
-    assert!(err.contains("cannot reach the IMAP server"), "{err}");
-    servers("start-imap");
-    settle_mail(&m, &s);
-    let mut got: Vec<String> = s.issues("SP2").iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
-    got.sort();
-    assert_eq!(got, ["before the restart", "while IMAP is down"]);
-    assert_eq!(m.status()["awaiting_ack"], 0);
-}
-
-#[test]
-#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
-fn starttls_on_both_servers_with_a_private_ca() {
+fn tls_and_starttls_on_both_servers_with_a_private_ca() {
     let _one = serial();
     let p = TestPeer::new(MASTER_KEY, "SAM2");
     let good = tls_flags(&p, "master", "pw-master");
@@ -378,6 +178,22 @@ fn starttls_on_both_servers_with_a_private_ca() {
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("FAILED  IMAP") && text.contains("--mail-ca-file"), "{text}");
     assert!(text.contains("FAILED  SMTP") && text.to_lowercase().contains("certificate"), "{text}");
+    // Implicit TLS (993/465 style) on the next ports.
+    let (smtp, imap) = ports();
+    let (smtps, imaps) =
+        ((smtp.parse::<u16>().unwrap() + 1).to_string(), (imap.parse::<u16>().unwrap() + 1).to_string());
+    let implicit: Vec<String> = good
+        .iter()
+        .map(|f| match f.as_str() {
+            "starttls" => "tls".to_string(),
+            p if p == smtp => smtps.clone(),
+            p if p == imap => imaps.clone(),
+            _ => f.clone(),
+        })
+        .collect();
+    let out = p.ok(&args(&["mail", "test"], &implicit));
+    assert!(out.contains(&format!("ok      IMAP localhost:{imaps}")), "{out}");
+    assert!(out.contains(&format!("ok      SMTP localhost:{smtps}")), "{out}");
     let err = p.fail(&args(&["mail", "test", "--mail-ca-file", "/nonexistent/ca.pem"], &good[..good.len() - 2]));
     assert!(err.contains("/nonexistent/ca.pem does not exist"), "{err}");
 
@@ -389,90 +205,6 @@ fn starttls_on_both_servers_with_a_private_ca() {
     assert_eq!(s.issue("SP2-1")["summary"], "over STARTTLS");
     assert_eq!(m.status()["awaiting_ack"], 0);
     assert_eq!(s.status()["mail"]["imap"]["security"], "starttls");
-}
-
-#[test]
-#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
-fn an_attachment_larger_than_the_mail_size_limit_arrives_whole() {
-    let _one = serial();
-    // The test Postfix refuses mails over 1 MiB: check it really does.
-    let (smtp, _) = ports();
-    let too_big = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(1_200_000));
-    let refused = std::panic::catch_unwind(|| deposit("slave@example.test", &too_big));
-    assert!(refused.is_err(), "Postfix on {smtp} should refuse a 1.2 MB mail");
-
-    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
-    pair_by_mail_with(&m, &s, "pw-slave", mail_flags, &["--max-message-size", "1MB"]);
-    settle_mail(&m, &s);
-    assert_eq!(s.status()["max_message_bytes"], 1_000_000, "the slave adopts the master's smaller limit");
-
-    // 3 MB of incompressible bytes, each way.
-    let dir = tempfile::tempdir().unwrap();
-    let mut seed = 0x9e3779b97f4a7c15u64;
-    let big: Vec<u8> = (0..3_000_000 / 8)
-        .flat_map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed.to_le_bytes()
-        })
-        .collect();
-    let file = dir.path().join("dump.bin");
-    std::fs::write(&file, &big).unwrap();
-    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "core dump"]);
-    m.ok(&["attachment", "add", "SAM2-1", file.to_str().unwrap()]);
-    settle_mail(&m, &s);
-    s.ok(&["attachment", "add", "SP2-1", file.to_str().unwrap(), "--name", "back.bin"]);
-    settle_mail(&m, &s);
-    for (p, issue, name) in [(&s, "SP2-1", "dump.bin"), (&m, "SAM2-1", "back.bin")] {
-        let list = p.json(&["attachment", "list", issue, "--json"]);
-        let a = list.as_array().unwrap().iter().find(|a| a["filename"] == name).expect("attachment arrived");
-        let out = p.home().join("got.bin");
-        let _ = std::fs::remove_file(&out);
-        p.ok(&["attachment", "get", issue, a["id"].as_str().unwrap(), "--out", out.to_str().unwrap()]);
-        assert!(std::fs::read(&out).unwrap() == big, "{name} arrived whole");
-        assert_eq!(p.status()["parts_pending"], 0);
-        assert_eq!(p.status()["awaiting_ack"], 0);
-    }
-}
-
-#[test]
-#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
-fn the_imap_position_is_kept_and_a_new_uidvalidity_rereads_the_mailbox() {
-    let _one = serial();
-    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
-    pair_by_mail(&m, &s, "pw-slave");
-    settle_mail(&m, &s);
-    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "one"]);
-    settle_mail(&m, &s);
-    let before = s.status()["imap_position"].clone();
-    let last = before["last_uid"].as_u64().expect("position stored");
-    assert!(last > 0, "{before}");
-    let validity = before["uidvalidity"].as_u64().unwrap();
-
-    // The mailbox gets a new UIDVALIDITY (as after a restore): the slave
-    // starts from the beginning and still applies each change once.
-    let dir = std::env::var("POSTERN_MAIL_DIR").unwrap();
-    let new_validity = (validity + 1000).to_string();
-    let st = std::process::Command::new("doveadm")
-        .args(["-c", &format!("{dir}/dovecot.conf"), "mailbox", "update", "-u", "slave@example.test"])
-        .args(["--uid-validity", &new_validity, "INBOX"])
-        .status()
-        .unwrap();
-    assert!(st.success(), "doveadm mailbox update");
-    // As if the old mailbox had reached a high UID before it was recreated:
-    // new mails now have lower UIDs, and must not be skipped.
-    let db = postern::store::open(&s.home().join("postern.db")).unwrap();
-    db.execute("UPDATE imap_position SET last_uid = 1000000", []).unwrap();
-    drop(db);
-    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "two"]);
-    settle_mail(&m, &s);
-    let after = s.status()["imap_position"].clone();
-    assert_eq!(after["uidvalidity"].as_u64().unwrap().to_string(), new_validity, "{after}");
-    let got: Vec<String> = s.issues("SP2").iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
-    assert_eq!(got, ["one", "two"], "each change applied exactly once");
-    let text = s.ok(&["status"]);
-    assert!(text.contains(&format!("(UIDVALIDITY {new_validity})")), "{text}");
 }
 
 #[test]

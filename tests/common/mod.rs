@@ -275,3 +275,4 @@ pub fn craft(
     w.finalize().unwrap();
     sink
 }
+pub mod mail;

@@ -1,0 +1,189 @@
+//! The email protocol when things go wrong, against real Postfix and
+//! Dovecot (see `mail.rs`): a server restarts or is down, a peer is
+//! killed while reading, the mailbox is recreated, a change is larger than
+//! the mail size limit.
+
+mod common;
+use common::mail::*;
+use common::*;
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn a_dovecot_restart_in_the_middle_of_a_sync_loses_nothing() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail(&m, &s, "pw-slave");
+    settle_mail(&m, &s);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "before the restart"]);
+    m.cycle();
+    servers("stop-imap");
+    // Postfix still delivers; the slave cannot read; the master keeps sending.
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "while IMAP is down"]);
+    let err = m.fail(&["run", "--once"]);
+    assert!(err.contains("cannot reach the IMAP server"), "{err}");
+    let err = s.fail(&["run", "--once"]);
+    assert!(err.contains("cannot reach the IMAP server"), "{err}");
+    servers("start-imap");
+    settle_mail(&m, &s);
+    let mut got: Vec<String> = s.issues("SP2").iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
+    got.sort();
+    assert_eq!(got, ["before the restart", "while IMAP is down"]);
+    assert_eq!(m.status()["awaiting_ack"], 0);
+}
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn an_attachment_larger_than_the_mail_size_limit_arrives_whole() {
+    let _one = serial();
+    // The test Postfix refuses mails over 1 MiB: check it really does.
+    let (smtp, _) = ports();
+    let too_big = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(1_200_000));
+    let refused = std::panic::catch_unwind(|| deposit("slave@example.test", &too_big));
+    assert!(refused.is_err(), "Postfix on {smtp} should refuse a 1.2 MB mail");
+
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail_with(&m, &s, "pw-slave", mail_flags, &["--max-message-size", "1MB"]);
+    settle_mail(&m, &s);
+    assert_eq!(s.status()["max_message_bytes"], 1_000_000, "the slave adopts the master's smaller limit");
+
+    // 3 MB of incompressible bytes, each way.
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    let big: Vec<u8> = (0..3_000_000 / 8)
+        .flat_map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed.to_le_bytes()
+        })
+        .collect();
+    let file = dir.path().join("dump.bin");
+    std::fs::write(&file, &big).unwrap();
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "core dump"]);
+    m.ok(&["attachment", "add", "SAM2-1", file.to_str().unwrap()]);
+    settle_mail(&m, &s);
+    s.ok(&["attachment", "add", "SP2-1", file.to_str().unwrap(), "--name", "back.bin"]);
+    settle_mail(&m, &s);
+    for (p, issue, name) in [(&s, "SP2-1", "dump.bin"), (&m, "SAM2-1", "back.bin")] {
+        let list = p.json(&["attachment", "list", issue, "--json"]);
+        let a = list.as_array().unwrap().iter().find(|a| a["filename"] == name).expect("attachment arrived");
+        let out = p.home().join("got.bin");
+        let _ = std::fs::remove_file(&out);
+        p.ok(&["attachment", "get", issue, a["id"].as_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(std::fs::read(&out).unwrap() == big, "{name} arrived whole");
+        assert_eq!(p.status()["parts_pending"], 0);
+        assert_eq!(p.status()["awaiting_ack"], 0);
+    }
+}
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn the_imap_position_is_kept_and_a_new_uidvalidity_rereads_the_mailbox() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail(&m, &s, "pw-slave");
+    settle_mail(&m, &s);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "one"]);
+    settle_mail(&m, &s);
+    let before = s.status()["imap_position"].clone();
+    let last = before["last_uid"].as_u64().expect("position stored");
+    assert!(last > 0, "{before}");
+    let validity = before["uidvalidity"].as_u64().unwrap();
+
+    // The mailbox gets a new UIDVALIDITY (as after a restore): the slave
+    // starts from the beginning and still applies each change once.
+    let dir = std::env::var("POSTERN_MAIL_DIR").unwrap();
+    let new_validity = (validity + 1000).to_string();
+    let st = std::process::Command::new("doveadm")
+        .args(["-c", &format!("{dir}/dovecot.conf"), "mailbox", "update", "-u", "slave@example.test"])
+        .args(["--uid-validity", &new_validity, "INBOX"])
+        .status()
+        .unwrap();
+    assert!(st.success(), "doveadm mailbox update");
+    // As if the old mailbox had reached a high UID before it was recreated:
+    // new mails now have lower UIDs, and must not be skipped.
+    let db = postern::store::open(&s.home().join("postern.db")).unwrap();
+    db.execute("UPDATE imap_position SET last_uid = 1000000", []).unwrap();
+    drop(db);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "two"]);
+    settle_mail(&m, &s);
+    let after = s.status()["imap_position"].clone();
+    assert_eq!(after["uidvalidity"].as_u64().unwrap().to_string(), new_validity, "{after}");
+    let got: Vec<String> = s.issues("SP2").iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, ["one", "two"], "each change applied exactly once");
+    let text = s.ok(&["status"]);
+    assert!(text.contains(&format!("(UIDVALIDITY {new_validity})")), "{text}");
+}
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn postfix_down_while_sending_loses_nothing_and_doubles_nothing() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail(&m, &s, "pw-slave");
+    settle_mail(&m, &s);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "before"]);
+    settle_mail(&m, &s);
+    servers("stop-smtp");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "while SMTP is down"]);
+    m.ok(&["comment", "add", "SAM2-2", "--body", "still down"]);
+    let err = m.fail(&["run", "--once"]);
+    assert!(err.contains("sending through 127.0.0.1"), "{err}");
+    assert!(m.status()["awaiting_ack"].as_u64().unwrap() >= 1, "kept in the outbox");
+    servers("start-smtp");
+    settle_mail(&m, &s);
+    let got: Vec<String> = s.issues("SP2").iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, ["before", "while SMTP is down"]);
+    assert_eq!(s.issue("SP2-2")["comments"].as_array().unwrap().len(), 1);
+    assert_eq!(m.status()["awaiting_ack"], 0);
+}
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn a_slave_killed_while_reading_its_mailbox_applies_everything_once() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    // Small messages, so the issues travel in many mails.
+    pair_by_mail_with(&m, &s, "pw-slave", mail_flags, &["--max-message-size", "64KiB"]);
+    settle_mail(&m, &s);
+    let text = "lorem ipsum ".repeat(2000);
+    for i in 0..40 {
+        m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("issue {i}"), "--description", &text]);
+        m.ok(&["comment", "add", &format!("SAM2-{}", i + 1), "--body", &format!("comment {i}")]);
+    }
+    let dm = m.daemon(&["--interval", "1"]);
+    // SIGKILL the slave at random instants while it reads, applies and
+    // deletes: between fetch and delete, between apply and expunge...
+    let mut at_kill = Vec::new();
+    for _ in 0..8 {
+        let mut ds = s.daemon(&["--interval", "1"]);
+        std::thread::sleep(std::time::Duration::from_millis(150 + rand::random::<u64>() % 500));
+        ds.kill().unwrap();
+        ds.wait().unwrap();
+        at_kill.push(s.status()["incoming_seq"].as_u64().unwrap());
+    }
+    let ds = s.daemon(&["--interval", "1"]);
+    let start = std::time::Instant::now();
+    while s.issues("SP2").len() < 40 || m.status()["awaiting_ack"] != 0 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(120), "did not converge");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    m.stop(dm);
+    s.stop(ds);
+    let last = s.status()["incoming_seq"].as_u64().unwrap();
+    eprintln!("killed at incoming messages {at_kill:?} of {last}");
+    assert!(at_kill.iter().filter(|n| **n < last).count() >= 2, "kills landed mid-work: {at_kill:?} of {last}");
+    let issues = s.issues("SP2");
+    let mut summaries: Vec<String> = issues.iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
+    summaries.sort();
+    summaries.dedup();
+    assert_eq!((issues.len(), summaries.len()), (40, 40), "each issue exactly once");
+    for i in &issues {
+        let full = s.issue(i["key"].as_str().unwrap());
+        assert_eq!(full["comments"].as_array().unwrap().len(), 1, "{}", full["key"]);
+    }
+    let left: Vec<String> =
+        subjects("slave@example.test", "pw-slave").into_iter().filter(|s| s.contains("postern message")).collect();
+    assert!(left.is_empty(), "every mail removed once applied: {left:?}");
+    assert_eq!(s.status()["quarantined"], 0, "leftovers of a kill are finished, not quarantined");
+}
