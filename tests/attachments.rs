@@ -197,3 +197,33 @@ fn bad_attachment_input_gets_a_clear_error() {
     ]);
     assert!(err.contains("not known"), "{err}");
 }
+
+#[test]
+fn the_slaves_smaller_limit_holds_for_changes_made_before_its_accept() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"]);
+    // Made while the master waits for the accept (its own limit is 10 MB).
+    let dir = tempfile::tempdir().unwrap();
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "early"]);
+    m.ok(&["attachment", "add", "SAM2-1", &write(dir.path(), "early.bin", &noise(200_000, 3))]);
+    m.cycle();
+    let file = m.home().join(created["handshake_file"].as_str().unwrap());
+    let pass = created["passphrase"].as_str().unwrap();
+    let accept = ["sync", "accept", "--file", file.to_str().unwrap(), "--passphrase", pass, "--project", "SP2"];
+    s.ok(&[&accept[..], &["--sync-user", "bot", "--yes", "--max-message-size", "64KiB"]].concat());
+    let limit = 64 * 1024;
+    for _ in 0..30 {
+        m.cycle();
+        for f in m.outgoing("acme") {
+            let size = std::fs::metadata(&f).unwrap().len();
+            assert!(size <= limit, "{} is {size} bytes, over the slave's {limit}", f.display());
+        }
+        carry(&m, &s, "acme");
+        s.cycle();
+        carry(&s, &m, "acme");
+    }
+    assert_eq!(m.status()["max_message_bytes"], limit);
+    let got = attachments(&s, "SP2-1");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["size"], 200_000);
+}

@@ -26,7 +26,13 @@ const MESSAGE_MAX_CHANGES: usize = 5000;
 /// issue crosses it goes as a full snapshot, which also covers its other
 /// changes up to now. Messages stay within the sync's size limit: a change
 /// too large for one goes in parts. Returns the number of messages enqueued.
+/// Nothing is collected before the partner is known.
 pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord) -> Result<u64> {
+    // A master waits for the accept: it brings the partner's size limit,
+    // and nothing can be sealed for the partner before it anyway.
+    if sync.partner_fpr.is_none() {
+        return Ok(0);
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();
     let mut cursor = syncs::get(&tx, &sync.id)?.map(|s| s.change_cursor).unwrap_or(sync.change_cursor);
