@@ -47,7 +47,7 @@ fn envelopes() -> Vec<Envelope> {
                 created_at: 1_604_663_098_000,
             },
         },
-        Change::CommentEdited { issue: "SAM2-1".into(), comment: "10020".into(), body: "edited".into() },
+        Change::CommentEdited { issue: "SAM2-1".into(), comment: "10020".into(), body: "edited".into(), at: 0 },
         Change::CommentDeleted { issue: "SAM2-1".into(), comment: "10020".into() },
         Change::Paired {
             yours: "SP2-1".into(),
@@ -102,6 +102,17 @@ fn envelopes() -> Vec<Envelope> {
             },
         ),
         base(10, Body::Changes { changes: files.into_iter().map(WireChange::Known).collect() }),
+        base(
+            11,
+            Body::Changes {
+                changes: vec![WireChange::Known(Change::CommentEdited {
+                    issue: "SAM2-1".into(),
+                    comment: "10020".into(),
+                    body: "edited again".into(),
+                    at: 1_604_663_099_500,
+                })],
+            },
+        ),
     ]
 }
 

@@ -330,23 +330,3 @@ fn a_message_from_a_stranger_is_quarantined() {
     settle(&m, &s, "acme");
     assert_eq!(s.issues("SP2").len(), 1);
 }
-
-#[test]
-fn concurrent_edits_of_one_field_converge_to_the_later_edit() {
-    let (m, s) = paired();
-    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "start"]);
-    settle(&m, &s, "acme");
-    // Both sides change the same fields before either hears of the other.
-    m.ok(&["issue", "edit", "SAM2-1", "--summary", "master's earlier edit", "--priority", "Low"]);
-    std::thread::sleep(std::time::Duration::from_millis(5));
-    s.ok(&["issue", "edit", "SP2-1", "--summary", "slave's later edit"]);
-    std::thread::sleep(std::time::Duration::from_millis(5));
-    m.ok(&["issue", "edit", "SAM2-1", "--description", "master's latest"]);
-    settle(&m, &s, "acme");
-    for i in [m.issue("SAM2-1"), s.issue("SP2-1")] {
-        assert_eq!(i["summary"], "slave's later edit");
-        assert_eq!(i["priority"], "Low", "a field only one side changed still crosses");
-        assert_eq!(i["description"], "master's latest");
-    }
-    assert_converged(&m, &s);
-}

@@ -197,9 +197,7 @@ fn apply_to_linked(
             let mut fields = fields.clone();
             for name in fields.names() {
                 if let Some(local) = tracker.local_field_time(conn, key, name, &sync.id)? {
-                    // The later edit wins on both sides; on a tie, the master's.
-                    let partner_wins = *at > local || (*at == local && sync.role == crate::store::Role::Slave);
-                    if !partner_wins {
+                    if !partner_wins(sync, *at, local) {
                         tracing::info!(sync = %sync.name, issue = key, field = name, "concurrent edit: keeping the later local value");
                         fields.drop_field(name);
                     }
@@ -254,18 +252,48 @@ fn apply_to_linked(
             Ok(())
         }
         Change::AttachmentDeleted { attachment, .. } => {
-            // Unpaired: it was deleted before it ever crossed; nothing to do.
+            // Unpaired: deleted before it ever crossed. Gone here too: both
+            // sides deleted it. Nothing to do either way.
             match links::local_attachment(conn, &sync.id, attachment)? {
-                Some(local) => tracker.delete_attachment(conn, key, &local, actor),
-                None => Ok(()),
+                Some(local) if tracker.attachment(conn, key, &local)?.is_some() => {
+                    tracker.delete_attachment(conn, key, &local, actor)
+                }
+                _ => Ok(()),
             }
         }
-        Change::CommentEdited { comment, body, .. } => {
-            tracker.edit_comment(conn, key, &local_comment(comment)?, body, actor)
+        Change::CommentEdited { comment, body, at, .. } => {
+            let local = local_comment(comment)?;
+            if !comment_exists(conn, tracker, key, &local)? {
+                tracing::info!(sync = %sync.name, issue = key, "an edit crossed a delete: the comment stays deleted");
+                return Ok(());
+            }
+            if let Some(mine) = tracker.local_comment_time(conn, key, &local, &sync.id)? {
+                if !partner_wins(sync, *at, mine) {
+                    tracing::info!(sync = %sync.name, issue = key, "concurrent comment edit: keeping the later local text");
+                    return Ok(());
+                }
+            }
+            tracker.edit_comment(conn, key, &local, body, actor)
         }
-        Change::CommentDeleted { comment, .. } => tracker.delete_comment(conn, key, &local_comment(comment)?, actor),
+        Change::CommentDeleted { comment, .. } => {
+            let local = local_comment(comment)?;
+            if !comment_exists(conn, tracker, key, &local)? {
+                return Ok(()); // both sides deleted it
+            }
+            tracker.delete_comment(conn, key, &local, actor)
+        }
         Change::Paired { .. } | Change::Part { .. } => Ok(()),
     }
+}
+
+/// Whether the partner's edit made at `theirs` beats ours made at `mine`:
+/// the later edit wins on both sides; on a tie, the master's.
+fn partner_wins(sync: &SyncRecord, theirs: i64, mine: i64) -> bool {
+    theirs > mine || (theirs == mine && sync.role == crate::store::Role::Slave)
+}
+
+fn comment_exists(conn: &Connection, tracker: &impl Tracker, key: &str, id: &str) -> Result<bool> {
+    Ok(tracker.issue(conn, key)?.is_some_and(|i| i.comments.iter().any(|c| c.id == id)))
 }
 
 /// Re-applies the parked changes of one partner issue, oldest first. Stops

@@ -126,7 +126,7 @@ fn to_change(conn: &Connection, tracker: &impl Tracker, row: &ChangeRecord) -> R
             },
         },
         ChangeKind::CommentEdited { comment, body } => {
-            Change::CommentEdited { issue, comment: comment.clone(), body: body.clone() }
+            Change::CommentEdited { issue, comment: comment.clone(), body: body.clone(), at: row.at }
         }
         ChangeKind::CommentDeleted { comment } => Change::CommentDeleted { issue, comment: comment.clone() },
         ChangeKind::AttachmentAdded { attachment, .. } => match tracker.attachment(conn, &issue, attachment)? {

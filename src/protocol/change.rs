@@ -121,10 +121,14 @@ pub enum Change {
         issue: String,
         comment: CommentSnapshot,
     },
+    /// A comment's new text, written at `at` (sender's clock, ms; 0 from
+    /// older senders): concurrent edits of one comment resolve like fields.
     CommentEdited {
         issue: String,
         comment: String,
         body: String,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        at: i64,
     },
     CommentDeleted {
         issue: String,
@@ -175,6 +179,10 @@ impl Change {
             Change::Paired { yours, .. } => yours,
         }
     }
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 /// A change as read off the wire: a kind from a newer version is kept as

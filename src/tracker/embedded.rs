@@ -191,6 +191,16 @@ impl Tracker for Embedded {
         )?)
     }
 
+    fn local_comment_time(&self, conn: &Connection, key: &str, comment: &str, partner: &str) -> Result<Option<i64>> {
+        Ok(conn.query_row(
+            "SELECT MAX(at) FROM t_change
+             WHERE issue_key = ?1 AND (origin IS NULL OR origin != ?2)
+               AND kind = 'comment_edited' AND json_extract(data, '$.comment') = ?3",
+            params![key, partner, comment],
+            |r| r.get(0),
+        )?)
+    }
+
     fn last_change(&self, conn: &Connection) -> Result<i64> {
         Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM t_change", [], |r| r.get(0))?)
     }

@@ -138,6 +138,15 @@ pub trait Tracker {
     /// sync `partner` (whose changes arrive in order anyway).
     fn local_field_time(&self, conn: &Connection, key: &str, field: &str, partner: &str)
         -> anyhow::Result<Option<i64>>;
+    /// When comment `comment` of issue `key` was last edited by anyone but
+    /// the partner of sync `partner`.
+    fn local_comment_time(
+        &self,
+        conn: &Connection,
+        key: &str,
+        comment: &str,
+        partner: &str,
+    ) -> anyhow::Result<Option<i64>>;
     fn create_issue(
         &self,
         conn: &Connection,
