@@ -49,7 +49,7 @@ fn demo_converges_and_prints_the_pairs() {
 fn bench_runs_on_small_data_and_prints_figures() {
     let out = Command::new(env!("CARGO_BIN_EXE_postern"))
         .args(["bench", "--issues", "20", "--comments", "2", "--changes", "200", "--latency-samples", "3"])
-        .args(["--polling-samples", "1", "--baseline", "3"])
+        .args(["--polling-samples", "1", "--baseline", "3", "--attachment-mb", "12"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -64,8 +64,11 @@ fn bench_runs_on_small_data_and_prints_figures() {
         "latency_polling_p50_ms",
         "baseline_changes_per_second",
         "throughput_ratio_to_baseline",
+        "attachment_seconds",
+        "attachment_peak_rss_slave_mb",
     ] {
         assert!(json[k].as_f64().unwrap() > 0.0, "{k} in {json}");
     }
     assert_eq!(json["throughput_changes"], 200);
+    assert!(json["attachment_messages"].as_u64().unwrap() >= 2, "12 MB goes in parts under 10 MB: {json}");
 }

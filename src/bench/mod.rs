@@ -1,9 +1,10 @@
 //! `postern bench`: two real peers with embedded trackers in a temporary
 //! folder, over file exchange with encryption, measured end to end:
 //! initial sync (with peak memory), steady-state throughput, latency with
-//! notify and with polling only, and a gpg-per-message shell baseline on
-//! the same data. Prints a table and JSON. Figures, never assertions.
+//! notify and with polling only, one large attachment in parts, and a
+//! gpg-per-message shell baseline on the same data. Prints a table and JSON. Figures, never assertions.
 
+mod attachment;
 mod baseline;
 mod setup;
 
@@ -27,6 +28,7 @@ pub struct BenchOptions {
     pub latency_samples: usize,
     pub polling_samples: usize,
     pub baseline_messages: usize,
+    pub attachment_mb: usize,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -44,6 +46,11 @@ pub struct Figures {
     pub latency_polling_p50_ms: f64,
     pub latency_polling_p99_ms: f64,
     pub latency_imap_idle: String,
+    pub attachment_mb: usize,
+    pub attachment_messages: u64,
+    pub attachment_seconds: f64,
+    pub attachment_peak_rss_master_mb: f64,
+    pub attachment_peak_rss_slave_mb: f64,
     pub baseline_messages: usize,
     pub baseline_changes_per_second: f64,
     pub baseline_latency_ms: f64,
@@ -228,6 +235,7 @@ pub fn run(o: &BenchOptions) -> Result<Figures> {
         }
         None => "not measured: set POSTERN_SMTP_PORT and POSTERN_IMAP_PORT (scripts/mail-servers.sh)".into(),
     };
+    attachment::run(&pair, o.attachment_mb.max(1), &mut f)?;
     let b = baseline::run(&pair, o.baseline_messages)?;
     f.baseline_messages = o.baseline_messages;
     f.baseline_changes_per_second = b.changes_per_second;
@@ -264,6 +272,16 @@ pub fn print_table(f: &Figures) {
         "",
     );
     row("latency p50 / p99 over SMTP + IMAP IDLE", f.latency_imap_idle.clone(), "p50 < 1 s");
+    row(
+        &format!("{} MB attachment, {} messages of <= 10 MB", f.attachment_mb, f.attachment_messages),
+        format!("{:.1} s", f.attachment_seconds),
+        "",
+    );
+    row(
+        "peak RSS master / slave during it",
+        format!("{:.0} / {:.0} MB", f.attachment_peak_rss_master_mb, f.attachment_peak_rss_slave_mb),
+        "",
+    );
     println!();
     println!(
         "baseline: one gpg-signed, gpg-encrypted file per change ({} changes, shell pipeline)",

@@ -25,6 +25,9 @@ pub struct BenchArgs {
     /// Changes sent one per gpg call for the baseline.
     #[arg(long, default_value_t = 200)]
     baseline: usize,
+    /// Size in MB of the attachment sent in parts.
+    #[arg(long, default_value_t = 50)]
+    attachment_mb: usize,
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     json_out: Option<std::path::PathBuf>,
@@ -38,6 +41,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         latency_samples: a.latency_samples.max(1),
         polling_samples: a.polling_samples.max(1),
         baseline_messages: a.baseline.max(1),
+        attachment_mb: a.attachment_mb.max(1),
     };
     let f = bench::run(&o)?;
     bench::print_table(&f);
