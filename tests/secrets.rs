@@ -120,3 +120,58 @@ fn a_key_file_readable_by_others_is_refused() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     m.ok(&["run", "--once"]);
 }
+
+#[test]
+fn a_literal_mail_password_shows_nowhere() {
+    let p = TestPeer::new(MASTER_KEY, "SAM2");
+    let pw = "hunter2-mail-secret";
+    let mail = [
+        "--protocol",
+        "email",
+        "--mail-address",
+        "sync@vendor.example",
+        "--imap-host",
+        "127.0.0.1",
+        "--imap-port",
+        "1",
+        "--imap-security",
+        "none",
+        "--imap-user",
+        "sync",
+        "--imap-password",
+        pw,
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        "1",
+        "--smtp-security",
+        "none",
+        "--same-credentials",
+    ];
+    let base = ["-vvv", "sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"];
+    // The failed check (nothing listens on port 1) at trace level...
+    let out = p.cli(&[&base[..], &mail[..]].concat());
+    assert!(!out.status.success());
+    let mut said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("nothing was saved"), "{said}");
+    // ...then saved unchecked, run, shown, edited, exported.
+    let out = p.cli(&[&base[..], &mail[..], &["--skip-mail-test"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    said += &String::from_utf8_lossy(&out.stdout);
+    said += &String::from_utf8_lossy(&out.stderr);
+    for args in [
+        &["-vvv", "run", "--once"][..],
+        &["status"],
+        &["status", "--json"],
+        &["sync", "list", "--json"],
+        &["sync", "export", "acme"],
+        &["sync", "edit", "acme", "--protocol", "file"],
+    ] {
+        let out = p.cli(args);
+        said += &String::from_utf8_lossy(&out.stdout);
+        said += &String::from_utf8_lossy(&out.stderr);
+    }
+    assert!(said.contains("cannot reach the IMAP server 127.0.0.1:1"), "the run was logged: {said}");
+    assert!(said.contains("<redacted>"), "status shows the password only as redacted");
+    assert!(!said.contains(pw), "the mail password leaked: {said}");
+}
