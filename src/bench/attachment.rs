@@ -12,9 +12,9 @@ use super::Figures;
 use crate::tracker::attachments::sha256_hex;
 use crate::tracker::{Actor, Embedded, NewAttachment, Tracker};
 
-/// Incompressible bytes, so compression flatters nothing.
-fn noise(len: usize) -> Vec<u8> {
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
+/// `len` incompressible bytes (xorshift from `seed`, which must not be 0),
+/// so compression flatters nothing. Tests use it too.
+pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
         seed ^= seed << 13;
@@ -27,7 +27,7 @@ fn noise(len: usize) -> Vec<u8> {
 }
 
 pub fn run(pair: &Pair, megabytes: usize, f: &mut Figures) -> Result<()> {
-    let data = noise(megabytes * 1_000_000);
+    let data = noise(megabytes * 1_000_000, 0x2545_f491_4f6c_dd1d);
     let sha = sha256_hex(&data);
     let (mut mdb, sdb) = (pair.master_db()?, pair.slave_db()?);
     let key = Embedded.issue_keys(&mdb, "SAM2")?.into_iter().next().expect("issues exist");

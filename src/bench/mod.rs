@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::tracker::{Actor, Embedded, Tracker};
+pub use attachment::noise;
 use setup::{count, peak_rss, wait_until, Pair};
 
 /// What to measure, and how much.

@@ -121,6 +121,11 @@ impl MailArgs {
             || self.same_credentials
     }
 
+    /// Whether any mail setting was given, as flags or a config file.
+    pub fn given(&self) -> bool {
+        self.any_flag() || self.mail_config.is_some()
+    }
+
     pub fn settings(&self) -> Result<MailSettings> {
         if let Some(path) = &self.mail_config {
             if self.any_flag() {

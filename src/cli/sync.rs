@@ -197,7 +197,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 let settings = mail.settings()?;
                 super::mail::check_before_saving(&settings, mail.skip_mail_test)?;
                 Some(settings)
-            } else if mail.any_flag() || mail.mail_config.is_some() {
+            } else if mail.given() {
                 bail!("mail settings were given, but the protocol is file: add --protocol email");
             } else {
                 None
@@ -266,7 +266,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             println!("  master:      {}", group_fingerprint(&hs.master_fingerprint));
             println!("  expires:     {}", format_ms(hs.expires_at));
             let mail = match hs.protocol.as_str() {
-                "file" if mail.any_flag() || mail.mail_config.is_some() => {
+                "file" if mail.given() => {
                     bail!("this sync uses the file protocol (the master chose it): leave out the mail settings")
                 }
                 "file" => None,

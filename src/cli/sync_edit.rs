@@ -30,7 +30,7 @@ pub struct EditArgs {
 pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
     let conn = home.open_db()?;
     let sync = syncs::find(&conn, &a.sync)?;
-    let mail_given = a.mail.any_flag() || a.mail.mail_config.is_some();
+    let mail_given = a.mail.given();
     if let Some(p) = &a.protocol {
         if *p != sync.protocol {
             bail!(

@@ -160,6 +160,12 @@ pub fn check_max_message_bytes(n: u64) -> Result<()> {
     Ok(())
 }
 
+/// The size limit both sides use: the smaller of ours and the partner's
+/// (a partner's limit below the minimum counts as the minimum).
+fn agreed_limit(ours: u64, theirs: Option<u64>) -> u64 {
+    theirs.map_or(ours, |t| ours.min(t.max(MIN_MESSAGE_LIMIT)))
+}
+
 fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord {
     SyncRecord {
         id,
@@ -297,9 +303,7 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
     rec.partner_cert = Some(file.master_cert.clone());
     rec.pairing_used = true;
     rec.change_cursor = Embedded.last_change(&tx)?;
-    if let Some(theirs) = file.max_message_bytes {
-        rec.max_message_bytes = rec.max_message_bytes.min(theirs.max(MIN_MESSAGE_LIMIT));
-    }
+    rec.max_message_bytes = agreed_limit(rec.max_message_bytes, file.max_message_bytes);
     if s.mail.is_none() {
         FileTransport::create_dirs(&s.exchange_dir)?;
     }
@@ -371,10 +375,7 @@ pub fn take_accept(
         m.partner_address = Some(address.clone());
         syncs::set_mail(&tx, &sync.id, &serde_json::to_string(&m)?)?;
     }
-    if let Some(theirs) = max_message_bytes {
-        let limit = sync.max_message_bytes.min((*theirs).max(MIN_MESSAGE_LIMIT));
-        syncs::set_max_message_bytes(&tx, &sync.id, limit)?;
-    }
+    syncs::set_max_message_bytes(&tx, &sync.id, agreed_limit(sync.max_message_bytes, *max_message_bytes))?;
     syncs::record_contact(&tx, &sync.id, Some(1), now_ms())?;
     syncs::set_in_seq(&tx, &sync.id, 1)?;
     crate::store::seen::record(&tx, &sync.id, digest, 1, now_ms())?;

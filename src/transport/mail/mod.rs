@@ -38,6 +38,8 @@ pub struct MailTransport {
     /// UIDVALIDITY of the mailbox as selected by the current session.
     selected: Mutex<Option<u32>>,
     reading: Mutex<Reading>,
+    /// Built on the first send of the cycle, then reused.
+    smtp: Mutex<Option<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>>>,
 }
 
 impl MailTransport {
@@ -54,6 +56,7 @@ impl MailTransport {
             names: Mutex::new(HashMap::new()),
             selected: Mutex::new(None),
             reading: Mutex::new(Reading::default()),
+            smtp: Mutex::new(None),
         })
     }
 
@@ -176,7 +179,14 @@ async fn idle_once(settings: &MailSettings, wake: &impl Fn()) -> Result<bool> {
 
 impl Transport for MailTransport {
     fn send(&self, name: &str, data: &[u8]) -> Result<()> {
-        self.block_on(smtp::send(&self.settings, &self.sync_id, name, data))
+        let t = {
+            let mut cached = self.smtp.lock().unwrap();
+            match cached.as_ref() {
+                Some(t) => t.clone(),
+                None => cached.insert(smtp::transport(&self.settings)?).clone(),
+            }
+        };
+        self.block_on(smtp::send(&t, &self.settings, &self.sync_id, name, data))
     }
 
     fn list(&self) -> Result<Vec<Incoming>> {

@@ -19,9 +19,9 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 fn tls_parameters(s: &MailSettings) -> Result<TlsParameters> {
     let mut params = TlsParameters::builder(s.smtp.host.clone());
     if let Some(path) = &s.ca_file {
-        stream::roots(Some(path))?;
-        let pem = std::fs::read(path).with_context(|| format!("cannot read the CA file {path}"))?;
-        params = params.add_root_certificate(Certificate::from_pem(&pem)?);
+        for cert in stream::ca_certs(path)? {
+            params = params.add_root_certificate(Certificate::from_der(cert.to_vec())?);
+        }
     }
     Ok(params.build()?)
 }
@@ -31,7 +31,9 @@ fn credentials(s: &MailSettings) -> Result<Option<Credentials>> {
     (!a.username.is_empty()).then(|| a.password.resolve().map(|p| Credentials::new(a.username.clone(), p))).transpose()
 }
 
-fn transport(s: &MailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
+/// The transport that sends; built once per `MailTransport` (it reads the
+/// CA and password files).
+pub fn transport(s: &MailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
     let a = &s.smtp;
     let mut builder =
         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&a.host).port(a.port).timeout(Some(TIMEOUT));
@@ -47,12 +49,18 @@ fn transport(s: &MailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
 }
 
 /// Sends one already sealed message to the partner.
-pub async fn send(s: &MailSettings, sync_id: &str, name: &str, data: &[u8]) -> Result<()> {
+pub async fn send(
+    t: &AsyncSmtpTransport<Tokio1Executor>,
+    s: &MailSettings,
+    sync_id: &str,
+    name: &str,
+    data: &[u8],
+) -> Result<()> {
     let to = s.partner_address.as_deref().context("the partner's mail address is not known yet")?;
     let date = chrono::Utc::now().to_rfc2822();
     let mail = mime::encode(&s.address, to, sync_id, name, data, &date);
     let envelope = lettre::address::Envelope::new(Some(s.address.parse()?), vec![to.parse()?])?;
-    transport(s)?.send_raw(&envelope, &mail).await.map_err(|e| {
+    t.send_raw(&envelope, &mail).await.map_err(|e| {
         let kind = if e.is_permanent() { "refused" } else { "failed (will retry)" };
         anyhow!("sending through {}:{} {kind}: {e}", s.smtp.host, s.smtp.port)
     })?;

@@ -10,6 +10,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
 
 use super::settings::Security;
 
@@ -50,21 +51,27 @@ pub async fn connect(
     Ok(client)
 }
 
+/// The certificates of a CA file (PEM), read once; an error says which
+/// file and what is wrong with it.
+pub fn ca_certs(path: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let pem = std::fs::read(path).with_context(|| format!("cannot read the CA file {path}"))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("the CA file {path} holds a damaged certificate"))?;
+    if certs.is_empty() {
+        bail!("the CA file {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+    }
+    Ok(certs)
+}
+
 /// The roots a mail connection trusts: the web PKI plus the certificates
 /// in `ca_file` (a private CA or a self-signed server), if given.
-pub fn roots(ca_file: Option<&str>) -> Result<tokio_rustls::rustls::RootCertStore> {
+fn roots(ca_file: Option<&str>) -> Result<tokio_rustls::rustls::RootCertStore> {
     let mut roots = tokio_rustls::rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_file {
-        use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
-        let pem = std::fs::read(path).with_context(|| format!("cannot read the CA file {path}"))?;
-        let mut n = 0;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            roots.add(cert.with_context(|| format!("the CA file {path} holds a damaged certificate"))?)?;
-            n += 1;
-        }
-        if n == 0 {
-            bail!("the CA file {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+        for cert in ca_certs(path)? {
+            roots.add(cert)?;
         }
     }
     Ok(roots)
