@@ -7,49 +7,13 @@ use common::*;
 
 use std::path::Path;
 
-/// Pseudo-random, incompressible bytes (xorshift), so compression cannot
-/// hide a message that would be too large.
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        out.extend_from_slice(&seed.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-fn sha256(data: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(data))
-}
+use postern::bench::noise;
 
 /// Master and slave paired with the given extra `sync create` / `sync
 /// accept` arguments.
 fn paired_with(create: &[&str], accept: &[&str]) -> (TestPeer, TestPeer) {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
-    let mut args =
-        vec!["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "sync-master", "--json"];
-    args.extend_from_slice(create);
-    let created = m.json(&args);
-    let file = m.home().join(created["handshake_file"].as_str().unwrap());
-    let mut args = vec![
-        "sync",
-        "accept",
-        "--file",
-        file.to_str().unwrap(),
-        "--passphrase",
-        created["passphrase"].as_str().unwrap(),
-        "--project",
-        "SP2",
-        "--sync-user",
-        "sync-slave",
-        "--yes",
-    ];
-    args.extend_from_slice(accept);
-    s.ok(&args);
+    pair_with(&m, &s, "acme", "SAM2", "SP2", create, accept);
     settle(&m, &s, "acme");
     (m, s)
 }
@@ -95,7 +59,7 @@ fn attachments_cross_both_ways_and_deletions_follow() {
     let on_master = attachments(&m, "SAM2-1");
     assert_eq!(on_master.len(), 2);
     let copy = on_master.iter().find(|a| a["filename"] == "screen.png").unwrap();
-    assert_eq!(copy["sha256"], sha256(&shot));
+    assert_eq!(copy["sha256"], postern::tracker::attachments::sha256_hex(&shot));
     assert_eq!(content_of(&m, "SAM2-1", copy["id"].as_str().unwrap()), shot);
 
     // Each side deletes the other's file: both deletions cross.
@@ -170,32 +134,11 @@ fn bad_attachment_input_gets_a_clear_error() {
     assert!(err.contains("issue SAM2-9 does not exist"), "{err}");
     let err = p.fail(&["attachment", "get", "SAM2-1", "5", "--out", "-"]);
     assert!(err.contains("attachment 5 does not exist on issue SAM2-1"), "{err}");
-    let err = p.fail(&[
-        "sync",
-        "create",
-        "--name",
-        "x",
-        "--project",
-        "SAM2",
-        "--sync-user",
-        "u",
-        "--max-message-size",
-        "1KB",
-    ]);
-    assert!(err.contains("out of range"), "{err}");
-    let err = p.fail(&[
-        "sync",
-        "create",
-        "--name",
-        "x",
-        "--project",
-        "SAM2",
-        "--sync-user",
-        "u",
-        "--max-message-size",
-        "10 parsecs",
-    ]);
-    assert!(err.contains("not known"), "{err}");
+    let create = ["sync", "create", "--name", "x", "--project", "SAM2", "--sync-user", "u", "--max-message-size"];
+    for (size, why) in [("1KB", "out of range"), ("10 parsecs", "not known"), ("40MiB", "out of range")] {
+        let err = p.fail(&[&create[..], &[size]].concat());
+        assert!(err.contains(why), "{size}: {err}");
+    }
 }
 
 #[test]

@@ -50,28 +50,9 @@ fn a_wrong_imap_password_is_reported_in_words() {
     let _one = serial();
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     // The accept checks the accounts first: nothing is saved.
-    let mf = mail_flags(&m, "master", "pw-master");
-    let created = m.json(&args(
-        &[
-            "sync",
-            "create",
-            "--name",
-            "acme",
-            "--project",
-            "SAM2",
-            "--sync-user",
-            "bot",
-            "--protocol",
-            "email",
-            "--json",
-        ],
-        &mf,
-    ));
-    let hs = m.home().join("acme.handshake.asc");
-    let pass = created["passphrase"].as_str().unwrap().to_string();
+    let (hs, pass) = create_by_mail(&m, mail_flags, &[]);
     let sf = mail_flags(&s, "slave", "not-the-password");
-    let accept = ["sync", "accept", "--file", hs.to_str().unwrap(), "--passphrase", &pass, "--project", "SP2"];
-    let accept = [&accept[..], &["--sync-user", "bot", "--yes"]].concat();
+    let accept = accept_args(&hs, &pass);
     let err = s.fail(&args(&accept, &sf));
     assert!(err.contains("IMAP login to 127.0.0.1 as slave@example.test failed"), "{err}");
     assert!(err.contains("nothing was saved"), "{err}");
@@ -212,13 +193,9 @@ fn tls_and_starttls_on_both_servers_with_a_private_ca() {
 fn the_email_relay_example_sets_up_a_customer_against_real_servers() {
     let _one = serial();
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
-    let mf = tls_flags(&m, "master", "pw-master");
-    let created = m.json(&args(
-        &["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--protocol", "email"],
-        &[mf, vec!["--json".into()]].concat(),
-    ));
+    let (hs, pass) = create_by_mail(&m, tls_flags, &[]);
     let passfile = m.home().join("passphrase");
-    std::fs::write(&passfile, created["passphrase"].as_str().unwrap()).unwrap();
+    std::fs::write(&passfile, pass).unwrap();
 
     // The example's mail.toml, pointed at the test servers (STARTTLS on
     // both, the test CA standing in for the company CA).
@@ -242,7 +219,7 @@ fn the_email_relay_example_sets_up_a_customer_against_real_servers() {
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let out = std::process::Command::new("bash")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/email-relay/setup-customer.sh"))
-        .arg(created["handshake_file"].as_str().map(|f| m.home().join(f)).unwrap())
+        .arg(&hs)
         .arg(&passfile)
         .arg(etc.path().join("mail.toml"))
         .arg("--yes")
@@ -291,4 +268,30 @@ fn a_server_without_idle_is_polled() {
     m.stop(dm);
     let log = s.stop(ds);
     assert!(log.contains("does not offer IDLE"), "{log}");
+}
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn a_forged_mail_for_our_sync_moves_to_the_quarantine_folder() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail(&m, &s, "pw-slave");
+    settle_mail(&m, &s);
+    // Someone else writes a mail that claims to be for this sync.
+    let id = m.status()["id"].as_str().unwrap().to_string();
+    let forged = format!(
+        "Subject: postern forged\r\nX-Postern-Sync: {id}\r\nX-Postern-Name: postern-{id}-000000000007-ff.pgp\r\n\r\n\
+         -----BEGIN PGP MESSAGE-----\r\n\r\nbm90IHJlYWxseQ==\r\n-----END PGP MESSAGE-----\r\n"
+    );
+    deposit("master@example.test", &forged);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    m.cycle();
+    assert_eq!(m.status()["quarantined"], 1);
+    assert!(!subjects("master@example.test", "pw-master").iter().any(|l| l.contains("forged")));
+    let aside = subjects_in("master@example.test", "pw-master", "postern-quarantine");
+    assert!(aside.iter().any(|l| l.contains("postern forged")), "{aside:?}");
+    // The sync goes on.
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "after the forgery"]);
+    settle_mail(&m, &s);
+    assert_eq!(s.issue("SP2-1")["summary"], "after the forgery");
 }

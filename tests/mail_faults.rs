@@ -48,15 +48,7 @@ fn an_attachment_larger_than_the_mail_size_limit_arrives_whole() {
 
     // 3 MB of incompressible bytes, each way.
     let dir = tempfile::tempdir().unwrap();
-    let mut seed = 0x9e3779b97f4a7c15u64;
-    let big: Vec<u8> = (0..3_000_000 / 8)
-        .flat_map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed.to_le_bytes()
-        })
-        .collect();
+    let big = postern::bench::noise(3_000_000, 0x9e37_79b9_7f4a_7c15);
     let file = dir.path().join("dump.bin");
     std::fs::write(&file, &big).unwrap();
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "core dump"]);

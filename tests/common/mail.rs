@@ -73,44 +73,25 @@ pub fn pair_by_mail(m: &TestPeer, s: &TestPeer, slave_password: &str) {
 
 pub type Flags = fn(&TestPeer, &str, &str) -> Vec<String>;
 
-pub fn pair_by_mail_with(m: &TestPeer, s: &TestPeer, slave_password: &str, flags: Flags, create_extra: &[&str]) {
+/// The master creates email sync "acme" with `flags(master)` plus `extra`.
+/// Returns the handshake file and the passphrase.
+pub fn create_by_mail(m: &TestPeer, flags: Flags, extra: &[&str]) -> (PathBuf, String) {
     let mut mf = flags(m, "master", "pw-master");
-    mf.extend(create_extra.iter().map(|a| a.to_string()));
-    let created = m.json(&args(
-        &[
-            "sync",
-            "create",
-            "--name",
-            "acme",
-            "--project",
-            "SAM2",
-            "--sync-user",
-            "bot",
-            "--protocol",
-            "email",
-            "--json",
-        ],
-        &mf,
-    ));
-    let hs = m.home().join("acme.handshake.asc");
-    let sf = flags(s, "slave", slave_password);
-    let pass = created["passphrase"].as_str().unwrap().to_string();
-    s.ok(&args(
-        &[
-            "sync",
-            "accept",
-            "--file",
-            hs.to_str().unwrap(),
-            "--passphrase",
-            &pass,
-            "--project",
-            "SP2",
-            "--sync-user",
-            "bot",
-            "--yes",
-        ],
-        &sf,
-    ));
+    mf.extend(extra.iter().map(|a| a.to_string()));
+    let base = ["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot"];
+    let created = m.json(&args(&[&base[..], &["--protocol", "email", "--json"]].concat(), &mf));
+    (m.home().join("acme.handshake.asc"), created["passphrase"].as_str().unwrap().to_string())
+}
+
+/// The `sync accept` arguments for a handshake file, mail flags to add.
+pub fn accept_args<'a>(hs: &'a Path, pass: &'a str) -> Vec<&'a str> {
+    let base = ["sync", "accept", "--file", hs.to_str().unwrap(), "--passphrase", pass, "--project", "SP2"];
+    [&base[..], &["--sync-user", "bot", "--yes"]].concat()
+}
+
+pub fn pair_by_mail_with(m: &TestPeer, s: &TestPeer, slave_password: &str, flags: Flags, create_extra: &[&str]) {
+    let (hs, pass) = create_by_mail(m, flags, create_extra);
+    s.ok(&args(&accept_args(&hs, &pass), &flags(s, "slave", slave_password)));
 }
 
 /// Cycles both peers until neither moves anything (mail is delivered
@@ -148,6 +129,11 @@ pub fn deposit(to: &str, raw: &str) {
 
 /// Subjects of the mails in a mailbox.
 pub fn subjects(user: &str, password: &str) -> Vec<String> {
+    subjects_in(user, password, "INBOX")
+}
+
+/// Subjects of the mails in a folder of a mailbox (which must not be empty).
+pub fn subjects_in(user: &str, password: &str, folder: &str) -> Vec<String> {
     use futures::TryStreamExt;
     let (_, imap) = ports();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -156,7 +142,7 @@ pub fn subjects(user: &str, password: &str) -> Vec<String> {
         let mut client = async_imap::Client::new(tcp);
         client.read_response().await.unwrap();
         let mut s = client.login(user, password).await.map_err(|(e, _)| e).unwrap();
-        s.select("INBOX").await.unwrap();
+        s.select(folder).await.unwrap();
         let fetches: Vec<_> =
             s.fetch("1:*", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]").await.unwrap().try_collect().await.unwrap();
         let v = fetches

@@ -164,33 +164,25 @@ pub fn one_message(m: &TestPeer, s: &TestPeer, summary: &str) -> (serde_json::Va
 
 /// Master creates sync `name`; the slave accepts it. Returns the sync id.
 pub fn pair(master: &TestPeer, slave: &TestPeer, name: &str, mproject: &str, sproject: &str) -> String {
-    let created = master.json(&[
-        "sync",
-        "create",
-        "--name",
-        name,
-        "--description",
-        "test sync",
-        "--project",
-        mproject,
-        "--sync-user",
-        "sync-master",
-        "--json",
-    ]);
+    pair_with(master, slave, name, mproject, sproject, &[], &[])
+}
+
+/// As [`pair`], with extra `sync create` and `sync accept` arguments.
+pub fn pair_with(
+    master: &TestPeer,
+    slave: &TestPeer,
+    name: &str,
+    mproject: &str,
+    sproject: &str,
+    create: &[&str],
+    accept: &[&str],
+) -> String {
+    let base = ["sync", "create", "--name", name, "--description", "test sync", "--project", mproject];
+    let created = master.json(&[&base[..], &["--sync-user", "sync-master", "--json"], create].concat());
     let file = master.home().join(created["handshake_file"].as_str().unwrap());
-    slave.ok(&[
-        "sync",
-        "accept",
-        "--file",
-        file.to_str().unwrap(),
-        "--passphrase",
-        created["passphrase"].as_str().unwrap(),
-        "--project",
-        sproject,
-        "--sync-user",
-        "sync-slave",
-        "--yes",
-    ]);
+    let pass = created["passphrase"].as_str().unwrap();
+    let base = ["sync", "accept", "--file", file.to_str().unwrap(), "--passphrase", pass, "--project", sproject];
+    slave.ok(&[&base[..], &["--sync-user", "sync-slave", "--yes"], accept].concat());
     created["sync_id"].as_str().unwrap().to_string()
 }
 
