@@ -47,4 +47,5 @@ trap 'bash scripts/mail-servers.sh stop "$mail"; rm -rf "$mail"' EXIT
 bash scripts/mail-servers.sh start "$mail" "$POSTERN_SMTP_PORT" "$POSTERN_IMAP_PORT"
 
 echo "== ignored tests (real servers, sq)"
-cargo test --release -- --ignored
+# Every test group runs, so one failing file does not hide the others.
+cargo test --release --no-fail-fast -- --ignored

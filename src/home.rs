@@ -12,6 +12,12 @@ use crate::crypto::{generate_key, OwnKey};
 /// Environment variable naming the home when `--home` is not given.
 pub const HOME_ENV: &str = "POSTERN_HOME";
 
+/// Environment variable overriding [`LOCK_WAIT`], in seconds.
+pub const LOCK_WAIT_ENV: &str = "POSTERN_LOCK_WAIT";
+
+/// How long a process waits for another one to release the home.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, Clone)]
 pub struct Home {
     root: PathBuf,
@@ -56,8 +62,20 @@ impl Home {
     }
 
     /// Takes the home's run lock: one peer process per home at a time.
-    /// Held until the returned file is dropped.
+    /// Held until the returned file is dropped. Another process finishing
+    /// its work (a `run --once` from cron, a command that just ended) is
+    /// waited for up to [`LOCK_WAIT`]; a daemon that keeps running is not.
     pub fn lock(&self) -> Result<std::fs::File> {
+        let wait = std::env::var(LOCK_WAIT_ENV)
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map_or(LOCK_WAIT, std::time::Duration::from_secs_f64);
+        self.lock_within(wait)
+    }
+
+    /// [`Home::lock`] with a chosen longest wait.
+    pub fn lock_within(&self, wait: std::time::Duration) -> Result<std::fs::File> {
         let path = self.root.join("postern.lock");
         let f = std::fs::OpenOptions::new()
             .create(true)
@@ -65,12 +83,28 @@ impl Home {
             .write(true)
             .open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
-        match f.try_lock() {
-            Ok(()) => Ok(f),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                anyhow::bail!("another postern process is already running on the home {}", self.root.display())
+        let start = std::time::Instant::now();
+        let mut told = false;
+        loop {
+            match f.try_lock() {
+                Ok(()) => return Ok(f),
+                Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                    if !told && start.elapsed() >= std::time::Duration::from_secs(1) {
+                        tracing::warn!(home = %self.root.display(), "another postern process holds this home; waiting up to {}s for it", wait.as_secs());
+                        told = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                    "another postern process is already running on the home {} (waited {:.0}s): \
+                     if a `postern run` daemon serves this home it does this work already; otherwise stop that process",
+                    self.root.display(),
+                    wait.as_secs_f64()
+                ),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+                }
             }
-            Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
         }
     }
 

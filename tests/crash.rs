@@ -26,7 +26,7 @@ fn daemon(p: &TestPeer) -> Child {
 fn bulk(p: &TestPeer, project: &str, n: usize, tag: &str) {
     let mut peer = p.peer();
     let tx = peer.conn.transaction().unwrap();
-    let a = Actor { user: "bulk", origin: None };
+    let a = Actor::person("bulk");
     for i in 0..n {
         let f = IssueFields {
             summary: format!("{tag} {i}"),
@@ -44,13 +44,19 @@ fn edit_some(p: &TestPeer, project: &str, tag: &str) {
     let mut peer = p.peer();
     let keys = Embedded.issue_keys(&peer.conn, project).unwrap();
     let tx = peer.conn.transaction().unwrap();
-    let a = Actor { user: "editor", origin: None };
+    let a = Actor::person("editor");
     for k in keys.iter().step_by(7) {
         Embedded.add_comment(&tx, k, &format!("{tag} on {k}"), None, a).unwrap();
         let f = postern::protocol::FieldChanges { description: Some(format!("{tag} desc")), ..Default::default() };
         Embedded.update_issue(&tx, k, &f, a).unwrap();
     }
     tx.commit().unwrap();
+}
+
+/// Messages numbered so far, both ways: moves as soon as a daemon works.
+fn progress(p: &TestPeer) -> i64 {
+    let conn = postern::store::open(&p.home().join("postern.db")).unwrap();
+    conn.query_row("SELECT SUM(out_seq + in_seq) FROM sync", [], |r| r.get(0)).unwrap()
 }
 
 fn quiet(m: &TestPeer, s: &TestPeer) -> bool {
@@ -82,9 +88,17 @@ fn peers_killed_at_random_instants_lose_nothing_and_apply_nothing_twice() {
             2 => edit_some(&m, "SAM2", &format!("m{round}")),
             _ => edit_some(&s, "SP2", &format!("s{round}")),
         }
+        let before = progress(&m) + progress(&s);
         let (mut dm, mut ds) = (daemon(&m), daemon(&s));
-        // Short windows: the work takes longer, so most kills land mid-work.
-        std::thread::sleep(Duration::from_millis(rng.gen_range(10..120)));
+        // Kill once the daemons are seen working (however slow a loaded
+        // machine makes their start), within a short window: the work takes
+        // longer, so the kills land mid-work.
+        let start = Instant::now();
+        while progress(&m) + progress(&s) == before {
+            assert!(start.elapsed() < Duration::from_secs(60), "the daemons never started working");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..60)));
         ds.kill().unwrap();
         if round % 2 == 0 {
             dm.kill().unwrap();

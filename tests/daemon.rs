@@ -42,8 +42,34 @@ fn one_peer_process_per_home() {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     pair(&m, &s, "acme", "SAM2", "SP2");
     let running = m.peer();
-    let err = m.fail(&["run", "--once"]);
+    let out = m.cli_env(&["run", "--once"], &[("POSTERN_LOCK_WAIT", "0.5")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
     assert!(err.contains("another postern process is already running"), "{err}");
     drop(running);
     m.ok(&["run", "--once"]);
+}
+
+#[test]
+fn a_process_finishing_its_work_is_waited_for() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    settle(&m, &s, "acme");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "queued"]);
+    // Another process holds the home for a while, then lets go: the
+    // command waits for it instead of failing.
+    let running = m.peer();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let release = std::thread::spawn(move || {
+        rx.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        drop(running);
+    });
+    tx.send(()).unwrap();
+    let out = m.cli_env(&["run", "--once"], &[("POSTERN_LOG", "postern=info")]);
+    release.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("waiting up to 10s"), "the wait is said: {err}");
+    assert_eq!(m.outgoing("acme").len(), 1, "the waiting command did its work");
 }

@@ -132,7 +132,7 @@ pub fn subjects(user: &str, password: &str) -> Vec<String> {
     subjects_in(user, password, "INBOX")
 }
 
-/// Subjects of the mails in a folder of a mailbox (which must not be empty).
+/// Subjects of the mails in a folder of a mailbox.
 pub fn subjects_in(user: &str, password: &str, folder: &str) -> Vec<String> {
     use futures::TryStreamExt;
     let (_, imap) = ports();
@@ -142,7 +142,10 @@ pub fn subjects_in(user: &str, password: &str, folder: &str) -> Vec<String> {
         let mut client = async_imap::Client::new(tcp);
         client.read_response().await.unwrap();
         let mut s = client.login(user, password).await.map_err(|(e, _)| e).unwrap();
-        s.select(folder).await.unwrap();
+        if s.select(folder).await.unwrap().exists == 0 {
+            s.logout().await.unwrap();
+            return Vec::new();
+        }
         let fetches: Vec<_> =
             s.fetch("1:*", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]").await.unwrap().try_collect().await.unwrap();
         let v = fetches

@@ -35,6 +35,11 @@ impl TestPeer {
     }
 
     pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_env(args, &[])
+    }
+
+    /// The CLI with extra environment variables.
+    pub fn cli_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_postern"))
             .arg("--home")
             .arg(self.home())
@@ -42,6 +47,7 @@ impl TestPeer {
             .current_dir(self.home())
             .env_remove("POSTERN_HOME")
             .env_remove("POSTERN_PASSPHRASE")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }
