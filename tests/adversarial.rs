@@ -37,7 +37,7 @@ impl Ctx {
             seq: 1,
             ack: 0,
             sent_at: 1,
-            body: Body::Changes { changes: vec![] },
+            body: Body::Changes { changes: vec![], via: vec![] },
         }
     }
 
@@ -260,7 +260,7 @@ fn fields_from_outside_are_stored_exactly_and_decide_no_path() {
                 labels: vec![s.into()],
                 assignee: Some(s.into()),
             };
-            Embedded.create_issue(&tx, "SAM2", &f, Actor { user: s, origin: None }).unwrap();
+            Embedded.create_issue(&tx, "SAM2", &f, Actor::person(s)).unwrap();
         }
         tx.commit().unwrap();
     }

@@ -31,7 +31,9 @@ fn envelopes() -> Vec<Envelope> {
                 author: "vera".into(),
                 body: "Seen".into(),
                 created_at: 1_604_663_032_918,
+                gid: None,
             }],
+            gid: None,
         },
         Change::IssueUpdated {
             issue: "SAM2-1".into(),
@@ -45,6 +47,7 @@ fn envelopes() -> Vec<Envelope> {
                 author: "vera".into(),
                 body: "line1\nline2".into(),
                 created_at: 1_604_663_098_000,
+                gid: None,
             },
         },
         Change::CommentEdited { issue: "SAM2-1".into(), comment: "10020".into(), body: "edited".into(), at: 0 },
@@ -67,6 +70,7 @@ fn envelopes() -> Vec<Envelope> {
                 created_at: 1_604_663_099_000,
                 sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into(),
                 data: "aGVsbG8=".into(),
+                gid: None,
             },
         },
         Change::AttachmentDeleted { issue: "SAM2-1".into(), attachment: "3".into() },
@@ -88,7 +92,7 @@ fn envelopes() -> Vec<Envelope> {
                 max_message_bytes: None,
             },
         ),
-        base(8, Body::Changes { changes: changes.into_iter().map(WireChange::Known).collect() }),
+        base(8, Body::Changes { changes: changes.into_iter().map(WireChange::Known).collect(), via: vec![] }),
         base(0, Body::Ack),
         base(0, Body::Resend { from: 3, to: 5 }),
         base(9, Body::Rekey { cert: "-----BEGIN PGP PUBLIC KEY BLOCK-----…".into() }),
@@ -101,7 +105,7 @@ fn envelopes() -> Vec<Envelope> {
                 max_message_bytes: Some(10_000_000),
             },
         ),
-        base(10, Body::Changes { changes: files.into_iter().map(WireChange::Known).collect() }),
+        base(10, Body::Changes { changes: files.into_iter().map(WireChange::Known).collect(), via: vec![] }),
         base(
             11,
             Body::Changes {
@@ -111,6 +115,47 @@ fn envelopes() -> Vec<Envelope> {
                     body: "edited again".into(),
                     at: 1_604_663_099_500,
                 })],
+                via: vec![],
+            },
+        ),
+        // Passed on by a forwarding hub: the peers it crossed, and where the
+        // issue, its comment and its attachment were first made.
+        base(
+            12,
+            Body::Changes {
+                changes: vec![
+                    WireChange::Known(Change::IssueCreated {
+                        issue: "SAM2-2".into(),
+                        fields: IssueFields {
+                            summary: "From the customer".into(),
+                            status: "Open".into(),
+                            priority: "Low".into(),
+                            ..Default::default()
+                        },
+                        comments: vec![CommentSnapshot {
+                            id: "10040".into(),
+                            author: "carl".into(),
+                            body: "first".into(),
+                            created_at: 1_604_663_100_000,
+                            gid: Some("D4F8878677B0728999AB70D68FCC8BFEB9DDCD00/77".into()),
+                        }],
+                        gid: Some("D4F8878677B0728999AB70D68FCC8BFEB9DDCD00/CUS-5".into()),
+                    }),
+                    WireChange::Known(Change::AttachmentAdded {
+                        issue: "SAM2-2".into(),
+                        attachment: AttachmentSnapshot {
+                            id: "14".into(),
+                            filename: "trace.txt".into(),
+                            media_type: "text/plain".into(),
+                            author: "carl".into(),
+                            created_at: 1_604_663_100_000,
+                            sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into(),
+                            data: "aGVsbG8=".into(),
+                            gid: Some("D4F8878677B0728999AB70D68FCC8BFEB9DDCD00/5".into()),
+                        },
+                    }),
+                ],
+                via: vec!["D4F8878677B0728999AB70D68FCC8BFEB9DDCD00".into()],
             },
         ),
     ]

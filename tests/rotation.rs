@@ -57,7 +57,7 @@ fn rotating_a_key_keeps_the_sync_running() {
         seq,
         ack: 0,
         sent_at: 1,
-        body: Body::Changes { changes: vec![] },
+        body: Body::Changes { changes: vec![], via: vec![] },
     };
     let name = names::message_name(&sync, seq, "0ld");
     std::fs::write(
@@ -94,6 +94,8 @@ fn rotation_waits_for_the_handshake_and_for_a_stopped_daemon() {
     let err = m.fail(&["key", "rotate"]);
     assert!(err.contains("finish its handshake"), "{err}");
     let _running = m.peer();
-    let err = m.fail(&["key", "rotate"]);
+    let out = m.cli_env(&["key", "rotate"], &[("POSTERN_LOCK_WAIT", "0.2")]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("another postern process is already running"), "{err}");
 }

@@ -314,7 +314,7 @@ fn a_message_from_a_stranger_is_quarantined() {
         seq: 2,
         ack: 0,
         sent_at: 0,
-        body: Body::Changes { changes: vec![] },
+        body: Body::Changes { changes: vec![], via: vec![] },
     };
     let before = s.status()["incoming_seq"].clone();
     let sealed = seal(&stranger, &slave, &env.to_json()).unwrap();

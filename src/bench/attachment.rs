@@ -38,7 +38,7 @@ pub fn run(pair: &Pair, megabytes: usize, f: &mut Figures) -> Result<()> {
     let start = Instant::now();
     let tx = mdb.transaction()?;
     let file = NewAttachment { filename: "bench.bin", media_type: "application/octet-stream", data: &data };
-    Embedded.add_attachment(&tx, &key, file, None, Actor { user: "bench", origin: None })?;
+    Embedded.add_attachment(&tx, &key, file, None, Actor::person("bench"))?;
     tx.commit()?;
     drop(data);
     wait_until(Duration::from_secs(600), Duration::from_millis(20), || {

@@ -72,7 +72,7 @@ fn progress(label: &str, done: u64, total: u64) {
 
 fn bulk(conn: &mut Connection, o: &BenchOptions) -> Result<()> {
     let tx = conn.transaction()?;
-    let a = Actor { user: "bench", origin: None };
+    let a = Actor::person("bench");
     for i in 0..o.issues {
         let f = IssueFields {
             summary: format!("Issue {i}: export fails for large projects"),
@@ -124,7 +124,7 @@ fn throughput(pair: &Pair, o: &BenchOptions, f: &mut Figures) -> Result<()> {
     let (mut mdb, sdb) = (pair.master_db()?, pair.slave_db()?);
     let base = applied_on_slave(&sdb)?;
     let keys: Vec<String> = Embedded.issue_keys(&mdb, "SAM2")?;
-    let a = Actor { user: "bench", origin: None };
+    let a = Actor::person("bench");
     let start = Instant::now();
     for chunk in (0..o.changes).collect::<Vec<_>>().chunks(250) {
         let tx = mdb.transaction()?;
@@ -166,7 +166,7 @@ fn latency(pair: &Pair, samples: usize, run_args: &[&str], label: &str) -> Resul
             &tx,
             &key,
             &FieldChanges { summary: Some(value.clone()), ..Default::default() },
-            Actor { user: "bench", origin: None },
+            Actor::person("bench"),
         )?;
         tx.commit()?;
         let t = wait_until(Duration::from_secs(60), Duration::from_micros(500), || {
@@ -223,7 +223,7 @@ pub fn run(o: &BenchOptions) -> Result<Figures> {
                 priority: "Medium".into(),
                 ..Default::default()
             };
-            Embedded.create_issue(&tx, "SAM2", &f, Actor { user: "bench", origin: None })?;
+            Embedded.create_issue(&tx, "SAM2", &f, Actor::person("bench"))?;
             tx.commit()?;
             let d = mail.start(&[])?;
             let sdb = mail.slave_db()?;

@@ -67,6 +67,8 @@ impl Pair {
             exchange_dir: h.default_exchange("bench"),
             mail: account(who),
             max_message_bytes: handshake::DEFAULT_MESSAGE_LIMIT,
+            forward: false,
+            replaces: None,
         };
         let (mkey, _) = master.own_key_or_generate()?;
         let created = handshake::create_master(

@@ -86,7 +86,7 @@ pub fn attachment(home: &Home, cmd: AttachmentCmd) -> Result<()> {
             let user = who.name();
             let tx = conn.transaction()?;
             let new = NewAttachment { filename: &name, media_type: &media_type, data: &data };
-            let id = Embedded.add_attachment(&tx, &issue, new, None, Actor { user: &user, origin: None })?;
+            let id = Embedded.add_attachment(&tx, &issue, new, None, Actor::person(&user))?;
             tx.commit()?;
             println!("{id}");
         }
@@ -117,7 +117,7 @@ pub fn attachment(home: &Home, cmd: AttachmentCmd) -> Result<()> {
         AttachmentCmd::Delete { issue, id, who } => {
             let user = who.name();
             let tx = conn.transaction()?;
-            Embedded.delete_attachment(&tx, &issue, &id, Actor { user: &user, origin: None })?;
+            Embedded.delete_attachment(&tx, &issue, &id, Actor::person(&user))?;
             tx.commit()?;
             println!("{id}");
         }

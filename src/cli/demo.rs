@@ -46,7 +46,7 @@ pub fn run_until_quiet(a: &mut Peer, b: &mut Peer) -> Result<u32> {
 
 fn write(peer: &mut Peer, user: &str, f: impl FnOnce(&rusqlite::Connection, Actor<'_>) -> Result<()>) -> Result<()> {
     let tx = peer.conn.transaction()?;
-    f(&tx, Actor { user, origin: None })?;
+    f(&tx, Actor::person(user))?;
     tx.commit()?;
     Ok(())
 }
@@ -100,6 +100,8 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             exchange_dir: vex.clone(),
             mail: None,
             max_message_bytes: handshake::DEFAULT_MESSAGE_LIMIT,
+            forward: false,
+            replaces: None,
         },
         7 * 86_400_000,
     )?;
@@ -126,6 +128,8 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             exchange_dir: cex.clone(),
             mail: None,
             max_message_bytes: handshake::DEFAULT_MESSAGE_LIMIT,
+            forward: false,
+            replaces: None,
         },
     )?;
     println!("2. customer uploaded it; master fingerprint {}", hs.master_fingerprint);

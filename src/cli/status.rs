@@ -43,6 +43,10 @@ pub struct SyncStatus {
     pub mail: Option<serde_json::Value>,
     /// How far the IMAP mailbox has been read (email syncs).
     pub imap_position: Option<crate::transport::MailboxPosition>,
+    /// Whether the sync passes on changes other syncs applied.
+    pub forward: bool,
+    /// The name of the sync that took over from this one.
+    pub replaced_by: Option<String>,
 }
 
 /// Mail settings for display: a literal password becomes "<redacted>".
@@ -59,10 +63,14 @@ fn redacted_mail(json: &str) -> Option<serde_json::Value> {
 }
 
 pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
-    syncs::list(conn)?
-        .into_iter()
+    let all = syncs::list(conn)?;
+    let name_of = |id: &str| all.iter().find(|s| s.id == id).map_or_else(|| id.to_string(), |s| s.name.clone());
+    all.iter()
+        .cloned()
         .map(|s| {
             Ok(SyncStatus {
+                forward: s.forward,
+                replaced_by: s.replaced_by.as_deref().map(name_of),
                 awaiting_ack: outbox::pending(conn, &s.id)?,
                 held_for_gap: outbox::held_summary(conn, &s.id)?.0,
                 parts_pending: crate::engine::parts::pending(conn, &s.id)?,
@@ -101,6 +109,12 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
     for s in all {
         println!("{} ({})", s.name, s.id);
         println!("  role {}, state {}, protocol {}, project {}", s.role, s.state, s.protocol, s.project);
+        if let Some(new) = &s.replaced_by {
+            println!("  replaced by     {new}: collects nothing more, still reads what the partner sends");
+        }
+        if s.forward {
+            println!("  forwarding      passes on changes other syncs applied (never back where they came from)");
+        }
         match &s.mail {
             Some(m) => {
                 let acct = |a: &serde_json::Value| {

@@ -52,6 +52,16 @@ pub enum SyncCmd {
         /// Print the result as JSON (includes the passphrase).
         #[arg(long)]
         json: bool,
+        /// Pass on changes that other syncs of this home applied for their
+        /// partners (a hub between partners); never back to a peer a
+        /// change came through, so even a cycle of syncs makes no loop.
+        #[arg(long)]
+        forward: bool,
+        /// Take over from this sync of the same project (moving to another
+        /// protocol or machine): its pairings and position move here and it
+        /// collects nothing more. Both sides replace.
+        #[arg(long, value_name = "SYNC")]
+        replaces: Option<String>,
     },
     /// Slave: upload a handshake file, show it, and accept the sync.
     Accept {
@@ -84,6 +94,16 @@ pub enum SyncCmd {
         /// Mail settings, when the handshake says the protocol is email.
         #[command(flatten)]
         mail: MailArgs,
+        /// Pass on changes that other syncs of this home applied for their
+        /// partners (a hub between partners); never back to a peer a
+        /// change came through, so even a cycle of syncs makes no loop.
+        #[arg(long)]
+        forward: bool,
+        /// Take over from this sync of the same project (moving to another
+        /// protocol or machine): its pairings and position move here and it
+        /// collects nothing more. Both sides replace.
+        #[arg(long, value_name = "SYNC")]
+        replaces: Option<String>,
     },
     /// List syncs.
     List {
@@ -183,6 +203,8 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             expires_days,
             passphrase_out,
             json,
+            forward,
+            replaces,
         } => {
             handshake::check_name(&name)?;
             let out = out.unwrap_or_else(|| PathBuf::from(format!("{name}.handshake.asc")));
@@ -211,6 +233,8 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 exchange_dir: exchange,
                 mail,
                 max_message_bytes: max_message_size,
+                forward,
+                replaces,
             };
             let (key, generated) = home.own_key_or_generate()?;
             if generated {
@@ -253,6 +277,8 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             max_message_size,
             yes,
             mail,
+            forward,
+            replaces,
         } => {
             let data =
                 std::fs::read(&file).with_context(|| format!("cannot read handshake file {}", file.display()))?;
@@ -302,6 +328,8 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 exchange_dir: exchange,
                 mail,
                 max_message_bytes: max_message_size,
+                forward,
+                replaces,
             };
             let (key, generated) = home.own_key_or_generate()?;
             if generated {

@@ -25,6 +25,10 @@ pub struct EditArgs {
     /// New mail settings, complete, as flags or --mail-config (email protocol).
     #[command(flatten)]
     mail: MailArgs,
+    /// Pass on changes other syncs of this home applied (`on`: a hub), or
+    /// not (`off`, the default).
+    #[arg(long, value_parser = ["on", "off"])]
+    forward: Option<String>,
 }
 
 pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
@@ -39,6 +43,17 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                 sync.name,
                 sync.protocol
             );
+        }
+    }
+    if let Some(f) = &a.forward {
+        syncs::set_forward(&conn, &sync.id, f == "on")?;
+        println!(
+            "Sync '{}' {} changes other syncs applied.",
+            sync.name,
+            if f == "on" { "now passes on" } else { "no longer passes on" }
+        );
+        if a.exchange.is_none() && !mail_given {
+            return Ok(());
         }
     }
     match sync.protocol.as_str() {

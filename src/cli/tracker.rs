@@ -175,7 +175,7 @@ pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
             let user = who.name();
             let fields = IssueFields { summary, description, status, priority, labels, assignee };
             let tx = conn.transaction()?;
-            let key = Embedded.create_issue(&tx, &project, &fields, Actor { user: &user, origin: None })?;
+            let key = Embedded.create_issue(&tx, &project, &fields, Actor::person(&user))?;
             tx.commit()?;
             println!("{key}");
         }
@@ -188,7 +188,7 @@ pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
                 bail!("nothing to change: give at least one of --summary, --description, --status, --priority, --labels, --assignee");
             }
             let tx = conn.transaction()?;
-            Embedded.update_issue(&tx, &key, &changes, Actor { user: &user, origin: None })?;
+            Embedded.update_issue(&tx, &key, &changes, Actor::person(&user))?;
             tx.commit()?;
             println!("{key}");
         }
@@ -245,19 +245,19 @@ pub fn comment(home: &Home, cmd: CommentCmd) -> Result<()> {
     match cmd {
         CommentCmd::Add { issue, body, who } => {
             let user = who.name();
-            let id = Embedded.add_comment(&tx, &issue, &body, None, Actor { user: &user, origin: None })?;
+            let id = Embedded.add_comment(&tx, &issue, &body, None, Actor::person(&user))?;
             tx.commit()?;
             println!("{id}");
         }
         CommentCmd::Edit { issue, id, body, who } => {
             let user = who.name();
-            Embedded.edit_comment(&tx, &issue, &id, &body, Actor { user: &user, origin: None })?;
+            Embedded.edit_comment(&tx, &issue, &id, &body, Actor::person(&user))?;
             tx.commit()?;
             println!("{id}");
         }
         CommentCmd::Delete { issue, id, who } => {
             let user = who.name();
-            Embedded.delete_comment(&tx, &issue, &id, Actor { user: &user, origin: None })?;
+            Embedded.delete_comment(&tx, &issue, &id, Actor::person(&user))?;
             tx.commit()?;
             println!("{id}");
         }

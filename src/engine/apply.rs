@@ -8,23 +8,35 @@
 use anyhow::Result;
 use rusqlite::Connection;
 
-use base64::Engine as _;
-
-use super::parts;
+use super::{arrivals, parts};
 use crate::protocol::{Body, Change, WireChange};
 use crate::store::{links, now_ms, outbox, problems, SyncRecord};
-use crate::tracker::attachments::sha256_hex;
-use crate::tracker::{Actor, CommentOrigin, NewAttachment, Tracker, TrackerError};
+use crate::tracker::{Actor, Tracker, TrackerError};
 
-/// Applies the changes of message `seq`, then enqueues the pairings the
-/// partner needs to learn (new issue and comment ids) as one message.
+/// The peers a change from the partner has crossed: those the message
+/// names and the partner itself (space-separated, as stored).
+pub fn crossed(sync: &SyncRecord, via: &[String]) -> String {
+    let mut all: Vec<&str> = via.iter().map(String::as_str).collect();
+    if let Some(p) = sync.partner_fpr.as_deref() {
+        if !all.contains(&p) {
+            all.push(p);
+        }
+    }
+    all.join(" ")
+}
+
+/// Applies the changes of message `seq` (which crossed the peers `via`
+/// before its sender), then enqueues the pairings the partner needs to
+/// learn (new issue and comment ids) as one message.
 pub fn apply_message(
     conn: &Connection,
     tracker: &impl Tracker,
     sync: &SyncRecord,
     seq: u64,
     changes: &[WireChange],
+    via: &[String],
 ) -> Result<()> {
+    let via = crossed(sync, via);
     let mut replies = Vec::new();
     for change in changes {
         let whole;
@@ -66,14 +78,14 @@ pub fn apply_message(
             problems::park(conn, &sync.id, remote, seq, &WireChange::Known(change.clone()))?;
             continue;
         }
-        apply_guarded(conn, tracker, sync, seq, change, &mut replies)?;
+        apply_guarded(conn, tracker, sync, seq, change, &via, &mut replies)?;
     }
     enqueue_replies(conn, sync, replies)
 }
 
 fn enqueue_replies(conn: &Connection, sync: &SyncRecord, replies: Vec<Change>) -> Result<()> {
     if !replies.is_empty() {
-        let body = Body::Changes { changes: replies.into_iter().map(WireChange::Known).collect() };
+        let body = Body::Changes { changes: replies.into_iter().map(WireChange::Known).collect(), via: Vec::new() };
         outbox::enqueue(conn, &sync.id, &body, now_ms())?;
     }
     Ok(())
@@ -87,10 +99,11 @@ fn apply_guarded(
     sync: &SyncRecord,
     seq: u64,
     change: &Change,
+    via: &str,
     replies: &mut Vec<Change>,
 ) -> Result<bool> {
     conn.execute_batch("SAVEPOINT apply_change")?;
-    match apply_one(conn, tracker, sync, seq, change, replies) {
+    match apply_one(conn, tracker, sync, seq, change, via, replies) {
         Ok(()) => {
             conn.execute_batch("RELEASE apply_change")?;
             Ok(true)
@@ -118,9 +131,10 @@ fn apply_one(
     sync: &SyncRecord,
     seq: u64,
     change: &Change,
+    via: &str,
     replies: &mut Vec<Change>,
 ) -> Result<()> {
-    let actor = Actor { user: &sync.sync_user, origin: Some(&sync.id) };
+    let actor = Actor { user: &sync.sync_user, origin: Some(&sync.id), via: Some(via) };
     let now = now_ms();
     let remote = change.issue();
     let link = links::by_remote(conn, &sync.id, remote)?;
@@ -128,29 +142,15 @@ fn apply_one(
         return Ok(());
     }
     let local = match (change, &link) {
-        (Change::IssueCreated { fields, comments, .. }, None) => {
-            let key = tracker.create_issue(conn, &sync.project, fields, actor)?;
-            links::insert(conn, &sync.id, &key, Some(remote), now)?;
-            let mut pairs = Vec::new();
-            for c in comments {
-                let id = tracker.add_comment(
-                    conn,
-                    &key,
-                    &c.body,
-                    Some(CommentOrigin { author: &c.author, created_at: c.created_at }),
-                    actor,
-                )?;
-                links::pair_comment(conn, &sync.id, &key, &id, &c.id)?;
-                pairs.push((c.id.clone(), id));
-            }
-            replies.push(Change::Paired {
-                yours: remote.into(),
-                mine: key.clone(),
-                comments: pairs,
-                attachments: Vec::new(),
-            });
-            key
-        }
+        (Change::IssueCreated { fields, comments, gid, .. }, None) => arrivals::issue(
+            &arrivals::Here { conn, tracker, sync, actor },
+            remote,
+            gid.as_deref(),
+            fields,
+            comments,
+            now,
+            replies,
+        )?,
         (_, None) => {
             return Err(TrackerError::Invalid(format!(
                 "issue {remote} of the partner is not paired with an issue here"
@@ -206,50 +206,10 @@ fn apply_to_linked(
             tracker.update_issue(conn, key, &fields, actor)
         }
         Change::CommentAdded { issue, comment } => {
-            if links::local_comment(conn, &sync.id, &comment.id)?.is_some() {
-                return Ok(());
-            }
-            let id = tracker.add_comment(
-                conn,
-                key,
-                &comment.body,
-                Some(CommentOrigin { author: &comment.author, created_at: comment.created_at }),
-                actor,
-            )?;
-            links::pair_comment(conn, &sync.id, key, &id, &comment.id)?;
-            replies.push(Change::Paired {
-                yours: issue.clone(),
-                mine: key.into(),
-                comments: vec![(comment.id.clone(), id)],
-                attachments: Vec::new(),
-            });
-            Ok(())
+            arrivals::comment(&arrivals::Here { conn, tracker, sync, actor }, key, issue, comment, replies)
         }
-        Change::AttachmentAdded { issue, attachment: a } => {
-            if links::local_attachment(conn, &sync.id, &a.id)?.is_some() {
-                return Ok(());
-            }
-            let data = base64::engine::general_purpose::STANDARD
-                .decode(&a.data)
-                .map_err(|e| TrackerError::Invalid(format!("attachment {} arrived damaged: {e}", a.filename)))?;
-            if sha256_hex(&data) != a.sha256 {
-                return Err(TrackerError::Invalid(format!(
-                    "attachment {} arrived damaged: its SHA-256 does not match",
-                    a.filename
-                ))
-                .into());
-            }
-            let file = NewAttachment { filename: &a.filename, media_type: &a.media_type, data: &data };
-            let origin = CommentOrigin { author: &a.author, created_at: a.created_at };
-            let id = tracker.add_attachment(conn, key, file, Some(origin), actor)?;
-            links::pair_attachment(conn, &sync.id, key, &id, &a.id)?;
-            replies.push(Change::Paired {
-                yours: issue.clone(),
-                mine: key.into(),
-                comments: Vec::new(),
-                attachments: vec![(a.id.clone(), id)],
-            });
-            Ok(())
+        Change::AttachmentAdded { issue, attachment } => {
+            arrivals::attachment(&arrivals::Here { conn, tracker, sync, actor }, key, issue, attachment, replies)
         }
         Change::AttachmentDeleted { attachment, .. } => {
             // Unpaired: deleted before it ever crossed. Gone here too: both
@@ -310,12 +270,14 @@ pub fn retry_parked(
     problems::clear_error(&tx, &sync.id, remote_issue)?;
     let mut replies = Vec::new();
     let mut applied = 0;
+    // Parked changes keep no record of their path: the partner at least.
+    let via = crossed(sync, &[]);
     for (i, (row, seq, change)) in parked.iter().enumerate() {
         problems::unpark(&tx, *row)?;
         let WireChange::Known(change) = change else {
             continue;
         };
-        if !apply_guarded(&tx, tracker, sync, *seq, change, &mut replies)? {
+        if !apply_guarded(&tx, tracker, sync, *seq, change, &via, &mut replies)? {
             // apply_guarded parked it again at the end: move the rest behind it
             for (row, seq, c) in &parked[i + 1..] {
                 problems::unpark(&tx, *row)?;

@@ -110,6 +110,10 @@ pub struct SyncSettings {
     pub mail: Option<crate::transport::mail::MailSettings>,
     /// The largest message this side sends or wants to receive.
     pub max_message_bytes: u64,
+    /// Pass on changes other syncs of this home applied (a hub).
+    pub forward: bool,
+    /// The name of a sync of this home that this one takes over from.
+    pub replaces: Option<String>,
 }
 
 pub fn check_name(name: &str) -> Result<()> {
@@ -141,6 +145,18 @@ fn check_settings(conn: &Connection, s: &SyncSettings) -> Result<()> {
     }
     if syncs::get_by_name(conn, &s.name)?.is_some() {
         bail!("a sync named '{}' already exists in this home", s.name);
+    }
+    if let Some(old) = &s.replaces {
+        syncs::replaceable(conn, old, &s.project)?;
+    }
+    Ok(())
+}
+
+/// Hands the replaced sync's place to the new one, if it replaces one.
+fn take_over(conn: &Connection, s: &SyncSettings, new_id: &str) -> Result<()> {
+    if let Some(old) = &s.replaces {
+        let old = syncs::replaceable(conn, old, &s.project)?;
+        syncs::replace(conn, &old, new_id)?;
     }
     Ok(())
 }
@@ -202,6 +218,8 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         partner_prev_retired: false,
         mail: s.mail.as_ref().map(|m| serde_json::to_string(m).expect("json")),
         max_message_bytes: s.max_message_bytes,
+        forward: s.forward,
+        replaced_by: None,
     }
 }
 
@@ -247,6 +265,7 @@ pub fn create_master(conn: &mut Connection, key: &OwnKey, s: &SyncSettings, vali
         FileTransport::create_dirs(&s.exchange_dir)?;
     }
     syncs::insert(&tx, &rec)?;
+    take_over(&tx, s, &rec.id)?;
     tx.commit()?;
     Ok(Created { sync: rec, handshake, passphrase, fingerprint: key.fingerprint() })
 }
@@ -290,6 +309,11 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
     if (file.protocol == "email") != s.mail.is_some() {
         bail!("this sync uses the {} protocol: give the matching settings", file.protocol);
     }
+    if let Some(other) = syncs::same_pairing(&tx, &s.project, &file.master_fingerprint, "")? {
+        if s.replaces.as_deref() != Some(other.name.as_str()) {
+            bail!(syncs::same_pairing_error(&other, &s.project));
+        }
+    }
     let mut s = s.clone();
     if let Some(m) = s.mail.as_mut() {
         m.partner_address = Some(file.mail_address.clone().context("the handshake file names no mail address")?);
@@ -308,6 +332,7 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
         FileTransport::create_dirs(&s.exchange_dir)?;
     }
     syncs::insert(&tx, &rec)?;
+    take_over(&tx, s, &rec.id)?;
     let body = Body::Accept {
         cert: key.public_armored()?,
         proof: pairing_proof(&file.pairing_secret, &file.sync_id, &key.fingerprint()),
@@ -365,6 +390,9 @@ pub fn take_accept(
     }
     if sync.handshake_expires.is_some_and(|e| e < env.sent_at.min(now_ms())) {
         return Ok(Err(Rejected("accept was made after the handshake expired".into())));
+    }
+    if let Some(other) = syncs::same_pairing(conn, &sync.project, &fpr, &sync.id)? {
+        return Ok(Err(Rejected(syncs::same_pairing_error(&other, &sync.project))));
     }
     let armored = crate::crypto::cert_to_armored(cert)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -234,7 +234,7 @@ fn apply_in_order(
     env: &Envelope,
 ) -> Result<()> {
     match &env.body {
-        Body::Changes { changes } => apply::apply_message(conn, tracker, sync, env.seq, changes)?,
+        Body::Changes { changes, via } => apply::apply_message(conn, tracker, sync, env.seq, changes, via)?,
         Body::Rekey { cert } => super::rekey::pin_new(conn, sync, cert, env.seq)?,
         _ => {}
     }

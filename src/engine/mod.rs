@@ -11,6 +11,7 @@
 //!    resend when a gap lasts.
 
 pub mod apply;
+pub mod arrivals;
 pub mod handshake;
 pub mod incoming;
 pub mod outgoing;
@@ -111,6 +112,12 @@ impl Peer {
         let transport =
             if after.mail != sync.mail { crate::transport::AnyTransport::for_sync(&after)? } else { transport };
         let sent = outgoing::send(&mut self.conn, &self.key, &self.retired, &after, &transport);
+        if let (Some(new), Ok(r)) = (&after.replaced_by, &received) {
+            if r.applied > 0 {
+                // What the old sync still pairs, the new one knows too.
+                store::syncs::inherit_links(&self.conn, &after.id, new)?;
+            }
+        }
         match (received, sent) {
             (Ok(r), Ok(n)) => {
                 report.add(r);

@@ -11,6 +11,7 @@ use base64::Engine as _;
 
 use super::parts::{self, Budget};
 use crate::protocol::{AttachmentSnapshot, Body, Change, CommentSnapshot, Envelope, WireChange, FORMAT_VERSION};
+use crate::store::origins::{self, Kind};
 use crate::store::{links, now_ms, outbox, syncs, SyncRecord};
 use crate::tracker::{Attachment, ChangeKind, ChangeRecord, Issue, Tracker};
 use crate::transport::Transport;
@@ -30,9 +31,14 @@ const MESSAGE_MAX_CHANGES: usize = 5000;
 pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord) -> Result<u64> {
     // A master waits for the accept: it brings the partner's size limit,
     // and nothing can be sealed for the partner before it anyway.
-    if sync.partner_fpr.is_none() {
+    let Some(partner) = sync.partner_fpr.as_deref() else {
+        return Ok(0);
+    };
+    // A replaced sync leaves what is new to the one that took over.
+    if sync.replaced_by.is_some() {
         return Ok(0);
     }
+    let own = sync.own_fpr.as_deref().unwrap_or_default();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();
     let mut cursor = syncs::get(&tx, &sync.id)?.map(|s| s.change_cursor).unwrap_or(sync.change_cursor);
@@ -47,7 +53,10 @@ pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord)
         }
         for row in rows {
             cursor = row.id;
-            if row.origin.as_deref() == Some(sync.id.as_str()) || snapshotted.contains(&row.issue_key) {
+            let Some(via) = passes(sync, partner, own, &row) else {
+                continue;
+            };
+            if snapshotted.contains(&row.issue_key) {
                 continue;
             }
             let changes = if links::by_local(&tx, &sync.id, &row.issue_key)?.is_none() {
@@ -61,7 +70,7 @@ pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord)
                 to_change(&tx, tracker, &row)?.into_iter().collect()
             };
             for change in changes {
-                enqueued += batch.add(&tx, &sync.id, now, change, &row)?;
+                enqueued += batch.add(&tx, &sync.id, now, change, &row, &via)?;
             }
         }
     }
@@ -73,30 +82,57 @@ pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord)
     Ok(enqueued)
 }
 
+/// Whether change-log row `row` goes to this sync's partner, and with
+/// which `via`. Changes made here go (with none). A change some sync
+/// applied for its partner never goes back to that sync, goes into other
+/// syncs only when they forward (a hub), and never to a peer it has
+/// crossed already, so no path of syncs, not even a cycle, makes a loop.
+fn passes(sync: &SyncRecord, partner: &str, own: &str, row: &ChangeRecord) -> Option<Vec<String>> {
+    match row.origin.as_deref() {
+        None => Some(Vec::new()),
+        Some(o) if o == sync.id || !sync.forward => None,
+        Some(_) if row.via.iter().any(|p| p == partner || (sync.partner_prev_fpr.as_deref() == Some(p.as_str()))) => {
+            None
+        }
+        Some(_) => {
+            let mut via = row.via.clone();
+            if !own.is_empty() && !via.iter().any(|p| p == own) {
+                via.push(own.to_string());
+            }
+            Some(via)
+        }
+    }
+}
+
 /// An issue's first crossing: its state with comments, then each
 /// attachment as its own change (they can be large).
 fn snapshot(conn: &Connection, tracker: &impl Tracker, issue: Issue) -> Result<Vec<Change>> {
     let comments = issue
         .comments
         .iter()
-        .map(|c| CommentSnapshot {
-            id: c.id.clone(),
-            author: c.on_behalf_of.clone().unwrap_or_else(|| c.author.clone()),
-            body: c.body.clone(),
-            created_at: c.created_at,
+        .map(|c| {
+            Ok(CommentSnapshot {
+                id: c.id.clone(),
+                author: c.on_behalf_of.clone().unwrap_or_else(|| c.author.clone()),
+                body: c.body.clone(),
+                created_at: c.created_at,
+                gid: origins::carried(conn, Kind::Comment, &c.id)?,
+            })
         })
-        .collect();
-    let mut out = vec![Change::IssueCreated { issue: issue.key.clone(), fields: issue.fields, comments }];
+        .collect::<Result<_>>()?;
+    let gid = origins::carried(conn, Kind::Issue, &issue.key)?;
+    let mut out = vec![Change::IssueCreated { issue: issue.key.clone(), fields: issue.fields, comments, gid }];
     for a in &issue.attachments {
         if let Some(a) = tracker.attachment(conn, &issue.key, &a.id)? {
-            out.push(Change::AttachmentAdded { issue: issue.key.clone(), attachment: attachment_snapshot(a) });
+            out.push(Change::AttachmentAdded { issue: issue.key.clone(), attachment: attachment_snapshot(conn, a)? });
         }
     }
     Ok(out)
 }
 
-fn attachment_snapshot(a: Attachment) -> AttachmentSnapshot {
-    AttachmentSnapshot {
+fn attachment_snapshot(conn: &Connection, a: Attachment) -> Result<AttachmentSnapshot> {
+    let gid = origins::carried(conn, Kind::Attachment, &a.info.id)?;
+    Ok(AttachmentSnapshot {
         id: a.info.id,
         filename: a.info.filename,
         media_type: a.info.media_type,
@@ -104,7 +140,8 @@ fn attachment_snapshot(a: Attachment) -> AttachmentSnapshot {
         created_at: a.info.created_at,
         sha256: a.info.sha256,
         data: base64::engine::general_purpose::STANDARD.encode(&a.data),
-    }
+        gid,
+    })
 }
 
 /// The change to send for one change-log row; `None` when there is
@@ -123,6 +160,7 @@ fn to_change(conn: &Connection, tracker: &impl Tracker, row: &ChangeRecord) -> R
                 author: author.clone(),
                 body: body.clone(),
                 created_at: row.at,
+                gid: origins::carried(conn, Kind::Comment, comment)?,
             },
         },
         ChangeKind::CommentEdited { comment, body } => {
@@ -130,7 +168,7 @@ fn to_change(conn: &Connection, tracker: &impl Tracker, row: &ChangeRecord) -> R
         }
         ChangeKind::CommentDeleted { comment } => Change::CommentDeleted { issue, comment: comment.clone() },
         ChangeKind::AttachmentAdded { attachment, .. } => match tracker.attachment(conn, &issue, attachment)? {
-            Some(a) => Change::AttachmentAdded { issue, attachment: attachment_snapshot(a) },
+            Some(a) => Change::AttachmentAdded { issue, attachment: attachment_snapshot(conn, a)? },
             None => return Ok(None),
         },
         ChangeKind::AttachmentDeleted { attachment } => {
@@ -142,6 +180,8 @@ fn to_change(conn: &Connection, tracker: &impl Tracker, row: &ChangeRecord) -> R
 #[derive(Default)]
 struct Batch {
     budget: Budget,
+    /// The peers the batched changes crossed (one list per message).
+    via: Vec<String>,
     changes: Vec<WireChange>,
     bytes: usize,
     touched: Vec<(String, i64)>,
@@ -150,13 +190,26 @@ struct Batch {
 impl Batch {
     /// Adds a change, closing the batch first if it would grow past the
     /// budget; a change too large for any message goes alone, in parts.
-    fn add(&mut self, conn: &Connection, sync_id: &str, now: i64, change: Change, row: &ChangeRecord) -> Result<u64> {
+    fn add(
+        &mut self,
+        conn: &Connection,
+        sync_id: &str,
+        now: i64,
+        change: Change,
+        row: &ChangeRecord,
+        via: &[String],
+    ) -> Result<u64> {
         let json = serde_json::to_vec(&change)?;
         let mut enqueued = 0;
         if !self.changes.is_empty()
-            && (self.bytes + json.len() > self.budget.batch_json || self.changes.len() >= MESSAGE_MAX_CHANGES)
+            && (self.bytes + json.len() > self.budget.batch_json
+                || self.changes.len() >= MESSAGE_MAX_CHANGES
+                || self.via != via)
         {
             enqueued += self.flush(conn, sync_id, now)?;
+        }
+        if self.via != via {
+            self.via = via.to_vec();
         }
         if json.len() <= self.budget.batch_json {
             self.bytes += json.len();
@@ -182,7 +235,7 @@ impl Batch {
         if self.changes.is_empty() {
             return Ok(0);
         }
-        let body = Body::Changes { changes: std::mem::take(&mut self.changes) };
+        let body = Body::Changes { changes: std::mem::take(&mut self.changes), via: self.via.clone() };
         let seq = outbox::enqueue(conn, sync_id, &body, now)?;
         tracing::debug!(sync = sync_id, seq, changes = self.touched.len(), "changes queued");
         for (key, at) in self.touched.drain(..) {

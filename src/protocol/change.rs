@@ -85,6 +85,10 @@ pub struct CommentSnapshot {
     /// by it, so concurrent comments show in the same order everywhere.
     #[serde(default)]
     pub created_at: i64,
+    /// Where the comment was first made, when not on the sender's side
+    /// (see [`crate::store::origins`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
 }
 
 /// A file attached to an issue, content included (standard base64).
@@ -98,6 +102,9 @@ pub struct AttachmentSnapshot {
     /// SHA-256 of the content, hex: the receiver checks it.
     pub sha256: String,
     pub data: String,
+    /// Where the attachment was first made, when not on the sender's side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
 }
 
 /// One change. `issue` is the sender's issue key.
@@ -109,6 +116,9 @@ pub enum Change {
         issue: String,
         fields: IssueFields,
         comments: Vec<CommentSnapshot>,
+        /// Where the issue was first made, when not on the sender's side.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gid: Option<String>,
     },
     /// Fields changed at `at` (sender's clock, ms). A field the receiver
     /// changed itself later is kept: the later edit wins on both sides.

@@ -45,8 +45,14 @@ pub enum Body {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_message_bytes: Option<u64>,
     },
-    /// A batch of changes.
-    Changes { changes: Vec<WireChange> },
+    /// A batch of changes. `via`: the peers (key fingerprints) that had
+    /// these changes before the sender, when a forwarding sync passes on
+    /// what another sync applied; the receiver never sends them back there.
+    Changes {
+        changes: Vec<WireChange>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        via: Vec<String>,
+    },
     /// The sender's new certificate. Signed by the old key; the sender's
     /// later messages are signed by the new one.
     Rekey { cert: String },

@@ -4,6 +4,7 @@
 //! removed. Schema changes are numbered migrations.
 
 pub mod links;
+pub mod origins;
 pub mod outbox;
 pub mod problems;
 pub mod seen;
@@ -23,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema4.sql"),
     include_str!("schema5.sql"),
     include_str!("schema6.sql"),
+    include_str!("schema7.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.

@@ -73,6 +73,10 @@ pub struct SyncRecord {
     pub mail: Option<String>,
     /// The largest message this side sends (bytes as written, armored).
     pub max_message_bytes: u64,
+    /// Passes on changes other syncs applied (a hub), loop-free.
+    pub forward: bool,
+    /// The sync that took over: this one collects nothing any more.
+    pub replaced_by: Option<String>,
 }
 
 impl std::fmt::Debug for SyncRecord {
@@ -99,7 +103,8 @@ const SELECT: &str = "id, name, description, role, protocol, project, sync_user,
     partner_fpr, partner_cert, pairing_secret, pairing_used, handshake_expires, created_at, out_seq, \
     out_acked, in_seq, change_cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms, own_fpr, own_prev_fpr, own_rekey_seq, \
-    partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail, max_message_bytes";
+    partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail, max_message_bytes, \
+    forward, replaced_by";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
     let role: String = r.get(3)?;
@@ -139,6 +144,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         partner_prev_retired: r.get(31)?,
         mail: r.get(32)?,
         max_message_bytes: r.get::<_, i64>(33)? as u64,
+        forward: r.get(34)?,
+        replaced_by: r.get(35)?,
     })
 }
 
@@ -161,8 +168,8 @@ pub fn insert(conn: &Connection, s: &SyncRecord) -> Result<()> {
         ],
     )?;
     conn.execute(
-        "UPDATE sync SET own_fpr = ?2, mail = ?3, max_message_bytes = ?4 WHERE id = ?1",
-        params![s.id, s.own_fpr, s.mail, s.max_message_bytes as i64],
+        "UPDATE sync SET own_fpr = ?2, mail = ?3, max_message_bytes = ?4, forward = ?5 WHERE id = ?1",
+        params![s.id, s.own_fpr, s.mail, s.max_message_bytes as i64, s.forward],
     )?;
     Ok(())
 }
@@ -316,4 +323,97 @@ pub fn forget_mailbox_position(conn: &Connection, id: &str) -> Result<()> {
 pub fn set_exchange(conn: &Connection, id: &str, dir: &str) -> Result<()> {
     conn.execute("UPDATE sync SET exchange_dir = ?2 WHERE id = ?1", params![id, dir])?;
     Ok(())
+}
+
+pub fn set_forward(conn: &Connection, id: &str, forward: bool) -> Result<()> {
+    conn.execute("UPDATE sync SET forward = ?2 WHERE id = ?1", params![id, forward])?;
+    Ok(())
+}
+
+/// Another sync of this home that already pairs `project` with the
+/// partner key `fpr` and has not been replaced (two such syncs would send
+/// every change twice).
+pub fn same_pairing(conn: &Connection, project: &str, fpr: &str, except: &str) -> Result<Option<SyncRecord>> {
+    Ok(list(conn)?.into_iter().find(|s| {
+        s.id != except
+            && s.project == project
+            && s.replaced_by.is_none()
+            && (s.partner_fpr.as_deref() == Some(fpr) || s.partner_prev_fpr.as_deref() == Some(fpr))
+    }))
+}
+
+/// Hands `old`'s place to `new`: `new` collects from where `old` stood and
+/// keeps its pairings; `old` collects nothing from now on (it still reads
+/// and acknowledges what its partner sent, until that side switches too).
+pub fn replace(conn: &Connection, old: &SyncRecord, new_id: &str) -> Result<()> {
+    conn.execute("UPDATE sync SET replaced_by = ?2 WHERE id = ?1", params![old.id, new_id])?;
+    conn.execute("UPDATE sync SET change_cursor = ?2 WHERE id = ?1", params![new_id, old.change_cursor])?;
+    inherit_links(conn, &old.id, new_id)
+}
+
+/// Copies the pairings `old` has and `new` lacks (a replaced sync can still
+/// pair what its partner sent before switching).
+pub fn inherit_links(conn: &Connection, old: &str, new: &str) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO link (sync_id, local_key, remote_key, first_sync, last_outgoing_change,
+                last_change_seen, last_incoming_change, ignored)
+         SELECT ?2, local_key, remote_key, first_sync, last_outgoing_change, last_change_seen,
+                last_incoming_change, ignored
+         FROM link WHERE sync_id = ?1",
+        params![old, new],
+    )?;
+    conn.execute(
+        "UPDATE link SET remote_key =
+                (SELECT o.remote_key FROM link o WHERE o.sync_id = ?1 AND o.local_key = link.local_key)
+         WHERE sync_id = ?2 AND remote_key IS NULL",
+        params![old, new],
+    )?;
+    for table in ["comment_link", "attachment_link"] {
+        conn.execute(
+            &format!(
+                "INSERT OR IGNORE INTO {table} (sync_id, local_key, local_id, remote_id)
+                 SELECT ?2, local_key, local_id, remote_id FROM {table} WHERE sync_id = ?1"
+            ),
+            params![old, new],
+        )?;
+    }
+    Ok(())
+}
+
+/// The sync named `name` that a new sync of `project` is to take over
+/// from, checked: same project, not replaced already, nothing awaiting
+/// acknowledgement (the two must never both have changes on their way).
+pub fn replaceable(conn: &Connection, name: &str, project: &str) -> Result<SyncRecord> {
+    let old = find(conn, name)?;
+    if old.project != project {
+        bail!(
+            "sync '{}' synchronizes project {}, not {project}: a sync can only replace one of the same project",
+            old.name,
+            old.project
+        );
+    }
+    if old.replaced_by.is_some() {
+        bail!("sync '{}' was replaced already", old.name);
+    }
+    let waiting = old.out_seq.saturating_sub(old.out_acked);
+    if waiting > 0 {
+        bail!(
+            "sync '{}' still has {waiting} message{} awaiting acknowledgement: let the partner acknowledge {} \
+             (`postern status`), then replace it",
+            old.name,
+            if waiting == 1 { "" } else { "s" },
+            if waiting == 1 { "it" } else { "them" }
+        );
+    }
+    Ok(old)
+}
+
+/// The words for refusing a second sync between the same two projects.
+pub fn same_pairing_error(other: &SyncRecord, project: &str) -> String {
+    format!(
+        "sync '{}' already pairs project {project} with this partner's key: a second sync between the same \
+         projects would send every change twice. To move to a new sync (another protocol, another machine), \
+         give --replaces {}",
+        other.name, other.name
+    )
 }

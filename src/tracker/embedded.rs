@@ -136,8 +136,18 @@ impl Embedded {
         kind: &ChangeKind,
     ) -> Result<()> {
         conn.execute(
-            "INSERT INTO t_change (project, issue_key, at, actor, origin, kind, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![project, key, now_ms(), actor.user, actor.origin, kind_name(kind), serde_json::to_string(kind)?],
+            "INSERT INTO t_change (project, issue_key, at, actor, origin, via, kind, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                project,
+                key,
+                now_ms(),
+                actor.user,
+                actor.origin,
+                actor.via,
+                kind_name(kind),
+                serde_json::to_string(kind)?
+            ],
         )?;
         Ok(())
     }
@@ -165,17 +175,19 @@ fn check_summary(summary: &str) -> Result<()> {
 impl Tracker for Embedded {
     fn changes_since(&self, conn: &Connection, project: &str, cursor: i64, limit: usize) -> Result<Vec<ChangeRecord>> {
         let mut stmt = conn.prepare_cached(
-            "SELECT id, issue_key, at, actor, origin, data FROM t_change
+            "SELECT id, issue_key, at, actor, origin, via, data FROM t_change
              WHERE project = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
         )?;
+        type Row = (i64, String, i64, String, Option<String>, Option<String>, String);
         let rows = stmt
             .query_map(params![project, cursor, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
             })?
-            .collect::<rusqlite::Result<Vec<(i64, String, i64, String, Option<String>, String)>>>()?;
+            .collect::<rusqlite::Result<Vec<Row>>>()?;
         rows.into_iter()
-            .map(|(id, issue_key, at, actor, origin, data)| {
-                Ok(ChangeRecord { id, issue_key, at, actor, origin, kind: serde_json::from_str(&data)? })
+            .map(|(id, issue_key, at, actor, origin, via, data)| {
+                let via = via.map(|v| v.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+                Ok(ChangeRecord { id, issue_key, at, actor, origin, via, kind: serde_json::from_str(&data)? })
             })
             .collect()
     }

@@ -76,6 +76,9 @@ pub struct ChangeRecord {
     pub actor: String,
     /// The sync that applied this change for its partner, if any.
     pub origin: Option<String>,
+    /// The peers (fingerprints) such a change had crossed, its sender
+    /// included; empty for changes made here.
+    pub via: Vec<String>,
     pub kind: ChangeKind,
 }
 
@@ -97,6 +100,15 @@ pub struct Actor<'a> {
     pub user: &'a str,
     /// Set when postern applies a partner's change (echo suppression).
     pub origin: Option<&'a str>,
+    /// With `origin`: the peers the change crossed, space-separated.
+    pub via: Option<&'a str>,
+}
+
+impl<'a> Actor<'a> {
+    /// A person (or script) writing here.
+    pub fn person(user: &'a str) -> Self {
+        Actor { user, origin: None, via: None }
+    }
 }
 
 /// Who wrote a comment on the partner's side, and when.

@@ -1,0 +1,185 @@
+//! Issues, comments and attachments arriving from a partner: made here, or
+//! paired with what is already here when the same thing came by another
+//! path (a forwarding hub in a triangle), named by where it was first made
+//! ([`crate::store::origins`]).
+
+use anyhow::Result;
+use base64::Engine as _;
+use rusqlite::Connection;
+
+use crate::protocol::{AttachmentSnapshot, Change, CommentSnapshot, IssueFields};
+use crate::store::origins::{self, Kind};
+use crate::store::{links, SyncRecord};
+use crate::tracker::attachments::sha256_hex;
+use crate::tracker::{Actor, CommentOrigin, NewAttachment, Tracker, TrackerError};
+
+/// The local thing named `gid`, if it is (still) here.
+fn find(conn: &Connection, sync: &SyncRecord, kind: Kind, gid: &str) -> Result<Option<String>> {
+    if let Some(local) = origins::local(conn, kind, gid)? {
+        return Ok(Some(local));
+    }
+    // Made here, come back by a second path.
+    let own = sync.own_fpr.as_deref().map(|f| format!("{f}/"));
+    Ok(own.and_then(|o| gid.strip_prefix(&o).map(str::to_string)))
+}
+
+/// Where a partner's change is applied: the database, the tracker, the
+/// sync and who writes.
+pub struct Here<'a, T: Tracker> {
+    pub conn: &'a Connection,
+    pub tracker: &'a T,
+    pub sync: &'a SyncRecord,
+    pub actor: Actor<'a>,
+}
+
+fn gid_of(sync: &SyncRecord, carried: Option<&str>, sender_id: &str) -> String {
+    origins::incoming(carried, sync.partner_fpr.as_deref().unwrap_or("partner"), sender_id)
+}
+
+/// The partner's new issue `remote`: paired with the same issue if it is
+/// here already, else created with its comments. Returns the local key.
+pub fn issue<T: Tracker>(
+    h: &Here<'_, T>,
+    remote: &str,
+    carried: Option<&str>,
+    fields: &IssueFields,
+    comments: &[CommentSnapshot],
+    now: i64,
+    replies: &mut Vec<Change>,
+) -> Result<String> {
+    let Here { conn, tracker, sync, actor } = *h;
+    let gid = gid_of(sync, carried, remote);
+    // Here already: made here, or come by another path. If this sync sent
+    // its own copy already, the two snapshots crossed: pair them.
+    let mut existing = None;
+    if let Some(k) = find(conn, sync, Kind::Issue, &gid)? {
+        match links::by_local(conn, &sync.id, &k)? {
+            None => existing = tracker.issue(conn, &k)?.map(|i| (i, false)),
+            Some(l) if l.remote_issue_key.is_none() => existing = tracker.issue(conn, &k)?.map(|i| (i, true)),
+            Some(_) => {}
+        }
+    }
+    let (key, here) = match existing {
+        Some((issue, linked)) => {
+            tracing::info!(sync = %sync.name, issue = %issue.key, partner = remote, "already here by another path: paired");
+            if linked {
+                links::set_remote(conn, &sync.id, &issue.key, remote)?;
+            } else {
+                links::insert(conn, &sync.id, &issue.key, Some(remote), now)?;
+            }
+            let here: Vec<String> = issue.comments.iter().map(|c| c.id.clone()).collect();
+            (issue.key, here)
+        }
+        None => {
+            let key = tracker.create_issue(conn, &sync.project, fields, actor)?;
+            origins::record(conn, Kind::Issue, &key, &gid)?;
+            links::insert(conn, &sync.id, &key, Some(remote), now)?;
+            (key, Vec::new())
+        }
+    };
+    let mut pairs = Vec::new();
+    for c in comments {
+        let cgid = gid_of(sync, c.gid.as_deref(), &c.id);
+        let id = match find(conn, sync, Kind::Comment, &cgid)?.filter(|id| here.contains(id)) {
+            Some(id) => id,
+            None => add_comment(conn, tracker, &key, c, &cgid, actor)?,
+        };
+        links::pair_comment(conn, &sync.id, &key, &id, &c.id)?;
+        pairs.push((c.id.clone(), id));
+    }
+    replies.push(Change::Paired { yours: remote.into(), mine: key.clone(), comments: pairs, attachments: Vec::new() });
+    Ok(key)
+}
+
+fn add_comment(
+    conn: &Connection,
+    tracker: &impl Tracker,
+    key: &str,
+    c: &CommentSnapshot,
+    gid: &str,
+    actor: Actor<'_>,
+) -> Result<String> {
+    let origin = CommentOrigin { author: &c.author, created_at: c.created_at };
+    let id = tracker.add_comment(conn, key, &c.body, Some(origin), actor)?;
+    origins::record(conn, Kind::Comment, &id, gid)?;
+    Ok(id)
+}
+
+/// The partner's new comment on local issue `key` (its `remote` issue).
+pub fn comment<T: Tracker>(
+    h: &Here<'_, T>,
+    key: &str,
+    remote: &str,
+    c: &CommentSnapshot,
+    replies: &mut Vec<Change>,
+) -> Result<()> {
+    let Here { conn, tracker, sync, actor } = *h;
+    if links::local_comment(conn, &sync.id, &c.id)?.is_some() {
+        return Ok(());
+    }
+    let gid = gid_of(sync, c.gid.as_deref(), &c.id);
+    let here = match find(conn, sync, Kind::Comment, &gid)? {
+        Some(id) => tracker.issue(conn, key)?.is_some_and(|i| i.comments.iter().any(|x| x.id == id)).then_some(id),
+        None => None,
+    };
+    let id = match here {
+        Some(id) => id,
+        None => add_comment(conn, tracker, key, c, &gid, actor)?,
+    };
+    links::pair_comment(conn, &sync.id, key, &id, &c.id)?;
+    replies.push(Change::Paired {
+        yours: remote.into(),
+        mine: key.into(),
+        comments: vec![(c.id.clone(), id)],
+        attachments: Vec::new(),
+    });
+    Ok(())
+}
+
+/// The partner's new attachment on local issue `key`, checked against its
+/// SHA-256.
+pub fn attachment<T: Tracker>(
+    h: &Here<'_, T>,
+    key: &str,
+    remote: &str,
+    a: &AttachmentSnapshot,
+    replies: &mut Vec<Change>,
+) -> Result<()> {
+    let Here { conn, tracker, sync, actor } = *h;
+    if links::local_attachment(conn, &sync.id, &a.id)?.is_some() {
+        return Ok(());
+    }
+    let gid = gid_of(sync, a.gid.as_deref(), &a.id);
+    let here = match find(conn, sync, Kind::Attachment, &gid)? {
+        Some(id) => tracker.attachment(conn, key, &id)?.map(|_| id),
+        None => None,
+    };
+    let id = match here {
+        Some(id) => id,
+        None => {
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(&a.data)
+                .map_err(|e| TrackerError::Invalid(format!("attachment {} arrived damaged: {e}", a.filename)))?;
+            if sha256_hex(&data) != a.sha256 {
+                return Err(TrackerError::Invalid(format!(
+                    "attachment {} arrived damaged: its SHA-256 does not match",
+                    a.filename
+                ))
+                .into());
+            }
+            let file = NewAttachment { filename: &a.filename, media_type: &a.media_type, data: &data };
+            let origin = CommentOrigin { author: &a.author, created_at: a.created_at };
+            let id = tracker.add_attachment(conn, key, file, Some(origin), actor)?;
+            origins::record(conn, Kind::Attachment, &id, &gid)?;
+            id
+        }
+    };
+    links::pair_attachment(conn, &sync.id, key, &id, &a.id)?;
+    replies.push(Change::Paired {
+        yours: remote.into(),
+        mine: key.into(),
+        comments: Vec::new(),
+        attachments: vec![(a.id.clone(), id)],
+    });
+    Ok(())
+}
