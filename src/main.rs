@@ -4,7 +4,8 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = postern::cli::Cli::parse();
-    postern::cli::init_logging(cli.verbose);
+    let daemon = matches!(&cli.command, postern::cli::Command::Run(a) if !a.once);
+    postern::cli::init_logging(cli.verbose, daemon);
     match postern::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -124,6 +124,9 @@ impl Pair {
                 .arg(h.root())
                 .arg("run")
                 .args(extra)
+                // Warnings only (the daemons' progress lines would drown
+                // the figures), unless asked for with POSTERN_LOG.
+                .env("POSTERN_LOG", std::env::var("POSTERN_LOG").unwrap_or_else(|_| "warn".into()))
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
                 .spawn()

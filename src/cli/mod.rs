@@ -73,8 +73,18 @@ pub enum Command {
     Bench(bench::BenchArgs),
 }
 
-pub fn init_logging(verbose: u8) {
+/// Logging to stderr: `POSTERN_LOG` (an `EnvFilter`), else by `-v`; the
+/// daemon (`daemon`) also says at the default level what it runs and each
+/// cycle that moved something. No level or filter shows a mail password:
+/// the IMAP library's trace output (which carries the LOGIN command) is
+/// always dropped.
+pub fn init_logging(verbose: u8, daemon: bool) {
+    use tracing_subscriber::filter::{filter_fn, FilterExt};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let default = match verbose {
+        0 if daemon => "warn,postern::daemon=info",
         0 => "warn",
         1 => "info",
         2 => "debug",
@@ -82,9 +92,16 @@ pub fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("POSTERN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let no_secrets = filter_fn(|m| !(*m.level() == tracing::Level::TRACE && is_protocol_library(m.target())));
     // Colours only on a terminal: files and journald get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+    let layer = tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(std::io::stderr);
+    let _ = tracing_subscriber::registry().with(layer.with_filter(filter.and(no_secrets))).try_init();
+}
+
+/// Libraries whose trace output shows protocol lines with credentials.
+fn is_protocol_library(target: &str) -> bool {
+    ["async_imap", "imap_proto", "lettre"].iter().any(|l| target == *l || target.starts_with(&format!("{l}::")))
 }
 
 pub fn run(cli: Cli) -> Result<()> {

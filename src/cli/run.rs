@@ -13,7 +13,7 @@ use crate::home::Home;
 pub struct RunArgs {
     /// One cycle over every sync, then exit (for cron and tests).
     #[arg(long)]
-    once: bool,
+    pub once: bool,
     /// Seconds between full scans (new files also wake the daemon at once).
     #[arg(long, default_value_t = 2.0)]
     interval: f64,

@@ -54,10 +54,40 @@ impl CycleReport {
         self.received += o.received;
     }
 
+    /// What moved, in words: "3 messages read, 2 changes applied, …".
+    pub fn summary(&self) -> String {
+        let parts = [
+            (self.received, "message read", "messages read"),
+            (self.applied, "message applied", "messages applied"),
+            (self.enqueued, "message queued", "messages queued"),
+            (self.sent, "message sent", "messages sent"),
+            (self.held, "held for a gap", "held for a gap"),
+            (self.duplicates, "duplicate dropped", "duplicates dropped"),
+            (self.quarantined, "quarantined", "quarantined"),
+        ];
+        let said: Vec<String> = parts
+            .iter()
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+            .collect();
+        if said.is_empty() {
+            "nothing moved".into()
+        } else {
+            said.join(", ")
+        }
+    }
+
     /// Whether the cycle moved anything.
     pub fn is_idle(&self) -> bool {
         *self == CycleReport::default()
     }
+}
+
+/// What one sync's cycle does besides collecting and sending: whether it
+/// reads the transport (a folder listing, an IMAP login).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Work {
+    pub receive: bool,
 }
 
 /// A peer: one home, its database, key and tracker.
@@ -84,27 +114,69 @@ impl Peer {
         Ok(Self { home, conn, key, retired, tracker: Embedded, _lock: lock })
     }
 
-    /// One cycle over every sync.
+    /// One cycle over every sync, each on its own: a sync that fails does
+    /// not keep the others from being processed; the error names every
+    /// sync that failed.
     pub fn cycle(&mut self) -> Result<CycleReport> {
         let mut report = CycleReport::default();
+        let mut failed = Vec::new();
         for sync in store::syncs::list(&self.conn)? {
-            let r = self.cycle_sync(&sync).with_context(|| format!("sync '{}'", sync.name))?;
-            report.add(r);
+            match self.cycle_sync(&sync, Work { receive: true }) {
+                Ok(r) => report.add(r),
+                Err(e) => failed.push(format!("sync '{}': {e:#}", sync.name)),
+            }
+        }
+        if !failed.is_empty() {
+            anyhow::bail!(
+                "{} of the home's syncs failed (the others were processed): {}",
+                failed.len(),
+                failed.join("; ")
+            );
         }
         Ok(report)
     }
 
-    fn cycle_sync(&mut self, sync: &SyncRecord) -> Result<CycleReport> {
+    /// One cycle of the sync `id` (`None` if it no longer exists).
+    pub fn cycle_one(&mut self, id: &str, work: Work) -> Result<Option<CycleReport>> {
+        let Some(sync) = store::syncs::get(&self.conn, id)? else {
+            return Ok(None);
+        };
+        self.cycle_sync(&sync, work).with_context(|| format!("sync '{}'", sync.name)).map(Some)
+    }
+
+    /// Whether the sync has work that needs no message from the partner:
+    /// tracker changes after its cursor, or something due to be sent.
+    pub fn has_work(&self, sync: &SyncRecord) -> Result<bool> {
+        use crate::tracker::Tracker;
+        if outgoing::next_due(&self.conn, sync)?.is_some_and(|t| t <= store::now_ms()) {
+            return Ok(true);
+        }
+        Ok(sync.partner_fpr.is_some()
+            && sync.replaced_by.is_none()
+            && !self.tracker.changes_since(&self.conn, &sync.project, sync.change_cursor, 1)?.is_empty())
+    }
+
+    /// When the sync next has something to send on time alone (a resend,
+    /// a gap to ask about), in ms since the epoch.
+    pub fn next_due(&self, id: &str) -> Result<Option<i64>> {
+        match store::syncs::get(&self.conn, id)? {
+            Some(sync) => outgoing::next_due(&self.conn, &sync),
+            None => Ok(None),
+        }
+    }
+
+    fn cycle_sync(&mut self, sync: &SyncRecord, work: Work) -> Result<CycleReport> {
         let transport = crate::transport::AnyTransport::for_sync(sync)?;
-        if let Some(p) = store::syncs::mailbox_position(&self.conn, &sync.id)? {
-            transport.resume_from(&p);
+        let position = store::syncs::mailbox_position(&self.conn, &sync.id)?;
+        if let Some(p) = &position {
+            transport.resume_from(p);
         }
         let mut report = CycleReport::default();
         report.enqueued += outgoing::collect(&mut self.conn, &self.tracker, sync)?;
         // A receive side that is down (IMAP, an unmounted share) must not
         // stop sending: send first what is due, then report the failure.
-        let received = incoming::receive(self, sync, &transport);
-        if let Some(p) = transport.position() {
+        let received = if work.receive { incoming::receive(self, sync, &transport) } else { Ok(Default::default()) };
+        if let Some(p) = transport.position().filter(|p| Some(p) != position.as_ref()) {
             store::syncs::set_mailbox_position(&self.conn, &sync.id, &p)?;
         }
         let after = store::syncs::get(&self.conn, &sync.id)?.context("sync vanished")?;

@@ -282,7 +282,9 @@ pub fn send(
     for entry in outbox::due(conn, &sync.id, now, sync.resend_after_ms)? {
         tracing::debug!(sync = %sync.name, seq = entry.seq, attempt = entry.attempts + 1, "sending message");
         write(entry.seq, entry.body)?;
-        outbox::mark_sent(conn, &sync.id, entry.seq, now)?;
+        // The resend clock starts when the send is done: a send that took
+        // longer than the resend time is not due again at once.
+        outbox::mark_sent(conn, &sync.id, entry.seq, now_ms())?;
         sent += 1;
     }
     if sent == 0 && sync.ack_due {
@@ -307,4 +309,29 @@ pub fn send(
         }
     }
     Ok(sent)
+}
+
+/// When [`send`] next has something to do on time alone, in ms since the
+/// epoch: a message never sent or due for a resend, an acknowledgement
+/// owed, a gap that has lasted; `None` when nothing waits on time.
+pub fn next_due(conn: &Connection, sync: &SyncRecord) -> Result<Option<i64>> {
+    if sync.partner_fpr.is_none() {
+        return Ok(None);
+    }
+    if sync.ack_due {
+        return Ok(Some(0));
+    }
+    let resend = outbox::next_send(conn, &sync.id, sync.resend_after_ms)?;
+    let (held, _, oldest) = outbox::held_summary(conn, &sync.id)?;
+    let gap = match oldest.filter(|_| held > 0) {
+        Some(oldest) => {
+            let asked = sync.last_resend_request_at.map_or(i64::MIN, |t| t + sync.gap_after_ms);
+            Some((oldest + sync.gap_after_ms).max(asked))
+        }
+        None => None,
+    };
+    Ok(match (resend, gap) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
 }

@@ -47,6 +47,15 @@ pub fn due(conn: &Connection, sync_id: &str, now: i64, resend_after_ms: i64) -> 
         .collect()
 }
 
+/// When the next entry is due (never sent: now, as 0), if any.
+pub fn next_send(conn: &Connection, sync_id: &str, resend_after_ms: i64) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT MIN(CASE WHEN last_sent_at IS NULL THEN 0 ELSE last_sent_at + ?2 END) FROM outbox WHERE sync_id = ?1",
+        params![sync_id, resend_after_ms],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn mark_sent(conn: &Connection, sync_id: &str, seq: u64, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET last_sent_at = ?3, attempts = attempts + 1 WHERE sync_id = ?1 AND seq = ?2",

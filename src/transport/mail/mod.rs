@@ -129,16 +129,17 @@ async fn login(settings: &MailSettings) -> Result<(Session<ImapStream>, Option<u
     Ok((session, mailbox.uid_validity))
 }
 
-/// Watches the mailbox with IMAP IDLE and calls `wake` when something
-/// arrives. IDLE is re-issued every 25 minutes (servers drop it near 30);
-/// a lost connection is retried with jittered exponential backoff (2 s to
-/// 80 s). Runs until its task is aborted.
+/// Watches the mailbox with IMAP IDLE on one connection and calls `wake`
+/// when new mail arrives (and once after each login, for what came while
+/// it was not watching). IDLE is re-issued every 25 minutes on the same
+/// connection (servers drop it near 30); a lost connection is retried with
+/// jittered exponential backoff (2 s to 80 s). Returns when the server has
+/// no IDLE; else runs until its task is aborted.
 pub async fn idle_loop(settings: MailSettings, wake: impl Fn() + Send + 'static) {
     let mut failures = 0u32;
     loop {
-        match idle_once(&settings, &wake).await {
-            Ok(true) => failures = 0,
-            Ok(false) => {
+        match idle_session(&settings, &wake, &mut failures).await {
+            Ok(()) => {
                 tracing::warn!(
                     "the IMAP server {} does not offer IDLE; new mail is seen on the polling interval only",
                     settings.imap.host
@@ -156,25 +157,38 @@ pub async fn idle_loop(settings: MailSettings, wake: impl Fn() + Send + 'static)
     }
 }
 
-/// One IDLE round. `Ok(false)`: the server has no IDLE (RFC 2177).
-async fn idle_once(settings: &MailSettings, wake: &impl Fn()) -> Result<bool> {
+/// One IDLE connection, for as long as it lasts. `Ok(())`: the server has
+/// no IDLE (RFC 2177).
+async fn idle_session(settings: &MailSettings, wake: &impl Fn(), failures: &mut u32) -> Result<()> {
     let (mut session, _) = login(settings).await?;
     if !session.capabilities().await?.has_str("IDLE") {
         let _ = session.logout().await;
-        return Ok(false);
+        return Ok(());
     }
-    let mut idle = session.idle();
-    idle.init().await?;
-    let response = {
-        let (wait, _stop) = idle.wait_with_timeout(std::time::Duration::from_secs(25 * 60));
-        wait.await?
-    };
-    if let async_imap::extensions::idle::IdleResponse::NewData(_) = response {
-        wake();
+    *failures = 0;
+    wake();
+    loop {
+        let mut idle = session.idle();
+        idle.init().await?;
+        let response = {
+            let (wait, _stop) = idle.wait_with_timeout(std::time::Duration::from_secs(25 * 60));
+            wait.await?
+        };
+        if let async_imap::extensions::idle::IdleResponse::NewData(data) = &response {
+            if announces_mail(data.parsed()) {
+                wake();
+            }
+        }
+        session = idle.done().await?;
     }
-    let mut session = idle.done().await?;
-    let _ = session.logout().await;
-    Ok(true)
+}
+
+/// Whether an untagged response during IDLE can mean new mail (EXISTS or
+/// RECENT); expunges and flag changes (our own deletions among them) are
+/// not.
+fn announces_mail(r: &async_imap::imap_proto::Response<'_>) -> bool {
+    use async_imap::imap_proto::{MailboxDatum, Response};
+    matches!(r, Response::MailboxData(MailboxDatum::Exists(_) | MailboxDatum::Recent(_)))
 }
 
 impl Transport for MailTransport {

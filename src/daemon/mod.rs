@@ -1,0 +1,387 @@
+//! The long-running peer. Each sync runs on its own schedule
+//! ([`schedule`]): when a message arrives for it (a file in its RECEIVE
+//! folder, seen by notify; a mail, seen by its IMAP IDLE connection), when
+//! its tracker changes or the admin changes it (another process committed
+//! to the database), when a timer of its own is due (a resend, a gap), and
+//! on its polling interval where nothing would tell (a network share that
+//! inotify cannot see; a mail server without IDLE). An idle sync costs
+//! nothing between its intervals, and the daemon's own writes wake nothing.
+//! A failing sync backs off alone. Stops cleanly on Ctrl-C or SIGTERM,
+//! finishing the cycle under way.
+
+pub mod schedule;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+
+use crate::engine::{CycleReport, Peer, Work};
+use crate::home::Home;
+use crate::store::{self, SyncRecord};
+use crate::transport::{FileTransport, Transport};
+use schedule::{Due, Schedule};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Polling interval of syncs that must poll.
+    pub interval: Duration,
+    /// Wake on file-system events and IMAP IDLE (off: polling only).
+    pub watch: bool,
+}
+
+/// What woke the daemon.
+#[derive(Debug)]
+enum Event {
+    /// Something wrote to the database (maybe another process).
+    Database,
+    /// A file appeared in this RECEIVE folder.
+    Folder(PathBuf),
+    /// IMAP IDLE saw new mail for this sync.
+    Mail(String),
+}
+
+/// When, after a database write, the daemon looks again whether another
+/// process committed: the write event comes before the commit is visible
+/// (the log is synced to disk in between), so it looks a few times.
+const RECHECK_MS: [u64; 5] = [2, 10, 40, 150, 500];
+
+/// What one sync's run came to.
+struct Ran {
+    id: String,
+    work: Work,
+    result: Result<Option<CycleReport>>,
+    timer: Option<Instant>,
+}
+
+/// The daemon's view of the home: its syncs, watched folders, IDLE tasks.
+struct Daemon {
+    opts: RunOptions,
+    schedule: Schedule,
+    syncs: Vec<SyncRecord>,
+    /// RECEIVE folder → sync id.
+    folders: HashMap<PathBuf, String>,
+    /// sync id → (its mail settings, its IDLE task).
+    idlers: HashMap<String, (String, tokio::task::JoinHandle<()>)>,
+    events: mpsc::UnboundedSender<Event>,
+    watcher: notify::RecommendedWatcher,
+}
+
+/// Runs the peer until a signal arrives.
+pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
+    let mut peer = Peer::open(home.clone())?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let notify_tx = tx.clone();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Some(e) = res.ok().and_then(|e| event_of(&e)) {
+            let _ = notify_tx.send(e);
+        }
+    })?;
+    if opts.watch {
+        watcher.watch(home.root(), RecursiveMode::NonRecursive)?;
+    }
+    let mut d = Daemon {
+        schedule: Schedule::new(opts.interval),
+        opts,
+        syncs: Vec::new(),
+        folders: HashMap::new(),
+        idlers: HashMap::new(),
+        events: tx,
+        watcher,
+    };
+    let mut version = data_version(&peer.conn)?;
+    d.refresh(&peer)?;
+    let mail = d.syncs.iter().filter(|s| s.protocol == "email").count();
+    tracing::info!(
+        home = %home.root().display(),
+        "postern running: {} sync{} ({} over folders, {mail} over mail), polling every {:?}{}",
+        d.syncs.len(),
+        if d.syncs.len() == 1 { "" } else { "s" },
+        d.syncs.len() - mail,
+        d.opts.interval,
+        if d.opts.watch { " where nothing tells" } else { " (watching nothing)" }
+    );
+    let mut shutdown = Box::pin(shutdown_signal()?);
+    let mut recheck: Option<(Instant, usize)> = None;
+    loop {
+        let due = d.schedule.take_due(Instant::now());
+        if !due.is_empty() {
+            let folders = d.poll_folders();
+            let (p, ran) = run_due(peer, due, folders).await;
+            peer = p;
+            d.record(ran);
+            if futures_ready(&mut shutdown).await {
+                break;
+            }
+            continue;
+        }
+        d.notice_lost_idle();
+        let wake = [d.schedule.next_wake(Instant::now()), recheck.map(|r| r.0)].into_iter().flatten().min();
+        let sleep = match wake {
+            Some(t) => tokio::time::sleep_until(t.into()),
+            None => tokio::time::sleep(Duration::from_secs(24 * 3600)),
+        };
+        let look = tokio::select! {
+            e = rx.recv() => {
+                let mut external = false;
+                for e in e.into_iter().chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+                    match e {
+                        Event::Database => external = true,
+                        Event::Folder(dir) => {
+                            tracing::trace!(?dir, "folder event");
+                            if let Some(id) = d.folders.get(&dir).or_else(|| d.folders.get(&canonical(&dir))) {
+                                d.schedule.ask(id, Work { receive: true });
+                            }
+                        }
+                        Event::Mail(id) => d.schedule.ask(&id, Work { receive: true }),
+                    }
+                }
+                if external {
+                    recheck = Some((Instant::now() + Duration::from_millis(RECHECK_MS[0]), 0));
+                }
+                external
+            }
+            _ = sleep => recheck.is_some_and(|(t, _)| t <= Instant::now()),
+            _ = &mut shutdown => break,
+        };
+        if look {
+            if let Some((t, step)) = recheck.filter(|(t, _)| *t <= Instant::now()) {
+                recheck = RECHECK_MS.get(step + 1).map(|ms| (t + Duration::from_millis(*ms), step + 1));
+            }
+            // Only another process's commits: the daemon's own writes
+            // leave the connection's data_version as it was.
+            let now = data_version(&peer.conn)?;
+            if now != version {
+                version = now;
+                d.external_change(&peer)?;
+            }
+        }
+    }
+    for (_, (_, task)) in d.idlers.drain() {
+        task.abort();
+    }
+    tracing::info!("postern stopped");
+    Ok(())
+}
+
+impl Daemon {
+    /// Reads the syncs again: new ones run, changed ones run (settings,
+    /// pairing), the others run only if they have work of their own now.
+    fn external_change(&mut self, peer: &Peer) -> Result<()> {
+        let before = std::mem::take(&mut self.syncs);
+        self.refresh(peer)?;
+        for s in &self.syncs {
+            match before.iter().find(|b| b.id == s.id) {
+                Some(b) if settings(b) == settings(s) && peer.has_work(s)? => {
+                    self.schedule.ask(&s.id, Work { receive: false });
+                }
+                Some(b) if settings(b) == settings(s) => {}
+                Some(_) => self.schedule.ask(&s.id, Work { receive: true }),
+                None => {} // new: the schedule runs it at once
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings the schedule, the watched folders and the IDLE tasks in line
+    /// with the syncs in the database.
+    fn refresh(&mut self, peer: &Peer) -> Result<()> {
+        self.syncs = store::syncs::list(&peer.conn)?;
+        let ids: Vec<&str> = self.syncs.iter().map(|s| s.id.as_str()).collect();
+        self.idlers.retain(|id, (_, task)| {
+            let keep = ids.contains(&id.as_str());
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for s in &self.syncs {
+            if !self.opts.watch {
+                continue;
+            }
+            match &s.mail {
+                Some(mail) => {
+                    // A new email sync, or its settings changed (`sync edit`).
+                    if self.idlers.get(&s.id).is_some_and(|(m, _)| m == mail) {
+                        continue;
+                    }
+                    if let Some((_, old)) = self.idlers.remove(&s.id) {
+                        old.abort();
+                    }
+                    let settings: crate::transport::mail::MailSettings = serde_json::from_str(mail)?;
+                    let (tx, id) = (self.events.clone(), s.id.clone());
+                    let task = tokio::spawn(crate::transport::mail::idle_loop(settings, move || {
+                        let _ = tx.send(Event::Mail(id.clone()));
+                    }));
+                    self.idlers.insert(s.id.clone(), (mail.clone(), task));
+                }
+                None => {
+                    let dir = PathBuf::from(&s.exchange_dir).join("RECEIVE");
+                    if !self.folders.contains_key(&dir) && self.watcher.watch(&dir, RecursiveMode::NonRecursive).is_ok()
+                    {
+                        // Events name the folder as watched, or resolved.
+                        self.folders.insert(canonical(&dir), s.id.clone());
+                        self.folders.insert(dir, s.id.clone());
+                    }
+                }
+            }
+        }
+        self.folders.retain(|_, id| ids.contains(&id.as_str()));
+        let polling: Vec<(String, bool)> = self.syncs.iter().map(|s| (s.id.clone(), self.polls(s))).collect();
+        self.schedule.set_syncs(&polling, Instant::now(), rand::random::<f64>);
+        Ok(())
+    }
+
+    /// Whether nothing would tell the daemon about the sync's messages:
+    /// folders (a network share fills without inotify seeing it), and
+    /// mailboxes without a working IDLE.
+    fn polls(&self, s: &SyncRecord) -> bool {
+        s.mail.is_none() || self.idlers.get(&s.id).is_none_or(|(_, t)| t.is_finished())
+    }
+
+    /// An IDLE task that ended (the server has no IDLE): poll that sync.
+    fn notice_lost_idle(&mut self) {
+        if self.idlers.values().any(|(_, t)| t.is_finished()) {
+            let polling: Vec<(String, bool)> = self.syncs.iter().map(|s| (s.id.clone(), self.polls(s))).collect();
+            self.schedule.set_syncs(&polling, Instant::now(), rand::random::<f64>);
+            self.idlers.retain(|_, (_, t)| !t.is_finished());
+        }
+    }
+
+    /// RECEIVE folders of the folder syncs, for a cheap look when only the
+    /// polling interval came round. Without watching, the interval is the
+    /// only way tracker changes are seen: then every poll is a full cycle.
+    fn poll_folders(&self) -> HashMap<String, PathBuf> {
+        if !self.opts.watch {
+            return HashMap::new();
+        }
+        self.syncs.iter().filter(|s| s.mail.is_none()).map(|s| (s.id.clone(), PathBuf::from(&s.exchange_dir))).collect()
+    }
+
+    fn record(&mut self, ran: Vec<Ran>) {
+        for r in ran {
+            let name = self.syncs.iter().find(|s| s.id == r.id).map_or(r.id.as_str(), |s| s.name.as_str());
+            match r.result {
+                Ok(report) => {
+                    let moved = report.is_some_and(|r| !r.is_idle());
+                    if let Some(rep) = report.filter(|r| !r.is_idle()) {
+                        tracing::info!("sync '{name}': {}", rep.summary());
+                    }
+                    tracing::debug!(sync = name, receive = r.work.receive, moved, "cycle finished");
+                    self.schedule.done(&r.id, r.work, moved, r.timer);
+                }
+                Err(e) => {
+                    let wait = self.schedule.failed(&r.id, Instant::now(), rand::random::<f64>() * 0.5 + 0.5);
+                    tracing::error!("{e:#}; this sync is tried again in {}s (the others go on)", wait.as_secs());
+                }
+            }
+        }
+    }
+}
+
+/// The settings of a sync whose change makes it run again.
+fn settings(s: &SyncRecord) -> impl PartialEq + '_ {
+    (
+        &s.exchange_dir,
+        &s.mail,
+        &s.partner_fpr,
+        &s.replaced_by,
+        s.forward,
+        s.resend_after_ms,
+        s.gap_after_ms,
+        s.max_message_bytes,
+    )
+}
+
+/// Runs the syncs that are due, on a blocking thread.
+async fn run_due(peer: Peer, due: Vec<(String, Due)>, folders: HashMap<String, PathBuf>) -> (Peer, Vec<Ran>) {
+    tokio::task::spawn_blocking(move || {
+        let mut peer = peer;
+        let mut ran = Vec::new();
+        for (id, why) in due {
+            let work = match why {
+                Due::Asked(work) => work,
+                Due::Poll => match folders.get(&id) {
+                    // Only the interval: a folder listing first, no cycle
+                    // when it is empty (a broken share runs, to be reported).
+                    Some(dir) if FileTransport::new(dir).list().is_ok_and(|l| l.is_empty()) => {
+                        ran.push(Ran { timer: timer(&peer, &id), id, work: Work::default(), result: Ok(None) });
+                        continue;
+                    }
+                    _ => Work { receive: true },
+                },
+            };
+            let result = peer.cycle_one(&id, work);
+            ran.push(Ran { timer: timer(&peer, &id), id, work, result });
+        }
+        (peer, ran)
+    })
+    .await
+    .expect("cycle thread panicked")
+}
+
+/// When a sync's own timer is next due, as an instant.
+fn timer(peer: &Peer, id: &str) -> Option<Instant> {
+    let at = peer.next_due(id).ok()??;
+    let wait = (at - store::now_ms()).max(0) as u64;
+    Some(Instant::now() + Duration::from_millis(wait))
+}
+
+fn canonical(dir: &std::path::Path) -> PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// The database's data_version: it changes when another connection
+/// commits, never for this connection's own writes.
+fn data_version(conn: &rusqlite::Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "data_version", |r| r.get(0))?)
+}
+
+async fn futures_ready(shutdown: &mut std::pin::Pin<Box<impl std::future::Future<Output = ()>>>) -> bool {
+    tokio::select! {
+        biased;
+        _ = shutdown => true,
+        _ = tokio::task::yield_now() => false,
+    }
+}
+
+/// What a file-system event can mean: a message file arriving in a
+/// RECEIVE folder, or a write to the database. Reads are nothing.
+fn event_of(event: &notify::Event) -> Option<Event> {
+    use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+    if !matches!(
+        event.kind,
+        EventKind::Create(_)
+            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
+            // A command that wrote closes the database when it ends.
+            | EventKind::Access(AccessKind::Close(AccessMode::Write))
+    ) {
+        return None;
+    }
+    event.paths.iter().find_map(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name == "postern.db-wal" || name == "postern.db" {
+            Some(Event::Database)
+        } else if name.starts_with("postern-") {
+            p.parent().map(|d| Event::Folder(d.to_path_buf()))
+        } else {
+            None
+        }
+    })
+}
+
+/// Registers the handlers now, so a signal arriving early is not lost.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
+}
