@@ -6,6 +6,7 @@
 
 mod attachment;
 mod baseline;
+pub mod many;
 mod setup;
 
 use std::io::IsTerminal;

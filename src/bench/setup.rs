@@ -20,7 +20,7 @@ pub struct Pair {
     pub slave: Home,
 }
 
-fn link(exchange: &Path, name: &str, target: &Path) -> Result<()> {
+pub fn link(exchange: &Path, name: &str, target: &Path) -> Result<()> {
     let p = exchange.join(name);
     std::fs::remove_dir(&p)?;
     std::os::unix::fs::symlink(target, &p)?;

@@ -31,9 +31,29 @@ pub struct BenchArgs {
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     json_out: Option<std::path::PathBuf>,
+    /// Instead: many syncs in one home, for each count given (e.g.
+    /// 1,50,200,500): idle CPU per daemon, change -> applied latency, memory.
+    #[arg(long, value_delimiter = ',')]
+    syncs: Vec<usize>,
+    /// With --syncs: seconds the idle daemons are watched.
+    #[arg(long, default_value_t = 20.0)]
+    idle_secs: f64,
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
+    if !a.syncs.is_empty() {
+        if !(a.idle_secs.is_finite() && a.idle_secs > 0.0) {
+            anyhow::bail!("--idle-secs must be positive");
+        }
+        let f = bench::many::run(&a.syncs, a.latency_samples, std::time::Duration::from_secs_f64(a.idle_secs))?;
+        bench::many::print_table(&f);
+        let json = serde_json::to_string_pretty(&f)?;
+        println!("\n{json}");
+        if let Some(p) = a.json_out {
+            std::fs::write(p, json)?;
+        }
+        return Ok(());
+    }
     let o = BenchOptions {
         issues: a.issues.max(1),
         comments: a.comments,

@@ -9,6 +9,7 @@
 //! A failing sync backs off alone. Stops cleanly on Ctrl-C or SIGTERM,
 //! finishing the cycle under way.
 
+mod mounts;
 pub mod schedule;
 
 use std::collections::HashMap;
@@ -64,10 +65,15 @@ struct Daemon {
     syncs: Vec<SyncRecord>,
     /// RECEIVE folder → sync id.
     folders: HashMap<PathBuf, String>,
+    /// Watched RECEIVE folder → whether it is local (inotify sees every
+    /// write), as found when it was first watched.
+    local_folders: HashMap<PathBuf, bool>,
     /// sync id → (its mail settings, its IDLE task).
     idlers: HashMap<String, (String, tokio::task::JoinHandle<()>)>,
     events: mpsc::UnboundedSender<Event>,
     watcher: notify::RecommendedWatcher,
+    /// The highest tracker change id looked at.
+    last_change: i64,
 }
 
 /// Runs the peer until a signal arrives.
@@ -88,9 +94,11 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         opts,
         syncs: Vec::new(),
         folders: HashMap::new(),
+        local_folders: HashMap::new(),
         idlers: HashMap::new(),
         events: tx,
         watcher,
+        last_change: crate::tracker::Tracker::last_change(&peer.tracker, &peer.conn)?,
     };
     let mut version = data_version(&peer.conn)?;
     d.refresh(&peer)?;
@@ -156,7 +164,9 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
             let now = data_version(&peer.conn)?;
             if now != version {
                 version = now;
+                let t = Instant::now();
                 d.external_change(&peer)?;
+                tracing::debug!(took = ?t.elapsed(), "external change looked at");
             }
         }
     }
@@ -169,18 +179,24 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
 
 impl Daemon {
     /// Reads the syncs again: new ones run, changed ones run (settings,
-    /// pairing), the others run only if they have work of their own now.
+    /// pairing), the others only if their project changed or something was
+    /// queued for them.
     fn external_change(&mut self, peer: &Peer) -> Result<()> {
-        let before = std::mem::take(&mut self.syncs);
+        use crate::tracker::Tracker;
+        let before: HashMap<String, SyncRecord> =
+            std::mem::take(&mut self.syncs).into_iter().map(|s| (s.id.clone(), s)).collect();
         self.refresh(peer)?;
+        let changed = peer.tracker.changed_projects(&peer.conn, self.last_change)?;
+        self.last_change = changed.iter().map(|(_, id)| *id).fold(self.last_change, i64::max);
+        let unsent = store::outbox::syncs_with_unsent(&peer.conn)?;
         for s in &self.syncs {
-            match before.iter().find(|b| b.id == s.id) {
-                Some(b) if settings(b) == settings(s) && peer.has_work(s)? => {
-                    self.schedule.ask(&s.id, Work { receive: false });
-                }
-                Some(b) if settings(b) == settings(s) => {}
-                Some(_) => self.schedule.ask(&s.id, Work { receive: true }),
-                None => {} // new: the schedule runs it at once
+            let Some(b) = before.get(&s.id) else {
+                continue; // new: the schedule runs it at once
+            };
+            if settings(b) != settings(s) {
+                self.schedule.ask(&s.id, Work { receive: true });
+            } else if unsent.contains(&s.id) || changed.iter().any(|(p, _)| *p == s.project) {
+                self.schedule.ask(&s.id, Work { receive: false });
             }
         }
         Ok(())
@@ -190,7 +206,7 @@ impl Daemon {
     /// with the syncs in the database.
     fn refresh(&mut self, peer: &Peer) -> Result<()> {
         self.syncs = store::syncs::list(&peer.conn)?;
-        let ids: Vec<&str> = self.syncs.iter().map(|s| s.id.as_str()).collect();
+        let ids: std::collections::HashSet<&str> = self.syncs.iter().map(|s| s.id.as_str()).collect();
         self.idlers.retain(|id, (_, task)| {
             let keep = ids.contains(&id.as_str());
             if !keep {
@@ -230,22 +246,45 @@ impl Daemon {
             }
         }
         self.folders.retain(|_, id| ids.contains(&id.as_str()));
-        let polling: Vec<(String, bool)> = self.syncs.iter().map(|s| (s.id.clone(), self.polls(s))).collect();
+        self.local_folders.retain(|dir, _| self.folders.contains_key(dir));
+        let polling = self.polling();
         self.schedule.set_syncs(&polling, Instant::now(), rand::random::<f64>);
         Ok(())
     }
 
-    /// Whether nothing would tell the daemon about the sync's messages:
-    /// folders (a network share fills without inotify seeing it), and
-    /// mailboxes without a working IDLE.
-    fn polls(&self, s: &SyncRecord) -> bool {
-        s.mail.is_none() || self.idlers.get(&s.id).is_none_or(|(_, t)| t.is_finished())
+    /// Which syncs nothing would tell the daemon about: all without
+    /// watching; folders not watched or on a network share (other hosts'
+    /// writes raise no inotify event); mailboxes without IDLE.
+    fn polling(&mut self) -> Vec<(String, bool)> {
+        let mut mounts = None;
+        let mut out = Vec::with_capacity(self.syncs.len());
+        for s in &self.syncs {
+            let polls = match &s.mail {
+                _ if !self.opts.watch => true,
+                Some(_) => self.idlers.get(&s.id).is_none_or(|(_, t)| t.is_finished()),
+                None => {
+                    let dir = PathBuf::from(&s.exchange_dir).join("RECEIVE");
+                    match (self.folders.contains_key(&dir), self.local_folders.get(&dir)) {
+                        (false, _) => true,
+                        (true, Some(local)) => !local,
+                        (true, None) => {
+                            let mounts = mounts.get_or_insert_with(mounts::Mounts::read);
+                            let polls = mounts.needs_polling(&dir);
+                            self.local_folders.insert(dir, !polls);
+                            polls
+                        }
+                    }
+                }
+            };
+            out.push((s.id.clone(), polls));
+        }
+        out
     }
 
     /// An IDLE task that ended (the server has no IDLE): poll that sync.
     fn notice_lost_idle(&mut self) {
         if self.idlers.values().any(|(_, t)| t.is_finished()) {
-            let polling: Vec<(String, bool)> = self.syncs.iter().map(|s| (s.id.clone(), self.polls(s))).collect();
+            let polling = self.polling();
             self.schedule.set_syncs(&polling, Instant::now(), rand::random::<f64>);
             self.idlers.retain(|_, (_, t)| !t.is_finished());
         }
@@ -265,6 +304,8 @@ impl Daemon {
         for r in ran {
             let name = self.syncs.iter().find(|s| s.id == r.id).map_or(r.id.as_str(), |s| s.name.as_str());
             match r.result {
+                // A poll that found nothing: no cycle ran.
+                Ok(None) => self.schedule.nothing_new(&r.id),
                 Ok(report) => {
                     let moved = report.is_some_and(|r| !r.is_idle());
                     if let Some(rep) = report.filter(|r| !r.is_idle()) {
@@ -308,7 +349,7 @@ async fn run_due(peer: Peer, due: Vec<(String, Due)>, folders: HashMap<String, P
                     // Only the interval: a folder listing first, no cycle
                     // when it is empty (a broken share runs, to be reported).
                     Some(dir) if FileTransport::new(dir).list().is_ok_and(|l| l.is_empty()) => {
-                        ran.push(Ran { timer: timer(&peer, &id), id, work: Work::default(), result: Ok(None) });
+                        ran.push(Ran { timer: None, id, work: Work::default(), result: Ok(None) });
                         continue;
                     }
                     _ => Work { receive: true },

@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 
 use crate::engine::Work;
 
-/// Syncs due within this much of each other run in one wake-up.
-pub const BATCH: Duration = Duration::from_millis(50);
+/// Syncs whose polling is due within this much of each other are polled
+/// in one wake-up (polling is the fallback where nothing tells: a little
+/// early costs nothing, many wake-ups do).
+pub const BATCH: Duration = Duration::from_millis(250);
 
 /// Why a sync runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +57,8 @@ impl Schedule {
     /// sync runs at once; its polling starts at a point of the interval
     /// chosen by `spread` (0 to 1), so that many syncs are spread out.
     pub fn set_syncs(&mut self, syncs: &[(String, bool)], now: Instant, mut spread: impl FnMut() -> f64) {
-        self.slots.retain(|id, _| syncs.iter().any(|(s, _)| s == id));
+        let ids: std::collections::HashSet<&str> = syncs.iter().map(|(s, _)| s.as_str()).collect();
+        self.slots.retain(|id, _| ids.contains(id.as_str()));
         for (id, polls) in syncs {
             let interval = self.interval;
             let slot = self.slots.entry(id.clone()).or_insert_with(|| Slot {
@@ -70,6 +73,14 @@ impl Schedule {
                 (false, Some(_)) => slot.poll_at = None,
                 _ => {}
             }
+        }
+    }
+
+    /// A poll found nothing: the sync's timer stays as it was.
+    pub fn nothing_new(&mut self, id: &str) {
+        if let Some(slot) = self.slots.get_mut(id) {
+            slot.failures = 0;
+            slot.retry_at = None;
         }
     }
 
@@ -88,10 +99,10 @@ impl Schedule {
         let by = now + BATCH;
         let mut due = Vec::new();
         for (id, slot) in &mut self.slots {
-            if slot.retry_at.is_some_and(|r| r > by) {
+            if slot.retry_at.is_some_and(|r| r > now) {
                 continue;
             }
-            let timer = slot.timer_at.is_some_and(|t| t <= by);
+            let timer = slot.timer_at.is_some_and(|t| t <= now);
             let poll = slot.poll_at.is_some_and(|t| t <= by);
             let retry = slot.retry_at.is_some();
             if let Some(work) = slot.asked.take() {

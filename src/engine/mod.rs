@@ -144,18 +144,6 @@ impl Peer {
         self.cycle_sync(&sync, work).with_context(|| format!("sync '{}'", sync.name)).map(Some)
     }
 
-    /// Whether the sync has work that needs no message from the partner:
-    /// tracker changes after its cursor, or something due to be sent.
-    pub fn has_work(&self, sync: &SyncRecord) -> Result<bool> {
-        use crate::tracker::Tracker;
-        if outgoing::next_due(&self.conn, sync)?.is_some_and(|t| t <= store::now_ms()) {
-            return Ok(true);
-        }
-        Ok(sync.partner_fpr.is_some()
-            && sync.replaced_by.is_none()
-            && !self.tracker.changes_since(&self.conn, &sync.project, sync.change_cursor, 1)?.is_empty())
-    }
-
     /// When the sync next has something to send on time alone (a resend,
     /// a gap to ask about), in ms since the epoch.
     pub fn next_due(&self, id: &str) -> Result<Option<i64>> {

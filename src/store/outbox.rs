@@ -47,6 +47,14 @@ pub fn due(conn: &Connection, sync_id: &str, now: i64, resend_after_ms: i64) -> 
         .collect()
 }
 
+/// The syncs with messages never sent (another process may have queued
+/// them: a retried error, a key rotation).
+pub fn syncs_with_unsent(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT sync_id FROM outbox WHERE last_sent_at IS NULL")?;
+    let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 /// When the next entry is due (never sent: now, as 0), if any.
 pub fn next_send(conn: &Connection, sync_id: &str, resend_after_ms: i64) -> Result<Option<i64>> {
     Ok(conn.query_row(

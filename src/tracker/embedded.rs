@@ -213,6 +213,12 @@ impl Tracker for Embedded {
         )?)
     }
 
+    fn changed_projects(&self, conn: &Connection, after: i64) -> Result<Vec<(String, i64)>> {
+        let mut stmt = conn.prepare_cached("SELECT project, MAX(id) FROM t_change WHERE id > ?1 GROUP BY project")?;
+        let rows = stmt.query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     fn last_change(&self, conn: &Connection) -> Result<i64> {
         Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM t_change", [], |r| r.get(0))?)
     }

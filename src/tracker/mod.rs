@@ -143,6 +143,9 @@ pub trait Tracker {
         cursor: i64,
         limit: usize,
     ) -> anyhow::Result<Vec<ChangeRecord>>;
+    /// Projects with change-log rows after `after`, each with its highest
+    /// id (so a daemon wakes only the syncs of changed projects).
+    fn changed_projects(&self, conn: &Connection, after: i64) -> anyhow::Result<Vec<(String, i64)>>;
     /// Highest change-log id (the cursor a new sync starts from).
     fn last_change(&self, conn: &Connection) -> anyhow::Result<i64>;
     fn issue(&self, conn: &Connection, key: &str) -> anyhow::Result<Option<Issue>>;
