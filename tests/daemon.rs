@@ -26,12 +26,15 @@ fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
         assert!(start.elapsed() < Duration::from_secs(30), "acknowledgements never settled");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Settled: from now on an idle pair runs no cycle at all (its own
+    // writes wake nothing; local folders need no polling).
     std::thread::sleep(Duration::from_millis(500));
+    let settled = [log_len(&m), log_len(&s)];
+    std::thread::sleep(Duration::from_secs(3));
     let logs = [m.stop(dm), s.stop(ds)];
-    for log in &logs {
-        let cycles = log.matches("cycle finished").count();
-        // A handful of cycles for the work above; a busy loop would log thousands.
-        assert!(cycles < 40, "{cycles} cycles: the daemon does not idle\n{log}");
+    for (log, from) in logs.iter().zip(settled) {
+        let idle = &log[from..];
+        assert_eq!(idle.matches("cycle finished").count(), 0, "idle daemons ran cycles:\n{idle}");
         assert!(log.contains("postern stopped"), "{log}");
     }
     assert_eq!(s.issues("SP2")[0]["summary"], "woken");
@@ -72,4 +75,74 @@ fn a_process_finishing_its_work_is_waited_for() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("waiting up to 10s"), "the wait is said: {err}");
     assert_eq!(m.outgoing("acme").len(), 1, "the waiting command did its work");
+}
+
+fn log_len(p: &TestPeer) -> usize {
+    std::fs::read_to_string(p.home().join("daemon.log")).unwrap().len()
+}
+
+/// Two syncs between two homes: SAM2-SP2 ("a") and SAM3-SP3 ("b").
+fn two_syncs() -> (TestPeer, TestPeer) {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    m.ok(&["project", "create", "SAM3"]);
+    s.ok(&["project", "create", "SP3"]);
+    pair(&m, &s, "a", "SAM2", "SP2");
+    pair(&m, &s, "b", "SAM3", "SP3");
+    settle(&m, &s, "a");
+    settle(&m, &s, "b");
+    (m, s)
+}
+
+#[test]
+fn a_change_wakes_only_the_sync_of_its_project() {
+    let (m, _s) = two_syncs();
+    let dm = m.daemon(&["--interval", "3600"]);
+    let start = Instant::now();
+    // The start-up cycle of each sync, then quiet.
+    while std::fs::read_to_string(m.home().join("daemon.log")).unwrap().matches("cycle finished").count() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no start-up cycles");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let from = log_len(&m);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "for a only"]);
+    while m.outgoing("a").is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the change was not sent");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let log = m.stop(dm);
+    let after = &log[from..];
+    assert!(after.contains("cycle finished sync=\"a\""), "{after}");
+    assert!(!after.contains("sync=\"b\""), "sync b was woken too:\n{after}");
+    assert!(m.outgoing("b").is_empty());
+}
+
+#[test]
+fn a_sync_whose_share_is_gone_does_not_stop_the_others() {
+    let (m, _s) = two_syncs();
+    // b's RECEIVE points into a share that is not mounted.
+    let receive = m.exchange("b").join("RECEIVE");
+    std::fs::remove_dir_all(&receive).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/share/RECEIVE", &receive).unwrap();
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "for a"]);
+    m.ok(&["issue", "create", "--project", "SAM3", "--summary", "for b"]);
+    let out = m.cli(&["run", "--once"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "run --once reports the failed sync");
+    assert!(err.contains("sync 'b'") && err.contains("not reachable"), "{err}");
+    assert!(!err.contains("sync 'a'"), "{err}");
+    assert_eq!(m.outgoing("a").len(), 1, "a was processed");
+    assert_eq!(m.outgoing("b").len(), 1, "b still sends: only its receiving side is down");
+    // The daemon backs off on b alone and goes on with a.
+    let dm = m.daemon(&["--interval", "3600"]);
+    std::thread::sleep(Duration::from_millis(500));
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "for a again"]);
+    let start = Instant::now();
+    while m.outgoing("a").len() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(30), "a stopped with b");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = m.stop(dm);
+    assert!(log.contains("sync 'b'") && log.contains("tried again in"), "{log}");
 }
