@@ -11,7 +11,8 @@
 # Both servers offer STARTTLS, and implicit TLS on SMTP_PORT+1 and
 # IMAP_PORT+1, with a certificate for localhost/127.0.0.1
 # from a throw-away private CA: DIR/tls/ca.pem (plain login stays allowed).
-# Dovecot on 127.0.0.2 (same port) does not announce IDLE.
+# Dovecot on 127.0.0.2 (same port) does not announce IDLE; on 127.0.0.3
+# both servers present a self-signed CA:TRUE certificate (DIR/tls/selfsigned.pem).
 # Each SMTP login may send only as its own address (as on a company
 # relay). Postfix takes mails up to 1 MiB (message_size_limit), so a test can show
 # that larger changes are split to fit.
@@ -67,6 +68,13 @@ if [ ! -f "$DIR/tls/server.pem" ]; then
       -extfile ext.cnf -out server.pem 2>/dev/null )
   chmod 644 "$DIR/tls/server.key"
 fi
+# A self-signed server certificate made the usual way (`req -x509` marks it
+# CA:TRUE), served on 127.0.0.3, as by many small servers and appliances.
+if [ ! -f "$DIR/tls/selfsigned.pem" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=127.0.0.3" \
+    -addext "subjectAltName=IP:127.0.0.3" -keyout "$DIR/tls/selfsigned.key" -out "$DIR/tls/selfsigned.pem" 2>/dev/null
+  chmod 644 "$DIR/tls/selfsigned.key"
+fi
 
 # --- Postfix
 cat > "$DIR/postfix/main.cf" <<CF
@@ -115,6 +123,8 @@ sed -E 's/^(([a-z]+)[[:space:]]+(inet|unix|fifo|pass|unix-dgram)[[:space:]]+[-ny
   | sed -E "s/^smtp([[:space:]]+inet)/127.0.0.1:$SMTP\1/" > "$DIR/postfix/master.cf"
 # Implicit TLS ("smtps", RFC 8314) on the next port.
 echo "127.0.0.1:$((SMTP + 1)) inet n - n - - smtpd -o smtpd_tls_wrappermode=yes" >> "$DIR/postfix/master.cf"
+# STARTTLS with the self-signed certificate on 127.0.0.3.
+echo "127.0.0.3:$SMTP inet n - n - - smtpd -o smtpd_tls_cert_file=$DIR/tls/selfsigned.pem -o smtpd_tls_key_file=$DIR/tls/selfsigned.key" >> "$DIR/postfix/master.cf"
 : > "$DIR/postfix/vmailbox"
 : > "$DIR/postfix/senders"
 for u in master slave other; do
@@ -133,7 +143,7 @@ base_dir = $DIR/dovecot-base
 state_dir = $DIR/dovecot-state
 log_path = $DIR/dovecot.log
 protocols = imap
-listen = 127.0.0.1, 127.0.0.2
+listen = 127.0.0.1, 127.0.0.2, 127.0.0.3
 ssl = yes
 ssl_cert = <$DIR/tls/server.pem
 ssl_key = <$DIR/tls/server.key
@@ -152,7 +162,7 @@ userdb {
 }
 service imap-login {
   inet_listener imap {
-    address = 127.0.0.1, 127.0.0.2
+    address = 127.0.0.1, 127.0.0.2, 127.0.0.3
     port = $IMAP
   }
   inet_listener imaps {
@@ -170,6 +180,11 @@ service auth {
 # On 127.0.0.2 the same server plays one without IDLE (RFC 2177).
 local 127.0.0.2 {
   imap_capability = IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE UIDPLUS MOVE
+}
+# On 127.0.0.3 it presents the self-signed CA:TRUE certificate.
+local 127.0.0.3 {
+  ssl_cert = <$DIR/tls/selfsigned.pem
+  ssl_key = <$DIR/tls/selfsigned.key
 }
 service anvil {
   unix_listener anvil-auth-penalty {

@@ -54,6 +54,7 @@ impl Pair {
                     done_folder: None,
                     quarantine_folder: "postern-quarantine".into(),
                     ca_file: None,
+                    cert_sha256: None,
                 }
             })
         };

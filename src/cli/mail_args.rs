@@ -62,6 +62,11 @@ pub struct MailArgs {
     /// CA or a self-signed server.
     #[arg(long)]
     pub mail_ca_file: Option<String>,
+    /// Trust the server certificate with this SHA-256 fingerprint (hex, as
+    /// `openssl x509 -noout -fingerprint -sha256` prints it), for IMAP and
+    /// SMTP: a self-signed server.
+    #[arg(long, value_name = "HEX")]
+    pub mail_cert_sha256: Option<String>,
     /// Save the sync without first checking the mail accounts.
     #[arg(long)]
     pub skip_mail_test: bool,
@@ -112,6 +117,7 @@ impl MailArgs {
             &self.done_folder,
             &self.quarantine_folder,
             &self.mail_ca_file,
+            &self.mail_cert_sha256,
         ];
         texts.iter().any(|t| t.is_some())
             || self.imap_port.is_some()
@@ -171,6 +177,7 @@ impl MailArgs {
             done_folder: self.done_folder.clone(),
             quarantine_folder: self.quarantine_folder.clone().unwrap_or_else(|| "postern-quarantine".into()),
             ca_file: self.mail_ca_file.as_deref().map(absolute).transpose()?,
+            cert_sha256: self.mail_cert_sha256.clone(),
         };
         s.check()?;
         Ok(s)

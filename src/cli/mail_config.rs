@@ -20,6 +20,8 @@ struct MailConfig {
     #[serde(default = "quarantine")]
     quarantine_folder: String,
     ca_file: Option<PathBuf>,
+    /// A server certificate pinned by its SHA-256.
+    cert_sha256: Option<String>,
     /// Use the IMAP user and password for SMTP too.
     #[serde(default)]
     same_credentials: bool,
@@ -125,6 +127,7 @@ pub fn load(path: &Path) -> Result<MailSettings> {
             .map(|f| existing(dir, &f))
             .transpose()
             .with_context(|| format!("mail config {}", path.display()))?,
+        cert_sha256: cfg.cert_sha256,
     };
     settings.check().with_context(|| format!("mail config {}", path.display()))?;
     Ok(settings)

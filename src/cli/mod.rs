@@ -58,7 +58,7 @@ pub enum Command {
     Errors(sync::ErrorsCmd),
     /// Check mail accounts for the email protocol.
     #[command(subcommand)]
-    Mail(mail::MailCmd),
+    Mail(Box<mail::MailCmd>),
     /// This peer's OpenPGP key.
     #[command(subcommand)]
     Key(key::KeyCmd),
@@ -114,7 +114,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sync(c) => sync::sync(&home()?, *c),
         Command::Errors(c) => sync::errors(&home()?, c),
         Command::Key(c) => key::key(&home()?, c),
-        Command::Mail(c) => mail::mail(c),
+        Command::Mail(c) => mail::mail(*c),
         Command::Run(a) => run::run(home()?, a),
         Command::Status(a) => status::status(&home()?, a),
         Command::Demo(a) => demo::demo(a),

@@ -12,6 +12,7 @@ pub mod position;
 pub mod settings;
 mod smtp;
 mod stream;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -38,8 +39,8 @@ pub struct MailTransport {
     /// UIDVALIDITY of the mailbox as selected by the current session.
     selected: Mutex<Option<u32>>,
     reading: Mutex<Reading>,
-    /// Built on the first send of the cycle, then reused.
-    smtp: Mutex<Option<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>>>,
+    /// Opened on the first send of the cycle, then reused.
+    smtp: Mutex<Option<lettre::transport::smtp::client::AsyncSmtpConnection>>,
 }
 
 impl MailTransport {
@@ -117,7 +118,7 @@ impl MailTransport {
 /// mailbox's UIDVALIDITY too.
 async fn login(settings: &MailSettings) -> Result<(Session<ImapStream>, Option<u32>)> {
     let a = &settings.imap;
-    let client = stream::connect(&a.host, a.port, a.security, settings.ca_file.as_deref()).await?;
+    let client = stream::connect(&a.host, a.port, a.security, &tls::Trust::of(settings)).await?;
     let password = a.password.resolve()?;
     let mut session = client.login(&a.username, password).await.map_err(|(e, _)| {
         anyhow!("IMAP login to {} as {} failed: wrong user name or password? ({e})", a.host, a.username)
@@ -193,14 +194,17 @@ fn announces_mail(r: &async_imap::imap_proto::Response<'_>) -> bool {
 
 impl Transport for MailTransport {
     fn send(&self, name: &str, data: &[u8]) -> Result<()> {
-        let t = {
-            let mut cached = self.smtp.lock().unwrap();
-            match cached.as_ref() {
-                Some(t) => t.clone(),
-                None => cached.insert(smtp::transport(&self.settings)?).clone(),
-            }
-        };
-        self.block_on(smtp::send(&t, &self.settings, &self.sync_id, name, data))
+        let taken = self.smtp.lock().unwrap().take();
+        self.block_on(async {
+            let mut conn = match taken {
+                Some(c) if !c.has_broken() => c,
+                _ => smtp::connect(&self.settings).await?,
+            };
+            // After a failure the next send connects afresh.
+            smtp::send(&mut conn, &self.settings, &self.sync_id, name, data).await?;
+            *self.smtp.lock().unwrap() = Some(conn);
+            Ok(())
+        })
     }
 
     fn list(&self) -> Result<Vec<Incoming>> {

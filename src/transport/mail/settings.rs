@@ -83,12 +83,18 @@ pub struct MailSettings {
     /// Extra CA certificates (PEM) trusted for IMAP and SMTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
+    /// A server certificate pinned by its SHA-256 (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_sha256: Option<String>,
 }
 
 impl MailSettings {
     pub fn check(&self) -> Result<()> {
         if !self.address.contains('@') {
             bail!("'{}' is not a mail address", self.address);
+        }
+        if let Some(f) = &self.cert_sha256 {
+            super::tls::parse_sha256(f)?;
         }
         for (what, a) in [("IMAP", &self.imap), ("SMTP", &self.smtp)] {
             if a.host.is_empty() || a.port == 0 {

@@ -1,18 +1,17 @@
 //! The IMAP connection: plain TCP (loopback, tests), implicit TLS or
-//! STARTTLS, with rustls (web PKI roots plus an optional extra CA file).
+//! STARTTLS, with the trust of [`super::tls`].
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{anyhow, Context as _, Result};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
 
 use super::settings::Security;
+use super::tls::{self, Trust};
 
 #[derive(Debug)]
 pub enum ImapStream {
@@ -26,22 +25,25 @@ pub async fn connect(
     host: &str,
     port: u16,
     security: Security,
-    ca_file: Option<&str>,
+    trust: &Trust,
 ) -> Result<async_imap::Client<ImapStream>> {
-    let tcp = TcpStream::connect((host, port))
+    let tcp = tokio::time::timeout(super::smtp::TIMEOUT, TcpStream::connect((host, port)))
         .await
+        .map_err(|_| {
+            anyhow!("the IMAP server {host}:{port} did not answer within {}s", super::smtp::TIMEOUT.as_secs())
+        })?
         .with_context(|| format!("cannot reach the IMAP server {host}:{port} (host unreachable or wrong port?)"))?;
     let closed = || anyhow!("the IMAP server {host}:{port} closed the connection before greeting");
     let stream = match security {
         Security::None => ImapStream::Plain(tcp),
-        Security::Tls => ImapStream::Tls(Box::new(tls(host, port, tcp, ca_file).await?)),
+        Security::Tls => ImapStream::Tls(Box::new(tls::connect("IMAP", host, port, tcp, trust).await?)),
         Security::Starttls => {
             let mut client = async_imap::Client::new(tcp);
             client.read_response().await?.ok_or_else(closed)?;
             client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| {
                 anyhow!("the IMAP server {host}:{port} refused STARTTLS ({e}); try --imap-security tls on port 993")
             })?;
-            let tls = tls(host, port, client.into_inner(), ca_file).await?;
+            let tls = tls::connect("IMAP", host, port, client.into_inner(), trust).await?;
             // No second greeting after STARTTLS.
             return Ok(async_imap::Client::new(ImapStream::Tls(Box::new(tls))));
         }
@@ -49,46 +51,6 @@ pub async fn connect(
     let mut client = async_imap::Client::new(stream);
     client.read_response().await?.ok_or_else(closed)?;
     Ok(client)
-}
-
-/// The certificates of a CA file (PEM), read once; an error says which
-/// file and what is wrong with it.
-pub fn ca_certs(path: &str) -> Result<Vec<CertificateDer<'static>>> {
-    let pem = std::fs::read(path).with_context(|| format!("cannot read the CA file {path}"))?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("the CA file {path} holds a damaged certificate"))?;
-    if certs.is_empty() {
-        bail!("the CA file {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
-    }
-    Ok(certs)
-}
-
-/// The roots a mail connection trusts: the web PKI plus the certificates
-/// in `ca_file` (a private CA or a self-signed server), if given.
-fn roots(ca_file: Option<&str>) -> Result<tokio_rustls::rustls::RootCertStore> {
-    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        for cert in ca_certs(path)? {
-            roots.add(cert)?;
-        }
-    }
-    Ok(roots)
-}
-
-async fn tls(host: &str, port: u16, tcp: TcpStream, ca_file: Option<&str>) -> Result<TlsStream<TcpStream>> {
-    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
-        tokio_rustls::rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_root_certificates(roots(ca_file)?)
-    .with_no_client_auth();
-    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
-        .with_context(|| format!("'{host}' is not a valid server name"))?;
-    tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| {
-        anyhow!("TLS with {host}:{port} failed: {e} (if the server's certificate is self-signed or from a private CA, give that CA with --mail-ca-file)")
-    })
 }
 
 impl AsyncRead for ImapStream {
