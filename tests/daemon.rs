@@ -146,3 +146,29 @@ fn a_sync_whose_share_is_gone_does_not_stop_the_others() {
     let log = m.stop(dm);
     assert!(log.contains("sync 'b'") && log.contains("tried again in"), "{log}");
 }
+
+#[test]
+fn a_failing_send_side_does_not_stop_receiving() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    settle(&m, &s, "acme");
+    // The master's SEND points into a share that is gone.
+    let send = m.exchange("acme").join("SEND");
+    std::fs::remove_dir_all(&send).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/share/SEND", &send).unwrap();
+    let dm = m.daemon(&["--interval", "3600"]);
+    let start = Instant::now();
+    for (i, summary) in ["first", "second"].iter().enumerate() {
+        s.ok(&["issue", "create", "--project", "SP2", "--summary", summary]);
+        s.cycle();
+        carry(&s, &m, "acme");
+        // Each arrives while sending keeps failing (and backing off).
+        while m.issues("SAM2").len() < i + 1 {
+            assert!(start.elapsed() < Duration::from_secs(20), "receiving stopped with sending");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let log = m.stop(dm);
+    assert!(log.contains("sending failed; it is tried again in"), "{log}");
+    assert!(log.contains("receiving goes on"), "{log}");
+}

@@ -98,3 +98,25 @@ fn a_file_sync_moves_its_exchange_folder_but_keeps_its_protocol() {
     settle(&m, &s, "acme");
     assert_eq!(s.issue("SP2-1")["summary"], "after the move");
 }
+
+#[test]
+fn a_relative_home_stores_absolute_exchange_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_postern"))
+            .args(["--home", "m"])
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("POSTERN_HOME")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["project", "create", "SAM2"]);
+    let out = run(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot"]);
+    let expected = dir.path().join("m/exchange/acme");
+    assert!(out.contains(&format!("Exchange folder:  {}", expected.display())), "{out}");
+    let status: serde_json::Value = serde_json::from_str(&run(&["status", "--json"])).unwrap();
+    assert_eq!(status[0]["exchange"], expected.to_str().unwrap(), "a daemon started elsewhere finds it");
+}

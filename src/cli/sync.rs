@@ -214,7 +214,8 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             if let Some(p) = passphrase_out.as_ref().filter(|p| p.exists()) {
                 bail!("{} already exists; choose another --passphrase-out", p.display());
             }
-            let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
+            // Stored absolute: a daemon started elsewhere finds it too.
+            let exchange = std::path::absolute(exchange.unwrap_or_else(|| home.default_exchange(&name)))?;
             let mail = if protocol == "email" {
                 let settings = mail.settings()?;
                 super::mail::check_before_saving(&settings, mail.skip_mail_test)?;
@@ -254,7 +255,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 }));
             }
             println!("Created sync '{}' ({}), status: handshake", created.sync.name, created.sync.id);
-            println!("Exchange folder:  {}", created.sync.exchange_dir);
+            if created.sync.protocol == "file" {
+                println!("Exchange folder:  {}", created.sync.exchange_dir);
+            }
             println!("Handshake file:   {}", out.display());
             println!("Expires:          {}", format_ms(created.sync.handshake_expires.unwrap_or(0)));
             println!(
@@ -319,7 +322,8 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 }
             }
             let name = name.unwrap_or_else(|| hs.name.clone());
-            let exchange = exchange.unwrap_or_else(|| home.default_exchange(&name));
+            let exchange = std::path::absolute(exchange.unwrap_or_else(|| home.default_exchange(&name)))?;
+            let exchange = if mail.is_some() { std::path::PathBuf::new() } else { exchange };
             let settings = SyncSettings {
                 name,
                 description: hs.description.clone(),
@@ -337,7 +341,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             }
             let rec = handshake::accept(&mut conn, &key, &hs, &settings)?;
             println!("Accepted sync '{}' ({}), status: handshake", rec.name, rec.id);
-            println!("Exchange folder:  {}", rec.exchange_dir);
+            if rec.protocol == "file" {
+                println!("Exchange folder:  {}", rec.exchange_dir);
+            }
             println!("Own fingerprint:  {}", group_fingerprint(&key.fingerprint()));
             println!("Run `postern run` on both sides; the status becomes active once each side hears from the other.");
         }

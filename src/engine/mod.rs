@@ -27,6 +27,9 @@ use crate::store::{self, SyncRecord};
 use crate::tracker::Embedded;
 use crate::transport::Transport;
 
+/// The longest pause of sending after repeated failures.
+pub const SEND_PAUSE_MAX: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Largest message accepted or produced, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 
@@ -99,7 +102,17 @@ pub struct Peer {
     /// what was queued before a rotation.
     pub retired: Vec<OwnKey>,
     pub tracker: Embedded,
+    /// Syncs whose sending failed: not tried again before the time said
+    /// (receiving goes on meanwhile).
+    send_pauses: std::collections::HashMap<String, SendPause>,
     _lock: std::fs::File,
+}
+
+/// Sending of one sync backing off after failures.
+#[derive(Debug, Clone, Copy)]
+struct SendPause {
+    until: std::time::Instant,
+    failures: u32,
 }
 
 impl Peer {
@@ -111,7 +124,7 @@ impl Peer {
         })?;
         rekey::queue_rekeys(&mut conn, &key)?;
         let retired = OwnKey::load_retired(&home.keys_dir())?;
-        Ok(Self { home, conn, key, retired, tracker: Embedded, _lock: lock })
+        Ok(Self { home, conn, key, retired, tracker: Embedded, send_pauses: Default::default(), _lock: lock })
     }
 
     /// One cycle over every sync, each on its own: a sync that fails does
@@ -122,7 +135,11 @@ impl Peer {
         let mut failed = Vec::new();
         for sync in store::syncs::list(&self.conn)? {
             match self.cycle_sync(&sync, Work { receive: true }) {
-                Ok(r) => report.add(r),
+                Ok((r, None)) => report.add(r),
+                Ok((r, Some(send))) => {
+                    report.add(r);
+                    failed.push(format!("sync '{}': {send:#}", sync.name));
+                }
                 Err(e) => failed.push(format!("sync '{}': {e:#}", sync.name)),
             }
         }
@@ -136,24 +153,49 @@ impl Peer {
         Ok(report)
     }
 
-    /// One cycle of the sync `id` (`None` if it no longer exists).
+    /// One cycle of the sync `id` (`None` if it no longer exists). A
+    /// failure to send is said in the log and backs off on its own; only
+    /// a failure to receive is an error.
     pub fn cycle_one(&mut self, id: &str, work: Work) -> Result<Option<CycleReport>> {
         let Some(sync) = store::syncs::get(&self.conn, id)? else {
             return Ok(None);
         };
-        self.cycle_sync(&sync, work).with_context(|| format!("sync '{}'", sync.name)).map(Some)
+        let (report, send) = self.cycle_sync(&sync, work).with_context(|| format!("sync '{}'", sync.name))?;
+        if let Some(e) = send {
+            tracing::error!("sync '{}': {e:#} (receiving goes on)", sync.name);
+        }
+        Ok(Some(report))
     }
 
     /// When the sync next has something to send on time alone (a resend,
     /// a gap to ask about), in ms since the epoch.
     pub fn next_due(&self, id: &str) -> Result<Option<i64>> {
-        match store::syncs::get(&self.conn, id)? {
-            Some(sync) => outgoing::next_due(&self.conn, &sync),
-            None => Ok(None),
-        }
+        let due = match store::syncs::get(&self.conn, id)? {
+            Some(sync) => outgoing::next_due(&self.conn, &sync)?,
+            None => None,
+        };
+        // Nothing is sent before a pause after failures ends.
+        let resume = self
+            .send_pauses
+            .get(id)
+            .map(|p| store::now_ms() + p.until.saturating_duration_since(std::time::Instant::now()).as_millis() as i64);
+        Ok(due.map(|d| resume.map_or(d, |r| d.max(r))))
     }
 
-    fn cycle_sync(&mut self, sync: &SyncRecord, work: Work) -> Result<CycleReport> {
+    /// Records a failure to send; returns how long sending now waits.
+    fn pause_sending(&mut self, id: &str) -> std::time::Duration {
+        use rand::Rng;
+        let failures = self.send_pauses.get(id).map_or(0, |p| p.failures) + 1;
+        let base = std::time::Duration::from_secs(2u64 << (failures - 1).min(7)).min(SEND_PAUSE_MAX);
+        let wait = base.mul_f64(rand::thread_rng().gen_range(0.5..1.0));
+        self.send_pauses.insert(id.to_string(), SendPause { until: std::time::Instant::now() + wait, failures });
+        wait
+    }
+
+    /// One sync's cycle. A failure to send does not stop receiving: it
+    /// comes back beside the report (sending then pauses, growing from
+    /// 2 s to [`SEND_PAUSE_MAX`]).
+    fn cycle_sync(&mut self, sync: &SyncRecord, work: Work) -> Result<(CycleReport, Option<anyhow::Error>)> {
         let transport = crate::transport::AnyTransport::for_sync(sync)?;
         let position = store::syncs::mailbox_position(&self.conn, &sync.id)?;
         if let Some(p) = &position {
@@ -171,21 +213,35 @@ impl Peer {
         // The accept may have told us where the partner's mail goes.
         let transport =
             if after.mail != sync.mail { crate::transport::AnyTransport::for_sync(&after)? } else { transport };
-        let sent = outgoing::send(&mut self.conn, &self.key, &self.retired, &after, &transport);
+        let paused = self.send_pauses.get(&sync.id).is_some_and(|p| p.until > std::time::Instant::now());
+        let sent =
+            if paused { Ok(0) } else { outgoing::send(&mut self.conn, &self.key, &self.retired, &after, &transport) };
         if let (Some(new), Ok(r)) = (&after.replaced_by, &received) {
             if r.applied > 0 {
                 // What the old sync still pairs, the new one knows too.
                 store::syncs::inherit_links(&self.conn, &after.id, new)?;
             }
         }
-        match (received, sent) {
-            (Ok(r), Ok(n)) => {
-                report.add(r);
+        let send_error = match sent {
+            Ok(n) => {
                 report.sent += n;
-                Ok(report)
+                if !paused {
+                    self.send_pauses.remove(&sync.id);
+                }
+                None
             }
-            (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
-            (Err(r), Err(s)) => Err(r.context(format!("sending failed too: {s:#}"))),
+            Err(e) => {
+                let wait = self.pause_sending(&sync.id);
+                Some(e.context(format!("sending failed; it is tried again in {}s", wait.as_secs().max(1))))
+            }
+        };
+        match (received, send_error) {
+            (Ok(r), send) => {
+                report.add(r);
+                Ok((report, send))
+            }
+            (Err(r), None) => Err(r),
+            (Err(r), Some(s)) => Err(r.context(format!("{s:#}"))),
         }
     }
 }

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use async_imap::Session;
 use futures::TryStreamExt;
 
@@ -121,13 +121,30 @@ async fn login(settings: &MailSettings) -> Result<(Session<ImapStream>, Option<u
     let client = stream::connect(&a.host, a.port, a.security, &tls::Trust::of(settings)).await?;
     let password = a.password.resolve()?;
     let mut session = client.login(&a.username, password).await.map_err(|(e, _)| {
-        anyhow!("IMAP login to {} as {} failed: wrong user name or password? ({e})", a.host, a.username)
+        anyhow!("IMAP login to {} as {} failed: wrong user name or password? ({})", a.host, a.username, words(&e))
     })?;
     let mailbox = session
         .select(&settings.mailbox)
         .await
-        .with_context(|| format!("mailbox '{}' cannot be opened on {}", settings.mailbox, a.host))?;
+        .map_err(|e| anyhow!("mailbox '{}' cannot be opened on {}: {}", settings.mailbox, a.host, words(&e)))?;
     Ok((session, mailbox.uid_validity))
+}
+
+/// An IMAP error in words: for NO and BAD answers, the server's own text
+/// (the library shows them as `code: None, info: Some("…")`).
+pub fn words(e: &async_imap::error::Error) -> String {
+    use async_imap::error::Error;
+    let text = |s: &str| {
+        s.split_once("info: Some(\"")
+            .and_then(|(_, rest)| rest.rsplit_once("\")"))
+            .map_or_else(|| s.to_string(), |(t, _)| t.to_string())
+    };
+    match e {
+        Error::No(s) => format!("the server answered: {}", text(s)),
+        Error::Bad(s) => format!("the server refused the command: {}", text(s)),
+        Error::Io(io) => format!("the connection failed: {io}"),
+        other => other.to_string(),
+    }
 }
 
 /// Watches the mailbox with IMAP IDLE on one connection and calls `wake`

@@ -41,7 +41,10 @@ pub async fn connect(
             let mut client = async_imap::Client::new(tcp);
             client.read_response().await?.ok_or_else(closed)?;
             client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| {
-                anyhow!("the IMAP server {host}:{port} refused STARTTLS ({e}); try --imap-security tls on port 993")
+                anyhow!(
+                    "the IMAP server {host}:{port} refused STARTTLS ({}); try --imap-security tls on port 993",
+                    super::words(&e)
+                )
             })?;
             let tls = tls::connect("IMAP", host, port, client.into_inner(), trust).await?;
             // No second greeting after STARTTLS.
