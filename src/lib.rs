@@ -14,7 +14,8 @@
 //!   passphrase-protected handshake file.
 //! - [`store`]: SQLite state: syncs, outbox, held messages, issue,
 //!   comment and attachment links, per-issue errors and parked changes,
-//!   quarantine log, parts of large changes, IMAP positions.
+//!   quarantine log, parts of large changes, IMAP positions, and where
+//!   things that arrived were first made (`origins`).
 //! - [`tracker`]: the [`tracker::Tracker`] plug point and the embedded
 //!   SQLite tracker (issues, comments, attachments), whose tables share
 //!   the state database.
@@ -23,18 +24,24 @@
 //!   lettre, IMAP in with async-imap, OpenPGP/MIME, UIDVALIDITY/UID
 //!   position, IDLE).
 //! - [`engine`]: a [`engine::Peer`] and its cycle: collect, receive, send;
-//!   applying changes; changes split into parts to fit the message size
-//!   limit; the handshake; key rotation.
-//! - [`daemon`]: the long-running loop (notify wake-ups plus polling).
+//!   applying changes (`arrivals`: the same issue come by two paths is
+//!   paired, not copied); changes split into parts to fit the message
+//!   size limit; the handshake; key rotation.
+//! - [`daemon`]: the long-running loop: each sync on its own schedule
+//!   (`schedule`, pure), woken by notify, IMAP IDLE and other processes'
+//!   commits, polling only network shares (`mounts`) and mailboxes
+//!   without IDLE.
 //! - [`cli`]: one file per subcommand; `main.rs` only parses and runs.
 //! - [`bench`]: `postern bench`, two real peers measured end to end.
 //!
 //! # Message flow
 //!
 //! ```text
-//!  tracker write ──► t_change (change log, `origin` = sync that applied it)
+//!  tracker write ──► t_change (change log, `origin` = sync that applied it,
+//!        │            `via` = peers it crossed)
 //!        │  collect: one transaction reads the log after the cursor,
-//!        ▼  skips its own echoes, stores numbered messages, moves cursor
+//!        │  skips its own echoes and what other syncs applied (unless it
+//!        ▼  forwards, never to a peer in `via`), stores numbered messages
 //!     outbox (seq 1, 2, …; kept until acknowledged)
 //!        │  (a change too large for one message: parts in consecutive ones)
 //!        │  send: envelope {sync, from, to, seq, ack, body} → sign → encrypt
