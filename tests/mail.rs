@@ -133,13 +133,17 @@ fn imap_idle_wakes_the_daemon() {
     // notify (the master's database) and IMAP IDLE (the slave's mailbox).
     let (dm, ds) = (m.daemon(&["--interval", "3600"]), s.daemon(&["--interval", "3600"]));
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "woken by IDLE"]);
-    let start = std::time::Instant::now();
-    while s.issues("SP2").is_empty() {
-        assert!(start.elapsed() < std::time::Duration::from_secs(30), "IDLE never woke the slave");
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    // One change after another, each waited for: a mail that arrives
+    // while the watcher leaves and re-enters IDLE must wake it too.
+    for i in 1..=6 {
+        m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("woken by IDLE {i}")]);
+        let start = std::time::Instant::now();
+        while s.issues("SP2").len() < i {
+            assert!(start.elapsed() < std::time::Duration::from_secs(30), "IDLE never woke the slave for {i}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        eprintln!("{i} arrived over IMAP IDLE after {:?}", start.elapsed());
     }
-    eprintln!("arrived over IMAP IDLE after {:?}", start.elapsed());
     m.stop(dm);
     s.stop(ds);
 }

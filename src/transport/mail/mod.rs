@@ -186,6 +186,12 @@ async fn idle_session(settings: &MailSettings, wake: &impl Fn(), failures: &mut 
     *failures = 0;
     wake();
     loop {
+        // What arrived since the last look (while leaving and re-entering
+        // IDLE, the server answers outside IDLE): NOOP collects it.
+        session.noop().await?;
+        if drain_new_mail(&session) {
+            wake();
+        }
         let mut idle = session.idle();
         idle.init().await?;
         let response = {
@@ -198,7 +204,21 @@ async fn idle_session(settings: &MailSettings, wake: &impl Fn(), failures: &mut 
             }
         }
         session = idle.done().await?;
+        if drain_new_mail(&session) {
+            wake();
+        }
     }
+}
+
+/// Empties the session's queue of unsolicited responses (it is bounded:
+/// left full, it would stall the connection); whether one announced mail.
+fn drain_new_mail(session: &Session<ImapStream>) -> bool {
+    use async_imap::types::UnsolicitedResponse;
+    let mut new = false;
+    while let Ok(r) = session.unsolicited_responses.try_recv() {
+        new |= matches!(r, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
+    }
+    new
 }
 
 /// Whether an untagged response during IDLE can mean new mail (EXISTS or
