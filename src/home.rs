@@ -24,11 +24,29 @@ pub struct Home {
 }
 
 impl Home {
-    /// Uses `root`, creating it and its folders if needed.
+    /// Uses `root`, creating it and its folders if needed (a new home is
+    /// readable by its owner only: it holds keys and mail passwords).
     pub fn create(root: &Path) -> Result<Self> {
+        let new = !root.exists();
         std::fs::create_dir_all(root.join("keys"))
             .with_context(|| format!("cannot create home folder {}", root.display()))?;
         std::fs::create_dir_all(root.join("exchange"))?;
+        if new {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(Self { root: root.to_path_buf() })
+    }
+
+    /// Uses `root`, which must be a home already (it has a database).
+    pub fn existing(root: &Path) -> Result<Self> {
+        if !root.join("postern.db").is_file() {
+            anyhow::bail!(
+                "there is no postern home at {} (no postern.db): check --home or {HOME_ENV}; \
+                 `project create`, `sync create`, `sync accept` or `key import` make one",
+                root.display()
+            );
+        }
         Ok(Self { root: root.to_path_buf() })
     }
 
@@ -57,8 +75,28 @@ impl Home {
         self.root.join("exchange").join(sync_name)
     }
 
+    /// Opens the database, created owner-only; one that others can read
+    /// is refused (it holds mail passwords and pairing secrets).
     pub fn open_db(&self) -> Result<Connection> {
-        crate::store::open(&self.db_path())
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.db_path();
+        if !path.exists() {
+            // Made owner-only before SQLite writes (its journal files take
+            // the database's mode).
+            let _ = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path);
+        }
+        let conn = crate::store::open(&path)?;
+        let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "the database {} can be read by others (mode {mode:o}); it holds mail passwords and pairing \
+                 secrets: run `chmod 600 {}` and try again",
+                path.display(),
+                path.display()
+            );
+        }
+        Ok(conn)
     }
 
     /// Takes the home's run lock: one peer process per home at a time.

@@ -6,6 +6,7 @@ fn main() -> std::process::ExitCode {
     let cli = postern::cli::Cli::parse();
     let daemon = matches!(&cli.command, postern::cli::Command::Run(a) if !a.once);
     postern::cli::init_logging(cli.verbose, daemon);
+    postern::crypto::message::quiet_contained_panics();
     match postern::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -139,8 +139,18 @@ fn replayed_long_after() {
         settle(&c.m, &c.s, "acme");
     }
     assert_eq!(c.m.status()["awaiting_ack"], 0, "the original's outbox entry is long gone");
-    c.assert_refused(f.file_name().unwrap().to_str().unwrap(), &copy, "replayed");
-    assert_eq!(c.s.issue("SP2-1")["summary"], "later 2");
+    // An exact copy can do no harm: dropped as a duplicate, never applied,
+    // and not counted as quarantined (that alarm is for forgeries).
+    let before = c.s.status();
+    let name = f.file_name().unwrap().to_str().unwrap().to_string();
+    c.drop_in(&name, &copy);
+    let r = c.s.cycle();
+    assert_eq!((r.duplicates, r.applied, r.quarantined), (1, 0, 0));
+    let after = c.s.status();
+    assert_eq!(after["incoming_seq"], before["incoming_seq"]);
+    assert_eq!(after["quarantined"], before["quarantined"]);
+    assert!(!c.s.exchange("acme").join("RECEIVE").join(&name).exists(), "the copy is removed");
+    assert_eq!(c.s.issue("SP2-1")["summary"], "later 2", "the old summary did not come back");
 }
 
 #[test]
@@ -284,4 +294,23 @@ fn fields_from_outside_are_stored_exactly_and_decide_no_path() {
             "{names:?}"
         );
     }
+}
+
+#[test]
+fn a_message_that_breaks_the_decoder_is_refused_with_one_line() {
+    let c = Ctx::new();
+    c.m.ok(&["issue", "create", "--project", "SAM2", "--summary", "to be damaged"]);
+    c.m.cycle();
+    let f = c.m.outgoing("acme").pop().unwrap();
+    let mut data = std::fs::read(&f).unwrap();
+    std::fs::remove_file(&f).unwrap();
+    // This flip made sequoia-openpgp 2.4 panic inside the decoder.
+    data[324] ^= 0xff;
+    let name = f.file_name().unwrap().to_str().unwrap().to_string();
+    c.drop_in(&name, &data);
+    let out = c.s.cli(&["run", "--once"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "the panic text stays off stderr: {err}");
+    assert_eq!(c.s.status()["quarantined"], 1);
 }

@@ -105,18 +105,26 @@ fn is_protocol_library(target: &str) -> bool {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    let home = || Home::create(&cli.home.clone().unwrap_or_else(Home::default_root));
+    let root = cli.home.clone().unwrap_or_else(Home::default_root);
+    // Only commands that make something may make a home; the others say
+    // that there is none (a mistyped --home must not leave one behind).
+    let home = || Home::create(&root);
+    let existing = || Home::existing(&root);
     match cli.command {
         Command::Project(c) => tracker::project(&home()?, c),
-        Command::Issue(c) => tracker::issue(&home()?, c),
-        Command::Comment(c) => tracker::comment(&home()?, c),
-        Command::Attachment(c) => attachment::attachment(&home()?, c),
-        Command::Sync(c) => sync::sync(&home()?, *c),
-        Command::Errors(c) => sync::errors(&home()?, c),
-        Command::Key(c) => key::key(&home()?, c),
+        Command::Issue(c) => tracker::issue(&existing()?, c),
+        Command::Comment(c) => tracker::comment(&existing()?, c),
+        Command::Attachment(c) => attachment::attachment(&existing()?, c),
+        Command::Sync(c) if matches!(*c, sync::SyncCmd::Create { .. } | sync::SyncCmd::Accept { .. }) => {
+            sync::sync(&home()?, *c)
+        }
+        Command::Sync(c) => sync::sync(&existing()?, *c),
+        Command::Errors(c) => sync::errors(&existing()?, c),
+        Command::Key(c) if matches!(c, key::KeyCmd::Import { .. }) => key::key(&home()?, c),
+        Command::Key(c) => key::key(&existing()?, c),
         Command::Mail(c) => mail::mail(*c),
-        Command::Run(a) => run::run(home()?, a),
-        Command::Status(a) => status::status(&home()?, a),
+        Command::Run(a) => run::run(existing()?, a),
+        Command::Status(a) => status::status(&existing()?, a),
         Command::Demo(a) => demo::demo(a),
         Command::Bench(a) => bench::run(a),
     }

@@ -169,10 +169,30 @@ fn run(
     data: &[u8],
     limit: usize,
 ) -> Result<(Opened, CachedSession), CryptoError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    IN_DECODER.with(|d| d.set(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_inner(secret, cached, signers, require_signature, data, limit)
-    }))
-    .unwrap_or_else(|_| Err(CryptoError::Corrupt("the OpenPGP decoder failed on this input".into())))
+    }));
+    IN_DECODER.with(|d| d.set(false));
+    r.unwrap_or_else(|_| Err(CryptoError::Corrupt("the OpenPGP decoder failed on this input".into())))
+}
+
+thread_local! {
+    /// Set while the decoder runs: a panic there is contained (above).
+    static IN_DECODER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Keeps the panic text of a contained decoder failure off stderr (one
+/// warning line instead); every other panic is reported as usual.
+pub fn quiet_contained_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if IN_DECODER.with(|d| d.get()) {
+            tracing::warn!("the OpenPGP decoder failed on a damaged message (contained; the message is refused)");
+        } else {
+            default(info);
+        }
+    }));
 }
 
 fn run_inner(

@@ -73,8 +73,12 @@ fn process(
     let outcome = match seen::lookup(&peer.conn, &sync.id, &digest)? {
         // Taken before a crash, not yet removed: finish the removal.
         Seen::Leftover { .. } => Ok(CycleReport { duplicates: 1, ..Default::default() }),
+        // An exact copy of a message applied before (a transport that
+        // duplicates files, or a replay): it can do no harm and is dropped
+        // as a duplicate; quarantine stays for what is forged or damaged.
         Seen::Replay { seq } => {
-            Err(Rejected(format!("replayed: an exact copy of message {seq}, which was received and removed before")))
+            tracing::debug!(sync = %sync.name, seq, "an exact copy of a message applied before: dropped");
+            Ok(CycleReport { duplicates: 1, ..Default::default() })
         }
         Seen::New => match open_checked(peer, sync, &data, name.seq) {
             Err(rejected) => Err(rejected),

@@ -124,6 +124,7 @@ impl Peer {
         })?;
         rekey::queue_rekeys(&mut conn, &key)?;
         let retired = OwnKey::load_retired(&home.keys_dir())?;
+        remove_stale_temps(&conn);
         Ok(Self { home, conn, key, retired, tracker: Embedded, send_pauses: Default::default(), _lock: lock })
     }
 
@@ -242,6 +243,20 @@ impl Peer {
             }
             (Err(r), None) => Err(r),
             (Err(r), Some(s)) => Err(r.context(format!("{s:#}"))),
+        }
+    }
+}
+
+/// How old a temporary file of ours must be to count as left by a writer
+/// that was killed (a write takes seconds).
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// At start-up: temporary files that a killed writer left in SEND.
+fn remove_stale_temps(conn: &Connection) {
+    for s in store::syncs::list(conn).unwrap_or_default().iter().filter(|s| s.mail.is_none()) {
+        let t = crate::transport::FileTransport::new(std::path::Path::new(&s.exchange_dir));
+        if let Ok(n @ 1..) = t.remove_stale_temps(STALE_TEMP) {
+            tracing::info!(sync = %s.name, "removed {n} temporary file(s) left by an interrupted write");
         }
     }
 }

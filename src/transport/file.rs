@@ -36,6 +36,23 @@ impl FileTransport {
         Ok(())
     }
 
+    /// Removes temporary files of ours in SEND older than `age`: left by a
+    /// writer killed mid-write (only we write into our SEND). Returns how
+    /// many went.
+    pub fn remove_stale_temps(&self, age: std::time::Duration) -> Result<usize> {
+        let mut removed = 0;
+        for entry in fs::read_dir(&self.send)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let ours = name.to_str().is_some_and(|n| n.starts_with(&names::temp_name("")));
+            let old = entry.metadata()?.modified()?.elapsed().is_ok_and(|e| e > age);
+            if ours && old && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     pub fn receive_dir(&self) -> &Path {
         &self.receive
     }
