@@ -120,3 +120,22 @@ fn a_relative_home_stores_absolute_exchange_folders() {
     let status: serde_json::Value = serde_json::from_str(&run(&["status", "--json"])).unwrap();
     assert_eq!(status[0]["exchange"], expected.to_str().unwrap(), "a daemon started elsewhere finds it");
 }
+
+#[test]
+fn timing_values_change_one_at_a_time_and_bad_values_are_refused() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    let out = m.ok(&["sync", "timing", "acme", "--gap-after-secs", "2.5"]);
+    assert!(out.contains("resend after 60.000 s, ask for a gap after 2.500 s"), "{out}");
+    let out = m.ok(&["sync", "timing", "acme", "--resend-after-secs", "30"]);
+    assert!(out.contains("resend after 30.000 s, ask for a gap after 2.500 s"), "{out}");
+    let err = m.fail(&["sync", "timing", "acme"]);
+    assert!(err.contains("nothing to change"), "{err}");
+    let err = m.fail(&["sync", "timing", "acme", "--gap-after-secs", "0"]);
+    assert!(err.contains("--gap-after-secs must be a positive number"), "{err}");
+    let err =
+        m.fail(&["sync", "create", "--name", "x", "--project", "SAM2", "--sync-user", "b", "--expires-days", "0"]);
+    assert!(err.contains("--expires-days must be at least 1"), "{err}");
+    let status = m.ok(&["status"]);
+    assert!(status.contains("0 issues with errors, 0 messages quarantined"), "{status}");
+}

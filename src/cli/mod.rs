@@ -22,14 +22,16 @@ use clap::{Parser, Subcommand};
 use crate::home::{Home, HOME_ENV};
 
 /// Keeps the issues of two trackers in sync across firewalls, through
-/// signed, encrypted, numbered messages in shared folders.
+/// signed, encrypted, numbered messages in shared folders or by mail.
 #[derive(Debug, Parser)]
 #[command(name = "postern", version)]
 pub struct Cli {
     /// The peer's home folder (database, keys, exchange folders).
     #[arg(long, global = true, env = HOME_ENV)]
     pub home: Option<PathBuf>,
-    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); or set
+    /// POSTERN_LOG to a filter such as `postern=debug`. No level shows a
+    /// password.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -62,7 +64,8 @@ pub enum Command {
     /// This peer's OpenPGP key.
     #[command(subcommand)]
     Key(key::KeyCmd),
-    /// Run every sync of the home (a daemon; `--once` for one cycle).
+    /// Run every sync of the home, over folders and mail (a daemon;
+    /// `--once` for one cycle).
     Run(run::RunArgs),
     /// Show the state of every sync.
     Status(status::StatusArgs),

@@ -14,10 +14,13 @@ pub struct RunArgs {
     /// One cycle over every sync, then exit (for cron and tests).
     #[arg(long)]
     pub once: bool,
-    /// Seconds between full scans (new files also wake the daemon at once).
+    /// Seconds between polls of what nothing announces: folders on network
+    /// shares, mailboxes without IMAP IDLE (new files, mail and tracker
+    /// changes wake their sync at once).
     #[arg(long, default_value_t = 2.0)]
     interval: f64,
-    /// Do not watch folders for changes; poll on the interval only.
+    /// Watch nothing (no inotify, no IMAP IDLE): every sync runs a full
+    /// cycle on the interval.
     #[arg(long)]
     no_watch: bool,
 }

@@ -12,6 +12,7 @@ use crate::store::{now_ms, outbox, problems, syncs};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Print the status as JSON (a list, one object per sync).
     #[arg(long)]
     json: bool,
 }
@@ -47,6 +48,11 @@ pub struct SyncStatus {
     pub forward: bool,
     /// The name of the sync that took over from this one.
     pub replaced_by: Option<String>,
+}
+
+/// "1 issue", "2 issues".
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Mail settings for display: a literal password becomes "<redacted>".
@@ -156,8 +162,9 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
         }
         println!("  message limit   {} bytes", s.max_message_bytes);
         println!(
-            "  problems        {} issue(s) with errors, {} message(s) quarantined",
-            s.issues_with_errors, s.quarantined
+            "  problems        {} with errors, {} quarantined",
+            plural(s.issues_with_errors, "issue", "issues"),
+            plural(s.quarantined, "message", "messages")
         );
     }
     Ok(())

@@ -18,8 +18,10 @@ use crate::tracker::Embedded;
 pub enum SyncCmd {
     /// Master: create a sync and write its handshake file.
     Create {
+        /// Name of the sync in this home (letters, digits, '-', '_', '.').
         #[arg(long)]
         name: String,
+        /// What the sync is for; the partner sees it in the handshake.
         #[arg(long, default_value = "")]
         description: String,
         /// Local project to synchronize.
@@ -71,11 +73,13 @@ pub enum SyncCmd {
         /// The passphrase (prefer --passphrase-file or POSTERN_PASSPHRASE).
         #[arg(long, env = "POSTERN_PASSPHRASE", hide_env_values = true)]
         passphrase: Option<String>,
+        /// Read the passphrase from this file (for scripts).
         #[arg(long, conflicts_with = "passphrase")]
         passphrase_file: Option<PathBuf>,
         /// Local project to synchronize.
         #[arg(long)]
         project: String,
+        /// The user under whose name the partner's changes are made here.
         #[arg(long)]
         sync_user: String,
         /// Local name of the sync (default: the master's name).
@@ -117,10 +121,12 @@ pub enum SyncCmd {
     /// Set timing: resend unacknowledged messages after, ask for a gap after.
     Timing {
         sync: String,
+        /// Send a message again when unacknowledged this long [default 60].
         #[arg(long)]
-        resend_after_secs: f64,
+        resend_after_secs: Option<f64>,
+        /// Ask for missing messages when a gap lasts this long [default 10].
         #[arg(long)]
-        gap_after_secs: f64,
+        gap_after_secs: Option<f64>,
     },
 }
 
@@ -207,6 +213,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             replaces,
         } => {
             handshake::check_name(&name)?;
+            if expires_days == 0 {
+                bail!("--expires-days must be at least 1: the partner needs time to accept");
+            }
             let out = out.unwrap_or_else(|| PathBuf::from(format!("{name}.handshake.asc")));
             if out.exists() {
                 bail!("{} already exists; choose another --out", out.display());
@@ -372,11 +381,26 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             print_json(&serde_json::json!({ "firstConnector": items }))?;
         }
         SyncCmd::Timing { sync, resend_after_secs, gap_after_secs } => {
-            if resend_after_secs <= 0.0 || gap_after_secs <= 0.0 {
-                bail!("times must be positive");
+            if resend_after_secs.is_none() && gap_after_secs.is_none() {
+                bail!("nothing to change: give --resend-after-secs, --gap-after-secs or both");
             }
+            let ms = |v: Option<f64>, flag: &str, now: i64| -> Result<i64> {
+                match v {
+                    None => Ok(now),
+                    Some(v) if v.is_finite() && v > 0.0 => Ok((v * 1000.0) as i64),
+                    Some(v) => bail!("--{flag} must be a positive number of seconds, not {v}"),
+                }
+            };
             let s = syncs::find(&conn, &sync)?;
-            syncs::set_timing(&conn, &s.id, (resend_after_secs * 1000.0) as i64, (gap_after_secs * 1000.0) as i64)?;
+            let resend = ms(resend_after_secs, "resend-after-secs", s.resend_after_ms)?;
+            let gap = ms(gap_after_secs, "gap-after-secs", s.gap_after_ms)?;
+            syncs::set_timing(&conn, &s.id, resend, gap)?;
+            println!(
+                "Sync '{}': resend after {:.3} s, ask for a gap after {:.3} s",
+                s.name,
+                resend as f64 / 1000.0,
+                gap as f64 / 1000.0
+            );
         }
     }
     Ok(())
