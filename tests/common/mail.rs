@@ -132,8 +132,19 @@ pub fn subjects(user: &str, password: &str) -> Vec<String> {
     subjects_in(user, password, "INBOX")
 }
 
+/// How many mails of sync `sync` wait in a mailbox's INBOX (other tests'
+/// syncs may leave theirs in the shared mailboxes).
+pub fn mails_of_sync(user: &str, password: &str, sync: &str) -> usize {
+    headers_in(user, password, "INBOX", "X-POSTERN-SYNC").iter().filter(|h| h.contains(sync)).count()
+}
+
 /// Subjects of the mails in a folder of a mailbox.
 pub fn subjects_in(user: &str, password: &str, folder: &str) -> Vec<String> {
+    headers_in(user, password, folder, "SUBJECT")
+}
+
+/// One header field of each mail in a folder of a mailbox.
+fn headers_in(user: &str, password: &str, folder: &str, field: &str) -> Vec<String> {
     use futures::TryStreamExt;
     let (_, imap) = ports();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -147,7 +158,7 @@ pub fn subjects_in(user: &str, password: &str, folder: &str) -> Vec<String> {
             return Vec::new();
         }
         let fetches: Vec<_> =
-            s.fetch("1:*", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]").await.unwrap().try_collect().await.unwrap();
+            s.fetch("1:*", format!("BODY.PEEK[HEADER.FIELDS ({field})]")).await.unwrap().try_collect().await.unwrap();
         let v = fetches
             .iter()
             .map(|f| String::from_utf8_lossy(f.header().unwrap_or_default()).trim().to_string())
@@ -155,6 +166,21 @@ pub fn subjects_in(user: &str, password: &str, folder: &str) -> Vec<String> {
         s.logout().await.unwrap();
         v
     })
+}
+
+/// Stops a server for a test and starts it again when dropped, even if
+/// the test fails half-way (a server left down would fail every later test).
+pub struct Stopped(&'static str);
+
+pub fn stopped(server: &'static str) -> Stopped {
+    servers(&format!("stop-{server}"));
+    Stopped(server)
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        servers(&format!("start-{}", self.0));
+    }
 }
 
 pub fn servers(cmd: &str) {

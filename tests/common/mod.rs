@@ -105,8 +105,13 @@ impl TestPeer {
     }
 
     /// Starts `postern run` with `args`; its debug log goes to a file in
-    /// the home (a pipe nobody reads could fill up and block it).
-    pub fn daemon(&self, args: &[&str]) -> std::process::Child {
+    /// the home (a pipe nobody reads could fill up and block it). A test
+    /// that fails before stopping it still ends it (see [`Daemon`]).
+    pub fn daemon(&self, args: &[&str]) -> Daemon {
+        Daemon(Some(self.spawn_daemon(args)))
+    }
+
+    fn spawn_daemon(&self, args: &[&str]) -> std::process::Child {
         Command::new(env!("CARGO_BIN_EXE_postern"))
             .arg("--home")
             .arg(self.home())
@@ -121,7 +126,8 @@ impl TestPeer {
 
     /// Stops a daemon with SIGTERM, asserts it ended successfully, returns
     /// its log.
-    pub fn stop(&self, d: std::process::Child) -> String {
+    pub fn stop(&self, mut d: Daemon) -> String {
+        let d = d.0.take().unwrap();
         Command::new("kill").args(["-TERM", &d.id().to_string()]).status().unwrap();
         let out = d.wait_with_output().unwrap();
         assert!(out.status.success(), "SIGTERM ends the daemon with success");
@@ -140,6 +146,34 @@ impl TestPeer {
 
     pub fn quarantine(&self, sync: &str) -> PathBuf {
         self.exchange(sync).join("QUARANTINE")
+    }
+}
+
+/// A running `postern run`: killed and waited for when dropped, so a test
+/// that panics leaves no daemon behind (it would hold the home's lock and
+/// its mail connections).
+pub struct Daemon(Option<std::process::Child>);
+
+impl Daemon {
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().unwrap().id()
+    }
+
+    /// SIGKILL, then wait for it to be gone.
+    pub fn kill(mut self) {
+        if let Some(mut c) = self.0.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 

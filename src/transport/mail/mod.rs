@@ -149,7 +149,8 @@ pub fn words(e: &async_imap::error::Error) -> String {
 
 /// Watches the mailbox with IMAP IDLE on one connection and calls `wake`
 /// when new mail arrives (and once after each login, for what came while
-/// it was not watching). IDLE is re-issued every 25 minutes on the same
+/// it was not watching, and every second re-issue, about hourly, as a
+/// safety net). IDLE is re-issued every 25 minutes on the same
 /// connection (servers drop it near 30); a lost connection is retried with
 /// jittered exponential backoff (2 s to 80 s). Returns when the server has
 /// no IDLE; else runs until its task is aborted.
@@ -185,26 +186,39 @@ async fn idle_session(settings: &MailSettings, wake: &impl Fn(), failures: &mut 
     }
     *failures = 0;
     wake();
+    // Answers the server sends outside IDLE (while leaving and re-entering
+    // it, or before it confirms IDLE) land in this queue, not in the wait.
+    let unsolicited = session.unsolicited_responses.clone();
+    let mut quiet_rounds = 0u32;
     loop {
-        // What arrived since the last look (while leaving and re-entering
-        // IDLE, the server answers outside IDLE): NOOP collects it.
+        // What arrived since the last look: NOOP collects it.
         session.noop().await?;
-        if drain_new_mail(&session) {
+        if drain_new_mail(&unsolicited) {
             wake();
         }
         let mut idle = session.idle();
         idle.init().await?;
+        if drain_new_mail(&unsolicited) {
+            wake();
+        }
         let response = {
             let (wait, _stop) = idle.wait_with_timeout(std::time::Duration::from_secs(25 * 60));
             wait.await?
         };
-        if let async_imap::extensions::idle::IdleResponse::NewData(data) = &response {
-            if announces_mail(data.parsed()) {
-                wake();
+        match &response {
+            async_imap::extensions::idle::IdleResponse::NewData(data) if announces_mail(data.parsed()) => wake(),
+            // A look now and then (about hourly) in case an announcement
+            // was ever missed: one login per look.
+            async_imap::extensions::idle::IdleResponse::Timeout => {
+                quiet_rounds += 1;
+                if quiet_rounds % 2 == 0 {
+                    wake();
+                }
             }
+            _ => {}
         }
         session = idle.done().await?;
-        if drain_new_mail(&session) {
+        if drain_new_mail(&unsolicited) {
             wake();
         }
     }
@@ -212,10 +226,10 @@ async fn idle_session(settings: &MailSettings, wake: &impl Fn(), failures: &mut 
 
 /// Empties the session's queue of unsolicited responses (it is bounded:
 /// left full, it would stall the connection); whether one announced mail.
-fn drain_new_mail(session: &Session<ImapStream>) -> bool {
+fn drain_new_mail(queue: &async_channel::Receiver<async_imap::types::UnsolicitedResponse>) -> bool {
     use async_imap::types::UnsolicitedResponse;
     let mut new = false;
-    while let Ok(r) = session.unsolicited_responses.try_recv() {
+    while let Ok(r) = queue.try_recv() {
         new |= matches!(r, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
     }
     new
