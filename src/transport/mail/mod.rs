@@ -211,7 +211,7 @@ async fn idle_session(settings: &MailSettings, wake: &impl Fn(), failures: &mut 
             // was ever missed: one login per look.
             async_imap::extensions::idle::IdleResponse::Timeout => {
                 quiet_rounds += 1;
-                if quiet_rounds % 2 == 0 {
+                if quiet_rounds.is_multiple_of(2) {
                     wake();
                 }
             }
