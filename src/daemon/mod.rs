@@ -9,6 +9,7 @@
 //! A failing sync backs off alone. Stops cleanly on Ctrl-C or SIGTERM,
 //! finishing the cycle under way.
 
+mod events;
 mod mounts;
 pub mod schedule;
 
@@ -24,6 +25,7 @@ use crate::engine::{CycleReport, Peer, Work};
 use crate::home::Home;
 use crate::store::{self, SyncRecord};
 use crate::transport::{FileTransport, Transport};
+use events::{canonical, data_version, event_of, futures_ready, shutdown_signal, Event};
 use schedule::{Due, Schedule};
 
 #[derive(Debug, Clone)]
@@ -32,17 +34,6 @@ pub struct RunOptions {
     pub interval: Duration,
     /// Wake on file-system events and IMAP IDLE (off: polling only).
     pub watch: bool,
-}
-
-/// What woke the daemon.
-#[derive(Debug)]
-enum Event {
-    /// Something wrote to the database (maybe another process).
-    Database,
-    /// A file appeared in this RECEIVE folder.
-    Folder(PathBuf),
-    /// IMAP IDLE saw new mail for this sync.
-    Mail(String),
 }
 
 /// When, after a database write, the daemon looks again whether another
@@ -369,60 +360,4 @@ fn timer(peer: &Peer, id: &str) -> Option<Instant> {
     let at = peer.next_due(id).ok()??;
     let wait = (at - store::now_ms()).max(0) as u64;
     Some(Instant::now() + Duration::from_millis(wait))
-}
-
-fn canonical(dir: &std::path::Path) -> PathBuf {
-    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
-}
-
-/// The database's data_version: it changes when another connection
-/// commits, never for this connection's own writes.
-fn data_version(conn: &rusqlite::Connection) -> Result<i64> {
-    Ok(conn.pragma_query_value(None, "data_version", |r| r.get(0))?)
-}
-
-async fn futures_ready(shutdown: &mut std::pin::Pin<Box<impl std::future::Future<Output = ()>>>) -> bool {
-    tokio::select! {
-        biased;
-        _ = shutdown => true,
-        _ = tokio::task::yield_now() => false,
-    }
-}
-
-/// What a file-system event can mean: a message file arriving in a
-/// RECEIVE folder, or a write to the database. Reads are nothing.
-fn event_of(event: &notify::Event) -> Option<Event> {
-    use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
-    if !matches!(
-        event.kind,
-        EventKind::Create(_)
-            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
-            // A command that wrote closes the database when it ends.
-            | EventKind::Access(AccessKind::Close(AccessMode::Write))
-    ) {
-        return None;
-    }
-    event.paths.iter().find_map(|p| {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name == "postern.db-wal" || name == "postern.db" {
-            Some(Event::Database)
-        } else if name.starts_with("postern-") {
-            p.parent().map(|d| Event::Folder(d.to_path_buf()))
-        } else {
-            None
-        }
-    })
-}
-
-/// Registers the handlers now, so a signal arriving early is not lost.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    Ok(async move {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-    })
 }

@@ -16,7 +16,7 @@ use crate::crypto::message::{open_unverified, seal_with_password, verify_cached,
 use crate::crypto::password::{new_passphrase, new_secret, pairing_proof, proofs_equal};
 use crate::crypto::{cert_from_armored, fingerprint, CryptoError, OwnKey};
 use crate::protocol::{Body, Envelope};
-use crate::store::{now_ms, outbox, syncs, Role, SyncRecord, SyncState};
+use crate::store::{now_ms, outbox, replace, syncs, Role, SyncRecord, SyncState};
 use crate::tracker::{Embedded, Tracker};
 use crate::transport::FileTransport;
 
@@ -147,7 +147,7 @@ fn check_settings(conn: &Connection, s: &SyncSettings) -> Result<()> {
         bail!("a sync named '{}' already exists in this home", s.name);
     }
     if let Some(old) = &s.replaces {
-        syncs::replaceable(conn, old, &s.project)?;
+        replace::replaceable(conn, old, &s.project)?;
     }
     Ok(())
 }
@@ -155,8 +155,8 @@ fn check_settings(conn: &Connection, s: &SyncSettings) -> Result<()> {
 /// Hands the replaced sync's place to the new one, if it replaces one.
 fn take_over(conn: &Connection, s: &SyncSettings, new_id: &str) -> Result<()> {
     if let Some(old) = &s.replaces {
-        let old = syncs::replaceable(conn, old, &s.project)?;
-        syncs::replace(conn, &old, new_id)?;
+        let old = replace::replaceable(conn, old, &s.project)?;
+        replace::replace(conn, &old, new_id)?;
     }
     Ok(())
 }
@@ -309,9 +309,9 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
     if (file.protocol == "email") != s.mail.is_some() {
         bail!("this sync uses the {} protocol: give the matching settings", file.protocol);
     }
-    if let Some(other) = syncs::same_pairing(&tx, &s.project, &file.master_fingerprint, "")? {
+    if let Some(other) = replace::same_pairing(&tx, &s.project, &file.master_fingerprint, "")? {
         if s.replaces.as_deref() != Some(other.name.as_str()) {
-            bail!(syncs::same_pairing_error(&other, &s.project));
+            bail!(replace::same_pairing_error(&other, &s.project));
         }
     }
     let mut s = s.clone();
@@ -391,8 +391,8 @@ pub fn take_accept(
     if sync.handshake_expires.is_some_and(|e| e < env.sent_at.min(now_ms())) {
         return Ok(Err(Rejected("accept was made after the handshake expired".into())));
     }
-    if let Some(other) = syncs::same_pairing(conn, &sync.project, &fpr, &sync.id)? {
-        return Ok(Err(Rejected(syncs::same_pairing_error(&other, &sync.project))));
+    if let Some(other) = replace::same_pairing(conn, &sync.project, &fpr, &sync.id)? {
+        return Ok(Err(Rejected(replace::same_pairing_error(&other, &sync.project))));
     }
     let armored = crate::crypto::cert_to_armored(cert)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -220,7 +220,7 @@ impl Peer {
         if let (Some(new), Ok(r)) = (&after.replaced_by, &received) {
             if r.applied > 0 {
                 // What the old sync still pairs, the new one knows too.
-                store::syncs::inherit_links(&self.conn, &after.id, new)?;
+                store::replace::inherit_links(&self.conn, &after.id, new)?;
             }
         }
         let send_error = match sent {

@@ -7,6 +7,7 @@ pub mod links;
 pub mod origins;
 pub mod outbox;
 pub mod problems;
+pub mod replace;
 pub mod seen;
 pub mod syncs;
 

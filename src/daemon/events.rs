@@ -1,0 +1,73 @@
+//! What wakes the daemon: file-system events (a message file in a RECEIVE
+//! folder, a write to the database), IMAP IDLE, signals; and how it tells
+//! another process's commit from its own.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+/// What woke the daemon.
+#[derive(Debug)]
+pub enum Event {
+    /// Something wrote to the database (maybe another process).
+    Database,
+    /// A file appeared in this RECEIVE folder.
+    Folder(PathBuf),
+    /// IMAP IDLE saw new mail for this sync.
+    Mail(String),
+}
+
+/// What a file-system event can mean: a message file arriving in a
+/// RECEIVE folder, or a write to the database. Reads are nothing.
+pub fn event_of(event: &notify::Event) -> Option<Event> {
+    use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+    if !matches!(
+        event.kind,
+        EventKind::Create(_)
+            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
+            // A command that wrote closes the database when it ends.
+            | EventKind::Access(AccessKind::Close(AccessMode::Write))
+    ) {
+        return None;
+    }
+    event.paths.iter().find_map(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name == "postern.db-wal" || name == "postern.db" {
+            Some(Event::Database)
+        } else if name.starts_with("postern-") {
+            p.parent().map(|d| Event::Folder(d.to_path_buf()))
+        } else {
+            None
+        }
+    })
+}
+
+/// Registers the handlers now, so a signal arriving early is not lost.
+pub fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
+}
+/// The database's data_version: it changes when another connection
+/// commits, never for this connection's own writes.
+pub fn data_version(conn: &rusqlite::Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "data_version", |r| r.get(0))?)
+}
+
+pub async fn futures_ready(shutdown: &mut std::pin::Pin<Box<impl std::future::Future<Output = ()>>>) -> bool {
+    tokio::select! {
+        biased;
+        _ = shutdown => true,
+        _ = tokio::task::yield_now() => false,
+    }
+}
+
+pub fn canonical(dir: &std::path::Path) -> PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
