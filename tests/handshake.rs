@@ -116,26 +116,27 @@ fn tampered_handshake_is_refused() {
 
 #[test]
 fn expired_handshake_is_refused() {
+    // The CLI refuses --expires-days 0: make one that expires at once
+    // through the library.
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
-    let created = m.json(&[
-        "sync",
-        "create",
-        "--name",
-        "acme",
-        "--project",
-        "SAM2",
-        "--sync-user",
-        "bot",
-        "--expires-days",
-        "0",
-        "--json",
-    ]);
+    let home = postern::home::Home::create(m.home()).unwrap();
+    let key = home.own_key().unwrap().unwrap();
+    let settings = postern::engine::handshake::SyncSettings {
+        name: "acme".into(),
+        description: String::new(),
+        project: "SAM2".into(),
+        sync_user: "bot".into(),
+        exchange_dir: home.default_exchange("acme"),
+        mail: None,
+        max_message_bytes: postern::engine::handshake::DEFAULT_MESSAGE_LIMIT,
+        forward: false,
+        replaces: None,
+    };
+    let created = postern::engine::handshake::create_master(&mut home.open_db().unwrap(), &key, &settings, 1).unwrap();
+    let file = m.home().join("acme.handshake.asc");
+    std::fs::write(&file, &created.handshake).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(5));
-    assert_refused(
-        &s,
-        accept(&s, &m.home().join("acme.handshake.asc"), created["passphrase"].as_str().unwrap()),
-        "expired",
-    );
+    assert_refused(&s, accept(&s, &file, &created.passphrase), "expired");
 }
 
 #[test]
