@@ -108,7 +108,7 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
     loop {
         let due = d.schedule.take_due(Instant::now());
         if !due.is_empty() {
-            let folders = d.poll_folders();
+            let folders = d.poll_folders(&due);
             let (p, ran) = run_due(peer, due, folders).await;
             peer = p;
             d.record(ran);
@@ -281,14 +281,20 @@ impl Daemon {
         }
     }
 
-    /// RECEIVE folders of the folder syncs, for a cheap look when only the
+    /// RECEIVE folders of the folder syncs due only to polling, for a cheap look when only the
     /// polling interval came round. Without watching, the interval is the
     /// only way tracker changes are seen: then every poll is a full cycle.
-    fn poll_folders(&self) -> HashMap<String, PathBuf> {
+    fn poll_folders(&self, due: &[(String, Due)]) -> HashMap<String, PathBuf> {
         if !self.opts.watch {
             return HashMap::new();
         }
-        self.syncs.iter().filter(|s| s.mail.is_none()).map(|s| (s.id.clone(), PathBuf::from(&s.exchange_dir))).collect()
+        let polled: std::collections::HashSet<&str> =
+            due.iter().filter(|(_, why)| *why == Due::Poll).map(|(id, _)| id.as_str()).collect();
+        self.syncs
+            .iter()
+            .filter(|s| s.mail.is_none() && polled.contains(s.id.as_str()))
+            .map(|s| (s.id.clone(), PathBuf::from(&s.exchange_dir)))
+            .collect()
     }
 
     fn record(&mut self, ran: Vec<Ran>) {
