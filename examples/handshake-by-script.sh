@@ -6,7 +6,14 @@
 # Usage: examples/handshake-by-script.sh [WORK_DIR]
 set -euo pipefail
 
-POSTERN=${POSTERN:-$(command -v target/release/postern || command -v postern)}
+# The repository's release build, wherever this is run from; else PATH.
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ -z "${POSTERN:-}" ]; then
+  if [ -x "$ROOT/target/release/postern" ]; then POSTERN=$ROOT/target/release/postern
+  elif command -v postern >/dev/null; then POSTERN=$(command -v postern)
+  else echo "no postern binary: run \`cargo build --release\` in $ROOT, or set POSTERN" >&2; exit 1
+  fi
+fi
 WORK=${1:-$(mktemp -d)}
 MASTER="$POSTERN --home $WORK/master"
 SLAVE="$POSTERN --home $WORK/slave"

@@ -6,10 +6,18 @@
 #   share/customer-to-vendor   <- customer SEND, vendor RECEIVE
 #
 # Usage: examples/network-folder.sh [WORK_DIR]
-# POSTERN names the binary (default: target/release/postern, else postern).
+# POSTERN names the binary (default: the repository's target/release/postern,
+# else postern on PATH). Runs from any directory.
 set -euo pipefail
 
-POSTERN=${POSTERN:-$(command -v target/release/postern || command -v postern)}
+# The repository's release build, wherever this is run from; else PATH.
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ -z "${POSTERN:-}" ]; then
+  if [ -x "$ROOT/target/release/postern" ]; then POSTERN=$ROOT/target/release/postern
+  elif command -v postern >/dev/null; then POSTERN=$(command -v postern)
+  else echo "no postern binary: run \`cargo build --release\` in $ROOT, or set POSTERN" >&2; exit 1
+  fi
+fi
 WORK=${1:-$(mktemp -d)}
 SHARE=$WORK/share
 mkdir -p "$SHARE/vendor-to-customer" "$SHARE/customer-to-vendor"

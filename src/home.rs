@@ -43,7 +43,7 @@ impl Home {
         if !root.join("postern.db").is_file() {
             anyhow::bail!(
                 "there is no postern home at {} (no postern.db): check --home or {HOME_ENV}; \
-                 `project create`, `sync create`, `sync accept` or `key import` make one",
+                 `project create` (a sync needs a project) or `key import` make one",
                 root.display()
             );
         }

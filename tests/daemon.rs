@@ -145,6 +145,25 @@ fn a_sync_whose_share_is_gone_does_not_stop_the_others() {
     }
     let log = m.stop(dm);
     assert!(log.contains("sync 'b'") && log.contains("tried again in"), "{log}");
+
+    // `status` says which sync fails, at what, and since when.
+    let text = m.ok(&["status"]);
+    let b_part = &text[text.find("b (").unwrap()..];
+    assert!(b_part.contains("FAILING         receiving since 20"), "{text}");
+    assert!(b_part.contains("not reachable"), "{text}");
+    assert_eq!(text.matches("FAILING").count(), 1, "a is healthy: {text}");
+    let st = m.status_of("b");
+    let failing = st["failing"].as_array().unwrap();
+    assert_eq!(failing.len(), 1, "{st}");
+    assert_eq!(failing[0]["what"], "cycle");
+    assert!(failing[0]["tries"].as_u64().unwrap() >= 2, "{st}");
+    assert!(failing[0]["since"].as_i64().unwrap() < failing[0]["last_at"].as_i64().unwrap());
+    // Mounted again: the next cycle clears it.
+    std::fs::remove_file(&receive).unwrap();
+    std::fs::create_dir(&receive).unwrap();
+    m.ok(&["run", "--once"]);
+    assert_eq!(m.status_of("b")["failing"], serde_json::json!([]));
+    assert!(!m.ok(&["status"]).contains("FAILING"));
 }
 
 #[test]
@@ -171,4 +190,8 @@ fn a_failing_send_side_does_not_stop_receiving() {
     let log = m.stop(dm);
     assert!(log.contains("sending failed; it is tried again in"), "{log}");
     assert!(log.contains("receiving goes on"), "{log}");
+    let failing = m.status()["failing"].clone();
+    assert_eq!(failing.as_array().unwrap().len(), 1, "{failing}");
+    assert_eq!(failing[0]["what"], "send");
+    assert!(m.ok(&["status"]).contains("FAILING         sending since"));
 }

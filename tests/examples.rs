@@ -72,3 +72,39 @@ fn bench_runs_on_small_data_and_prints_figures() {
     assert_eq!(json["throughput_changes"], 200);
     assert!(json["attachment_messages"].as_u64().unwrap() >= 2, "12 MB goes in parts under 10 MB: {json}");
 }
+
+/// A copy of the repository's layout (`examples/`, `target/release/`) run
+/// from another directory, with no POSTERN set: the script finds the
+/// binary beside itself, or says how to get one.
+#[test]
+fn examples_run_from_any_directory() {
+    for script in ["network-folder.sh", "handshake-by-script.sh"] {
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(repo.path().join("examples")).unwrap();
+        let copy = repo.path().join("examples").join(script);
+        std::fs::copy(format!("{}/examples/{script}", env!("CARGO_MANIFEST_DIR")), &copy).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let run = || {
+            Command::new("bash")
+                .arg(&copy)
+                .arg(elsewhere.path().join("work"))
+                .current_dir(elsewhere.path())
+                .env_remove("POSTERN")
+                .env_remove("POSTERN_HOME")
+                .env("PATH", "/usr/bin:/bin")
+                .output()
+                .unwrap()
+        };
+        let out = run();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains("no postern binary: run `cargo build --release`"), "{script}: {err}");
+
+        std::fs::create_dir_all(repo.path().join("target/release")).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_postern"), repo.path().join("target/release/postern")).unwrap();
+        let out = run();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{script}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("example: OK"), "{script}: {stdout}");
+    }
+}

@@ -139,3 +139,38 @@ fn timing_values_change_one_at_a_time_and_bad_values_are_refused() {
     let status = m.ok(&["status"]);
     assert!(status.contains("0 issues with errors, 0 messages quarantined"), "{status}");
 }
+
+#[test]
+fn messages_waiting_in_the_old_exchange_folder_move_along() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    settle(&m, &s, "acme");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "waiting in SEND"]);
+    m.cycle();
+    s.ok(&["issue", "create", "--project", "SP2", "--summary", "waiting in RECEIVE"]);
+    s.cycle();
+    assert_eq!(carry(&s, &m, "acme"), 1);
+    let old = m.exchange("acme");
+    assert_eq!(m.outgoing("acme").len(), 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("share");
+    let out = m.ok(&["sync", "edit", "acme", "--exchange", new.to_str().unwrap()]);
+    assert!(out.contains("1 message waiting in SEND, 1 message waiting in RECEIVE"), "{out}");
+    assert_eq!(common::list_messages(&old.join("SEND")).len(), 0);
+    assert_eq!(common::list_messages(&old.join("RECEIVE")).len(), 0);
+    assert_eq!(m.outgoing("acme").len(), 1, "the waiting message is in the new SEND");
+    settle(&m, &s, "acme");
+    assert_eq!(s.issue("SP2-2")["summary"], "waiting in SEND");
+    assert_eq!(m.issue("SAM2-2")["summary"], "waiting in RECEIVE");
+
+    // The same folder again is refused; an old folder that is gone (an
+    // unmounted share) does not stop a move away from it.
+    let err = m.fail(&["sync", "edit", "acme", "--exchange", new.to_str().unwrap()]);
+    assert!(err.contains("already uses"), "{err}");
+    std::fs::remove_dir_all(&new).unwrap();
+    let third = dir.path().join("third");
+    let out = m.ok(&["sync", "edit", "acme", "--exchange", third.to_str().unwrap()]);
+    assert!(out.contains("is not reachable: messages waiting there were not moved"), "{out}");
+    assert_eq!(m.status()["exchange"], third.to_str().unwrap());
+}

@@ -22,6 +22,6 @@ postern project create SP2 --name "Vendor issues" 2>/dev/null || true
 #    Messages stay under the relay's size limit (larger changes and
 #    attachments are split and put back together on the other side).
 postern sync accept --file "${1:?handshake file}" --passphrase-file "${2:?passphrase file}" \
-  --project SP2 --sync-user sync-vendor --max-message-size 10MB --mail-config "$CONFIG" "${@:4}"
+  --project SP2 --sync-user sync-customer --max-message-size 10MB --mail-config "$CONFIG" "${@:4}"
 
 echo "Now: systemctl enable --now postern.service; postern status"

@@ -29,6 +29,7 @@ pub enum AttachmentCmd {
     /// List an issue's attachments.
     List {
         issue: String,
+        /// Print JSON (for scripts) instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -36,6 +37,7 @@ pub enum AttachmentCmd {
     Get {
         issue: String,
         id: String,
+        /// File to write the content to.
         #[arg(long)]
         out: PathBuf,
     },
@@ -95,6 +97,7 @@ pub fn attachment(home: &Home, cmd: AttachmentCmd) -> Result<()> {
             if json {
                 return print_json(&i.attachments);
             }
+            super::say_if_empty(i.attachments.len(), &format!("no attachments on issue {issue}"));
             for a in i.attachments {
                 println!("{}\t{}\t{}\t{}\t{}", a.id, a.filename, a.size, a.media_type, a.sha256);
             }

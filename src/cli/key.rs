@@ -13,6 +13,7 @@ pub enum KeyCmd {
     /// Print the certificate, armored (with --secret: the secret key, for
     /// an auditor decrypting the message trail with GnuPG or sq).
     Export {
+        /// Export the secret key instead (for an auditor decrypting the message trail).
         #[arg(long)]
         secret: bool,
     },

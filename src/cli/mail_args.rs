@@ -11,6 +11,7 @@ pub struct MailArgs {
     /// Our mail address: the partner sends here; our From.
     #[arg(long)]
     pub mail_address: Option<String>,
+    /// IMAP server that holds our mailbox (host name or address).
     #[arg(long)]
     pub imap_host: Option<String>,
     /// IMAP port [default: 993].
@@ -19,6 +20,7 @@ pub struct MailArgs {
     /// tls | starttls | none [default: tls].
     #[arg(long)]
     pub imap_security: Option<Security>,
+    /// IMAP login name.
     #[arg(long)]
     pub imap_user: Option<String>,
     /// The IMAP password (prefer --imap-password-env or --imap-password-file).
@@ -33,6 +35,7 @@ pub struct MailArgs {
     /// Mailbox to read [default: INBOX].
     #[arg(long)]
     pub mailbox: Option<String>,
+    /// SMTP server (relay) that sends our mails to the partner.
     #[arg(long)]
     pub smtp_host: Option<String>,
     /// SMTP port [default: 587].
@@ -41,12 +44,16 @@ pub struct MailArgs {
     /// tls | starttls | none [default: starttls].
     #[arg(long)]
     pub smtp_security: Option<Security>,
+    /// SMTP login name (leave out, with no password, for a relay without login).
     #[arg(long)]
     pub smtp_user: Option<String>,
+    /// The SMTP password (prefer --smtp-password-env or --smtp-password-file).
     #[arg(long)]
     pub smtp_password: Option<String>,
+    /// Name of an environment variable holding the SMTP password.
     #[arg(long)]
     pub smtp_password_env: Option<String>,
+    /// File holding the SMTP password.
     #[arg(long)]
     pub smtp_password_file: Option<String>,
     /// Use the IMAP user and password for SMTP too.

@@ -8,6 +8,7 @@ mod key;
 mod mail;
 mod mail_args;
 mod mail_config;
+mod prompt;
 mod run;
 mod status;
 mod sync;
@@ -118,9 +119,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Issue(c) => tracker::issue(&existing()?, c),
         Command::Comment(c) => tracker::comment(&existing()?, c),
         Command::Attachment(c) => attachment::attachment(&existing()?, c),
-        Command::Sync(c) if matches!(*c, sync::SyncCmd::Create { .. } | sync::SyncCmd::Accept { .. }) => {
-            sync::sync(&home()?, *c)
-        }
         Command::Sync(c) => sync::sync(&existing()?, *c),
         Command::Errors(c) => sync::errors(&existing()?, c),
         Command::Key(c) if matches!(c, key::KeyCmd::Import { .. }) => key::key(&home()?, c),
@@ -134,6 +132,18 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// Prints a value as pretty JSON on stdout.
+/// "1 issue", "2 issues".
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A table with no rows says so (on stdout, like the rows would be).
+pub(crate) fn say_if_empty(len: usize, what: &str) {
+    if len == 0 {
+        println!("{what}");
+    }
+}
+
 pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())

@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
-use super::print_json;
+use super::{plural, print_json};
 use crate::engine::handshake::format_ms;
 use crate::home::Home;
 use crate::store::{now_ms, outbox, problems, syncs};
@@ -48,11 +48,20 @@ pub struct SyncStatus {
     pub forward: bool,
     /// The name of the sync that took over from this one.
     pub replaced_by: Option<String>,
+    /// Work that keeps failing (`cycle`: reading the tracker and
+    /// receiving; `send`), with the last error and since when.
+    pub failing: Vec<crate::store::trouble::Trouble>,
 }
 
-/// "1 issue", "2 issues".
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+/// "45s", "12m", "3h 5m", "2d 4h".
+fn ago(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    }
 }
 
 /// Mail settings for display: a literal password becomes "<redacted>".
@@ -75,6 +84,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
         .cloned()
         .map(|s| {
             Ok(SyncStatus {
+                failing: crate::store::trouble::of(conn, &s.id)?,
                 forward: s.forward,
                 replaced_by: s.replaced_by.as_deref().map(name_of),
                 awaiting_ack: outbox::pending(conn, &s.id)?,
@@ -144,6 +154,16 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 }
             }
             None => println!("  exchange        {}", s.exchange),
+        }
+        for t in &s.failing {
+            let what = if t.what == "send" { "sending" } else { "receiving" };
+            println!(
+                "  FAILING         {what} since {} ({} ago, {}): {}",
+                format_ms(t.since),
+                ago(now_ms() - t.since),
+                plural(t.tries, "try", "tries"),
+                t.error
+            );
         }
         println!("  partner         {}", s.partner_fingerprint.as_deref().unwrap_or("(not yet paired)"));
         match s.last_received_at {

@@ -111,6 +111,7 @@ pub enum SyncCmd {
     },
     /// List syncs.
     List {
+        /// Print JSON (for scripts) instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -135,6 +136,7 @@ pub enum ErrorsCmd {
     /// List issues whose incoming changes are blocked.
     List {
         sync: String,
+        /// Print JSON (for scripts) instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -152,14 +154,10 @@ fn read_passphrase(passphrase: Option<String>, file: Option<PathBuf>) -> Result<
         let p = std::fs::read_to_string(&f).with_context(|| format!("cannot read passphrase file {}", f.display()))?;
         return Ok(p.trim().to_string());
     }
-    eprint!("Passphrase: ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    if line.trim().is_empty() {
-        bail!("no passphrase given (use --passphrase-file, POSTERN_PASSPHRASE or type it)");
-    }
-    Ok(line.trim().to_string())
+    super::prompt::read_secret(
+        "Passphrase (not shown): ",
+        "passphrase (use --passphrase-file, POSTERN_PASSPHRASE or type it)",
+    )
 }
 
 fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
@@ -246,6 +244,10 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 forward,
                 replaces,
             };
+            handshake::check_settings(&conn, &settings)?;
+            for f in std::iter::once(&out).chain(passphrase_out.as_ref()) {
+                check_writable(f)?;
+            }
             let (key, generated) = home.own_key_or_generate()?;
             if generated {
                 eprintln!("Generated this peer's key {}", key.fingerprint());
@@ -344,6 +346,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 forward,
                 replaces,
             };
+            handshake::check_accept(&conn, &hs, &settings)?;
             let (key, generated) = home.own_key_or_generate()?;
             if generated {
                 eprintln!("Generated this peer's key {}", key.fingerprint());
@@ -366,6 +369,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                     .collect();
                 return print_json(&v);
             }
+            super::say_if_empty(all.len(), "no syncs in this home");
             for s in all {
                 println!("{}\t{}\t{}\t{}\t{}", s.name, s.role.as_str(), s.state.as_str(), s.project, s.id);
             }
@@ -415,6 +419,7 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
             if json {
                 return print_json(&errs);
             }
+            super::say_if_empty(errs.len(), &format!("no errors in sync '{}'", s.name));
             for e in errs {
                 println!(
                     "[{}] {} (local {}, message {}, {} change(s) waiting)",
@@ -450,6 +455,21 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
             let n = problems::discard(&conn, &s.id, &remote_issue)?;
             println!("[{remote_issue}] {n} change(s) dropped");
         }
+    }
+    Ok(())
+}
+
+/// A file we are about to write: its folder exists and it is not a folder.
+fn check_writable(path: &std::path::Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!("cannot write {}: folder {} does not exist", path.display(), dir.display());
+    }
+    if path.is_dir() {
+        bail!("cannot write {}: it is a folder", path.display());
     }
     Ok(())
 }

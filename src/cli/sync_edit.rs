@@ -88,9 +88,37 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                 bail!("nothing to change: give --exchange");
             };
             let dir = std::path::absolute(&dir)?;
+            let old = PathBuf::from(&sync.exchange_dir);
+            if dir == old {
+                bail!("sync '{}' already uses {}", sync.name, dir.display());
+            }
             FileTransport::create_dirs(&dir)?;
+            // Files still waiting in the old folders go along, so nothing
+            // waits for a resend. The database is not changed if this fails.
+            let reachable = ["SEND", "RECEIVE"].iter().all(|d| old.join(d).is_dir());
+            let moved = match FileTransport::new(&old).move_waiting(&FileTransport::new(&dir)) {
+                Ok((sent, received)) => format!(
+                    "Moved from the old folder: {} waiting in SEND, {} waiting in RECEIVE.",
+                    super::plural(sent as u64, "message", "messages"),
+                    super::plural(received as u64, "message", "messages")
+                ),
+                Err(_) if !reachable => format!(
+                    "The old folder {} is not reachable: messages waiting there were not moved. Ours are sent \
+                     again until the partner acknowledges them, and the partner sends again what we do not \
+                     acknowledge.",
+                    old.display()
+                ),
+                Err(e) => {
+                    return Err(e.context(format!(
+                        "cannot move the waiting messages from {} to {}; nothing was changed",
+                        old.display(),
+                        dir.display()
+                    )))
+                }
+            };
             syncs::set_exchange(&conn, &sync.id, &dir.to_string_lossy())?;
             println!("Exchange folder of sync '{}' is now {}", sync.name, dir.display());
+            println!("{moved}");
         }
     }
     Ok(())

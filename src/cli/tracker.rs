@@ -15,6 +15,7 @@ pub enum ProjectCmd {
     Create {
         /// Project key: upper-case letters and digits, e.g. SAM2.
         key: String,
+        /// A longer name to show (default: the key).
         #[arg(long)]
         name: Option<String>,
         /// Comma-separated statuses the project allows (default: any).
@@ -30,6 +31,7 @@ pub enum ProjectCmd {
     },
     /// List projects.
     List {
+        /// Print JSON (for scripts) instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -52,19 +54,25 @@ impl Who {
 pub enum IssueCmd {
     /// Create an issue; prints its key.
     Create {
+        /// The project the issue belongs to.
         #[arg(long)]
         project: String,
+        /// One-line summary.
         #[arg(long)]
         summary: String,
+        /// Longer description (plain text or markdown).
         #[arg(long, default_value = "")]
         description: String,
+        /// Status; must be one of the project's statuses.
         #[arg(long, default_value = DEFAULT_STATUS)]
         status: String,
+        /// Priority.
         #[arg(long, default_value = DEFAULT_PRIORITY)]
         priority: String,
         /// A label (repeat for several).
         #[arg(long = "label")]
         labels: Vec<String>,
+        /// Who works on it (a user name).
         #[arg(long)]
         assignee: Option<String>,
         #[command(flatten)]
@@ -73,12 +81,16 @@ pub enum IssueCmd {
     /// Change fields of an issue; prints its key.
     Edit {
         key: String,
+        /// One-line summary.
         #[arg(long)]
         summary: Option<String>,
+        /// Longer description (plain text or markdown).
         #[arg(long)]
         description: Option<String>,
+        /// Status; must be one of the project's statuses.
         #[arg(long)]
         status: Option<String>,
+        /// Priority.
         #[arg(long)]
         priority: Option<String>,
         /// Replace the labels (comma-separated; empty for none).
@@ -92,14 +104,17 @@ pub enum IssueCmd {
     },
     /// List the issues of a project.
     List {
+        /// The project whose issues to list.
         #[arg(long)]
         project: String,
+        /// Print JSON (for scripts) instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Show one issue with its comments.
     Show {
         key: String,
+        /// Print JSON (for scripts) instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -110,6 +125,7 @@ pub enum CommentCmd {
     /// Add a comment; prints its id.
     Add {
         issue: String,
+        /// The comment's text.
         #[arg(long)]
         body: String,
         #[command(flatten)]
@@ -119,6 +135,7 @@ pub enum CommentCmd {
     Edit {
         issue: String,
         id: String,
+        /// The comment's new text.
         #[arg(long)]
         body: String,
         #[command(flatten)]
@@ -156,8 +173,9 @@ pub fn project(home: &Home, cmd: ProjectCmd) -> Result<()> {
             if json {
                 return print_json(&projects);
             }
+            super::say_if_empty(projects.len(), "no projects in the embedded tracker");
             for p in projects {
-                println!("{}\t{}\t{} issues", p.key, p.name, p.issues);
+                println!("{}\t{}\t{}", p.key, p.name, super::plural(p.issues, "issue", "issues"));
             }
         }
     }
@@ -204,6 +222,7 @@ pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
             if json {
                 return print_json(&issues);
             }
+            super::say_if_empty(issues.len(), &format!("no issues in project {project}"));
             for i in issues {
                 println!("{}\t{}\t{}\t{}", i.key, i.fields.status, i.fields.priority, i.fields.summary);
             }

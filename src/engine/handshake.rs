@@ -127,7 +127,16 @@ pub fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_settings(conn: &Connection, s: &SyncSettings) -> Result<()> {
+/// Everything an accept checks before it creates anything.
+pub fn check_accept(conn: &Connection, file: &HandshakeFile, s: &SyncSettings) -> Result<()> {
+    if syncs::get(conn, &file.sync_id)?.is_some() {
+        bail!("this home already has the sync {} ('{}'): a handshake file is used once", file.sync_id, file.name);
+    }
+    check_settings(conn, s)
+}
+
+/// Everything a create checks before it creates anything.
+pub fn check_settings(conn: &Connection, s: &SyncSettings) -> Result<()> {
     check_name(&s.name)?;
     if Embedded.project(conn, &s.project)?.is_none() {
         bail!(
@@ -299,10 +308,7 @@ pub fn format_ms(ms: i64) -> String {
 /// message (number 1) carrying our certificate and the pairing proof.
 pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &SyncSettings) -> Result<SyncRecord> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if syncs::get(&tx, &file.sync_id)?.is_some() {
-        bail!("this home already has the sync {} ('{}'): a handshake file is used once", file.sync_id, file.name);
-    }
-    check_settings(&tx, s)?;
+    check_accept(&tx, file, s)?;
     if file.master_fingerprint == key.fingerprint() {
         bail!("this handshake file was made with this home's own key; upload it on the partner's side");
     }

@@ -197,6 +197,14 @@ impl Peer {
     /// comes back beside the report (sending then pauses, growing from
     /// 2 s to [`SEND_PAUSE_MAX`]).
     fn cycle_sync(&mut self, sync: &SyncRecord, work: Work) -> Result<(CycleReport, Option<anyhow::Error>)> {
+        let result = self.cycle_sync_inner(sync, work);
+        if let Err(e) = &result {
+            store::trouble::record(&self.conn, &sync.id, "cycle", Some(e))?;
+        }
+        result
+    }
+
+    fn cycle_sync_inner(&mut self, sync: &SyncRecord, work: Work) -> Result<(CycleReport, Option<anyhow::Error>)> {
         let transport = crate::transport::AnyTransport::for_sync(sync)?;
         let position = store::syncs::mailbox_position(&self.conn, &sync.id)?;
         if let Some(p) = &position {
@@ -236,6 +244,13 @@ impl Peer {
                 Some(e.context(format!("sending failed; it is tried again in {}s", wait.as_secs().max(1))))
             }
         };
+        // What `status` shows: failing work and since when.
+        if work.receive {
+            store::trouble::record(&self.conn, &sync.id, "cycle", received.as_ref().err())?;
+        }
+        if !paused {
+            store::trouble::record(&self.conn, &sync.id, "send", send_error.as_ref())?;
+        }
         match (received, send_error) {
             (Ok(r), send) => {
                 report.add(r);

@@ -10,6 +10,7 @@ pub mod problems;
 pub mod replace;
 pub mod seen;
 pub mod syncs;
+pub mod trouble;
 
 use std::path::Path;
 
@@ -26,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema5.sql"),
     include_str!("schema6.sql"),
     include_str!("schema7.sql"),
+    include_str!("schema8.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.

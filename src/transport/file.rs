@@ -53,6 +53,34 @@ impl FileTransport {
         Ok(removed)
     }
 
+    /// Moves the message files waiting in this exchange's SEND and
+    /// RECEIVE into `to`'s (when a sync's exchange folder changes), each
+    /// written whole and fsynced there before it is removed here. Returns
+    /// how many moved from SEND and from RECEIVE.
+    pub fn move_waiting(&self, to: &FileTransport) -> Result<(usize, usize)> {
+        let mut moved = [0, 0];
+        for (n, (from, into)) in [(&self.send, &to.send), (&self.receive, &to.receive)].into_iter().enumerate() {
+            Self::check_dir(from)?;
+            Self::check_dir(into)?;
+            for entry in fs::read_dir(from)? {
+                let entry = entry?;
+                let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+                if names::parse(&name).is_none() || !entry.metadata()?.is_file() {
+                    continue;
+                }
+                if !into.join(&name).exists() {
+                    let data = fs::read(entry.path())?;
+                    let peer = FileTransport { send: into.clone(), receive: into.clone(), quarantine: into.clone() };
+                    peer.send(&name, &data)?;
+                }
+                fs::remove_file(entry.path()).with_context(|| format!("cannot remove {}", entry.path().display()))?;
+                moved[n] += 1;
+            }
+            sync_dir(from)?;
+        }
+        Ok((moved[0], moved[1]))
+    }
+
     pub fn receive_dir(&self) -> &Path {
         &self.receive
     }

@@ -91,6 +91,12 @@ impl TestPeer {
         self.json(&["status", "--json"])[0].clone()
     }
 
+    /// The status of the sync named `name`.
+    pub fn status_of(&self, name: &str) -> serde_json::Value {
+        let all = self.json(&["status", "--json"]);
+        all.as_array().unwrap().iter().find(|s| s["name"] == name).expect("a sync of that name").clone()
+    }
+
     pub fn issue(&self, key: &str) -> serde_json::Value {
         self.json(&["issue", "show", key, "--json"])
     }
