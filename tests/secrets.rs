@@ -175,3 +175,38 @@ fn a_literal_mail_password_shows_nowhere() {
     assert!(said.contains("<redacted>"), "status shows the password only as redacted");
     assert!(!said.contains(pw), "the mail password leaked: {said}");
 }
+
+/// The one-time pairing secret is in the master's database only until the
+/// accept arrives (and never in the slave's).
+#[test]
+fn the_pairing_secret_is_wiped_once_paired() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"]);
+    let pass = created["passphrase"].as_str().unwrap().to_string();
+    let hs = m.home().join("acme.handshake.asc");
+    let pairing = read_handshake(&std::fs::read(&hs).unwrap(), &pass).unwrap().pairing_secret;
+    let db_holds = |p: &TestPeer| {
+        let conn = postern::store::open(&p.home().join("postern.db")).unwrap();
+        conn.query_row("SELECT count(*) FROM sync WHERE pairing_secret = ?1", [&pairing], |r| r.get::<_, i64>(0))
+            .unwrap()
+            > 0
+    };
+    assert!(db_holds(&m), "the master needs it until the accept");
+    s.ok(&[
+        "sync",
+        "accept",
+        "--file",
+        hs.to_str().unwrap(),
+        "--passphrase",
+        &pass,
+        "--project",
+        "SP2",
+        "--sync-user",
+        "c",
+        "--yes",
+    ]);
+    assert!(!db_holds(&s));
+    settle(&m, &s, "acme");
+    assert_eq!(m.status()["state"], "active");
+    assert!(!db_holds(&m), "wiped once the pairing is done");
+}
