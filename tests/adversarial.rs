@@ -270,7 +270,7 @@ fn fields_from_outside_are_stored_exactly_and_decide_no_path() {
                 labels: vec![s.into()],
                 assignee: Some(s.into()),
             };
-            Embedded.create_issue(&tx, "SAM2", &f, Actor::person(s)).unwrap();
+            Embedded::new(&tx).create_issue("SAM2", &f, Actor::person(s)).unwrap();
         }
         tx.commit().unwrap();
     }

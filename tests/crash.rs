@@ -34,21 +34,21 @@ fn bulk(p: &TestPeer, project: &str, n: usize, tag: &str) {
             priority: "Medium".into(),
             ..Default::default()
         };
-        let k = Embedded.create_issue(&tx, project, &f, a).unwrap();
-        Embedded.add_comment(&tx, &k, &format!("{tag} first comment on {i}"), None, a).unwrap();
+        let k = Embedded::new(&tx).create_issue(project, &f, a).unwrap();
+        Embedded::new(&tx).add_comment(&k, &format!("{tag} first comment on {i}"), None, a).unwrap();
     }
     tx.commit().unwrap();
 }
 
 fn edit_some(p: &TestPeer, project: &str, tag: &str) {
     let mut peer = p.peer();
-    let keys = Embedded.issue_keys(&peer.conn, project).unwrap();
+    let keys = Embedded::new(&peer.conn).issue_keys(project).unwrap();
     let tx = peer.conn.transaction().unwrap();
     let a = Actor::person("editor");
     for k in keys.iter().step_by(7) {
-        Embedded.add_comment(&tx, k, &format!("{tag} on {k}"), None, a).unwrap();
+        Embedded::new(&tx).add_comment(k, &format!("{tag} on {k}"), None, a).unwrap();
         let f = postern::protocol::FieldChanges { description: Some(format!("{tag} desc")), ..Default::default() };
-        Embedded.update_issue(&tx, k, &f, a).unwrap();
+        Embedded::new(&tx).update_issue(k, &f, a).unwrap();
     }
     tx.commit().unwrap();
 }
@@ -138,8 +138,8 @@ fn peers_killed_at_random_instants_lose_nothing_and_apply_nothing_twice() {
     for p in pairs {
         let (l, r) = (p["localIssueKey"].as_str().unwrap(), p["remoteIssueKey"].as_str().unwrap());
         let (a, b) = (m.peer(), s.peer());
-        let ia = Embedded.issue(&a.conn, l).unwrap().unwrap();
-        let ib = Embedded.issue(&b.conn, r).unwrap().unwrap();
+        let ia = Embedded::new(&a.conn).issue(l).unwrap().unwrap();
+        let ib = Embedded::new(&b.conn).issue(r).unwrap().unwrap();
         assert_eq!(ia.fields, ib.fields, "{l} / {r}");
         let ba: Vec<_> = ia.comments.iter().map(|c| &c.body).collect();
         let bb: Vec<_> = ib.comments.iter().map(|c| &c.body).collect();

@@ -30,7 +30,7 @@ pub fn run(pair: &Pair, megabytes: usize, f: &mut Figures) -> Result<()> {
     let data = noise(megabytes * 1_000_000, 0x2545_f491_4f6c_dd1d);
     let sha = sha256_hex(&data);
     let (mut mdb, sdb) = (pair.master_db()?, pair.slave_db()?);
-    let key = Embedded.issue_keys(&mdb, "SAM2")?.into_iter().next().expect("issues exist");
+    let key = Embedded::new(&mdb).issue_keys("SAM2")?.into_iter().next().expect("issues exist");
     let remote: String =
         sdb.query_row("SELECT local_key FROM link WHERE remote_key = ?1", params![key], |r| r.get(0))?;
     let seq_before = count(&mdb, "SELECT out_seq FROM sync")?;
@@ -38,7 +38,7 @@ pub fn run(pair: &Pair, megabytes: usize, f: &mut Figures) -> Result<()> {
     let start = Instant::now();
     let tx = mdb.transaction()?;
     let file = NewAttachment { filename: "bench.bin", media_type: "application/octet-stream", data: &data };
-    Embedded.add_attachment(&tx, &key, file, None, Actor::person("bench"))?;
+    Embedded::new(&tx).add_attachment(&key, file, None, Actor::person("bench"))?;
     tx.commit()?;
     drop(data);
     wait_until(Duration::from_secs(600), Duration::from_millis(20), || {

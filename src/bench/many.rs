@@ -75,7 +75,7 @@ fn latencies(pair: &Pair, _d: &Daemons, n: usize, samples: usize) -> Result<Vec<
         let value = format!("edit {i}");
         let tx = mdb.transaction()?;
         let c = FieldChanges { summary: Some(value.clone()), ..Default::default() };
-        Embedded.update_issue(&tx, &format!("M{p}-1"), &c, Actor::person("bench"))?;
+        Embedded::new(&tx).update_issue(&format!("M{p}-1"), &c, Actor::person("bench"))?;
         tx.commit()?;
         let t = wait_until(Duration::from_secs(60), Duration::from_micros(500), || {
             let s: String =
@@ -100,8 +100,8 @@ fn setup(root: &Path, n: usize) -> Result<Pair> {
     let share = root.join("share");
     for i in 0..n {
         let name = format!("s{i}");
-        Embedded.create_project(&mdb, &format!("M{i}"), "bench", None)?;
-        Embedded.create_project(&sdb, &format!("S{i}"), "bench", None)?;
+        Embedded::new(&mdb).create_project(&format!("M{i}"), "bench", None)?;
+        Embedded::new(&sdb).create_project(&format!("S{i}"), "bench", None)?;
         let settings = |h: &Home, project: String| SyncSettings {
             name: name.clone(),
             description: "many syncs".into(),
@@ -137,7 +137,7 @@ fn setup(root: &Path, n: usize) -> Result<Pair> {
             priority: "Medium".into(),
             ..Default::default()
         };
-        Embedded.create_issue(&tx, &format!("M{i}"), &f, Actor::person("bench"))?;
+        Embedded::new(&tx).create_issue(&format!("M{i}"), &f, Actor::person("bench"))?;
     }
     tx.commit()?;
     crate::cli::demo::run_until_quiet(&mut m, &mut s)?;

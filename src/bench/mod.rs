@@ -83,9 +83,9 @@ fn bulk(conn: &mut Connection, o: &BenchOptions) -> Result<()> {
             labels: vec!["bench".into()],
             assignee: None,
         };
-        let key = Embedded.create_issue(&tx, "SAM2", &f, a)?;
+        let key = Embedded::new(&tx).create_issue("SAM2", &f, a)?;
         for c in 0..o.comments {
-            Embedded.add_comment(&tx, &key, &format!("Comment {c} on {key}: seen again today."), None, a)?;
+            Embedded::new(&tx).add_comment(&key, &format!("Comment {c} on {key}: seen again today."), None, a)?;
         }
     }
     tx.commit()?;
@@ -124,7 +124,7 @@ fn throughput(pair: &Pair, o: &BenchOptions, f: &mut Figures) -> Result<()> {
     let d = pair.start(&[])?;
     let (mut mdb, sdb) = (pair.master_db()?, pair.slave_db()?);
     let base = applied_on_slave(&sdb)?;
-    let keys: Vec<String> = Embedded.issue_keys(&mdb, "SAM2")?;
+    let keys: Vec<String> = Embedded::new(&mdb).issue_keys("SAM2")?;
     let a = Actor::person("bench");
     let start = Instant::now();
     for chunk in (0..o.changes).collect::<Vec<_>>().chunks(250) {
@@ -133,9 +133,9 @@ fn throughput(pair: &Pair, o: &BenchOptions, f: &mut Figures) -> Result<()> {
             let key = &keys[i % keys.len()];
             if i % 2 == 0 {
                 let c = FieldChanges { summary: Some(format!("edit {i}")), ..Default::default() };
-                Embedded.update_issue(&tx, key, &c, a)?;
+                Embedded::new(&tx).update_issue(key, &c, a)?;
             } else {
-                Embedded.add_comment(&tx, key, &format!("comment {i}"), None, a)?;
+                Embedded::new(&tx).add_comment(key, &format!("comment {i}"), None, a)?;
             }
         }
         tx.commit()?;
@@ -156,15 +156,14 @@ fn throughput(pair: &Pair, o: &BenchOptions, f: &mut Figures) -> Result<()> {
 fn latency(pair: &Pair, samples: usize, run_args: &[&str], label: &str) -> Result<(f64, f64)> {
     let d = pair.start(run_args)?;
     let (mut mdb, sdb) = (pair.master_db()?, pair.slave_db()?);
-    let key = Embedded.issue_keys(&mdb, "SAM2")?.into_iter().next().expect("issues exist");
+    let key = Embedded::new(&mdb).issue_keys("SAM2")?.into_iter().next().expect("issues exist");
     let remote: String =
         sdb.query_row("SELECT local_key FROM link WHERE remote_key = ?1", params![key], |r| r.get(0))?;
     let mut times = Vec::with_capacity(samples);
     for i in 0..samples {
         let value = format!("{label} latency {i}");
         let tx = mdb.transaction()?;
-        Embedded.update_issue(
-            &tx,
+        Embedded::new(&tx).update_issue(
             &key,
             &FieldChanges { summary: Some(value.clone()), ..Default::default() },
             Actor::person("bench"),
@@ -224,7 +223,7 @@ pub fn run(o: &BenchOptions) -> Result<Figures> {
                 priority: "Medium".into(),
                 ..Default::default()
             };
-            Embedded.create_issue(&tx, "SAM2", &f, Actor::person("bench"))?;
+            Embedded::new(&tx).create_issue("SAM2", &f, Actor::person("bench"))?;
             tx.commit()?;
             let d = mail.start(&[])?;
             let sdb = mail.slave_db()?;

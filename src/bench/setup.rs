@@ -58,8 +58,8 @@ impl Pair {
                 }
             })
         };
-        Embedded.create_project(&master.open_db()?, "SAM2", "bench", None)?;
-        Embedded.create_project(&slave.open_db()?, "SP2", "bench", None)?;
+        Embedded::new(&master.open_db()?).create_project("SAM2", "bench", None)?;
+        Embedded::new(&slave.open_db()?).create_project("SP2", "bench", None)?;
         let settings = |h: &Home, project: &str, user: &str, who: &str| SyncSettings {
             name: "bench".into(),
             description: "benchmark".into(),

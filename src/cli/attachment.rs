@@ -88,12 +88,12 @@ pub fn attachment(home: &Home, cmd: AttachmentCmd) -> Result<()> {
             let user = who.name();
             let tx = conn.transaction()?;
             let new = NewAttachment { filename: &name, media_type: &media_type, data: &data };
-            let id = Embedded.add_attachment(&tx, &issue, new, None, Actor::person(&user))?;
+            let id = Embedded::new(&tx).add_attachment(&issue, new, None, Actor::person(&user))?;
             tx.commit()?;
             println!("{id}");
         }
         AttachmentCmd::List { issue, json } => {
-            let i = Embedded.issue(&conn, &issue)?.with_context(|| format!("issue {issue} does not exist"))?;
+            let i = Embedded::new(&conn).issue(&issue)?.with_context(|| format!("issue {issue} does not exist"))?;
             if json {
                 return print_json(&i.attachments);
             }
@@ -103,8 +103,8 @@ pub fn attachment(home: &Home, cmd: AttachmentCmd) -> Result<()> {
             }
         }
         AttachmentCmd::Get { issue, id, out } => {
-            let a = Embedded
-                .attachment(&conn, &issue, &id)?
+            let a = Embedded::new(&conn)
+                .attachment(&issue, &id)?
                 .with_context(|| format!("attachment {id} does not exist on issue {issue}"))?;
             if out.as_os_str() == "-" {
                 use std::io::Write;
@@ -120,7 +120,7 @@ pub fn attachment(home: &Home, cmd: AttachmentCmd) -> Result<()> {
         AttachmentCmd::Delete { issue, id, who } => {
             let user = who.name();
             let tx = conn.transaction()?;
-            Embedded.delete_attachment(&tx, &issue, &id, Actor::person(&user))?;
+            Embedded::new(&tx).delete_attachment(&issue, &id, Actor::person(&user))?;
             tx.commit()?;
             println!("{id}");
         }

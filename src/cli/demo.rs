@@ -75,7 +75,6 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             tmp.path().to_path_buf()
         }
     };
-    let t = Embedded;
     let vendor = Home::create(&root.join("vendor"))?;
     let customer = Home::create(&root.join("customer"))?;
     let share = root.join("share");
@@ -85,8 +84,8 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     println!("Demo folder: {}", root.display());
 
     // 1. Master: project, key, sync, handshake file.
-    t.create_project(&vendor.open_db()?, "SAM2", "Vendor support", None)?;
-    t.create_project(&customer.open_db()?, "SP2", "Customer projects", None)?;
+    Embedded::new(&vendor.open_db()?).create_project("SAM2", "Vendor support", None)?;
+    Embedded::new(&customer.open_db()?).create_project("SP2", "Customer projects", None)?;
     let (vkey, _) = vendor.own_key_or_generate()?;
     let vex = vendor.default_exchange("acme-support");
     let created = handshake::create_master(
@@ -148,28 +147,37 @@ pub fn demo(args: DemoArgs) -> Result<()> {
 
     // 4. Changes on both sides.
     write(&mut v, "vera", |db, a| {
-        let k = t.create_issue(db, "SAM2", &fields("Login fails with SSO", "Open", "High", &["sso"]), a)?;
-        t.add_comment(db, &k, "Reproduced on 4.2.1.", None, a)?;
-        t.create_issue(db, "SAM2", &fields("Export to CSV drops umlauts", "Open", "Medium", &["export", "i18n"]), a)?;
+        let k = Embedded::new(db).create_issue("SAM2", &fields("Login fails with SSO", "Open", "High", &["sso"]), a)?;
+        Embedded::new(db).add_comment(&k, "Reproduced on 4.2.1.", None, a)?;
+        Embedded::new(db).create_issue(
+            "SAM2",
+            &fields("Export to CSV drops umlauts", "Open", "Medium", &["export", "i18n"]),
+            a,
+        )?;
         Ok(())
     })?;
     write(&mut c, "carl", |db, a| {
-        let k = t.create_issue(db, "SP2", &fields("Nightly sync job times out", "Open", "Highest", &[]), a)?;
-        t.add_comment(db, &k, "Started after the upgrade.", None, a)?;
+        let k =
+            Embedded::new(db).create_issue("SP2", &fields("Nightly sync job times out", "Open", "Highest", &[]), a)?;
+        Embedded::new(db).add_comment(&k, "Started after the upgrade.", None, a)?;
         Ok(())
     })?;
     run_until_quiet(&mut v, &mut c)?;
     write(&mut c, "carl", |db, a| {
         let k = links::by_remote(db, &syncs::list(db)?[0].id, "SAM2-1")?.context("SAM2-1 crossed")?.local_issue_key;
-        t.add_comment(db, &k, "Also happens for us with Azure AD.", None, a)?;
-        t.update_issue(db, &k, &FieldChanges { assignee: Some("carl".into()), ..Default::default() }, a)
+        Embedded::new(db).add_comment(&k, "Also happens for us with Azure AD.", None, a)?;
+        Embedded::new(db).update_issue(&k, &FieldChanges { assignee: Some("carl".into()), ..Default::default() }, a)?;
+        Ok(())
     })?;
     write(&mut v, "vera", |db, a| {
-        t.update_issue(db, "SAM2-1", &FieldChanges { status: Some("In Progress".into()), ..Default::default() }, a)?;
+        Embedded::new(db).update_issue(
+            "SAM2-1",
+            &FieldChanges { status: Some("In Progress".into()), ..Default::default() },
+            a,
+        )?;
         let k = links::by_remote(db, &syncs::list(db)?[0].id, "SP2-1")?.context("SP2-1 crossed")?.local_issue_key;
-        t.add_comment(db, &k, "We are looking into the timeout.", None, a)?;
-        t.update_issue(
-            db,
+        Embedded::new(db).add_comment(&k, "We are looking into the timeout.", None, a)?;
+        Embedded::new(db).update_issue(
             &k,
             &FieldChanges {
                 priority: Some("High".into()),
@@ -177,7 +185,8 @@ pub fn demo(args: DemoArgs) -> Result<()> {
                 ..Default::default()
             },
             a,
-        )
+        )?;
+        Ok(())
     })?;
     let cycles = run_until_quiet(&mut v, &mut c)?;
     println!("4. changes made on both sides; settled after {cycles} cycles\n");
@@ -191,9 +200,9 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     );
     let mut all_agree = true;
     for l in links::all(&v.conn, &vs.id)? {
-        let vi = t.issue(&v.conn, &l.local_issue_key)?.context("vendor issue")?;
+        let vi = Embedded::new(&v.conn).issue(&l.local_issue_key)?.context("vendor issue")?;
         let remote = l.remote_issue_key.clone().unwrap_or_default();
-        let ci = t.issue(&c.conn, &remote)?.with_context(|| format!("customer issue {remote}"))?;
+        let ci = Embedded::new(&c.conn).issue(&remote)?.with_context(|| format!("customer issue {remote}"))?;
         let comments_agree = vi.comments.iter().map(|c| &c.body).eq(ci.comments.iter().map(|c| &c.body));
         let agree = vi.fields == ci.fields && comments_agree;
         all_agree &= agree;

@@ -12,7 +12,6 @@ use crate::engine::apply::retry_parked;
 use crate::engine::handshake::{self, format_ms, SyncSettings};
 use crate::home::Home;
 use crate::store::{links, problems, syncs};
-use crate::tracker::Embedded;
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCmd {
@@ -436,7 +435,7 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
             if !problems::is_blocked(&conn, &s.id, &remote_issue)? {
                 bail!("issue {remote_issue} of sync '{}' has no error", s.name);
             }
-            let (applied, left) = retry_parked(&mut conn, &Embedded, &s, &remote_issue)?;
+            let (applied, left) = retry_parked(&mut conn, &s, &remote_issue)?;
             if left > 0 {
                 let reason = problems::errors(&conn, &s.id)?
                     .into_iter()

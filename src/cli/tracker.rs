@@ -159,17 +159,17 @@ pub fn project(home: &Home, cmd: ProjectCmd) -> Result<()> {
                     bail!("--statuses contains an empty status");
                 }
             }
-            Embedded.create_project(&conn, &key, name.as_deref().unwrap_or(&key), statuses.as_deref())?;
+            Embedded::new(&conn).create_project(&key, name.as_deref().unwrap_or(&key), statuses.as_deref())?;
             println!("{key}");
         }
         ProjectCmd::Edit { key, statuses } => {
             let list: Vec<String> =
                 statuses.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
-            Embedded.set_statuses(&conn, &key, (!list.is_empty()).then_some(list.as_slice()))?;
+            Embedded::new(&conn).set_statuses(&key, (!list.is_empty()).then_some(list.as_slice()))?;
             println!("{key}");
         }
         ProjectCmd::List { json } => {
-            let projects = Embedded.projects(&conn)?;
+            let projects = Embedded::new(&conn).projects()?;
             if json {
                 return print_json(&projects);
             }
@@ -183,7 +183,7 @@ pub fn project(home: &Home, cmd: ProjectCmd) -> Result<()> {
 }
 
 fn must_exist(conn: &rusqlite::Connection, key: &str) -> Result<Issue> {
-    Embedded.issue(conn, key)?.with_context(|| format!("issue {key} does not exist"))
+    Embedded::new(conn).issue(key)?.with_context(|| format!("issue {key} does not exist"))
 }
 
 pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
@@ -193,7 +193,7 @@ pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
             let user = who.name();
             let fields = IssueFields { summary, description, status, priority, labels, assignee };
             let tx = conn.transaction()?;
-            let key = Embedded.create_issue(&tx, &project, &fields, Actor::person(&user))?;
+            let key = Embedded::new(&tx).create_issue(&project, &fields, Actor::person(&user))?;
             tx.commit()?;
             println!("{key}");
         }
@@ -206,16 +206,16 @@ pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
                 bail!("nothing to change: give at least one of --summary, --description, --status, --priority, --labels, --assignee");
             }
             let tx = conn.transaction()?;
-            Embedded.update_issue(&tx, &key, &changes, Actor::person(&user))?;
+            Embedded::new(&tx).update_issue(&key, &changes, Actor::person(&user))?;
             tx.commit()?;
             println!("{key}");
         }
         IssueCmd::List { project, json } => {
-            if Embedded.project(&conn, &project)?.is_none() {
+            if Embedded::new(&conn).project(&project)?.is_none() {
                 bail!("project {project} does not exist");
             }
-            let issues = Embedded
-                .issue_keys(&conn, &project)?
+            let issues = Embedded::new(&conn)
+                .issue_keys(&project)?
                 .iter()
                 .map(|k| must_exist(&conn, k))
                 .collect::<Result<Vec<_>>>()?;
@@ -264,19 +264,19 @@ pub fn comment(home: &Home, cmd: CommentCmd) -> Result<()> {
     match cmd {
         CommentCmd::Add { issue, body, who } => {
             let user = who.name();
-            let id = Embedded.add_comment(&tx, &issue, &body, None, Actor::person(&user))?;
+            let id = Embedded::new(&tx).add_comment(&issue, &body, None, Actor::person(&user))?;
             tx.commit()?;
             println!("{id}");
         }
         CommentCmd::Edit { issue, id, body, who } => {
             let user = who.name();
-            Embedded.edit_comment(&tx, &issue, &id, &body, Actor::person(&user))?;
+            Embedded::new(&tx).edit_comment(&issue, &id, &body, Actor::person(&user))?;
             tx.commit()?;
             println!("{id}");
         }
         CommentCmd::Delete { issue, id, who } => {
             let user = who.name();
-            Embedded.delete_comment(&tx, &issue, &id, Actor::person(&user))?;
+            Embedded::new(&tx).delete_comment(&issue, &id, Actor::person(&user))?;
             tx.commit()?;
             println!("{id}");
         }

@@ -89,7 +89,7 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         idlers: HashMap::new(),
         events: tx,
         watcher,
-        last_change: crate::tracker::Tracker::last_change(&peer.tracker, &peer.conn)?,
+        last_change: crate::tracker::Embedded::new(&peer.conn).last_change()?,
     };
     let mut version = data_version(&peer.conn)?;
     d.refresh(&peer)?;
@@ -173,11 +173,10 @@ impl Daemon {
     /// pairing), the others only if their project changed or something was
     /// queued for them.
     fn external_change(&mut self, peer: &Peer) -> Result<()> {
-        use crate::tracker::Tracker;
         let before: HashMap<String, SyncRecord> =
             std::mem::take(&mut self.syncs).into_iter().map(|s| (s.id.clone(), s)).collect();
         self.refresh(peer)?;
-        let changed = peer.tracker.changed_projects(&peer.conn, self.last_change)?;
+        let changed = crate::tracker::Embedded::new(&peer.conn).changed_projects(self.last_change)?;
         self.last_change = changed.iter().map(|(_, id)| *id).fold(self.last_change, i64::max);
         let unsent = store::outbox::syncs_with_unsent(&peer.conn)?;
         for s in &self.syncs {

@@ -5,13 +5,12 @@
 //! back alone, recorded as the issue's error, and it and every later change
 //! to that issue are parked until the admin retries or discards them.
 
-use anyhow::Result;
 use rusqlite::Connection;
 
 use super::{arrivals, parts};
 use crate::protocol::{Body, Change, WireChange};
 use crate::store::{links, now_ms, outbox, problems, SyncRecord};
-use crate::tracker::{Actor, Tracker, TrackerError};
+use crate::tracker::{Actor, Refusal, TResult as Result, Tracker, TrackerError};
 
 /// The peers a change from the partner has crossed: those the message
 /// names and the partner itself (space-separated, as stored).
@@ -108,11 +107,11 @@ fn apply_guarded(
             conn.execute_batch("RELEASE apply_change")?;
             Ok(true)
         }
-        Err(e) if e.downcast_ref::<TrackerError>().is_some() => {
+        Err(TrackerError::Refused(refusal)) => {
             conn.execute_batch("ROLLBACK TO apply_change; RELEASE apply_change")?;
             let remote = change.issue();
             let local = links::by_remote(conn, &sync.id, remote)?.map(|l| l.local_issue_key);
-            let reason = e.to_string();
+            let reason = refusal.to_string();
             tracing::warn!(sync = %sync.name, issue = remote, %reason, "change refused; issue blocked");
             problems::record_error(conn, &sync.id, remote, local.as_deref(), seq, &reason, now_ms())?;
             problems::park(conn, &sync.id, remote, seq, &WireChange::Known(change.clone()))?;
@@ -152,10 +151,9 @@ fn apply_one(
             replies,
         )?,
         (_, None) => {
-            return Err(TrackerError::Invalid(format!(
-                "issue {remote} of the partner is not paired with an issue here"
-            ))
-            .into())
+            return Err(
+                Refusal::Invalid(format!("issue {remote} of the partner is not paired with an issue here")).into()
+            )
         }
         (_, Some(link)) => {
             let key = link.local_issue_key.clone();
@@ -163,7 +161,7 @@ fn apply_one(
             key
         }
     };
-    links::touch_incoming(conn, &sync.id, &local, seq, now)
+    Ok(links::touch_incoming(conn, &sync.id, &local, seq, now)?)
 }
 
 fn apply_to_linked(
@@ -176,9 +174,8 @@ fn apply_to_linked(
     replies: &mut Vec<Change>,
 ) -> Result<()> {
     let local_comment = |remote_id: &str| -> Result<String> {
-        links::local_comment(conn, &sync.id, remote_id)?.ok_or_else(|| {
-            TrackerError::NoComment { issue: key.into(), comment: format!("(partner's {remote_id})") }.into()
-        })
+        links::local_comment(conn, &sync.id, remote_id)?
+            .ok_or_else(|| Refusal::NoComment { issue: key.into(), comment: format!("(partner's {remote_id})") }.into())
     };
     match change {
         // Already here (sent again after a lost pairing): bring fields up to date.
@@ -191,19 +188,19 @@ fn apply_to_linked(
                 labels: Some(fields.labels.clone()),
                 assignee: Some(fields.assignee.clone().unwrap_or_default()),
             };
-            tracker.update_issue(conn, key, &all, actor)
+            tracker.update_issue(key, &all, actor)
         }
         Change::IssueUpdated { fields, at, .. } => {
             let mut fields = fields.clone();
             for name in fields.names() {
-                if let Some(local) = tracker.local_field_time(conn, key, name, &sync.id)? {
+                if let Some(local) = tracker.local_field_time(key, name, &sync.id)? {
                     if !partner_wins(sync, *at, local) {
                         tracing::info!(sync = %sync.name, issue = key, field = name, "concurrent edit: keeping the later local value");
                         fields.drop_field(name);
                     }
                 }
             }
-            tracker.update_issue(conn, key, &fields, actor)
+            tracker.update_issue(key, &fields, actor)
         }
         Change::CommentAdded { issue, comment } => {
             arrivals::comment(&arrivals::Here { conn, tracker, sync, actor }, key, issue, comment, replies)
@@ -215,32 +212,32 @@ fn apply_to_linked(
             // Unpaired: deleted before it ever crossed. Gone here too: both
             // sides deleted it. Nothing to do either way.
             match links::local_attachment(conn, &sync.id, attachment)? {
-                Some(local) if tracker.attachment(conn, key, &local)?.is_some() => {
-                    tracker.delete_attachment(conn, key, &local, actor)
+                Some(local) if tracker.attachment(key, &local)?.is_some() => {
+                    tracker.delete_attachment(key, &local, actor)
                 }
                 _ => Ok(()),
             }
         }
         Change::CommentEdited { comment, body, at, .. } => {
             let local = local_comment(comment)?;
-            if !comment_exists(conn, tracker, key, &local)? {
+            if !comment_exists(tracker, key, &local)? {
                 tracing::info!(sync = %sync.name, issue = key, "an edit crossed a delete: the comment stays deleted");
                 return Ok(());
             }
-            if let Some(mine) = tracker.local_comment_time(conn, key, &local, &sync.id)? {
+            if let Some(mine) = tracker.local_comment_time(key, &local, &sync.id)? {
                 if !partner_wins(sync, *at, mine) {
                     tracing::info!(sync = %sync.name, issue = key, "concurrent comment edit: keeping the later local text");
                     return Ok(());
                 }
             }
-            tracker.edit_comment(conn, key, &local, body, actor)
+            tracker.edit_comment(key, &local, body, actor)
         }
         Change::CommentDeleted { comment, .. } => {
             let local = local_comment(comment)?;
-            if !comment_exists(conn, tracker, key, &local)? {
+            if !comment_exists(tracker, key, &local)? {
                 return Ok(()); // both sides deleted it
             }
-            tracker.delete_comment(conn, key, &local, actor)
+            tracker.delete_comment(key, &local, actor)
         }
         Change::Paired { .. } | Change::Part { .. } => Ok(()),
     }
@@ -252,20 +249,16 @@ fn partner_wins(sync: &SyncRecord, theirs: i64, mine: i64) -> bool {
     theirs > mine || (theirs == mine && sync.role == crate::store::Role::Slave)
 }
 
-fn comment_exists(conn: &Connection, tracker: &impl Tracker, key: &str, id: &str) -> Result<bool> {
-    Ok(tracker.issue(conn, key)?.is_some_and(|i| i.comments.iter().any(|c| c.id == id)))
+fn comment_exists(tracker: &impl Tracker, key: &str, id: &str) -> Result<bool> {
+    Ok(tracker.issue(key)?.is_some_and(|i| i.comments.iter().any(|c| c.id == id)))
 }
 
 /// Re-applies the parked changes of one partner issue, oldest first. Stops
 /// at the first refusal (the issue stays blocked with the new reason).
 /// Returns (applied, still parked).
-pub fn retry_parked(
-    conn: &mut Connection,
-    tracker: &impl Tracker,
-    sync: &SyncRecord,
-    remote_issue: &str,
-) -> Result<(usize, usize)> {
+pub fn retry_parked(conn: &mut Connection, sync: &SyncRecord, remote_issue: &str) -> Result<(usize, usize)> {
     let tx = conn.transaction()?;
+    let tracker = &crate::tracker::for_sync(sync, &tx)?;
     let parked = problems::parked(&tx, &sync.id, remote_issue)?;
     problems::clear_error(&tx, &sync.id, remote_issue)?;
     let mut replies = Vec::new();

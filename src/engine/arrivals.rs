@@ -3,7 +3,6 @@
 //! path (a forwarding hub in a triangle), named by where it was first made
 //! ([`crate::store::origins`]).
 
-use anyhow::Result;
 use base64::Engine as _;
 use rusqlite::Connection;
 
@@ -11,7 +10,7 @@ use crate::protocol::{AttachmentSnapshot, Change, CommentSnapshot, IssueFields};
 use crate::store::origins::{self, Kind};
 use crate::store::{links, SyncRecord};
 use crate::tracker::attachments::sha256_hex;
-use crate::tracker::{Actor, CommentOrigin, NewAttachment, Tracker, TrackerError};
+use crate::tracker::{Actor, CommentOrigin, NewAttachment, Refusal, TResult as Result, Tracker};
 
 /// The local thing named `gid`, if it is (still) here.
 fn find(conn: &Connection, sync: &SyncRecord, kind: Kind, gid: &str) -> Result<Option<String>> {
@@ -54,8 +53,8 @@ pub fn issue<T: Tracker>(
     let mut existing = None;
     if let Some(k) = find(conn, sync, Kind::Issue, &gid)? {
         match links::by_local(conn, &sync.id, &k)? {
-            None => existing = tracker.issue(conn, &k)?.map(|i| (i, false)),
-            Some(l) if l.remote_issue_key.is_none() => existing = tracker.issue(conn, &k)?.map(|i| (i, true)),
+            None => existing = tracker.issue(&k)?.map(|i| (i, false)),
+            Some(l) if l.remote_issue_key.is_none() => existing = tracker.issue(&k)?.map(|i| (i, true)),
             Some(_) => {}
         }
     }
@@ -71,7 +70,7 @@ pub fn issue<T: Tracker>(
             (issue.key, here)
         }
         None => {
-            let key = tracker.create_issue(conn, &sync.project, fields, actor)?;
+            let key = tracker.create_issue(&sync.project, fields, actor)?;
             origins::record(conn, Kind::Issue, &key, &gid)?;
             links::insert(conn, &sync.id, &key, Some(remote), now)?;
             (key, Vec::new())
@@ -100,7 +99,7 @@ fn add_comment(
     actor: Actor<'_>,
 ) -> Result<String> {
     let origin = CommentOrigin { author: &c.author, created_at: c.created_at };
-    let id = tracker.add_comment(conn, key, &c.body, Some(origin), actor)?;
+    let id = tracker.add_comment(key, &c.body, Some(origin), actor)?;
     origins::record(conn, Kind::Comment, &id, gid)?;
     Ok(id)
 }
@@ -119,7 +118,7 @@ pub fn comment<T: Tracker>(
     }
     let gid = gid_of(sync, c.gid.as_deref(), &c.id);
     let here = match find(conn, sync, Kind::Comment, &gid)? {
-        Some(id) => tracker.issue(conn, key)?.is_some_and(|i| i.comments.iter().any(|x| x.id == id)).then_some(id),
+        Some(id) => tracker.issue(key)?.is_some_and(|i| i.comments.iter().any(|x| x.id == id)).then_some(id),
         None => None,
     };
     let id = match here {
@@ -151,7 +150,7 @@ pub fn attachment<T: Tracker>(
     }
     let gid = gid_of(sync, a.gid.as_deref(), &a.id);
     let here = match find(conn, sync, Kind::Attachment, &gid)? {
-        Some(id) => tracker.attachment(conn, key, &id)?.map(|_| id),
+        Some(id) => tracker.attachment(key, &id)?.map(|_| id),
         None => None,
     };
     let id = match here {
@@ -159,9 +158,9 @@ pub fn attachment<T: Tracker>(
         None => {
             let data = base64::engine::general_purpose::STANDARD
                 .decode(&a.data)
-                .map_err(|e| TrackerError::Invalid(format!("attachment {} arrived damaged: {e}", a.filename)))?;
+                .map_err(|e| Refusal::Invalid(format!("attachment {} arrived damaged: {e}", a.filename)))?;
             if sha256_hex(&data) != a.sha256 {
-                return Err(TrackerError::Invalid(format!(
+                return Err(Refusal::Invalid(format!(
                     "attachment {} arrived damaged: its SHA-256 does not match",
                     a.filename
                 ))
@@ -169,7 +168,7 @@ pub fn attachment<T: Tracker>(
             }
             let file = NewAttachment { filename: &a.filename, media_type: &a.media_type, data: &data };
             let origin = CommentOrigin { author: &a.author, created_at: a.created_at };
-            let id = tracker.add_attachment(conn, key, file, Some(origin), actor)?;
+            let id = tracker.add_attachment(key, file, Some(origin), actor)?;
             origins::record(conn, Kind::Attachment, &id, &gid)?;
             id
         }

@@ -138,7 +138,7 @@ pub fn check_accept(conn: &Connection, file: &HandshakeFile, s: &SyncSettings) -
 /// Everything a create checks before it creates anything.
 pub fn check_settings(conn: &Connection, s: &SyncSettings) -> Result<()> {
     check_name(&s.name)?;
-    if Embedded.project(conn, &s.project)?.is_none() {
+    if Embedded::new(conn).project(&s.project)?.is_none() {
         bail!(
             "project {} does not exist in this home's tracker; create it with `postern project create {}`",
             s.project,
@@ -211,7 +211,7 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         out_seq: 0,
         out_acked: 0,
         in_seq: 0,
-        change_cursor: 0,
+        change_cursor: "0".into(),
         ack_due: false,
         last_received_at: None,
         last_received_seq: None,
@@ -251,7 +251,7 @@ pub fn create_master(conn: &mut Connection, key: &OwnKey, s: &SyncSettings, vali
     let secret = new_secret();
     rec.pairing_secret = Some(secret.clone());
     rec.handshake_expires = Some(now + valid_for_ms);
-    rec.change_cursor = Embedded.last_change(&tx)?;
+    rec.change_cursor = crate::tracker::for_sync(&rec, &tx)?.start_cursor(&rec.project)?;
     let file = HandshakeFile {
         postern_handshake: HANDSHAKE_VERSION,
         sync_id: rec.id.clone(),
@@ -332,7 +332,7 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
     rec.partner_fpr = Some(file.master_fingerprint.clone());
     rec.partner_cert = Some(file.master_cert.clone());
     rec.pairing_used = true;
-    rec.change_cursor = Embedded.last_change(&tx)?;
+    rec.change_cursor = crate::tracker::for_sync(&rec, &tx)?.start_cursor(&rec.project)?;
     rec.max_message_bytes = agreed_limit(rec.max_message_bytes, file.max_message_bytes);
     if s.mail.is_none() {
         FileTransport::create_dirs(&s.exchange_dir)?;

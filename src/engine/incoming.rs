@@ -9,6 +9,7 @@ use crate::crypto::{cert_from_armored, open, CryptoError};
 use crate::protocol::{classify, names, Arrival, Body, Envelope};
 use crate::store::seen::{self, Seen};
 use crate::store::{now_ms, outbox, problems, syncs, SyncRecord};
+use crate::tracker::{TResult, Tracker, TrackerError};
 use crate::transport::{Incoming, Transport};
 
 /// Why a message was refused; the text is the quarantine reason.
@@ -26,13 +27,19 @@ pub fn receive(peer: &mut Peer, sync: &SyncRecord, transport: &impl Transport) -
             continue;
         };
         match outcome {
+            // Nothing of it was kept: the file stays, and so do the ones
+            // after it (they come in order); the cycle says why.
+            Outcome::TrackerDown(reason) => {
+                tracing::warn!(sync = %sync.name, file = %item.id, %reason, "tracker unreachable; the message waits");
+                anyhow::bail!("{reason}; message {} and what follows wait and are tried again", item.id);
+            }
             // Removed only now that what it carried is committed.
-            Ok(r) => {
+            Outcome::Taken(r) => {
                 report.add(r);
                 transport.remove(&item.id)?;
                 seen::mark_removed(&peer.conn, &sync.id, &digest)?;
             }
-            Err(Rejected(reason)) => {
+            Outcome::Rejected(Rejected(reason)) => {
                 tracing::warn!(sync = %sync.name, file = %item.id, %reason, "message quarantined");
                 transport.quarantine(&item.id, &reason)?;
                 problems::log_quarantine(&peer.conn, Some(&sync.id), &item.id, &reason, now_ms())?;
@@ -44,7 +51,26 @@ pub fn receive(peer: &mut Peer, sync: &SyncRecord, transport: &impl Transport) -
 }
 
 /// What became of one message: its digest and the outcome.
-type Processed = (String, Result<CycleReport, Rejected>);
+type Processed = (String, Outcome);
+
+/// What became of one message.
+enum Outcome {
+    /// Applied, held or dropped as a duplicate: it can be removed.
+    Taken(CycleReport),
+    /// Refused: quarantined with the reason.
+    Rejected(Rejected),
+    /// The tracker could not be reached: nothing was kept; it stays.
+    TrackerDown(String),
+}
+
+impl From<Result<CycleReport, Rejected>> for Outcome {
+    fn from(r: Result<CycleReport, Rejected>) -> Self {
+        match r {
+            Ok(c) => Outcome::Taken(c),
+            Err(e) => Outcome::Rejected(e),
+        }
+    }
+}
 
 /// Opens, checks and takes one message. `None`: the file went away before
 /// it could be read. The inner `Err` is a refusal (quarantine), the outer
@@ -58,11 +84,11 @@ fn process(
     let name = names::parse(&item.name).context("listed a name that is not ours")?;
     if name.sync != sync.id {
         let why = format!("addressed to sync {}, not {} ({})", name.sync, sync.id, sync.name);
-        return Ok(Some((String::new(), Err(Rejected(why)))));
+        return Ok(Some((String::new(), Outcome::Rejected(Rejected(why)))));
     }
     if item.size as usize > MAX_MESSAGE_BYTES {
         let why = format!("{} bytes, over the limit of {MAX_MESSAGE_BYTES} bytes", item.size);
-        return Ok(Some((String::new(), Err(Rejected(why)))));
+        return Ok(Some((String::new(), Outcome::Rejected(Rejected(why)))));
     }
     let data = match transport.read(&item.id, MAX_MESSAGE_BYTES as u64) {
         Ok(d) => d,
@@ -72,18 +98,19 @@ fn process(
     let digest = seen::digest(&data);
     let outcome = match seen::lookup(&peer.conn, &sync.id, &digest)? {
         // Taken before a crash, not yet removed: finish the removal.
-        Seen::Leftover { .. } => Ok(CycleReport { duplicates: 1, ..Default::default() }),
+        Seen::Leftover { .. } => Outcome::Taken(CycleReport { duplicates: 1, ..Default::default() }),
         // An exact copy of a message applied before (a transport that
         // duplicates files, or a replay): it can do no harm and is dropped
         // as a duplicate; quarantine stays for what is forged or damaged.
         Seen::Replay { seq } => {
             tracing::debug!(sync = %sync.name, seq, "an exact copy of a message applied before: dropped");
-            Ok(CycleReport { duplicates: 1, ..Default::default() })
+            Outcome::Taken(CycleReport { duplicates: 1, ..Default::default() })
         }
         Seen::New => match open_checked(peer, sync, &data, name.seq) {
-            Err(rejected) => Err(rejected),
+            Err(rejected) => Outcome::Rejected(rejected),
             Ok(Opened::Accept(env, cert)) => handshake::take_accept(&mut peer.conn, sync, &env, &cert, &digest)?
-                .map(|()| CycleReport { applied: 1, ..Default::default() }),
+                .map(|()| CycleReport { applied: 1, ..Default::default() })
+                .into(),
             Ok(Opened::Message(env)) => take(peer, sync, &env, &digest)?,
         },
     };
@@ -186,15 +213,15 @@ fn check_envelope(sync: &SyncRecord, own: &[String], env: &Envelope, name_seq: O
 
 /// Takes a verified message in one transaction: acknowledgement, contact,
 /// and apply / hold / drop, draining held messages that become next.
-fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Result<Result<CycleReport, Rejected>> {
+fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Result<Outcome> {
     let mut report = CycleReport::default();
     tracing::debug!(sync = %sync.name, seq = env.seq, kind = env.body.kind(), ack = env.ack, "message verified");
-    let tracker = peer.tracker;
     let tx = peer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tracker = crate::tracker::for_sync(sync, &tx)?;
     let now = now_ms();
     if env.ack > sync.out_seq {
         let why = format!("acknowledges message {}, but only {} were sent", env.ack, sync.out_seq);
-        return Ok(Err(Rejected(why)));
+        return Ok(Outcome::Rejected(Rejected(why)));
     }
     outbox::acknowledge(&tx, &sync.id, env.ack, sync.out_seq)?;
     syncs::record_contact(&tx, &sync.id, (env.seq > 0).then_some(env.seq), now)?;
@@ -214,33 +241,34 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Res
                 report.held += 1;
             }
             Arrival::Apply => {
-                apply_in_order(&tx, &tracker, sync, env)?;
-                report.applied += 1;
-                let mut next = env.seq + 1;
-                while let Some(held) = outbox::take_held(&tx, &sync.id, next)? {
-                    let held = Envelope::from_json(held.as_bytes()).map_err(anyhow::Error::msg)?;
-                    apply_in_order(&tx, &tracker, sync, &held)?;
-                    report.applied += 1;
-                    next += 1;
+                let mut next = Some(env.clone());
+                while let Some(env) = next {
+                    match apply_in_order(&tx, &tracker, sync, &env) {
+                        Ok(()) => report.applied += 1,
+                        // The transaction is dropped: nothing of this message is kept.
+                        Err(TrackerError::Unavailable { reason, .. }) => {
+                            return Ok(Outcome::TrackerDown(format!("the tracker is unreachable: {reason}")))
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                    next = match outbox::take_held(&tx, &sync.id, env.seq + 1)? {
+                        Some(held) => Some(Envelope::from_json(held.as_bytes()).map_err(anyhow::Error::msg)?),
+                        None => None,
+                    };
                 }
             }
         },
     }
     seen::record(&tx, &sync.id, digest, env.seq, now)?;
     tx.commit()?;
-    Ok(Ok(report))
+    Ok(Outcome::Taken(report))
 }
 
-fn apply_in_order(
-    conn: &Connection,
-    tracker: &crate::tracker::Embedded,
-    sync: &SyncRecord,
-    env: &Envelope,
-) -> Result<()> {
+fn apply_in_order(conn: &Connection, tracker: &impl Tracker, sync: &SyncRecord, env: &Envelope) -> TResult<()> {
     match &env.body {
         Body::Changes { changes, via } => apply::apply_message(conn, tracker, sync, env.seq, changes, via)?,
         Body::Rekey { cert } => super::rekey::pin_new(conn, sync, cert, env.seq)?,
         _ => {}
     }
-    syncs::set_in_seq(conn, &sync.id, env.seq)
+    Ok(syncs::set_in_seq(conn, &sync.id, env.seq)?)
 }

@@ -24,7 +24,6 @@ use rusqlite::Connection;
 use crate::crypto::{cert_from_armored, OwnKey};
 use crate::home::Home;
 use crate::store::{self, SyncRecord};
-use crate::tracker::Embedded;
 use crate::transport::Transport;
 
 /// The longest pause of sending after repeated failures.
@@ -101,7 +100,6 @@ pub struct Peer {
     /// Earlier own keys: they decrypt what was encrypted to them and sign
     /// what was queued before a rotation.
     pub retired: Vec<OwnKey>,
-    pub tracker: Embedded,
     /// Syncs whose sending failed: not tried again before the time said
     /// (receiving goes on meanwhile).
     send_pauses: std::collections::HashMap<String, SendPause>,
@@ -125,7 +123,7 @@ impl Peer {
         rekey::queue_rekeys(&mut conn, &key)?;
         let retired = OwnKey::load_retired(&home.keys_dir())?;
         remove_stale_temps(&conn);
-        Ok(Self { home, conn, key, retired, tracker: Embedded, send_pauses: Default::default(), _lock: lock })
+        Ok(Self { home, conn, key, retired, send_pauses: Default::default(), _lock: lock })
     }
 
     /// One cycle over every sync, each on its own: a sync that fails does
@@ -211,7 +209,7 @@ impl Peer {
             transport.resume_from(p);
         }
         let mut report = CycleReport::default();
-        report.enqueued += outgoing::collect(&mut self.conn, &self.tracker, sync)?;
+        report.enqueued += outgoing::collect(&mut self.conn, sync)?;
         // A receive side that is down (IMAP, an unmounted share) must not
         // stop sending: send first what is due, then report the failure.
         let received = if work.receive { incoming::receive(self, sync, &transport) } else { Ok(Default::default()) };

@@ -28,7 +28,7 @@ const MESSAGE_MAX_CHANGES: usize = 5000;
 /// changes up to now. Messages stay within the sync's size limit: a change
 /// too large for one goes in parts. Returns the number of messages enqueued.
 /// Nothing is collected before the partner is known.
-pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord) -> Result<u64> {
+pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> Result<u64> {
     // A master waits for the accept: it brings the partner's size limit,
     // and nothing can be sealed for the partner before it anyway.
     let Some(partner) = sync.partner_fpr.as_deref() else {
@@ -40,19 +40,20 @@ pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord)
     }
     let own = sync.own_fpr.as_deref().unwrap_or_default();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tracker = &crate::tracker::for_sync(sync, &tx)?;
     let now = now_ms();
-    let mut cursor = syncs::get(&tx, &sync.id)?.map(|s| s.change_cursor).unwrap_or(sync.change_cursor);
-    let start = cursor;
+    let mut cursor = syncs::get(&tx, &sync.id)?.map(|s| s.change_cursor).unwrap_or_else(|| sync.change_cursor.clone());
+    let start = cursor.clone();
     let mut snapshotted: HashSet<String> = HashSet::new();
     let mut batch = Batch { budget: Budget::for_limit(sync.max_message_bytes), ..Default::default() };
     let mut enqueued = 0;
     loop {
-        let rows = tracker.changes_since(&tx, &sync.project, cursor, PAGE)?;
+        let rows = tracker.changes_since(&sync.project, &cursor, PAGE)?;
         if rows.is_empty() {
             break;
         }
         for row in rows {
-            cursor = row.id;
+            cursor = row.cursor.clone();
             let Some(via) = passes(sync, partner, own, &row) else {
                 continue;
             };
@@ -60,7 +61,7 @@ pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord)
                 continue;
             }
             let changes = if links::by_local(&tx, &sync.id, &row.issue_key)?.is_none() {
-                let Some(issue) = tracker.issue(&tx, &row.issue_key)? else {
+                let Some(issue) = tracker.issue(&row.issue_key)? else {
                     continue;
                 };
                 links::insert(&tx, &sync.id, &issue.key, None, now)?;
@@ -76,7 +77,7 @@ pub fn collect(conn: &mut Connection, tracker: &impl Tracker, sync: &SyncRecord)
     }
     enqueued += batch.flush(&tx, &sync.id, now)?;
     if cursor != start {
-        syncs::set_cursor(&tx, &sync.id, cursor)?;
+        syncs::set_cursor(&tx, &sync.id, &cursor)?;
     }
     tx.commit()?;
     Ok(enqueued)
@@ -123,7 +124,7 @@ fn snapshot(conn: &Connection, tracker: &impl Tracker, issue: Issue) -> Result<V
     let gid = origins::carried(conn, Kind::Issue, &issue.key)?;
     let mut out = vec![Change::IssueCreated { issue: issue.key.clone(), fields: issue.fields, comments, gid }];
     for a in &issue.attachments {
-        if let Some(a) = tracker.attachment(conn, &issue.key, &a.id)? {
+        if let Some(a) = tracker.attachment(&issue.key, &a.id)? {
             out.push(Change::AttachmentAdded { issue: issue.key.clone(), attachment: attachment_snapshot(conn, a)? });
         }
     }
@@ -167,7 +168,7 @@ fn to_change(conn: &Connection, tracker: &impl Tracker, row: &ChangeRecord) -> R
             Change::CommentEdited { issue, comment: comment.clone(), body: body.clone(), at: row.at }
         }
         ChangeKind::CommentDeleted { comment } => Change::CommentDeleted { issue, comment: comment.clone() },
-        ChangeKind::AttachmentAdded { attachment, .. } => match tracker.attachment(conn, &issue, attachment)? {
+        ChangeKind::AttachmentAdded { attachment, .. } => match tracker.attachment(&issue, attachment)? {
             Some(a) => Change::AttachmentAdded { issue, attachment: attachment_snapshot(conn, a)? },
             None => return Ok(None),
         },

@@ -24,7 +24,7 @@ pub fn same_pairing(conn: &Connection, project: &str, fpr: &str, except: &str) -
 /// and acknowledges what its partner sent, until that side switches too).
 pub fn replace(conn: &Connection, old: &SyncRecord, new_id: &str) -> Result<()> {
     conn.execute("UPDATE sync SET replaced_by = ?2 WHERE id = ?1", params![old.id, new_id])?;
-    conn.execute("UPDATE sync SET change_cursor = ?2 WHERE id = ?1", params![new_id, old.change_cursor])?;
+    conn.execute("UPDATE sync SET cursor = ?2 WHERE id = ?1", params![new_id, old.change_cursor])?;
     inherit_links(conn, &old.id, new_id)
 }
 

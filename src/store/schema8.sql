@@ -10,3 +10,10 @@ CREATE TABLE sync_trouble (
     tries   INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (sync_id, what)
 );
+
+-- The tracker's cursor is opaque to the engine (a change-log id for the
+-- embedded tracker, a time and more for others): kept as text.
+ALTER TABLE sync ADD COLUMN cursor TEXT NOT NULL DEFAULT '0';
+UPDATE sync SET cursor = CAST(change_cursor AS TEXT);
+-- The tracker backend and its settings (JSON); NULL: the embedded tracker.
+ALTER TABLE sync ADD COLUMN tracker TEXT;

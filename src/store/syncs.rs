@@ -54,7 +54,8 @@ pub struct SyncRecord {
     pub out_seq: u64,
     pub out_acked: u64,
     pub in_seq: u64,
-    pub change_cursor: i64,
+    /// Where reading the tracker's changes goes on (opaque).
+    pub change_cursor: String,
     pub ack_due: bool,
     pub last_received_at: Option<i64>,
     pub last_received_seq: Option<u64>,
@@ -97,11 +98,11 @@ impl std::fmt::Debug for SyncRecord {
 
 const COLUMNS: &str = "id, name, description, role, protocol, project, sync_user, exchange_dir, state, \
     partner_fpr, partner_cert, pairing_secret, pairing_used, handshake_expires, created_at, out_seq, \
-    out_acked, in_seq, change_cursor, ack_due, last_received_at, last_received_seq, \
+    out_acked, in_seq, cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms";
 const SELECT: &str = "id, name, description, role, protocol, project, sync_user, exchange_dir, state, \
     partner_fpr, partner_cert, pairing_secret, pairing_used, handshake_expires, created_at, out_seq, \
-    out_acked, in_seq, change_cursor, ack_due, last_received_at, last_received_seq, \
+    out_acked, in_seq, cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms, own_fpr, own_prev_fpr, own_rekey_seq, \
     partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail, max_message_bytes, \
     forward, replaced_by";
@@ -228,8 +229,8 @@ pub fn set_ack_due(conn: &Connection, id: &str, due: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn set_cursor(conn: &Connection, id: &str, cursor: i64) -> Result<()> {
-    conn.execute("UPDATE sync SET change_cursor = ?2 WHERE id = ?1", params![id, cursor])?;
+pub fn set_cursor(conn: &Connection, id: &str, cursor: &str) -> Result<()> {
+    conn.execute("UPDATE sync SET cursor = ?2 WHERE id = ?1", params![id, cursor])?;
     Ok(())
 }
 

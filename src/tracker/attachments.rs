@@ -1,11 +1,10 @@
 //! Attachments of the embedded tracker: files kept whole in `t_attachment`,
 //! with a SHA-256 so both sides can show they hold the same bytes.
 
-use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::{Actor, Attachment, AttachmentInfo, ChangeKind, CommentOrigin, Embedded, NewAttachment, TrackerError};
+use super::{Actor, Attachment, AttachmentInfo, ChangeKind, CommentOrigin, Embedded, NewAttachment, Refusal, TResult};
 use crate::store::now_ms;
 
 /// The largest file the embedded tracker takes.
@@ -32,14 +31,14 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// A file name safe to show and to write into a folder: no path, no
 /// control characters, not empty.
-fn check_filename(name: &str) -> Result<()> {
+fn check_filename(name: &str) -> TResult<()> {
     let bad = name.is_empty()
         || name.len() > 255
         || name == "."
         || name == ".."
         || name.chars().any(|c| c == '/' || c == '\\' || c.is_control());
     if bad {
-        return Err(TrackerError::Invalid(format!(
+        return Err(Refusal::Invalid(format!(
             "attachment name {name:?} is not a plain file name (no folders, no control characters, 1-255 bytes)"
         ))
         .into());
@@ -47,21 +46,22 @@ fn check_filename(name: &str) -> Result<()> {
     Ok(())
 }
 
-impl Embedded {
+impl Embedded<'_> {
     /// The live attachments of an issue, oldest first.
-    pub(super) fn attachments_of(&self, conn: &Connection, issue_id: i64) -> Result<Vec<AttachmentInfo>> {
-        let mut stmt = conn.prepare_cached(&format!(
+    pub(super) fn attachments_of(&self, issue_id: i64) -> TResult<Vec<AttachmentInfo>> {
+        let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT {COLUMNS} FROM t_attachment WHERE issue_id = ?1 AND deleted = 0 ORDER BY created_at, id"
         ))?;
         let rows = stmt.query_map([issue_id], info)?.collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
-    fn attachment_id(&self, conn: &Connection, issue_id: i64, id: &str) -> Result<Option<i64>> {
+    fn attachment_id(&self, issue_id: i64, id: &str) -> TResult<Option<i64>> {
         let Ok(n) = id.parse::<i64>() else {
             return Ok(None);
         };
-        Ok(conn
+        Ok(self
+            .conn()
             .query_row(
                 "SELECT id FROM t_attachment WHERE id = ?1 AND issue_id = ?2 AND deleted = 0",
                 params![n, issue_id],
@@ -70,12 +70,13 @@ impl Embedded {
             .optional()?)
     }
 
-    pub(super) fn get_attachment(&self, conn: &Connection, key: &str, id: &str) -> Result<Option<Attachment>> {
-        let (issue_id, _) = self.issue_row(conn, key)?;
-        let Some(n) = self.attachment_id(conn, issue_id, id)? else {
+    pub(super) fn get_attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>> {
+        let (issue_id, _) = self.issue_row(key)?;
+        let Some(n) = self.attachment_id(issue_id, id)? else {
             return Ok(None);
         };
-        Ok(conn
+        Ok(self
+            .conn()
             .query_row(&format!("SELECT {COLUMNS}, data FROM t_attachment WHERE id = ?1"), [n], |r| {
                 Ok(Attachment { info: info(r)?, data: r.get(8)? })
             })
@@ -84,25 +85,24 @@ impl Embedded {
 
     pub(super) fn insert_attachment(
         &self,
-        conn: &Connection,
         key: &str,
         file: NewAttachment<'_>,
         origin: Option<CommentOrigin<'_>>,
         actor: Actor<'_>,
-    ) -> Result<String> {
+    ) -> TResult<String> {
         check_filename(file.filename)?;
         if file.data.len() > MAX_ATTACHMENT_BYTES {
-            return Err(TrackerError::Invalid(format!(
+            return Err(Refusal::Invalid(format!(
                 "attachment {} is {} bytes; the embedded tracker takes at most {MAX_ATTACHMENT_BYTES}",
                 file.filename,
                 file.data.len()
             ))
             .into());
         }
-        let (issue_id, project) = self.issue_row(conn, key)?;
+        let (issue_id, project) = self.issue_row(key)?;
         let now = now_ms();
         let on_behalf_of = origin.map(|o| o.author);
-        conn.execute(
+        self.conn().execute(
             "INSERT INTO t_attachment (issue_id, filename, media_type, data, size, sha256, author, on_behalf_of, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
@@ -117,25 +117,25 @@ impl Embedded {
                 origin.map_or(now, |o| o.created_at)
             ],
         )?;
-        let id = conn.last_insert_rowid().to_string();
-        conn.execute("UPDATE t_issue SET updated_at = ?2 WHERE id = ?1", params![issue_id, now])?;
+        let id = self.conn().last_insert_rowid().to_string();
+        self.conn().execute("UPDATE t_issue SET updated_at = ?2 WHERE id = ?1", params![issue_id, now])?;
         let kind = ChangeKind::AttachmentAdded {
             attachment: id.clone(),
             filename: file.filename.into(),
             size: file.data.len() as u64,
         };
-        self.log(conn, &project, key, actor, &kind)?;
+        self.log(&project, key, actor, &kind)?;
         Ok(id)
     }
 
-    pub(super) fn remove_attachment(&self, conn: &Connection, key: &str, id: &str, actor: Actor<'_>) -> Result<()> {
-        let (issue_id, project) = self.issue_row(conn, key)?;
+    pub(super) fn remove_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
+        let (issue_id, project) = self.issue_row(key)?;
         let n = self
-            .attachment_id(conn, issue_id, id)?
-            .ok_or_else(|| TrackerError::Invalid(format!("attachment {id} does not exist on issue {key}")))?;
+            .attachment_id(issue_id, id)?
+            .ok_or_else(|| Refusal::Invalid(format!("attachment {id} does not exist on issue {key}")))?;
         // The content goes; the row stays so ids are never reused.
-        conn.execute("UPDATE t_attachment SET deleted = 1, data = x'' WHERE id = ?1", [n])?;
-        conn.execute("UPDATE t_issue SET updated_at = ?2 WHERE id = ?1", params![issue_id, now_ms()])?;
-        self.log(conn, &project, key, actor, &ChangeKind::AttachmentDeleted { attachment: id.into() })
+        self.conn().execute("UPDATE t_attachment SET deleted = 1, data = x'' WHERE id = ?1", [n])?;
+        self.conn().execute("UPDATE t_issue SET updated_at = ?2 WHERE id = ?1", params![issue_id, now_ms()])?;
+        self.log(&project, key, actor, &ChangeKind::AttachmentDeleted { attachment: id.into() })
     }
 }

@@ -6,7 +6,8 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    Actor, Attachment, ChangeKind, ChangeRecord, Comment, CommentOrigin, Issue, NewAttachment, Tracker, TrackerError,
+    Actor, Attachment, ChangeKind, ChangeRecord, Comment, CommentOrigin, Issue, NewAttachment, Refusal, TResult,
+    Tracker,
 };
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::store::now_ms;
@@ -14,8 +15,12 @@ use crate::store::now_ms;
 pub const DEFAULT_STATUS: &str = "Open";
 pub const DEFAULT_PRIORITY: &str = "Medium";
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Embedded;
+/// The embedded tracker, on a connection to the home's database (the
+/// engine's open transaction while it applies or collects).
+#[derive(Debug, Clone, Copy)]
+pub struct Embedded<'c> {
+    conn: &'c Connection,
+}
 
 /// A project of the embedded tracker.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,8 +32,16 @@ pub struct Project {
     pub issues: u64,
 }
 
-impl Embedded {
-    pub fn create_project(&self, conn: &Connection, key: &str, name: &str, statuses: Option<&[String]>) -> Result<()> {
+impl<'c> Embedded<'c> {
+    pub fn new(conn: &'c Connection) -> Self {
+        Embedded { conn }
+    }
+
+    pub(super) fn conn(&self) -> &'c Connection {
+        self.conn
+    }
+
+    pub fn create_project(&self, key: &str, name: &str, statuses: Option<&[String]>) -> Result<()> {
         let valid = !key.is_empty()
             && key.len() <= 20
             && key.chars().next().is_some_and(|c| c.is_ascii_uppercase())
@@ -38,25 +51,27 @@ impl Embedded {
                 "project key '{key}' is invalid: use 1-20 upper-case letters and digits, starting with a letter"
             );
         }
-        if self.project(conn, key)?.is_some() {
+        if self.project(key)?.is_some() {
             anyhow::bail!("project {key} already exists");
         }
         let statuses = statuses.map(|s| serde_json::to_string(s).expect("json"));
-        conn.execute("INSERT INTO t_project (key, name, statuses) VALUES (?1, ?2, ?3)", params![key, name, statuses])?;
+        self.conn
+            .execute("INSERT INTO t_project (key, name, statuses) VALUES (?1, ?2, ?3)", params![key, name, statuses])?;
         Ok(())
     }
 
     /// Replaces the allowed statuses (`None`: any).
-    pub fn set_statuses(&self, conn: &Connection, key: &str, statuses: Option<&[String]>) -> Result<()> {
+    pub fn set_statuses(&self, key: &str, statuses: Option<&[String]>) -> Result<()> {
         let statuses = statuses.map(|s| serde_json::to_string(s).expect("json"));
-        if conn.execute("UPDATE t_project SET statuses = ?2 WHERE key = ?1", params![key, statuses])? == 0 {
+        if self.conn.execute("UPDATE t_project SET statuses = ?2 WHERE key = ?1", params![key, statuses])? == 0 {
             anyhow::bail!("project {key} does not exist");
         }
         Ok(())
     }
 
-    pub fn project(&self, conn: &Connection, key: &str) -> Result<Option<Project>> {
-        Ok(conn
+    pub fn project(&self, key: &str) -> Result<Option<Project>> {
+        Ok(self
+            .conn
             .query_row(
                 "SELECT key, name, statuses, (SELECT COUNT(*) FROM t_issue WHERE project = p.key)
                  FROM t_project p WHERE key = ?1",
@@ -74,31 +89,34 @@ impl Embedded {
             .optional()?)
     }
 
-    pub fn projects(&self, conn: &Connection) -> Result<Vec<Project>> {
-        let keys: Vec<String> = conn
+    pub fn projects(&self) -> Result<Vec<Project>> {
+        let keys: Vec<String> = self
+            .conn
             .prepare("SELECT key FROM t_project ORDER BY key")?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        keys.iter().filter_map(|k| self.project(conn, k).transpose()).collect()
+        keys.iter().filter_map(|k| self.project(k).transpose()).collect()
     }
 
     /// Keys of a project's issues, in creation order.
-    pub fn issue_keys(&self, conn: &Connection, project: &str) -> Result<Vec<String>> {
-        Ok(conn
+    pub fn issue_keys(&self, project: &str) -> Result<Vec<String>> {
+        Ok(self
+            .conn
             .prepare("SELECT key FROM t_issue WHERE project = ?1 ORDER BY id")?
             .query_map([project], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?)
     }
 
-    fn check_status(&self, conn: &Connection, project: &str, status: &str) -> Result<()> {
-        let statuses: Option<Option<String>> = conn
+    fn check_status(&self, project: &str, status: &str) -> TResult<()> {
+        let statuses: Option<Option<String>> = self
+            .conn
             .prepare_cached("SELECT statuses FROM t_project WHERE key = ?1")?
             .query_row([project], |r| r.get(0))
             .optional()?;
-        let statuses = statuses.ok_or_else(|| TrackerError::NoProject(project.into()))?;
+        let statuses = statuses.ok_or_else(|| Refusal::NoProject(project.into()))?;
         if let Some(allowed) = statuses.and_then(|s| serde_json::from_str::<Vec<String>>(&s).ok()) {
             if !allowed.iter().any(|s| s == status) {
-                return Err(TrackerError::StatusNotAllowed {
+                return Err(Refusal::StatusNotAllowed {
                     project: project.into(),
                     status: status.into(),
                     allowed: allowed.join(", "),
@@ -109,33 +127,27 @@ impl Embedded {
         Ok(())
     }
 
-    pub(super) fn issue_row(&self, conn: &Connection, key: &str) -> Result<(i64, String)> {
-        conn.query_row("SELECT id, project FROM t_issue WHERE key = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?)))
+    pub(super) fn issue_row(&self, key: &str) -> TResult<(i64, String)> {
+        self.conn
+            .query_row("SELECT id, project FROM t_issue WHERE key = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?
-            .ok_or_else(|| TrackerError::NoIssue(key.into()).into())
+            .ok_or_else(|| Refusal::NoIssue(key.into()).into())
     }
 
-    fn comment_of(&self, conn: &Connection, issue_id: i64, key: &str, comment: &str) -> Result<i64> {
-        let id: i64 =
-            comment.parse().map_err(|_| TrackerError::NoComment { issue: key.into(), comment: comment.into() })?;
-        conn.query_row(
-            "SELECT id FROM t_comment WHERE id = ?1 AND issue_id = ?2 AND deleted = 0",
-            params![id, issue_id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .ok_or_else(|| TrackerError::NoComment { issue: key.into(), comment: comment.into() }.into())
+    fn comment_of(&self, issue_id: i64, key: &str, comment: &str) -> TResult<i64> {
+        let id: i64 = comment.parse().map_err(|_| Refusal::NoComment { issue: key.into(), comment: comment.into() })?;
+        self.conn
+            .query_row(
+                "SELECT id FROM t_comment WHERE id = ?1 AND issue_id = ?2 AND deleted = 0",
+                params![id, issue_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| Refusal::NoComment { issue: key.into(), comment: comment.into() }.into())
     }
 
-    pub(super) fn log(
-        &self,
-        conn: &Connection,
-        project: &str,
-        key: &str,
-        actor: Actor<'_>,
-        kind: &ChangeKind,
-    ) -> Result<()> {
-        conn.execute(
+    pub(super) fn log(&self, project: &str, key: &str, actor: Actor<'_>, kind: &ChangeKind) -> TResult<()> {
+        self.conn.execute(
             "INSERT INTO t_change (project, issue_key, at, actor, origin, via, kind, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
@@ -165,66 +177,39 @@ fn kind_name(kind: &ChangeKind) -> &'static str {
     }
 }
 
-fn check_summary(summary: &str) -> Result<()> {
+fn check_summary(summary: &str) -> TResult<()> {
     if summary.trim().is_empty() {
-        return Err(TrackerError::Invalid("summary must not be empty".into()).into());
+        return Err(Refusal::Invalid("summary must not be empty".into()).into());
     }
     Ok(())
 }
 
-impl Tracker for Embedded {
-    fn changes_since(&self, conn: &Connection, project: &str, cursor: i64, limit: usize) -> Result<Vec<ChangeRecord>> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, issue_key, at, actor, origin, via, data FROM t_change
-             WHERE project = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-        )?;
-        type Row = (i64, String, i64, String, Option<String>, Option<String>, String);
-        let rows = stmt
-            .query_map(params![project, cursor, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
-            })?
-            .collect::<rusqlite::Result<Vec<Row>>>()?;
-        rows.into_iter()
-            .map(|(id, issue_key, at, actor, origin, via, data)| {
-                let via = via.map(|v| v.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
-                Ok(ChangeRecord { id, issue_key, at, actor, origin, via, kind: serde_json::from_str(&data)? })
-            })
-            .collect()
+impl Tracker for Embedded<'_> {
+    fn has_project(&self, project: &str) -> TResult<bool> {
+        Ok(self.project(project)?.is_some())
     }
 
-    fn local_field_time(&self, conn: &Connection, key: &str, field: &str, partner: &str) -> Result<Option<i64>> {
-        Ok(conn.query_row(
-            "SELECT MAX(at) FROM t_change
-             WHERE issue_key = ?1 AND (origin IS NULL OR origin != ?2)
-               AND (kind = 'issue_created'
-                    OR (kind = 'issue_updated' AND json_extract(data, '$.fields.' || ?3) IS NOT NULL))",
-            params![key, partner, field],
-            |r| r.get(0),
-        )?)
+    fn start_cursor(&self, _project: &str) -> TResult<String> {
+        Ok(self.last_change()?.to_string())
     }
 
-    fn local_comment_time(&self, conn: &Connection, key: &str, comment: &str, partner: &str) -> Result<Option<i64>> {
-        Ok(conn.query_row(
-            "SELECT MAX(at) FROM t_change
-             WHERE issue_key = ?1 AND (origin IS NULL OR origin != ?2)
-               AND kind = 'comment_edited' AND json_extract(data, '$.comment') = ?3",
-            params![key, partner, comment],
-            |r| r.get(0),
-        )?)
+    fn changes_since(&self, project: &str, cursor: &str, limit: usize) -> TResult<Vec<ChangeRecord>> {
+        let after: i64 =
+            cursor.parse().map_err(|_| anyhow::anyhow!("the embedded tracker's cursor {cursor:?} is not a number"))?;
+        self.read_log(project, after, limit)
     }
 
-    fn changed_projects(&self, conn: &Connection, after: i64) -> Result<Vec<(String, i64)>> {
-        let mut stmt = conn.prepare_cached("SELECT project, MAX(id) FROM t_change WHERE id > ?1 GROUP BY project")?;
-        let rows = stmt.query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+    fn local_field_time(&self, key: &str, field: &str, sync: &str) -> TResult<Option<i64>> {
+        self.field_time(key, field, sync)
     }
 
-    fn last_change(&self, conn: &Connection) -> Result<i64> {
-        Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM t_change", [], |r| r.get(0))?)
+    fn local_comment_time(&self, key: &str, comment: &str, sync: &str) -> TResult<Option<i64>> {
+        self.comment_time(key, comment, sync)
     }
 
-    fn issue(&self, conn: &Connection, key: &str) -> Result<Option<Issue>> {
-        let row = conn
+    fn issue(&self, key: &str) -> TResult<Option<Issue>> {
+        let row = self
+            .conn
             .query_row(
                 "SELECT id, project, summary, description, status, priority, labels, assignee, created_at, updated_at
                  FROM t_issue WHERE key = ?1",
@@ -256,7 +241,7 @@ impl Tracker for Embedded {
         let Some((id, mut issue)) = row else {
             return Ok(None);
         };
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, author, on_behalf_of, body, created_at, updated_at FROM t_comment
              WHERE issue_id = ?1 AND deleted = 0 ORDER BY created_at, id",
         )?;
@@ -272,21 +257,21 @@ impl Tracker for Embedded {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
-        issue.attachments = self.attachments_of(conn, id)?;
+        issue.attachments = self.attachments_of(id)?;
         Ok(Some(issue))
     }
 
-    fn create_issue(&self, conn: &Connection, project: &str, fields: &IssueFields, actor: Actor<'_>) -> Result<String> {
+    fn create_issue(&self, project: &str, fields: &IssueFields, actor: Actor<'_>) -> TResult<String> {
         check_summary(&fields.summary)?;
-        self.check_status(conn, project, &fields.status)?;
-        let number: i64 = conn.query_row(
+        self.check_status(project, &fields.status)?;
+        let number: i64 = self.conn.query_row(
             "UPDATE t_project SET next_number = next_number + 1 WHERE key = ?1 RETURNING next_number - 1",
             [project],
             |r| r.get(0),
         )?;
         let key = format!("{project}-{number}");
         let now = now_ms();
-        conn.execute(
+        self.conn.execute(
             "INSERT INTO t_issue (project, key, summary, description, status, priority, labels, assignee, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
             params![
@@ -294,23 +279,23 @@ impl Tracker for Embedded {
                 serde_json::to_string(&fields.labels)?, fields.assignee, now
             ],
         )?;
-        self.log(conn, project, &key, actor, &ChangeKind::IssueCreated)?;
+        self.log(project, &key, actor, &ChangeKind::IssueCreated)?;
         Ok(key)
     }
 
-    fn update_issue(&self, conn: &Connection, key: &str, c: &FieldChanges, actor: Actor<'_>) -> Result<()> {
-        let (_, project) = self.issue_row(conn, key)?;
+    fn update_issue(&self, key: &str, c: &FieldChanges, actor: Actor<'_>) -> TResult<()> {
+        let (_, project) = self.issue_row(key)?;
         if let Some(s) = &c.summary {
             check_summary(s)?;
         }
         if let Some(s) = &c.status {
-            self.check_status(conn, &project, s)?;
+            self.check_status(&project, s)?;
         }
         if c.is_empty() {
             return Ok(());
         }
         let assignee = c.assignee.as_ref().map(|a| if a.is_empty() { None } else { Some(a.as_str()) });
-        conn.execute(
+        self.conn.execute(
             "UPDATE t_issue SET
                 summary = COALESCE(?2, summary), description = COALESCE(?3, description),
                 status = COALESCE(?4, status), priority = COALESCE(?5, priority),
@@ -330,28 +315,26 @@ impl Tracker for Embedded {
                 now_ms()
             ],
         )?;
-        self.log(conn, &project, key, actor, &ChangeKind::IssueUpdated { fields: c.clone() })
+        self.log(&project, key, actor, &ChangeKind::IssueUpdated { fields: c.clone() })
     }
 
     fn add_comment(
         &self,
-        conn: &Connection,
         key: &str,
         body: &str,
         origin: Option<CommentOrigin<'_>>,
         actor: Actor<'_>,
-    ) -> Result<String> {
-        let (issue_id, project) = self.issue_row(conn, key)?;
+    ) -> TResult<String> {
+        let (issue_id, project) = self.issue_row(key)?;
         let now = now_ms();
         let on_behalf_of = origin.map(|o| o.author);
-        conn.execute(
+        self.conn.execute(
             "INSERT INTO t_comment (issue_id, author, on_behalf_of, body, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![issue_id, actor.user, on_behalf_of, body, origin.map_or(now, |o| o.created_at), now],
         )?;
-        let id = conn.last_insert_rowid().to_string();
-        conn.execute("UPDATE t_issue SET updated_at = ?2 WHERE id = ?1", params![issue_id, now])?;
+        let id = self.conn.last_insert_rowid().to_string();
+        self.conn.execute("UPDATE t_issue SET updated_at = ?2 WHERE id = ?1", params![issue_id, now])?;
         self.log(
-            conn,
             &project,
             key,
             actor,
@@ -364,36 +347,36 @@ impl Tracker for Embedded {
         Ok(id)
     }
 
-    fn edit_comment(&self, conn: &Connection, key: &str, comment: &str, body: &str, actor: Actor<'_>) -> Result<()> {
-        let (issue_id, project) = self.issue_row(conn, key)?;
-        let id = self.comment_of(conn, issue_id, key, comment)?;
-        conn.execute("UPDATE t_comment SET body = ?2, updated_at = ?3 WHERE id = ?1", params![id, body, now_ms()])?;
-        self.log(conn, &project, key, actor, &ChangeKind::CommentEdited { comment: comment.into(), body: body.into() })
+    fn edit_comment(&self, key: &str, comment: &str, body: &str, actor: Actor<'_>) -> TResult<()> {
+        let (issue_id, project) = self.issue_row(key)?;
+        let id = self.comment_of(issue_id, key, comment)?;
+        self.conn
+            .execute("UPDATE t_comment SET body = ?2, updated_at = ?3 WHERE id = ?1", params![id, body, now_ms()])?;
+        self.log(&project, key, actor, &ChangeKind::CommentEdited { comment: comment.into(), body: body.into() })
     }
 
-    fn delete_comment(&self, conn: &Connection, key: &str, comment: &str, actor: Actor<'_>) -> Result<()> {
-        let (issue_id, project) = self.issue_row(conn, key)?;
-        let id = self.comment_of(conn, issue_id, key, comment)?;
-        conn.execute("UPDATE t_comment SET deleted = 1, updated_at = ?2 WHERE id = ?1", params![id, now_ms()])?;
-        self.log(conn, &project, key, actor, &ChangeKind::CommentDeleted { comment: comment.into() })
+    fn delete_comment(&self, key: &str, comment: &str, actor: Actor<'_>) -> TResult<()> {
+        let (issue_id, project) = self.issue_row(key)?;
+        let id = self.comment_of(issue_id, key, comment)?;
+        self.conn.execute("UPDATE t_comment SET deleted = 1, updated_at = ?2 WHERE id = ?1", params![id, now_ms()])?;
+        self.log(&project, key, actor, &ChangeKind::CommentDeleted { comment: comment.into() })
     }
 
-    fn attachment(&self, conn: &Connection, key: &str, id: &str) -> Result<Option<Attachment>> {
-        self.get_attachment(conn, key, id)
+    fn attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>> {
+        self.get_attachment(key, id)
     }
 
     fn add_attachment(
         &self,
-        conn: &Connection,
         key: &str,
         file: NewAttachment<'_>,
         origin: Option<CommentOrigin<'_>>,
         actor: Actor<'_>,
-    ) -> Result<String> {
-        self.insert_attachment(conn, key, file, origin, actor)
+    ) -> TResult<String> {
+        self.insert_attachment(key, file, origin, actor)
     }
 
-    fn delete_attachment(&self, conn: &Connection, key: &str, id: &str, actor: Actor<'_>) -> Result<()> {
-        self.remove_attachment(conn, key, id, actor)
+    fn delete_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
+        self.remove_attachment(key, id, actor)
     }
 }

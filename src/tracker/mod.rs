@@ -1,18 +1,19 @@
 //! Trackers: the plug point where issues are read and written.
 //!
-//! [`Tracker`] is what the engine needs: the change log since a cursor, an
-//! issue's current state, and the writes that apply a partner's change.
-//! Writes take the engine's open transaction, so for the embedded tracker
-//! a change and the sequence number that carried it commit together.
+//! [`Tracker`] is what the engine needs: changes since an opaque cursor,
+//! an issue's current state, and the writes that apply a partner's change,
+//! with typed outcomes ([`TrackerError`]: refused, unavailable, failed).
 
+mod any;
 pub mod attachments;
+mod changelog;
 pub mod embedded;
 
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::protocol::{FieldChanges, IssueFields};
 
+pub use any::{for_sync, AnyTracker};
 pub use embedded::Embedded;
 
 /// An issue as it stands.
@@ -67,10 +68,11 @@ pub struct Comment {
     pub updated_at: i64,
 }
 
-/// One row of the tracker's change log.
+/// One change of an issue, as the tracker reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeRecord {
-    pub id: i64,
+    /// Where reading goes on after this change (opaque to the engine).
+    pub cursor: String,
     pub issue_key: String,
     pub at: i64,
     pub actor: String,
@@ -118,9 +120,9 @@ pub struct CommentOrigin<'a> {
     pub created_at: i64,
 }
 
-/// A change the tracker refused: it blocks one issue, not the sync.
+/// Why a tracker refused a change: it blocks one issue, not the sync.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TrackerError {
+pub enum Refusal {
     #[error("project {0} does not exist")]
     NoProject(String),
     #[error("issue {0} does not exist")]
@@ -133,78 +135,80 @@ pub enum TrackerError {
     Invalid(String),
 }
 
-/// The operations the sync engine needs from a tracker.
+/// What can go wrong at a tracker. The engine branches on the variant:
+/// a refusal parks one issue, unavailability waits and retries with
+/// nothing parked, a failure stops the cycle.
+#[derive(Debug, thiserror::Error)]
+pub enum TrackerError {
+    /// This change can't be applied (permission, a missing issue, a value
+    /// the tracker does not know): the issue is parked and listed.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The tracker can't be reached now (down, 5xx, a timeout, 429): tried
+    /// again later (not before `retry_after` when the server said so).
+    #[error("the tracker is unreachable: {reason}")]
+    Unavailable { reason: String, retry_after: Option<std::time::Duration> },
+    /// Anything else (local storage, a bug).
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<rusqlite::Error> for TrackerError {
+    fn from(e: rusqlite::Error) -> Self {
+        TrackerError::Failed(e.into())
+    }
+}
+
+impl From<serde_json::Error> for TrackerError {
+    fn from(e: serde_json::Error) -> Self {
+        TrackerError::Failed(e.into())
+    }
+}
+
+/// A tracker call's result.
+pub type TResult<T> = std::result::Result<T, TrackerError>;
+
+/// The operations the sync engine needs from a tracker. A backend owns its
+/// I/O: nothing here receives postern's database. (The embedded tracker
+/// is built on the engine's open transaction, so its writes and the
+/// sequence number that carried them still commit together.)
 pub trait Tracker {
-    /// Change-log rows of `project` after `cursor`, oldest first.
-    fn changes_since(
-        &self,
-        conn: &Connection,
-        project: &str,
-        cursor: i64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<ChangeRecord>>;
-    /// Projects with change-log rows after `after`, each with its highest
-    /// id (so a daemon wakes only the syncs of changed projects).
-    fn changed_projects(&self, conn: &Connection, after: i64) -> anyhow::Result<Vec<(String, i64)>>;
-    /// Highest change-log id (the cursor a new sync starts from).
-    fn last_change(&self, conn: &Connection) -> anyhow::Result<i64>;
-    fn issue(&self, conn: &Connection, key: &str) -> anyhow::Result<Option<Issue>>;
-    /// When `field` of issue `key` was last set by anyone but the partner of
-    /// sync `partner` (whose changes arrive in order anyway).
-    fn local_field_time(&self, conn: &Connection, key: &str, field: &str, partner: &str)
-        -> anyhow::Result<Option<i64>>;
+    /// Whether `project` exists and the backend can reach it.
+    fn has_project(&self, project: &str) -> TResult<bool>;
+    /// Where a new sync of `project` starts reading changes (now).
+    fn start_cursor(&self, project: &str) -> TResult<String>;
+    /// Changes of `project` after `cursor`, oldest first, at most about
+    /// `limit`; each carries the cursor after it. Empty: nothing new.
+    fn changes_since(&self, project: &str, cursor: &str, limit: usize) -> TResult<Vec<ChangeRecord>>;
+    fn issue(&self, key: &str) -> TResult<Option<Issue>>;
+    /// When `field` of issue `key` was last set by anyone but the sync
+    /// `sync` (whose partner's changes arrive in order anyway).
+    fn local_field_time(&self, key: &str, field: &str, sync: &str) -> TResult<Option<i64>>;
     /// When comment `comment` of issue `key` was last edited by anyone but
-    /// the partner of sync `partner`.
-    fn local_comment_time(
-        &self,
-        conn: &Connection,
-        key: &str,
-        comment: &str,
-        partner: &str,
-    ) -> anyhow::Result<Option<i64>>;
-    fn create_issue(
-        &self,
-        conn: &Connection,
-        project: &str,
-        fields: &IssueFields,
-        actor: Actor<'_>,
-    ) -> anyhow::Result<String>;
-    fn update_issue(
-        &self,
-        conn: &Connection,
-        key: &str,
-        changes: &FieldChanges,
-        actor: Actor<'_>,
-    ) -> anyhow::Result<()>;
+    /// the sync `sync`.
+    fn local_comment_time(&self, key: &str, comment: &str, sync: &str) -> TResult<Option<i64>>;
+    fn create_issue(&self, project: &str, fields: &IssueFields, actor: Actor<'_>) -> TResult<String>;
+    fn update_issue(&self, key: &str, changes: &FieldChanges, actor: Actor<'_>) -> TResult<()>;
     /// `origin`: the partner's author and writing time, for a comment
     /// the sync user writes on someone's behalf.
     fn add_comment(
         &self,
-        conn: &Connection,
         key: &str,
         body: &str,
         origin: Option<CommentOrigin<'_>>,
         actor: Actor<'_>,
-    ) -> anyhow::Result<String>;
-    fn edit_comment(
-        &self,
-        conn: &Connection,
-        key: &str,
-        comment: &str,
-        body: &str,
-        actor: Actor<'_>,
-    ) -> anyhow::Result<()>;
-    fn delete_comment(&self, conn: &Connection, key: &str, comment: &str, actor: Actor<'_>) -> anyhow::Result<()>;
+    ) -> TResult<String>;
+    fn edit_comment(&self, key: &str, comment: &str, body: &str, actor: Actor<'_>) -> TResult<()>;
+    fn delete_comment(&self, key: &str, comment: &str, actor: Actor<'_>) -> TResult<()>;
     /// An attachment of issue `key` with its content (`None` if deleted).
-    fn attachment(&self, conn: &Connection, key: &str, id: &str) -> anyhow::Result<Option<Attachment>>;
+    fn attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>>;
     /// `origin`: the partner's author and time, as for comments.
     fn add_attachment(
         &self,
-        conn: &Connection,
         key: &str,
         file: NewAttachment<'_>,
         origin: Option<CommentOrigin<'_>>,
         actor: Actor<'_>,
-    ) -> anyhow::Result<String>;
-    fn delete_attachment(&self, conn: &Connection, key: &str, id: &str, actor: Actor<'_>) -> anyhow::Result<()>;
+    ) -> TResult<String>;
+    fn delete_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()>;
 }

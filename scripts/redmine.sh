@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# A throw-away real Redmine (Debian's 5.0.4 with SQLite) on loopback for
+# the Redmine tests; each instance lives in one folder.
+#
+#   scripts/redmine.sh install          as root: Debian's redmine + redmine-sqlite
+#                                       (nothing to do when already installed)
+#   scripts/redmine.sh start DIR PORT   a fresh instance in DIR on 127.0.0.1:PORT
+#   scripts/redmine.sh stop DIR
+#
+# `start` stops a server left in DIR, replaces its instance files, turns on
+# REST and then, through REST, makes private projects `alpha` and `beta`
+# (issue tracking, all trackers) and the non-admin users `syncbot` and
+# `alice`, each a Developer (plus "edit own notes") in both projects.
+# Developers may set any status on every tracker but the last (Support,
+# REDMINE_STRICT_TRACKER_ID), which keeps Debian's workflow: a status it
+# does not allow (e.g. reopening, or any status on creation) is ignored
+# with 204/201 and no error.
+# Everything a test needs is in DIR/env, lines NAME='value' (source it, or
+# strip the quotes): REDMINE_URL, REDMINE_ADMIN_KEY, REDMINE_SYNC_USER,
+# REDMINE_SYNC_PASSWORD, REDMINE_SYNC_KEY, REDMINE_SYNC_USER_ID, REDMINE_ALICE_*,
+# REDMINE_ALPHA_ID, REDMINE_BETA_ID, REDMINE_TRACKER_ID (default), REDMINE_TRACKERS,
+# REDMINE_STRICT_TRACKER_ID,
+# REDMINE_STATUSES, REDMINE_PRIORITIES ("Name=id,Name=id"),
+# REDMINE_DEFAULT_STATUS_ID, REDMINE_CLOSED_STATUS_IDS, REDMINE_DEFAULT_PRIORITY_ID.
+# The server answers one request at a time (Rack::Lock: SQLite and
+# WEBrick's threads do not mix); its log is DIR/log/.
+set -euo pipefail
+cmd=${1:?install|start|stop}
+SHARE=/usr/share/redmine
+SEED=/var/lib/dbconfig-common/sqlite3/redmine/instances/default/redmine_default
+ADMIN_KEY=0123456789abcdef0123456789abcdef0a0a0a0a
+
+installed() {
+  [ "$(dpkg-query -W -f='${Status}\n' redmine redmine-sqlite 2>/dev/null | grep -c '^install ok installed$')" = 2 ] \
+    && [ -f "$SEED" ]
+}
+
+# Bundler >= 2.3.27 (a default gem since ruby3.1 3.1.7-1~deb12u2) ignores
+# Debian's packaged gems, so redmine's postinst and Rails fail; Debian's own
+# ruby-bundler works when asked for by version.
+bundler_version() {
+  local v
+  v=$(dpkg-query -W -f='${Version}' ruby-bundler 2>/dev/null || true)
+  [ -n "$v" ] || v=$(apt-cache policy ruby-bundler | awk '/Candidate:/ {print $2}')
+  v=${v#*:}; echo "${v%%-*}"
+}
+
+install() {
+  if installed; then return 0; fi
+  if [ "$(id -u)" != 0 ]; then
+    echo "redmine is not installed; run 'scripts/redmine.sh install' as root" >&2
+    exit 1
+  fi
+  debconf-set-selections <<'SEL'
+redmine redmine/current-instances string default
+redmine redmine/instances/default/dbconfig-install boolean true
+redmine redmine/instances/default/database-type select sqlite3
+SEL
+  [ -n "$(ls /var/lib/apt/lists/*_Packages* 2>/dev/null)" ] || apt-get update -qq
+  local bv; bv=$(bundler_version)
+  # If the postinst still fails, the second configure (with ruby-bundler's
+  # exact version now known) finishes the job.
+  BUNDLER_VERSION=$bv DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends redmine redmine-sqlite >/dev/null 2>&1 || true
+  BUNDLER_VERSION=$(bundler_version) DEBIAN_FRONTEND=noninteractive dpkg --configure -a >/dev/null 2>&1 || true
+  if ! installed; then
+    echo "installing redmine failed; see: apt-get install redmine redmine-sqlite" >&2
+    exit 1
+  fi
+}
+
+if [ "$cmd" = install ]; then install; exit 0; fi
+
+DIR=$(realpath -m "${2:?folder}")
+
+# Alive and not a zombie (a container's pid 1 may never reap it).
+alive() {
+  local s
+  s=$(sed -E 's/.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$s" ] && [ "$s" != Z ]
+}
+
+stop() {
+  local pid
+  for f in "$DIR/redmine.pid" "$DIR/tmp/pids/server.pid"; do
+    pid=$(cat "$f" 2>/dev/null || true)
+    [ -n "$pid" ] || continue
+    # Only ours: a stale pid may belong to someone else by now.
+    grep -qaF "$DIR/config.ru" "/proc/$pid/cmdline" 2>/dev/null || continue
+    # The server runs in its own session, led by the process started here;
+    # rackup shuts down cleanly on SIGINT (~1.5 s).
+    for sig in INT TERM KILL; do
+      alive "$pid" || break
+      kill "-$sig" -- "-$pid" 2>/dev/null || kill "-$sig" "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
+    done
+  done
+  # A pid file left by a killed rackup blocks the next start.
+  rm -f "$DIR/redmine.pid" "$DIR/tmp/pids/server.pid"
+}
+
+if [ "$cmd" = stop ]; then stop; exit 0; fi
+[ "$cmd" = start ] || { echo "usage: $0 install | start DIR PORT | stop DIR" >&2; exit 2; }
+PORT=${3:?port}
+URL=http://127.0.0.1:$PORT
+if ! installed; then
+  echo "redmine is not installed; run 'scripts/redmine.sh install' as root" >&2
+  exit 1
+fi
+if [ ! -r "$SEED" ]; then
+  echo "cannot read $SEED: run as root, or as a member of the www-data group" >&2
+  exit 1
+fi
+BUNDLER_VERSION=$(bundler_version)
+
+stop
+rm -rf "$DIR"/{config,config.ru,db.sqlite3,env,files,log,public,tmp}
+mkdir -p "$DIR"/{config,log,tmp/cache,tmp/pids,files,public/plugin_assets}
+# Redmine finds an instance under $SHARE/instances (/var/lib/redmine) by
+# name; "../" runs up to "/" both lexically and through that symlink.
+INSTANCE=../../../../../../../../..$DIR
+cp "$SEED" "$DIR/db.sqlite3"
+printf 'production:\n  adapter: sqlite3\n  database: %s/db.sqlite3\n  encoding: utf8\n  timeout: 10000\n' \
+  "$DIR" > "$DIR/config/database.yml"
+od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$DIR/config/secret_key.txt"
+cat > "$DIR/config.ru" <<RU
+require '$SHARE/config/environment'
+# One request at a time: parallel SQLite writers under WEBrick's threads
+# end in "database is locked".
+use Rack::Lock
+run Rails.application
+RU
+
+sql() { sqlite3 -batch "$DIR/db.sqlite3" "$@"; }
+q() { sql "$@" | head -1; }
+
+# Debian seeds the default data (trackers, statuses, priorities, roles,
+# workflows); load it when a seeded database lacks it.
+if [ "$(q 'SELECT count(*) FROM trackers')" = 0 ]; then
+  ( cd "$SHARE" && REDMINE_INSTANCE=$INSTANCE RAILS_ENV=production REDMINE_LANG=en \
+      BUNDLER_VERSION=$BUNDLER_VERSION rake redmine:load_default_data >"$DIR/log/load_default_data.log" 2>&1 )
+fi
+now="strftime('%Y-%m-%d %H:%M:%f','now','localtime')"
+sql <<SQL
+DELETE FROM settings WHERE name IN ('rest_api_enabled','login_required');
+INSERT INTO settings(name,value,updated_on) VALUES ('rest_api_enabled','1',$now), ('login_required','0',$now);
+UPDATE users SET must_change_passwd=0 WHERE login='admin';
+DELETE FROM tokens WHERE user_id=(SELECT id FROM users WHERE login='admin') AND action='api';
+INSERT INTO tokens(user_id,action,value,created_on,updated_on)
+  SELECT id,'api','$ADMIN_KEY',$now,$now FROM users WHERE login='admin';
+UPDATE roles SET permissions = permissions || '- :edit_own_issue_notes' || char(10)
+  WHERE name='Developer' AND permissions NOT LIKE '%:edit_own_issue_notes%';
+-- Developers may set any status (also on creation, "0") on every tracker
+-- but the last (Support), which keeps Debian's stricter workflow, where a
+-- disallowed status is ignored without an error.
+INSERT INTO workflows(tracker_id,old_status_id,new_status_id,role_id,assignee,author,type)
+  SELECT t.id, o.id, n.id, r.id, 0, 0, 'WorkflowTransition'
+  FROM trackers t, (SELECT id FROM issue_statuses UNION SELECT 0) o, issue_statuses n, roles r
+  WHERE r.name='Developer' AND o.id <> n.id
+    AND t.id <> (SELECT id FROM trackers ORDER BY position DESC LIMIT 1)
+    AND NOT EXISTS (SELECT 1 FROM workflows w WHERE w.type='WorkflowTransition' AND w.role_id=r.id
+      AND w.tracker_id=t.id AND w.old_status_id=o.id AND w.new_status_id=n.id AND w.assignee=0 AND w.author=0);
+SQL
+ROLE=$(q "SELECT id FROM roles WHERE name='Developer'")
+list() { sql -separator = "$1" | paste -sd, -; }
+TRACKERS=$(list 'SELECT name,id FROM trackers ORDER BY position')
+STATUSES=$(list 'SELECT name,id FROM issue_statuses ORDER BY position')
+PRIORITIES=$(list "SELECT name,id FROM enumerations WHERE type='IssuePriority' AND active=1 ORDER BY position")
+TRACKER=$(q 'SELECT id FROM trackers ORDER BY position LIMIT 1')
+STRICT_TRACKER=$(q 'SELECT id FROM trackers ORDER BY position DESC LIMIT 1')
+DEFAULT_STATUS=$(q "SELECT default_status_id FROM trackers WHERE id=$TRACKER")
+CLOSED=$(sql 'SELECT id FROM issue_statuses WHERE is_closed=1 ORDER BY position' | paste -sd, -)
+DEFAULT_PRIORITY=$(q "SELECT id FROM enumerations WHERE type='IssuePriority' AND is_default=1")
+TRACKER_IDS=$(sql 'SELECT id FROM trackers ORDER BY position' | paste -sd, -)
+
+chmod 755 "$DIR"
+run=()
+if [ "$(id -u)" = 0 ]; then
+  chown -R www-data:www-data "$DIR"
+  if ! setpriv --reuid www-data --regid www-data --init-groups test -w "$DIR/db.sqlite3"; then
+    echo "www-data cannot reach $DIR (a parent folder is closed?)" >&2; exit 1
+  fi
+  run=(setpriv --reuid www-data --regid www-data --init-groups)
+fi
+
+fail() {
+  echo "redmine: $*; log tail ($DIR/log):" >&2
+  tail -n 30 "$DIR/log/server.log" "$DIR/log/production.log" >&2 2>/dev/null || true
+  stop
+  exit 1
+}
+
+# Detached: its own session, no inherited stdin/stdout/stderr.
+( cd "$SHARE" && exec setsid env REDMINE_INSTANCE="$INSTANCE" RAILS_ENV=production \
+    BUNDLER_VERSION="$BUNDLER_VERSION" "${run[@]}" \
+    ruby -rwebrick /usr/bin/rackup -E production -o 127.0.0.1 -p "$PORT" \
+    -P "$DIR/tmp/pids/server.pid" "$DIR/config.ru" \
+    </dev/null >"$DIR/log/server.log" 2>&1 ) &
+echo $! > "$DIR/redmine.pid"
+
+api() { # METHOD PATH [JSON] -> body on stdout; fails unless 2xx
+  local m=$1 p=$2 code
+  code=$(curl -sS -o "$DIR/tmp/api.out" -w '%{http_code}' -X "$m" -H "X-Redmine-API-Key: $ADMIN_KEY" \
+    -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$URL$p") || code=000
+  case $code in 2??) cat "$DIR/tmp/api.out" ;; *) fail "$m $p answered $code: $(head -c 500 "$DIR/tmp/api.out")" ;; esac
+}
+json() { ruby -rjson -e 'v = JSON.parse(STDIN.read); ARGV[0].split(".").each { |k| v = v[k] }; puts v' "$1"; }
+
+ready=
+for _ in $(seq 1 600); do
+  alive "$(cat "$DIR/redmine.pid")" || fail "the server exited"
+  if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Redmine-API-Key: $ADMIN_KEY" "$URL/projects.json" 2>/dev/null)" = 200 ]; then
+    ready=1; break
+  fi
+  sleep 0.1
+done
+[ -n "$ready" ] || fail "no answer on $URL/projects.json within 60 s"
+
+project() {
+  api POST /projects.json "{\"project\":{\"name\":\"$2\",\"identifier\":\"$1\",\"is_public\":false,
+    \"enabled_module_names\":[\"issue_tracking\"],\"tracker_ids\":[$TRACKER_IDS]}}" | json project.id
+}
+ALPHA=$(project alpha Alpha)
+BETA=$(project beta Beta)
+user() { # LOGIN FIRST LAST PASSWORD -> "id key"
+  local out
+  out=$(api POST /users.json "{\"user\":{\"login\":\"$1\",\"firstname\":\"$2\",\"lastname\":\"$3\",
+    \"mail\":\"$1@example.test\",\"password\":\"$4\",\"mail_notification\":\"none\"}}")
+  echo "$(json user.id <<<"$out") $(json user.api_key <<<"$out")"
+}
+SYNC_PASSWORD=syncbot-password
+read -r SYNC_ID SYNC_KEY <<<"$(user syncbot Sync Bot "$SYNC_PASSWORD")"
+ALICE_PASSWORD=alice-password
+read -r ALICE_ID ALICE_KEY <<<"$(user alice Alice Example "$ALICE_PASSWORD")"
+for p in alpha beta; do
+  for u in "$SYNC_ID" "$ALICE_ID"; do
+    api POST "/projects/$p/memberships.json" "{\"membership\":{\"user_id\":$u,\"role_ids\":[$ROLE]}}" >/dev/null
+  done
+done
+[ -n "$SYNC_KEY" ] && [ -n "$ALICE_KEY" ] || fail "POST /users.json gave no api_key"
+
+cat > "$DIR/env" <<ENV
+REDMINE_URL='$URL'
+REDMINE_ADMIN_KEY='$ADMIN_KEY'
+REDMINE_SYNC_USER='syncbot'
+REDMINE_SYNC_PASSWORD='$SYNC_PASSWORD'
+REDMINE_SYNC_KEY='$SYNC_KEY'
+REDMINE_SYNC_USER_ID='$SYNC_ID'
+REDMINE_ALICE_USER='alice'
+REDMINE_ALICE_PASSWORD='$ALICE_PASSWORD'
+REDMINE_ALICE_KEY='$ALICE_KEY'
+REDMINE_ALICE_USER_ID='$ALICE_ID'
+REDMINE_ALPHA_ID='$ALPHA'
+REDMINE_BETA_ID='$BETA'
+REDMINE_TRACKER_ID='$TRACKER'
+REDMINE_TRACKERS='$TRACKERS'
+REDMINE_STRICT_TRACKER_ID='$STRICT_TRACKER'
+REDMINE_STATUSES='$STATUSES'
+REDMINE_DEFAULT_STATUS_ID='$DEFAULT_STATUS'
+REDMINE_CLOSED_STATUS_IDS='$CLOSED'
+REDMINE_PRIORITIES='$PRIORITIES'
+REDMINE_DEFAULT_PRIORITY_ID='$DEFAULT_PRIORITY'
+ENV
+rm -f "$DIR/tmp/api.out"
+echo "redmine up: $URL ($DIR/env)"
