@@ -30,9 +30,10 @@ SHARE=/usr/share/redmine
 SEED=/var/lib/dbconfig-common/sqlite3/redmine/instances/default/redmine_default
 ADMIN_KEY=0123456789abcdef0123456789abcdef0a0a0a0a
 
+# Installed and configured (postinst done); the seeded database exists then,
+# though only root and www-data may read it.
 installed() {
-  [ "$(dpkg-query -W -f='${Status}\n' redmine redmine-sqlite 2>/dev/null | grep -c '^install ok installed$')" = 2 ] \
-    && [ -f "$SEED" ]
+  [ "$(dpkg-query -W -f='${Status}\n' redmine redmine-sqlite 2>/dev/null | grep -c '^install ok installed$')" = 2 ]
 }
 
 # Bundler >= 2.3.27 (a default gem since ruby3.1 3.1.7-1~deb12u2) ignores
@@ -46,7 +47,7 @@ bundler_version() {
 }
 
 install() {
-  if installed; then return 0; fi
+  if installed && { [ "$(id -u)" != 0 ] || [ -f "$SEED" ]; }; then return 0; fi
   if [ "$(id -u)" != 0 ]; then
     echo "redmine is not installed; run 'scripts/redmine.sh install' as root" >&2
     exit 1
@@ -63,7 +64,7 @@ SEL
   BUNDLER_VERSION=$bv DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends redmine redmine-sqlite >/dev/null 2>&1 || true
   BUNDLER_VERSION=$(bundler_version) DEBIAN_FRONTEND=noninteractive dpkg --configure -a >/dev/null 2>&1 || true
-  if ! installed; then
+  if ! installed || [ ! -f "$SEED" ]; then
     echo "installing redmine failed; see: apt-get install redmine redmine-sqlite" >&2
     exit 1
   fi
@@ -100,7 +101,12 @@ stop() {
 }
 
 if [ "$cmd" = stop ]; then stop; exit 0; fi
-[ "$cmd" = start ] || { echo "usage: $0 install | start DIR PORT | stop DIR" >&2; exit 2; }
+case $cmd in
+  start) ;;
+  # The same instance again, its data kept (a test stopping Redmine mid-sync).
+  restart) [ -f "$DIR/db.sqlite3" ] || { echo "redmine: no instance in $DIR to restart" >&2; exit 1; } ;;
+  *) echo "usage: $0 install | start DIR PORT | restart DIR PORT | stop DIR" >&2; exit 2 ;;
+esac
 PORT=${3:?port}
 URL=http://127.0.0.1:$PORT
 if ! installed; then
@@ -113,12 +119,13 @@ if [ ! -r "$SEED" ]; then
 fi
 BUNDLER_VERSION=$(bundler_version)
 
+INSTANCE=../../../../../../../../..$DIR
 stop
+if [ "$cmd" = start ]; then
 rm -rf "$DIR"/{config,config.ru,db.sqlite3,env,files,log,public,tmp}
 mkdir -p "$DIR"/{config,log,tmp/cache,tmp/pids,files,public/plugin_assets}
 # Redmine finds an instance under $SHARE/instances (/var/lib/redmine) by
 # name; "../" runs up to "/" both lexically and through that symlink.
-INSTANCE=../../../../../../../../..$DIR
 cp "$SEED" "$DIR/db.sqlite3"
 printf 'production:\n  adapter: sqlite3\n  database: %s/db.sqlite3\n  encoding: utf8\n  timeout: 10000\n' \
   "$DIR" > "$DIR/config/database.yml"
@@ -138,7 +145,10 @@ q() { sql "$@" | head -1; }
 # workflows); load it when a seeded database lacks it.
 if [ "$(q 'SELECT count(*) FROM trackers')" = 0 ]; then
   ( cd "$SHARE" && REDMINE_INSTANCE=$INSTANCE RAILS_ENV=production REDMINE_LANG=en \
-      BUNDLER_VERSION=$BUNDLER_VERSION rake redmine:load_default_data >"$DIR/log/load_default_data.log" 2>&1 )
+      BUNDLER_VERSION=$BUNDLER_VERSION rake redmine:load_default_data >"$DIR/log/load_default_data.log" 2>&1 ) || true
+  if [ "$(q 'SELECT count(*) FROM trackers')" = 0 ]; then
+    echo "redmine: loading the default data failed:" >&2; tail -20 "$DIR/log/load_default_data.log" >&2; exit 1
+  fi
 fi
 now="strftime('%Y-%m-%d %H:%M:%f','now','localtime')"
 sql <<SQL
@@ -172,6 +182,7 @@ DEFAULT_STATUS=$(q "SELECT default_status_id FROM trackers WHERE id=$TRACKER")
 CLOSED=$(sql 'SELECT id FROM issue_statuses WHERE is_closed=1 ORDER BY position' | paste -sd, -)
 DEFAULT_PRIORITY=$(q "SELECT id FROM enumerations WHERE type='IssuePriority' AND is_default=1")
 TRACKER_IDS=$(sql 'SELECT id FROM trackers ORDER BY position' | paste -sd, -)
+fi
 
 chmod 755 "$DIR"
 run=()
@@ -190,6 +201,10 @@ fail() {
   exit 1
 }
 
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  echo "redmine: port $PORT is already in use on 127.0.0.1" >&2
+  exit 1
+fi
 # Detached: its own session, no inherited stdin/stdout/stderr.
 ( cd "$SHARE" && exec setsid env REDMINE_INSTANCE="$INSTANCE" RAILS_ENV=production \
     BUNDLER_VERSION="$BUNDLER_VERSION" "${run[@]}" \
@@ -198,46 +213,46 @@ fail() {
     </dev/null >"$DIR/log/server.log" 2>&1 ) &
 echo $! > "$DIR/redmine.pid"
 
-api() { # METHOD PATH [JSON] -> body on stdout; fails unless 2xx
-  local m=$1 p=$2 code
-  code=$(curl -sS -o "$DIR/tmp/api.out" -w '%{http_code}' -X "$m" -H "X-Redmine-API-Key: $ADMIN_KEY" \
-    -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$URL$p") || code=000
-  case $code in 2??) cat "$DIR/tmp/api.out" ;; *) fail "$m $p answered $code: $(head -c 500 "$DIR/tmp/api.out")" ;; esac
+OUT=$DIR/tmp/api.json
+api() { # METHOD PATH [JSON]: the answer in $OUT; fails unless 2xx
+  local code
+  code=$(curl -sS --max-time 30 -o "$OUT" -w '%{http_code}' -X "$1" -H "X-Redmine-API-Key: $ADMIN_KEY" \
+    -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$URL$2") || code=000
+  case $code in 2??) ;; *) fail "$1 $2 answered $code: $(head -c 500 "$OUT" 2>/dev/null)" ;; esac
 }
-json() { ruby -rjson -e 'v = JSON.parse(STDIN.read); ARGV[0].split(".").each { |k| v = v[k] }; puts v' "$1"; }
+json() { # KEY.KEY... of $OUT
+  ruby -rjson -e 'v = JSON.parse(File.read(ARGV[0])); ARGV[1].split(".").each { |k| v = v[k] }; puts v' "$OUT" "$1"
+}
 
-ready=
-for _ in $(seq 1 600); do
+deadline=$((SECONDS + 60))
+until [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "X-Redmine-API-Key: $ADMIN_KEY" \
+         "$URL/projects.json" 2>/dev/null)" = 200 ]; do
   alive "$(cat "$DIR/redmine.pid")" || fail "the server exited"
-  if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Redmine-API-Key: $ADMIN_KEY" "$URL/projects.json" 2>/dev/null)" = 200 ]; then
-    ready=1; break
-  fi
+  [ $SECONDS -lt $deadline ] || fail "no answer on $URL/projects.json within 60 s"
   sleep 0.1
 done
-[ -n "$ready" ] || fail "no answer on $URL/projects.json within 60 s"
+if [ "$cmd" = restart ]; then echo "redmine up again: $URL"; exit 0; fi
 
-project() {
+project() { # IDENTIFIER NAME
   api POST /projects.json "{\"project\":{\"name\":\"$2\",\"identifier\":\"$1\",\"is_public\":false,
-    \"enabled_module_names\":[\"issue_tracking\"],\"tracker_ids\":[$TRACKER_IDS]}}" | json project.id
+    \"enabled_module_names\":[\"issue_tracking\"],\"tracker_ids\":[$TRACKER_IDS]}}"
 }
-ALPHA=$(project alpha Alpha)
-BETA=$(project beta Beta)
-user() { # LOGIN FIRST LAST PASSWORD -> "id key"
-  local out
-  out=$(api POST /users.json "{\"user\":{\"login\":\"$1\",\"firstname\":\"$2\",\"lastname\":\"$3\",
-    \"mail\":\"$1@example.test\",\"password\":\"$4\",\"mail_notification\":\"none\"}}")
-  echo "$(json user.id <<<"$out") $(json user.api_key <<<"$out")"
+project alpha Alpha; ALPHA=$(json project.id)
+project beta Beta; BETA=$(json project.id)
+user() { # LOGIN FIRST LAST PASSWORD; POST /users.json answers with the api_key
+  api POST /users.json "{\"user\":{\"login\":\"$1\",\"firstname\":\"$2\",\"lastname\":\"$3\",
+    \"mail\":\"$1@example.test\",\"password\":\"$4\",\"mail_notification\":\"none\"}}"
 }
 SYNC_PASSWORD=syncbot-password
-read -r SYNC_ID SYNC_KEY <<<"$(user syncbot Sync Bot "$SYNC_PASSWORD")"
+user syncbot Sync Bot "$SYNC_PASSWORD"; SYNC_ID=$(json user.id); SYNC_KEY=$(json user.api_key)
 ALICE_PASSWORD=alice-password
-read -r ALICE_ID ALICE_KEY <<<"$(user alice Alice Example "$ALICE_PASSWORD")"
+user alice Alice Example "$ALICE_PASSWORD"; ALICE_ID=$(json user.id); ALICE_KEY=$(json user.api_key)
+[ -n "$SYNC_KEY" ] && [ -n "$ALICE_KEY" ] || fail "POST /users.json gave no api_key"
 for p in alpha beta; do
   for u in "$SYNC_ID" "$ALICE_ID"; do
-    api POST "/projects/$p/memberships.json" "{\"membership\":{\"user_id\":$u,\"role_ids\":[$ROLE]}}" >/dev/null
+    api POST "/projects/$p/memberships.json" "{\"membership\":{\"user_id\":$u,\"role_ids\":[$ROLE]}}"
   done
 done
-[ -n "$SYNC_KEY" ] && [ -n "$ALICE_KEY" ] || fail "POST /users.json gave no api_key"
 
 cat > "$DIR/env" <<ENV
 REDMINE_URL='$URL'
@@ -261,5 +276,5 @@ REDMINE_CLOSED_STATUS_IDS='$CLOSED'
 REDMINE_PRIORITIES='$PRIORITIES'
 REDMINE_DEFAULT_PRIORITY_ID='$DEFAULT_PRIORITY'
 ENV
-rm -f "$DIR/tmp/api.out"
+rm -f "$OUT"
 echo "redmine up: $URL ($DIR/env)"

@@ -131,6 +131,7 @@ fn expired_handshake_is_refused() {
         max_message_bytes: postern::engine::handshake::DEFAULT_MESSAGE_LIMIT,
         forward: false,
         replaces: None,
+        tracker: postern::tracker::TrackerSettings::Embedded,
     };
     let created = postern::engine::handshake::create_master(&mut home.open_db().unwrap(), &key, &settings, 1).unwrap();
     let file = m.home().join("acme.handshake.asc");

@@ -112,6 +112,7 @@ fn setup(root: &Path, n: usize) -> Result<Pair> {
             max_message_bytes: handshake::DEFAULT_MESSAGE_LIMIT,
             forward: false,
             replaces: None,
+            tracker: crate::tracker::TrackerSettings::Embedded,
         };
         let created = handshake::create_master(&mut mdb, &mkey, &settings(&master, format!("M{i}")), 86_400_000)?;
         let file = handshake::read_handshake(&created.handshake, &created.passphrase)?;

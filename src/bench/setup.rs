@@ -70,6 +70,7 @@ impl Pair {
             max_message_bytes: handshake::DEFAULT_MESSAGE_LIMIT,
             forward: false,
             replaces: None,
+            tracker: crate::tracker::TrackerSettings::Embedded,
         };
         let (mkey, _) = master.own_key_or_generate()?;
         let created = handshake::create_master(

@@ -101,6 +101,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             max_message_bytes: handshake::DEFAULT_MESSAGE_LIMIT,
             forward: false,
             replaces: None,
+            tracker: crate::tracker::TrackerSettings::Embedded,
         },
         7 * 86_400_000,
     )?;
@@ -129,6 +130,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             max_message_bytes: handshake::DEFAULT_MESSAGE_LIMIT,
             forward: false,
             replaces: None,
+            tracker: crate::tracker::TrackerSettings::Embedded,
         },
     )?;
     println!("2. customer uploaded it; master fingerprint {}", hs.master_fingerprint);

@@ -14,6 +14,7 @@ mod status;
 mod sync;
 mod sync_edit;
 mod tracker;
+mod tracker_args;
 
 use std::path::PathBuf;
 
@@ -119,6 +120,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Issue(c) => tracker::issue(&existing()?, c),
         Command::Comment(c) => tracker::comment(&existing()?, c),
         Command::Attachment(c) => attachment::attachment(&existing()?, c),
+        // A sync of a remote tracker needs no embedded project: it may make
+        // the home (and removes it again if it fails).
+        Command::Sync(c) if c.remote_tracker() && !root.exists() => {
+            let result = sync::sync(&home()?, *c);
+            if result.is_err() {
+                let _ = std::fs::remove_dir_all(&root);
+            }
+            result
+        }
         Command::Sync(c) => sync::sync(&existing()?, *c),
         Command::Errors(c) => sync::errors(&existing()?, c),
         Command::Key(c) if matches!(c, key::KeyCmd::Import { .. }) => key::key(&home()?, c),

@@ -8,6 +8,7 @@ use clap::Subcommand;
 
 use super::mail_args::MailArgs;
 use super::print_json;
+use super::tracker_args::TrackerArgs;
 use crate::engine::apply::retry_parked;
 use crate::engine::handshake::{self, format_ms, SyncSettings};
 use crate::home::Home;
@@ -34,6 +35,8 @@ pub enum SyncCmd {
         protocol: String,
         #[command(flatten)]
         mail: MailArgs,
+        #[command(flatten)]
+        tracker: TrackerArgs,
         /// Exchange folder holding SEND and RECEIVE (default <home>/exchange/<name>).
         #[arg(long)]
         exchange: Option<PathBuf>,
@@ -97,6 +100,8 @@ pub enum SyncCmd {
         /// Mail settings, when the handshake says the protocol is email.
         #[command(flatten)]
         mail: MailArgs,
+        #[command(flatten)]
+        tracker: TrackerArgs,
         /// Pass on changes that other syncs of this home applied for their
         /// partners (a hub between partners); never back to a peer a
         /// change came through, so even a cycle of syncs makes no loop.
@@ -190,6 +195,16 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(factor).ok_or_else(|| format!("'{s}' is too large"))
 }
 
+impl SyncCmd {
+    /// A create or accept for a tracker other than the embedded one.
+    pub fn remote_tracker(&self) -> bool {
+        match self {
+            SyncCmd::Create { tracker, .. } | SyncCmd::Accept { tracker, .. } => tracker.tracker != "embedded",
+            _ => false,
+        }
+    }
+}
+
 pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
     let mut conn = home.open_db()?;
     match cmd {
@@ -200,6 +215,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             sync_user,
             protocol,
             mail,
+            tracker,
             exchange,
             max_message_size,
             out,
@@ -232,6 +248,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 None
             };
             let exchange = if mail.is_some() { std::path::PathBuf::new() } else { exchange };
+            let tracker_settings = tracker.settings(&project)?;
             let settings = SyncSettings {
                 name,
                 description,
@@ -242,8 +259,10 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 max_message_bytes: max_message_size,
                 forward,
                 replaces,
+                tracker: tracker_settings,
             };
             handshake::check_settings(&conn, &settings)?;
+            tracker.check_before_saving(&settings.tracker, home.root())?;
             for f in std::iter::once(&out).chain(passphrase_out.as_ref()) {
                 check_writable(f)?;
             }
@@ -290,6 +309,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             max_message_size,
             yes,
             mail,
+            tracker,
             forward,
             replaces,
         } => {
@@ -319,6 +339,8 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 }
                 other => bail!("protocol '{other}' is not supported by this postern"),
             };
+            let tracker_settings = tracker.settings(&project)?;
+            tracker.check_before_saving(&tracker_settings, home.root())?;
             if !yes {
                 if !std::io::stdin().is_terminal() {
                     bail!("confirmation needed: compare the fingerprint with the master's admin, then run again with --yes");
@@ -344,6 +366,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 max_message_bytes: max_message_size,
                 forward,
                 replaces,
+                tracker: tracker_settings,
             };
             handshake::check_accept(&conn, &hs, &settings)?;
             let (key, generated) = home.own_key_or_generate()?;

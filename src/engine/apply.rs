@@ -7,6 +7,7 @@
 
 use rusqlite::Connection;
 
+use super::journal::Journaled;
 use super::{arrivals, parts};
 use crate::protocol::{Body, Change, WireChange};
 use crate::store::{links, now_ms, outbox, problems, SyncRecord};
@@ -29,7 +30,7 @@ pub fn crossed(sync: &SyncRecord, via: &[String]) -> String {
 /// learn (new issue and comment ids) as one message.
 pub fn apply_message(
     conn: &Connection,
-    tracker: &impl Tracker,
+    tracker: &Journaled,
     sync: &SyncRecord,
     seq: u64,
     changes: &[WireChange],
@@ -94,13 +95,14 @@ fn enqueue_replies(conn: &Connection, sync: &SyncRecord, replies: Vec<Change>) -
 /// it and the issue is now blocked.
 fn apply_guarded(
     conn: &Connection,
-    tracker: &impl Tracker,
+    tracker: &Journaled,
     sync: &SyncRecord,
     seq: u64,
     change: &Change,
     via: &str,
     replies: &mut Vec<Change>,
 ) -> Result<bool> {
+    tracker.begin(seq, change);
     conn.execute_batch("SAVEPOINT apply_change")?;
     match apply_one(conn, tracker, sync, seq, change, via, replies) {
         Ok(()) => {
@@ -180,15 +182,7 @@ fn apply_to_linked(
     match change {
         // Already here (sent again after a lost pairing): bring fields up to date.
         Change::IssueCreated { fields, .. } => {
-            let all = crate::protocol::FieldChanges {
-                summary: Some(fields.summary.clone()),
-                description: Some(fields.description.clone()),
-                status: Some(fields.status.clone()),
-                priority: Some(fields.priority.clone()),
-                labels: Some(fields.labels.clone()),
-                assignee: Some(fields.assignee.clone().unwrap_or_default()),
-            };
-            tracker.update_issue(key, &all, actor)
+            tracker.update_issue(key, &crate::protocol::FieldChanges::all(fields), actor)
         }
         Change::IssueUpdated { fields, at, .. } => {
             let mut fields = fields.clone();
@@ -257,8 +251,10 @@ fn comment_exists(tracker: &impl Tracker, key: &str, id: &str) -> Result<bool> {
 /// at the first refusal (the issue stays blocked with the new reason).
 /// Returns (applied, still parked).
 pub fn retry_parked(conn: &mut Connection, sync: &SyncRecord, remote_issue: &str) -> Result<(usize, usize)> {
-    let tx = conn.transaction()?;
-    let tracker = &crate::tracker::for_sync(sync, &tx)?;
+    let conn: &Connection = conn;
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let any = crate::tracker::for_sync(sync, conn)?;
+    let tracker = &Journaled::new(&any, conn, &sync.id)?;
     let parked = problems::parked(&tx, &sync.id, remote_issue)?;
     problems::clear_error(&tx, &sync.id, remote_issue)?;
     let mut replies = Vec::new();

@@ -114,6 +114,8 @@ pub struct SyncSettings {
     pub forward: bool,
     /// The name of a sync of this home that this one takes over from.
     pub replaces: Option<String>,
+    /// The tracker this side syncs.
+    pub tracker: crate::tracker::TrackerSettings,
 }
 
 pub fn check_name(name: &str) -> Result<()> {
@@ -138,7 +140,9 @@ pub fn check_accept(conn: &Connection, file: &HandshakeFile, s: &SyncSettings) -
 /// Everything a create checks before it creates anything.
 pub fn check_settings(conn: &Connection, s: &SyncSettings) -> Result<()> {
     check_name(&s.name)?;
-    if Embedded::new(conn).project(&s.project)?.is_none() {
+    // A remote tracker is checked over the network by the CLI, before this.
+    let embedded = s.tracker == crate::tracker::TrackerSettings::Embedded;
+    if embedded && Embedded::new(conn).project(&s.project)?.is_none() {
         bail!(
             "project {} does not exist in this home's tracker; create it with `postern project create {}`",
             s.project,
@@ -229,6 +233,10 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         max_message_bytes: s.max_message_bytes,
         forward: s.forward,
         replaced_by: None,
+        tracker: match &s.tracker {
+            crate::tracker::TrackerSettings::Embedded => None,
+            other => Some(serde_json::to_string(other).expect("json")),
+        },
     }
 }
 

@@ -3,13 +3,14 @@
 use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::journal::Journaled;
 use super::{apply, handshake, CycleReport, Peer, MAX_MESSAGE_BYTES};
 use crate::crypto::message::Secret;
 use crate::crypto::{cert_from_armored, open, CryptoError};
 use crate::protocol::{classify, names, Arrival, Body, Envelope};
 use crate::store::seen::{self, Seen};
 use crate::store::{now_ms, outbox, problems, syncs, SyncRecord};
-use crate::tracker::{TResult, Tracker, TrackerError};
+use crate::tracker::{TResult, TrackerError};
 use crate::transport::{Incoming, Transport};
 
 /// Why a message was refused; the text is the quarantine reason.
@@ -216,8 +217,12 @@ fn check_envelope(sync: &SyncRecord, own: &[String], env: &Envelope, name_seq: O
 fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Result<Outcome> {
     let mut report = CycleReport::default();
     tracing::debug!(sync = %sync.name, seq = env.seq, kind = env.body.kind(), ack = env.ack, "message verified");
-    let tx = peer.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let tracker = crate::tracker::for_sync(sync, &tx)?;
+    // The tracker works on the same connection (the embedded tracker
+    // writes in this transaction) and outlives it (the journal is told).
+    let conn: &Connection = &peer.conn;
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let any = crate::tracker::for_sync(sync, conn)?;
+    let tracker = Journaled::new(&any, conn, &sync.id)?;
     let now = now_ms();
     if env.ack > sync.out_seq {
         let why = format!("acknowledges message {}, but only {} were sent", env.ack, sync.out_seq);
@@ -260,11 +265,13 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Res
         },
     }
     seen::record(&tx, &sync.id, digest, env.seq, now)?;
+    let in_seq = syncs::get(&tx, &sync.id)?.map_or(0, |s| s.in_seq);
     tx.commit()?;
+    tracker.done_up_to(in_seq)?;
     Ok(Outcome::Taken(report))
 }
 
-fn apply_in_order(conn: &Connection, tracker: &impl Tracker, sync: &SyncRecord, env: &Envelope) -> TResult<()> {
+fn apply_in_order(conn: &Connection, tracker: &Journaled, sync: &SyncRecord, env: &Envelope) -> TResult<()> {
     match &env.body {
         Body::Changes { changes, via } => apply::apply_message(conn, tracker, sync, env.seq, changes, via)?,
         Body::Rekey { cert } => super::rekey::pin_new(conn, sync, cert, env.seq)?,

@@ -14,6 +14,7 @@ pub mod apply;
 pub mod arrivals;
 pub mod handshake;
 pub mod incoming;
+pub mod journal;
 pub mod outgoing;
 pub mod parts;
 pub mod rekey;

@@ -39,8 +39,11 @@ pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> Result<u64> {
         return Ok(0);
     }
     let own = sync.own_fpr.as_deref().unwrap_or_default();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let tracker = &crate::tracker::for_sync(sync, &tx)?;
+    // The tracker works on the same connection (the embedded tracker reads
+    // inside this transaction) and outlives it (told what was committed).
+    let conn: &Connection = conn;
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let tracker = &crate::tracker::for_sync(sync, conn)?;
     let now = now_ms();
     let mut cursor = syncs::get(&tx, &sync.id)?.map(|s| s.change_cursor).unwrap_or_else(|| sync.change_cursor.clone());
     let start = cursor.clone();
@@ -48,12 +51,12 @@ pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> Result<u64> {
     let mut batch = Batch { budget: Budget::for_limit(sync.max_message_bytes), ..Default::default() };
     let mut enqueued = 0;
     loop {
-        let rows = tracker.changes_since(&sync.project, &cursor, PAGE)?;
-        if rows.is_empty() {
+        let page = tracker.changes_since(&sync.project, &cursor, PAGE)?;
+        cursor = page.next;
+        if page.changes.is_empty() {
             break;
         }
-        for row in rows {
-            cursor = row.cursor.clone();
+        for row in page.changes {
             let Some(via) = passes(sync, partner, own, &row) else {
                 continue;
             };
@@ -80,6 +83,7 @@ pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> Result<u64> {
         syncs::set_cursor(&tx, &sync.id, &cursor)?;
     }
     tx.commit()?;
+    tracker.collected(&cursor)?;
     Ok(enqueued)
 }
 

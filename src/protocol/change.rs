@@ -33,6 +33,18 @@ pub struct FieldChanges {
 }
 
 impl FieldChanges {
+    /// Every field, as set in `f` (an empty assignee: unassigned).
+    pub fn all(f: &IssueFields) -> Self {
+        FieldChanges {
+            summary: Some(f.summary.clone()),
+            description: Some(f.description.clone()),
+            status: Some(f.status.clone()),
+            priority: Some(f.priority.clone()),
+            labels: Some(f.labels.clone()),
+            assignee: Some(f.assignee.clone().unwrap_or_default()),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }

@@ -78,6 +78,8 @@ pub struct SyncRecord {
     pub forward: bool,
     /// The sync that took over: this one collects nothing any more.
     pub replaced_by: Option<String>,
+    /// The tracker backend and its settings (JSON); `None`: embedded.
+    pub tracker: Option<String>,
 }
 
 impl std::fmt::Debug for SyncRecord {
@@ -105,7 +107,7 @@ const SELECT: &str = "id, name, description, role, protocol, project, sync_user,
     out_acked, in_seq, cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms, own_fpr, own_prev_fpr, own_rekey_seq, \
     partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail, max_message_bytes, \
-    forward, replaced_by";
+    forward, replaced_by, tracker";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
     let role: String = r.get(3)?;
@@ -147,6 +149,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         max_message_bytes: r.get::<_, i64>(33)? as u64,
         forward: r.get(34)?,
         replaced_by: r.get(35)?,
+        tracker: r.get(36)?,
     })
 }
 
@@ -169,8 +172,8 @@ pub fn insert(conn: &Connection, s: &SyncRecord) -> Result<()> {
         ],
     )?;
     conn.execute(
-        "UPDATE sync SET own_fpr = ?2, mail = ?3, max_message_bytes = ?4, forward = ?5 WHERE id = ?1",
-        params![s.id, s.own_fpr, s.mail, s.max_message_bytes as i64, s.forward],
+        "UPDATE sync SET own_fpr = ?2, mail = ?3, max_message_bytes = ?4, forward = ?5, tracker = ?6 WHERE id = ?1",
+        params![s.id, s.own_fpr, s.mail, s.max_message_bytes as i64, s.forward, s.tracker],
     )?;
     Ok(())
 }
@@ -328,5 +331,10 @@ pub fn set_exchange(conn: &Connection, id: &str, dir: &str) -> Result<()> {
 
 pub fn set_forward(conn: &Connection, id: &str, forward: bool) -> Result<()> {
     conn.execute("UPDATE sync SET forward = ?2 WHERE id = ?1", params![id, forward])?;
+    Ok(())
+}
+
+pub fn set_tracker(conn: &Connection, id: &str, tracker: Option<&str>) -> Result<()> {
+    conn.execute("UPDATE sync SET tracker = ?2 WHERE id = ?1", params![id, tracker])?;
     Ok(())
 }

@@ -1,27 +1,87 @@
 //! The tracker a sync uses, chosen when it is created or accepted.
 
-use rusqlite::Connection;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use super::{Actor, Attachment, ChangeRecord, CommentOrigin, Embedded, Issue, NewAttachment, TResult, Tracker};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use super::redmine::{Redmine, RedmineSettings};
+use super::{
+    Actor, Attachment, ChangePage, CommentOrigin, Embedded, Issue, NewAttachment, TResult, Tracker, WrittenBefore,
+};
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::store::SyncRecord;
+
+/// Which tracker a sync uses, with its settings (stored with the sync).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum TrackerSettings {
+    Embedded,
+    Redmine(RedmineSettings),
+}
 
 /// One of the tracker backends.
 pub enum AnyTracker<'c> {
     Embedded(Embedded<'c>),
+    Redmine(Arc<Redmine>),
+}
+
+/// Remote backends live as long as the process (they keep what they
+/// learned of the server), one per sync and settings.
+fn cached(home: &Path, sync_id: &str, s: &RedmineSettings) -> anyhow::Result<Arc<Redmine>> {
+    type Key = (PathBuf, String, String);
+    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Redmine>>>> = OnceLock::new();
+    let key = (home.to_path_buf(), sync_id.to_string(), serde_json::to_string(s)?);
+    let mut cache = CACHE.get_or_init(Default::default).lock().expect("lock");
+    if let Some(r) = cache.get(&key) {
+        return Ok(r.clone());
+    }
+    let r = Arc::new(Redmine::open(s, home, sync_id)?);
+    cache.insert(key, r.clone());
+    Ok(r)
 }
 
 /// The tracker of `sync`. `conn` is the engine's connection (its open
 /// transaction): the embedded tracker works in it; other backends do not
 /// touch it.
-pub fn for_sync<'c>(_sync: &SyncRecord, conn: &'c Connection) -> anyhow::Result<AnyTracker<'c>> {
-    Ok(AnyTracker::Embedded(Embedded::new(conn)))
+pub fn for_sync<'c>(sync: &SyncRecord, conn: &'c Connection) -> anyhow::Result<AnyTracker<'c>> {
+    let settings = match sync.tracker.as_deref() {
+        None => TrackerSettings::Embedded,
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| anyhow::anyhow!("the tracker settings of sync '{}' are damaged: {e}", sync.name))?,
+    };
+    open(&settings, conn, &sync.id)
+}
+
+/// The tracker for `settings`; a remote one keeps its state in the home
+/// of `conn`'s database.
+pub fn open<'c>(settings: &TrackerSettings, conn: &'c Connection, sync_id: &str) -> anyhow::Result<AnyTracker<'c>> {
+    Ok(match settings {
+        TrackerSettings::Embedded => AnyTracker::Embedded(Embedded::new(conn)),
+        TrackerSettings::Redmine(s) => {
+            let db = conn.path().map(PathBuf::from).unwrap_or_default();
+            let home = db.parent().map(Path::to_path_buf).unwrap_or_default();
+            AnyTracker::Redmine(cached(&home, sync_id, s)?)
+        }
+    })
+}
+
+impl AnyTracker<'_> {
+    /// Whether writes and the engine's transaction commit together (the
+    /// embedded tracker); other backends are written through the apply
+    /// journal.
+    pub fn transactional(&self) -> bool {
+        matches!(self, AnyTracker::Embedded(_))
+    }
 }
 
 macro_rules! each {
     ($self:ident, $t:ident => $e:expr) => {
         match $self {
             AnyTracker::Embedded($t) => $e,
+            AnyTracker::Redmine($t) => $e,
         }
     };
 }
@@ -33,8 +93,11 @@ impl Tracker for AnyTracker<'_> {
     fn start_cursor(&self, project: &str) -> TResult<String> {
         each!(self, t => t.start_cursor(project))
     }
-    fn changes_since(&self, project: &str, cursor: &str, limit: usize) -> TResult<Vec<ChangeRecord>> {
+    fn changes_since(&self, project: &str, cursor: &str, limit: usize) -> TResult<ChangePage> {
         each!(self, t => t.changes_since(project, cursor, limit))
+    }
+    fn collected(&self, cursor: &str) -> TResult<()> {
+        each!(self, t => t.collected(cursor))
     }
     fn issue(&self, key: &str) -> TResult<Option<Issue>> {
         each!(self, t => t.issue(key))
@@ -80,5 +143,8 @@ impl Tracker for AnyTracker<'_> {
     }
     fn delete_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
         each!(self, t => t.delete_attachment(key, id, actor))
+    }
+    fn find_write(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
+        each!(self, t => t.find_write(write, since))
     }
 }

@@ -6,8 +6,7 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    Actor, Attachment, ChangeKind, ChangeRecord, Comment, CommentOrigin, Issue, NewAttachment, Refusal, TResult,
-    Tracker,
+    Actor, Attachment, ChangeKind, ChangePage, Comment, CommentOrigin, Issue, NewAttachment, Refusal, TResult, Tracker,
 };
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::store::now_ms;
@@ -193,10 +192,12 @@ impl Tracker for Embedded<'_> {
         Ok(self.last_change()?.to_string())
     }
 
-    fn changes_since(&self, project: &str, cursor: &str, limit: usize) -> TResult<Vec<ChangeRecord>> {
+    fn changes_since(&self, project: &str, cursor: &str, limit: usize) -> TResult<ChangePage> {
         let after: i64 =
             cursor.parse().map_err(|_| anyhow::anyhow!("the embedded tracker's cursor {cursor:?} is not a number"))?;
-        self.read_log(project, after, limit)
+        let changes = self.read_log(project, after, limit)?;
+        let next = changes.last().map_or_else(|| cursor.to_string(), |c| c.cursor.clone());
+        Ok(ChangePage { changes, next })
     }
 
     fn local_field_time(&self, key: &str, field: &str, sync: &str) -> TResult<Option<i64>> {

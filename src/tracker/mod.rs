@@ -8,12 +8,13 @@ mod any;
 pub mod attachments;
 mod changelog;
 pub mod embedded;
+pub mod redmine;
 
 use serde::Serialize;
 
 use crate::protocol::{FieldChanges, IssueFields};
 
-pub use any::{for_sync, AnyTracker};
+pub use any::{for_sync, open, AnyTracker, TrackerSettings};
 pub use embedded::Embedded;
 
 /// An issue as it stands.
@@ -66,6 +67,21 @@ pub struct Comment {
     pub body: String,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A write that may have been made before an interruption, to look for.
+#[derive(Debug, Clone, Copy)]
+pub enum WrittenBefore<'a> {
+    Issue { summary: &'a str },
+    Comment { key: &'a str, body: &'a str, author: Option<&'a str> },
+    Attachment { key: &'a str, filename: &'a str, size: u64 },
+}
+
+/// Changes read after a cursor, and where reading goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangePage {
+    pub changes: Vec<ChangeRecord>,
+    pub next: String,
 }
 
 /// One change of an issue, as the tracker reports it.
@@ -178,8 +194,13 @@ pub trait Tracker {
     /// Where a new sync of `project` starts reading changes (now).
     fn start_cursor(&self, project: &str) -> TResult<String>;
     /// Changes of `project` after `cursor`, oldest first, at most about
-    /// `limit`; each carries the cursor after it. Empty: nothing new.
-    fn changes_since(&self, project: &str, cursor: &str, limit: usize) -> TResult<Vec<ChangeRecord>>;
+    /// `limit`, and the cursor after them. No changes: nothing new.
+    fn changes_since(&self, project: &str, cursor: &str, limit: usize) -> TResult<ChangePage>;
+    /// The engine has stored everything up to `cursor` (it is in the
+    /// outbox, committed): a backend may now forget what it kept for it.
+    fn collected(&self, _cursor: &str) -> TResult<()> {
+        Ok(())
+    }
     fn issue(&self, key: &str) -> TResult<Option<Issue>>;
     /// When `field` of issue `key` was last set by anyone but the sync
     /// `sync` (whose partner's changes arrive in order anyway).
@@ -211,4 +232,10 @@ pub trait Tracker {
         actor: Actor<'_>,
     ) -> TResult<String>;
     fn delete_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()>;
+    /// The id of `write` if the sync user made it at or after `since` (ms):
+    /// a write begun before an interruption. Backends that share postern's
+    /// transaction never need it.
+    fn find_write(&self, _write: &WrittenBefore<'_>, _since: i64) -> TResult<Option<String>> {
+        Ok(None)
+    }
 }

@@ -1,0 +1,124 @@
+//! Which tracker a sync works with (`sync create`, `sync accept`): the
+//! embedded one, or a Redmine with its URL, API key and name tables.
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use crate::tracker::redmine::settings::parse_map;
+use crate::tracker::redmine::{Redmine, RedmineSettings};
+use crate::tracker::TrackerSettings;
+use crate::transport::mail::Password;
+
+#[derive(Debug, Args)]
+pub struct TrackerArgs {
+    /// The tracker this side syncs: `embedded` (postern's own) or `redmine`
+    /// (then --project is the Redmine project's identifier).
+    #[arg(long, default_value = "embedded", value_parser = ["embedded", "redmine"])]
+    pub tracker: String,
+    /// Redmine's base URL, e.g. https://redmine.example.com.
+    #[arg(long, value_name = "URL")]
+    pub redmine_url: Option<String>,
+    /// The sync user's Redmine API key (prefer --redmine-key-env or
+    /// --redmine-key-file: a value given here is stored in the database).
+    #[arg(long, value_name = "KEY")]
+    pub redmine_key: Option<String>,
+    /// Name of an environment variable holding the API key.
+    #[arg(long, value_name = "VAR")]
+    pub redmine_key_env: Option<String>,
+    /// File holding the API key.
+    #[arg(long, value_name = "FILE")]
+    pub redmine_key_file: Option<String>,
+    /// Trust this CA certificate (PEM) for Redmine, e.g. a company CA.
+    #[arg(long, value_name = "FILE")]
+    pub redmine_ca_file: Option<String>,
+    /// A Redmine custom field (by name) that holds labels, comma-separated;
+    /// without it labels are not synced with Redmine.
+    #[arg(long, value_name = "NAME")]
+    pub redmine_labels_field: Option<String>,
+    /// Statuses whose names differ: PARTNER=OURS pairs, comma-separated
+    /// (e.g. "Open=New,Done=Closed"); other names must exist on both sides.
+    #[arg(long, value_name = "PAIRS")]
+    pub status_map: Option<String>,
+    /// Priorities whose names differ, as for --status-map.
+    #[arg(long, value_name = "PAIRS")]
+    pub priority_map: Option<String>,
+    /// Save the sync without first checking the tracker (reachable, key
+    /// valid, project visible).
+    #[arg(long)]
+    pub skip_tracker_check: bool,
+}
+
+fn absolute(path: &str) -> Result<String> {
+    let p = std::path::absolute(path)?;
+    if !p.is_file() {
+        bail!("{} does not exist or is not a file", p.display());
+    }
+    Ok(p.to_string_lossy().into_owned())
+}
+
+impl TrackerArgs {
+    /// The settings these flags describe, for a sync of `project`.
+    pub fn settings(&self, project: &str) -> Result<TrackerSettings> {
+        let redmine_flags = [
+            &self.redmine_url,
+            &self.redmine_key,
+            &self.redmine_key_env,
+            &self.redmine_key_file,
+            &self.redmine_ca_file,
+            &self.redmine_labels_field,
+        ];
+        if self.tracker == "embedded" {
+            if redmine_flags.iter().any(|f| f.is_some()) {
+                bail!("Redmine settings were given, but the tracker is embedded: add --tracker redmine");
+            }
+            if self.status_map.is_some() || self.priority_map.is_some() {
+                bail!("--status-map and --priority-map apply to a Redmine tracker (add --tracker redmine)");
+            }
+            return Ok(TrackerSettings::Embedded);
+        }
+        let Some(url) = self.redmine_url.clone() else {
+            bail!("a Redmine tracker needs --redmine-url");
+        };
+        let api_key = match (&self.redmine_key, &self.redmine_key_env, &self.redmine_key_file) {
+            (Some(v), None, None) => Password::Value(v.clone()),
+            (None, Some(e), None) => Password::Env(e.clone()),
+            (None, None, Some(f)) => Password::File(absolute(f)?),
+            (None, None, None) => {
+                bail!(
+                    "give the sync user's Redmine API key with --redmine-key-env, --redmine-key-file or --redmine-key"
+                )
+            }
+            _ => bail!("give the Redmine API key one way only"),
+        };
+        let s = RedmineSettings {
+            url,
+            project: project.to_string(),
+            api_key,
+            ca_file: self.redmine_ca_file.as_deref().map(absolute).transpose()?,
+            labels_field: self.redmine_labels_field.clone(),
+            statuses: parse_map("status-map", self.status_map.as_deref().unwrap_or(""))?,
+            priorities: parse_map("priority-map", self.priority_map.as_deref().unwrap_or(""))?,
+            rescan_secs: 3600,
+        };
+        s.check()?;
+        Ok(TrackerSettings::Redmine(s))
+    }
+
+    /// Checks a remote tracker before anything is saved, and says what
+    /// it found.
+    pub fn check_before_saving(&self, settings: &TrackerSettings, home: &std::path::Path) -> Result<()> {
+        let TrackerSettings::Redmine(s) = settings else {
+            return Ok(());
+        };
+        if self.skip_tracker_check {
+            eprintln!("Redmine not checked (--skip-tracker-check)");
+            return Ok(());
+        }
+        let found = Redmine::open(s, home, "check")?
+            .check()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .map_err(|e| e.context("checking Redmine before saving the sync (--skip-tracker-check to save anyway)"))?;
+        eprintln!("{found}");
+        Ok(())
+    }
+}

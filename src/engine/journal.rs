@@ -1,0 +1,213 @@
+//! The apply journal: exactly-once writes to a tracker that does not share
+//! postern's transaction (Redmine and other remote trackers).
+//!
+//! Before each write postern records what it is about to do, keyed by the
+//! sync, the message's sequence number, a digest of the change and the
+//! write's place within it, in a database of its own that commits at once
+//! (`<home>/apply-journal.db`); after the write it records the result (the
+//! new issue, comment or attachment id). When a message is applied again
+//! (a tracker that went away mid-message, a crash), a write that is
+//! recorded as done is not repeated: its result is used. One recorded as
+//! begun but not done may or may not have happened: the tracker is asked
+//! to find it by what the sync user wrote since ([`Tracker::find_write`]);
+//! writes that are the same when repeated (field updates, edits,
+//! deletions) are simply made again. Entries go once the message's
+//! sequence number is committed.
+//!
+//! The embedded tracker writes in the engine's transaction, so it needs
+//! none of this: [`Journaled`] passes its calls straight through.
+
+use std::cell::{Cell, RefCell};
+use std::path::Path;
+
+use anyhow::Context;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::protocol::{Change, FieldChanges, IssueFields};
+use crate::store::now_ms;
+use crate::tracker::{
+    Actor, AnyTracker, Attachment, ChangePage, CommentOrigin, Issue, NewAttachment, TResult, Tracker, TrackerError,
+    WrittenBefore,
+};
+
+/// A tracker whose writes go through the journal (when it needs one).
+pub struct Journaled<'a, 'c> {
+    inner: &'a AnyTracker<'c>,
+    db: Option<Connection>,
+    sync: String,
+    /// The message and change being applied.
+    at: RefCell<(u64, String)>,
+    op: Cell<u32>,
+}
+
+fn open_db(home: &Path) -> anyhow::Result<Connection> {
+    let path = home.join("apply-journal.db");
+    let db = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    db.busy_timeout(std::time::Duration::from_secs(10))?;
+    db.pragma_update(None, "synchronous", "FULL")?;
+    db.execute_batch(
+        "CREATE TABLE IF NOT EXISTS write (
+            sync TEXT NOT NULL, seq INTEGER NOT NULL, change TEXT NOT NULL, op INTEGER NOT NULL,
+            begun INTEGER NOT NULL, result TEXT,
+            PRIMARY KEY (sync, seq, change, op));",
+    )?;
+    Ok(db)
+}
+
+impl<'a, 'c> Journaled<'a, 'c> {
+    /// `conn`: the engine's database (the journal sits beside it).
+    pub fn new(inner: &'a AnyTracker<'c>, conn: &Connection, sync: &str) -> anyhow::Result<Self> {
+        let db = if inner.transactional() {
+            None
+        } else {
+            let home = conn.path().and_then(|p| Path::new(p).parent()).context("the database has no folder")?;
+            Some(open_db(home)?)
+        };
+        Ok(Journaled { inner, db, sync: sync.into(), at: RefCell::new((0, String::new())), op: Cell::new(0) })
+    }
+
+    /// The change about to be applied (its writes are numbered from 0).
+    pub fn begin(&self, seq: u64, change: &Change) {
+        let digest = serde_json::to_vec(change).map(|j| crate::store::seen::digest(&j)).unwrap_or_default();
+        *self.at.borrow_mut() = (seq, digest);
+        self.op.set(0);
+    }
+
+    /// Forgets the writes of messages up to `seq` (they are committed).
+    pub fn done_up_to(&self, seq: u64) -> anyhow::Result<()> {
+        if let Some(db) = &self.db {
+            db.execute("DELETE FROM write WHERE sync = ?1 AND seq <= ?2", params![self.sync, seq as i64])?;
+        }
+        Ok(())
+    }
+
+    /// One write: done before → its result; begun before → found, or made
+    /// again; new → recorded, made, recorded done.
+    fn write<T: Serialize + DeserializeOwned>(
+        &self,
+        lookup: Option<WrittenBefore<'_>>,
+        make: impl FnOnce() -> TResult<T>,
+        found: impl FnOnce(String) -> T,
+    ) -> TResult<T> {
+        let Some(db) = &self.db else {
+            return make();
+        };
+        let (seq, change) = self.at.borrow().clone();
+        let op = self.op.get();
+        self.op.set(op + 1);
+        let key = params![self.sync, seq as i64, change, op];
+        let row: Option<(i64, Option<String>)> = db
+            .query_row(
+                "SELECT begun, result FROM write WHERE sync = ?1 AND seq = ?2 AND change = ?3 AND op = ?4",
+                key,
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let record = |result: &T| -> TResult<()> {
+            db.execute(
+                "UPDATE write SET result = ?5 WHERE sync = ?1 AND seq = ?2 AND change = ?3 AND op = ?4",
+                params![self.sync, seq as i64, change, op, serde_json::to_string(result)?],
+            )?;
+            Ok(())
+        };
+        match row {
+            Some((_, Some(result))) => {
+                tracing::debug!(sync = %self.sync, seq, op, "write done before; not repeated");
+                return Ok(serde_json::from_str(&result)?);
+            }
+            Some((begun, None)) => {
+                if let Some(l) = &lookup {
+                    if let Some(id) = self.inner.find_write(l, begun)? {
+                        tracing::info!(sync = %self.sync, seq, op, "a write begun before an interruption was made: found it");
+                        let r = found(id);
+                        record(&r)?;
+                        return Ok(r);
+                    }
+                }
+            }
+            None => {
+                db.execute(
+                    "INSERT INTO write (sync, seq, change, op, begun) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![self.sync, seq as i64, change, op, now_ms()],
+                )?;
+            }
+        }
+        match make() {
+            Ok(r) => {
+                record(&r)?;
+                Ok(r)
+            }
+            // Certainly not made: nothing to look for later.
+            Err(e @ TrackerError::Refused(_)) => {
+                db.execute(
+                    "DELETE FROM write WHERE sync = ?1 AND seq = ?2 AND change = ?3 AND op = ?4",
+                    params![self.sync, seq as i64, change, op],
+                )?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Tracker for Journaled<'_, '_> {
+    fn has_project(&self, project: &str) -> TResult<bool> {
+        self.inner.has_project(project)
+    }
+    fn start_cursor(&self, project: &str) -> TResult<String> {
+        self.inner.start_cursor(project)
+    }
+    fn changes_since(&self, project: &str, cursor: &str, limit: usize) -> TResult<ChangePage> {
+        self.inner.changes_since(project, cursor, limit)
+    }
+    fn issue(&self, key: &str) -> TResult<Option<Issue>> {
+        self.inner.issue(key)
+    }
+    fn local_field_time(&self, key: &str, field: &str, sync: &str) -> TResult<Option<i64>> {
+        self.inner.local_field_time(key, field, sync)
+    }
+    fn local_comment_time(&self, key: &str, comment: &str, sync: &str) -> TResult<Option<i64>> {
+        self.inner.local_comment_time(key, comment, sync)
+    }
+    fn attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>> {
+        self.inner.attachment(key, id)
+    }
+    fn create_issue(&self, project: &str, fields: &IssueFields, actor: Actor<'_>) -> TResult<String> {
+        let lookup = WrittenBefore::Issue { summary: &fields.summary };
+        self.write(Some(lookup), || self.inner.create_issue(project, fields, actor), |id| id)
+    }
+    fn update_issue(&self, key: &str, changes: &FieldChanges, actor: Actor<'_>) -> TResult<()> {
+        self.write(None, || self.inner.update_issue(key, changes, actor), |_| ())
+    }
+    fn add_comment(
+        &self,
+        key: &str,
+        body: &str,
+        origin: Option<CommentOrigin<'_>>,
+        actor: Actor<'_>,
+    ) -> TResult<String> {
+        let lookup = WrittenBefore::Comment { key, body, author: origin.map(|o| o.author) };
+        self.write(Some(lookup), || self.inner.add_comment(key, body, origin, actor), |id| id)
+    }
+    fn edit_comment(&self, key: &str, comment: &str, body: &str, actor: Actor<'_>) -> TResult<()> {
+        self.write(None, || self.inner.edit_comment(key, comment, body, actor), |_| ())
+    }
+    fn delete_comment(&self, key: &str, comment: &str, actor: Actor<'_>) -> TResult<()> {
+        self.write(None, || self.inner.delete_comment(key, comment, actor), |_| ())
+    }
+    fn add_attachment(
+        &self,
+        key: &str,
+        file: NewAttachment<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        actor: Actor<'_>,
+    ) -> TResult<String> {
+        let lookup = WrittenBefore::Attachment { key, filename: file.filename, size: file.data.len() as u64 };
+        self.write(Some(lookup), || self.inner.add_attachment(key, file, origin, actor), |id| id)
+    }
+    fn delete_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
+        self.write(None, || self.inner.delete_attachment(key, id, actor), |_| ())
+    }
+}

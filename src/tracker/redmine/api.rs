@@ -1,0 +1,265 @@
+//! Redmine's REST API over HTTPS (rustls; no system OpenSSL), with every
+//! answer sorted into the engine's outcomes: refused (this change can't be
+//! applied), unavailable (down, 5xx, a timeout, 429, a refused key: try
+//! again later) or failed.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::settings::RedmineSettings;
+use crate::tracker::{Refusal, TResult, TrackerError};
+
+/// The longest a single request may take.
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest attachment read back (Redmine's own limit is lower).
+pub const MAX_DOWNLOAD: u64 = 256 * 1024 * 1024;
+
+pub struct Api {
+    agent: ureq::Agent,
+    base: String,
+    key: String,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api").field("base", &self.base).field("key", &"<redacted>").finish()
+    }
+}
+
+/// An answer: its status and body (JSON when there is one).
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Api {
+    pub fn new(s: &RedmineSettings) -> Result<Self> {
+        let key = s.api_key.resolve().context("the Redmine API key")?;
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(file) = &s.ca_file {
+            let pem = std::fs::read(file).with_context(|| format!("cannot read the CA file {file}"))?;
+            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+                .filter_map(|i| match i {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                anyhow::bail!("the CA file {file} holds no PEM certificate");
+            }
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(TIMEOUT))
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .user_agent(concat!("postern/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls.build())
+            .build()
+            .into();
+        Ok(Api { agent, base: s.base().to_string(), key })
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    /// Sends a request; any status comes back as an [`Answer`], a failure
+    /// to reach the server as unavailable.
+    fn exchange(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
+        let url = self.url(path);
+        let key = self.key.as_str();
+        let result = match (method, body) {
+            ("GET", _) => self.agent.get(&url).header("X-Redmine-API-Key", key).call(),
+            ("DELETE", _) => self.agent.delete(&url).header("X-Redmine-API-Key", key).call(),
+            ("POST", Some(b)) => self.agent.post(&url).header("X-Redmine-API-Key", key).send_json(b),
+            ("PUT", Some(b)) => self.agent.put(&url).header("X-Redmine-API-Key", key).send_json(b),
+            _ => return Err(anyhow::anyhow!("{method} without a body").into()),
+        };
+        let mut resp = result.map_err(|e| unreachable(method, path, &e))?;
+        answer(method, path, &mut resp)
+    }
+
+    /// GET returning JSON; any status but 2xx is an error.
+    pub fn get(&self, path: &str) -> TResult<Value> {
+        let a = self.exchange("GET", path, None)?;
+        ok(a, "GET", path)
+    }
+
+    /// GET that may answer 404 (`None`).
+    pub fn get_opt(&self, path: &str) -> TResult<Option<Value>> {
+        let a = self.exchange("GET", path, None)?;
+        if a.status == 404 {
+            return Ok(None);
+        }
+        ok(a, "GET", path).map(Some)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> TResult<Value> {
+        let a = self.exchange("POST", path, Some(body))?;
+        ok(a, "POST", path)
+    }
+
+    pub fn put(&self, path: &str, body: &Value) -> TResult<()> {
+        let a = self.exchange("PUT", path, Some(body))?;
+        ok(a, "PUT", path).map(|_| ())
+    }
+
+    /// DELETE; a thing already gone counts as deleted.
+    pub fn delete(&self, path: &str) -> TResult<()> {
+        let a = self.exchange("DELETE", path, None)?;
+        if a.status == 404 {
+            return Ok(());
+        }
+        ok(a, "DELETE", path).map(|_| ())
+    }
+
+    /// Uploads a file; returns the token that attaches it to an issue.
+    pub fn upload(&self, filename: &str, data: &[u8]) -> TResult<String> {
+        let path = format!("/uploads.json?filename={}", encode(filename));
+        let url = self.url(&path);
+        let mut resp = self
+            .agent
+            .post(&url)
+            .header("X-Redmine-API-Key", self.key.as_str())
+            .header("Content-Type", "application/octet-stream")
+            .send(data)
+            .map_err(|e| unreachable("POST", "/uploads.json", &e))?;
+        let a = answer("POST", "/uploads.json", &mut resp)?;
+        if a.status == 422 {
+            return Err(Refusal::Invalid(format!(
+                "Redmine refused the attachment {filename} ({} bytes): {} (its size limit is a Redmine \
+                 setting: Administration › Settings › Files)",
+                data.len(),
+                errors_of(&a.body)
+            ))
+            .into());
+        }
+        let v = ok(a, "POST", "/uploads.json")?;
+        v["upload"]["token"].as_str().map(str::to_string).ok_or_else(|| bad_answer("POST", "/uploads.json", &v))
+    }
+
+    /// An attachment's content.
+    pub fn download(&self, url: &str) -> TResult<Option<Vec<u8>>> {
+        let mut resp = self
+            .agent
+            .get(self.url(url))
+            .header("X-Redmine-API-Key", self.key.as_str())
+            .call()
+            .map_err(|e| unreachable("GET", "an attachment", &e))?;
+        let status = resp.status().as_u16();
+        if status == 404 {
+            return Ok(None);
+        }
+        if !(200..300).contains(&status) {
+            let a = answer("GET", "an attachment", &mut resp)?;
+            return ok(a, "GET", "an attachment").map(|_| None);
+        }
+        let data = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_DOWNLOAD)
+            .read_to_vec()
+            .map_err(|e| unreachable("GET", "an attachment", &e))?;
+        Ok(Some(data))
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn unreachable(method: &str, path: &str, e: &ureq::Error) -> TrackerError {
+    let what = match e {
+        ureq::Error::Timeout(_) => "no answer in time".to_string(),
+        ureq::Error::HostNotFound => "the host name is not known".to_string(),
+        ureq::Error::ConnectionFailed => "the connection was refused".to_string(),
+        ureq::Error::Io(io) => format!("{io}"),
+        other => format!("{other}"),
+    };
+    let hint = if what.contains("certificate") || what.contains("UnknownIssuer") {
+        " (the server's certificate is not trusted: give its CA with --redmine-ca-file)"
+    } else {
+        ""
+    };
+    TrackerError::Unavailable { reason: format!("{method} {path}: {what}{hint}"), retry_after: None }
+}
+
+/// Reads an answer's body (JSON if it parses) and sorts out statuses that
+/// mean "try again later".
+fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<ureq::Body>) -> TResult<Answer> {
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let later = |why: String| Err(TrackerError::Unavailable { reason: format!("{method} {path}: {why}"), retry_after });
+    match status {
+        401 => later(
+            "the API key was refused (401): check the sync user's key, and that Administration › \
+                      Settings › API › \"Enable REST web service\" is on"
+                .into(),
+        ),
+        429 => later("too many requests (429)".into()),
+        500..=599 => later(format!("the server answered {status}")),
+        // Redmine's optimistic locking: someone saved the issue meanwhile.
+        409 => later("the issue was saved by someone else meanwhile (409)".into()),
+        422 if errors_of(&body).contains("updated by another user") => {
+            later("the issue was saved by someone else meanwhile".into())
+        }
+        _ => Ok(Answer { status, body }),
+    }
+}
+
+/// The body of a 2xx answer; a refusal for 403, 404 and 422.
+fn ok(a: Answer, method: &str, path: &str) -> TResult<Value> {
+    match a.status {
+        200..=299 => Ok(a.body),
+        403 => Err(Refusal::Invalid(format!(
+            "Redmine refused {method} {path} (403 Forbidden): the sync user lacks a permission in the project"
+        ))
+        .into()),
+        404 => Err(Refusal::Invalid(format!("{method} {path}: not found in Redmine (404)")).into()),
+        422 => Err(Refusal::Invalid(format!("Redmine refused the change: {}", errors_of(&a.body))).into()),
+        s => Err(anyhow::anyhow!("{method} {path}: unexpected answer {s} from Redmine").into()),
+    }
+}
+
+fn bad_answer(method: &str, path: &str, v: &Value) -> TrackerError {
+    let shown: String = v.to_string().chars().take(200).collect();
+    anyhow::anyhow!("{method} {path}: Redmine's answer is not what its API documents: {shown}").into()
+}
+
+/// Redmine's `{"errors": [...]}` as one line.
+pub fn errors_of(body: &Value) -> String {
+    match body["errors"].as_array() {
+        Some(list) => list.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "),
+        None => "no reason given".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(super::encode("a b/ü.txt"), "a%20b%2F%C3%BC.txt");
+    }
+}

@@ -1,0 +1,291 @@
+//! Change detection by state: Redmine keeps no change log postern could
+//! read, so issues updated since the cursor (with an overlap: its times
+//! have whole seconds and `>=` is inclusive) are compared with what was
+//! last sent or written (kept in the backend's own small database), and
+//! a periodic full rescan catches what does not move `updated_on`
+//! (journal edits, attachment deletions). What the sync user wrote is
+//! never reported (it came from the partner).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
+
+use anyhow::Context;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::issue::{self, ms};
+use super::Redmine;
+use crate::protocol::{FieldChanges, IssueFields};
+use crate::tracker::{ChangeKind, ChangePage, ChangeRecord, Issue, TResult};
+
+/// Seconds read again before the cursor.
+const OVERLAP_MS: i64 = 2000;
+
+/// What postern last saw of an issue, sent or written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Seen {
+    fields: IssueFields,
+    comments: BTreeMap<String, String>,
+    attachments: BTreeSet<String>,
+}
+
+impl Seen {
+    fn of(i: &Issue) -> Self {
+        Seen {
+            fields: i.fields.clone(),
+            comments: i.comments.iter().map(|c| (c.id.clone(), c.body.clone())).collect(),
+            attachments: i.attachments.iter().map(|a| a.id.clone()).collect(),
+        }
+    }
+}
+
+/// Where reading goes on: the newest `updated_on` read, and when all
+/// synced issues were last read in full.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Cursor {
+    t: i64,
+    full: i64,
+}
+
+fn parse(cursor: &str) -> Cursor {
+    serde_json::from_str(cursor).unwrap_or_default()
+}
+
+pub struct State {
+    path: std::path::PathBuf,
+    /// Opened at first use (a check before saving a sync opens nothing).
+    db: Mutex<Option<Connection>>,
+    /// Read but not yet committed by the engine.
+    staged: Mutex<HashMap<String, Seen>>,
+}
+
+impl State {
+    pub fn new(path: &Path) -> Self {
+        State { path: path.to_path_buf(), db: Mutex::new(None), staged: Mutex::new(HashMap::new()) }
+    }
+
+    fn with_db<T>(&self, f: impl FnOnce(&Connection) -> TResult<T>) -> TResult<T> {
+        let mut guard = self.db.lock().expect("lock");
+        if guard.is_none() {
+            let path = &self.path;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let db = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            db.busy_timeout(std::time::Duration::from_secs(10))?;
+            db.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, state TEXT NOT NULL);",
+            )?;
+            *guard = Some(db);
+        }
+        f(guard.as_ref().expect("opened"))
+    }
+
+    fn get(&self, key: &str) -> TResult<Option<Seen>> {
+        if let Some(s) = self.staged.lock().expect("lock").get(key) {
+            return Ok(Some(s.clone()));
+        }
+        let text: Option<String> = self.with_db(|db| {
+            Ok(db.query_row("SELECT state FROM seen WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        })?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    fn put(&self, key: &str, s: &Seen) -> TResult<()> {
+        let state = serde_json::to_string(s)?;
+        self.with_db(|db| {
+            db.execute(
+                "INSERT INTO seen (key, state) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET state = ?2",
+                params![key, state],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// What postern itself just wrote: never reported as a change.
+    pub fn written(&self, i: &Issue) -> TResult<()> {
+        self.staged.lock().expect("lock").remove(&i.key);
+        self.put(&i.key, &Seen::of(i))
+    }
+
+    /// The engine committed what was read: keep it.
+    pub fn commit(&self) -> TResult<()> {
+        let staged: Vec<(String, Seen)> = self.staged.lock().expect("lock").drain().collect();
+        for (k, s) in staged {
+            self.put(&k, &s)?;
+        }
+        Ok(())
+    }
+
+    fn keys(&self) -> TResult<Vec<String>> {
+        self.with_db(|db| {
+            let mut st = db.prepare("SELECT key FROM seen")?;
+            let keys = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(keys)
+        })
+    }
+}
+
+/// A new sync starts after the newest issue now there.
+pub fn start(r: &Redmine) -> TResult<String> {
+    let m = r.meta()?;
+    let v = r.api.get(&format!("/issues.json?project_id={}&status_id=*&sort=updated_on:desc&limit=1", m.project_id))?;
+    let t = v["issues"].as_array().and_then(|l| l.first()).map_or(0, |i| ms(&i["updated_on"]));
+    Ok(serde_json::to_string(&Cursor { t, full: crate::store::now_ms() })?)
+}
+
+/// Issues updated at or after `since` (ms), oldest first.
+fn updated_since(r: &Redmine, since: i64) -> TResult<Vec<String>> {
+    let m = r.meta()?;
+    let when = chrono::DateTime::from_timestamp_millis(since.max(0)).unwrap_or_default();
+    let stamp = when.format("%Y-%m-%dT%H:%M:%SZ");
+    let mut keys = Vec::new();
+    loop {
+        let v = r.api.get(&format!(
+            "/issues.json?project_id={}&status_id=*&updated_on=%3E%3D{stamp}&sort=updated_on,id&limit=100&offset={}",
+            m.project_id,
+            keys.len()
+        ))?;
+        let page = v["issues"].as_array().cloned().unwrap_or_default();
+        keys.extend(page.iter().filter_map(|i| i["id"].as_u64()).map(|id| id.to_string()));
+        if page.is_empty() || keys.len() as u64 >= v["total_count"].as_u64().unwrap_or(0) {
+            return Ok(keys);
+        }
+    }
+}
+
+pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> {
+    let mut c = parse(cursor);
+    let now = crate::store::now_ms();
+    let mut keys = updated_since(r, c.t - OVERLAP_MS)?;
+    if now - c.full >= r.settings.rescan_secs as i64 * 1000 {
+        for k in r.state.keys()? {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        c.full = now;
+    }
+    let m = r.meta()?;
+    let mut changes = Vec::new();
+    for key in keys {
+        let Some(v) = r.issue_json(&key)? else {
+            continue; // deleted, or moved out of the project since
+        };
+        if v["project"]["id"].as_u64() != Some(m.project_id) {
+            continue;
+        }
+        let now_issue = issue::from_json(&v, m, &r.settings);
+        c.t = c.t.max(now_issue.updated_at);
+        let before = r.state.get(&key)?;
+        for (at, actor, kind) in diff(before.as_ref(), &now_issue, &v, m) {
+            changes.push(ChangeRecord {
+                cursor: String::new(),
+                issue_key: key.clone(),
+                at,
+                actor,
+                origin: None,
+                via: Vec::new(),
+                kind,
+            });
+        }
+        r.state.staged.lock().expect("lock").insert(key, Seen::of(&now_issue));
+    }
+    let next = serde_json::to_string(&c)?;
+    for ch in &mut changes {
+        ch.cursor = next.clone();
+    }
+    Ok(ChangePage { changes, next })
+}
+
+/// What changed from `before` to `now` by someone other than the sync
+/// user: `(when, who, what)`.
+fn diff(
+    before: Option<&Seen>,
+    now: &Issue,
+    v: &serde_json::Value,
+    m: &super::meta::Meta,
+) -> Vec<(i64, String, ChangeKind)> {
+    let by_sync_user = |user: &serde_json::Value| user["id"].as_u64() == Some(m.user_id);
+    let Some(before) = before else {
+        // Never seen: made by someone here (what the sync user made was
+        // remembered when it was written).
+        if by_sync_user(&v["author"]) {
+            return Vec::new();
+        }
+        return vec![(
+            now.created_at,
+            v["author"]["name"].as_str().unwrap_or_default().into(),
+            ChangeKind::IssueCreated,
+        )];
+    };
+    let mut out = Vec::new();
+    let mut fields = FieldChanges::default();
+    let (b, n) = (&before.fields, &now.fields);
+    for name in ["summary", "description", "status", "priority", "labels", "assignee"] {
+        let changed = match name {
+            "summary" => (b.summary != n.summary).then(|| fields.summary = Some(n.summary.clone())),
+            "description" => (b.description != n.description).then(|| fields.description = Some(n.description.clone())),
+            "status" => (b.status != n.status).then(|| fields.status = Some(n.status.clone())),
+            "priority" => (b.priority != n.priority).then(|| fields.priority = Some(n.priority.clone())),
+            "labels" => (b.labels != n.labels).then(|| fields.labels = Some(n.labels.clone())),
+            _ => (b.assignee != n.assignee).then(|| fields.assignee = Some(n.assignee.clone().unwrap_or_default())),
+        };
+        // Set by the sync user last: the partner's value, not news.
+        if changed.is_some() && last_set_by_sync_user(v, name, m) {
+            fields.drop_field(name);
+        }
+    }
+    if !fields.is_empty() {
+        out.push((now.updated_at, String::new(), ChangeKind::IssueUpdated { fields }));
+    }
+    for c in &now.comments {
+        let journal = issue::journal(v, &c.id);
+        if journal.is_some_and(|j| by_sync_user(&j["user"])) {
+            continue;
+        }
+        match before.comments.get(&c.id) {
+            None => out.push((
+                c.created_at,
+                c.author.clone(),
+                ChangeKind::CommentAdded { comment: c.id.clone(), author: c.author.clone(), body: c.body.clone() },
+            )),
+            Some(old) if *old != c.body => out.push((
+                c.updated_at.max(now.updated_at),
+                c.author.clone(),
+                ChangeKind::CommentEdited { comment: c.id.clone(), body: c.body.clone() },
+            )),
+            Some(_) => {}
+        }
+    }
+    for id in before.comments.keys() {
+        if !now.comments.iter().any(|c| &c.id == id) {
+            out.push((now.updated_at, String::new(), ChangeKind::CommentDeleted { comment: id.clone() }));
+        }
+    }
+    for a in &now.attachments {
+        let mine = v["attachments"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["id"].as_u64().map(|i| i.to_string()) == Some(a.id.clone())))
+            .is_some_and(|x| by_sync_user(&x["author"]));
+        if !mine && !before.attachments.contains(&a.id) {
+            let kind =
+                ChangeKind::AttachmentAdded { attachment: a.id.clone(), filename: a.filename.clone(), size: a.size };
+            out.push((a.created_at, a.author.clone(), kind));
+        }
+    }
+    for id in &before.attachments {
+        if !now.attachments.iter().any(|a| &a.id == id) {
+            out.push((now.updated_at, String::new(), ChangeKind::AttachmentDeleted { attachment: id.clone() }));
+        }
+    }
+    out.sort_by_key(|(at, _, _)| *at);
+    out
+}
+
+/// Whether the last journal that set `field` is the sync user's.
+fn last_set_by_sync_user(v: &serde_json::Value, field: &str, m: &super::meta::Meta) -> bool {
+    issue::last_setter(v, field, m) == Some(m.user_id)
+}

@@ -1,0 +1,129 @@
+//! What a Redmine backend learns once from the server: the project, the
+//! sync user, statuses, priorities, members and the labels field; and the
+//! name tables that turn the partner's names into ours and back.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::api::{encode, Api};
+use super::settings::RedmineSettings;
+use crate::tracker::{Refusal, TResult};
+
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub project_id: u64,
+    pub tracker_id: Option<u64>,
+    pub user_id: u64,
+    pub user_name: String,
+    pub statuses: BTreeMap<String, u64>,
+    pub priorities: BTreeMap<String, u64>,
+    /// Project members by display name.
+    pub members: BTreeMap<String, u64>,
+    pub labels_field: Option<u64>,
+}
+
+fn named(list: &Value) -> BTreeMap<String, u64> {
+    list.as_array()
+        .map(|l| l.iter().filter_map(|v| Some((v["name"].as_str()?.to_string(), v["id"].as_u64()?))).collect())
+        .unwrap_or_default()
+}
+
+impl Meta {
+    pub fn load(api: &Api, s: &RedmineSettings) -> TResult<Meta> {
+        let me = api.get("/users/current.json")?;
+        let user = &me["user"];
+        let user_name = format!(
+            "{} {}",
+            user["firstname"].as_str().unwrap_or_default(),
+            user["lastname"].as_str().unwrap_or_default()
+        )
+        .trim()
+        .to_string();
+        let path = format!("/projects/{}.json?include=trackers,issue_custom_fields", encode(&s.project));
+        let Some(p) = api.get_opt(&path)? else {
+            return Err(Refusal::NoProject(format!(
+                "{} (in Redmine at {}; or the sync user is not a member of it)",
+                s.project,
+                s.base()
+            ))
+            .into());
+        };
+        let project = &p["project"];
+        let project_id = project["id"].as_u64().unwrap_or_default();
+        let labels_field = match &s.labels_field {
+            None => None,
+            Some(name) => Some(named(&project["issue_custom_fields"]).get(name).copied().ok_or_else(|| {
+                Refusal::Invalid(format!(
+                    "the labels field {name:?} is not a custom field of project {} (ask the Redmine admin to \
+                     add a text custom field of that name to the project)",
+                    s.project
+                ))
+            })?),
+        };
+        let mut members = BTreeMap::new();
+        let mut offset = 0;
+        loop {
+            let page = api.get(&format!("/projects/{project_id}/memberships.json?limit=100&offset={offset}"))?;
+            let list = page["memberships"].as_array().cloned().unwrap_or_default();
+            for m in &list {
+                if let (Some(n), Some(id)) = (m["user"]["name"].as_str(), m["user"]["id"].as_u64()) {
+                    members.insert(n.to_string(), id);
+                }
+            }
+            offset += list.len();
+            if list.is_empty() || offset as u64 >= page["total_count"].as_u64().unwrap_or(0) {
+                break;
+            }
+        }
+        Ok(Meta {
+            project_id,
+            tracker_id: project["trackers"].as_array().and_then(|t| t.first()).and_then(|t| t["id"].as_u64()),
+            user_id: user["id"].as_u64().unwrap_or_default(),
+            user_name,
+            statuses: named(&api.get("/issue_statuses.json")?["issue_statuses"]),
+            priorities: named(&api.get("/enumerations/issue_priorities.json")?["issue_priorities"]),
+            members,
+            labels_field,
+        })
+    }
+
+    /// Our id for the partner's `value` of `what` (status, priority),
+    /// through the sync's name table; unknown: a refused change that says
+    /// how to map it.
+    pub fn id_for(&self, what: &str, value: &str, table: &BTreeMap<String, String>) -> TResult<u64> {
+        let (ids, flag) = match what {
+            "status" => (&self.statuses, "status-map"),
+            _ => (&self.priorities, "priority-map"),
+        };
+        let ours = table.get(value).map(String::as_str).unwrap_or(value);
+        ids.get(ours).copied().ok_or_else(|| {
+            let known: Vec<&str> = ids.keys().map(String::as_str).collect();
+            Refusal::Invalid(format!(
+                "{what} '{value}' has no counterpart in Redmine: map it with --{flag} \"{value}=<one of: {}>\" \
+                 (sync edit), then `postern errors retry`",
+                known.join(", ")
+            ))
+            .into()
+        })
+    }
+
+    /// The user id for an assignee's name (empty: nobody).
+    pub fn member(&self, name: &str) -> TResult<Option<u64>> {
+        if name.is_empty() {
+            return Ok(None);
+        }
+        self.members.get(name).copied().map(Some).ok_or_else(|| {
+            Refusal::Invalid(format!(
+                "assignee '{name}' is not a member of the Redmine project (members: {})",
+                self.members.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+            .into()
+        })
+    }
+}
+
+/// Our name turned into the partner's, through the table read backwards.
+pub fn wire_name(ours: &str, table: &BTreeMap<String, String>) -> String {
+    table.iter().find(|(_, o)| o.as_str() == ours).map(|(t, _)| t.clone()).unwrap_or_else(|| ours.to_string())
+}

@@ -1,0 +1,325 @@
+//! Redmine over its REST API: issues of one project (subject, description,
+//! status, priority, assignee, labels through a custom field), journals
+//! with notes as comments, attachments. Changes are found by state (see
+//! [`detect`]), since Redmine keeps no change log postern could read.
+
+mod api;
+mod detect;
+mod issue;
+mod meta;
+pub mod settings;
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+
+use self::api::Api;
+use self::meta::Meta;
+pub use self::settings::RedmineSettings;
+use super::{
+    Actor, Attachment, ChangePage, CommentOrigin, Issue, NewAttachment, Refusal, TResult, Tracker, WrittenBefore,
+};
+use crate::protocol::{FieldChanges, IssueFields};
+
+/// The Redmine backend of one sync.
+pub struct Redmine {
+    api: Api,
+    settings: RedmineSettings,
+    meta: OnceLock<Meta>,
+    /// What was last sent or written, per issue (change detection).
+    state: detect::State,
+}
+
+impl Redmine {
+    /// `home`: where the backend keeps its own state (`trackers/`).
+    pub fn open(settings: &RedmineSettings, home: &Path, sync_id: &str) -> anyhow::Result<Self> {
+        settings.check()?;
+        Ok(Redmine {
+            api: Api::new(settings)?,
+            settings: settings.clone(),
+            meta: OnceLock::new(),
+            state: detect::State::new(&home.join("trackers").join(format!("redmine-{sync_id}.db"))),
+        })
+    }
+
+    fn meta(&self) -> TResult<&Meta> {
+        if let Some(m) = self.meta.get() {
+            return Ok(m);
+        }
+        let m = Meta::load(&self.api, &self.settings)?;
+        Ok(self.meta.get_or_init(|| m))
+    }
+
+    /// Checks before a sync is saved: reachable, trusted, the key valid,
+    /// the project visible, the labels field there.
+    pub fn check(&self) -> TResult<String> {
+        let m = self.meta()?;
+        Ok(format!(
+            "Redmine {}: project {} (id {}), sync user {} (id {}), {} statuses, {} priorities, {} members",
+            self.settings.base(),
+            self.settings.project,
+            m.project_id,
+            m.user_name,
+            m.user_id,
+            m.statuses.len(),
+            m.priorities.len(),
+            m.members.len()
+        ))
+    }
+
+    fn issue_json(&self, key: &str) -> TResult<Option<Value>> {
+        let Ok(n) = key.parse::<u64>() else {
+            return Ok(None);
+        };
+        Ok(self.api.get_opt(&format!("/issues/{n}.json?include=journals,attachments"))?.map(|v| v["issue"].clone()))
+    }
+
+    fn must_issue(&self, key: &str) -> TResult<Value> {
+        let issue = self.issue_json(key)?.ok_or_else(|| Refusal::NoIssue(key.into()))?;
+        if issue["project"]["id"].as_u64() != Some(self.meta()?.project_id) {
+            return Err(Refusal::NoIssue(format!("{key} (in another Redmine project)")).into());
+        }
+        Ok(issue)
+    }
+
+    /// The fields of a write, in Redmine's terms.
+    fn fields_json(&self, c: &FieldChanges) -> TResult<serde_json::Map<String, Value>> {
+        let m = self.meta()?;
+        let mut out = serde_json::Map::new();
+        if let Some(v) = &c.summary {
+            if v.trim().is_empty() {
+                return Err(Refusal::Invalid("summary must not be empty".into()).into());
+            }
+            out.insert("subject".into(), json!(v));
+        }
+        if let Some(v) = &c.description {
+            out.insert("description".into(), json!(v));
+        }
+        if let Some(v) = &c.status {
+            out.insert("status_id".into(), json!(m.id_for("status", v, &self.settings.statuses)?));
+        }
+        if let Some(v) = &c.priority {
+            out.insert("priority_id".into(), json!(m.id_for("priority", v, &self.settings.priorities)?));
+        }
+        if let Some(v) = &c.assignee {
+            out.insert("assigned_to_id".into(), m.member(v)?.map_or(json!(""), |id| json!(id)));
+        }
+        if let (Some(v), Some(cf)) = (&c.labels, m.labels_field) {
+            out.insert("custom_fields".into(), json!([{"id": cf, "value": v.join(", ")}]));
+        }
+        Ok(out)
+    }
+
+    /// After a write: what the issue now is, so it is not sent back.
+    fn remember(&self, key: &str) -> TResult<()> {
+        if let Some(i) = self.issue(key)? {
+            self.state.written(&i)?;
+        }
+        Ok(())
+    }
+}
+
+impl Tracker for Redmine {
+    fn has_project(&self, _project: &str) -> TResult<bool> {
+        match self.meta() {
+            Ok(_) => Ok(true),
+            Err(crate::tracker::TrackerError::Refused(Refusal::NoProject(_))) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn start_cursor(&self, _project: &str) -> TResult<String> {
+        detect::start(self)
+    }
+
+    fn changes_since(&self, _project: &str, cursor: &str, limit: usize) -> TResult<ChangePage> {
+        detect::changes(self, cursor, limit)
+    }
+
+    fn collected(&self, _cursor: &str) -> TResult<()> {
+        self.state.commit()
+    }
+
+    fn issue(&self, key: &str) -> TResult<Option<Issue>> {
+        let m = self.meta()?;
+        match self.issue_json(key)? {
+            Some(v) if v["project"]["id"].as_u64() == Some(m.project_id) => {
+                Ok(Some(issue::from_json(&v, m, &self.settings)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn local_field_time(&self, key: &str, field: &str, _sync: &str) -> TResult<Option<i64>> {
+        let v = self.must_issue(key)?;
+        Ok(issue::field_time(&v, field, self.meta()?))
+    }
+
+    fn local_comment_time(&self, key: &str, comment: &str, _sync: &str) -> TResult<Option<i64>> {
+        let v = self.must_issue(key)?;
+        Ok(issue::comment_time(&v, comment, self.meta()?))
+    }
+
+    fn create_issue(&self, _project: &str, fields: &IssueFields, _actor: Actor<'_>) -> TResult<String> {
+        let m = self.meta()?;
+        let all = FieldChanges::all(fields);
+        let mut body = self.fields_json(&all)?;
+        body.insert("project_id".into(), json!(m.project_id));
+        if let Some(t) = m.tracker_id {
+            body.insert("tracker_id".into(), json!(t));
+        }
+        let created = self.api.post("/issues.json", &json!({ "issue": body }))?;
+        let id = created["issue"]["id"].as_u64().ok_or_else(|| anyhow::anyhow!("Redmine gave no issue id"))?;
+        let key = id.to_string();
+        // A workflow may start every issue in its default status.
+        let wanted = m.id_for("status", &fields.status, &self.settings.statuses)?;
+        if created["issue"]["status"]["id"].as_u64() != Some(wanted) {
+            self.api.put(&format!("/issues/{id}.json"), &json!({"issue": {"status_id": wanted}}))?;
+        }
+        self.remember(&key)?;
+        Ok(key)
+    }
+
+    fn update_issue(&self, key: &str, changes: &FieldChanges, _actor: Actor<'_>) -> TResult<()> {
+        self.must_issue(key)?;
+        let body = self.fields_json(changes)?;
+        if !body.is_empty() {
+            self.api.put(&format!("/issues/{key}.json"), &json!({ "issue": body }))?;
+        }
+        self.remember(key)
+    }
+
+    fn add_comment(
+        &self,
+        key: &str,
+        body: &str,
+        origin: Option<CommentOrigin<'_>>,
+        _actor: Actor<'_>,
+    ) -> TResult<String> {
+        let before = self.must_issue(key)?;
+        let notes = issue::notes_for(body, origin.map(|o| o.author));
+        self.api.put(&format!("/issues/{key}.json"), &json!({"issue": {"notes": notes}}))?;
+        let after = self.must_issue(key)?;
+        let id = issue::new_journal(&before, &after, self.meta()?.user_id, &notes)
+            .ok_or_else(|| anyhow::anyhow!("Redmine took the note on issue {key} but does not list it"))?;
+        self.state.written(&issue::from_json(&after, self.meta()?, &self.settings))?;
+        Ok(id)
+    }
+
+    fn edit_comment(&self, key: &str, comment: &str, body: &str, _actor: Actor<'_>) -> TResult<()> {
+        let v = self.must_issue(key)?;
+        let journal = issue::journal(&v, comment)
+            .ok_or_else(|| Refusal::NoComment { issue: key.into(), comment: comment.into() })?;
+        let author = issue::on_behalf_of(journal, self.meta()?);
+        let notes = issue::notes_for(body, author.as_deref());
+        self.api.put(&format!("/journals/{comment}.json"), &json!({"journal": {"notes": notes}}))?;
+        self.remember(key)
+    }
+
+    fn delete_comment(&self, key: &str, comment: &str, _actor: Actor<'_>) -> TResult<()> {
+        let v = self.must_issue(key)?;
+        if issue::journal(&v, comment).is_none() {
+            return Err(Refusal::NoComment { issue: key.into(), comment: comment.into() }.into());
+        }
+        // Redmine has no DELETE for journals: emptied notes delete it.
+        self.api.put(&format!("/journals/{comment}.json"), &json!({"journal": {"notes": ""}}))?;
+        self.remember(key)
+    }
+
+    fn attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>> {
+        let Some(i) = self.issue(key)? else {
+            return Err(Refusal::NoIssue(key.into()).into());
+        };
+        let Some(mut info) = i.attachments.into_iter().find(|a| a.id == id) else {
+            return Ok(None);
+        };
+        let Some(data) = self.api.download(&format!("/attachments/download/{id}"))? else {
+            return Ok(None);
+        };
+        info.sha256 = crate::tracker::attachments::sha256_hex(&data);
+        Ok(Some(Attachment { info, data }))
+    }
+
+    fn add_attachment(
+        &self,
+        key: &str,
+        file: NewAttachment<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        _actor: Actor<'_>,
+    ) -> TResult<String> {
+        let before = self.must_issue(key)?;
+        let token = self.api.upload(file.filename, file.data)?;
+        let upload = json!({
+            "token": token,
+            "filename": file.filename,
+            "content_type": file.media_type,
+            "description": issue::attachment_note(origin.map(|o| o.author)),
+        });
+        self.api.put(&format!("/issues/{key}.json"), &json!({"issue": {"uploads": [upload]}}))?;
+        let after = self.must_issue(key)?;
+        let id = issue::new_attachment(&before, &after, file.filename)
+            .ok_or_else(|| anyhow::anyhow!("Redmine took the attachment on issue {key} but does not list it"))?;
+        self.state.written(&issue::from_json(&after, self.meta()?, &self.settings))?;
+        Ok(id)
+    }
+
+    fn find_write(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
+        let m = self.meta()?;
+        // Redmine's clock may differ from ours: look a little earlier.
+        let since = since - 120_000;
+        match *write {
+            WrittenBefore::Issue { summary } => {
+                let v = self.api.get(&format!(
+                    "/issues.json?project_id={}&author_id={}&status_id=*&sort=id:desc&limit=25",
+                    m.project_id, m.user_id
+                ))?;
+                Ok(v["issues"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|i| i["subject"].as_str() == Some(summary) && issue::ms(&i["created_on"]) >= since)
+                    .and_then(|i| i["id"].as_u64())
+                    .map(|id| id.to_string()))
+            }
+            WrittenBefore::Comment { key, body, author } => {
+                let notes = issue::notes_for(body, author);
+                let v = self.must_issue(key)?;
+                Ok(v["journals"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .rev()
+                    .find(|j| {
+                        j["user"]["id"].as_u64() == Some(m.user_id)
+                            && j["notes"].as_str() == Some(notes.as_str())
+                            && issue::ms(&j["created_on"]) >= since
+                    })
+                    .and_then(|j| j["id"].as_u64())
+                    .map(|id| id.to_string()))
+            }
+            WrittenBefore::Attachment { key, filename, size } => {
+                let v = self.must_issue(key)?;
+                Ok(v["attachments"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .rev()
+                    .find(|a| {
+                        a["author"]["id"].as_u64() == Some(m.user_id)
+                            && a["filename"].as_str() == Some(filename)
+                            && a["filesize"].as_u64() == Some(size)
+                            && issue::ms(&a["created_on"]) >= since
+                    })
+                    .and_then(|a| a["id"].as_u64())
+                    .map(|id| id.to_string()))
+            }
+        }
+    }
+
+    fn delete_attachment(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {
+        self.must_issue(key)?;
+        self.api.delete(&format!("/attachments/{id}.json"))?;
+        self.remember(key)
+    }
+}
