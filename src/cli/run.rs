@@ -23,6 +23,9 @@ pub struct RunArgs {
     /// cycle on the interval.
     #[arg(long)]
     no_watch: bool,
+    /// Seconds between asking a remote tracker (Redmine) for changes.
+    #[arg(long, default_value_t = 10.0)]
+    tracker_interval: f64,
 }
 
 pub fn run(home: Home, args: RunArgs) -> Result<()> {
@@ -37,9 +40,16 @@ pub fn run(home: Home, args: RunArgs) -> Result<()> {
     if args.interval.is_nan() || args.interval <= 0.0 {
         anyhow::bail!("--interval must be positive");
     }
+    if args.tracker_interval.is_nan() || args.tracker_interval <= 0.0 {
+        anyhow::bail!("--tracker-interval must be positive");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(daemon::run(
         home,
-        RunOptions { interval: Duration::from_secs_f64(args.interval), watch: !args.no_watch },
+        RunOptions {
+            interval: Duration::from_secs_f64(args.interval),
+            watch: !args.no_watch,
+            tracker_interval: Duration::from_secs_f64(args.tracker_interval),
+        },
     ))
 }

@@ -51,6 +51,9 @@ pub struct SyncStatus {
     /// Work that keeps failing (`cycle`: reading the tracker and
     /// receiving; `send`), with the last error and since when.
     pub failing: Vec<crate::store::trouble::Trouble>,
+    /// The tracker this side syncs (`kind`, and a remote one's settings;
+    /// an API key shown only by source).
+    pub tracker: serde_json::Value,
 }
 
 /// "45s", "12m", "3h 5m", "2d 4h".
@@ -62,6 +65,15 @@ fn ago(ms: i64) -> String {
         3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
         _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
     }
+}
+
+/// Tracker settings for display: a literal API key becomes "<redacted>".
+fn redacted_tracker(json: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    if let Some(key) = v["api_key"].as_object_mut().filter(|k| k.contains_key("value")) {
+        key.insert("value".into(), "<redacted>".into());
+    }
+    v
 }
 
 /// Mail settings for display: a literal password becomes "<redacted>".
@@ -85,6 +97,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
         .map(|s| {
             Ok(SyncStatus {
                 failing: crate::store::trouble::of(conn, &s.id)?,
+                tracker: s.tracker.as_deref().map_or_else(|| serde_json::json!({"kind": "embedded"}), redacted_tracker),
                 forward: s.forward,
                 replaced_by: s.replaced_by.as_deref().map(name_of),
                 awaiting_ack: outbox::pending(conn, &s.id)?,
@@ -125,6 +138,14 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
     for s in all {
         println!("{} ({})", s.name, s.id);
         println!("  role {}, state {}, protocol {}, project {}", s.role, s.state, s.protocol, s.project);
+        if s.tracker["kind"] != "embedded" {
+            println!(
+                "  tracker         {} {}, project {}",
+                s.tracker["kind"].as_str().unwrap_or("?"),
+                s.tracker["url"].as_str().unwrap_or("?"),
+                s.project
+            );
+        }
         if let Some(new) = &s.replaced_by {
             println!("  replaced by     {new}: collects nothing more, still reads what the partner sends");
         }

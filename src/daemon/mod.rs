@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub interval: Duration,
     /// Wake on file-system events and IMAP IDLE (off: polling only).
     pub watch: bool,
+    /// How often a remote tracker (Redmine) is asked for changes.
+    pub tracker_interval: Duration,
 }
 
 /// When, after a database write, the daemon looks again whether another
@@ -65,6 +67,8 @@ struct Daemon {
     watcher: notify::RecommendedWatcher,
     /// The highest tracker change id looked at.
     last_change: i64,
+    /// When each sync's remote tracker was last asked for changes.
+    tracker_polled: HashMap<String, Instant>,
 }
 
 /// Runs the peer until a signal arrives.
@@ -90,6 +94,7 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         events: tx,
         watcher,
         last_change: crate::tracker::Embedded::new(&peer.conn).last_change()?,
+        tracker_polled: HashMap::new(),
     };
     let mut version = data_version(&peer.conn)?;
     d.refresh(&peer)?;
@@ -109,7 +114,8 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         let due = d.schedule.take_due(Instant::now());
         if !due.is_empty() {
             let folders = d.poll_folders(&due);
-            let (p, ran) = run_due(peer, due, folders).await;
+            let idle_trackers = d.poll_trackers(&due);
+            let (p, ran) = run_due(peer, due, folders, idle_trackers).await;
             peer = p;
             d.record(ran);
             if futures_ready(&mut shutdown).await {
@@ -251,6 +257,8 @@ impl Daemon {
         for s in &self.syncs {
             let polls = match &s.mail {
                 _ if !self.opts.watch => true,
+                // Nothing tells of changes in a remote tracker.
+                _ if s.tracker.is_some() => true,
                 Some(_) => self.idlers.get(&s.id).is_none_or(|(_, t)| t.is_finished()),
                 None => {
                     let dir = PathBuf::from(&s.exchange_dir).join("RECEIVE");
@@ -291,9 +299,31 @@ impl Daemon {
             due.iter().filter(|(_, why)| *why == Due::Poll).map(|(id, _)| id.as_str()).collect();
         self.syncs
             .iter()
-            .filter(|s| s.mail.is_none() && polled.contains(s.id.as_str()))
+            .filter(|s| s.mail.is_none() && s.tracker.is_none() && polled.contains(s.id.as_str()))
             .map(|s| (s.id.clone(), PathBuf::from(&s.exchange_dir)))
             .collect()
+    }
+
+    /// Syncs of remote trackers due only to the polling interval whose
+    /// tracker was asked less than `tracker_interval` ago: they skip this
+    /// round. The others are asked now.
+    fn poll_trackers(&mut self, due: &[(String, Due)]) -> std::collections::HashSet<String> {
+        let now = Instant::now();
+        let mut skip = std::collections::HashSet::new();
+        for (id, why) in due {
+            if !self.syncs.iter().any(|s| &s.id == id && s.tracker.is_some()) {
+                continue;
+            }
+            match self.tracker_polled.get(id) {
+                Some(t) if *why == Due::Poll && now.duration_since(*t) < self.opts.tracker_interval => {
+                    skip.insert(id.clone());
+                }
+                _ => {
+                    self.tracker_polled.insert(id.clone(), now);
+                }
+            }
+        }
+        skip
     }
 
     fn record(&mut self, ran: Vec<Ran>) {
@@ -334,13 +364,22 @@ fn settings(s: &SyncRecord) -> impl PartialEq + '_ {
 }
 
 /// Runs the syncs that are due, on a blocking thread.
-async fn run_due(peer: Peer, due: Vec<(String, Due)>, folders: HashMap<String, PathBuf>) -> (Peer, Vec<Ran>) {
+async fn run_due(
+    peer: Peer,
+    due: Vec<(String, Due)>,
+    folders: HashMap<String, PathBuf>,
+    idle_trackers: std::collections::HashSet<String>,
+) -> (Peer, Vec<Ran>) {
     tokio::task::spawn_blocking(move || {
         let mut peer = peer;
         let mut ran = Vec::new();
         for (id, why) in due {
             let work = match why {
                 Due::Asked(work) => work,
+                Due::Poll if idle_trackers.contains(&id) => {
+                    ran.push(Ran { timer: None, id, work: Work::default(), result: Ok(None) });
+                    continue;
+                }
                 Due::Poll => match folders.get(&id) {
                     // Only the interval: a folder listing first, no cycle
                     // when it is empty (a broken share runs, to be reported).

@@ -313,4 +313,6 @@ pub fn craft(
     w.finalize().unwrap();
     sink
 }
+pub mod conformance;
 pub mod mail;
+pub mod redmine;

@@ -133,6 +133,13 @@ pub fn start(r: &Redmine) -> TResult<String> {
     let m = r.meta()?;
     let v = r.api.get(&format!("/issues.json?project_id={}&status_id=*&sort=updated_on:desc&limit=1", m.project_id))?;
     let t = v["issues"].as_array().and_then(|l| l.first()).map_or(0, |i| ms(&i["updated_on"]));
+    // The overlap reads the last seconds before the start again: what is
+    // there now is known, so only later changes count.
+    for key in updated_since(r, t - OVERLAP_MS)? {
+        if let Some(i) = crate::tracker::Tracker::issue(r, &key)? {
+            r.state.written(&i)?;
+        }
+    }
     Ok(serde_json::to_string(&Cursor { t, full: crate::store::now_ms() })?)
 }
 

@@ -1,0 +1,184 @@
+//! Against a real Redmine (`scripts/redmine.sh`; run by the integration
+//! script): the conformance suite, and two peers converging through it.
+
+mod common;
+
+use postern::tracker::redmine::Redmine;
+use postern::tracker::{Tracker, TrackerError};
+
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn redmine_passes_the_conformance_suite() {
+    let server = common::redmine::server();
+    let home = tempfile::tempdir().unwrap();
+    // Issues already there (in a project used before) are not news.
+    let project = server.new_project("conf");
+    let old = format!(r#"{{"issue":{{"project_id":"{project}","subject":"there before the sync"}}}}"#);
+    server.alice("POST", "/issues.json", &old);
+    let sync = Redmine::open(&server.settings(&project, "SYNC"), home.path(), "conf-sync").unwrap();
+    let alice = Redmine::open(&server.settings(&project, "ALICE"), home.path(), "conf-alice").unwrap();
+    assert!(sync.has_project(&project).unwrap());
+    common::conformance::run(&common::conformance::Sides {
+        sync: &sync,
+        person: &alice,
+        project: &project,
+        sync_id: "conf-sync",
+        statuses: ["New", "In Progress"],
+        priorities: ["Normal", "High"],
+        transactional: false,
+    });
+    // A project the sync user cannot see is "not there", not an error.
+    let other = Redmine::open(&server.settings("no-such-project", "SYNC"), home.path(), "x").unwrap();
+    assert!(!other.has_project("no-such-project").unwrap());
+}
+
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn a_server_that_is_down_or_refuses_the_key_is_unavailable_not_a_refusal() {
+    let server = common::redmine::server();
+    let home = tempfile::tempdir().unwrap();
+    let mut s = server.settings("alpha", "SYNC");
+    s.url = "http://127.0.0.1:9".into();
+    let down = Redmine::open(&s, home.path(), "down").unwrap();
+    match down.issue("1") {
+        Err(TrackerError::Unavailable { reason, .. }) => assert!(reason.contains("refused"), "{reason}"),
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+    let mut s = server.settings("alpha", "SYNC");
+    s.api_key = postern::transport::mail::Password::Value("0000000000000000000000000000000000000000".into());
+    let bad_key = Redmine::open(&s, home.path(), "badkey").unwrap();
+    match bad_key.issue("1") {
+        Err(TrackerError::Unavailable { reason, .. }) => assert!(reason.contains("API key was refused"), "{reason}"),
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+}
+
+use common::redmine::Server;
+use common::*;
+
+/// An embedded master and a Redmine slave on a fresh project, paired,
+/// with status and priority tables.
+fn embedded_and_redmine(server: &Server) -> (TestPeer, TestPeer, String) {
+    let project = server.new_project("e2e");
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let mut accept = server.flags();
+    accept.extend(["--status-map", "Open=New,Done=Closed", "--priority-map", "Medium=Normal"].map(String::from));
+    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
+    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
+    settle(&m, &s, "acme");
+    (m, s, project)
+}
+
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn an_embedded_and_a_redmine_peer_converge_both_ways() {
+    let server = common::redmine::server();
+    let (m, s, project) = embedded_and_redmine(&server);
+    assert_eq!(s.status()["tracker"]["kind"], "redmine");
+    assert!(!s.ok(&["status", "--json"]).contains(server.get("REDMINE_SYNC_KEY")), "the key is never shown");
+
+    // Vendor → Redmine: fields through the name tables, a comment, a file.
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Login fails", "--description", "one\ntwo"]);
+    m.ok(&["comment", "add", "SAM2-1", "--body", "Reproduced on 4.2", "--as", "vera"]);
+    let file = m.home().join("crash.log");
+    std::fs::write(&file, b"stack trace\n").unwrap();
+    m.ok(&["attachment", "add", "SAM2-1", file.to_str().unwrap(), "--as", "vera"]);
+    settle(&m, &s, "acme");
+    let issues = server.issues(&project);
+    assert_eq!(issues.len(), 1);
+    let i = &issues[0];
+    assert_eq!(
+        (i["subject"].as_str(), i["status"]["name"].as_str(), i["priority"]["name"].as_str()),
+        (Some("Login fails"), Some("New"), Some("Normal"))
+    );
+    assert_eq!(i["description"].as_str().unwrap().replace("\r\n", "\n"), "one\ntwo");
+    assert_eq!(Server::notes(i), ["vera (at the partner) wrote:\n\nReproduced on 4.2"]);
+    assert_eq!(i["attachments"][0]["filename"], "crash.log");
+    assert_eq!(i["attachments"][0]["filesize"], 12);
+    let rid = i["id"].as_u64().unwrap();
+
+    // Redmine → vendor: a person closes it with a note, and files a new one.
+    server.alice("PUT", &format!("/issues/{rid}.json"), r#"{"issue":{"status_id":5,"notes":"Fixed in 4.3"}}"#);
+    let new = format!(r#"{{"issue":{{"project_id":"{project}","subject":"Made in Redmine","priority_id":3}}}}"#);
+    server.alice("POST", "/issues.json", &new);
+    settle(&m, &s, "acme");
+    let one = m.issue("SAM2-1");
+    assert_eq!(one["status"], "Done", "Closed maps back to the partner's Done");
+    let bodies: Vec<&str> = one["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["Reproduced on 4.2", "Fixed in 4.3"]);
+    let two = m.issue("SAM2-2");
+    assert_eq!((two["summary"].as_str(), two["priority"].as_str()), (Some("Made in Redmine"), Some("High")));
+
+    // Nothing echoes: quiet, and each side holds each issue once.
+    settle(&m, &s, "acme");
+    assert_eq!(server.issues(&project).len(), 2);
+    assert_eq!(m.issues("SAM2").len(), 2);
+    assert_eq!(Server::notes(&server.issues(&project)[0]).len(), 2);
+
+    // A status Redmine lacks is listed as the issue's error, with the fix.
+    m.ok(&["issue", "edit", "SAM2-2", "--status", "Waiting for customer"]);
+    settle(&m, &s, "acme");
+    let errors = s.ok(&["errors", "list", "acme"]);
+    assert!(errors.contains("Waiting for customer") && errors.contains("--status-map"), "{errors}");
+}
+
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn changes_wait_while_redmine_is_down_and_arrive_once() {
+    let server = common::redmine::server();
+    let (m, s, project) = embedded_and_redmine(&server);
+    {
+        let _down = server.stopped();
+        for n in 1..=3 {
+            m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("while down {n}")]);
+            m.ok(&["comment", "add", &format!("SAM2-{n}"), "--body", "a note"]);
+        }
+        m.cycle();
+        carry(&m, &s, "acme");
+        let out = s.cli(&["run", "--once"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("the tracker is unreachable"), "{err}");
+        let st = s.status();
+        assert!(st["failing"][0]["error"].as_str().unwrap().contains("unreachable"), "{st}");
+        assert_eq!(s.outgoing("acme").len(), 0, "nothing was acknowledged");
+    }
+    settle(&m, &s, "acme");
+    let issues = server.issues(&project);
+    assert_eq!(issues.len(), 3, "each once");
+    for i in &issues {
+        assert_eq!(Server::notes(i).len(), 1, "{i}");
+    }
+    assert_eq!(s.status()["failing"], serde_json::json!([]));
+}
+
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn two_redmine_projects_sync_through_two_peers() {
+    let server = common::redmine::server();
+    let (p1, p2) = (server.new_project("left"), server.new_project("right"));
+    let (m, s) = (TestPeer::new(MASTER_KEY, "UNUSED"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let flags = server.flags();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    pair_with(&m, &s, "rr", &p1, &p2, &flags, &flags);
+    settle(&m, &s, "rr");
+    let new = format!(r#"{{"issue":{{"project_id":"{p1}","subject":"Left to right","description":"d"}}}}"#);
+    let made = server.alice("POST", "/issues.json", &new);
+    settle(&m, &s, "rr");
+    let right = server.issues(&p2);
+    assert_eq!(right.len(), 1);
+    assert_eq!(right[0]["subject"], "Left to right");
+    let rid = right[0]["id"].as_u64().unwrap();
+    server.alice(
+        "PUT",
+        &format!("/issues/{rid}.json"),
+        r#"{"issue":{"notes":"answered on the right","priority_id":4}}"#,
+    );
+    settle(&m, &s, "rr");
+    let left = server.issues(&p1);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["id"], made["issue"]["id"]);
+    assert_eq!(left[0]["priority"]["name"], "Urgent");
+    assert_eq!(Server::notes(&left[0]), ["Alice Example (at the partner) wrote:\n\nanswered on the right"]);
+    settle(&m, &s, "rr");
+    assert_eq!((server.issues(&p1).len(), server.issues(&p2).len()), (1, 1), "no echo between two Redmines");
+}
