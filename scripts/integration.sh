@@ -46,6 +46,13 @@ export POSTERN_SMTP_PORT=$((20000 + RANDOM % 20000)) POSTERN_IMAP_PORT=$((40000 
 trap 'bash scripts/mail-servers.sh stop "$mail"; rm -rf "$mail"' EXIT
 bash scripts/mail-servers.sh start "$mail" "$POSTERN_SMTP_PORT" "$POSTERN_IMAP_PORT"
 
+echo "== a throw-away Redmine on loopback"
+if [ "$(id -u)" = 0 ]; then bash scripts/redmine.sh install; fi
+redmine=$(mktemp -d)
+trap 'bash scripts/mail-servers.sh stop "$mail"; bash scripts/redmine.sh stop "$redmine"; rm -rf "$mail" "$redmine"' EXIT
+bash scripts/redmine.sh start "$redmine" $((20000 + RANDOM % 20000)) >/dev/null
+export POSTERN_REDMINE_ENV=$redmine/env
+
 echo "== ignored tests (real servers, sq)"
 # Every test group runs, so one failing file does not hide the others.
 cargo test --release --no-fail-fast -- --ignored

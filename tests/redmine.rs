@@ -182,3 +182,63 @@ fn two_redmine_projects_sync_through_two_peers() {
     settle(&m, &s, "rr");
     assert_eq!((server.issues(&p1).len(), server.issues(&p2).len()), (1, 1), "no echo between two Redmines");
 }
+
+/// A real `postern run` applying a stream of creates, comments and
+/// attachments to Redmine, killed with SIGKILL at random instants: in the
+/// end every issue, note and file is there exactly once.
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn a_redmine_peer_killed_at_random_writes_everything_exactly_once() {
+    use postern::protocol::IssueFields;
+    use postern::tracker::{Actor, Embedded, NewAttachment, Tracker};
+    use rand::Rng;
+    const N: usize = 20;
+    let server = common::redmine::server();
+    let (m, s, project) = embedded_and_redmine(&server);
+    {
+        let mut peer = m.peer();
+        let tx = peer.conn.transaction().unwrap();
+        let t = Embedded::new(&tx);
+        let a = Actor::person("vera");
+        for i in 0..N {
+            let f = IssueFields { summary: format!("crash {i}"), status: "Open".into(), priority: "Medium".into(), ..Default::default() };
+            let k = t.create_issue("SAM2", &f, a).unwrap();
+            t.add_comment(&k, &format!("first note on {i}"), None, a).unwrap();
+            t.add_comment(&k, &format!("second note on {i}"), None, a).unwrap();
+            let data = format!("log of {i}\n").repeat(100);
+            let file = NewAttachment { filename: "log.txt", media_type: "text/plain", data: data.as_bytes() };
+            t.add_attachment(&k, file, None, a).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    m.cycle();
+    assert!(carry(&m, &s, "acme") >= 1);
+    let mut rng = rand::thread_rng();
+    let mut mid_message = 0;
+    for _ in 0..8 {
+        let d = s.daemon(&["--interval", "0.2", "--tracker-interval", "0.5"]);
+        std::thread::sleep(std::time::Duration::from_millis(rng.gen_range(300..2500)));
+        d.kill();
+        let there = server.issues(&project).len();
+        if there > 0 && there < N {
+            mid_message += 1;
+        }
+        if there == N && s.outgoing("acme").len() > 1 {
+            break;
+        }
+    }
+    assert!(mid_message >= 1, "no kill landed while a message was being applied: the test proved nothing");
+    settle(&m, &s, "acme");
+    let issues = server.issues(&project);
+    assert_eq!(issues.len(), N, "each issue once");
+    let mut subjects: Vec<&str> = issues.iter().map(|i| i["subject"].as_str().unwrap()).collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), N);
+    for i in &issues {
+        assert_eq!(Server::notes(i).len(), 2, "each note once: {i}");
+        assert_eq!(i["attachments"].as_array().unwrap().len(), 1, "each file once: {i}");
+    }
+    // And nothing came back as an echo.
+    assert_eq!(m.issues("SAM2").len(), N);
+}

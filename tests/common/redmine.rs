@@ -9,9 +9,14 @@ use postern::transport::mail::Password;
 pub struct Server {
     pub env: HashMap<String, String>,
     pub dir: std::path::PathBuf,
+    /// One test at a time uses the server (one of them stops it).
+    _serial: std::sync::MutexGuard<'static, ()>,
 }
 
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub fn server() -> Server {
+    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let path = std::env::var("POSTERN_REDMINE_ENV").expect(
         "POSTERN_REDMINE_ENV names the env file of `scripts/redmine.sh start` (the integration script sets it)",
     );
@@ -21,7 +26,7 @@ pub fn server() -> Server {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
         .collect();
-    Server { env, dir: std::path::Path::new(&path).parent().unwrap().to_path_buf() }
+    Server { env, dir: std::path::Path::new(&path).parent().unwrap().to_path_buf(), _serial: serial }
 }
 
 impl Server {
