@@ -16,9 +16,13 @@
 //!   comment and attachment links, per-issue errors and parked changes,
 //!   quarantine log, parts of large changes, IMAP positions, and where
 //!   things that arrived were first made (`origins`).
-//! - [`tracker`]: the [`tracker::Tracker`] plug point and the embedded
-//!   SQLite tracker (issues, comments, attachments), whose tables share
-//!   the state database.
+//! - [`tracker`]: the [`tracker::Tracker`] plug point (no access to
+//!   postern's database; typed outcomes: refused, unavailable, failed; an
+//!   opaque cursor), chosen per sync ([`tracker::AnyTracker`]): the
+//!   embedded SQLite tracker (issues, comments, attachments), built on the
+//!   engine's transaction, and Redmine over REST (`tracker::redmine`:
+//!   `api` sorts answers into outcomes, `meta` and the name tables,
+//!   `issue` reads journals, `detect` finds changes by state).
 //! - [`transport`]: the [`transport::Transport`] plug point, the
 //!   SEND/RECEIVE folder transport and the mail transport (SMTP out with
 //!   lettre, IMAP in with async-imap, OpenPGP/MIME, UIDVALIDITY/UID
@@ -26,7 +30,8 @@
 //! - [`engine`]: a [`engine::Peer`] and its cycle: collect, receive, send;
 //!   applying changes (`arrivals`: the same issue come by two paths is
 //!   paired, not copied); changes split into parts to fit the message
-//!   size limit; the handshake; key rotation.
+//!   size limit; the handshake; key rotation; the apply `journal` that
+//!   keeps writes to a tracker outside postern's transaction exactly once.
 //! - [`daemon`]: the long-running loop: each sync on its own schedule
 //!   (`schedule`, pure), woken by notify, IMAP IDLE and other processes'
 //!   commits, polling only network shares (`mounts`) and mailboxes
@@ -62,6 +67,13 @@
 //! A crash at any point is safe: a message is removed from RECEIVE only
 //! after the transaction that applied it committed, and the sequence
 //! number recorded in that transaction makes a second reading a duplicate.
+//! The embedded tracker writes inside that transaction. A remote tracker
+//! (Redmine) cannot: each write is recorded in the apply journal before
+//! and after it is made, so applying the message again (after a crash or
+//! an outage mid-message) uses what was done instead of repeating it, and
+//! finds a write whose result was not recorded by what the sync user
+//! wrote since. Its changes are found by polling "updated since" with an
+//! overlap and comparing with what was last sent or written.
 
 #![forbid(unsafe_code)]
 

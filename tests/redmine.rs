@@ -120,6 +120,17 @@ fn an_embedded_and_a_redmine_peer_converge_both_ways() {
     settle(&m, &s, "acme");
     let errors = s.ok(&["errors", "list", "acme"]);
     assert!(errors.contains("Waiting for customer") && errors.contains("--status-map"), "{errors}");
+    // The admin adds the name, retries, and the issue crosses.
+    let out = s.ok(&["sync", "edit", "acme", "--status-map", "Open=New,Done=Closed,Waiting for customer=Feedback"]);
+    assert!(out.contains("Waiting for customer=Feedback"), "{out}");
+    let rid = server.issues(&project)[1]["id"].as_u64().unwrap().to_string();
+    let remote = m.ok(&["sync", "export", "acme"]);
+    assert!(remote.contains(&rid), "{remote}");
+    s.ok(&["errors", "retry", "acme", "SAM2-2"]);
+    assert_eq!(s.ok(&["errors", "list", "acme"]), "no errors in sync 'acme'");
+    assert_eq!(server.issues(&project)[1]["status"]["name"], "Feedback");
+    let err = m.fail(&["sync", "edit", "acme", "--status-map", "A=B"]);
+    assert!(err.contains("uses the embedded tracker"), "{err}");
 }
 
 #[test]
@@ -201,7 +212,12 @@ fn a_redmine_peer_killed_at_random_writes_everything_exactly_once() {
         let t = Embedded::new(&tx);
         let a = Actor::person("vera");
         for i in 0..N {
-            let f = IssueFields { summary: format!("crash {i}"), status: "Open".into(), priority: "Medium".into(), ..Default::default() };
+            let f = IssueFields {
+                summary: format!("crash {i}"),
+                status: "Open".into(),
+                priority: "Medium".into(),
+                ..Default::default()
+            };
             let k = t.create_issue("SAM2", &f, a).unwrap();
             t.add_comment(&k, &format!("first note on {i}"), None, a).unwrap();
             t.add_comment(&k, &format!("second note on {i}"), None, a).unwrap();
@@ -241,4 +257,31 @@ fn a_redmine_peer_killed_at_random_writes_everything_exactly_once() {
     }
     // And nothing came back as an echo.
     assert_eq!(m.issues("SAM2").len(), N);
+}
+
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn the_redmine_example_accepts_a_sync_by_script() {
+    let server = common::redmine::server();
+    let project = server.new_project("example");
+    let m = TestPeer::new(MASTER_KEY, "SAM2");
+    let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "v", "--json"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, created["passphrase"].as_str().unwrap()).unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, server.get("REDMINE_SYNC_KEY")).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/redmine/accept.sh"))
+        .arg(m.home().join(created["handshake_file"].as_str().unwrap()))
+        .args([pass.to_str().unwrap(), server.url(), &project, key.to_str().unwrap()])
+        .env("POSTERN", env!("CARGO_BIN_EXE_postern"))
+        .env("POSTERN_HOME", dir.path().join("customer"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("tracker         redmine {}, project {project}", server.url())), "{stdout}");
+    assert!(stdout.contains("redmine example: OK"));
+    assert!(!stdout.contains(server.get("REDMINE_SYNC_KEY")));
 }

@@ -29,6 +29,13 @@ pub struct EditArgs {
     /// not (`off`, the default).
     #[arg(long, value_parser = ["on", "off"])]
     forward: Option<String>,
+    /// Redmine: replace the status name table (PARTNER=OURS pairs; empty
+    /// for none). Then `postern errors retry` what was refused.
+    #[arg(long, value_name = "PAIRS")]
+    status_map: Option<String>,
+    /// Redmine: replace the priority name table, as for --status-map.
+    #[arg(long, value_name = "PAIRS")]
+    priority_map: Option<String>,
 }
 
 pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
@@ -43,6 +50,12 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                 sync.name,
                 sync.protocol
             );
+        }
+    }
+    if a.status_map.is_some() || a.priority_map.is_some() {
+        edit_maps(&conn, &sync, a.status_map.as_deref(), a.priority_map.as_deref())?;
+        if a.exchange.is_none() && !mail_given && a.forward.is_none() {
+            return Ok(());
         }
     }
     if let Some(f) = &a.forward {
@@ -121,5 +134,41 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
             println!("{moved}");
         }
     }
+    Ok(())
+}
+
+/// New name tables of a Redmine sync; checked before anything is saved.
+fn edit_maps(
+    conn: &rusqlite::Connection,
+    sync: &crate::store::SyncRecord,
+    statuses: Option<&str>,
+    priorities: Option<&str>,
+) -> Result<()> {
+    use crate::tracker::redmine::settings::parse_map;
+    use crate::tracker::TrackerSettings;
+    let current = match sync.tracker.as_deref() {
+        Some(json) => serde_json::from_str(json)?,
+        None => TrackerSettings::Embedded,
+    };
+    let TrackerSettings::Redmine(mut s) = current else {
+        bail!("sync '{}' uses the embedded tracker: name tables apply to a Redmine tracker", sync.name);
+    };
+    if let Some(t) = statuses {
+        s.statuses = parse_map("status-map", t)?;
+    }
+    if let Some(t) = priorities {
+        s.priorities = parse_map("priority-map", t)?;
+    }
+    let json = serde_json::to_string(&TrackerSettings::Redmine(s.clone()))?;
+    syncs::set_tracker(conn, &sync.id, Some(&json))?;
+    let show = |m: &std::collections::BTreeMap<String, String>| {
+        if m.is_empty() {
+            "(same names on both sides)".to_string()
+        } else {
+            m.iter().map(|(t, o)| format!("{t}={o}")).collect::<Vec<_>>().join(", ")
+        }
+    };
+    println!("Sync '{}': statuses {}; priorities {}", sync.name, show(&s.statuses), show(&s.priorities));
+    println!("Issues refused for a missing name: `postern errors list {}`, then `postern errors retry`.", sync.name);
     Ok(())
 }
