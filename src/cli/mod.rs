@@ -4,6 +4,7 @@
 mod attachment;
 mod bench;
 pub(crate) mod demo;
+mod errors;
 mod key;
 mod mail;
 mod mail_args;
@@ -59,7 +60,7 @@ pub enum Command {
     Sync(Box<sync::SyncCmd>),
     /// Issues whose incoming changes are blocked by an error.
     #[command(subcommand)]
-    Errors(sync::ErrorsCmd),
+    Errors(errors::ErrorsCmd),
     /// Check mail accounts for the email protocol.
     #[command(subcommand)]
     Mail(Box<mail::MailCmd>),
@@ -130,7 +131,7 @@ pub fn run(cli: Cli) -> Result<()> {
             result
         }
         Command::Sync(c) => sync::sync(&existing()?, *c),
-        Command::Errors(c) => sync::errors(&existing()?, c),
+        Command::Errors(c) => errors::errors(&existing()?, c),
         Command::Key(c) if matches!(c, key::KeyCmd::Import { .. }) => key::key(&home()?, c),
         Command::Key(c) => key::key(&existing()?, c),
         Command::Mail(c) => mail::mail(*c),

@@ -1,8 +1,10 @@
-//! Reading a secret typed at a terminal, without echoing it.
+//! Secrets and private files: a passphrase read without echo, files
+//! written owner-only, output paths checked before anything is made.
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions, Termios};
 
 /// Puts the terminal's echo back when dropped (also on an error).
@@ -41,4 +43,40 @@ pub fn read_secret(prompt: &str, what: &str) -> Result<String> {
         bail!("no {what} given");
     }
     Ok(secret)
+}
+
+pub fn read_passphrase(passphrase: Option<String>, file: Option<PathBuf>) -> Result<String> {
+    if let Some(p) = passphrase {
+        return Ok(p);
+    }
+    if let Some(f) = file {
+        let p = std::fs::read_to_string(&f).with_context(|| format!("cannot read passphrase file {}", f.display()))?;
+        return Ok(p.trim().to_string());
+    }
+    read_secret("Passphrase (not shown): ", "passphrase (use --passphrase-file, POSTERN_PASSPHRASE or type it)")
+}
+
+pub fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    writeln!(f, "{text}")?;
+    Ok(())
+}
+
+/// A file we are about to write: its folder exists and it is not a folder.
+pub fn check_writable(path: &std::path::Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!("cannot write {}: folder {} does not exist", path.display(), dir.display());
+    }
+    if path.is_dir() {
+        bail!("cannot write {}: it is a folder", path.display());
+    }
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! `postern sync …` and `postern errors …`.
+//! `postern sync …`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -8,11 +8,11 @@ use clap::Subcommand;
 
 use super::mail_args::MailArgs;
 use super::print_json;
+use super::prompt::{check_writable, read_passphrase, write_private};
 use super::tracker_args::TrackerArgs;
-use crate::engine::apply::retry_parked;
 use crate::engine::handshake::{self, format_ms, SyncSettings};
 use crate::home::Home;
-use crate::store::{links, problems, syncs};
+use crate::store::{links, syncs};
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCmd {
@@ -133,45 +133,6 @@ pub enum SyncCmd {
         #[arg(long)]
         gap_after_secs: Option<f64>,
     },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ErrorsCmd {
-    /// List issues whose incoming changes are blocked.
-    List {
-        sync: String,
-        /// Print JSON (for scripts) instead of text.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Apply the blocked changes of one partner issue again.
-    Retry { sync: String, remote_issue: String },
-    /// Drop the blocked changes of one partner issue.
-    Ignore { sync: String, remote_issue: String },
-}
-
-fn read_passphrase(passphrase: Option<String>, file: Option<PathBuf>) -> Result<String> {
-    if let Some(p) = passphrase {
-        return Ok(p);
-    }
-    if let Some(f) = file {
-        let p = std::fs::read_to_string(&f).with_context(|| format!("cannot read passphrase file {}", f.display()))?;
-        return Ok(p.trim().to_string());
-    }
-    super::prompt::read_secret(
-        "Passphrase (not shown): ",
-        "passphrase (use --passphrase-file, POSTERN_PASSPHRASE or type it)",
-    )
-}
-
-fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path).with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
-    writeln!(f, "{text}")?;
-    Ok(())
 }
 
 fn group_fingerprint(f: &str) -> String {
@@ -428,70 +389,6 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 gap as f64 / 1000.0
             );
         }
-    }
-    Ok(())
-}
-
-pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
-    let mut conn = home.open_db()?;
-    match cmd {
-        ErrorsCmd::List { sync, json } => {
-            let s = syncs::find(&conn, &sync)?;
-            let errs = problems::errors(&conn, &s.id)?;
-            if json {
-                return print_json(&errs);
-            }
-            super::say_if_empty(errs.len(), &format!("no errors in sync '{}'", s.name));
-            for e in errs {
-                println!(
-                    "[{}] {} (local {}, message {}, {} change(s) waiting)",
-                    e.remote_issue,
-                    e.reason,
-                    e.local_key.as_deref().unwrap_or("-"),
-                    e.seq,
-                    e.parked
-                );
-            }
-        }
-        ErrorsCmd::Retry { sync, remote_issue } => {
-            let s = syncs::find(&conn, &sync)?;
-            if !problems::is_blocked(&conn, &s.id, &remote_issue)? {
-                bail!("issue {remote_issue} of sync '{}' has no error", s.name);
-            }
-            let (applied, left) = retry_parked(&mut conn, &s, &remote_issue)?;
-            if left > 0 {
-                let reason = problems::errors(&conn, &s.id)?
-                    .into_iter()
-                    .find(|e| e.remote_issue == remote_issue)
-                    .map(|e| e.reason)
-                    .unwrap_or_default();
-                bail!("[{remote_issue}] still failing after {applied} change(s) applied: {reason}");
-            }
-            println!("[{remote_issue}] {applied} change(s) applied");
-        }
-        ErrorsCmd::Ignore { sync, remote_issue } => {
-            let s = syncs::find(&conn, &sync)?;
-            if !problems::is_blocked(&conn, &s.id, &remote_issue)? {
-                bail!("issue {remote_issue} of sync '{}' has no error", s.name);
-            }
-            let n = problems::discard(&conn, &s.id, &remote_issue)?;
-            println!("[{remote_issue}] {n} change(s) dropped");
-        }
-    }
-    Ok(())
-}
-
-/// A file we are about to write: its folder exists and it is not a folder.
-fn check_writable(path: &std::path::Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    if !dir.is_dir() {
-        bail!("cannot write {}: folder {} does not exist", path.display(), dir.display());
-    }
-    if path.is_dir() {
-        bail!("cannot write {}: it is a folder", path.display());
     }
     Ok(())
 }
