@@ -8,6 +8,7 @@
 use rusqlite::Connection;
 
 use super::journal::Journaled;
+use super::rules::partner_wins;
 use super::{arrivals, parts};
 use crate::protocol::{Body, Change, WireChange};
 use crate::store::{links, now_ms, outbox, problems, SyncRecord};
@@ -188,7 +189,7 @@ fn apply_to_linked(
             let mut fields = fields.clone();
             for name in fields.names() {
                 if let Some(local) = tracker.local_field_time(key, name, &sync.id)? {
-                    if !partner_wins(sync, *at, local) {
+                    if !partner_wins(sync.role, *at, local) {
                         tracing::info!(sync = %sync.name, issue = key, field = name, "concurrent edit: keeping the later local value");
                         fields.drop_field(name);
                     }
@@ -219,7 +220,7 @@ fn apply_to_linked(
                 return Ok(());
             }
             if let Some(mine) = tracker.local_comment_time(key, &local, &sync.id)? {
-                if !partner_wins(sync, *at, mine) {
+                if !partner_wins(sync.role, *at, mine) {
                     tracing::info!(sync = %sync.name, issue = key, "concurrent comment edit: keeping the later local text");
                     return Ok(());
                 }
@@ -235,12 +236,6 @@ fn apply_to_linked(
         }
         Change::Paired { .. } | Change::Part { .. } => Ok(()),
     }
-}
-
-/// Whether the partner's edit made at `theirs` beats ours made at `mine`:
-/// the later edit wins on both sides; on a tie, the master's.
-fn partner_wins(sync: &SyncRecord, theirs: i64, mine: i64) -> bool {
-    theirs > mine || (theirs == mine && sync.role == crate::store::Role::Slave)
 }
 
 fn comment_exists(tracker: &impl Tracker, key: &str, id: &str) -> Result<bool> {

@@ -18,6 +18,7 @@ pub mod journal;
 pub mod outgoing;
 pub mod parts;
 pub mod rekey;
+pub mod rules;
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;

@@ -302,11 +302,13 @@ pub fn send(
     }
     let (held, lowest, oldest) = outbox::held_summary(conn, &sync.id)?;
     if let (true, Some(lowest), Some(oldest)) = (held > 0, lowest, oldest) {
-        let waited = now - oldest >= sync.gap_after_ms;
-        let not_asked_lately = sync.last_resend_request_at.is_none_or(|t| now - t >= sync.gap_after_ms);
-        if let (true, true, Some((from, to))) =
-            (waited, not_asked_lately, crate::protocol::sequence::missing_range(sync.in_seq, lowest))
-        {
+        let ask = super::rules::ask_for_resend(
+            &super::rules::SystemClock,
+            oldest,
+            sync.last_resend_request_at,
+            sync.gap_after_ms,
+        );
+        if let (true, Some((from, to))) = (ask, crate::protocol::sequence::missing_range(sync.in_seq, lowest)) {
             tracing::info!(sync = %sync.name, from, to, "gap in incoming messages; asking for a resend");
             write(0, Body::Resend { from, to })?;
             syncs::set_resend_request_at(conn, &sync.id, now)?;
@@ -328,13 +330,9 @@ pub fn next_due(conn: &Connection, sync: &SyncRecord) -> Result<Option<i64>> {
     }
     let resend = outbox::next_send(conn, &sync.id, sync.resend_after_ms)?;
     let (held, _, oldest) = outbox::held_summary(conn, &sync.id)?;
-    let gap = match oldest.filter(|_| held > 0) {
-        Some(oldest) => {
-            let asked = sync.last_resend_request_at.map_or(i64::MIN, |t| t + sync.gap_after_ms);
-            Some((oldest + sync.gap_after_ms).max(asked))
-        }
-        None => None,
-    };
+    let gap = oldest
+        .filter(|_| held > 0)
+        .map(|oldest| super::rules::resend_request_due(oldest, sync.last_resend_request_at, sync.gap_after_ms));
     Ok(match (resend, gap) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

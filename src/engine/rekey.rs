@@ -19,8 +19,7 @@ use crate::store::{now_ms, outbox, syncs, SyncRecord};
 /// The key that signs message `seq` (0: a control message) of `sync`.
 pub fn signer<'a>(current: &'a OwnKey, retired: &'a [OwnKey], sync: &SyncRecord, seq: u64) -> Result<&'a OwnKey> {
     let (Some(prev), Some(rekey)) = (&sync.own_prev_fpr, sync.own_rekey_seq) else { return Ok(current) };
-    let old_one = if seq == 0 { sync.out_acked < rekey } else { seq <= rekey };
-    if !old_one {
+    if !super::rules::signs_with_previous_key(Some(rekey), seq, sync.out_acked) {
         return Ok(current);
     }
     retired.iter().find(|k| &k.fingerprint() == prev).with_context(|| {
