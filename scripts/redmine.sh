@@ -158,6 +158,12 @@ UPDATE users SET must_change_passwd=0 WHERE login='admin';
 DELETE FROM tokens WHERE user_id=(SELECT id FROM users WHERE login='admin') AND action='api';
 INSERT INTO tokens(user_id,action,value,created_on,updated_on)
   SELECT id,'api','$ADMIN_KEY',$now,$now FROM users WHERE login='admin';
+-- A text field for labels (the README's --redmine-labels-field).
+INSERT INTO custom_fields (type, name, field_format, is_for_all, position, editable, visible, format_store)
+  SELECT 'IssueCustomField', 'Labels', 'string', 1, 1, 1, 1, '--- {}'
+  WHERE NOT EXISTS (SELECT 1 FROM custom_fields WHERE name = 'Labels');
+INSERT OR IGNORE INTO custom_fields_trackers (custom_field_id, tracker_id)
+  SELECT cf.id, t.id FROM custom_fields cf, trackers t WHERE cf.name = 'Labels';
 UPDATE roles SET permissions = permissions || '- :edit_own_issue_notes' || char(10)
   WHERE name='Developer' AND permissions NOT LIKE '%:edit_own_issue_notes%';
 -- Developers may set any status (also on creation, "0") on every tracker
@@ -275,6 +281,7 @@ REDMINE_DEFAULT_STATUS_ID='$DEFAULT_STATUS'
 REDMINE_CLOSED_STATUS_IDS='$CLOSED'
 REDMINE_PRIORITIES='$PRIORITIES'
 REDMINE_DEFAULT_PRIORITY_ID='$DEFAULT_PRIORITY'
+REDMINE_LABELS_FIELD_ID='$(q "SELECT id FROM custom_fields WHERE name='Labels'")'
 ENV
 rm -f "$OUT"
 echo "redmine up: $URL ($DIR/env)"

@@ -63,6 +63,7 @@ fn embedded_and_redmine(server: &Server) -> (TestPeer, TestPeer, String) {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
     let mut accept = server.flags();
     accept.extend(["--status-map", "Open=New,Done=Closed", "--priority-map", "Medium=Normal"].map(String::from));
+    accept.extend(["--redmine-labels-field", "Labels"].map(String::from));
     let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
     pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
     settle(&m, &s, "acme");
@@ -78,7 +79,20 @@ fn an_embedded_and_a_redmine_peer_converge_both_ways() {
     assert!(!s.ok(&["status", "--json"]).contains(server.get("REDMINE_SYNC_KEY")), "the key is never shown");
 
     // Vendor → Redmine: fields through the name tables, a comment, a file.
-    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Login fails", "--description", "one\ntwo"]);
+    m.ok(&[
+        "issue",
+        "create",
+        "--project",
+        "SAM2",
+        "--summary",
+        "Login fails",
+        "--description",
+        "one\ntwo",
+        "--label",
+        "sso",
+        "--label",
+        "urgent",
+    ]);
     m.ok(&["comment", "add", "SAM2-1", "--body", "Reproduced on 4.2", "--as", "vera"]);
     let file = m.home().join("crash.log");
     std::fs::write(&file, b"stack trace\n").unwrap();
@@ -92,18 +106,24 @@ fn an_embedded_and_a_redmine_peer_converge_both_ways() {
         (Some("Login fails"), Some("New"), Some("Normal"))
     );
     assert_eq!(i["description"].as_str().unwrap().replace("\r\n", "\n"), "one\ntwo");
+    assert_eq!(i["custom_fields"][0]["value"], "sso, urgent", "labels in the named custom field");
     assert_eq!(Server::notes(i), ["vera (at the partner) wrote:\n\nReproduced on 4.2"]);
     assert_eq!(i["attachments"][0]["filename"], "crash.log");
     assert_eq!(i["attachments"][0]["filesize"], 12);
     let rid = i["id"].as_u64().unwrap();
 
     // Redmine → vendor: a person closes it with a note, and files a new one.
-    server.alice("PUT", &format!("/issues/{rid}.json"), r#"{"issue":{"status_id":5,"notes":"Fixed in 4.3"}}"#);
+    let cf = server.get("REDMINE_LABELS_FIELD_ID");
+    let close = format!(
+        r#"{{"issue":{{"status_id":5,"notes":"Fixed in 4.3","custom_fields":[{{"id":{cf},"value":"sso"}}]}}}}"#
+    );
+    server.alice("PUT", &format!("/issues/{rid}.json"), &close);
     let new = format!(r#"{{"issue":{{"project_id":"{project}","subject":"Made in Redmine","priority_id":3}}}}"#);
     server.alice("POST", "/issues.json", &new);
     settle(&m, &s, "acme");
     let one = m.issue("SAM2-1");
     assert_eq!(one["status"], "Done", "Closed maps back to the partner's Done");
+    assert_eq!(one["labels"], serde_json::json!(["sso"]));
     let bodies: Vec<&str> = one["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
     assert_eq!(bodies, ["Reproduced on 4.2", "Fixed in 4.3"]);
     let two = m.issue("SAM2-2");

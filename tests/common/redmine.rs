@@ -103,7 +103,8 @@ impl Server {
     pub fn new_project(&self, prefix: &str) -> String {
         let id = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let body = format!(
-            r#"{{"project":{{"name":"{id}","identifier":"{id}","is_public":false,"enabled_module_names":["issue_tracking"],"tracker_ids":[1,2]}}}}"#
+            r#"{{"project":{{"name":"{id}","identifier":"{id}","is_public":false,"enabled_module_names":["issue_tracking"],"tracker_ids":[1,2],"issue_custom_field_ids":[{}]}}}}"#,
+            self.get("REDMINE_LABELS_FIELD_ID")
         );
         let created = self.admin("POST", "/projects.json", Some(&body));
         assert!(created["project"]["id"].is_u64(), "{created}");

@@ -53,13 +53,24 @@ impl Meta {
         let project_id = project["id"].as_u64().unwrap_or_default();
         let labels_field = match &s.labels_field {
             None => None,
-            Some(name) => Some(named(&project["issue_custom_fields"]).get(name).copied().ok_or_else(|| {
-                Refusal::Invalid(format!(
-                    "the labels field {name:?} is not a custom field of project {} (ask the Redmine admin to \
-                     add a text custom field of that name to the project)",
-                    s.project
-                ))
-            })?),
+            Some(name) => {
+                // A field "for all projects" is not listed with the
+                // project; an issue shows it.
+                let mut id = named(&project["issue_custom_fields"]).get(name).copied();
+                if id.is_none() {
+                    let any = api.get(&format!("/issues.json?project_id={project_id}&status_id=*&limit=1"))?;
+                    id = any["issues"][0]["custom_fields"].as_array().and_then(|l| {
+                        l.iter().find(|f| f["name"].as_str() == Some(name)).and_then(|f| f["id"].as_u64())
+                    });
+                }
+                Some(id.ok_or_else(|| {
+                    Refusal::Invalid(format!(
+                        "the labels field {name:?} is not a custom field of project {} (ask the Redmine admin to \
+                         add a text custom field of that name to the project)",
+                        s.project
+                    ))
+                })?)
+            }
         };
         let mut members = BTreeMap::new();
         let mut offset = 0;
