@@ -30,8 +30,9 @@ pub fn receive(peer: &mut Peer, sync: &SyncRecord, transport: &impl Transport) -
         match outcome {
             // Nothing of it was kept: the file stays, and so do the ones
             // after it (they come in order); the cycle says why.
-            Outcome::TrackerDown(reason) => {
+            Outcome::TrackerDown(reason, retry_after) => {
                 tracing::warn!(sync = %sync.name, file = %item.id, %reason, "tracker unreachable; the message waits");
+                peer.tracker_asked_to_wait(&sync.id, retry_after);
                 anyhow::bail!("{reason}; message {} and what follows wait and are tried again", item.id);
             }
             // Removed only now that what it carried is committed.
@@ -61,7 +62,7 @@ enum Outcome {
     /// Refused: quarantined with the reason.
     Rejected(Rejected),
     /// The tracker could not be reached: nothing was kept; it stays.
-    TrackerDown(String),
+    TrackerDown(String, Option<std::time::Duration>),
 }
 
 impl From<Result<CycleReport, Rejected>> for Outcome {
@@ -245,14 +246,19 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Res
                 outbox::hold(&tx, &sync.id, env.seq, &String::from_utf8(env.to_json())?, now)?;
                 report.held += 1;
             }
+            Arrival::Apply if peer.tracker_waiting(&sync.id) && matches!(env.body, Body::Changes { .. }) => {
+                let why = "the tracker is unreachable and asked (Retry-After) not to be asked yet".to_string();
+                return Ok(Outcome::TrackerDown(why, None));
+            }
             Arrival::Apply => {
                 let mut next = Some(env.clone());
                 while let Some(env) = next {
                     match apply_in_order(&tx, &tracker, sync, &env) {
                         Ok(()) => report.applied += 1,
                         // The transaction is dropped: nothing of this message is kept.
-                        Err(TrackerError::Unavailable { reason, .. }) => {
-                            return Ok(Outcome::TrackerDown(format!("the tracker is unreachable: {reason}")))
+                        Err(TrackerError::Unavailable { reason, retry_after }) => {
+                            let why = format!("the tracker is unreachable: {reason}");
+                            return Ok(Outcome::TrackerDown(why, retry_after));
                         }
                         Err(e) => return Err(e.into()),
                     }

@@ -26,6 +26,7 @@ use rusqlite::Connection;
 use crate::crypto::{cert_from_armored, OwnKey};
 use crate::home::Home;
 use crate::store::{self, SyncRecord};
+use crate::tracker::TrackerError;
 use crate::transport::Transport;
 
 /// The longest pause of sending after repeated failures.
@@ -105,6 +106,8 @@ pub struct Peer {
     /// Syncs whose sending failed: not tried again before the time said
     /// (receiving goes on meanwhile).
     send_pauses: std::collections::HashMap<String, SendPause>,
+    /// Syncs whose tracker said when to come back (`Retry-After`).
+    tracker_waits: std::collections::HashMap<String, std::time::Instant>,
     _lock: std::fs::File,
 }
 
@@ -125,7 +128,15 @@ impl Peer {
         rekey::queue_rekeys(&mut conn, &key)?;
         let retired = OwnKey::load_retired(&home.keys_dir())?;
         remove_stale_temps(&conn);
-        Ok(Self { home, conn, key, retired, send_pauses: Default::default(), _lock: lock })
+        Ok(Self {
+            home,
+            conn,
+            key,
+            retired,
+            send_pauses: Default::default(),
+            tracker_waits: Default::default(),
+            _lock: lock,
+        })
     }
 
     /// One cycle over every sync, each on its own: a sync that fails does
@@ -183,6 +194,19 @@ impl Peer {
         Ok(due.map(|d| resume.map_or(d, |r| d.max(r))))
     }
 
+    /// The tracker of sync `id` asked not to be asked again before
+    /// `retry_after` (a 429 or 503 with `Retry-After`).
+    pub(crate) fn tracker_asked_to_wait(&mut self, id: &str, retry_after: Option<std::time::Duration>) {
+        if let Some(wait) = retry_after {
+            self.tracker_waits.insert(id.to_string(), std::time::Instant::now() + wait);
+        }
+    }
+
+    /// Whether sync `id`'s tracker asked not to be asked yet.
+    pub(crate) fn tracker_waiting(&self, id: &str) -> bool {
+        self.tracker_waits.get(id).is_some_and(|u| *u > std::time::Instant::now())
+    }
+
     /// Records a failure to send; returns how long sending now waits.
     fn pause_sending(&mut self, id: &str) -> std::time::Duration {
         use rand::Rng;
@@ -211,10 +235,38 @@ impl Peer {
             transport.resume_from(p);
         }
         let mut report = CycleReport::default();
-        report.enqueued += outgoing::collect(&mut self.conn, sync)?;
+        // A tracker that is away (or asked to be left alone for a while)
+        // stops collecting and applying, not sending what is queued
+        // (the accept, acknowledgements): the failure is reported after.
+        let waiting = self.tracker_waits.get(&sync.id).filter(|u| **u > std::time::Instant::now()).copied();
+        let tracker_error = match waiting {
+            Some(until) => {
+                let left = until.saturating_duration_since(std::time::Instant::now()).as_secs() + 1;
+                Some(anyhow::anyhow!("the tracker is unreachable and asked (Retry-After) not to be asked for {left}s"))
+            }
+            None => match outgoing::collect(&mut self.conn, sync) {
+                Ok(n) => {
+                    report.enqueued += n;
+                    None
+                }
+                Err(TrackerError::Unavailable { reason, retry_after }) => {
+                    self.tracker_asked_to_wait(&sync.id, retry_after);
+                    Some(anyhow::anyhow!("the tracker is unreachable: {reason}"))
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
         // A receive side that is down (IMAP, an unmounted share) must not
         // stop sending: send first what is due, then report the failure.
         let received = if work.receive { incoming::receive(self, sync, &transport) } else { Ok(Default::default()) };
+        let received = match (tracker_error, received) {
+            (None, r) => r,
+            (Some(t), Ok(r)) => {
+                report.add(r);
+                Err(t)
+            }
+            (Some(t), Err(r)) => Err(r.context(format!("{t:#}"))),
+        };
         if let Some(p) = transport.position().filter(|p| Some(p) != position.as_ref()) {
             store::syncs::set_mailbox_position(&self.conn, &sync.id, &p)?;
         }

@@ -13,7 +13,7 @@ use super::parts::{self, Budget};
 use crate::protocol::{AttachmentSnapshot, Body, Change, CommentSnapshot, Envelope, WireChange, FORMAT_VERSION};
 use crate::store::origins::{self, Kind};
 use crate::store::{links, now_ms, outbox, syncs, SyncRecord};
-use crate::tracker::{Attachment, ChangeKind, ChangeRecord, Issue, Tracker};
+use crate::tracker::{Attachment, ChangeKind, ChangeRecord, Issue, TResult, Tracker};
 use crate::transport::Transport;
 
 /// Change-log rows read per query.
@@ -28,7 +28,7 @@ const MESSAGE_MAX_CHANGES: usize = 5000;
 /// changes up to now. Messages stay within the sync's size limit: a change
 /// too large for one goes in parts. Returns the number of messages enqueued.
 /// Nothing is collected before the partner is known.
-pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> Result<u64> {
+pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> TResult<u64> {
     // A master waits for the accept: it brings the partner's size limit,
     // and nothing can be sealed for the partner before it anyway.
     let Some(partner) = sync.partner_fpr.as_deref() else {

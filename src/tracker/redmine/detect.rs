@@ -164,6 +164,9 @@ fn updated_since(r: &Redmine, since: i64) -> TResult<Vec<String>> {
 }
 
 pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> {
+    if cursor.is_empty() {
+        return Ok(ChangePage { changes: Vec::new(), next: start(r)? });
+    }
     let mut c = parse(cursor);
     let now = crate::store::now_ms();
     let mut keys = updated_since(r, c.t - OVERLAP_MS)?;

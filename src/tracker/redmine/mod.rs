@@ -129,8 +129,10 @@ impl Tracker for Redmine {
         }
     }
 
+    /// Empty: the first look at Redmine marks the start (a sync can be
+    /// saved while Redmine is away).
     fn start_cursor(&self, _project: &str) -> TResult<String> {
-        detect::start(self)
+        Ok(String::new())
     }
 
     fn changes_since(&self, _project: &str, cursor: &str, limit: usize) -> TResult<ChangePage> {
