@@ -305,3 +305,32 @@ fn the_redmine_example_accepts_a_sync_by_script() {
     assert!(stdout.contains("redmine example: OK"));
     assert!(!stdout.contains(server.get("REDMINE_SYNC_KEY")));
 }
+
+/// A Redmine workflow ignores a transition it does not allow (answering
+/// 204): postern reads the issue back and refuses the change, naming it.
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn a_status_the_workflow_does_not_allow_is_refused_not_lost() {
+    use postern::protocol::FieldChanges;
+    use postern::tracker::{Actor, Refusal};
+    let server = common::redmine::server();
+    let strict = server.get("REDMINE_STRICT_TRACKER_ID");
+    let project = server.new_project_with("workflow", &format!("1,2,{strict}"));
+    let body = format!(r#"{{"issue":{{"project_id":"{project}","subject":"strict","tracker_id":{strict}}}}}"#);
+    let key = server.alice("POST", "/issues.json", &body)["issue"]["id"].as_u64().unwrap().to_string();
+    let home = tempfile::tempdir().unwrap();
+    let sync = Redmine::open(&server.settings(&project, "SYNC"), home.path(), "wf").unwrap();
+    let actor = Actor { user: "syncbot", origin: Some("wf"), via: None };
+    let change = FieldChanges { status: Some("Rejected".into()), ..Default::default() };
+    match sync.update_issue(&key, &change, actor) {
+        Err(TrackerError::Refused(Refusal::Invalid(why))) => {
+            assert!(why.contains("did not take status 'Rejected'") && why.contains("workflow"), "{why}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(sync.issue(&key).unwrap().unwrap().fields.status, "New");
+    // An allowed one goes through.
+    let ok = FieldChanges { status: Some("In Progress".into()), ..Default::default() };
+    sync.update_issue(&key, &ok, actor).unwrap();
+    assert_eq!(sync.issue(&key).unwrap().unwrap().fields.status, "In Progress");
+}

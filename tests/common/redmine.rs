@@ -101,9 +101,14 @@ impl Server {
     /// A fresh project (identifier `prefix-<random>`) with syncbot and
     /// alice as developers; returns its identifier.
     pub fn new_project(&self, prefix: &str) -> String {
+        self.new_project_with(prefix, "1,2")
+    }
+
+    /// As [`Server::new_project`], with these tracker ids enabled.
+    pub fn new_project_with(&self, prefix: &str, trackers: &str) -> String {
         let id = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let body = format!(
-            r#"{{"project":{{"name":"{id}","identifier":"{id}","is_public":false,"enabled_module_names":["issue_tracking"],"tracker_ids":[1,2],"issue_custom_field_ids":[{}]}}}}"#,
+            r#"{{"project":{{"name":"{id}","identifier":"{id}","is_public":false,"enabled_module_names":["issue_tracking"],"tracker_ids":[{trackers}],"issue_custom_field_ids":[{}]}}}}"#,
             self.get("REDMINE_LABELS_FIELD_ID")
         );
         let created = self.admin("POST", "/projects.json", Some(&body));

@@ -187,30 +187,26 @@ pub fn comment_time(v: &Value, id: &str, m: &Meta) -> Option<i64> {
     j["updated_on"].is_string().then(|| ms(&j["updated_on"]))
 }
 
-/// The journal the sync user's note made (in `after`, not in `before`).
-pub fn new_journal(before: &Value, after: &Value, user: u64, notes: &str) -> Option<String> {
-    let old: Vec<u64> = before["journals"].as_array()?.iter().filter_map(|j| j["id"].as_u64()).collect();
-    after["journals"]
+/// The sync user's newest journal with these notes (the one a note
+/// just made: Redmine's answer to the write does not name it).
+pub fn newest_journal(v: &Value, user: u64, notes: &str) -> Option<String> {
+    v["journals"]
         .as_array()?
         .iter()
-        .rev()
-        .find(|j| {
-            let id = j["id"].as_u64().unwrap_or_default();
-            !old.contains(&id) && j["user"]["id"].as_u64() == Some(user) && j["notes"].as_str() == Some(notes)
-        })
-        .and_then(|j| j["id"].as_u64())
+        .filter(|j| j["user"]["id"].as_u64() == Some(user) && j["notes"].as_str() == Some(notes))
+        .filter_map(|j| j["id"].as_u64())
+        .max()
         .map(|id| id.to_string())
 }
 
-/// The attachment a write added (in `after`, not in `before`).
-pub fn new_attachment(before: &Value, after: &Value, filename: &str) -> Option<String> {
-    let old: Vec<u64> = before["attachments"].as_array()?.iter().filter_map(|a| a["id"].as_u64()).collect();
-    after["attachments"]
+/// The sync user's newest attachment of this name.
+pub fn newest_attachment(v: &Value, user: u64, filename: &str) -> Option<String> {
+    v["attachments"]
         .as_array()?
         .iter()
-        .rev()
-        .find(|a| !old.contains(&a["id"].as_u64().unwrap_or_default()) && a["filename"].as_str() == Some(filename))
-        .and_then(|a| a["id"].as_u64())
+        .filter(|a| a["author"]["id"].as_u64() == Some(user) && a["filename"].as_str() == Some(filename))
+        .filter_map(|a| a["id"].as_u64())
+        .max()
         .map(|id| id.to_string())
 }
 

@@ -111,6 +111,38 @@ impl Redmine {
         Ok(out)
     }
 
+    /// PUT on an issue; one that is gone is that issue's refusal.
+    fn put_issue(&self, key: &str, fields: serde_json::Value) -> TResult<()> {
+        if key.parse::<u64>().is_err() {
+            return Err(Refusal::NoIssue(key.into()).into());
+        }
+        match self.api.put(&format!("/issues/{key}.json"), &json!({ "issue": fields })) {
+            Err(crate::tracker::TrackerError::Refused(Refusal::Invalid(why))) if why.contains("(404)") => {
+                Err(Refusal::NoIssue(key.into()).into())
+            }
+            other => other,
+        }
+    }
+
+    /// After a write: the issue read back, its status checked (a Redmine
+    /// workflow ignores a transition it does not allow, answering 204),
+    /// and remembered so it is not sent back.
+    fn written(&self, key: &str, status: Option<&str>) -> TResult<()> {
+        let v = self.must_issue(key)?;
+        let i = issue::from_json(&v, self.meta()?, &self.settings);
+        self.state.written(&i)?;
+        match status {
+            Some(s) if s != i.fields.status => Err(Refusal::Invalid(format!(
+                "Redmine did not take status '{s}' for issue {key} (it stays '{}'): its workflow for the \
+                 tracker {} does not let the sync user make that transition (Administration › Workflow)",
+                i.fields.status,
+                v["tracker"]["name"].as_str().unwrap_or("?")
+            ))
+            .into()),
+            _ => Ok(()),
+        }
+    }
+
     /// After a write: what the issue now is, so it is not sent back.
     fn remember(&self, key: &str) -> TResult<()> {
         if let Some(i) = self.issue(key)? {
@@ -177,19 +209,18 @@ impl Tracker for Redmine {
         // A workflow may start every issue in its default status.
         let wanted = m.id_for("status", &fields.status, &self.settings.statuses)?;
         if created["issue"]["status"]["id"].as_u64() != Some(wanted) {
-            self.api.put(&format!("/issues/{id}.json"), &json!({"issue": {"status_id": wanted}}))?;
+            self.put_issue(&key, json!({"status_id": wanted}))?;
         }
-        self.remember(&key)?;
+        self.written(&key, Some(&fields.status))?;
         Ok(key)
     }
 
     fn update_issue(&self, key: &str, changes: &FieldChanges, _actor: Actor<'_>) -> TResult<()> {
-        self.must_issue(key)?;
         let body = self.fields_json(changes)?;
         if !body.is_empty() {
-            self.api.put(&format!("/issues/{key}.json"), &json!({ "issue": body }))?;
+            self.put_issue(key, serde_json::Value::Object(body))?;
         }
-        self.remember(key)
+        self.written(key, changes.status.as_deref())
     }
 
     fn add_comment(
@@ -199,11 +230,10 @@ impl Tracker for Redmine {
         origin: Option<CommentOrigin<'_>>,
         _actor: Actor<'_>,
     ) -> TResult<String> {
-        let before = self.must_issue(key)?;
         let notes = issue::notes_for(body, origin.map(|o| o.author));
-        self.api.put(&format!("/issues/{key}.json"), &json!({"issue": {"notes": notes}}))?;
+        self.put_issue(key, json!({"notes": notes}))?;
         let after = self.must_issue(key)?;
-        let id = issue::new_journal(&before, &after, self.meta()?.user_id, &notes)
+        let id = issue::newest_journal(&after, self.meta()?.user_id, &notes)
             .ok_or_else(|| anyhow::anyhow!("Redmine took the note on issue {key} but does not list it"))?;
         self.state.written(&issue::from_json(&after, self.meta()?, &self.settings))?;
         Ok(id)
@@ -250,7 +280,6 @@ impl Tracker for Redmine {
         origin: Option<CommentOrigin<'_>>,
         _actor: Actor<'_>,
     ) -> TResult<String> {
-        let before = self.must_issue(key)?;
         let token = self.api.upload(file.filename, file.data)?;
         let upload = json!({
             "token": token,
@@ -258,9 +287,9 @@ impl Tracker for Redmine {
             "content_type": file.media_type,
             "description": issue::attachment_note(origin.map(|o| o.author)),
         });
-        self.api.put(&format!("/issues/{key}.json"), &json!({"issue": {"uploads": [upload]}}))?;
+        self.put_issue(key, json!({"uploads": [upload]}))?;
         let after = self.must_issue(key)?;
-        let id = issue::new_attachment(&before, &after, file.filename)
+        let id = issue::newest_attachment(&after, self.meta()?.user_id, file.filename)
             .ok_or_else(|| anyhow::anyhow!("Redmine took the attachment on issue {key} but does not list it"))?;
         self.state.written(&issue::from_json(&after, self.meta()?, &self.settings))?;
         Ok(id)
