@@ -7,6 +7,7 @@
 mod attachment;
 mod baseline;
 pub mod many;
+pub mod redmine;
 mod setup;
 
 use std::io::IsTerminal;

@@ -32,6 +32,19 @@ impl Pair {
     /// (SMTP port, IMAP port), over the loopback test mail servers of
     /// `scripts/mail-servers.sh` (mailboxes master@ and slave@example.test).
     pub fn new(root: &Path, mail: Option<(u16, u16)>) -> Result<Self> {
+        Self::build(root, mail, ("SP2", crate::tracker::TrackerSettings::Embedded))
+    }
+
+    /// Over folders, the slave on `tracker`'s project `project`.
+    pub fn with_slave_tracker(root: &Path, project: &str, tracker: crate::tracker::TrackerSettings) -> Result<Self> {
+        Self::build(root, None, (project, tracker))
+    }
+
+    fn build(
+        root: &Path,
+        mail: Option<(u16, u16)>,
+        slave_side: (&str, crate::tracker::TrackerSettings),
+    ) -> Result<Self> {
         let master = Home::create(&root.join("master"))?;
         let slave = Home::create(&root.join("slave"))?;
         let account = |who: &str| {
@@ -60,7 +73,7 @@ impl Pair {
         };
         Embedded::new(&master.open_db()?).create_project("SAM2", "bench", None)?;
         Embedded::new(&slave.open_db()?).create_project("SP2", "bench", None)?;
-        let settings = |h: &Home, project: &str, user: &str, who: &str| SyncSettings {
+        let settings = |h: &Home, project: &str, user: &str, who: &str, tracker| SyncSettings {
             name: "bench".into(),
             description: "benchmark".into(),
             project: project.into(),
@@ -70,18 +83,19 @@ impl Pair {
             max_message_bytes: handshake::DEFAULT_MESSAGE_LIMIT,
             forward: false,
             replaces: None,
-            tracker: crate::tracker::TrackerSettings::Embedded,
+            tracker,
         };
         let (mkey, _) = master.own_key_or_generate()?;
         let created = handshake::create_master(
             &mut master.open_db()?,
             &mkey,
-            &settings(&master, "SAM2", "sync-m", "master"),
+            &settings(&master, "SAM2", "sync-m", "master", crate::tracker::TrackerSettings::Embedded),
             86_400_000,
         )?;
         let file = handshake::read_handshake(&created.handshake, &created.passphrase)?;
         let (skey, _) = slave.own_key_or_generate()?;
-        handshake::accept(&mut slave.open_db()?, &skey, &file, &settings(&slave, "SP2", "sync-s", "slave"))?;
+        let (project, tracker) = slave_side;
+        handshake::accept(&mut slave.open_db()?, &skey, &file, &settings(&slave, project, "sync-s", "slave", tracker))?;
         let pair = Pair { root: root.to_path_buf(), master, slave };
         let (mut m, mut s) = (Peer::open(pair.master.clone())?, Peer::open(pair.slave.clone())?);
         if mail.is_some() {

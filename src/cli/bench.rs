@@ -38,9 +38,24 @@ pub struct BenchArgs {
     /// With --syncs: seconds the idle daemons are watched.
     #[arg(long, default_value_t = 20.0)]
     idle_secs: f64,
+    /// Instead: an embedded peer and a Redmine peer, against the Redmine
+    /// that `scripts/redmine.sh start` describes in this env file
+    /// (--issues issues with --comments journals each; --latency-samples).
+    #[arg(long, value_name = "ENV_FILE")]
+    redmine: Option<std::path::PathBuf>,
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
+    if let Some(env) = &a.redmine {
+        let f = bench::redmine::run(env, a.issues.max(1), a.comments, a.latency_samples.max(1))?;
+        bench::redmine::print_table(&f);
+        let json = serde_json::to_string_pretty(&f)?;
+        println!("\n{json}");
+        if let Some(p) = a.json_out {
+            std::fs::write(p, json)?;
+        }
+        return Ok(());
+    }
     if !a.syncs.is_empty() {
         if !(a.idle_secs.is_finite() && a.idle_secs > 0.0) {
             anyhow::bail!("--idle-secs must be positive");

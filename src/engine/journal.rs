@@ -9,9 +9,9 @@
 //! (a tracker that went away mid-message, a crash), a write that is
 //! recorded as done is not repeated: its result is used. One recorded as
 //! begun but not done may or may not have happened: the tracker is asked
-//! to find it by what the sync user wrote since ([`Tracker::find_write`]);
-//! writes that are the same when repeated (field updates, edits,
-//! deletions) are simply made again. Entries go once the message's
+//! to find it by what the sync user wrote since ([`Tracker::find_write`]).
+//! Writes that are the same when repeated (field updates, edits,
+//! deletions) are not recorded: they are simply made again. Entries go once the message's
 //! sequence number is committed.
 //!
 //! The embedded tracker writes in the engine's transaction, so it needs
@@ -91,7 +91,9 @@ impl<'a, 'c> Journaled<'a, 'c> {
         make: impl FnOnce() -> TResult<T>,
         found: impl FnOnce(String) -> T,
     ) -> TResult<T> {
-        let Some(db) = &self.db else {
+        // Writes that are the same when repeated (updates, edits,
+        // deletions) need no record: they are simply made again.
+        let (Some(db), Some(lookup)) = (&self.db, lookup) else {
             return make();
         };
         let (seq, change) = self.at.borrow().clone();
@@ -118,13 +120,11 @@ impl<'a, 'c> Journaled<'a, 'c> {
                 return Ok(serde_json::from_str(&result)?);
             }
             Some((begun, None)) => {
-                if let Some(l) = &lookup {
-                    if let Some(id) = self.inner.find_write(l, begun)? {
-                        tracing::info!(sync = %self.sync, seq, op, "a write begun before an interruption was made: found it");
-                        let r = found(id);
-                        record(&r)?;
-                        return Ok(r);
-                    }
+                if let Some(id) = self.inner.find_write(&lookup, begun)? {
+                    tracing::info!(sync = %self.sync, seq, op, "a write begun before an interruption was made: found it");
+                    let r = found(id);
+                    record(&r)?;
+                    return Ok(r);
                 }
             }
             None => {

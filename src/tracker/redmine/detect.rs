@@ -28,6 +28,10 @@ struct Seen {
     fields: IssueFields,
     comments: BTreeMap<String, String>,
     attachments: BTreeSet<String>,
+    /// The issue's `updated_on` then: the list shows it, so an issue that
+    /// did not move since is not read again.
+    #[serde(default)]
+    updated_at: i64,
 }
 
 impl Seen {
@@ -36,6 +40,7 @@ impl Seen {
             fields: i.fields.clone(),
             comments: i.comments.iter().map(|c| (c.id.clone(), c.body.clone())).collect(),
             attachments: i.attachments.iter().map(|a| a.id.clone()).collect(),
+            updated_at: i.updated_at,
         }
     }
 }
@@ -135,7 +140,7 @@ pub fn start(r: &Redmine) -> TResult<String> {
     let t = v["issues"].as_array().and_then(|l| l.first()).map_or(0, |i| ms(&i["updated_on"]));
     // The overlap reads the last seconds before the start again: what is
     // there now is known, so only later changes count.
-    for key in updated_since(r, t - OVERLAP_MS)? {
+    for (key, _) in updated_since(r, t - OVERLAP_MS)? {
         if let Some(i) = crate::tracker::Tracker::issue(r, &key)? {
             r.state.written(&i)?;
         }
@@ -143,8 +148,9 @@ pub fn start(r: &Redmine) -> TResult<String> {
     Ok(serde_json::to_string(&Cursor { t, full: crate::store::now_ms() })?)
 }
 
-/// Issues updated at or after `since` (ms), oldest first.
-fn updated_since(r: &Redmine, since: i64) -> TResult<Vec<String>> {
+/// Issues updated at or after `since` (ms), oldest first, with their
+/// `updated_on`.
+fn updated_since(r: &Redmine, since: i64) -> TResult<Vec<(String, i64)>> {
     let m = r.meta()?;
     let when = chrono::DateTime::from_timestamp_millis(since.max(0)).unwrap_or_default();
     let stamp = when.format("%Y-%m-%dT%H:%M:%SZ");
@@ -156,7 +162,7 @@ fn updated_since(r: &Redmine, since: i64) -> TResult<Vec<String>> {
             keys.len()
         ))?;
         let page = v["issues"].as_array().cloned().unwrap_or_default();
-        keys.extend(page.iter().filter_map(|i| i["id"].as_u64()).map(|id| id.to_string()));
+        keys.extend(page.iter().filter_map(|i| Some((i["id"].as_u64()?.to_string(), ms(&i["updated_on"])))));
         if page.is_empty() || keys.len() as u64 >= v["total_count"].as_u64().unwrap_or(0) {
             return Ok(keys);
         }
@@ -169,8 +175,23 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
     }
     let mut c = parse(cursor);
     let now = crate::store::now_ms();
-    let mut keys = updated_since(r, c.t - OVERLAP_MS)?;
-    if now - c.full >= r.settings.rescan_secs as i64 * 1000 {
+    r.recent.lock().expect("lock").clear();
+    let listed = updated_since(r, c.t - OVERLAP_MS)?;
+    let full = now - c.full >= r.settings.rescan_secs as i64 * 1000;
+    let mut keys = Vec::new();
+    let before = c.t;
+    for (key, updated) in listed {
+        c.t = c.t.max(updated);
+        // Read again only what moved since it was last seen. An issue of
+        // the newest second so far is read again anyway: a second change
+        // within that second keeps its `updated_on`. (Once a newer second
+        // was listed, that second had ended, and the issue was read after.)
+        let unmoved = r.state.get(&key)?.is_some_and(|s| s.updated_at == updated && updated < before);
+        if full || !unmoved {
+            keys.push(key);
+        }
+    }
+    if full {
         for k in r.state.keys()? {
             if !keys.contains(&k) {
                 keys.push(k);
@@ -201,7 +222,8 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
                 kind,
             });
         }
-        r.state.staged.lock().expect("lock").insert(key, Seen::of(&now_issue));
+        r.state.staged.lock().expect("lock").insert(key.clone(), Seen::of(&now_issue));
+        r.recent.lock().expect("lock").insert(key, now_issue);
     }
     let next = serde_json::to_string(&c)?;
     for ch in &mut changes {

@@ -3,7 +3,7 @@
 //! with notes as comments, attachments. Changes are found by state (see
 //! [`detect`]), since Redmine keeps no change log postern could read.
 
-mod api;
+pub(crate) mod api;
 mod detect;
 mod issue;
 mod meta;
@@ -29,6 +29,9 @@ pub struct Redmine {
     meta: OnceLock<Meta>,
     /// What was last sent or written, per issue (change detection).
     state: detect::State,
+    /// Issues read while finding changes, until the engine has collected
+    /// them (its snapshot of a new issue need not read it again).
+    recent: std::sync::Mutex<std::collections::HashMap<String, Issue>>,
 }
 
 impl Redmine {
@@ -40,6 +43,7 @@ impl Redmine {
             settings: settings.clone(),
             meta: OnceLock::new(),
             state: detect::State::new(&home.join("trackers").join(format!("redmine-{sync_id}.db"))),
+            recent: Default::default(),
         })
     }
 
@@ -113,6 +117,7 @@ impl Redmine {
 
     /// PUT on an issue; one that is gone is that issue's refusal.
     fn put_issue(&self, key: &str, fields: serde_json::Value) -> TResult<()> {
+        self.recent.lock().expect("lock").clear();
         if key.parse::<u64>().is_err() {
             return Err(Refusal::NoIssue(key.into()).into());
         }
@@ -128,6 +133,7 @@ impl Redmine {
     /// workflow ignores a transition it does not allow, answering 204),
     /// and remembered so it is not sent back.
     fn written(&self, key: &str, status: Option<&str>) -> TResult<()> {
+        self.recent.lock().expect("lock").clear();
         let v = self.must_issue(key)?;
         let i = issue::from_json(&v, self.meta()?, &self.settings);
         self.state.written(&i)?;
@@ -145,6 +151,7 @@ impl Redmine {
 
     /// After a write: what the issue now is, so it is not sent back.
     fn remember(&self, key: &str) -> TResult<()> {
+        self.recent.lock().expect("lock").clear();
         if let Some(i) = self.issue(key)? {
             self.state.written(&i)?;
         }
@@ -172,10 +179,14 @@ impl Tracker for Redmine {
     }
 
     fn collected(&self, _cursor: &str) -> TResult<()> {
+        self.recent.lock().expect("lock").clear();
         self.state.commit()
     }
 
     fn issue(&self, key: &str) -> TResult<Option<Issue>> {
+        if let Some(i) = self.recent.lock().expect("lock").get(key) {
+            return Ok(Some(i.clone()));
+        }
         let m = self.meta()?;
         match self.issue_json(key)? {
             Some(v) if v["project"]["id"].as_u64() == Some(m.project_id) => {
@@ -210,8 +221,11 @@ impl Tracker for Redmine {
         let wanted = m.id_for("status", &fields.status, &self.settings.statuses)?;
         if created["issue"]["status"]["id"].as_u64() != Some(wanted) {
             self.put_issue(&key, json!({"status_id": wanted}))?;
+            self.written(&key, Some(&fields.status))?;
+        } else {
+            // Redmine's answer is the new issue (no notes, no files yet).
+            self.state.written(&issue::from_json(&created["issue"], m, &self.settings))?;
         }
-        self.written(&key, Some(&fields.status))?;
         Ok(key)
     }
 
