@@ -12,6 +12,7 @@ command -v sq >/dev/null || need+=(sq)
 command -v gpg >/dev/null || need+=(gnupg)
 command -v script >/dev/null || need+=(bsdutils)
 command -v openssl >/dev/null || need+=(openssl)
+command -v socat >/dev/null || need+=(socat)
 command -v postfix >/dev/null || need+=(postfix)
 command -v dovecot >/dev/null || need+=(dovecot-core dovecot-imapd)
 if [ ${#need[@]} -gt 0 ]; then

@@ -334,3 +334,75 @@ fn a_status_the_workflow_does_not_allow_is_refused_not_lost() {
     sync.update_issue(&key, &ok, actor).unwrap();
     assert_eq!(sync.issue(&key).unwrap().unwrap().fields.status, "In Progress");
 }
+
+/// Redmine behind TLS with a company CA (socat in front of the test
+/// server): refused until the CA is given, in words that say how.
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn redmine_over_https_with_a_company_ca() {
+    let server = common::redmine::server();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sh = |cmd: &str| {
+        let ok = std::process::Command::new("sh").arg("-c").arg(cmd).current_dir(d).output().unwrap();
+        assert!(ok.status.success(), "{cmd}: {}", String::from_utf8_lossy(&ok.stderr));
+    };
+    sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=Test-CA \
+        -addext basicConstraints=critical,CA:TRUE -keyout ca.key -out ca.pem");
+    sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 -keyout leaf.key -out leaf.csr");
+    sh("printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext && \
+        openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out leaf.pem");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let upstream = server.url().trim_start_matches("http://").to_string();
+    let mut proxy = std::process::Command::new("socat")
+        .arg(format!("OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,cert=leaf.pem,key=leaf.key,verify=0"))
+        .arg(format!("TCP:{upstream}"))
+        .current_dir(d)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("socat (the integration script installs it)");
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "socat did not listen");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let project = server.new_project("tls");
+    let mut s = server.settings(&project, "SYNC");
+    s.url = format!("https://127.0.0.1:{port}");
+    let untrusted = Redmine::open(&s, d, "tls").unwrap().has_project(&project);
+    match untrusted {
+        Err(TrackerError::Unavailable { reason, .. }) => assert!(reason.contains("--redmine-ca-file"), "{reason}"),
+        other => panic!("expected an untrusted certificate, got {other:?}"),
+    }
+    s.ca_file = Some(d.join("ca.pem").to_string_lossy().into_owned());
+    let trusted = Redmine::open(&s, d, "tls2").unwrap();
+    assert!(trusted.has_project(&project).unwrap());
+    let f = postern::protocol::IssueFields {
+        summary: "over TLS".into(),
+        status: "New".into(),
+        priority: "Normal".into(),
+        ..Default::default()
+    };
+    let key = trusted.create_issue(&project, &f, postern::tracker::Actor::person("x")).unwrap();
+    assert_eq!(server.issues(&project)[0]["id"].as_u64().unwrap().to_string(), key);
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+}
+
+/// A file over Redmine's size limit (5 MB by default) is that issue's
+/// error, naming the setting; the issue's other changes went through.
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn a_file_over_redmines_limit_is_listed_with_the_setting() {
+    let server = common::redmine::server();
+    let (m, s, project) = embedded_and_redmine(&server);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "big dump"]);
+    let file = m.home().join("core.dump");
+    std::fs::write(&file, postern::bench::noise(6 * 1024 * 1024, 7)).unwrap();
+    m.ok(&["attachment", "add", "SAM2-1", file.to_str().unwrap()]);
+    settle(&m, &s, "acme");
+    assert_eq!(server.issues(&project).len(), 1, "the issue crossed");
+    let errors = s.ok(&["errors", "list", "acme"]);
+    assert!(errors.contains("core.dump") && errors.contains("Administration › Settings › Files"), "{errors}");
+}

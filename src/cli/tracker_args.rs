@@ -42,6 +42,11 @@ pub struct TrackerArgs {
     /// Priorities whose names differ, as for --status-map.
     #[arg(long, value_name = "PAIRS")]
     pub priority_map: Option<String>,
+    /// Seconds between full reads of the synced Redmine issues, which
+    /// catch changes that do not move `updated_on` (a note edited, a file
+    /// deleted).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub redmine_rescan_secs: u64,
     /// Save the sync without first checking the tracker (reachable, key
     /// valid, project visible).
     #[arg(long)]
@@ -98,7 +103,7 @@ impl TrackerArgs {
             labels_field: self.redmine_labels_field.clone(),
             statuses: parse_map("status-map", self.status_map.as_deref().unwrap_or(""))?,
             priorities: parse_map("priority-map", self.priority_map.as_deref().unwrap_or(""))?,
-            rescan_secs: 3600,
+            rescan_secs: self.redmine_rescan_secs,
         };
         s.check()?;
         Ok(TrackerSettings::Redmine(s))
