@@ -162,6 +162,9 @@ impl Tracker for Journaled<'_, '_> {
     fn changes_since(&self, project: &str, cursor: &str, limit: usize) -> TResult<ChangePage> {
         self.inner.changes_since(project, cursor, limit)
     }
+    fn issue_keys(&self, project: &str) -> TResult<Vec<String>> {
+        self.inner.issue_keys(project)
+    }
     fn issue(&self, key: &str) -> TResult<Option<Issue>> {
         self.inner.issue(key)
     }

@@ -97,15 +97,6 @@ impl<'c> Embedded<'c> {
         keys.iter().filter_map(|k| self.project(k).transpose()).collect()
     }
 
-    /// Keys of a project's issues, in creation order.
-    pub fn issue_keys(&self, project: &str) -> Result<Vec<String>> {
-        Ok(self
-            .conn
-            .prepare("SELECT key FROM t_issue WHERE project = ?1 ORDER BY id")?
-            .query_map([project], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?)
-    }
-
     fn check_status(&self, project: &str, status: &str) -> TResult<()> {
         let statuses: Option<Option<String>> = self
             .conn
@@ -184,6 +175,14 @@ fn check_summary(summary: &str) -> TResult<()> {
 }
 
 impl Tracker for Embedded<'_> {
+    fn issue_keys(&self, project: &str) -> TResult<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare("SELECT key FROM t_issue WHERE project = ?1 ORDER BY id")?
+            .query_map([project], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     fn has_project(&self, project: &str) -> TResult<bool> {
         Ok(self.project(project)?.is_some())
     }

@@ -201,6 +201,9 @@ pub trait Tracker {
     fn collected(&self, _cursor: &str) -> TResult<()> {
         Ok(())
     }
+    /// Keys of a project's issues, oldest first (an initial import, a
+    /// resync).
+    fn issue_keys(&self, project: &str) -> TResult<Vec<String>>;
     fn issue(&self, key: &str) -> TResult<Option<Issue>>;
     /// When `field` of issue `key` was last set by anyone but the sync
     /// `sync` (whose partner's changes arrive in order anyway).

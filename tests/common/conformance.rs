@@ -84,6 +84,8 @@ pub fn run(t: &Sides<'_>) {
     let (news, c) = t.read(&cursor);
     cursor = c;
     assert_eq!(kinds(&news, &a), [ChangeKind::IssueCreated], "{news:?}");
+    let keys = t.sync.issue_keys(t.project).unwrap();
+    assert_eq!(keys.last(), Some(&a), "the project lists its issues, oldest first: {keys:?}");
 
     // A person's update: exactly the fields that changed.
     let change = FieldChanges {

@@ -183,6 +183,21 @@ impl Tracker for Redmine {
         self.state.commit()
     }
 
+    fn issue_keys(&self, _project: &str) -> TResult<Vec<String>> {
+        let m = self.meta()?;
+        let mut keys = Vec::new();
+        loop {
+            let path =
+                format!("/issues.json?project_id={}&status_id=*&sort=id&limit=100&offset={}", m.project_id, keys.len());
+            let v = self.api.get(&path)?;
+            let page = v["issues"].as_array().cloned().unwrap_or_default();
+            keys.extend(page.iter().filter_map(|i| i["id"].as_u64()).map(|id| id.to_string()));
+            if page.is_empty() || keys.len() as u64 >= v["total_count"].as_u64().unwrap_or(0) {
+                return Ok(keys);
+            }
+        }
+    }
+
     fn issue(&self, key: &str) -> TResult<Option<Issue>> {
         if let Some(i) = self.recent.lock().expect("lock").get(key) {
             return Ok(Some(i.clone()));
