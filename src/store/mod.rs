@@ -42,6 +42,7 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     migrate(&conn).with_context(|| format!("cannot migrate database {}", path.display()))?;
+    crate::tracker::schema::migrate(&conn).with_context(|| format!("cannot migrate database {}", path.display()))?;
     Ok(conn)
 }
 

@@ -103,49 +103,5 @@ CREATE TABLE quarantine (
     at      INTEGER NOT NULL
 );
 
--- Embedded tracker.
-CREATE TABLE t_project (
-    key         TEXT PRIMARY KEY,
-    name        TEXT NOT NULL,
-    next_number INTEGER NOT NULL DEFAULT 1,
-    statuses    TEXT
-);
-
-CREATE TABLE t_issue (
-    id          INTEGER PRIMARY KEY,
-    project     TEXT NOT NULL REFERENCES t_project(key),
-    key         TEXT NOT NULL UNIQUE,
-    summary     TEXT NOT NULL,
-    description TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    priority    TEXT NOT NULL,
-    labels      TEXT NOT NULL,
-    assignee    TEXT,
-    created_at  INTEGER NOT NULL,
-    updated_at  INTEGER NOT NULL
-);
-
-CREATE TABLE t_comment (
-    id           INTEGER PRIMARY KEY,
-    issue_id     INTEGER NOT NULL REFERENCES t_issue(id),
-    author       TEXT NOT NULL,
-    on_behalf_of TEXT,
-    body         TEXT NOT NULL,
-    created_at   INTEGER NOT NULL,
-    updated_at   INTEGER NOT NULL,
-    deleted      INTEGER NOT NULL DEFAULT 0
-);
-
--- The change log the sync reads. `origin` is the sync id when postern
--- applied the change for that sync's partner (never sent back there).
-CREATE TABLE t_change (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
-    project   TEXT NOT NULL,
-    issue_key TEXT NOT NULL,
-    at        INTEGER NOT NULL,
-    actor     TEXT NOT NULL,
-    origin    TEXT,
-    kind      TEXT NOT NULL,
-    data      TEXT NOT NULL
-);
-CREATE INDEX t_change_project ON t_change (project, id);
+-- The embedded tracker's tables (t_*) have their own migrations:
+-- src/tracker/embedded_schema.sql.

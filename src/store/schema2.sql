@@ -11,5 +11,5 @@ CREATE TABLE seen (
     PRIMARY KEY (sync_id, digest)
 );
 
--- Per-issue change-log lookups (concurrent-edit resolution).
-CREATE INDEX t_change_issue ON t_change (issue_key, id);
+-- (The change log's per-issue index moved to the embedded tracker's own
+-- migrations.)

@@ -1,2 +1,2 @@
--- Migration 4: an issue's comments are read by issue (snapshots, show).
-CREATE INDEX t_comment_issue ON t_comment (issue_id, created_at, id);
+-- Migration 4: an index of the embedded tracker, now in its own
+-- migrations (src/tracker/embedded_schema.sql).

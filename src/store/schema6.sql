@@ -1,20 +1,7 @@
 -- Migration 6: attachments in the embedded tracker and their pairing
 -- across a sync; pieces of changes too large for one message; the largest
 -- message a sync sends; the IMAP position of email syncs.
-CREATE TABLE t_attachment (
-    id           INTEGER PRIMARY KEY,
-    issue_id     INTEGER NOT NULL REFERENCES t_issue(id),
-    filename     TEXT NOT NULL,
-    media_type   TEXT NOT NULL,
-    data         BLOB NOT NULL,
-    size         INTEGER NOT NULL,
-    sha256       TEXT NOT NULL,
-    author       TEXT NOT NULL,
-    on_behalf_of TEXT,
-    created_at   INTEGER NOT NULL,
-    deleted      INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX t_attachment_issue ON t_attachment (issue_id);
+-- (The embedded tracker's t_attachment: in its own migrations.)
 
 CREATE TABLE attachment_link (
     sync_id   TEXT NOT NULL REFERENCES sync(id),

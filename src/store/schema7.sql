@@ -1,8 +1,5 @@
--- Migration 7: many syncs in one home without replication loops.
--- `via`: the peers (key fingerprints, space-separated) a change applied
--- for a partner has crossed, the sender included; a sync never sends a
--- change back to one of them.
-ALTER TABLE t_change ADD COLUMN via TEXT;
+-- Migration 7: many syncs in one home without replication loops. (The
+-- change log's `via` is in the embedded tracker's own migrations.)
 -- Whether a sync passes on changes that other syncs applied (a hub).
 ALTER TABLE sync ADD COLUMN forward INTEGER NOT NULL DEFAULT 0;
 -- The sync that took over from this one (it no longer collects changes).

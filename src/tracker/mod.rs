@@ -9,6 +9,7 @@ pub mod attachments;
 mod changelog;
 pub mod embedded;
 pub mod redmine;
+pub mod schema;
 
 use serde::Serialize;
 
