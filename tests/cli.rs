@@ -192,3 +192,19 @@ fn every_option_has_a_help_line() {
     }
     assert!(missing.is_empty(), "options without a help line:\n{}", missing.join("\n"));
 }
+
+/// `postern status | head -1`: a reader that stops early is not an error.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let home = keyless_home("ACME");
+    let script = format!(
+        "'{}' --home '{}' project list | true; echo \"status=${{PIPESTATUS[0]}}\"",
+        env!("CARGO_BIN_EXE_postern"),
+        home.path().display()
+    );
+    let out = Command::new("bash").arg("-c").arg(&script).env("RUST_BACKTRACE", "1").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("status=0"), "{stdout}{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -51,6 +51,24 @@ fn a_server_that_is_down_or_refuses_the_key_is_unavailable_not_a_refusal() {
         Err(TrackerError::Unavailable { reason, .. }) => assert!(reason.contains("API key was refused"), "{reason}"),
         other => panic!("expected unavailable, got {other:?}"),
     }
+    // A key file is read again when it changes (a key reset needs no restart).
+    let key_file = home.path().join("key");
+    std::fs::write(&key_file, "0000000000000000000000000000000000000000").unwrap();
+    let mut s = server.settings("alpha", "SYNC");
+    s.api_key = postern::transport::mail::Password::File(key_file.to_string_lossy().into_owned());
+    let from_file = Redmine::open(&s, home.path(), "keyfile").unwrap();
+    assert!(matches!(from_file.has_project("alpha"), Err(TrackerError::Unavailable { .. })));
+    std::fs::write(&key_file, server.get("REDMINE_SYNC_KEY")).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+    std::fs::File::options().write(true).open(&key_file).unwrap().set_modified(later).unwrap();
+    assert!(from_file.has_project("alpha").unwrap(), "the new key was read");
+    // A wrong base URL and a project nobody may see say so.
+    let mut s = server.settings("alpha", "SYNC");
+    s.url = format!("{}/redmine", server.url());
+    let err = Redmine::open(&s, home.path(), "path").unwrap().check().unwrap_err().to_string();
+    assert!(err.contains("does not look like Redmine's address") && err.contains("--redmine-url"), "{err}");
+    let err = Redmine::open(&server.settings("no-such", "SYNC"), home.path(), "np").unwrap().check().unwrap_err();
+    assert!(err.to_string().contains("does not exist in Redmine at"), "{err}");
 }
 
 use common::redmine::Server;
@@ -141,8 +159,12 @@ fn an_embedded_and_a_redmine_peer_converge_both_ways() {
     let errors = s.ok(&["errors", "list", "acme"]);
     assert!(errors.contains("Waiting for customer") && errors.contains("--status-map"), "{errors}");
     // The admin adds the name, retries, and the issue crosses.
-    let out = s.ok(&["sync", "edit", "acme", "--status-map", "Open=New,Done=Closed,Waiting for customer=Feedback"]);
-    assert!(out.contains("Waiting for customer=Feedback"), "{out}");
+    // A name Redmine lacks is refused, and nothing changes.
+    let err = s.fail(&["sync", "edit", "acme", "--status-map", "Waiting for customer=Feedbak"]);
+    assert!(err.contains("'Feedbak', which is not a Redmine status") && err.contains("Feedback"), "{err}");
+    // The pair is added; the others stay.
+    let out = s.ok(&["sync", "edit", "acme", "--status-map", "Waiting for customer=Feedback"]);
+    assert!(out.contains("Done=Closed, Open=New, Waiting for customer=Feedback"), "{out}");
     let rid = server.issues(&project)[1]["id"].as_u64().unwrap().to_string();
     let remote = m.ok(&["sync", "export", "acme"]);
     assert!(remote.contains(&rid), "{remote}");
@@ -168,9 +190,9 @@ fn changes_wait_while_redmine_is_down_and_arrive_once() {
         carry(&m, &s, "acme");
         let out = s.cli(&["run", "--once"]);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && err.contains("the tracker is unreachable"), "{err}");
+        assert!(!out.status.success() && err.contains("the tracker is unavailable"), "{err}");
         let st = s.status();
-        assert!(st["failing"][0]["error"].as_str().unwrap().contains("unreachable"), "{st}");
+        assert!(st["failing"][0]["error"].as_str().unwrap().contains("unavailable"), "{st}");
         assert_eq!(s.outgoing("acme").len(), 0, "nothing was acknowledged");
     }
     settle(&m, &s, "acme");

@@ -54,7 +54,7 @@ fn a_tracker_that_says_retry_after_is_not_asked_again_before() {
     assert!(log.contains("too many requests (429)"), "{log}");
     assert!(log.contains("Retry-After"), "{log}");
     let st = s.status();
-    assert!(st["failing"][0]["error"].as_str().unwrap().contains("unreachable"), "{st}");
+    assert!(st["failing"][0]["error"].as_str().unwrap().contains("unavailable"), "{st}");
 }
 
 #[test]

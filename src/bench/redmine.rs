@@ -187,6 +187,9 @@ pub fn run(env_file: &Path, issues: usize, journals: usize, samples: usize) -> R
         .context("an issue")?;
     let mut latency_ms = Vec::new();
     for n in 0..samples {
+        // Quiet first (no acknowledgements still waking the peers), and
+        // the edit lands anywhere in the polling interval.
+        std::thread::sleep(Duration::from_secs_f64(interval * 1.3 + rand::random::<f64>() * interval));
         let subject = format!("latency {n}");
         person.put(&format!("/issues/{first}.json"), &json!({"issue": {"subject": subject}}))?;
         let t = Instant::now();

@@ -14,6 +14,7 @@ mod run;
 mod status;
 mod sync;
 mod sync_edit;
+mod sync_edit_tracker;
 mod tracker;
 mod tracker_args;
 

@@ -145,6 +145,17 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 s.tracker["url"].as_str().unwrap_or("?"),
                 s.project
             );
+            let pairs = |t: &serde_json::Value| match t.as_object() {
+                Some(m) if !m.is_empty() => {
+                    m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("?"))).collect::<Vec<_>>().join(", ")
+                }
+                _ => "(same names)".into(),
+            };
+            println!(
+                "  names           statuses {}; priorities {}",
+                pairs(&s.tracker["statuses"]),
+                pairs(&s.tracker["priorities"])
+            );
         }
         if let Some(new) = &s.replaced_by {
             println!("  replaced by     {new}: collects nothing more, still reads what the partner sends");

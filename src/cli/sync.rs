@@ -121,7 +121,8 @@ pub enum SyncCmd {
     },
     /// Download synchronized issues: the pairs as `firstConnector` JSON.
     Export { sync: String },
-    /// Change a sync's exchange folder or mail settings (not its protocol).
+    /// Change a sync's exchange folder, mail settings, Redmine settings and
+    /// name tables, or forwarding (not its protocol).
     Edit(super::sync_edit::EditArgs),
     /// Set timing: resend unacknowledged messages after, ask for a gap after.
     Timing {

@@ -15,7 +15,7 @@ use crate::transport::FileTransport;
 
 #[derive(Debug, Args)]
 pub struct EditArgs {
-    sync: String,
+    pub(super) sync: String,
     /// Refused unless it is the sync's own protocol (it cannot change).
     #[arg(long)]
     protocol: Option<String>,
@@ -29,13 +29,32 @@ pub struct EditArgs {
     /// not (`off`, the default).
     #[arg(long, value_parser = ["on", "off"])]
     forward: Option<String>,
-    /// Redmine: replace the status name table (PARTNER=OURS pairs; empty
-    /// for none). Then `postern errors retry` what was refused.
+    /// Redmine: add or change status pairs (PARTNER=OURS, comma-separated;
+    /// "PARTNER=" removes one); the other pairs stay. Then `postern errors
+    /// retry` what was refused.
     #[arg(long, value_name = "PAIRS")]
-    status_map: Option<String>,
-    /// Redmine: replace the priority name table, as for --status-map.
+    pub(super) status_map: Option<String>,
+    /// Redmine: add, change or remove priority pairs, as for --status-map.
     #[arg(long, value_name = "PAIRS")]
-    priority_map: Option<String>,
+    pub(super) priority_map: Option<String>,
+    /// Redmine: its new base URL.
+    #[arg(long, value_name = "URL")]
+    pub(super) redmine_url: Option<String>,
+    /// Redmine: read the API key from this file from now on.
+    #[arg(long, value_name = "FILE")]
+    pub(super) redmine_key_file: Option<String>,
+    /// Redmine: read the API key from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub(super) redmine_key_env: Option<String>,
+    /// Redmine: trust this CA certificate (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub(super) redmine_ca_file: Option<String>,
+    /// Redmine: seconds between full reads of the synced issues.
+    #[arg(long, value_name = "SECS")]
+    pub(super) redmine_rescan_secs: Option<u64>,
+    /// Save Redmine settings without checking them against Redmine.
+    #[arg(long)]
+    pub(super) skip_tracker_check: bool,
 }
 
 pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
@@ -52,8 +71,15 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
             );
         }
     }
-    if a.status_map.is_some() || a.priority_map.is_some() {
-        edit_maps(&conn, &sync, a.status_map.as_deref(), a.priority_map.as_deref())?;
+    let redmine_given = a.status_map.is_some()
+        || a.priority_map.is_some()
+        || a.redmine_url.is_some()
+        || a.redmine_key_file.is_some()
+        || a.redmine_key_env.is_some()
+        || a.redmine_ca_file.is_some()
+        || a.redmine_rescan_secs.is_some();
+    if redmine_given {
+        super::sync_edit_tracker::edit(home, &conn, &sync, &a)?;
         if a.exchange.is_none() && !mail_given && a.forward.is_none() {
             return Ok(());
         }
@@ -134,41 +160,5 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
             println!("{moved}");
         }
     }
-    Ok(())
-}
-
-/// New name tables of a Redmine sync; checked before anything is saved.
-fn edit_maps(
-    conn: &rusqlite::Connection,
-    sync: &crate::store::SyncRecord,
-    statuses: Option<&str>,
-    priorities: Option<&str>,
-) -> Result<()> {
-    use crate::tracker::redmine::settings::parse_map;
-    use crate::tracker::TrackerSettings;
-    let current = match sync.tracker.as_deref() {
-        Some(json) => serde_json::from_str(json)?,
-        None => TrackerSettings::Embedded,
-    };
-    let TrackerSettings::Redmine(mut s) = current else {
-        bail!("sync '{}' uses the embedded tracker: name tables apply to a Redmine tracker", sync.name);
-    };
-    if let Some(t) = statuses {
-        s.statuses = parse_map("status-map", t)?;
-    }
-    if let Some(t) = priorities {
-        s.priorities = parse_map("priority-map", t)?;
-    }
-    let json = serde_json::to_string(&TrackerSettings::Redmine(s.clone()))?;
-    syncs::set_tracker(conn, &sync.id, Some(&json))?;
-    let show = |m: &std::collections::BTreeMap<String, String>| {
-        if m.is_empty() {
-            "(same names on both sides)".to_string()
-        } else {
-            m.iter().map(|(t, o)| format!("{t}={o}")).collect::<Vec<_>>().join(", ")
-        }
-    };
-    println!("Sync '{}': statuses {}; priorities {}", sync.name, show(&s.statuses), show(&s.priorities));
-    println!("Issues refused for a missing name: `postern errors list {}`, then `postern errors retry`.", sync.name);
     Ok(())
 }

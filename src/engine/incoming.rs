@@ -247,7 +247,7 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Res
                 report.held += 1;
             }
             Arrival::Apply if peer.tracker_waiting(&sync.id) && matches!(env.body, Body::Changes { .. }) => {
-                let why = "the tracker is unreachable and asked (Retry-After) not to be asked yet".to_string();
+                let why = "the tracker is unavailable and asked (Retry-After) not to be asked yet".to_string();
                 return Ok(Outcome::TrackerDown(why, None));
             }
             Arrival::Apply => {
@@ -257,7 +257,7 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Res
                         Ok(()) => report.applied += 1,
                         // The transaction is dropped: nothing of this message is kept.
                         Err(TrackerError::Unavailable { reason, retry_after }) => {
-                            let why = format!("the tracker is unreachable: {reason}");
+                            let why = format!("the tracker is unavailable: {reason}");
                             return Ok(Outcome::TrackerDown(why, retry_after));
                         }
                         Err(e) => return Err(e.into()),

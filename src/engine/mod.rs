@@ -242,7 +242,7 @@ impl Peer {
         let tracker_error = match waiting {
             Some(until) => {
                 let left = until.saturating_duration_since(std::time::Instant::now()).as_secs() + 1;
-                Some(anyhow::anyhow!("the tracker is unreachable and asked (Retry-After) not to be asked for {left}s"))
+                Some(anyhow::anyhow!("the tracker is unavailable and asked (Retry-After) not to be asked for {left}s"))
             }
             None => match outgoing::collect(&mut self.conn, sync) {
                 Ok(n) => {
@@ -251,7 +251,7 @@ impl Peer {
                 }
                 Err(TrackerError::Unavailable { reason, retry_after }) => {
                     self.tracker_asked_to_wait(&sync.id, retry_after);
-                    Some(anyhow::anyhow!("the tracker is unreachable: {reason}"))
+                    Some(anyhow::anyhow!("the tracker is unavailable: {reason}"))
                 }
                 Err(e) => return Err(e.into()),
             },
@@ -265,6 +265,8 @@ impl Peer {
                 report.add(r);
                 Err(t)
             }
+            // The same tracker trouble once, not twice.
+            (Some(t), Err(r)) if format!("{r:#}").contains("the tracker is unavailable") => Err(t),
             (Some(t), Err(r)) => Err(r.context(format!("{t:#}"))),
         };
         if let Some(p) = transport.position().filter(|p| Some(p) != position.as_ref()) {

@@ -163,7 +163,7 @@ pub enum TrackerError {
     Refused(#[from] Refusal),
     /// The tracker can't be reached now (down, 5xx, a timeout, 429): tried
     /// again later (not before `retry_after` when the server said so).
-    #[error("the tracker is unreachable: {reason}")]
+    #[error("the tracker is unavailable: {reason}")]
     Unavailable { reason: String, retry_after: Option<std::time::Duration> },
     /// Anything else (local storage, a bug).
     #[error(transparent)]

@@ -19,7 +19,10 @@ pub const MAX_DOWNLOAD: u64 = 256 * 1024 * 1024;
 pub struct Api {
     agent: ureq::Agent,
     base: String,
-    key: String,
+    /// Where the key comes from, and the key as last read (a key file is
+    /// read again when it changes: a key reset needs no restart).
+    source: crate::transport::mail::Password,
+    key: std::sync::Mutex<(String, Option<std::time::SystemTime>)>,
 }
 
 impl std::fmt::Debug for Api {
@@ -37,6 +40,7 @@ pub struct Answer {
 impl Api {
     pub fn new(s: &RedmineSettings) -> Result<Self> {
         let key = s.api_key.resolve().context("the Redmine API key")?;
+        let stamp = key_stamp(&s.api_key);
         let mut tls = ureq::tls::TlsConfig::builder();
         if let Some(file) = &s.ca_file {
             let pem = std::fs::read(file).with_context(|| format!("cannot read the CA file {file}"))?;
@@ -59,7 +63,24 @@ impl Api {
             .tls_config(tls.build())
             .build()
             .into();
-        Ok(Api { agent, base: s.base().to_string(), key })
+        Ok(Api {
+            agent,
+            base: s.base().to_string(),
+            source: s.api_key.clone(),
+            key: std::sync::Mutex::new((key, stamp)),
+        })
+    }
+
+    /// The key, read again from its file if the file changed.
+    fn key(&self) -> String {
+        let mut k = self.key.lock().expect("lock");
+        let stamp = key_stamp(&self.source);
+        if stamp != k.1 {
+            if let Ok(fresh) = self.source.resolve() {
+                *k = (fresh, stamp);
+            }
+        }
+        k.0.clone()
     }
 
     fn url(&self, path: &str) -> String {
@@ -74,7 +95,8 @@ impl Api {
     /// to reach the server as unavailable.
     fn exchange(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
         let url = self.url(path);
-        let key = self.key.as_str();
+        let key = self.key();
+        let key = key.as_str();
         let result = match (method, body) {
             ("GET", _) => self.agent.get(&url).header("X-Redmine-API-Key", key).call(),
             ("DELETE", _) => self.agent.delete(&url).header("X-Redmine-API-Key", key).call(),
@@ -127,7 +149,7 @@ impl Api {
         let mut resp = self
             .agent
             .post(&url)
-            .header("X-Redmine-API-Key", self.key.as_str())
+            .header("X-Redmine-API-Key", self.key().as_str())
             .header("Content-Type", "application/octet-stream")
             .send(data)
             .map_err(|e| unreachable("POST", "/uploads.json", &e))?;
@@ -150,7 +172,7 @@ impl Api {
         let mut resp = self
             .agent
             .get(self.url(url))
-            .header("X-Redmine-API-Key", self.key.as_str())
+            .header("X-Redmine-API-Key", self.key().as_str())
             .call()
             .map_err(|e| unreachable("GET", "an attachment", &e))?;
         let status = resp.status().as_u16();
@@ -169,6 +191,19 @@ impl Api {
             .map_err(|e| unreachable("GET", "an attachment", &e))?;
         Ok(Some(data))
     }
+}
+
+/// When a key file last changed (`None` for other sources).
+fn key_stamp(source: &crate::transport::mail::Password) -> Option<std::time::SystemTime> {
+    match source {
+        crate::transport::mail::Password::File(f) => std::fs::metadata(f).and_then(|m| m.modified()).ok(),
+        _ => None,
+    }
+}
+
+/// A request's path without its query, for messages.
+fn short(path: &str) -> &str {
+    path.split('?').next().unwrap_or(path)
 }
 
 /// Percent-encodes a query value.
@@ -193,9 +228,12 @@ fn unreachable(method: &str, path: &str, e: &ureq::Error) -> TrackerError {
     };
     let hint = if what.contains("certificate") || what.contains("UnknownIssuer") {
         " (the server's certificate is not trusted: give its CA with --redmine-ca-file)"
+    } else if what.contains("InvalidContentType") || what.contains("corrupt message") {
+        " (no TLS there: does the server speak plain http:// on that port?)"
     } else {
         ""
     };
+    let path = short(path);
     TrackerError::Unavailable { reason: format!("{method} {path}: {what}{hint}"), retry_after: None }
 }
 
@@ -211,6 +249,7 @@ fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<ureq::Body>)
         .map(Duration::from_secs);
     let text = resp.body_mut().read_to_string().unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let path = short(path);
     let later = |why: String| Err(TrackerError::Unavailable { reason: format!("{method} {path}: {why}"), retry_after });
     match status {
         401 => later(
@@ -231,6 +270,7 @@ fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<ureq::Body>)
 
 /// The body of a 2xx answer; a refusal for 403, 404 and 422.
 fn ok(a: Answer, method: &str, path: &str) -> TResult<Value> {
+    let path = short(path);
     match a.status {
         200..=299 => Ok(a.body),
         403 => Err(Refusal::Invalid(format!(

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::api::{encode, Api};
 use super::settings::RedmineSettings;
-use crate::tracker::{Refusal, TResult};
+use crate::tracker::{Refusal, TResult, TrackerError};
 
 #[derive(Debug, Clone)]
 pub struct Meta {
@@ -31,7 +31,14 @@ fn named(list: &Value) -> BTreeMap<String, u64> {
 
 impl Meta {
     pub fn load(api: &Api, s: &RedmineSettings) -> TResult<Meta> {
-        let me = api.get("/users/current.json")?;
+        let Some(me) = api.get_opt("/users/current.json")? else {
+            return Err(Refusal::Invalid(format!(
+                "{} does not look like Redmine's address (GET {}/users/current.json answered 404): check --redmine-url",
+                s.base(),
+                s.base()
+            ))
+            .into());
+        };
         let user = &me["user"];
         let user_name = format!(
             "{} {}",
@@ -41,13 +48,18 @@ impl Meta {
         .trim()
         .to_string();
         let path = format!("/projects/{}.json?include=trackers,issue_custom_fields", encode(&s.project));
-        let Some(p) = api.get_opt(&path)? else {
-            return Err(Refusal::NoProject(format!(
-                "{} (in Redmine at {}; or the sync user is not a member of it)",
-                s.project,
-                s.base()
-            ))
-            .into());
+        let p = match api.get_opt(&path) {
+            Ok(Some(p)) => p,
+            Ok(None) => return Err(Refusal::NoProject(s.project.clone()).into()),
+            Err(TrackerError::Refused(Refusal::Invalid(why))) if why.contains("(403") => {
+                return Err(Refusal::Invalid(format!(
+                    "the sync user may not see project '{}' (403): make it a member of the project with a role \
+                     that may view issues",
+                    s.project
+                ))
+                .into())
+            }
+            Err(e) => return Err(e),
         };
         let project = &p["project"];
         let project_id = project["id"].as_u64().unwrap_or_default();
@@ -111,8 +123,8 @@ impl Meta {
         ids.get(ours).copied().ok_or_else(|| {
             let known: Vec<&str> = ids.keys().map(String::as_str).collect();
             Refusal::Invalid(format!(
-                "{what} '{value}' has no counterpart in Redmine: map it with --{flag} \"{value}=<one of: {}>\" \
-                 (sync edit), then `postern errors retry`",
+                "{what} '{value}' has no counterpart in Redmine: add the pair with `postern sync edit <sync> --{flag} \
+                 \"{value}=<one of: {}>\"`, then `postern errors retry`",
                 known.join(", ")
             ))
             .into()

@@ -18,7 +18,8 @@ use self::api::Api;
 use self::meta::Meta;
 pub use self::settings::RedmineSettings;
 use super::{
-    Actor, Attachment, ChangePage, CommentOrigin, Issue, NewAttachment, Refusal, TResult, Tracker, WrittenBefore,
+    Actor, Attachment, ChangePage, CommentOrigin, Issue, NewAttachment, Refusal, TResult, Tracker, TrackerError,
+    WrittenBefore,
 };
 use crate::protocol::{FieldChanges, IssueFields};
 
@@ -58,7 +59,31 @@ impl Redmine {
     /// Checks before a sync is saved: reachable, trusted, the key valid,
     /// the project visible, the labels field there.
     pub fn check(&self) -> TResult<String> {
-        let m = self.meta()?;
+        let m = match self.meta() {
+            Err(TrackerError::Refused(Refusal::NoProject(p))) => {
+                return Err(Refusal::Invalid(format!(
+                    "project '{p}' does not exist in Redmine at {}, or the sync user is not a member of it",
+                    self.settings.base()
+                ))
+                .into())
+            }
+            other => other?,
+        };
+        // Every name in the tables must be Redmine's.
+        for (what, table, ids) in
+            [("status", &self.settings.statuses, &m.statuses), ("priority", &self.settings.priorities, &m.priorities)]
+        {
+            for (theirs, ours) in table {
+                if !ids.contains_key(ours) {
+                    let known: Vec<&str> = ids.keys().map(String::as_str).collect();
+                    return Err(Refusal::Invalid(format!(
+                        "--{what}-map maps '{theirs}' to '{ours}', which is not a Redmine {what} (Redmine has: {})",
+                        known.join(", ")
+                    ))
+                    .into());
+                }
+            }
+        }
         Ok(format!(
             "Redmine {}: project {} (id {}), sync user {} (id {}), {} statuses, {} priorities, {} members",
             self.settings.base(),
