@@ -35,6 +35,8 @@ impl std::fmt::Debug for Api {
 pub struct Answer {
     pub status: u16,
     pub body: Value,
+    /// The server's clock (its `Date` header), ms since the epoch.
+    pub date: Option<i64>,
 }
 
 impl Api {
@@ -112,6 +114,13 @@ impl Api {
     pub fn get(&self, path: &str) -> TResult<Value> {
         let a = self.exchange("GET", path, None)?;
         ok(a, "GET", path)
+    }
+
+    /// GET returning JSON and the server's time of the answer.
+    pub fn get_dated(&self, path: &str) -> TResult<(Value, Option<i64>)> {
+        let a = self.exchange("GET", path, None)?;
+        let date = a.date;
+        ok(a, "GET", path).map(|v| (v, date))
     }
 
     /// GET that may answer 404 (`None`).
@@ -247,6 +256,12 @@ fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<ureq::Body>)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
+    let date = resp
+        .headers()
+        .get("date")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        .map(|t| t.timestamp_millis());
     let text = resp.body_mut().read_to_string().unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
     let path = short(path);
@@ -264,7 +279,7 @@ fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<ureq::Body>)
         422 if errors_of(&body).contains("updated by another user") => {
             later("the issue was saved by someone else meanwhile".into())
         }
-        _ => Ok(Answer { status, body }),
+        _ => Ok(Answer { status, body, date }),
     }
 }
 

@@ -32,6 +32,11 @@ struct Seen {
     /// did not move since is not read again.
     #[serde(default)]
     updated_at: i64,
+    /// Redmine's clock when it was read (its `Date`): read in a later
+    /// second than its last update, it cannot have missed a change made
+    /// in that same second.
+    #[serde(default)]
+    read_at: i64,
 }
 
 impl Seen {
@@ -41,6 +46,7 @@ impl Seen {
             comments: i.comments.iter().map(|c| (c.id.clone(), c.body.clone())).collect(),
             attachments: i.attachments.iter().map(|a| a.id.clone()).collect(),
             updated_at: i.updated_at,
+            read_at: 0,
         }
     }
 }
@@ -140,7 +146,7 @@ pub fn start(r: &Redmine) -> TResult<String> {
     let t = v["issues"].as_array().and_then(|l| l.first()).map_or(0, |i| ms(&i["updated_on"]));
     // The overlap reads the last seconds before the start again: what is
     // there now is known, so only later changes count.
-    for (key, _) in updated_since(r, t - OVERLAP_MS)? {
+    for (key, _) in updated_since(r, t - OVERLAP_MS)?.0 {
         if let Some(i) = crate::tracker::Tracker::issue(r, &key)? {
             r.state.written(&i)?;
         }
@@ -149,22 +155,26 @@ pub fn start(r: &Redmine) -> TResult<String> {
 }
 
 /// Issues updated at or after `since` (ms), oldest first, with their
-/// `updated_on`.
-fn updated_since(r: &Redmine, since: i64) -> TResult<Vec<(String, i64)>> {
+/// `updated_on`; and Redmine's clock when it answered.
+fn updated_since(r: &Redmine, since: i64) -> TResult<(Vec<(String, i64)>, i64)> {
     let m = r.meta()?;
     let when = chrono::DateTime::from_timestamp_millis(since.max(0)).unwrap_or_default();
     let stamp = when.format("%Y-%m-%dT%H:%M:%SZ");
     let mut keys = Vec::new();
+    let mut server_time = 0;
     loop {
-        let v = r.api.get(&format!(
+        let (v, date) = r.api.get_dated(&format!(
             "/issues.json?project_id={}&status_id=*&updated_on=%3E%3D{stamp}&sort=updated_on,id&limit=100&offset={}",
             m.project_id,
             keys.len()
         ))?;
         let page = v["issues"].as_array().cloned().unwrap_or_default();
+        if server_time == 0 {
+            server_time = date.unwrap_or(0);
+        }
         keys.extend(page.iter().filter_map(|i| Some((i["id"].as_u64()?.to_string(), ms(&i["updated_on"])))));
         if page.is_empty() || keys.len() as u64 >= v["total_count"].as_u64().unwrap_or(0) {
-            return Ok(keys);
+            return Ok((keys, server_time));
         }
     }
 }
@@ -176,7 +186,7 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
     let mut c = parse(cursor);
     let now = crate::store::now_ms();
     r.recent.lock().expect("lock").clear();
-    let listed = updated_since(r, c.t - OVERLAP_MS)?;
+    let (listed, server_time) = updated_since(r, c.t - OVERLAP_MS)?;
     let full = now - c.full >= r.settings.rescan_secs as i64 * 1000;
     let mut keys = Vec::new();
     let before = c.t;
@@ -186,7 +196,10 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
         // the newest second so far is read again anyway: a second change
         // within that second keeps its `updated_on`. (Once a newer second
         // was listed, that second had ended, and the issue was read after.)
-        let unmoved = r.state.get(&key)?.is_some_and(|s| s.updated_at == updated && updated < before);
+        let unmoved = r
+            .state
+            .get(&key)?
+            .is_some_and(|s| s.updated_at == updated && (updated < before || s.read_at >= updated + 1000));
         if full || !unmoved {
             keys.push(key);
         }
@@ -222,7 +235,9 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
                 kind,
             });
         }
-        r.state.staged.lock().expect("lock").insert(key.clone(), Seen::of(&now_issue));
+        // Read after this listing: not earlier than Redmine's clock then.
+        let seen = Seen { read_at: server_time, ..Seen::of(&now_issue) };
+        r.state.staged.lock().expect("lock").insert(key.clone(), seen);
         r.recent.lock().expect("lock").insert(key, now_issue);
     }
     let next = serde_json::to_string(&c)?;
