@@ -147,7 +147,12 @@ fn an_embedded_and_a_redmine_peer_converge_both_ways() {
     let two = m.issue("SAM2-2");
     assert_eq!((two["summary"].as_str(), two["priority"].as_str()), (Some("Made in Redmine"), Some("High")));
 
-    // Nothing echoes: quiet, and each side holds each issue once.
+    // Nothing echoes: quiet, and each side holds each issue once. The key
+    // shows nowhere, not even in a trace.
+    let traced = s.cli(&["-vvv", "run", "--once"]);
+    let all = format!("{}{}", String::from_utf8_lossy(&traced.stdout), String::from_utf8_lossy(&traced.stderr));
+    assert!(all.contains("TRACE") || all.contains("DEBUG"), "a trace was written: {all}");
+    assert!(!all.contains(server.get("REDMINE_SYNC_KEY")), "the API key leaked into the log");
     settle(&m, &s, "acme");
     assert_eq!(server.issues(&project).len(), 2);
     assert_eq!(m.issues("SAM2").len(), 2);
