@@ -22,7 +22,8 @@
 //!   embedded SQLite tracker (issues, comments, attachments), built on the
 //!   engine's transaction, and Redmine over REST (`tracker::redmine`:
 //!   `api` sorts answers into outcomes, `meta` and the name tables,
-//!   `issue` reads journals, `detect` finds changes by state).
+//!   `issue` reads journals, `detect` finds changes by state). The
+//!   embedded tracker's tables have their own migrations (`schema`).
 //! - [`transport`]: the [`transport::Transport`] plug point, the
 //!   SEND/RECEIVE folder transport and the mail transport (SMTP out with
 //!   lettre, IMAP in with async-imap, OpenPGP/MIME, UIDVALIDITY/UID

@@ -1,7 +1,7 @@
 //! Redmine over its REST API: issues of one project (subject, description,
 //! status, priority, assignee, labels through a custom field), journals
 //! with notes as comments, attachments. Changes are found by state (see
-//! [`detect`]), since Redmine keeps no change log postern could read.
+//! `detect`), since Redmine keeps no change log postern could read.
 
 pub(crate) mod api;
 mod detect;
