@@ -309,13 +309,16 @@ impl Daemon {
     /// round. The others are asked now.
     fn poll_trackers(&mut self, due: &[(String, Due)]) -> std::collections::HashSet<String> {
         let now = Instant::now();
+        // Polls come on the polling ticks: one tick early rather than one
+        // late, so a change waits at most about `tracker_interval`.
+        let every = self.opts.tracker_interval.saturating_sub(self.opts.interval);
         let mut skip = std::collections::HashSet::new();
         for (id, why) in due {
             if !self.syncs.iter().any(|s| &s.id == id && s.tracker.is_some()) {
                 continue;
             }
             match self.tracker_polled.get(id) {
-                Some(t) if *why == Due::Poll && now.duration_since(*t) < self.opts.tracker_interval => {
+                Some(t) if *why == Due::Poll && now.duration_since(*t) < every => {
                     skip.insert(id.clone());
                 }
                 _ => {
