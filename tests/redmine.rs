@@ -178,6 +178,19 @@ fn an_embedded_and_a_redmine_peer_converge_both_ways() {
     assert_eq!(server.issues(&project)[1]["status"]["name"], "Feedback");
     let err = m.fail(&["sync", "edit", "acme", "--status-map", "A=B"]);
     assert!(err.contains("uses the embedded tracker"), "{err}");
+
+    // The key moves into a file from the CLI; a wrong one is refused and
+    // nothing changes.
+    let key = s.home().join("redmine-key");
+    std::fs::write(&key, "0000000000000000000000000000000000000000").unwrap();
+    let err = s.fail(&["sync", "edit", "acme", "--redmine-key-file", key.to_str().unwrap()]);
+    assert!(err.contains("API key was refused") && err.contains("nothing was saved"), "{err}");
+    std::fs::write(&key, server.get("REDMINE_SYNC_KEY")).unwrap();
+    s.ok(&["sync", "edit", "acme", "--redmine-key-file", key.to_str().unwrap()]);
+    assert_eq!(s.status()["tracker"]["api_key"]["file"], key.to_str().unwrap());
+    m.ok(&["comment", "add", "SAM2-1", "--body", "after the key moved"]);
+    settle(&m, &s, "acme");
+    assert_eq!(Server::notes(&server.issues(&project)[0]).len(), 3);
 }
 
 #[test]

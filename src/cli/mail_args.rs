@@ -97,7 +97,7 @@ fn password(what: &str, value: &Option<String>, env: &Option<String>, file: &Opt
 
 /// A file the daemon reads later, from wherever it runs: stored absolute,
 /// and it must exist now.
-fn absolute(path: &str) -> Result<String> {
+pub(super) fn absolute(path: &str) -> Result<String> {
     let p = std::path::absolute(path)?;
     if !p.is_file() {
         bail!("{} does not exist or is not a file", p.display());

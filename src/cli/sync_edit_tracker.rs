@@ -3,11 +3,12 @@
 
 use anyhow::{bail, Result};
 
+use super::mail_args::absolute;
 use super::sync_edit::EditArgs;
+use super::tracker_args::check_redmine;
 use crate::home::Home;
 use crate::store::{syncs, SyncRecord};
 use crate::tracker::redmine::settings::parse_map;
-use crate::tracker::redmine::Redmine;
 use crate::tracker::TrackerSettings;
 use crate::transport::mail::Password;
 
@@ -23,14 +24,6 @@ fn merge(flag: &str, table: &mut std::collections::BTreeMap<String, String>, tex
     }
     table.extend(parse_map(flag, &rest.join(","))?);
     Ok(())
-}
-
-fn absolute(path: &str) -> Result<String> {
-    let p = std::path::absolute(path)?;
-    if !p.is_file() {
-        bail!("{} does not exist or is not a file", p.display());
-    }
-    Ok(p.to_string_lossy().into_owned())
 }
 
 pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &EditArgs) -> Result<()> {
@@ -63,15 +56,7 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
         s.rescan_secs = secs;
     }
     s.check()?;
-    if a.skip_tracker_check {
-        eprintln!("Redmine not checked (--skip-tracker-check)");
-    } else {
-        let found = Redmine::open(&s, home.root(), "check")?
-            .check()
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .map_err(|e| e.context("checking Redmine; nothing was changed (--skip-tracker-check to save anyway)"))?;
-        eprintln!("{found}");
-    }
+    check_redmine(&s, home.root(), a.skip_tracker_check)?;
     let json = serde_json::to_string(&TrackerSettings::Redmine(s.clone()))?;
     syncs::set_tracker(conn, &sync.id, Some(&json))?;
     let show = |m: &std::collections::BTreeMap<String, String>| {

@@ -4,6 +4,7 @@
 use anyhow::{bail, Result};
 use clap::Args;
 
+use super::mail_args::absolute;
 use crate::tracker::redmine::settings::parse_map;
 use crate::tracker::redmine::{Redmine, RedmineSettings};
 use crate::tracker::TrackerSettings;
@@ -51,14 +52,6 @@ pub struct TrackerArgs {
     /// valid, project visible).
     #[arg(long)]
     pub skip_tracker_check: bool,
-}
-
-fn absolute(path: &str) -> Result<String> {
-    let p = std::path::absolute(path)?;
-    if !p.is_file() {
-        bail!("{} does not exist or is not a file", p.display());
-    }
-    Ok(p.to_string_lossy().into_owned())
 }
 
 impl TrackerArgs {
@@ -112,18 +105,24 @@ impl TrackerArgs {
     /// Checks a remote tracker before anything is saved, and says what
     /// it found.
     pub fn check_before_saving(&self, settings: &TrackerSettings, home: &std::path::Path) -> Result<()> {
-        let TrackerSettings::Redmine(s) = settings else {
-            return Ok(());
-        };
-        if self.skip_tracker_check {
-            eprintln!("Redmine not checked (--skip-tracker-check)");
-            return Ok(());
+        match settings {
+            TrackerSettings::Redmine(s) => check_redmine(s, home, self.skip_tracker_check),
+            TrackerSettings::Embedded => Ok(()),
         }
-        let found = Redmine::open(s, home, "check")?
-            .check()
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .map_err(|e| e.context("checking Redmine before saving the sync (--skip-tracker-check to save anyway)"))?;
-        eprintln!("{found}");
-        Ok(())
     }
+}
+
+/// Checks Redmine settings against the server before they are saved, and
+/// says what was found (`skip`: --skip-tracker-check).
+pub(super) fn check_redmine(s: &RedmineSettings, home: &std::path::Path, skip: bool) -> Result<()> {
+    if skip {
+        eprintln!("Redmine not checked (--skip-tracker-check)");
+        return Ok(());
+    }
+    let found = Redmine::open(s, home, "check")?
+        .check()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .map_err(|e| e.context("checking Redmine; nothing was saved (--skip-tracker-check to save anyway)"))?;
+    eprintln!("{found}");
+    Ok(())
 }

@@ -154,9 +154,9 @@ impl Redmine {
         }
     }
 
-    /// After a write: the issue read back, its status checked (a Redmine
-    /// workflow ignores a transition it does not allow, answering 204),
-    /// and remembered so it is not sent back.
+    /// After a write: the issue read back, its status checked if one was set
+    /// (a Redmine workflow ignores a transition it does not allow,
+    /// answering 204), and remembered so it is not sent back.
     fn written(&self, key: &str, status: Option<&str>) -> TResult<()> {
         self.recent.lock().expect("lock").clear();
         let v = self.must_issue(key)?;
@@ -172,15 +172,6 @@ impl Redmine {
             .into()),
             _ => Ok(()),
         }
-    }
-
-    /// After a write: what the issue now is, so it is not sent back.
-    fn remember(&self, key: &str) -> TResult<()> {
-        self.recent.lock().expect("lock").clear();
-        if let Some(i) = self.issue(key)? {
-            self.state.written(&i)?;
-        }
-        Ok(())
     }
 }
 
@@ -300,7 +291,7 @@ impl Tracker for Redmine {
         let author = issue::on_behalf_of(journal, self.meta()?);
         let notes = issue::notes_for(body, author.as_deref());
         self.api.put(&format!("/journals/{comment}.json"), &json!({"journal": {"notes": notes}}))?;
-        self.remember(key)
+        self.written(key, None)
     }
 
     fn delete_comment(&self, key: &str, comment: &str, _actor: Actor<'_>) -> TResult<()> {
@@ -310,7 +301,7 @@ impl Tracker for Redmine {
         }
         // Redmine has no DELETE for journals: emptied notes delete it.
         self.api.put(&format!("/journals/{comment}.json"), &json!({"journal": {"notes": ""}}))?;
-        self.remember(key)
+        self.written(key, None)
     }
 
     fn attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>> {
@@ -405,6 +396,6 @@ impl Tracker for Redmine {
     fn delete_attachment(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {
         self.must_issue(key)?;
         self.api.delete(&format!("/attachments/{id}.json"))?;
-        self.remember(key)
+        self.written(key, None)
     }
 }
