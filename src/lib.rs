@@ -8,7 +8,8 @@
 //! - [`home`]: a peer's folder: `postern.db`, `keys/`, `exchange/`.
 //! - [`protocol`]: the wire format, pure: [`protocol::Envelope`] (sync,
 //!   sender, recipient, sequence number, acknowledgement, body), the
-//!   [`protocol::Change`] kinds, file names, and receive-side ordering.
+//!   [`protocol::Change`] kinds, file names, receive-side ordering, and
+//!   the MIME entity a mail's decrypted data is (`protocol::entity`).
 //! - [`crypto`]: OpenPGP with sequoia (pure-Rust backend): keys, sealing
 //!   (sign then encrypt) and opening (decrypt then verify) messages, the
 //!   passphrase-protected handshake file.
@@ -52,7 +53,8 @@
 //!        │  (a change too large for one message: parts in consecutive ones)
 //!        │  send: envelope {sync, from, to, seq, ack, body} → sign → encrypt
 //!        ▼  → SEND/.postern-tmp-… → fsync → rename postern-<sync>-<seq>-<n>.pgp
-//!           or an OpenPGP/MIME mail through SMTP
+//!           or an OpenPGP/MIME mail through SMTP (the plaintext then a
+//!           MIME entity: a summary and the envelope as a JSON attachment)
 //!   ═══ shared folder / network share / carried medium / mail ═══
 //!        │  receive: RECEIVE/postern-… or IMAP mails of this sync after the
 //!        │  stored UID → size check → decrypt → verify the

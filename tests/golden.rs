@@ -196,3 +196,26 @@ fn malformed_envelopes_are_refused_with_a_reason() {
         assert!(err.contains(why), "{text}: {err}");
     }
 }
+
+/// Over mail the decrypted message is a MIME entity (a summary and the
+/// JSON as an attachment); its form is frozen here, and the bare JSON that
+/// folders carry (and older mails) is still read.
+#[test]
+fn mail_entity_form_is_frozen_and_bare_json_stays_readable() {
+    use postern::protocol::entity;
+    let envs = envelopes();
+    let env = envs.last().unwrap();
+    let entity = entity::wrap(env, &env.to_json(), "acme", "the master peer <vendor@example.test>");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/entity-v1.eml");
+    if std::env::var_os("POSTERN_PRINT_GOLDEN").is_some() {
+        // On a deliberate format change: rewrite the frozen entity.
+        std::fs::write(path, &entity).unwrap();
+        return;
+    }
+    let golden = std::fs::read(path).unwrap();
+    assert_eq!(String::from_utf8_lossy(&entity), String::from_utf8_lossy(&golden));
+    assert_eq!(&Envelope::from_plaintext(&golden).unwrap(), env);
+    for (env, line) in envs.iter().zip(include_str!("golden/envelope-v1.jsonl").lines()) {
+        assert_eq!(&Envelope::from_plaintext(line.as_bytes()).unwrap(), env);
+    }
+}

@@ -14,8 +14,16 @@ pub enum KeyCmd {
     /// an auditor decrypting the message trail with GnuPG or sq).
     Export {
         /// Export the secret key instead (for an auditor decrypting the message trail).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["sync", "partner"])]
         secret: bool,
+        /// The certificate as the partner of this sync has it: its user id
+        /// names the sync, the side and the mail address.
+        #[arg(long, value_name = "SYNC", conflicts_with = "partner")]
+        sync: Option<String>,
+        /// The partner's certificate pinned for this sync (what an auditor
+        /// of this side imports to check the partner's signatures).
+        #[arg(long, value_name = "SYNC")]
+        partner: Option<String>,
     },
     /// Replace this peer's key without a new handshake: each partner gets
     /// the new certificate signed by the old key (stop the daemon first).
@@ -49,11 +57,21 @@ pub fn key(home: &Home, cmd: KeyCmd) -> Result<()> {
         );
         return Ok(());
     }
+    if let KeyCmd::Export { partner: Some(name), .. } = &cmd {
+        let sync = crate::store::syncs::find(&home.open_db()?, name)?;
+        let cert = sync.partner_cert.with_context(|| format!("sync '{}' has no partner yet", sync.name))?;
+        print!("{cert}");
+        return Ok(());
+    }
     let key = home.own_key()?.context("this home has no key yet")?;
     match cmd {
         KeyCmd::Show => println!("{}", key.fingerprint()),
-        KeyCmd::Export { secret: false } => print!("{}", key.public_armored()?),
-        KeyCmd::Export { secret: true } => {
+        KeyCmd::Export { secret: false, sync: Some(name), .. } => {
+            let sync = crate::store::syncs::find(&home.open_db()?, &name)?;
+            print!("{}", key.public_for(&crate::engine::own_user_id(&sync))?)
+        }
+        KeyCmd::Export { secret: false, .. } => print!("{}", key.public_armored()?),
+        KeyCmd::Export { secret: true, .. } => {
             print!("{}", String::from_utf8(key.cert().as_tsk().armored().to_vec()?)?)
         }
         KeyCmd::Import { .. } | KeyCmd::Rotate => unreachable!("handled above"),

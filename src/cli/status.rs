@@ -197,6 +197,9 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 t.error
             );
         }
+        if let Some(own) = &s.own_fingerprint {
+            println!("  own key         {own}");
+        }
         println!("  partner         {}", s.partner_fingerprint.as_deref().unwrap_or("(not yet paired)"));
         match s.last_received_at {
             Some(at) => println!(

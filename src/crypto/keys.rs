@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use openpgp::cert::prelude::*;
+use openpgp::packet::signature::SignatureBuilder;
+use openpgp::packet::UserID;
 use openpgp::parse::Parse;
 use openpgp::serialize::SerializeInto;
-use openpgp::types::Features;
-use openpgp::Cert;
+use openpgp::types::{Features, SignatureType};
+use openpgp::{Cert, Packet};
 use sequoia_openpgp as openpgp;
 
 /// Generates a peer key: Cv25519, RFC 4880 profile, SEIPDv1 only.
@@ -20,6 +22,15 @@ pub fn generate_key(user_id: &str) -> Result<Cert> {
         .set_features(Features::empty().set_seipdv1())?
         .generate()?;
     Ok(cert)
+}
+
+/// The user id naming this peer to the partner of one sync: the sync's
+/// name, the side, and the mail address the peer sends from, if any.
+pub fn peer_user_id(sync_name: &str, role: &str, address: Option<&str>) -> String {
+    match address {
+        Some(a) => format!("postern peer ({sync_name}, {role}) <{a}>"),
+        None => format!("postern peer ({sync_name}, {role})"),
+    }
 }
 
 /// Upper-case hex fingerprint of a certificate.
@@ -133,6 +144,28 @@ impl OwnKey {
 
     pub fn public_armored(&self) -> Result<String> {
         cert_to_armored(&self.cert.clone().strip_secret_key_material())
+    }
+
+    /// The certificate as one partner gets it: its only user id is
+    /// `user_id` (see [`peer_user_id`]), so the partner's mail client names
+    /// the signer, and no partner learns the names of a home's other syncs.
+    /// The binding copies the key's own (features: SEIPDv1 only, key flags)
+    /// and is dated at the key's creation, so it is valid for any message.
+    pub fn public_for(&self, user_id: &str) -> Result<String> {
+        let valid = self.cert.with_policy(super::policy(), None)?;
+        let builder = match valid.primary_userid() {
+            Ok(u) => SignatureBuilder::from(u.binding_signature().clone()),
+            // An imported key without a user id.
+            Err(_) => SignatureBuilder::new(SignatureType::PositiveCertification)
+                .set_features(Features::empty().set_seipdv1())?,
+        };
+        let builder = builder.set_signature_creation_time(self.cert.primary_key().key().creation_time())?;
+        let mut signer = self.cert.primary_key().key().clone().parts_into_secret()?.into_keypair()?;
+        let uid = UserID::from(user_id);
+        let binding = uid.bind(&mut signer, &self.cert, builder)?;
+        let public = self.cert.clone().strip_secret_key_material().retain_userids(|_| false);
+        let (public, _) = public.insert_packets([Packet::from(uid), binding.into()])?;
+        cert_to_armored(&public)
     }
 }
 

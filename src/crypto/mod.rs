@@ -9,7 +9,7 @@ pub mod keys;
 pub mod message;
 pub mod password;
 
-pub use keys::{cert_from_armored, cert_to_armored, fingerprint, generate_key, OwnKey};
+pub use keys::{cert_from_armored, cert_to_armored, fingerprint, generate_key, peer_user_id, OwnKey};
 pub use message::{open, open_unverified, seal, CryptoError, Opened};
 
 use sequoia_openpgp::policy::StandardPolicy;

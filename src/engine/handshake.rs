@@ -267,7 +267,7 @@ pub fn create_master(conn: &mut Connection, key: &OwnKey, s: &SyncSettings, vali
         description: rec.description.clone(),
         protocol: rec.protocol.clone(),
         master_fingerprint: key.fingerprint(),
-        master_cert: key.public_armored()?,
+        master_cert: key.public_for(&super::own_user_id(&rec))?,
         send_folder: "SEND".into(),
         receive_folder: "RECEIVE".into(),
         pairing_secret: secret,
@@ -348,7 +348,7 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
     syncs::insert(&tx, &rec)?;
     take_over(&tx, s, &rec.id)?;
     let body = Body::Accept {
-        cert: key.public_armored()?,
+        cert: key.public_for(&super::own_user_id(&rec))?,
         proof: pairing_proof(&file.pairing_secret, &file.sync_id, &key.fingerprint()),
         address: s.mail.as_ref().map(|m| m.address.clone()),
         max_message_bytes: Some(rec.max_message_bytes),
@@ -363,7 +363,7 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
 pub fn open_accept(own: &Cert, data: &[u8]) -> Result<(Envelope, Cert), Rejected> {
     let (plain, session) =
         open_unverified(Secret::Key(own), data, MAX_MESSAGE_BYTES).map_err(|e| Rejected(e.to_string()))?;
-    let env = Envelope::from_json(&plain).map_err(Rejected)?;
+    let env = Envelope::from_plaintext(&plain).map_err(Rejected)?;
     let Body::Accept { cert, .. } = &env.body else {
         return Err(Rejected(format!("a {} message before the handshake was accepted", env.body.kind())));
     };

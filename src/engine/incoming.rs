@@ -170,7 +170,7 @@ fn open_checked(peer: &Peer, sync: &SyncRecord, data: &[u8], name_seq: Option<u6
     if own.contains(&signer) {
         return Err(Rejected("one of our own messages, reflected back".into()));
     }
-    let env = Envelope::from_json(&opened.plaintext).map_err(Rejected)?;
+    let env = Envelope::from_plaintext(&opened.plaintext).map_err(Rejected)?;
     check_envelope(sync, &own, &env, name_seq)?;
     if env.from != signer {
         return Err(Rejected(format!("claims to be from {} but is signed by {signer}", env.from)));

@@ -337,3 +337,14 @@ pub fn partner_cert(sync: &SyncRecord) -> Result<Option<sequoia_openpgp::Cert>> 
         .map(|c| cert_from_armored(c.as_bytes()).context("the pinned partner certificate is damaged"))
         .transpose()
 }
+
+/// The mail address this peer sends from in `sync`, if it syncs by mail.
+pub fn own_address(sync: &SyncRecord) -> Option<String> {
+    let m: crate::transport::mail::MailSettings = serde_json::from_str(sync.mail.as_deref()?).ok()?;
+    Some(m.address)
+}
+
+/// The user id naming this peer on the certificate `sync`'s partner gets.
+pub fn own_user_id(sync: &SyncRecord) -> String {
+    crate::crypto::peer_user_id(&sync.name, sync.role.as_str(), own_address(sync).as_deref())
+}

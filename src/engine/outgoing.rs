@@ -6,6 +6,7 @@ use anyhow::Result;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::crypto::{seal, OwnKey};
+use crate::protocol::entity;
 use crate::protocol::names::{self, message_name};
 use base64::Engine as _;
 
@@ -267,6 +268,10 @@ pub fn send(
     };
     let partner_fpr = sync.partner_fpr.clone().unwrap_or_default();
     let now = now_ms();
+    let sender = match super::own_address(sync) {
+        Some(a) => format!("the {} peer <{a}>", sync.role.as_str()),
+        None => format!("the {} peer", sync.role.as_str()),
+    };
     // Signed by the key the partner expects for this number (rotation).
     let write = |seq: u64, body: Body| -> Result<()> {
         let signer = super::rekey::signer(key, retired, sync, seq)?;
@@ -280,7 +285,9 @@ pub fn send(
             sent_at: now,
             body,
         };
-        let sealed = seal(signer.cert(), &partner, &env.to_json())?;
+        let json = env.to_json();
+        let plain = if transport.mime_entity() { entity::wrap(&env, &json, &sync.name, &sender) } else { json };
+        let sealed = seal(signer.cert(), &partner, &plain)?;
         transport.send(&message_name(&sync.id, seq, &names::new_nonce()), &sealed)
     };
     let mut sent = 0;

@@ -40,7 +40,8 @@ pub fn queue_rekeys(conn: &mut Connection, current: &OwnKey) -> Result<Vec<Strin
         if known == fpr || s.partner_cert.is_none() {
             continue;
         }
-        let seq = outbox::enqueue(&tx, &s.id, &Body::Rekey { cert: current.public_armored()? }, now_ms())?;
+        let seq =
+            outbox::enqueue(&tx, &s.id, &Body::Rekey { cert: current.public_for(&super::own_user_id(&s))? }, now_ms())?;
         syncs::set_own_rekey(&tx, &s.id, &known, &fpr, seq)?;
         tracing::info!(sync = %s.name, seq, old = %known, new = %fpr, "new key announced to the partner");
         told.push(s.name);

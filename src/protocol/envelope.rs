@@ -67,6 +67,12 @@ impl Envelope {
         serde_json::to_vec(self).expect("envelope serializes")
     }
 
+    /// Reads a decrypted message: bare JSON (folders, and mail from
+    /// versions before the MIME entity) or the MIME entity sent by mail.
+    pub fn from_plaintext(bytes: &[u8]) -> Result<Self, String> {
+        Self::from_json(super::entity::unwrap(bytes)?)
+    }
+
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
         let env: Envelope = serde_json::from_slice(bytes).map_err(|e| format!("malformed message: {e}"))?;
         if env.postern != FORMAT_VERSION {

@@ -2,6 +2,7 @@
 //! change kinds, file names, and the receive-side sequencing rules.
 
 pub mod change;
+pub mod entity;
 pub mod envelope;
 pub mod names;
 pub mod sequence;

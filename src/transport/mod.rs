@@ -61,6 +61,9 @@ impl Transport for AnyTransport {
     fn resume_from(&self, p: &MailboxPosition) {
         self.inner().resume_from(p)
     }
+    fn mime_entity(&self) -> bool {
+        self.inner().mime_entity()
+    }
 }
 
 /// A message waiting in the receive side of a transport.
@@ -90,4 +93,9 @@ pub trait Transport {
     }
     /// Continues from a position stored earlier.
     fn resume_from(&self, _p: &MailboxPosition) {}
+    /// Whether the sealed plaintext is a MIME entity (mail, for a mail
+    /// client) rather than bare JSON (see `protocol::entity`).
+    fn mime_entity(&self) -> bool {
+        false
+    }
 }

@@ -138,6 +138,30 @@ pub fn mails_of_sync(user: &str, password: &str, sync: &str) -> usize {
     headers_in(user, password, "INBOX", "X-POSTERN-SYNC").iter().filter(|h| h.contains(sync)).count()
 }
 
+/// The whole mails of sync `sync` in a mailbox's INBOX, as delivered.
+pub fn raw_mails_of_sync(user: &str, password: &str, sync: &str) -> Vec<Vec<u8>> {
+    use futures::TryStreamExt;
+    let (_, imap) = ports();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", imap.parse::<u16>().unwrap())).await.unwrap();
+        let mut client = async_imap::Client::new(tcp);
+        client.read_response().await.unwrap();
+        let mut s = client.login(user, password).await.map_err(|(e, _)| e).unwrap();
+        s.select("INBOX").await.unwrap();
+        let found = s.search(format!("HEADER X-Postern-Sync \"{sync}\"")).await.unwrap();
+        let mut ids: Vec<u32> = found.into_iter().collect();
+        ids.sort();
+        let mut mails = Vec::new();
+        for id in ids {
+            let f: Vec<_> = s.fetch(id.to_string(), "BODY.PEEK[]").await.unwrap().try_collect().await.unwrap();
+            mails.extend(f.iter().filter_map(|f| f.body().map(<[u8]>::to_vec)));
+        }
+        s.logout().await.unwrap();
+        mails
+    })
+}
+
 /// Subjects of the mails in a folder of a mailbox.
 pub fn subjects_in(user: &str, password: &str, folder: &str) -> Vec<String> {
     headers_in(user, password, folder, "SUBJECT")

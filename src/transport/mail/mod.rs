@@ -363,6 +363,10 @@ impl Transport for MailTransport {
         Some(MailboxPosition { mailbox: self.settings.mailbox.clone(), uidvalidity, last_uid: r.settle() })
     }
 
+    fn mime_entity(&self) -> bool {
+        true
+    }
+
     fn resume_from(&self, p: &MailboxPosition) {
         if p.mailbox == self.settings.mailbox {
             self.reading.lock().unwrap().resume(p);
