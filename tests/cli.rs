@@ -164,6 +164,10 @@ fn every_option_has_a_help_line() {
         &["attachment", "get"],
         &["errors", "retry"],
         &["sync", "export"],
+        &["sync", "pause"],
+        &["sync", "resume"],
+        &["sync", "delete"],
+        &["errors", "ignore-issue"],
         &["demo"],
         &["bench"],
     ];

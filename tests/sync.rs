@@ -240,10 +240,14 @@ fn a_refused_change_blocks_its_issue_only_until_retried() {
     // Retrying without a fix fails clearly and keeps everything parked.
     let err = s.fail(&["errors", "retry", "acme", "SAM2-1"]);
     assert!(err.contains("still failing"), "{err}");
-    assert_eq!(s.json(&["errors", "list", "acme", "--json"])[0]["parked"], 3);
+    let e = &s.json(&["errors", "list", "acme", "--json"])[0];
+    assert_eq!(e["parked"], 3);
+    assert_eq!(e["tries"], 2, "the retry is counted: {e}");
+    assert!(e["first_at"].as_i64() <= e["at"].as_i64() && e["first_at"].as_i64() > Some(0), "{e}");
+    assert!(s.ok(&["errors", "list", "acme"]).contains("tried 2 times"));
     // The admin allows the status and retries: all three apply, in order.
     s.ok(&["project", "edit", "SP2", "--statuses", "Open,In Progress,Review,Done"]);
-    assert_eq!(s.ok(&["errors", "retry", "acme", "SAM2-1"]), "[SAM2-1] 3 change(s) applied");
+    assert_eq!(s.ok(&["errors", "retry", "acme", "SAM2-1"]), "[SAM2-1] 3 changes applied");
     assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]));
     settle(&m, &s, "acme");
     let sp1 = s.issue("SP2-1");

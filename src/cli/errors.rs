@@ -4,24 +4,44 @@
 use anyhow::{bail, Result};
 use clap::Subcommand;
 
-use super::print_json;
+use super::{plural, print_json};
 use crate::engine::apply::retry_parked;
+use crate::engine::handshake::format_ms;
 use crate::home::Home;
-use crate::store::{problems, syncs};
+use crate::store::{links, problems, syncs, SyncRecord};
 
 #[derive(Debug, Subcommand)]
 pub enum ErrorsCmd {
-    /// List issues whose incoming changes are blocked.
+    /// List issues whose incoming changes are blocked: what failed, when
+    /// first and last, how often tried, how many changes wait behind it.
     List {
         sync: String,
         /// Print JSON (for scripts) instead of text.
         #[arg(long)]
         json: bool,
     },
-    /// Apply the blocked changes of one partner issue again.
-    Retry { sync: String, remote_issue: String },
+    /// Apply the blocked changes of one partner issue again, or of all.
+    Retry {
+        sync: String,
+        /// The partner's issue key (as `errors list` shows it).
+        #[arg(conflicts_with = "all")]
+        remote_issue: Option<String>,
+        /// Retry every issue with an error, oldest first.
+        #[arg(long)]
+        all: bool,
+    },
     /// Drop the blocked changes of one partner issue.
     Ignore { sync: String, remote_issue: String },
+    /// Ignore the partner's changes to a paired issue from now on
+    /// (`incomingChangesIgnored`); --undo takes them again.
+    IgnoreIssue {
+        sync: String,
+        /// The issue, by its local or the partner's key.
+        issue: String,
+        /// Take the partner's changes to this issue again (from its next change).
+        #[arg(long)]
+        undo: bool,
+    },
 }
 
 pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
@@ -36,30 +56,51 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
             super::say_if_empty(errs.len(), &format!("no errors in sync '{}'", s.name));
             for e in errs {
                 println!(
-                    "[{}] {} (local {}, message {}, {} change(s) waiting)",
+                    "[{}] {} (local {}, message {}, {} waiting; first failed {}, last {}, {})",
                     e.remote_issue,
                     e.reason,
                     e.local_key.as_deref().unwrap_or("-"),
                     e.seq,
-                    e.parked
+                    plural(e.parked, "change", "changes"),
+                    format_ms(e.first_at),
+                    format_ms(e.at),
+                    match e.tries {
+                        1 => "tried once".to_string(),
+                        n => format!("tried {n} times"),
+                    }
                 );
             }
         }
-        ErrorsCmd::Retry { sync, remote_issue } => {
+        ErrorsCmd::Retry { sync, remote_issue: Some(remote_issue), .. } => {
             let s = syncs::find(&conn, &sync)?;
             if !problems::is_blocked(&conn, &s.id, &remote_issue)? {
                 bail!("issue {remote_issue} of sync '{}' has no error", s.name);
             }
-            let (applied, left) = retry_parked(&mut conn, &s, &remote_issue)?;
-            if left > 0 {
-                let reason = problems::errors(&conn, &s.id)?
-                    .into_iter()
-                    .find(|e| e.remote_issue == remote_issue)
-                    .map(|e| e.reason)
-                    .unwrap_or_default();
-                bail!("[{remote_issue}] still failing after {applied} change(s) applied: {reason}");
+            match retry(&mut conn, &s, &remote_issue)? {
+                Ok(line) => println!("{line}"),
+                Err(line) => bail!("{line}"),
             }
-            println!("[{remote_issue}] {applied} change(s) applied");
+        }
+        ErrorsCmd::Retry { remote_issue: None, all: false, .. } => {
+            bail!("name the partner's issue to retry (as `postern errors list` shows it), or give --all")
+        }
+        ErrorsCmd::Retry { sync, remote_issue: None, all: true } => {
+            let s = syncs::find(&conn, &sync)?;
+            let errs = problems::errors(&conn, &s.id)?;
+            super::say_if_empty(errs.len(), &format!("no errors in sync '{}'", s.name));
+            let mut failing = 0;
+            for e in &errs {
+                match retry(&mut conn, &s, &e.remote_issue)? {
+                    Ok(line) => println!("{line}"),
+                    Err(line) => {
+                        failing += 1;
+                        println!("{line}");
+                    }
+                }
+            }
+            if failing > 0 {
+                bail!("{failing} of {} still failing", plural(errs.len() as u64, "issue", "issues"));
+            }
         }
         ErrorsCmd::Ignore { sync, remote_issue } => {
             let s = syncs::find(&conn, &sync)?;
@@ -69,6 +110,41 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
             let n = problems::discard(&conn, &s.id, &remote_issue)?;
             println!("[{remote_issue}] {n} change(s) dropped");
         }
+        ErrorsCmd::IgnoreIssue { sync, issue, undo } => {
+            let s = syncs::find(&conn, &sync)?;
+            let Some(link) = links::set_ignored(&conn, &s.id, &issue, !undo)? else {
+                bail!("issue {issue} is not paired in sync '{}' (give its local or the partner's key)", s.name);
+            };
+            let remote = link.remote_issue_key.as_deref().unwrap_or("-");
+            match undo {
+                false => println!(
+                    "{} (partner's {remote}): the partner's changes are ignored from now on; `--undo` takes them again",
+                    link.local_issue_key
+                ),
+                true => println!(
+                    "{} (partner's {remote}): the partner's changes are applied again, from its next change",
+                    link.local_issue_key
+                ),
+            }
+        }
     }
     Ok(())
+}
+
+/// Retries one issue: `Ok(line)` when all its changes applied, `Err(line)`
+/// with the reason when it still fails.
+fn retry(conn: &mut rusqlite::Connection, s: &SyncRecord, remote_issue: &str) -> Result<Result<String, String>> {
+    let (applied, left) = retry_parked(conn, s, remote_issue)?;
+    if left == 0 {
+        return Ok(Ok(format!("[{remote_issue}] {} applied", plural(applied as u64, "change", "changes"))));
+    }
+    let reason = problems::errors(conn, &s.id)?
+        .into_iter()
+        .find(|e| e.remote_issue == remote_issue)
+        .map(|e| e.reason)
+        .unwrap_or_default();
+    Ok(Err(format!(
+        "[{remote_issue}] still failing after {} applied: {reason}",
+        plural(applied as u64, "change", "changes")
+    )))
 }

@@ -15,6 +15,7 @@ mod status;
 mod sync;
 mod sync_edit;
 mod sync_edit_tracker;
+mod sync_life;
 mod tracker;
 mod tracker_args;
 

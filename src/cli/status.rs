@@ -23,6 +23,12 @@ pub struct SyncStatus {
     pub id: String,
     pub role: &'static str,
     pub state: &'static str,
+    /// When the admin paused the sync (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_since: Option<i64>,
+    /// When an open handshake expires or expired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handshake_expires: Option<i64>,
     pub protocol: String,
     pub project: String,
     pub exchange: String,
@@ -95,6 +101,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
     all.iter()
         .cloned()
         .map(|s| {
+            let state = s.shown_state(now_ms());
             Ok(SyncStatus {
                 failing: crate::store::trouble::of(conn, &s.id)?,
                 tracker: s.tracker.as_deref().map_or_else(|| serde_json::json!({"kind": "embedded"}), redacted_tracker),
@@ -111,7 +118,9 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 name: s.name,
                 id: s.id,
                 role: s.role.as_str(),
-                state: s.state.as_str(),
+                state,
+                paused_since: s.paused_at,
+                handshake_expires: s.handshake_expires.filter(|_| s.state == syncs::SyncState::Handshake),
                 protocol: s.protocol,
                 project: s.project,
                 exchange: s.exchange_dir,
@@ -155,6 +164,21 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 "  names           statuses {}; priorities {}",
                 pairs(&s.tracker["statuses"]),
                 pairs(&s.tracker["priorities"])
+            );
+        }
+        if let Some(at) = s.paused_since {
+            println!(
+                "  PAUSED          since {}: nothing is collected, sent or applied; `postern sync resume {}` goes on",
+                format_ms(at),
+                s.name
+            );
+        }
+        if let (Some(at), "expired") = (s.handshake_expires, s.state) {
+            println!(
+                "  EXPIRED         the handshake expired at {} unaccepted: create a new one; `postern sync delete {}` \
+                 frees the name",
+                format_ms(at),
+                s.name
             );
         }
         if let Some(new) = &s.replaced_by {

@@ -124,6 +124,8 @@ pub enum SyncCmd {
     /// Change a sync's exchange folder, mail settings, Redmine settings and
     /// name tables, or forwarding (not its protocol).
     Edit(super::sync_edit::EditArgs),
+    #[command(flatten)]
+    Life(super::sync_life::LifeCmd),
     /// Set timing: resend unacknowledged messages after, ask for a gap after.
     Timing {
         sync: String,
@@ -168,6 +170,9 @@ impl SyncCmd {
 }
 
 pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
+    if let SyncCmd::Life(cmd) = cmd {
+        return super::sync_life::life(home, cmd);
+    }
     let mut conn = home.open_db()?;
     match cmd {
         SyncCmd::Create {
@@ -346,16 +351,17 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
         SyncCmd::Edit(a) => return super::sync_edit::edit(home, a),
         SyncCmd::List { json } => {
             let all = syncs::list(&conn)?;
+            let now = crate::store::now_ms();
             if json {
                 let v: Vec<_> = all
                     .iter()
-                    .map(|s| serde_json::json!({"id": s.id, "name": s.name, "role": s.role.as_str(), "state": s.state.as_str(), "project": s.project, "protocol": s.protocol}))
+                    .map(|s| serde_json::json!({"id": s.id, "name": s.name, "role": s.role.as_str(), "state": s.shown_state(now), "project": s.project, "protocol": s.protocol}))
                     .collect();
                 return print_json(&v);
             }
             super::say_if_empty(all.len(), "no syncs in this home");
             for s in all {
-                println!("{}\t{}\t{}\t{}\t{}", s.name, s.role.as_str(), s.state.as_str(), s.project, s.id);
+                println!("{}\t{}\t{}\t{}\t{}", s.name, s.role.as_str(), s.shown_state(now), s.project, s.id);
             }
         }
         SyncCmd::Export { sync } => {
@@ -368,6 +374,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             }
             print_json(&serde_json::json!({ "firstConnector": items }))?;
         }
+        SyncCmd::Life(_) => unreachable!("handled above"),
         SyncCmd::Timing { sync, resend_after_secs, gap_after_secs } => {
             if resend_after_secs.is_none() && gap_after_secs.is_none() {
                 bail!("nothing to change: give --resend-after-secs, --gap-after-secs or both");

@@ -201,7 +201,8 @@ impl Daemon {
     /// Brings the schedule, the watched folders and the IDLE tasks in line
     /// with the syncs in the database.
     fn refresh(&mut self, peer: &Peer) -> Result<()> {
-        self.syncs = store::syncs::list(&peer.conn)?;
+        // A paused sync is left alone: no IDLE session, no watch, no cycle.
+        self.syncs = store::syncs::list(&peer.conn)?.into_iter().filter(|s| s.paused_at.is_none()).collect();
         let ids: std::collections::HashSet<&str> = self.syncs.iter().map(|s| s.id.as_str()).collect();
         self.idlers.retain(|id, (_, task)| {
             let keep = ids.contains(&id.as_str());

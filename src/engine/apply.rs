@@ -251,6 +251,7 @@ pub fn retry_parked(conn: &mut Connection, sync: &SyncRecord, remote_issue: &str
     let any = crate::tracker::for_sync(sync, conn)?;
     let tracker = &Journaled::new(&any, conn, &sync.id)?;
     let parked = problems::parked(&tx, &sync.id, remote_issue)?;
+    let history = problems::history(&tx, &sync.id, remote_issue)?;
     problems::clear_error(&tx, &sync.id, remote_issue)?;
     let mut replies = Vec::new();
     let mut applied = 0;
@@ -266,6 +267,9 @@ pub fn retry_parked(conn: &mut Connection, sync: &SyncRecord, remote_issue: &str
             for (row, seq, c) in &parked[i + 1..] {
                 problems::unpark(&tx, *row)?;
                 problems::park(&tx, &sync.id, remote_issue, *seq, c)?;
+            }
+            if let Some((first_at, tries)) = history {
+                problems::keep_history(&tx, &sync.id, remote_issue, first_at, tries)?;
             }
             enqueue_replies(&tx, sync, replies)?;
             tx.commit()?;

@@ -233,6 +233,7 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         max_message_bytes: s.max_message_bytes,
         forward: s.forward,
         replaced_by: None,
+        paused_at: None,
         tracker: match &s.tracker {
             crate::tracker::TrackerSettings::Embedded => None,
             other => Some(serde_json::to_string(other).expect("json")),

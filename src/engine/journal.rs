@@ -56,6 +56,14 @@ fn open_db(home: &Path) -> anyhow::Result<Connection> {
     Ok(db)
 }
 
+/// Drops the journal entries of a deleted sync.
+pub fn forget(home: &Path, sync_id: &str) -> anyhow::Result<()> {
+    if home.join("apply-journal.db").exists() {
+        open_db(home)?.execute("DELETE FROM write WHERE sync = ?1", [sync_id])?;
+    }
+    Ok(())
+}
+
 impl<'a, 'c> Journaled<'a, 'c> {
     /// `conn`: the engine's database (the journal sits beside it).
     pub fn new(inner: &'a AnyTracker<'c>, conn: &Connection, sync: &str) -> anyhow::Result<Self> {

@@ -221,6 +221,9 @@ impl Peer {
     /// comes back beside the report (sending then pauses, growing from
     /// 2 s to [`SEND_PAUSE_MAX`]).
     fn cycle_sync(&mut self, sync: &SyncRecord, work: Work) -> Result<(CycleReport, Option<anyhow::Error>)> {
+        if sync.paused_at.is_some() {
+            return Ok((CycleReport::default(), None));
+        }
         let result = self.cycle_sync_inner(sync, work);
         if let Err(e) = &result {
             store::trouble::record(&self.conn, &sync.id, "cycle", Some(e))?;
@@ -347,4 +350,11 @@ pub fn own_address(sync: &SyncRecord) -> Option<String> {
 /// The user id naming this peer on the certificate `sync`'s partner gets.
 pub fn own_user_id(sync: &SyncRecord) -> String {
     crate::crypto::peer_user_id(&sync.name, sync.role.as_str(), own_address(sync).as_deref())
+}
+
+/// Removes what postern keeps beside the database for a deleted sync: its
+/// entries in the apply journal and a remote tracker's change detection.
+pub fn forget_sync(home: &std::path::Path, sync_id: &str) -> Result<()> {
+    journal::forget(home, sync_id)?;
+    crate::tracker::forget(home, sync_id)
 }

@@ -109,6 +109,20 @@ pub fn touch_incoming(conn: &Connection, sync_id: &str, local_key: &str, seq: u6
     Ok(())
 }
 
+/// Ignores the partner's changes to a paired issue from now on, or takes
+/// them again (`incomingChangesIgnored`). `issue`: the local or the
+/// partner's key. Returns the link, `None` if the issue is not paired.
+pub fn set_ignored(conn: &Connection, sync_id: &str, issue: &str, ignored: bool) -> Result<Option<Link>> {
+    let link = match by_local(conn, sync_id, issue)? {
+        Some(l) => Some(l),
+        None => by_remote(conn, sync_id, issue)?,
+    };
+    if let Some(l) = &link {
+        conn.execute("UPDATE link SET ignored = ?2 WHERE id = ?1", params![l.id, ignored])?;
+    }
+    Ok(link)
+}
+
 pub fn pair_comment(conn: &Connection, sync_id: &str, local_key: &str, local_id: &str, remote_id: &str) -> Result<()> {
     pair_item(conn, "comment_link", sync_id, local_key, local_id, remote_id)
 }

@@ -3,6 +3,7 @@
 //! committed transaction survives a crash before the file it came from is
 //! removed. Schema changes are numbered migrations.
 
+pub mod lifecycle;
 pub mod links;
 pub mod origins;
 pub mod outbox;
@@ -28,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema6.sql"),
     include_str!("schema7.sql"),
     include_str!("schema8.sql"),
+    include_str!("schema9.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.

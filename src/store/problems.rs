@@ -12,7 +12,12 @@ pub struct IssueError {
     pub local_key: Option<String>,
     pub seq: u64,
     pub reason: String,
+    /// When it last failed.
     pub at: i64,
+    /// When it first failed.
+    pub first_at: i64,
+    /// How often it was tried (1: failed once, never retried).
+    pub tries: u64,
     pub parked: u64,
 }
 
@@ -34,9 +39,33 @@ pub fn record_error(
     now: i64,
 ) -> Result<()> {
     conn.execute(
-        "INSERT OR REPLACE INTO issue_error (sync_id, remote_issue, local_key, seq, reason, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO issue_error (sync_id, remote_issue, local_key, seq, reason, at, first_at, tries)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1)
+         ON CONFLICT (sync_id, remote_issue) DO UPDATE SET local_key = excluded.local_key,
+             seq = excluded.seq, reason = excluded.reason, at = excluded.at, tries = tries + 1",
         params![sync_id, remote_issue, local_key, seq as i64, reason, now],
+    )?;
+    Ok(())
+}
+
+/// When an issue's error first happened and how often it was tried.
+pub fn history(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result<Option<(i64, u64)>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT first_at, tries FROM issue_error WHERE sync_id = ?1 AND remote_issue = ?2",
+            params![sync_id, remote_issue],
+            |r| Ok((r.get::<_, Option<i64>>(0)?.unwrap_or_default(), r.get::<_, i64>(1)? as u64)),
+        )
+        .optional()?)
+}
+
+/// After a retry failed again: the error keeps its first time and counts
+/// the retry.
+pub fn keep_history(conn: &Connection, sync_id: &str, remote_issue: &str, first_at: i64, tries: u64) -> Result<()> {
+    conn.execute(
+        "UPDATE issue_error SET first_at = ?3, tries = ?4 WHERE sync_id = ?1 AND remote_issue = ?2",
+        params![sync_id, remote_issue, first_at, (tries + 1) as i64],
     )?;
     Ok(())
 }
@@ -82,7 +111,8 @@ pub fn discard(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result<u
 pub fn errors(conn: &Connection, sync_id: &str) -> Result<Vec<IssueError>> {
     let mut stmt = conn.prepare(
         "SELECT e.remote_issue, e.local_key, e.seq, e.reason, e.at,
-                (SELECT COUNT(*) FROM parked p WHERE p.sync_id = e.sync_id AND p.remote_issue = e.remote_issue)
+                (SELECT COUNT(*) FROM parked p WHERE p.sync_id = e.sync_id AND p.remote_issue = e.remote_issue),
+                COALESCE(e.first_at, e.at), e.tries
          FROM issue_error e WHERE e.sync_id = ?1 ORDER BY e.at",
     )?;
     let rows = stmt
@@ -94,6 +124,8 @@ pub fn errors(conn: &Connection, sync_id: &str) -> Result<Vec<IssueError>> {
                 reason: r.get(3)?,
                 at: r.get(4)?,
                 parked: r.get::<_, i64>(5)? as u64,
+                first_at: r.get(6)?,
+                tries: r.get::<_, i64>(7)? as u64,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -78,8 +78,25 @@ pub struct SyncRecord {
     pub forward: bool,
     /// The sync that took over: this one collects nothing any more.
     pub replaced_by: Option<String>,
+    /// Paused by the admin (ms since the epoch): nothing is collected,
+    /// sent or applied until `sync resume`.
+    pub paused_at: Option<i64>,
     /// The tracker backend and its settings (JSON); `None`: embedded.
     pub tracker: Option<String>,
+}
+
+impl SyncRecord {
+    /// The state as the admin sees it: `paused`, `expired` (a handshake
+    /// nobody accepted in time), or the stored `handshake` / `active`.
+    pub fn shown_state(&self, now: i64) -> &'static str {
+        if self.paused_at.is_some() {
+            "paused"
+        } else if self.state == SyncState::Handshake && self.handshake_expires.is_some_and(|e| e < now) {
+            "expired"
+        } else {
+            self.state.as_str()
+        }
+    }
 }
 
 impl std::fmt::Debug for SyncRecord {
@@ -107,7 +124,7 @@ const SELECT: &str = "id, name, description, role, protocol, project, sync_user,
     out_acked, in_seq, cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms, own_fpr, own_prev_fpr, own_rekey_seq, \
     partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail, max_message_bytes, \
-    forward, replaced_by, tracker";
+    forward, replaced_by, tracker, paused_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
     let role: String = r.get(3)?;
@@ -150,6 +167,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         forward: r.get(34)?,
         replaced_by: r.get(35)?,
         tracker: r.get(36)?,
+        paused_at: r.get(37)?,
     })
 }
 

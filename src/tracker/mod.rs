@@ -18,6 +18,22 @@ use crate::protocol::{FieldChanges, IssueFields};
 pub use any::{for_sync, open, AnyTracker, TrackerSettings};
 pub use embedded::Embedded;
 
+/// Removes what a backend keeps on disk for a deleted sync (a remote
+/// tracker's change detection state); never the tracker's data.
+pub fn forget(home: &std::path::Path, sync_id: &str) -> anyhow::Result<()> {
+    let db = redmine::state_path(home, sync_id);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(anyhow::Error::new(e).context(format!("cannot remove {}", path.display())))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// An issue as it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Issue {

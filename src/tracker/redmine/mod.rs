@@ -43,7 +43,7 @@ impl Redmine {
             api: Api::new(settings)?,
             settings: settings.clone(),
             meta: OnceLock::new(),
-            state: detect::State::new(&home.join("trackers").join(format!("redmine-{sync_id}.db"))),
+            state: detect::State::new(&state_path(home, sync_id)),
             recent: Default::default(),
         })
     }
@@ -398,4 +398,9 @@ impl Tracker for Redmine {
         self.api.delete(&format!("/attachments/{id}.json"))?;
         self.written(key, None)
     }
+}
+
+/// Where change detection keeps its state for one sync.
+pub fn state_path(home: &Path, sync_id: &str) -> std::path::PathBuf {
+    home.join("trackers").join(format!("redmine-{sync_id}.db"))
 }

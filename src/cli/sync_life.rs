@@ -1,0 +1,80 @@
+//! `postern sync pause|resume|delete`: a sync's life cycle.
+
+use anyhow::{bail, Result};
+use clap::Subcommand;
+
+use crate::home::Home;
+use crate::store::{lifecycle, now_ms, syncs};
+
+#[derive(Debug, Subcommand)]
+pub enum LifeCmd {
+    /// Stop a sync for now: nothing is collected, sent or applied (changes
+    /// wait in the tracker and the partner's messages in the exchange)
+    /// until `sync resume`. A running daemon stops it at once.
+    Pause { sync: String },
+    /// Go on with a paused sync, from where it stopped.
+    Resume { sync: String },
+    /// Remove a sync: its pairings, queues, errors and positions, and its
+    /// name. Issues in the tracker are never touched. Refused while
+    /// messages await the partner's acknowledgement, unless --force.
+    Delete {
+        sync: String,
+        /// Delete even though messages still await acknowledgement or
+        /// wait for a gap (they are then lost for this sync).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
+    let mut conn = home.open_db()?;
+    match cmd {
+        LifeCmd::Pause { sync } => {
+            let s = syncs::find(&conn, &sync)?;
+            if !lifecycle::set_paused(&conn, &s.id, Some(now_ms()))? {
+                bail!("sync '{}' is already paused", s.name);
+            }
+            println!(
+                "Paused sync '{}': nothing is collected, sent or applied until `postern sync resume {}`",
+                s.name, s.name
+            );
+        }
+        LifeCmd::Resume { sync } => {
+            let s = syncs::find(&conn, &sync)?;
+            if !lifecycle::set_paused(&conn, &s.id, None)? {
+                bail!("sync '{}' is not paused", s.name);
+            }
+            println!("Resumed sync '{}': what changed meanwhile crosses on its next cycle", s.name);
+        }
+        LifeCmd::Delete { sync, force } => {
+            let s = syncs::find(&conn, &sync)?;
+            if let Some(old) = syncs::list(&conn)?.into_iter().find(|o| o.replaced_by.as_deref() == Some(&s.id)) {
+                bail!("sync '{}' hands over to '{}': delete '{}' first", old.name, s.name, old.name);
+            }
+            let left = lifecycle::what_delete_forgets(&conn, &s.id)?;
+            if (left.awaiting_ack > 0 || left.held > 0) && !force {
+                bail!(
+                    "sync '{}' still has {} message(s) awaiting the partner's acknowledgement and {} held for a gap: \
+                     run it until they are done (`postern status`), or delete anyway with --force",
+                    s.name,
+                    left.awaiting_ack,
+                    left.held
+                );
+            }
+            let gone = lifecycle::delete(&mut conn, &s.id)?;
+            crate::engine::forget_sync(home.root(), &s.id)?;
+            println!(
+                "Deleted sync '{}': {} issue pairing(s), {} unacknowledged message(s) and {} error(s) forgotten; \
+                 no issue in the tracker was changed",
+                s.name, gone.pairs, gone.awaiting_ack, gone.errors
+            );
+            if s.mail.is_none() {
+                println!(
+                    "The exchange folder {} was left as it is; remove it when the partner no longer needs it",
+                    s.exchange_dir
+                );
+            }
+        }
+    }
+    Ok(())
+}
