@@ -16,6 +16,7 @@ mod sync;
 mod sync_edit;
 mod sync_edit_tracker;
 mod sync_life;
+mod sync_records;
 mod tracker;
 mod tracker_args;
 

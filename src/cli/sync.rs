@@ -12,7 +12,7 @@ use super::prompt::{check_writable, read_passphrase, write_private};
 use super::tracker_args::TrackerArgs;
 use crate::engine::handshake::{self, format_ms, SyncSettings};
 use crate::home::Home;
-use crate::store::{links, syncs};
+use crate::store::syncs;
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCmd {
@@ -119,8 +119,8 @@ pub enum SyncCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Download synchronized issues: the pairs as `firstConnector` JSON.
-    Export { sync: String },
+    #[command(flatten)]
+    Records(super::sync_records::RecordsCmd),
     /// Change a sync's exchange folder, mail settings, Redmine settings and
     /// name tables, or forwarding (not its protocol).
     Edit(super::sync_edit::EditArgs),
@@ -170,9 +170,11 @@ impl SyncCmd {
 }
 
 pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
-    if let SyncCmd::Life(cmd) = cmd {
-        return super::sync_life::life(home, cmd);
-    }
+    let cmd = match cmd {
+        SyncCmd::Life(cmd) => return super::sync_life::life(home, cmd),
+        SyncCmd::Records(cmd) => return super::sync_records::run(home, cmd),
+        other => other,
+    };
     let mut conn = home.open_db()?;
     match cmd {
         SyncCmd::Create {
@@ -364,17 +366,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 println!("{}\t{}\t{}\t{}\t{}", s.name, s.role.as_str(), s.shown_state(now), s.project, s.id);
             }
         }
-        SyncCmd::Export { sync } => {
-            let s = syncs::find(&conn, &sync)?;
-            let mut items = Vec::new();
-            for l in links::all(&conn, &s.id)? {
-                let mut v = serde_json::to_value(&l)?;
-                v["connectorKey"] = format!("CON-{}-{}", l.id, s.project).into();
-                items.push(v);
-            }
-            print_json(&serde_json::json!({ "firstConnector": items }))?;
-        }
-        SyncCmd::Life(_) => unreachable!("handled above"),
+        SyncCmd::Life(_) | SyncCmd::Records(_) => unreachable!("handled above"),
         SyncCmd::Timing { sync, resend_after_secs, gap_after_secs } => {
             if resend_after_secs.is_none() && gap_after_secs.is_none() {
                 bail!("nothing to change: give --resend-after-secs, --gap-after-secs or both");

@@ -17,6 +17,7 @@ pub mod incoming;
 pub mod journal;
 pub mod outgoing;
 pub mod parts;
+pub mod records;
 pub mod rekey;
 pub mod rules;
 

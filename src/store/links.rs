@@ -76,6 +76,50 @@ pub fn insert(conn: &Connection, sync_id: &str, local_key: &str, remote_key: Opt
     Ok(())
 }
 
+/// A pairing restored from a synchronized-issue record, with its history
+/// (times and the sequence numbers of the sync it was exported from).
+pub struct Restored<'a> {
+    pub local_key: &'a str,
+    pub remote_key: &'a str,
+    pub first_sync: i64,
+    pub last_outgoing_change: Option<i64>,
+    pub last_change_seen: Option<i64>,
+    pub out_seq: Option<u64>,
+    pub last_incoming_change: Option<i64>,
+    pub in_seq: Option<u64>,
+    pub ignored: bool,
+}
+
+pub fn insert_restored(conn: &Connection, sync_id: &str, r: &Restored<'_>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO link (sync_id, local_key, remote_key, first_sync, last_outgoing_change, last_change_seen,
+                           out_seq, last_incoming_change, in_seq, ignored)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            sync_id,
+            r.local_key,
+            r.remote_key,
+            r.first_sync,
+            r.last_outgoing_change,
+            r.last_change_seen,
+            r.out_seq.map(|v| v as i64),
+            r.last_incoming_change,
+            r.in_seq.map(|v| v as i64),
+            r.ignored
+        ],
+    )?;
+    Ok(())
+}
+
+/// The attachment pairs (partner's id, local id) of one paired issue.
+pub fn attachment_pairs(conn: &Connection, sync_id: &str, local_key: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT remote_id, local_id FROM attachment_link WHERE sync_id = ?1 AND local_key = ?2 ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map(params![sync_id, local_key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 pub fn set_remote(conn: &Connection, sync_id: &str, local_key: &str, remote_key: &str) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE link SET remote_key = ?3 WHERE sync_id = ?1 AND local_key = ?2",
