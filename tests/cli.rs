@@ -168,6 +168,9 @@ fn every_option_has_a_help_line() {
         &["sync", "resume"],
         &["sync", "delete"],
         &["errors", "ignore-issue"],
+        &["sync", "resync"],
+        &["sync", "pair"],
+        &["sync", "merge"],
         &["demo"],
         &["bench"],
     ];

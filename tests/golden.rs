@@ -118,6 +118,25 @@ fn envelopes() -> Vec<Envelope> {
                 via: vec![],
             },
         ),
+        // A resync: the issue's state (summary only) and its comments.
+        base(
+            13,
+            Body::Changes {
+                changes: vec![WireChange::Known(Change::IssueState {
+                    issue: "SAM2-1".into(),
+                    fields: FieldChanges { summary: Some("Resynced".into()), ..Default::default() },
+                    at: 1_604_663_200_000,
+                    comments: Some(vec![CommentSnapshot {
+                        id: "10019".into(),
+                        author: "alice".into(),
+                        body: "kept".into(),
+                        created_at: 1_604_663_050_000,
+                        gid: None,
+                    }]),
+                })],
+                via: vec![],
+            },
+        ),
         // Passed on by a forwarding hub: the peers it crossed, and where the
         // issue, its comment and its attachment were first made.
         base(

@@ -11,12 +11,14 @@ mod mail_args;
 mod mail_config;
 mod prompt;
 mod run;
+mod scope_args;
 mod status;
 mod sync;
 mod sync_edit;
 mod sync_edit_tracker;
 mod sync_life;
 mod sync_records;
+mod sync_resync;
 mod tracker;
 mod tracker_args;
 

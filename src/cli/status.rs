@@ -26,6 +26,9 @@ pub struct SyncStatus {
     /// When the admin paused the sync (ms since the epoch).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused_since: Option<i64>,
+    /// The last resync's report (also of the existing issues sent at the start).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_resync: Option<crate::engine::resync::Report>,
     /// When an open handshake expires or expired.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handshake_expires: Option<i64>,
@@ -120,6 +123,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 role: s.role.as_str(),
                 state,
                 paused_since: s.paused_at,
+                last_resync: s.last_resync.as_deref().and_then(|r| serde_json::from_str(r).ok()),
                 handshake_expires: s.handshake_expires.filter(|_| s.state == syncs::SyncState::Handshake),
                 protocol: s.protocol,
                 project: s.project,
@@ -180,6 +184,19 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 format_ms(at),
                 s.name
             );
+        }
+        if let Some(r) = &s.last_resync {
+            println!(
+                "  last resync     {} at {}: {} ({}, {} new)",
+                r.kind,
+                format_ms(r.finished_at),
+                r.outcome(),
+                plural(r.issues as u64, "issue", "issues"),
+                r.new
+            );
+            for w in &r.warnings {
+                println!("                  {w}");
+            }
         }
         if let Some(new) = &s.replaced_by {
             println!("  replaced by     {new}: collects nothing more, still reads what the partner sends");

@@ -9,6 +9,7 @@ use clap::Subcommand;
 use super::mail_args::MailArgs;
 use super::print_json;
 use super::prompt::{check_writable, read_passphrase, write_private};
+use super::scope_args::ExistingArgs;
 use super::tracker_args::TrackerArgs;
 use crate::engine::handshake::{self, format_ms, SyncSettings};
 use crate::home::Home;
@@ -37,6 +38,8 @@ pub enum SyncCmd {
         mail: MailArgs,
         #[command(flatten)]
         tracker: TrackerArgs,
+        #[command(flatten)]
+        existing: ExistingArgs,
         /// Exchange folder holding SEND and RECEIVE (default <home>/exchange/<name>).
         #[arg(long)]
         exchange: Option<PathBuf>,
@@ -102,6 +105,8 @@ pub enum SyncCmd {
         mail: MailArgs,
         #[command(flatten)]
         tracker: TrackerArgs,
+        #[command(flatten)]
+        existing: ExistingArgs,
         /// Pass on changes that other syncs of this home applied for their
         /// partners (a hub between partners); never back to a peer a
         /// change came through, so even a cycle of syncs makes no loop.
@@ -121,6 +126,8 @@ pub enum SyncCmd {
     },
     #[command(flatten)]
     Records(super::sync_records::RecordsCmd),
+    #[command(flatten)]
+    Resync(super::sync_resync::ResyncCmd),
     /// Change a sync's exchange folder, mail settings, Redmine settings and
     /// name tables, or forwarding (not its protocol).
     Edit(super::sync_edit::EditArgs),
@@ -173,6 +180,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
     let cmd = match cmd {
         SyncCmd::Life(cmd) => return super::sync_life::life(home, cmd),
         SyncCmd::Records(cmd) => return super::sync_records::run(home, cmd),
+        SyncCmd::Resync(cmd) => return super::sync_resync::run(home, cmd),
         other => other,
     };
     let mut conn = home.open_db()?;
@@ -193,8 +201,10 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             json,
             forward,
             replaces,
+            existing,
         } => {
             handshake::check_name(&name)?;
+            let existing_scope = existing.scope()?;
             if expires_days == 0 {
                 bail!("--expires-days must be at least 1: the partner needs time to accept");
             }
@@ -240,6 +250,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 eprintln!("Generated this peer's key {}", key.fingerprint());
             }
             let created = handshake::create_master(&mut conn, &key, &settings, expires_days as i64 * 86_400_000)?;
+            if let Some(scope) = &existing_scope {
+                syncs::set_initial_resync(&conn, &created.sync.id, Some(&serde_json::to_string(scope)?))?;
+            }
             std::fs::write(&out, &created.handshake).with_context(|| format!("cannot write {}", out.display()))?;
             if let Some(p) = &passphrase_out {
                 write_private(p, &created.passphrase)?;
@@ -250,6 +263,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                     "passphrase": created.passphrase, "fingerprint": created.fingerprint,
                     "exchange": created.sync.exchange_dir,
                     "expires_at": created.sync.handshake_expires,
+                    "existing_issues": existing_scope,
                 }));
             }
             println!("Created sync '{}' ({}), status: handshake", created.sync.name, created.sync.id);
@@ -257,6 +271,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 println!("Exchange folder:  {}", created.sync.exchange_dir);
             }
             println!("Handshake file:   {}", out.display());
+            println!("Existing issues:  {}", existing.say());
             println!("Expires:          {}", format_ms(created.sync.handshake_expires.unwrap_or(0)));
             println!(
                 "Passphrase:       {}   (shown once: give it to the partner by another channel)",
@@ -281,7 +296,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             tracker,
             forward,
             replaces,
+            existing,
         } => {
+            let existing_scope = existing.scope()?;
             let data =
                 std::fs::read(&file).with_context(|| format!("cannot read handshake file {}", file.display()))?;
             let pass = read_passphrase(passphrase, passphrase_file)?;
@@ -343,10 +360,14 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 eprintln!("Generated this peer's key {}", key.fingerprint());
             }
             let rec = handshake::accept(&mut conn, &key, &hs, &settings)?;
+            if let Some(scope) = &existing_scope {
+                syncs::set_initial_resync(&conn, &rec.id, Some(&serde_json::to_string(scope)?))?;
+            }
             println!("Accepted sync '{}' ({}), status: handshake", rec.name, rec.id);
             if rec.protocol == "file" {
                 println!("Exchange folder:  {}", rec.exchange_dir);
             }
+            println!("Existing issues:  {}", existing.say());
             println!("Own fingerprint:  {}", group_fingerprint(&key.fingerprint()));
             println!("Run `postern run` on both sides; the status becomes active once each side hears from the other.");
         }
@@ -366,7 +387,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 println!("{}\t{}\t{}\t{}\t{}", s.name, s.role.as_str(), s.shown_state(now), s.project, s.id);
             }
         }
-        SyncCmd::Life(_) | SyncCmd::Records(_) => unreachable!("handled above"),
+        SyncCmd::Life(_) | SyncCmd::Records(_) | SyncCmd::Resync(_) => unreachable!("handled above"),
         SyncCmd::Timing { sync, resend_after_secs, gap_after_secs } => {
             if resend_after_secs.is_none() && gap_after_secs.is_none() {
                 bail!("nothing to change: give --resend-after-secs, --gap-after-secs or both");

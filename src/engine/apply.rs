@@ -234,6 +234,14 @@ fn apply_to_linked(
             }
             tracker.delete_comment(key, &local, actor)
         }
+        Change::IssueState { issue, fields, at, comments } => arrivals::state(
+            &arrivals::Here { conn, tracker, sync, actor },
+            key,
+            issue,
+            (fields, *at),
+            comments.as_deref(),
+            replies,
+        ),
         Change::Paired { .. } | Change::Part { .. } => Ok(()),
     }
 }

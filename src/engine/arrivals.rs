@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use rusqlite::Connection;
 
-use crate::protocol::{AttachmentSnapshot, Change, CommentSnapshot, IssueFields};
+use crate::protocol::{AttachmentSnapshot, Change, CommentSnapshot, FieldChanges, IssueFields};
 use crate::store::origins::{self, Kind};
 use crate::store::{links, SyncRecord};
 use crate::tracker::attachments::sha256_hex;
@@ -180,5 +180,61 @@ pub fn attachment<T: Tracker>(
         comments: Vec::new(),
         attachments: vec![(a.id.clone(), id)],
     });
+    Ok(())
+}
+
+/// A resync's state of the partner's issue `remote` on local issue `key`:
+/// fields set (a later local edit of a field is kept, as for any update),
+/// and, when sent, comments converged: a paired comment gets the text it
+/// has there, one deleted here without the partner knowing is made again,
+/// a new one is added; none is duplicated.
+pub fn state<T: Tracker>(
+    h: &Here<'_, T>,
+    key: &str,
+    remote: &str,
+    (fields, at): (&FieldChanges, i64),
+    comments: Option<&[CommentSnapshot]>,
+    replies: &mut Vec<Change>,
+) -> Result<()> {
+    let Here { conn, tracker, sync, actor } = *h;
+    let mut fields = fields.clone();
+    for name in fields.names() {
+        if let Some(local) = tracker.local_field_time(key, name, &sync.id)? {
+            if !super::rules::partner_wins(sync.role, at, local) {
+                fields.drop_field(name);
+            }
+        }
+    }
+    if !fields.is_empty() {
+        tracker.update_issue(key, &fields, actor)?;
+    }
+    let Some(list) = comments else {
+        return Ok(());
+    };
+    let here = tracker.issue(key)?.map(|i| i.comments).unwrap_or_default();
+    let mut again = Vec::new();
+    for c in list {
+        match links::local_comment(conn, &sync.id, &c.id)? {
+            Some(local) => match here.iter().find(|x| x.id == local) {
+                Some(x) if x.body == c.body => {}
+                Some(_) => tracker.edit_comment(key, &local, &c.body, actor)?,
+                None => {
+                    let gid = gid_of(sync, c.gid.as_deref(), &c.id);
+                    let id = add_comment(conn, tracker, key, c, &gid, actor)?;
+                    links::pair_comment(conn, &sync.id, key, &id, &c.id)?;
+                    again.push((c.id.clone(), id));
+                }
+            },
+            None => comment(h, key, remote, c, replies)?,
+        }
+    }
+    if !again.is_empty() {
+        replies.push(Change::Paired {
+            yours: remote.into(),
+            mine: key.into(),
+            comments: again,
+            attachments: Vec::new(),
+        });
+    }
     Ok(())
 }

@@ -234,6 +234,8 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         forward: s.forward,
         replaced_by: None,
         paused_at: None,
+        initial_resync: None,
+        last_resync: None,
         tracker: match &s.tracker {
             crate::tracker::TrackerSettings::Embedded => None,
             other => Some(serde_json::to_string(other).expect("json")),

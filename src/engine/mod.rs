@@ -19,6 +19,7 @@ pub mod outgoing;
 pub mod parts;
 pub mod records;
 pub mod rekey;
+pub mod resync;
 pub mod rules;
 
 use anyhow::{Context, Result};
@@ -180,6 +181,26 @@ impl Peer {
         Ok(Some(report))
     }
 
+    /// The issues that existed before the sync, as chosen at create or
+    /// accept: sent once, as soon as the partner is known.
+    fn send_existing_issues(&mut self, sync: &SyncRecord, scope: &str) -> Result<()> {
+        let scope: resync::Scope =
+            serde_json::from_str(scope).context("the sync's choice of existing issues is damaged")?;
+        let planned = {
+            let tracker = crate::tracker::for_sync(sync, &self.conn)?;
+            resync::plan(&tracker, sync, &scope)?
+        };
+        let report = resync::run(&mut self.conn, sync, &scope, "existing issues", planned, &mut |done, total| {
+            tracing::info!(sync = %sync.name, done, total, "sending existing issues");
+        })?;
+        store::syncs::set_initial_resync(&self.conn, &sync.id, None)?;
+        tracing::info!(sync = %sync.name, issues = report.issues, outcome = report.outcome(), "existing issues sent");
+        for w in &report.warnings {
+            tracing::warn!(sync = %sync.name, "{w}");
+        }
+        Ok(())
+    }
+
     /// When the sync next has something to send on time alone (a resend,
     /// a gap to ask about), in ms since the epoch.
     pub fn next_due(&self, id: &str) -> Result<Option<i64>> {
@@ -233,6 +254,9 @@ impl Peer {
     }
 
     fn cycle_sync_inner(&mut self, sync: &SyncRecord, work: Work) -> Result<(CycleReport, Option<anyhow::Error>)> {
+        if let (Some(scope), Some(_)) = (&sync.initial_resync, &sync.partner_fpr) {
+            self.send_existing_issues(sync, scope)?;
+        }
         let transport = crate::transport::AnyTransport::for_sync(sync)?;
         let position = store::syncs::mailbox_position(&self.conn, &sync.id)?;
         if let Some(p) = &position {

@@ -49,7 +49,7 @@ pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> TResult<u64> {
     let mut cursor = syncs::get(&tx, &sync.id)?.map(|s| s.change_cursor).unwrap_or_else(|| sync.change_cursor.clone());
     let start = cursor.clone();
     let mut snapshotted: HashSet<String> = HashSet::new();
-    let mut batch = Batch { budget: Budget::for_limit(sync.max_message_bytes), ..Default::default() };
+    let mut batch = Batch::for_limit(sync.max_message_bytes);
     let mut enqueued = 0;
     loop {
         let page = tracker.changes_since(&sync.project, &cursor, PAGE)?;
@@ -75,7 +75,7 @@ pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> TResult<u64> {
                 to_change(&tx, tracker, &row)?.into_iter().collect()
             };
             for change in changes {
-                enqueued += batch.add(&tx, &sync.id, now, change, &row, &via)?;
+                enqueued += batch.add(&tx, &sync.id, now, change, (&row.issue_key, row.at), &via)?;
             }
         }
     }
@@ -112,7 +112,7 @@ fn passes(sync: &SyncRecord, partner: &str, own: &str, row: &ChangeRecord) -> Op
 
 /// An issue's first crossing: its state with comments, then each
 /// attachment as its own change (they can be large).
-fn snapshot(conn: &Connection, tracker: &impl Tracker, issue: Issue) -> Result<Vec<Change>> {
+pub(super) fn snapshot(conn: &Connection, tracker: &impl Tracker, issue: Issue) -> Result<Vec<Change>> {
     let comments = issue
         .comments
         .iter()
@@ -136,7 +136,7 @@ fn snapshot(conn: &Connection, tracker: &impl Tracker, issue: Issue) -> Result<V
     Ok(out)
 }
 
-fn attachment_snapshot(conn: &Connection, a: Attachment) -> Result<AttachmentSnapshot> {
+pub(super) fn attachment_snapshot(conn: &Connection, a: Attachment) -> Result<AttachmentSnapshot> {
     let gid = origins::carried(conn, Kind::Attachment, &a.info.id)?;
     Ok(AttachmentSnapshot {
         id: a.info.id,
@@ -183,8 +183,9 @@ fn to_change(conn: &Connection, tracker: &impl Tracker, row: &ChangeRecord) -> R
     }))
 }
 
+/// Changes gathered into numbered outbox messages within the size limit.
 #[derive(Default)]
-struct Batch {
+pub(super) struct Batch {
     budget: Budget,
     /// The peers the batched changes crossed (one list per message).
     via: Vec<String>,
@@ -196,13 +197,13 @@ struct Batch {
 impl Batch {
     /// Adds a change, closing the batch first if it would grow past the
     /// budget; a change too large for any message goes alone, in parts.
-    fn add(
+    pub(super) fn add(
         &mut self,
         conn: &Connection,
         sync_id: &str,
         now: i64,
         change: Change,
-        row: &ChangeRecord,
+        (key, at): (&str, i64),
         via: &[String],
     ) -> Result<u64> {
         let json = serde_json::to_vec(&change)?;
@@ -219,7 +220,7 @@ impl Batch {
         }
         if json.len() <= self.budget.batch_json {
             self.bytes += json.len();
-            self.touched.push((row.issue_key.clone(), row.at));
+            self.touched.push((key.to_string(), at));
             self.changes.push(WireChange::Known(change));
             return Ok(enqueued);
         }
@@ -230,14 +231,18 @@ impl Batch {
             self.changes.push(WireChange::Known(part));
             if i == last {
                 // The issue's link records the last part's number.
-                self.touched.push((row.issue_key.clone(), row.at));
+                self.touched.push((key.to_string(), at));
             }
             enqueued += self.flush(conn, sync_id, now)?;
         }
         Ok(enqueued)
     }
 
-    fn flush(&mut self, conn: &Connection, sync_id: &str, now: i64) -> Result<u64> {
+    pub(super) fn for_limit(max_message_bytes: u64) -> Self {
+        Batch { budget: Budget::for_limit(max_message_bytes), ..Default::default() }
+    }
+
+    pub(super) fn flush(&mut self, conn: &Connection, sync_id: &str, now: i64) -> Result<u64> {
         if self.changes.is_empty() {
             return Ok(0);
         }

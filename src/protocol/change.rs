@@ -73,6 +73,15 @@ impl FieldChanges {
         v
     }
 
+    /// Keeps only the named fields (wire names).
+    pub fn keep_only(&mut self, names: &[String]) {
+        for n in self.names() {
+            if !names.iter().any(|k| k == n) {
+                self.drop_field(n);
+            }
+        }
+    }
+
     /// Unsets the named field.
     pub fn drop_field(&mut self, name: &str) {
         match name {
@@ -173,6 +182,16 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<(String, String)>,
     },
+    /// A resync: the issue's current state (the fields chosen, and its
+    /// comments when chosen), not its history. The receiver converges:
+    /// fields set, comments edited, re-created or added, never duplicated.
+    IssueState {
+        issue: String,
+        fields: FieldChanges,
+        at: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comments: Option<Vec<CommentSnapshot>>,
+    },
     /// Piece `index` (from 0) of `total` of one change too large for a
     /// message: `data` is base64 of a slice of that change's JSON. The
     /// pieces travel in consecutive messages and the receiver applies the
@@ -197,6 +216,7 @@ impl Change {
             | Change::CommentDeleted { issue, .. }
             | Change::AttachmentAdded { issue, .. }
             | Change::AttachmentDeleted { issue, .. }
+            | Change::IssueState { issue, .. }
             | Change::Part { issue, .. } => issue,
             Change::Paired { yours, .. } => yours,
         }

@@ -82,6 +82,7 @@ fn kind(c: &WireChange) -> &str {
             Change::AttachmentAdded { .. } => "attachment_added",
             Change::AttachmentDeleted { .. } => "attachment_deleted",
             Change::Paired { .. } => "paired",
+            Change::IssueState { .. } => "issue_state",
             Change::Part { .. } => "part",
         },
         WireChange::Unknown(v) => v["type"].as_str().unwrap_or("unknown"),

@@ -5,3 +5,7 @@ ALTER TABLE sync ADD COLUMN paused_at INTEGER;
 ALTER TABLE issue_error ADD COLUMN first_at INTEGER;
 ALTER TABLE issue_error ADD COLUMN tries INTEGER NOT NULL DEFAULT 1;
 UPDATE issue_error SET first_at = at WHERE first_at IS NULL;
+-- Issues that existed before the sync, chosen at create/accept (a resync
+-- scope, JSON), sent once the partner is known; and the last resync's report.
+ALTER TABLE sync ADD COLUMN initial_resync TEXT;
+ALTER TABLE sync ADD COLUMN last_resync TEXT;

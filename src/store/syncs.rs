@@ -81,6 +81,10 @@ pub struct SyncRecord {
     /// Paused by the admin (ms since the epoch): nothing is collected,
     /// sent or applied until `sync resume`.
     pub paused_at: Option<i64>,
+    /// Existing issues to send once the partner is known (a resync scope, JSON).
+    pub initial_resync: Option<String>,
+    /// The last resync's report (JSON).
+    pub last_resync: Option<String>,
     /// The tracker backend and its settings (JSON); `None`: embedded.
     pub tracker: Option<String>,
 }
@@ -124,7 +128,7 @@ const SELECT: &str = "id, name, description, role, protocol, project, sync_user,
     out_acked, in_seq, cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms, own_fpr, own_prev_fpr, own_rekey_seq, \
     partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail, max_message_bytes, \
-    forward, replaced_by, tracker, paused_at";
+    forward, replaced_by, tracker, paused_at, initial_resync, last_resync";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
     let role: String = r.get(3)?;
@@ -168,6 +172,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         replaced_by: r.get(35)?,
         tracker: r.get(36)?,
         paused_at: r.get(37)?,
+        initial_resync: r.get(38)?,
+        last_resync: r.get(39)?,
     })
 }
 
@@ -198,6 +204,18 @@ pub fn insert(conn: &Connection, s: &SyncRecord) -> Result<()> {
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<SyncRecord>> {
     Ok(conn.query_row(&format!("SELECT {SELECT} FROM sync WHERE id = ?1"), [id], from_row).optional()?)
+}
+
+/// Sets (or clears) the existing issues to send once the partner is known.
+pub fn set_initial_resync(conn: &Connection, id: &str, scope: Option<&str>) -> Result<()> {
+    conn.execute("UPDATE sync SET initial_resync = ?2 WHERE id = ?1", params![id, scope])?;
+    Ok(())
+}
+
+/// Keeps the last resync's report.
+pub fn set_last_resync(conn: &Connection, id: &str, report: &str) -> Result<()> {
+    conn.execute("UPDATE sync SET last_resync = ?2 WHERE id = ?1", params![id, report])?;
+    Ok(())
 }
 
 pub fn get_by_name(conn: &Connection, name: &str) -> Result<Option<SyncRecord>> {

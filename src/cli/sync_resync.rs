@@ -1,0 +1,94 @@
+//! `postern sync resync`: send the current state of a sync's issues again.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{bail, Result};
+use clap::Subcommand;
+
+use super::scope_args::ScopeArgs;
+use crate::engine::resync::{self, Report};
+use crate::home::Home;
+use crate::store::{links, syncs};
+
+#[derive(Debug, Subcommand)]
+pub enum ResyncCmd {
+    /// Send the current state (not the history) of the sync's issues, or of
+    /// those a filter matches, to the partner: issues that never crossed are
+    /// created there, paired ones converge without duplicate comments or
+    /// attachments. Ends with a report (`Completed Successfully`, or
+    /// `Completed with warnings` and one line per failing issue).
+    Resync {
+        sync: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
+    let ResyncCmd::Resync { sync, scope, yes, json } = cmd;
+    let scope = scope.scope()?;
+    let mut conn = home.open_db()?;
+    let s = syncs::find(&conn, &sync)?;
+    if s.partner_fpr.is_none() {
+        bail!("sync '{}' has no partner yet: finish the handshake first", s.name);
+    }
+    let planned = {
+        let tracker = crate::tracker::for_sync(&s, &conn)?;
+        resync::plan(&tracker, &s, &scope)?
+    };
+    let new = planned.0.iter().filter(|i| matches!(links::by_local(&conn, &s.id, &i.key), Ok(None))).count();
+    let total = planned.0.len();
+    if total > 0 && !yes {
+        let question = format!(
+            "This resync sends {total} issue(s) of project {} to the partner ({new} never crossed before).",
+            s.project
+        );
+        if !std::io::stdin().is_terminal() {
+            bail!("{question} Confirm with --yes");
+        }
+        eprint!("{question} Go on? [y/N] ");
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        if !matches!(line.trim(), "y" | "Y" | "yes") {
+            bail!("nothing was sent");
+        }
+    }
+    let terminal = std::io::stderr().is_terminal();
+    let name = s.name.clone();
+    let mut progress = move |done: usize, total: usize| {
+        if terminal {
+            eprint!("\rResync {name}: {done}/{total} issues");
+            if done == total {
+                eprintln!();
+            }
+        } else {
+            eprintln!("resync {name}: {done}/{total} issues");
+        }
+    };
+    let report = resync::run(&mut conn, &s, &scope, "resync", planned, &mut progress)?;
+    if json {
+        return super::print_json(&report);
+    }
+    print_report(&report);
+    println!(
+        "{} queued in {}; they go out with the next cycle (`postern run`).",
+        super::plural(report.issues as u64, "issue", "issues"),
+        super::plural(report.messages, "message", "messages")
+    );
+    Ok(())
+}
+
+/// The report in Timetracker's shape.
+pub fn print_report(r: &Report) {
+    println!("{}", r.outcome());
+    for w in &r.warnings {
+        println!("{w}");
+    }
+}

@@ -1,0 +1,215 @@
+//! Resync: send the current state of a sync's issues (all, or those a
+//! filter matches), not their history. An issue that never crossed goes as
+//! a first crossing (the existing issues chosen at `sync create`/`accept`
+//! are such a resync); a paired one as [`Change::IssueState`], which the
+//! receiver converges to without duplicating comments or attachments and
+//! without sending anything back but pairings. Ends with a report in
+//! Timetracker's shape: `Completed Successfully`, or `Completed with
+//! warnings` and one `[KEY] failed to sync …` line per issue.
+
+use rusqlite::{Connection, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+use super::outgoing::{attachment_snapshot, snapshot, Batch};
+use crate::protocol::{Change, CommentSnapshot, FieldChanges};
+use crate::store::origins::{self, Kind};
+use crate::store::{links, now_ms, syncs, SyncRecord};
+use crate::tracker::{Issue, Tracker};
+
+/// Which issues, and what of them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    /// Only these issue keys (empty: all of the project).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+    /// Only issues updated at or after this time (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_since: Option<i64>,
+    /// Only issues in one of these statuses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statuses: Vec<String>,
+    /// Only issues with one of these labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// Only issues created before this time (the existing issues chosen at
+    /// the start: not those that arrived from the partner since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_before: Option<i64>,
+    /// Only these fields (`summary`, …, `comments`, `attachments`) of
+    /// paired issues; empty: everything.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+/// The fields a resync can be limited to.
+pub const FIELDS: &[&str] =
+    &["summary", "description", "status", "priority", "labels", "assignee", "comments", "attachments"];
+
+impl Scope {
+    pub fn matches(&self, issue: &Issue) -> bool {
+        (self.keys.is_empty() || self.keys.contains(&issue.key))
+            && self.updated_since.is_none_or(|t| issue.updated_at >= t)
+            && self.created_before.is_none_or(|t| issue.created_at < t)
+            && (self.statuses.is_empty() || self.statuses.contains(&issue.fields.status))
+            && (self.labels.is_empty() || issue.fields.labels.iter().any(|l| self.labels.contains(l)))
+    }
+
+    fn includes(&self, field: &str) -> bool {
+        self.fields.is_empty() || self.fields.iter().any(|f| f == field)
+    }
+}
+
+/// What a resync did, kept as the sync's last report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// `resync` or `existing issues`.
+    pub kind: String,
+    pub started_at: i64,
+    pub finished_at: i64,
+    /// Issues the scope matched.
+    pub issues: usize,
+    /// Of them, sent for the first time (never crossed before).
+    pub new: usize,
+    /// Messages queued.
+    pub messages: u64,
+    /// One line per issue that failed, `[KEY] failed to sync …`.
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    pub fn outcome(&self) -> &'static str {
+        if self.warnings.is_empty() {
+            "Completed Successfully"
+        } else {
+            "Completed with warnings"
+        }
+    }
+}
+
+/// The issues of the sync's project that `scope` matches, read from the
+/// tracker; issues that cannot be read are reported, not skipped silently.
+pub fn plan(tracker: &impl Tracker, sync: &SyncRecord, scope: &Scope) -> anyhow::Result<(Vec<Issue>, Vec<String>)> {
+    let keys = if scope.keys.is_empty() { tracker.issue_keys(&sync.project)? } else { scope.keys.clone() };
+    let (mut issues, mut warnings) = (Vec::new(), Vec::new());
+    for key in keys {
+        match tracker.issue(&key) {
+            Ok(Some(i)) if i.project == sync.project => {
+                if scope.matches(&i) {
+                    issues.push(i)
+                }
+            }
+            Ok(Some(i)) => warnings.push(format!("[{key}] failed to sync issue: it is in project {}", i.project)),
+            Ok(None) => warnings.push(format!("[{key}] failed to sync issue: no such issue")),
+            Err(e) => warnings.push(format!("[{key}] failed to sync issue: {e}")),
+        }
+    }
+    Ok((issues, warnings))
+}
+
+/// Issues per transaction: the daemon is never held up for long.
+const CHUNK: usize = 100;
+
+/// Queues the state of `issues` for the partner; `progress(done, total)`
+/// after each chunk. Keeps the report as the sync's last.
+pub fn run(
+    conn: &mut Connection,
+    sync: &SyncRecord,
+    scope: &Scope,
+    kind: &str,
+    (issues, warnings): (Vec<Issue>, Vec<String>),
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<Report> {
+    if sync.partner_fpr.is_none() {
+        anyhow::bail!("sync '{}' has no partner yet: a resync can only be sent once the handshake is done", sync.name);
+    }
+    let mut report =
+        Report { kind: kind.into(), started_at: now_ms(), issues: issues.len(), warnings, ..Default::default() };
+    let conn: &Connection = conn;
+    let tracker = &crate::tracker::for_sync(sync, conn)?;
+    let total = issues.len();
+    let mut done = 0;
+    let mut chunks = issues.into_iter().peekable();
+    while chunks.peek().is_some() {
+        let chunk: Vec<Issue> = chunks.by_ref().take(CHUNK).collect();
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        let mut batch = Batch::for_limit(sync.max_message_bytes);
+        let now = now_ms();
+        for issue in chunk {
+            let key = issue.key.clone();
+            let changes = if links::by_local(&tx, &sync.id, &key)?.is_none() {
+                links::insert(&tx, &sync.id, &key, None, now)?;
+                report.new += 1;
+                snapshot(&tx, tracker, issue)?
+            } else {
+                state(&tx, tracker, sync, scope, issue, now, &mut report.warnings)?
+            };
+            for change in changes {
+                report.messages += batch.add(&tx, &sync.id, now, change, (&key, now), &[])?;
+            }
+        }
+        report.messages += batch.flush(&tx, &sync.id, now)?;
+        tx.commit()?;
+        done += CHUNK.min(total - done);
+        progress(done, total);
+    }
+    report.finished_at = now_ms();
+    syncs::set_last_resync(conn, &sync.id, &serde_json::to_string(&report)?)?;
+    Ok(report)
+}
+
+/// A paired issue's state, and its attachments that never crossed.
+fn state(
+    conn: &Connection,
+    tracker: &impl Tracker,
+    sync: &SyncRecord,
+    scope: &Scope,
+    issue: Issue,
+    now: i64,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Vec<Change>> {
+    let mut fields = FieldChanges::all(&issue.fields);
+    if !scope.fields.is_empty() {
+        fields.keep_only(&scope.fields);
+    }
+    let comments = match scope.includes("comments") {
+        true => Some(
+            issue
+                .comments
+                .iter()
+                .map(|c| {
+                    Ok(CommentSnapshot {
+                        id: c.id.clone(),
+                        author: c.on_behalf_of.clone().unwrap_or_else(|| c.author.clone()),
+                        body: c.body.clone(),
+                        created_at: c.created_at,
+                        gid: origins::carried(conn, Kind::Comment, &c.id)?,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        ),
+        false => None,
+    };
+    let mut out = vec![Change::IssueState { issue: issue.key.clone(), fields, at: now, comments }];
+    if !scope.includes("attachments") {
+        return Ok(out);
+    }
+    let paired = links::attachment_pairs(conn, &sync.id, &issue.key)?;
+    let unsent: Vec<_> = issue.attachments.iter().filter(|a| !paired.iter().any(|(_, l)| *l == a.id)).collect();
+    let mut synced = 0;
+    for a in &unsent {
+        // An attachment that cannot be read now is reported, not fatal.
+        if let Ok(Some(a)) = tracker.attachment(&issue.key, &a.id) {
+            out.push(Change::AttachmentAdded { issue: issue.key.clone(), attachment: attachment_snapshot(conn, a)? });
+            synced += 1;
+        }
+    }
+    if synced < unsent.len() {
+        warnings.push(format!(
+            "[{}] failed to sync attachments: total: {}, synchronized: {}",
+            issue.key,
+            issue.attachments.len(),
+            issue.attachments.len() - (unsent.len() - synced)
+        ));
+    }
+    Ok(out)
+}
