@@ -171,6 +171,8 @@ fn every_option_has_a_help_line() {
         &["sync", "resync"],
         &["sync", "pair"],
         &["sync", "merge"],
+        &["conflicts", "list"],
+        &["conflicts", "reapply"],
         &["demo"],
         &["bench"],
     ];

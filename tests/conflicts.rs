@@ -100,3 +100,113 @@ fn concurrent_edits_of_one_field_converge_to_the_later_edit() {
     }
     no_errors(&m, &s);
 }
+
+/// Both sides edit before either hears of the other, then messages cross.
+fn both_edit(m: &TestPeer, s: &TestPeer, master: &[&str], slave: &[&str]) {
+    m.ok(&[&["issue", "edit", "SAM2-1"][..], master].concat());
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    s.ok(&[&["issue", "edit", "SP2-1"][..], slave].concat());
+    settle(m, s, "acme");
+}
+
+fn issue_pair() -> (TestPeer, TestPeer) {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "start", "--label", "base"]);
+    settle(&m, &s, "acme");
+    (m, s)
+}
+
+#[test]
+fn a_conflict_is_recorded_on_both_sides_and_the_losing_value_can_be_reapplied() {
+    let (m, s) = issue_pair();
+    both_edit(&m, &s, &["--summary", "master's"], &["--summary", "slave's, later"]);
+    for (p, key) in [(&m, "SAM2-1"), (&s, "SP2-1")] {
+        assert_eq!(p.issue(key)["summary"], "slave's, later");
+    }
+    let mc = m.json(&["conflicts", "list", "acme", "--json"]);
+    assert_eq!(mc.as_array().unwrap().len(), 1, "{mc}");
+    let c = &mc[0];
+    assert_eq!(
+        (c["local_key"].as_str(), c["remote_key"].as_str(), c["field"].as_str()),
+        (Some("SAM2-1"), Some("SP2-1"), Some("summary"))
+    );
+    assert_eq!((c["local_value"].as_str(), c["partner_value"].as_str()), (Some("master's"), Some("slave's, later")));
+    assert_eq!((c["winner"].as_str(), c["policy"].as_str()), (Some("partner"), Some("latest")));
+    assert!(c["local_at"].as_i64() < c["partner_at"].as_i64());
+    let sc = s.json(&["conflicts", "list", "acme", "--json"]);
+    assert_eq!((sc[0]["winner"].as_str(), sc[0]["local_value"].as_str()), (Some("here"), Some("slave's, later")));
+    assert_eq!(m.status()["conflicts"], 1);
+    let text = m.ok(&["conflicts", "list", "acme"]);
+    assert!(
+        text.contains("[SAM2-1 / partner's SP2-1] summary: here \"master's\"")
+            && text.contains("partner's taken (latest)"),
+        "{text}"
+    );
+
+    // The master's admin wants its value after all: re-applied, it crosses.
+    let id = c["id"].to_string();
+    m.ok(&["conflicts", "reapply", "acme", &id]);
+    settle(&m, &s, "acme");
+    assert_eq!(s.issue("SP2-1")["summary"], "master's");
+    assert_eq!(m.issue("SAM2-1")["summary"], "master's");
+    assert!(m.fail(&["conflicts", "reapply", "acme", &id]).contains("is reapplied already"));
+    assert_eq!(m.ok(&["conflicts", "list", "acme"]), "no open conflicts in sync 'acme'");
+    assert!(m.ok(&["conflicts", "list", "acme", "--all"]).contains(", reapplied"));
+    // The slave dismisses its record.
+    let sid = sc[0]["id"].to_string();
+    s.ok(&["conflicts", "dismiss", "acme", &sid]);
+    assert_eq!(s.status()["conflicts"], 0);
+    assert!(s.fail(&["conflicts", "dismiss", "acme", "99"]).contains("has no conflict #99"));
+    // An edit made after hearing of the other side is no conflict.
+    s.ok(&["issue", "edit", "SP2-1", "--summary", "the slave read it and changed it"]);
+    settle(&m, &s, "acme");
+    assert_eq!(m.ok(&["conflicts", "list", "acme"]), "no open conflicts in sync 'acme'");
+    no_errors(&m, &s);
+}
+
+#[test]
+fn a_field_the_master_owns_takes_the_masters_value_even_when_earlier() {
+    let (m, s) = issue_pair();
+    for p in [&m, &s] {
+        let out = p.ok(&["sync", "edit", "acme", "--field-owner", "status=master"]);
+        assert!(out.contains("owned fields status=master"), "{out}");
+    }
+    assert!(m.fail(&["sync", "edit", "acme", "--field-owner", "colour=master"]).contains("'colour' is not one of"));
+    assert!(m
+        .fail(&["sync", "edit", "acme", "--field-owner", "status=partner"])
+        .contains("not master, slave or latest"));
+    both_edit(&m, &s, &["--status", "Done"], &["--status", "In Progress", "--summary", "slave's summary"]);
+    for (p, key) in [(&m, "SAM2-1"), (&s, "SP2-1")] {
+        let i = p.issue(key);
+        assert_eq!(i["status"], "Done", "the owner's value on both sides");
+        assert_eq!(i["summary"], "slave's summary", "other fields cross as ever");
+    }
+    let sc = s.json(&["conflicts", "list", "acme", "--json"]);
+    assert_eq!((sc[0]["winner"].as_str(), sc[0]["policy"].as_str()), (Some("partner"), Some("master owns it")), "{sc}");
+    // The slave's edits of an owned field stay on its side.
+    s.ok(&["issue", "edit", "SP2-1", "--status", "Open"]);
+    settle(&m, &s, "acme");
+    assert_eq!(m.issue("SAM2-1")["status"], "Done");
+    // Back to the default: the later edit wins again.
+    m.ok(&["sync", "edit", "acme", "--field-owner", "status=latest"]);
+    s.ok(&["sync", "edit", "acme", "--field-owner", "status=latest"]);
+    s.ok(&["issue", "edit", "SP2-1", "--status", "Review"]);
+    settle(&m, &s, "acme");
+    assert_eq!(m.issue("SAM2-1")["status"], "Review");
+}
+
+#[test]
+fn labels_changed_on_both_sides_merge() {
+    let (m, s) = issue_pair();
+    both_edit(&m, &s, &["--labels", "base,from-master"], &["--labels", "base,from-slave"]);
+    for (p, key) in [(&m, "SAM2-1"), (&s, "SP2-1")] {
+        let mut labels: Vec<String> =
+            p.issue(key)["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
+        labels.sort();
+        assert_eq!(labels, ["base", "from-master", "from-slave"], "{key}");
+    }
+    let mc = m.json(&["conflicts", "list", "acme", "--json"]);
+    assert_eq!(mc[0]["winner"], "merged", "{mc}");
+    no_errors(&m, &s);
+}

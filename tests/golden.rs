@@ -39,6 +39,7 @@ fn envelopes() -> Vec<Envelope> {
             issue: "SAM2-1".into(),
             fields: FieldChanges { status: Some("Done".into()), assignee: Some("".into()), ..Default::default() },
             at: 1_604_663_098_000,
+            seen: None,
         },
         Change::CommentAdded {
             issue: "SAM2-1".into(),

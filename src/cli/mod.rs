@@ -3,6 +3,7 @@
 
 mod attachment;
 mod bench;
+mod conflicts;
 pub(crate) mod demo;
 mod errors;
 mod key;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Issues whose incoming changes are blocked by an error.
     #[command(subcommand)]
     Errors(errors::ErrorsCmd),
+    /// Edits both sides made to the same field before hearing of each other.
+    #[command(subcommand)]
+    Conflicts(conflicts::ConflictsCmd),
     /// Check mail accounts for the email protocol.
     #[command(subcommand)]
     Mail(Box<mail::MailCmd>),
@@ -137,6 +141,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Sync(c) => sync::sync(&existing()?, *c),
         Command::Errors(c) => errors::errors(&existing()?, c),
+        Command::Conflicts(c) => conflicts::conflicts(&existing()?, c),
         Command::Key(c) if matches!(c, key::KeyCmd::Import { .. }) => key::key(&home()?, c),
         Command::Key(c) => key::key(&existing()?, c),
         Command::Mail(c) => mail::mail(*c),

@@ -49,6 +49,8 @@ pub struct SyncStatus {
     pub max_message_bytes: u64,
     pub issues_with_errors: u64,
     pub quarantined: u64,
+    /// Open conflicts (`postern conflicts list`).
+    pub conflicts: u64,
     /// Mail settings of an email sync; passwords shown only by source.
     pub mail: Option<serde_json::Value>,
     /// How far the IMAP mailbox has been read (email syncs).
@@ -116,6 +118,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 max_message_bytes: s.max_message_bytes,
                 issues_with_errors: problems::errors(conn, &s.id)?.len() as u64,
                 quarantined: problems::quarantined(conn, &s.id)?,
+                conflicts: crate::store::conflicts::open_count(conn, &s.id)?,
                 mail: s.mail.as_deref().and_then(redacted_mail),
                 imap_position: syncs::mailbox_position(conn, &s.id)?,
                 name: s.name,
@@ -258,9 +261,10 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
         }
         println!("  message limit   {} bytes", s.max_message_bytes);
         println!(
-            "  problems        {} with errors, {} quarantined",
+            "  problems        {} with errors, {} quarantined, {}",
             plural(s.issues_with_errors, "issue", "issues"),
-            plural(s.quarantined, "message", "messages")
+            plural(s.quarantined, "message", "messages"),
+            plural(s.conflicts, "open conflict", "open conflicts")
         );
     }
     Ok(())

@@ -52,6 +52,11 @@ pub struct EditArgs {
     /// Redmine: seconds between full reads of the synced issues.
     #[arg(long, value_name = "SECS")]
     pub(super) redmine_rescan_secs: Option<u64>,
+    /// Fields one side owns (FIELD=master|slave, comma-separated;
+    /// FIELD=latest: the later edit wins again, the default): only the
+    /// owner's edits of them cross, and win any conflict.
+    #[arg(long, value_name = "PAIRS")]
+    pub(super) field_owner: Option<String>,
     /// Save Redmine settings without checking them against Redmine.
     #[arg(long)]
     pub(super) skip_tracker_check: bool,
@@ -69,6 +74,17 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                 sync.name,
                 sync.protocol
             );
+        }
+    }
+    if let Some(spec) = &a.field_owner {
+        super::conflicts::set_owners(&conn, &sync, spec)?;
+        if a.exchange.is_none()
+            && !mail_given
+            && a.forward.is_none()
+            && a.status_map.is_none()
+            && a.priority_map.is_none()
+        {
+            return Ok(());
         }
     }
     let redmine_given = a.status_map.is_some()

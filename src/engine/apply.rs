@@ -33,7 +33,7 @@ pub fn apply_message(
     conn: &Connection,
     tracker: &Journaled,
     sync: &SyncRecord,
-    seq: u64,
+    (seq, ack): (u64, u64),
     changes: &[WireChange],
     via: &[String],
 ) -> Result<()> {
@@ -79,7 +79,7 @@ pub fn apply_message(
             problems::park(conn, &sync.id, remote, seq, &WireChange::Known(change.clone()))?;
             continue;
         }
-        apply_guarded(conn, tracker, sync, seq, change, &via, &mut replies)?;
+        apply_guarded(conn, tracker, sync, (seq, ack), change, &via, &mut replies)?;
     }
     enqueue_replies(conn, sync, replies)
 }
@@ -98,14 +98,14 @@ fn apply_guarded(
     conn: &Connection,
     tracker: &Journaled,
     sync: &SyncRecord,
-    seq: u64,
+    (seq, ack): (u64, u64),
     change: &Change,
     via: &str,
     replies: &mut Vec<Change>,
 ) -> Result<bool> {
     tracker.begin(seq, change);
     conn.execute_batch("SAVEPOINT apply_change")?;
-    match apply_one(conn, tracker, sync, seq, change, via, replies) {
+    match apply_one(conn, tracker, sync, (seq, ack), change, via, replies) {
         Ok(()) => {
             conn.execute_batch("RELEASE apply_change")?;
             Ok(true)
@@ -131,7 +131,7 @@ fn apply_one(
     conn: &Connection,
     tracker: &impl Tracker,
     sync: &SyncRecord,
-    seq: u64,
+    (seq, ack): (u64, u64),
     change: &Change,
     via: &str,
     replies: &mut Vec<Change>,
@@ -160,7 +160,7 @@ fn apply_one(
         }
         (_, Some(link)) => {
             let key = link.local_issue_key.clone();
-            apply_to_linked(conn, tracker, sync, &key, change, actor, replies)?;
+            apply_to_linked(conn, tracker, sync, (link, ack), change, actor, replies)?;
             key
         }
     };
@@ -171,11 +171,12 @@ fn apply_to_linked(
     conn: &Connection,
     tracker: &impl Tracker,
     sync: &SyncRecord,
-    key: &str,
+    (link, ack): (&links::Link, u64),
     change: &Change,
     actor: Actor<'_>,
     replies: &mut Vec<Change>,
 ) -> Result<()> {
+    let key = link.local_issue_key.as_str();
     let local_comment = |remote_id: &str| -> Result<String> {
         links::local_comment(conn, &sync.id, remote_id)?
             .ok_or_else(|| Refusal::NoComment { issue: key.into(), comment: format!("(partner's {remote_id})") }.into())
@@ -185,17 +186,17 @@ fn apply_to_linked(
         Change::IssueCreated { fields, .. } => {
             tracker.update_issue(key, &crate::protocol::FieldChanges::all(fields), actor)
         }
-        Change::IssueUpdated { fields, at, .. } => {
-            let mut fields = fields.clone();
-            for name in fields.names() {
-                if let Some(local) = tracker.local_field_time(key, name, &sync.id)? {
-                    if !partner_wins(sync.role, *at, local) {
-                        tracing::info!(sync = %sync.name, issue = key, field = name, "concurrent edit: keeping the later local value");
-                        fields.drop_field(name);
-                    }
-                }
+        Change::IssueUpdated { fields, at, seen, .. } => {
+            let known = seen.unwrap_or(ack);
+            let decided = super::conflict::decide(conn, tracker, sync, link, (fields, *at, known))?;
+            tracker.update_issue(key, &decided.apply, actor)?;
+            if let Some(labels) = decided.merged_labels {
+                // A local edit by the sync user: it crosses back, so both
+                // sides end up with the merge.
+                let merge = crate::protocol::FieldChanges { labels: Some(labels), ..Default::default() };
+                tracker.update_issue(key, &merge, Actor { user: &sync.sync_user, origin: None, via: None })?;
             }
-            tracker.update_issue(key, &fields, actor)
+            Ok(())
         }
         Change::CommentAdded { issue, comment } => {
             arrivals::comment(&arrivals::Here { conn, tracker, sync, actor }, key, issue, comment, replies)
@@ -270,7 +271,9 @@ pub fn retry_parked(conn: &mut Connection, sync: &SyncRecord, remote_issue: &str
         let WireChange::Known(change) = change else {
             continue;
         };
-        if !apply_guarded(&tx, tracker, sync, *seq, change, &via, &mut replies)? {
+        // What the partner knew when it sent a parked change is not kept:
+        // only edits not yet collected here count as concurrent.
+        if !apply_guarded(&tx, tracker, sync, (*seq, u64::MAX), change, &via, &mut replies)? {
             // apply_guarded parked it again at the end: move the rest behind it
             for (row, seq, c) in &parked[i + 1..] {
                 problems::unpark(&tx, *row)?;

@@ -236,6 +236,7 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         paused_at: None,
         initial_resync: None,
         last_resync: None,
+        field_owners: Default::default(),
         tracker: match &s.tracker {
             crate::tracker::TrackerSettings::Embedded => None,
             other => Some(serde_json::to_string(other).expect("json")),

@@ -279,7 +279,7 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Res
 
 fn apply_in_order(conn: &Connection, tracker: &Journaled, sync: &SyncRecord, env: &Envelope) -> TResult<()> {
     match &env.body {
-        Body::Changes { changes, via } => apply::apply_message(conn, tracker, sync, env.seq, changes, via)?,
+        Body::Changes { changes, via } => apply::apply_message(conn, tracker, sync, (env.seq, env.ack), changes, via)?,
         Body::Rekey { cert } => super::rekey::pin_new(conn, sync, cert, env.seq)?,
         _ => {}
     }

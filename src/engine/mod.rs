@@ -12,6 +12,7 @@
 
 pub mod apply;
 pub mod arrivals;
+pub mod conflict;
 pub mod handshake;
 pub mod incoming;
 pub mod journal;

@@ -46,7 +46,11 @@ pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> TResult<u64> {
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let tracker = &crate::tracker::for_sync(sync, conn)?;
     let now = now_ms();
-    let mut cursor = syncs::get(&tx, &sync.id)?.map(|s| s.change_cursor).unwrap_or_else(|| sync.change_cursor.clone());
+    let fresh = syncs::get(&tx, &sync.id)?;
+    // What this side had applied of the partner's messages when it read
+    // its changes (see `Change::IssueUpdated::seen`).
+    let seen = fresh.as_ref().map_or(sync.in_seq, |s| s.in_seq);
+    let mut cursor = fresh.map(|s| s.change_cursor).unwrap_or_else(|| sync.change_cursor.clone());
     let start = cursor.clone();
     let mut snapshotted: HashSet<String> = HashSet::new();
     let mut batch = Batch::for_limit(sync.max_message_bytes);
@@ -72,7 +76,7 @@ pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> TResult<u64> {
                 snapshotted.insert(issue.key.clone());
                 snapshot(&tx, tracker, issue)?
             } else {
-                to_change(&tx, tracker, &row)?.into_iter().collect()
+                to_change(&tx, tracker, &row, Some(seen))?.and_then(|c| without_owned(sync, c)).into_iter().collect()
             };
             for change in changes {
                 enqueued += batch.add(&tx, &sync.id, now, change, (&row.issue_key, row.at), &via)?;
@@ -150,15 +154,33 @@ pub(super) fn attachment_snapshot(conn: &Connection, a: Attachment) -> Result<At
     })
 }
 
+/// A field the partner owns is not sent (see `conflict`); an update left
+/// with no field is not sent at all.
+fn without_owned(sync: &SyncRecord, change: Change) -> Option<Change> {
+    match change {
+        Change::IssueUpdated { issue, mut fields, at, seen } => {
+            let before = fields.names().len();
+            super::conflict::outgoing(sync, &mut fields);
+            (before == 0 || !fields.is_empty()).then_some(Change::IssueUpdated { issue, fields, at, seen })
+        }
+        other => Some(other),
+    }
+}
+
 /// The change to send for one change-log row; `None` when there is
 /// nothing left to send (an attachment deleted since).
-fn to_change(conn: &Connection, tracker: &impl Tracker, row: &ChangeRecord) -> Result<Option<Change>> {
+fn to_change(
+    conn: &Connection,
+    tracker: &impl Tracker,
+    row: &ChangeRecord,
+    seen: Option<u64>,
+) -> Result<Option<Change>> {
     let issue = row.issue_key.clone();
     Ok(Some(match &row.kind {
         // A creation whose issue is already linked cannot happen; send the
         // (empty) update so nothing is silently lost.
-        ChangeKind::IssueCreated => Change::IssueUpdated { issue, fields: Default::default(), at: row.at },
-        ChangeKind::IssueUpdated { fields } => Change::IssueUpdated { issue, fields: fields.clone(), at: row.at },
+        ChangeKind::IssueCreated => Change::IssueUpdated { issue, fields: Default::default(), at: row.at, seen },
+        ChangeKind::IssueUpdated { fields } => Change::IssueUpdated { issue, fields: fields.clone(), at: row.at, seen },
         ChangeKind::CommentAdded { comment, author, body } => Change::CommentAdded {
             issue,
             comment: CommentSnapshot {

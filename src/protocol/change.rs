@@ -147,6 +147,11 @@ pub enum Change {
         issue: String,
         fields: FieldChanges,
         at: i64,
+        /// How many of the receiver's messages the sender had applied when
+        /// it read this change: an edit of the receiver's it had not seen
+        /// is concurrent (a conflict). Absent from older senders.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seen: Option<u64>,
     },
     CommentAdded {
         issue: String,

@@ -50,6 +50,7 @@ const SYNC_TABLES: &[&str] = &[
     "part",
     "imap_position",
     "sync_trouble",
+    "conflict",
 ];
 
 /// Removes everything postern keeps for sync `id`, in one transaction.

@@ -3,6 +3,7 @@
 //! committed transaction survives a crash before the file it came from is
 //! removed. Schema changes are numbered migrations.
 
+pub mod conflicts;
 pub mod lifecycle;
 pub mod links;
 pub mod origins;

@@ -9,3 +9,25 @@ UPDATE issue_error SET first_at = at WHERE first_at IS NULL;
 -- scope, JSON), sent once the partner is known; and the last resync's report.
 ALTER TABLE sync ADD COLUMN initial_resync TEXT;
 ALTER TABLE sync ADD COLUMN last_resync TEXT;
+-- Fields one side owns (JSON: {"status": "master"}): the other side's
+-- edits of them are not sent, the owner's always apply.
+ALTER TABLE sync ADD COLUMN field_owners TEXT;
+-- Edits both sides made to the same field before hearing of each other.
+CREATE TABLE conflict (
+    id            INTEGER PRIMARY KEY,
+    sync_id       TEXT NOT NULL REFERENCES sync(id),
+    local_key     TEXT NOT NULL,
+    remote_key    TEXT NOT NULL,
+    field         TEXT NOT NULL,
+    local_value   TEXT NOT NULL,
+    partner_value TEXT NOT NULL,
+    local_at      INTEGER NOT NULL,
+    partner_at    INTEGER NOT NULL,
+    -- 'here', 'partner' or 'merged'
+    winner        TEXT NOT NULL,
+    policy        TEXT NOT NULL,
+    at            INTEGER NOT NULL,
+    -- 'open', 'dismissed' or 'reapplied'
+    state         TEXT NOT NULL DEFAULT 'open'
+);
+CREATE INDEX conflict_sync ON conflict (sync_id, state);

@@ -85,6 +85,8 @@ pub struct SyncRecord {
     pub initial_resync: Option<String>,
     /// The last resync's report (JSON).
     pub last_resync: Option<String>,
+    /// Fields one side owns: field name -> `master` or `slave`.
+    pub field_owners: std::collections::BTreeMap<String, String>,
     /// The tracker backend and its settings (JSON); `None`: embedded.
     pub tracker: Option<String>,
 }
@@ -128,7 +130,7 @@ const SELECT: &str = "id, name, description, role, protocol, project, sync_user,
     out_acked, in_seq, cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms, own_fpr, own_prev_fpr, own_rekey_seq, \
     partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail, max_message_bytes, \
-    forward, replaced_by, tracker, paused_at, initial_resync, last_resync";
+    forward, replaced_by, tracker, paused_at, initial_resync, last_resync, field_owners";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
     let role: String = r.get(3)?;
@@ -174,6 +176,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         paused_at: r.get(37)?,
         initial_resync: r.get(38)?,
         last_resync: r.get(39)?,
+        field_owners: r.get::<_, Option<String>>(40)?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
     })
 }
 
@@ -209,6 +212,16 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<SyncRecord>> {
 /// Sets (or clears) the existing issues to send once the partner is known.
 pub fn set_initial_resync(conn: &Connection, id: &str, scope: Option<&str>) -> Result<()> {
     conn.execute("UPDATE sync SET initial_resync = ?2 WHERE id = ?1", params![id, scope])?;
+    Ok(())
+}
+
+/// Sets which side owns which fields.
+pub fn set_field_owners(
+    conn: &Connection,
+    id: &str,
+    owners: &std::collections::BTreeMap<String, String>,
+) -> Result<()> {
+    conn.execute("UPDATE sync SET field_owners = ?2 WHERE id = ?1", params![id, serde_json::to_string(owners)?])?;
     Ok(())
 }
 

@@ -1,0 +1,146 @@
+//! `postern conflicts …` and `sync edit --field-owner`: edits both sides
+//! made to the same field before hearing of each other.
+
+use anyhow::{bail, Result};
+use clap::Subcommand;
+
+use super::print_json;
+use crate::engine::handshake::format_ms;
+use crate::home::Home;
+use crate::protocol::FieldChanges;
+use crate::store::{conflicts, syncs, SyncRecord};
+use crate::tracker::{Actor, Tracker};
+
+#[derive(Debug, Subcommand)]
+pub enum ConflictsCmd {
+    /// List the open conflicts of a sync: issue, field, both values, both
+    /// times, which won and by which rule.
+    List {
+        sync: String,
+        /// Also those dismissed or re-applied.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON (for scripts) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the value that lost here again, as a local edit: it crosses to
+    /// the partner, so both sides end up with it.
+    Reapply { sync: String, id: i64 },
+    /// Accept the outcome: the conflict is no longer listed as open.
+    Dismiss { sync: String, id: i64 },
+}
+
+pub fn conflicts(home: &Home, cmd: ConflictsCmd) -> Result<()> {
+    let conn = home.open_db()?;
+    match cmd {
+        ConflictsCmd::List { sync, all, json } => {
+            let s = syncs::find(&conn, &sync)?;
+            let list = conflicts::list(&conn, &s.id, all)?;
+            if json {
+                return print_json(&list);
+            }
+            super::say_if_empty(
+                list.len(),
+                &format!("no {}conflicts in sync '{}'", if all { "" } else { "open " }, s.name),
+            );
+            for c in list {
+                let won = match c.winner.as_str() {
+                    "here" => "kept here",
+                    "partner" => "partner's taken",
+                    _ => "merged",
+                };
+                println!(
+                    "#{} [{} / partner's {}] {}: here {:?} ({}), partner {:?} ({}): {won} ({}){}",
+                    c.id,
+                    c.local_key,
+                    c.remote_key,
+                    c.field,
+                    c.local_value,
+                    format_ms(c.local_at),
+                    c.partner_value,
+                    format_ms(c.partner_at),
+                    c.policy,
+                    if c.state == "open" { String::new() } else { format!(", {}", c.state) }
+                );
+            }
+        }
+        ConflictsCmd::Dismiss { sync, id } => {
+            let s = syncs::find(&conn, &sync)?;
+            let c = open_conflict(&conn, &s, id)?;
+            conflicts::set_state(&conn, c.id, "dismissed")?;
+            println!("Conflict #{id} dismissed ({} {} stays as it is)", c.local_key, c.field);
+        }
+        ConflictsCmd::Reapply { sync, id } => {
+            let s = syncs::find(&conn, &sync)?;
+            let c = open_conflict(&conn, &s, id)?;
+            let lost = match c.winner.as_str() {
+                "partner" => c.local_value.clone(),
+                "here" => c.partner_value.clone(),
+                _ => bail!("conflict #{id} was merged: nothing lost to re-apply; dismiss it"),
+            };
+            let mut fields = FieldChanges::default();
+            match c.field.as_str() {
+                "summary" => fields.summary = Some(lost.clone()),
+                "description" => fields.description = Some(lost.clone()),
+                "status" => fields.status = Some(lost.clone()),
+                "priority" => fields.priority = Some(lost.clone()),
+                "assignee" => fields.assignee = Some(if lost == "(unassigned)" { String::new() } else { lost.clone() }),
+                other => bail!("conflict #{id}: the field {other} cannot be re-applied"),
+            }
+            let tracker = crate::tracker::for_sync(&s, &conn)?;
+            let actor = Actor { user: &s.sync_user, origin: None, via: None };
+            tracker.update_issue(&c.local_key, &fields, actor)?;
+            conflicts::set_state(&conn, c.id, "reapplied")?;
+            println!(
+                "{} {} set to {lost:?} again; it crosses to the partner with the next cycle",
+                c.local_key, c.field
+            );
+        }
+    }
+    Ok(())
+}
+
+fn open_conflict(conn: &rusqlite::Connection, s: &SyncRecord, id: i64) -> Result<conflicts::Conflict> {
+    match conflicts::get(conn, &s.id, id)? {
+        Some(c) if c.state == "open" => Ok(c),
+        Some(c) => bail!("conflict #{id} of sync '{}' is {} already", s.name, c.state),
+        None => bail!("sync '{}' has no conflict #{id} (see `postern conflicts list {}`)", s.name, s.name),
+    }
+}
+
+/// `sync edit --field-owner FIELD=master|slave|latest,...`.
+pub fn set_owners(conn: &rusqlite::Connection, s: &SyncRecord, spec: &str) -> Result<()> {
+    const FIELDS: &[&str] = &["summary", "description", "status", "priority", "labels", "assignee"];
+    let mut owners = s.field_owners.clone();
+    for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((field, who)) = pair.split_once('=') else {
+            bail!("--field-owner: '{pair}' is not FIELD=master, FIELD=slave or FIELD=latest");
+        };
+        let field = field.trim();
+        if !FIELDS.contains(&field) {
+            bail!("--field-owner: '{field}' is not one of {}", FIELDS.join(", "));
+        }
+        match who.trim() {
+            "master" | "slave" => {
+                owners.insert(field.into(), who.trim().into());
+            }
+            "latest" => {
+                owners.remove(field);
+            }
+            other => bail!("--field-owner: '{other}' for {field} is not master, slave or latest"),
+        }
+    }
+    syncs::set_field_owners(conn, &s.id, &owners)?;
+    let list: Vec<String> = owners.iter().map(|(f, w)| format!("{f}={w}")).collect();
+    println!(
+        "Sync '{}': {} (other fields: the later edit wins). Set the same on the partner's side.",
+        s.name,
+        if list.is_empty() {
+            "no field is owned by one side".into()
+        } else {
+            format!("owned fields {}", list.join(", "))
+        }
+    );
+    Ok(())
+}
