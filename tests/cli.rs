@@ -173,6 +173,8 @@ fn every_option_has_a_help_line() {
         &["sync", "merge"],
         &["conflicts", "list"],
         &["conflicts", "reapply"],
+        &["sync", "pending"],
+        &["sync", "allow-mass-change"],
         &["demo"],
         &["bench"],
     ];

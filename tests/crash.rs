@@ -73,6 +73,10 @@ fn quiet(m: &TestPeer, s: &TestPeer) -> bool {
 fn peers_killed_at_random_instants_lose_nothing_and_apply_nothing_twice() {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     pair(&m, &s, "acme", "SAM2", "SP2");
+    // Thousands of issues per cycle on purpose: no mass-change threshold.
+    for p in [&m, &s] {
+        p.ok(&["sync", "edit", "acme", "--mass-change-threshold", "0"]);
+    }
     settle(&m, &s, "acme");
     for p in [&m, &s] {
         p.ok(&["sync", "timing", "acme", "--resend-after-secs", "0.5", "--gap-after-secs", "0.2"]);

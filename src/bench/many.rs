@@ -117,6 +117,8 @@ fn setup(root: &Path, n: usize) -> Result<Pair> {
         let created = handshake::create_master(&mut mdb, &mkey, &settings(&master, format!("M{i}")), 86_400_000)?;
         let file = handshake::read_handshake(&created.handshake, &created.passphrase)?;
         handshake::accept(&mut sdb, &skey, &file, &settings(&slave, format!("S{i}")))?;
+        super::setup::no_mass_limit(&master)?;
+        super::setup::no_mass_limit(&slave)?;
         let (m2s, s2m) = (share.join(format!("{name}-m2s")), share.join(format!("{name}-s2m")));
         for d in [&m2s, &s2m] {
             std::fs::create_dir_all(d)?;

@@ -96,6 +96,9 @@ impl Pair {
         let (skey, _) = slave.own_key_or_generate()?;
         let (project, tracker) = slave_side;
         handshake::accept(&mut slave.open_db()?, &skey, &file, &settings(&slave, project, "sync-s", "slave", tracker))?;
+        for h in [&master, &slave] {
+            no_mass_limit(h)?;
+        }
         let pair = Pair { root: root.to_path_buf(), master, slave };
         let (mut m, mut s) = (Peer::open(pair.master.clone())?, Peer::open(pair.slave.clone())?);
         if mail.is_some() {
@@ -211,4 +214,14 @@ pub fn wait_until(limit: Duration, every: Duration, mut done: impl FnMut() -> Re
 
 pub fn count(conn: &Connection, sql: &str) -> Result<u64> {
     Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// A benchmark moves thousands of issues per cycle on purpose: no
+/// mass-change threshold.
+pub fn no_mass_limit(home: &Home) -> Result<()> {
+    let conn = home.open_db()?;
+    for s in crate::store::syncs::list(&conn)? {
+        crate::engine::mass::set_threshold(&conn, &s.id, 0)?;
+    }
+    Ok(())
 }

@@ -29,6 +29,11 @@ pub struct SyncStatus {
     /// The last resync's report (also of the existing issues sent at the start).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_resync: Option<crate::engine::resync::Report>,
+    /// What is held back for being over the mass-change threshold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mass_change_held: Option<crate::engine::mass::Held>,
+    /// How many issues one cycle may create or change (0: no limit).
+    pub mass_change_threshold: u64,
     /// When an open handshake expires or expired.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handshake_expires: Option<i64>,
@@ -126,6 +131,8 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 role: s.role.as_str(),
                 state,
                 paused_since: s.paused_at,
+                mass_change_held: s.mass_held.as_deref().and_then(|h| serde_json::from_str(h).ok()),
+                mass_change_threshold: s.mass_threshold,
                 last_resync: s.last_resync.as_deref().and_then(|r| serde_json::from_str(r).ok()),
                 handshake_expires: s.handshake_expires.filter(|_| s.state == syncs::SyncState::Handshake),
                 protocol: s.protocol,
@@ -185,6 +192,19 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 "  EXPIRED         the handshake expired at {} unaccepted: create a new one; `postern sync delete {}` \
                  frees the name",
                 format_ms(at),
+                s.name
+            );
+        }
+        if let Some(h) = &s.mass_change_held {
+            let what = if h.side == "send" { "sending" } else { "applying" };
+            println!(
+                "  HELD            {what} {} issues in one cycle, over the threshold of {} (since {}): check with \
+                 `postern sync pending {}`, then `postern sync allow-mass-change {}` or raise \
+                 --mass-change-threshold",
+                h.issues,
+                h.threshold,
+                format_ms(h.since),
+                s.name,
                 s.name
             );
         }

@@ -57,6 +57,10 @@ pub struct EditArgs {
     /// owner's edits of them cross, and win any conflict.
     #[arg(long, value_name = "PAIRS")]
     pub(super) field_owner: Option<String>,
+    /// How many issues one cycle may create or change on the partner's
+    /// side before it waits for `sync allow-mass-change` (0: no limit).
+    #[arg(long, value_name = "N")]
+    pub(super) mass_change_threshold: Option<u64>,
     /// Save Redmine settings without checking them against Redmine.
     #[arg(long)]
     pub(super) skip_tracker_check: bool,
@@ -74,6 +78,24 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                 sync.name,
                 sync.protocol
             );
+        }
+    }
+    if let Some(n) = a.mass_change_threshold {
+        crate::engine::mass::set_threshold(&conn, &sync.id, n)?;
+        match n {
+            0 => println!("Sync '{}': no mass-change threshold", sync.name),
+            n => {
+                println!("Sync '{}': a cycle creating or changing more than {n} issues waits for the admin", sync.name)
+            }
+        }
+        if a.field_owner.is_none()
+            && a.exchange.is_none()
+            && !mail_given
+            && a.forward.is_none()
+            && a.status_map.is_none()
+            && a.priority_map.is_none()
+        {
+            return Ok(());
         }
     }
     if let Some(spec) = &a.field_owner {

@@ -17,6 +17,17 @@ pub enum LifeCmd {
     /// Remove a sync: its pairings, queues, errors and positions, and its
     /// name. Issues in the tracker are never touched. Refused while
     /// messages await the partner's acknowledgement, unless --force.
+    /// Let the next cycle go over the mass-change threshold once (what it
+    /// held back is then sent or applied).
+    AllowMassChange { sync: String },
+    /// What the next cycle would send, issue by issue, without sending or
+    /// moving anything (a dry run).
+    Pending {
+        sync: String,
+        /// Print JSON (the changes) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     Delete {
         sync: String,
         /// Delete even though messages still await acknowledgement or
@@ -45,6 +56,36 @@ pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
                 bail!("sync '{}' is not paused", s.name);
             }
             println!("Resumed sync '{}': what changed meanwhile crosses on its next cycle", s.name);
+        }
+        LifeCmd::AllowMassChange { sync } => {
+            let s = syncs::find(&conn, &sync)?;
+            crate::engine::mass::allow(&conn, &s.id)?;
+            println!(
+                "Sync '{}': the next cycle may create or change more than {} issues; a running daemon goes on now",
+                s.name, s.mass_threshold
+            );
+        }
+        LifeCmd::Pending { sync, json } => {
+            let s = syncs::find(&conn, &sync)?;
+            let changes = crate::engine::outgoing::pending(&mut conn, &s)?;
+            if json {
+                return super::print_json(&changes);
+            }
+            let issues = crate::engine::mass::issues(
+                &changes.iter().cloned().map(crate::protocol::WireChange::Known).collect::<Vec<_>>(),
+            )
+            .len();
+            println!(
+                "Sync '{}': the next cycle would send {} of {} (threshold {}{})",
+                s.name,
+                super::plural(changes.len() as u64, "change", "changes"),
+                super::plural(issues as u64, "issue", "issues"),
+                s.mass_threshold,
+                if crate::engine::mass::over(&s, issues) { ": over it, so it would send nothing" } else { "" }
+            );
+            for c in &changes {
+                println!("  {:<12} {}", c.issue(), describe(c));
+            }
         }
         LifeCmd::Delete { sync, force } => {
             let s = syncs::find(&conn, &sync)?;
@@ -77,4 +118,21 @@ pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One line for a change of `sync pending`.
+fn describe(c: &crate::protocol::Change) -> String {
+    use crate::protocol::Change;
+    match c {
+        Change::IssueCreated { comments, .. } => format!("new issue, with {} comment(s)", comments.len()),
+        Change::IssueUpdated { fields, .. } => format!("fields {}", fields.names().join(", ")),
+        Change::CommentAdded { .. } => "comment added".into(),
+        Change::CommentEdited { .. } => "comment edited".into(),
+        Change::CommentDeleted { .. } => "comment deleted".into(),
+        Change::AttachmentAdded { attachment, .. } => format!("attachment {} added", attachment.filename),
+        Change::AttachmentDeleted { .. } => "attachment deleted".into(),
+        Change::IssueState { .. } => "state (resync)".into(),
+        Change::Paired { .. } => "pairing".into(),
+        Change::Part { .. } => "part of a large change".into(),
+    }
 }

@@ -364,6 +364,8 @@ fn settings(s: &SyncRecord) -> impl PartialEq + '_ {
         s.resend_after_ms,
         s.gap_after_ms,
         s.max_message_bytes,
+        s.mass_allowed,
+        s.mass_threshold,
     )
 }
 

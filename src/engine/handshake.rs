@@ -237,6 +237,9 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         initial_resync: None,
         last_resync: None,
         field_owners: Default::default(),
+        mass_threshold: 100,
+        mass_allowed: false,
+        mass_held: None,
         tracker: match &s.tracker {
             crate::tracker::TrackerSettings::Embedded => None,
             other => Some(serde_json::to_string(other).expect("json")),

@@ -20,14 +20,23 @@ pub struct Rejected(pub String);
 /// Processes everything waiting in the sync's RECEIVE side.
 pub fn receive(peer: &mut Peer, sync: &SyncRecord, transport: &impl Transport) -> Result<CycleReport> {
     let mut report = CycleReport::default();
+    // Issues the partner's messages created or changed in this cycle, and
+    // whether the admin's permission to go over the threshold was used.
+    let mut issues = (0, false);
     for item in transport.list()? {
         report.received += 1;
         // Re-read: the previous file may have changed the sync.
         let sync = syncs::get(&peer.conn, &sync.id)?.context("sync vanished")?;
-        let Some((digest, outcome)) = process(peer, &sync, transport, &item)? else {
+        let Some((digest, outcome)) = process(peer, &sync, transport, &item, &mut issues)? else {
             continue;
         };
         match outcome {
+            // Over the mass-change threshold: nothing of it was kept; it and
+            // what follows wait for the admin.
+            Outcome::MassChange(count) => {
+                super::mass::hold(&peer.conn, &sync, "receive", count)?;
+                break;
+            }
             // Nothing of it was kept: the file stays, and so do the ones
             // after it (they come in order); the cycle says why.
             Outcome::TrackerDown(reason, retry_after) => {
@@ -63,6 +72,9 @@ enum Outcome {
     Rejected(Rejected),
     /// The tracker could not be reached: nothing was kept; it stays.
     TrackerDown(String, Option<std::time::Duration>),
+    /// It would take the cycle over the mass-change threshold (this many
+    /// issues): nothing was kept; it stays.
+    MassChange(usize),
 }
 
 impl From<Result<CycleReport, Rejected>> for Outcome {
@@ -82,6 +94,7 @@ fn process(
     sync: &SyncRecord,
     transport: &impl Transport,
     item: &Incoming,
+    issues: &mut (usize, bool),
 ) -> Result<Option<Processed>> {
     let name = names::parse(&item.name).context("listed a name that is not ours")?;
     if name.sync != sync.id {
@@ -113,7 +126,7 @@ fn process(
             Ok(Opened::Accept(env, cert)) => handshake::take_accept(&mut peer.conn, sync, &env, &cert, &digest)?
                 .map(|()| CycleReport { applied: 1, ..Default::default() })
                 .into(),
-            Ok(Opened::Message(env)) => take(peer, sync, &env, &digest)?,
+            Ok(Opened::Message(env)) => take(peer, sync, &env, &digest, issues)?,
         },
     };
     Ok(Some((digest, outcome)))
@@ -215,7 +228,13 @@ fn check_envelope(sync: &SyncRecord, own: &[String], env: &Envelope, name_seq: O
 
 /// Takes a verified message in one transaction: acknowledgement, contact,
 /// and apply / hold / drop, draining held messages that become next.
-fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Result<Outcome> {
+fn take(
+    peer: &mut Peer,
+    sync: &SyncRecord,
+    env: &Envelope,
+    digest: &str,
+    issues: &mut (usize, bool),
+) -> Result<Outcome> {
     let mut report = CycleReport::default();
     tracing::debug!(sync = %sync.name, seq = env.seq, kind = env.body.kind(), ack = env.ack, "message verified");
     // The tracker works on the same connection (the embedded tracker
@@ -251,6 +270,16 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str) -> Res
                 return Ok(Outcome::TrackerDown(why, None));
             }
             Arrival::Apply => {
+                if let Body::Changes { changes, .. } = &env.body {
+                    let count = issues.0 + super::mass::issues(changes).len();
+                    if !issues.1 && super::mass::over(sync, count) {
+                        return Ok(Outcome::MassChange(count));
+                    }
+                    // An allowed mass change goes through whole this cycle.
+                    issues.1 |= sync.mass_allowed && super::mass::beyond(sync, count);
+                    super::mass::passed(&tx, sync, count, "receive")?;
+                    issues.0 = count;
+                }
                 let mut next = Some(env.clone());
                 while let Some(env) = next {
                     match apply_in_order(&tx, &tracker, sync, &env) {

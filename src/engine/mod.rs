@@ -16,6 +16,7 @@ pub mod conflict;
 pub mod handshake;
 pub mod incoming;
 pub mod journal;
+pub mod mass;
 pub mod outgoing;
 pub mod parts;
 pub mod records;

@@ -30,6 +30,20 @@ const MESSAGE_MAX_CHANGES: usize = 5000;
 /// too large for one goes in parts. Returns the number of messages enqueued.
 /// Nothing is collected before the partner is known.
 pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> TResult<u64> {
+    collect_into(conn, sync, None)
+}
+
+/// What the next cycle would send, change by change, without sending or
+/// moving anything (`sync pending`).
+pub fn pending(conn: &mut Connection, sync: &SyncRecord) -> TResult<Vec<Change>> {
+    let mut out = Vec::new();
+    collect_into(conn, sync, Some(&mut out))?;
+    Ok(out)
+}
+
+/// [`collect`], or with `dry`, only the changes it would queue. A cycle
+/// over the sync's mass-change threshold queues nothing (see `mass`).
+fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut Vec<Change>>) -> TResult<u64> {
     // A master waits for the accept: it brings the partner's size limit,
     // and nothing can be sealed for the partner before it anyway.
     let Some(partner) = sync.partner_fpr.as_deref() else {
@@ -47,6 +61,8 @@ pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> TResult<u64> {
     let tracker = &crate::tracker::for_sync(sync, conn)?;
     let now = now_ms();
     let fresh = syncs::get(&tx, &sync.id)?;
+    let current = fresh.clone().unwrap_or_else(|| sync.clone());
+    let mut issues: HashSet<String> = HashSet::new();
     // What this side had applied of the partner's messages when it read
     // its changes (see `Change::IssueUpdated::seen`).
     let seen = fresh.as_ref().map_or(sync.in_seq, |s| s.in_seq);
@@ -79,10 +95,23 @@ pub fn collect(conn: &mut Connection, sync: &SyncRecord) -> TResult<u64> {
                 to_change(&tx, tracker, &row, Some(seen))?.and_then(|c| without_owned(sync, c)).into_iter().collect()
             };
             for change in changes {
-                enqueued += batch.add(&tx, &sync.id, now, change, (&row.issue_key, row.at), &via)?;
+                issues.insert(row.issue_key.clone());
+                match dry.as_deref_mut() {
+                    Some(out) => out.push(change),
+                    None => enqueued += batch.add(&tx, &sync.id, now, change, (&row.issue_key, row.at), &via)?,
+                }
             }
         }
     }
+    if dry.is_some() {
+        return Ok(0); // the transaction is dropped: nothing moved
+    }
+    if super::mass::over(&current, issues.len()) {
+        drop(tx); // nothing queued, the cursor stays
+        super::mass::hold(conn, &current, "send", issues.len())?;
+        return Ok(0);
+    }
+    super::mass::passed(&tx, &current, issues.len(), "send")?;
     enqueued += batch.flush(&tx, &sync.id, now)?;
     if cursor != start {
         syncs::set_cursor(&tx, &sync.id, &cursor)?;

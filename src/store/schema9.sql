@@ -31,3 +31,9 @@ CREATE TABLE conflict (
     state         TEXT NOT NULL DEFAULT 'open'
 );
 CREATE INDEX conflict_sync ON conflict (sync_id, state);
+-- Damage control: how many issues one cycle may create or change on the
+-- partner's side (0: no limit); an admin's one-time permission to go over
+-- it; and what is held back (JSON: side, issues, threshold, since).
+ALTER TABLE sync ADD COLUMN mass_threshold INTEGER NOT NULL DEFAULT 100;
+ALTER TABLE sync ADD COLUMN mass_allowed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync ADD COLUMN mass_held TEXT;

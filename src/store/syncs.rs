@@ -87,6 +87,13 @@ pub struct SyncRecord {
     pub last_resync: Option<String>,
     /// Fields one side owns: field name -> `master` or `slave`.
     pub field_owners: std::collections::BTreeMap<String, String>,
+    /// How many issues one cycle may create or change on the partner's
+    /// side (0: no limit); see `engine::mass`.
+    pub mass_threshold: u64,
+    /// The admin allowed the next cycle over the threshold.
+    pub mass_allowed: bool,
+    /// What is held back for being over the threshold (JSON).
+    pub mass_held: Option<String>,
     /// The tracker backend and its settings (JSON); `None`: embedded.
     pub tracker: Option<String>,
 }
@@ -130,7 +137,7 @@ const SELECT: &str = "id, name, description, role, protocol, project, sync_user,
     out_acked, in_seq, cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms, own_fpr, own_prev_fpr, own_rekey_seq, \
     partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail, max_message_bytes, \
-    forward, replaced_by, tracker, paused_at, initial_resync, last_resync, field_owners";
+    forward, replaced_by, tracker, paused_at, initial_resync, last_resync, field_owners, mass_threshold, mass_allowed, mass_held";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
     let role: String = r.get(3)?;
@@ -177,6 +184,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         initial_resync: r.get(38)?,
         last_resync: r.get(39)?,
         field_owners: r.get::<_, Option<String>>(40)?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
+        mass_threshold: r.get::<_, i64>(41)? as u64,
+        mass_allowed: r.get(42)?,
+        mass_held: r.get(43)?,
     })
 }
 

@@ -1,0 +1,115 @@
+//! Damage control (seed 001): a cycle that would create or change more of
+//! the partner's issues than the sync's threshold (default 100) sends, or
+//! applies, nothing. It records why, `status` says so, and it stays so
+//! until the admin allows it once (`sync allow-mass-change`) or raises the
+//! threshold. Checked on both sides: the sender before it queues, the
+//! receiver before it applies.
+
+use std::collections::HashSet;
+
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{Change, WireChange};
+use crate::store::{now_ms, SyncRecord};
+
+/// What is held back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    /// `send` (this side's changes wait in the tracker) or `receive` (the
+    /// partner's messages wait in the exchange).
+    pub side: String,
+    pub issues: u64,
+    pub threshold: u64,
+    pub since: i64,
+}
+
+/// The issues a batch of changes creates or changes (pairings and resync
+/// states of paired issues do not count).
+pub fn issues<'a>(changes: impl IntoIterator<Item = &'a WireChange>) -> HashSet<&'a str> {
+    changes
+        .into_iter()
+        .filter_map(|c| match c {
+            WireChange::Known(Change::Paired { .. } | Change::IssueState { .. }) => None,
+            WireChange::Known(c) => Some(c.issue()),
+            WireChange::Unknown(_) => None,
+        })
+        .collect()
+}
+
+/// Whether `count` issues in one cycle is more than the sync lets through
+/// without the admin's say.
+pub fn over(sync: &SyncRecord, count: usize) -> bool {
+    beyond(sync, count) && !sync.mass_allowed
+}
+
+/// Whether `count` issues is more than the threshold, allowed or not.
+pub fn beyond(sync: &SyncRecord, count: usize) -> bool {
+    sync.mass_threshold > 0 && count as u64 > sync.mass_threshold
+}
+
+/// Records what is held back (kept from the first time, with the latest count).
+pub fn hold(conn: &Connection, sync: &SyncRecord, side: &str, count: usize) -> anyhow::Result<()> {
+    let since = sync
+        .mass_held
+        .as_deref()
+        .and_then(|h| serde_json::from_str::<Held>(h).ok())
+        .filter(|h| h.side == side)
+        .map_or_else(now_ms, |h| h.since);
+    let held = Held { side: side.into(), issues: count as u64, threshold: sync.mass_threshold, since };
+    conn.execute("UPDATE sync SET mass_held = ?2 WHERE id = ?1", params![sync.id, serde_json::to_string(&held)?])?;
+    tracing::warn!(
+        sync = %sync.name, side, issues = count, threshold = sync.mass_threshold,
+        "mass change held back: allow it with `postern sync allow-mass-change {}`", sync.name
+    );
+    Ok(())
+}
+
+/// A cycle went through: what was held is no longer, and a one-time
+/// permission that was needed is used up.
+pub fn passed(conn: &Connection, sync: &SyncRecord, count: usize, side: &str) -> anyhow::Result<()> {
+    let used = sync.mass_allowed && beyond(sync, count);
+    let held_here =
+        sync.mass_held.as_deref().and_then(|h| serde_json::from_str::<Held>(h).ok()).is_some_and(|h| h.side == side);
+    if used || held_here {
+        conn.execute(
+            "UPDATE sync SET mass_allowed = CASE WHEN ?2 THEN 0 ELSE mass_allowed END,
+                             mass_held = CASE WHEN ?3 THEN NULL ELSE mass_held END WHERE id = ?1",
+            params![sync.id, used, held_here],
+        )?;
+    }
+    Ok(())
+}
+
+/// `sync allow-mass-change`: the next cycle over the threshold goes through.
+pub fn allow(conn: &Connection, sync_id: &str) -> anyhow::Result<()> {
+    conn.execute("UPDATE sync SET mass_allowed = 1 WHERE id = ?1", [sync_id])?;
+    Ok(())
+}
+
+/// `sync edit --mass-change-threshold`.
+pub fn set_threshold(conn: &Connection, sync_id: &str, threshold: u64) -> anyhow::Result<()> {
+    conn.execute("UPDATE sync SET mass_threshold = ?2 WHERE id = ?1", params![sync_id, threshold as i64])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairings_and_resync_states_do_not_count() {
+        let changes: Vec<WireChange> = serde_json::from_str(
+            r#"[{"type":"issue_updated","issue":"A-1","fields":{},"at":1},
+                {"type":"comment_added","issue":"A-1","comment":{"id":"1","author":"a","body":"b"}},
+                {"type":"comment_deleted","issue":"A-2","comment":"7"},
+                {"type":"paired","yours":"B-1","mine":"A-3","comments":[]},
+                {"type":"issue_state","issue":"A-4","fields":{},"at":1},
+                {"type":"worklog_added","issue":"A-5"}]"#,
+        )
+        .unwrap();
+        let mut got: Vec<&str> = issues(&changes).into_iter().collect();
+        got.sort();
+        assert_eq!(got, ["A-1", "A-2"]);
+    }
+}
