@@ -33,12 +33,19 @@
 //!   applying changes (`arrivals`: the same issue come by two paths is
 //!   paired, not copied); changes split into parts to fit the message
 //!   size limit; the handshake; key rotation; the apply `journal` that
-//!   keeps writes to a tracker outside postern's transaction exactly once.
+//!   keeps writes to a tracker outside postern's transaction exactly once;
+//!   the admin's tools: `resync` (an issue's state, not its history, and
+//!   the existing issues chosen at the start), `records` (Backbone's
+//!   synchronized-issue JSON: export, merge, pair), `conflict` (both
+//!   sides changed a field: recorded, later edit or owner wins, labels
+//!   merge) and `mass` (a cycle over the mass-change threshold waits).
 //! - [`daemon`]: the long-running loop: each sync on its own schedule
 //!   (`schedule`, pure), woken by notify, IMAP IDLE and other processes'
 //!   commits, polling only network shares (`mounts`) and mailboxes
 //!   without IDLE.
-//! - [`cli`]: one file per subcommand; `main.rs` only parses and runs.
+//! - [`cli`]: one file per subcommand (`sync` is split: `sync_life`
+//!   pause/resume/delete, `sync_records`, `sync_resync`, `sync_edit`);
+//!   `main.rs` only parses and runs.
 //! - [`bench`]: `postern bench`, two real peers measured end to end.
 //!
 //! # Message flow

@@ -138,6 +138,20 @@ fn envelopes() -> Vec<Envelope> {
                 via: vec![],
             },
         ),
+        // A resync asked of the partner.
+        base(
+            14,
+            Body::Changes {
+                changes: vec![WireChange::Known(Change::ResyncRequest {
+                    scope: postern::protocol::scope::Scope {
+                        keys: vec!["SP2-1".into()],
+                        fields: vec!["summary".into()],
+                        ..Default::default()
+                    },
+                })],
+                via: vec![],
+            },
+        ),
         // Passed on by a forwarding hub: the peers it crossed, and where the
         // issue, its comment and its attachment were first made.
         base(

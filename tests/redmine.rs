@@ -79,8 +79,7 @@ use common::*;
 fn embedded_and_redmine(server: &Server) -> (TestPeer, TestPeer, String) {
     let project = server.new_project("e2e");
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
-    let mut accept = server.flags();
-    accept.extend(["--status-map", "Open=New,Done=Closed", "--priority-map", "Medium=Normal"].map(String::from));
+    let mut accept = server.mapped_flags();
     accept.extend(["--redmine-labels-field", "Labels"].map(String::from));
     let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
     pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);

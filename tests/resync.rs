@@ -154,3 +154,40 @@ fn a_resync_with_a_failing_issue_reports_warnings_in_timetrackers_shape() {
     assert_eq!(json["issues"], 1);
     assert!(m.fail(&["sync", "resync", "acme", "--updated-since", "yesterday"]).contains("is not a date"));
 }
+
+#[test]
+fn a_resync_can_be_asked_of_the_partner_in_either_or_both_directions() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    settle(&m, &s, "acme");
+    s.ok(&["issue", "create", "--project", "SP2", "--summary", "the slave's"]);
+    s.ok(&["comment", "add", "SP2-1", "--body", "one"]);
+    s.ok(&["comment", "add", "SP2-1", "--body", "two"]);
+    settle(&m, &s, "acme");
+    // The master's copy loses a comment behind postern's back.
+    let lost = m.issue("SAM2-1")["comments"][1]["id"].as_str().unwrap().to_string();
+    let conn = postern::store::open(&m.home().join("postern.db")).unwrap();
+    conn.execute("DELETE FROM t_comment WHERE id = ?1", [&lost]).unwrap();
+    drop(conn);
+
+    let err = m.fail(&["sync", "resync", "acme", "--direction", "in", "--keys", "SAM2-9"]);
+    assert!(err.contains("SAM2-9 is not paired") && err.contains("nothing was asked"), "{err}");
+    let out = m.ok(&["sync", "resync", "acme", "--direction", "in", "--keys", "SAM2-1"]);
+    assert!(out.starts_with("Asked the partner to resync its issues paired with SAM2-1"), "{out}");
+    settle(&m, &s, "acme");
+    let bodies: Vec<_> = m.issue("SAM2-1")["comments"].as_array().unwrap().iter().map(|c| c["body"].clone()).collect();
+    assert_eq!(bodies, ["one", "two"]);
+    let r = &s.status()["last_resync"];
+    assert_eq!((r["kind"].as_str(), r["issues"].as_u64()), (Some("resync asked by the partner"), Some(1)), "{r}");
+    assert!(s.status()["last_resync"]["warnings"].as_array().unwrap().is_empty());
+
+    // Both ways at once: each side sends its own; nothing doubles.
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "the master's"]);
+    settle(&m, &s, "acme");
+    m.ok(&["sync", "resync", "acme", "--direction", "both", "--yes"]);
+    settle(&m, &s, "acme");
+    assert_eq!((m.issues("SAM2").len(), s.issues("SP2").len()), (2, 2));
+    assert_eq!(s.issue("SP2-1")["comments"].as_array().unwrap().len(), 2);
+    assert_eq!(m.status()["last_resync"]["kind"], "resync");
+    assert_eq!(s.status()["last_resync"]["kind"], "resync asked by the partner");
+}

@@ -12,6 +12,7 @@ use super::prompt::{check_writable, read_passphrase, write_private};
 use super::scope_args::ExistingArgs;
 use super::tracker_args::TrackerArgs;
 use crate::engine::handshake::{self, format_ms, SyncSettings};
+use crate::engine::resync;
 use crate::home::Home;
 use crate::store::syncs;
 
@@ -251,7 +252,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             }
             let created = handshake::create_master(&mut conn, &key, &settings, expires_days as i64 * 86_400_000)?;
             if let Some(scope) = &existing_scope {
-                syncs::set_initial_resync(&conn, &created.sync.id, Some(&serde_json::to_string(scope)?))?;
+                syncs::set_initial_resync(&conn, &created.sync.id, Some(&resync::Pending::existing(scope).to_json()))?;
             }
             std::fs::write(&out, &created.handshake).with_context(|| format!("cannot write {}", out.display()))?;
             if let Some(p) = &passphrase_out {
@@ -361,7 +362,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             }
             let rec = handshake::accept(&mut conn, &key, &hs, &settings)?;
             if let Some(scope) = &existing_scope {
-                syncs::set_initial_resync(&conn, &rec.id, Some(&serde_json::to_string(scope)?))?;
+                syncs::set_initial_resync(&conn, &rec.id, Some(&resync::Pending::existing(scope).to_json()))?;
             }
             println!("Accepted sync '{}' ({}), status: handshake", rec.name, rec.id);
             if rec.protocol == "file" {

@@ -132,6 +132,7 @@ fn describe(c: &crate::protocol::Change) -> String {
         Change::AttachmentAdded { attachment, .. } => format!("attachment {} added", attachment.filename),
         Change::AttachmentDeleted { .. } => "attachment deleted".into(),
         Change::IssueState { .. } => "state (resync)".into(),
+        Change::ResyncRequest { .. } => "a resync asked of the partner".into(),
         Change::Paired { .. } => "pairing".into(),
         Change::Part { .. } => "part of a large change".into(),
     }

@@ -21,6 +21,12 @@ pub enum ResyncCmd {
         sync: String,
         #[command(flatten)]
         scope: ScopeArgs,
+        /// `out`: send this side's issues (the default); `in`: ask the
+        /// partner to send its own (it does on its next cycle and keeps the
+        /// report); `both`. Filters other than --keys are applied by each
+        /// side to its own issues; --keys are this side's keys.
+        #[arg(long, value_enum, default_value = "out")]
+        direction: Direction,
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
@@ -30,13 +36,26 @@ pub enum ResyncCmd {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Direction {
+    Out,
+    In,
+    Both,
+}
+
 pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
-    let ResyncCmd::Resync { sync, scope, yes, json } = cmd;
+    let ResyncCmd::Resync { sync, scope, direction, yes, json } = cmd;
     let scope = scope.scope()?;
     let mut conn = home.open_db()?;
     let s = syncs::find(&conn, &sync)?;
     if s.partner_fpr.is_none() {
         bail!("sync '{}' has no partner yet: finish the handshake first", s.name);
+    }
+    if direction != Direction::Out {
+        ask_partner(&conn, &s, &scope)?;
+        if direction == Direction::In {
+            return Ok(());
+        }
     }
     let planned = {
         let tracker = crate::tracker::for_sync(&s, &conn)?;
@@ -81,6 +100,32 @@ pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
         "{} queued in {}; they go out with the next cycle (`postern run`).",
         super::plural(report.issues as u64, "issue", "issues"),
         super::plural(report.messages, "message", "messages")
+    );
+    Ok(())
+}
+
+/// Asks the partner to resync its issues (this side's --keys become the
+/// partner's keys through the pairs); this side takes what comes even over
+/// its mass-change threshold, once.
+fn ask_partner(conn: &rusqlite::Connection, s: &crate::store::SyncRecord, scope: &resync::Scope) -> Result<()> {
+    let mut theirs = scope.clone();
+    theirs.keys = Vec::new();
+    for k in &scope.keys {
+        match links::by_local(conn, &s.id, k)?.and_then(|l| l.remote_issue_key) {
+            Some(r) => theirs.keys.push(r),
+            None => bail!("{k} is not paired in sync '{}': the partner has no issue for it; nothing was asked", s.name),
+        }
+    }
+    let tx = conn.unchecked_transaction()?;
+    let change = crate::protocol::WireChange::Known(crate::protocol::Change::ResyncRequest { scope: theirs });
+    let body = crate::protocol::Body::Changes { changes: vec![change], via: Vec::new() };
+    crate::store::outbox::enqueue(&tx, &s.id, &body, crate::store::now_ms())?;
+    crate::engine::mass::allow(&tx, &s.id)?;
+    tx.commit()?;
+    println!(
+        "Asked the partner to resync its issues{}; it sends them after its next cycle reads the request, and keeps \
+         the report. This side takes them even over its mass-change threshold, once.",
+        if scope.keys.is_empty() { String::new() } else { format!(" paired with {}", scope.keys.join(", ")) }
     );
     Ok(())
 }

@@ -64,6 +64,13 @@ pub fn apply_message(
             tracing::warn!(sync = %sync.name, seq, "skipping a change kind this version does not know");
             continue;
         };
+        if let Change::ResyncRequest { scope } = change {
+            // Sent by this side's next cycle, like the existing issues.
+            tracing::info!(sync = %sync.name, "the partner asks for a resync");
+            let pending = super::resync::Pending { kind: "resync asked by the partner".into(), scope: scope.clone() };
+            crate::store::syncs::set_initial_resync(conn, &sync.id, Some(&pending.to_json()))?;
+            continue;
+        }
         if let Change::Paired { yours, mine, comments, attachments } = change {
             links::set_remote(conn, &sync.id, yours, mine)?;
             for (y, m) in comments {
@@ -243,7 +250,7 @@ fn apply_to_linked(
             comments.as_deref(),
             replies,
         ),
-        Change::Paired { .. } | Change::Part { .. } => Ok(()),
+        Change::Paired { .. } | Change::Part { .. } | Change::ResyncRequest { .. } => Ok(()),
     }
 }
 

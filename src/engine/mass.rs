@@ -30,7 +30,7 @@ pub fn issues<'a>(changes: impl IntoIterator<Item = &'a WireChange>) -> HashSet<
     changes
         .into_iter()
         .filter_map(|c| match c {
-            WireChange::Known(Change::Paired { .. } | Change::IssueState { .. }) => None,
+            WireChange::Known(Change::Paired { .. } | Change::IssueState { .. } | Change::ResyncRequest { .. }) => None,
             WireChange::Known(c) => Some(c.issue()),
             WireChange::Unknown(_) => None,
         })

@@ -183,20 +183,21 @@ impl Peer {
         Ok(Some(report))
     }
 
-    /// The issues that existed before the sync, as chosen at create or
-    /// accept: sent once, as soon as the partner is known.
-    fn send_existing_issues(&mut self, sync: &SyncRecord, scope: &str) -> Result<()> {
-        let scope: resync::Scope =
-            serde_json::from_str(scope).context("the sync's choice of existing issues is damaged")?;
+    /// A resync waiting to be sent: the issues that existed before the
+    /// sync, as chosen at create or accept, or one the partner asked for.
+    /// Sent once, as soon as the partner is known.
+    fn send_pending_resync(&mut self, sync: &SyncRecord, scope: &str) -> Result<()> {
+        let pending: resync::Pending = serde_json::from_str(scope).context("the sync's pending resync is damaged")?;
+        let (kind, scope) = (pending.kind, pending.scope);
         let planned = {
             let tracker = crate::tracker::for_sync(sync, &self.conn)?;
             resync::plan(&tracker, sync, &scope)?
         };
-        let report = resync::run(&mut self.conn, sync, &scope, "existing issues", planned, &mut |done, total| {
-            tracing::info!(sync = %sync.name, done, total, "sending existing issues");
+        let report = resync::run(&mut self.conn, sync, &scope, &kind, planned, &mut |done, total| {
+            tracing::info!(sync = %sync.name, done, total, "{kind}: sending issues");
         })?;
         store::syncs::set_initial_resync(&self.conn, &sync.id, None)?;
-        tracing::info!(sync = %sync.name, issues = report.issues, outcome = report.outcome(), "existing issues sent");
+        tracing::info!(sync = %sync.name, issues = report.issues, outcome = report.outcome(), "{kind}: sent");
         for w in &report.warnings {
             tracing::warn!(sync = %sync.name, "{w}");
         }
@@ -257,7 +258,7 @@ impl Peer {
 
     fn cycle_sync_inner(&mut self, sync: &SyncRecord, work: Work) -> Result<(CycleReport, Option<anyhow::Error>)> {
         if let (Some(scope), Some(_)) = (&sync.initial_resync, &sync.partner_fpr) {
-            self.send_existing_issues(sync, scope)?;
+            self.send_pending_resync(sync, scope)?;
         }
         let transport = crate::transport::AnyTransport::for_sync(sync)?;
         let position = store::syncs::mailbox_position(&self.conn, &sync.id)?;

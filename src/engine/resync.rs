@@ -11,51 +11,28 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
 use super::outgoing::{attachment_snapshot, snapshot, Batch};
+pub use crate::protocol::scope::{Scope, FIELDS};
 use crate::protocol::{Change, CommentSnapshot, FieldChanges};
 use crate::store::origins::{self, Kind};
 use crate::store::{links, now_ms, syncs, SyncRecord};
 use crate::tracker::{Issue, Tracker};
 
-/// Which issues, and what of them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Scope {
-    /// Only these issue keys (empty: all of the project).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub keys: Vec<String>,
-    /// Only issues updated at or after this time (ms since the epoch).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_since: Option<i64>,
-    /// Only issues in one of these statuses.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub statuses: Vec<String>,
-    /// Only issues with one of these labels.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub labels: Vec<String>,
-    /// Only issues created before this time (the existing issues chosen at
-    /// the start: not those that arrived from the partner since).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_before: Option<i64>,
-    /// Only these fields (`summary`, …, `comments`, `attachments`) of
-    /// paired issues; empty: everything.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<String>,
+/// A resync this side's next cycle sends (the existing issues chosen at
+/// create/accept, or one the partner asked for), kept in the sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    pub kind: String,
+    pub scope: Scope,
 }
 
-/// The fields a resync can be limited to.
-pub const FIELDS: &[&str] =
-    &["summary", "description", "status", "priority", "labels", "assignee", "comments", "attachments"];
-
-impl Scope {
-    pub fn matches(&self, issue: &Issue) -> bool {
-        (self.keys.is_empty() || self.keys.contains(&issue.key))
-            && self.updated_since.is_none_or(|t| issue.updated_at >= t)
-            && self.created_before.is_none_or(|t| issue.created_at < t)
-            && (self.statuses.is_empty() || self.statuses.contains(&issue.fields.status))
-            && (self.labels.is_empty() || issue.fields.labels.iter().any(|l| self.labels.contains(l)))
+impl Pending {
+    /// The existing issues chosen at create/accept.
+    pub fn existing(scope: &Scope) -> Self {
+        Pending { kind: "existing issues".into(), scope: scope.clone() }
     }
 
-    fn includes(&self, field: &str) -> bool {
-        self.fields.is_empty() || self.fields.iter().any(|f| f == field)
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a pending resync serializes")
     }
 }
 
@@ -94,7 +71,7 @@ pub fn plan(tracker: &impl Tracker, sync: &SyncRecord, scope: &Scope) -> anyhow:
     for key in keys {
         match tracker.issue(&key) {
             Ok(Some(i)) if i.project == sync.project => {
-                if scope.matches(&i) {
+                if scope.matches(&i.key, (i.created_at, i.updated_at), &i.fields) {
                     issues.push(i)
                 }
             }

@@ -197,6 +197,12 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         comments: Option<Vec<CommentSnapshot>>,
     },
+    /// The partner asks for a resync of its issues that `scope` matches
+    /// (`sync resync --direction in|both`): the receiver sends their state
+    /// and keeps the report. About no single issue.
+    ResyncRequest {
+        scope: super::scope::Scope,
+    },
     /// Piece `index` (from 0) of `total` of one change too large for a
     /// message: `data` is base64 of a slice of that change's JSON. The
     /// pieces travel in consecutive messages and the receiver applies the
@@ -224,6 +230,7 @@ impl Change {
             | Change::IssueState { issue, .. }
             | Change::Part { issue, .. } => issue,
             Change::Paired { yours, .. } => yours,
+            Change::ResyncRequest { .. } => "",
         }
     }
 }

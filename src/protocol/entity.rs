@@ -83,6 +83,7 @@ fn kind(c: &WireChange) -> &str {
             Change::AttachmentDeleted { .. } => "attachment_deleted",
             Change::Paired { .. } => "paired",
             Change::IssueState { .. } => "issue_state",
+            Change::ResyncRequest { .. } => "resync_request",
             Change::Part { .. } => "part",
         },
         WireChange::Unknown(v) => v["type"].as_str().unwrap_or("unknown"),

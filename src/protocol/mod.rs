@@ -5,6 +5,7 @@ pub mod change;
 pub mod entity;
 pub mod envelope;
 pub mod names;
+pub mod scope;
 pub mod sequence;
 
 pub use change::{AttachmentSnapshot, Change, CommentSnapshot, FieldChanges, IssueFields, WireChange};

@@ -159,6 +159,14 @@ impl Server {
         serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
     }
 
+    /// [`Server::flags`] with the name tables the tests use (the embedded
+    /// side's Open, Done and Medium as Redmine's New, Closed and Normal).
+    pub fn mapped_flags(&self) -> Vec<String> {
+        let mut f = self.flags();
+        f.extend(["--status-map", "Open=New,Done=Closed", "--priority-map", "Medium=Normal"].map(String::from));
+        f
+    }
+
     /// `sync accept`/`create` flags for a Redmine side on `project`.
     pub fn flags(&self) -> Vec<String> {
         ["--tracker", "redmine", "--redmine-url", self.url(), "--redmine-key", self.get("REDMINE_SYNC_KEY")]
