@@ -59,6 +59,9 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     let conn: &Connection = conn;
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let tracker = &crate::tracker::for_sync(sync, conn)?;
+    // A read that was not stored (an error, a dry run, a mass change held)
+    // leaves nothing behind that would hide its changes now.
+    tracker.uncollected();
     let now = now_ms();
     let fresh = syncs::get(&tx, &sync.id)?;
     let current = fresh.clone().unwrap_or_else(|| sync.clone());

@@ -99,6 +99,9 @@ impl Tracker for AnyTracker<'_> {
     fn collected(&self, cursor: &str) -> TResult<()> {
         each!(self, t => t.collected(cursor))
     }
+    fn uncollected(&self) {
+        each!(self, t => t.uncollected())
+    }
     fn issue_keys(&self, project: &str) -> TResult<Vec<String>> {
         each!(self, t => t.issue_keys(project))
     }

@@ -218,6 +218,10 @@ pub trait Tracker {
     fn collected(&self, _cursor: &str) -> TResult<()> {
         Ok(())
     }
+    /// What an earlier read of changes kept was not stored (the engine
+    /// rolled back: an error, a dry run, a mass change held): forget it,
+    /// so the same changes are found again.
+    fn uncollected(&self) {}
     /// Keys of a project's issues, oldest first (an initial import, a
     /// resync).
     fn issue_keys(&self, project: &str) -> TResult<Vec<String>>;

@@ -121,6 +121,12 @@ impl State {
         self.put(&i.key, &Seen::of(i))
     }
 
+    /// What was read was not stored: the next read compares with what
+    /// was kept before it.
+    pub fn discard(&self) {
+        self.staged.lock().expect("lock").clear();
+    }
+
     /// The engine committed what was read: keep it.
     pub fn commit(&self) -> TResult<()> {
         let staged: Vec<(String, Seen)> = self.staged.lock().expect("lock").drain().collect();

@@ -199,6 +199,11 @@ impl Tracker for Redmine {
         self.state.commit()
     }
 
+    fn uncollected(&self) {
+        self.recent.lock().expect("lock").clear();
+        self.state.discard();
+    }
+
     fn issue_keys(&self, _project: &str) -> TResult<Vec<String>> {
         let m = self.meta()?;
         let mut keys = Vec::new();
