@@ -175,6 +175,7 @@ fn every_option_has_a_help_line() {
         &["conflicts", "reapply"],
         &["sync", "pending"],
         &["sync", "allow-mass-change"],
+        &["sync", "unpair"],
         &["demo"],
         &["bench"],
     ];

@@ -168,10 +168,12 @@ fn a_conflict_is_recorded_on_both_sides_and_the_losing_value_can_be_reapplied() 
 #[test]
 fn a_field_the_master_owns_takes_the_masters_value_even_when_earlier() {
     let (m, s) = issue_pair();
-    for p in [&m, &s] {
-        let out = p.ok(&["sync", "edit", "acme", "--field-owner", "status=master"]);
-        assert!(out.contains("owned fields status=master"), "{out}");
-    }
+    // Set on one side; the partner takes the same with the next cycle.
+    let out = m.ok(&["sync", "edit", "acme", "--field-owner", "status=master"]);
+    assert!(out.contains("owned fields status=master") && out.contains("The partner takes the same"), "{out}");
+    settle(&m, &s, "acme");
+    assert_eq!(s.status()["field_owners"]["status"], "master");
+    assert!(s.ok(&["status"]).contains("fields          owned fields status=master"));
     assert!(m.fail(&["sync", "edit", "acme", "--field-owner", "colour=master"]).contains("'colour' is not one of"));
     assert!(m
         .fail(&["sync", "edit", "acme", "--field-owner", "status=partner"])
@@ -188,9 +190,14 @@ fn a_field_the_master_owns_takes_the_masters_value_even_when_earlier() {
     s.ok(&["issue", "edit", "SP2-1", "--status", "Open"]);
     settle(&m, &s, "acme");
     assert_eq!(m.issue("SAM2-1")["status"], "Done");
-    // Back to the default: the later edit wins again.
-    m.ok(&["sync", "edit", "acme", "--field-owner", "status=latest"]);
+    // The slave cannot re-apply its lost value: only the owner's edits cross.
+    let id = sc[0]["id"].to_string();
+    let err = s.fail(&["conflicts", "reapply", "acme", &id]);
+    assert!(err.contains("status is owned by the master side"), "{err}");
+    // Back to the default, set from the slave this time: the later edit wins again.
     s.ok(&["sync", "edit", "acme", "--field-owner", "status=latest"]);
+    settle(&m, &s, "acme");
+    assert!(m.status()["field_owners"].is_null());
     s.ok(&["issue", "edit", "SP2-1", "--status", "Review"]);
     settle(&m, &s, "acme");
     assert_eq!(m.issue("SAM2-1")["status"], "Review");

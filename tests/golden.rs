@@ -152,6 +152,16 @@ fn envelopes() -> Vec<Envelope> {
                 via: vec![],
             },
         ),
+        // Which side owns which fields, as the sender's admin set it.
+        base(
+            15,
+            Body::Changes {
+                changes: vec![WireChange::Known(Change::FieldOwners {
+                    owners: [("status".to_string(), "master".to_string())].into_iter().collect(),
+                })],
+                via: vec![],
+            },
+        ),
         // Passed on by a forwarding hub: the peers it crossed, and where the
         // issue, its comment and its attachment were first made.
         base(

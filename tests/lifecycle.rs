@@ -173,3 +173,25 @@ fn an_issue_whose_incoming_changes_are_ignored_keeps_its_state_until_undone() {
     assert_eq!(s.issue("SP2-1")["summary"], "taken again");
     assert!(s.fail(&["errors", "ignore-issue", "acme", "NOPE-9"]).contains("is not paired"));
 }
+
+#[test]
+fn an_issue_ignored_while_blocked_drops_what_waits_and_what_comes() {
+    let (m, s) = paired();
+    s.ok(&["project", "edit", "SP2", "--statuses", "Open,Done"]);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "first"]);
+    settle(&m, &s, "acme");
+    m.ok(&["issue", "edit", "SAM2-1", "--status", "Review"]);
+    m.ok(&["issue", "edit", "SAM2-1", "--summary", "behind the error"]);
+    settle(&m, &s, "acme");
+    assert_eq!(s.json(&["errors", "list", "acme", "--json"])[0]["parked"], 2);
+    // Errors are named by either key.
+    let err = s.fail(&["errors", "retry", "acme", "SP2-1"]);
+    assert!(err.contains("[SAM2-1] still failing"), "{err}");
+    let out = s.ok(&["errors", "ignore-issue", "acme", "SP2-1"]);
+    assert!(out.contains("(2 waiting behind its error dropped)"), "{out}");
+    assert_eq!(s.status()["issues_with_errors"], 0);
+    m.ok(&["issue", "edit", "SAM2-1", "--summary", "ignored too"]);
+    settle(&m, &s, "acme");
+    assert_eq!(s.issue("SP2-1")["summary"], "first");
+    assert_eq!(s.status()["issues_with_errors"], 0, "nothing piles up behind an ignored issue");
+}

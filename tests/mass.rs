@@ -37,12 +37,16 @@ fn a_mass_change_is_held_on_the_sending_side_until_allowed() {
         (Some("send"), Some(5), Some(3))
     );
     assert!(m.ok(&["status"]).contains("HELD            sending 5 issues in one cycle, over the threshold of 3"));
+    // An allowance on the other side does not let this side's hold through.
+    assert!(s.fail(&["sync", "allow-mass-change", "acme"]).contains("holds nothing back"));
     // The dry run moved nothing either.
     assert_eq!(m.ok(&["sync", "pending", "acme", "--json"]).matches("issue_created").count(), 5);
 
     m.ok(&["sync", "allow-mass-change", "acme"]);
     settle(&m, &s, "acme");
     assert_eq!(s.issues("SP2").len(), 5);
+    // Nothing held: there is nothing to allow, and no permission lies in wait.
+    assert!(m.fail(&["sync", "allow-mass-change", "acme"]).contains("holds nothing back"));
     assert!(m.status()["mass_change_held"].is_null());
     // Allowed once: the next mass change is held again.
     create(&m, 4);
@@ -71,7 +75,8 @@ fn a_mass_change_is_held_on_the_receiving_side_until_allowed() {
     assert_eq!(list_messages(&s.exchange("acme").join("RECEIVE")).len(), 1, "the message waits");
     let held = &s.status()["mass_change_held"];
     assert_eq!((held["side"].as_str(), held["issues"].as_u64()), (Some("receive"), Some(3)));
-    assert!(s.ok(&["status"]).contains("HELD            applying 3 issues"));
+    assert!(s.ok(&["status"]).contains("HELD            applying the partner's 3 issues"));
+    assert!(s.ok(&["sync", "pending", "acme"]).contains("Held on receiving: the partner's messages (3 issues"));
     s.ok(&["sync", "allow-mass-change", "acme"]);
     settle(&m, &s, "acme");
     assert_eq!(s.issues("SP2").len(), 3);

@@ -73,7 +73,8 @@ fn the_seeds_files_pair_existing_issues_on_both_sides_without_copies() {
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
     let export: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(export["firstConnector"][0]["firstSyncDate"], 1604663073350i64);
-    assert_eq!(export["firstConnector"][0]["incomingMessageSequenceId"], 2);
+    assert_eq!(export["firstConnector"][0]["lastIncomingChange"], 1604663103990i64);
+    assert!(export["firstConnector"][0]["incomingMessageSequenceId"].is_null(), "numbers start afresh");
 
     m.ok(&["issue", "edit", "SAM2-1", "--summary", "edited after pairing"]);
     s.ok(&["comment", "add", "SP2-1", "--body", "from the slave"]);
@@ -82,6 +83,11 @@ fn the_seeds_files_pair_existing_issues_on_both_sides_without_copies() {
     assert_eq!(m.issues("SAM2").len(), 1, "no copy");
     assert_eq!(s.issue("SP2-1")["summary"], "edited after pairing");
     assert_eq!(m.issue("SAM2-1")["comments"][0]["body"], "from the slave");
+    // Edits made before the pairing are no conflict with later ones.
+    assert_eq!(s.ok(&["conflicts", "list", "acme"]), "no open conflicts in sync 'acme'");
+    m.ok(&["issue", "edit", "SAM2-1", "--summary", "edited again"]);
+    settle(&m, &s, "acme");
+    assert_eq!(s.ok(&["conflicts", "list", "acme"]), "no open conflicts in sync 'acme'");
 }
 
 #[test]
@@ -187,4 +193,46 @@ fn a_sync_rebuilt_from_both_downloads_keeps_every_pairing() {
     assert_eq!(copy["comments"][0]["body"], "edited after the rebuild");
     assert_eq!(copy["attachments"].as_array().unwrap().len(), 1);
     assert!(m.issues("SAM2").iter().any(|i| i["summary"] == "slave's, edited"));
+}
+
+#[test]
+fn wrong_files_and_wrong_pairs_are_caught_and_a_pair_can_be_undone() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "master's"]);
+    s.ok(&["issue", "create", "--project", "SP2", "--summary", "slave's"]);
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    settle(&m, &s, "acme");
+    let file = s.home().join("x.json");
+    std::fs::write(&file, "[1, 2]").unwrap();
+    let err = s.fail(&["sync", "pair", "acme", "--file", file.to_str().unwrap()]);
+    assert!(err.contains("is not a download of synchronized issues"), "{err}");
+    // The partner's download given as this side's: a hint.
+    let r = m.json(&["sync", "pair", "acme", "--file", &fixture("slave.json"), "--json"]);
+    let reason = r["skipped"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("is this the partner's download?"), "{reason}");
+    // With the partner's download second, a partner key it lacks is refused.
+    let merged = serde_json::json!({
+        "firstConnector": [{"localIssueKey": "SP2-1", "remoteIssueKey": "SAM2-99"}],
+        "secondConnector": [{"localIssueKey": "SAM2-1", "remoteIssueKey": "SP2-1"}],
+    });
+    std::fs::write(&file, merged.to_string()).unwrap();
+    let r = s.json(&["sync", "pair", "acme", "--file", file.to_str().unwrap(), "--json"]);
+    assert_eq!(r["skipped"][0]["reason"], "the partner's download (secondConnector) has no issue SAM2-99");
+    assert_eq!(r["partner_keys_checked"], true);
+    // Without it the pair is taken on trust, said so, and can be undone.
+    std::fs::write(&file, r#"{"firstConnector": [{"localIssueKey": "SP2-1", "remoteIssueKey": "SAM2-99"}]}"#).unwrap();
+    let out = s.ok(&["sync", "pair", "acme", "--file", file.to_str().unwrap()]);
+    assert!(out.contains("paired   SP2-1 <-> SAM2-99") && out.contains("taken on trust"), "{out}");
+    let out = s.ok(&["sync", "unpair", "acme", "SAM2-99"]);
+    assert!(out.contains("SP2-1 is no longer paired with the partner's SAM2-99"), "{out}");
+    assert_eq!(s.json(&["sync", "export", "acme"])["firstConnector"], serde_json::json!([]));
+    assert!(s.fail(&["sync", "unpair", "acme", "SP2-1"]).contains("is not paired"));
+    // The right pair, then.
+    std::fs::write(&file, r#"{"firstConnector": [{"localIssueKey": "SP2-1", "remoteIssueKey": "SAM2-1"}]}"#).unwrap();
+    s.ok(&["sync", "pair", "acme", "--file", file.to_str().unwrap()]);
+    m.ok(&["sync", "pair", "acme", "--file", &fixture("master.json")]);
+    m.ok(&["issue", "edit", "SAM2-1", "--summary", "crossed to the pair"]);
+    settle(&m, &s, "acme");
+    assert_eq!(s.issue("SP2-1")["summary"], "crossed to the pair");
+    assert_eq!(s.issues("SP2").len(), 1);
 }

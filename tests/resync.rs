@@ -172,8 +172,17 @@ fn a_resync_can_be_asked_of_the_partner_in_either_or_both_directions() {
 
     let err = m.fail(&["sync", "resync", "acme", "--direction", "in", "--keys", "SAM2-9"]);
     assert!(err.contains("SAM2-9 is not paired") && err.contains("nothing was asked"), "{err}");
-    let out = m.ok(&["sync", "resync", "acme", "--direction", "in", "--keys", "SAM2-1"]);
-    assert!(out.starts_with("Asked the partner to resync its issues paired with SAM2-1"), "{out}");
+    let err = m.fail(&["sync", "resync", "acme", "--direction", "in", "--keys", "SAM2-1"]);
+    assert!(
+        err.contains("This asks the partner to send the state of its issues paired with SAM2-1. Confirm with --yes"),
+        "{err}"
+    );
+    let before = m.status()["outgoing_seq"].as_u64().unwrap();
+    let err = m.fail(&["sync", "resync", "acme", "--direction", "both"]);
+    assert!(err.contains("and asks the partner"), "{err}");
+    assert_eq!(m.status()["outgoing_seq"].as_u64().unwrap(), before, "declined: nothing sent or asked");
+    let out = m.ok(&["sync", "resync", "acme", "--direction", "in", "--keys", "SAM2-1", "--yes"]);
+    assert!(out.starts_with("Asked: the partner sends the state of its issues paired with SAM2-1"), "{out}");
     settle(&m, &s, "acme");
     let bodies: Vec<_> = m.issue("SAM2-1")["comments"].as_array().unwrap().iter().map(|c| c["body"].clone()).collect();
     assert_eq!(bodies, ["one", "two"]);

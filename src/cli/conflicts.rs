@@ -79,6 +79,14 @@ pub fn conflicts(home: &Home, cmd: ConflictsCmd) -> Result<()> {
                 "here" => c.partner_value.clone(),
                 _ => bail!("conflict #{id} was merged: nothing lost to re-apply; dismiss it"),
             };
+            if let Some(owner) = crate::engine::conflict::owner(&s, &c.field).filter(|o| *o != s.role) {
+                bail!(
+                    "{} is owned by the {} side: only its edits cross, so re-applying here would not reach the \
+                     partner; dismiss the conflict, or change the field there",
+                    c.field,
+                    owner.as_str()
+                );
+            }
             let mut fields = FieldChanges::default();
             match c.field.as_str() {
                 "summary" => fields.summary = Some(lost.clone()),
@@ -131,16 +139,27 @@ pub fn set_owners(conn: &rusqlite::Connection, s: &SyncRecord, spec: &str) -> Re
             other => bail!("--field-owner: '{other}' for {field} is not master, slave or latest"),
         }
     }
-    syncs::set_field_owners(conn, &s.id, &owners)?;
-    let list: Vec<String> = owners.iter().map(|(f, w)| format!("{f}={w}")).collect();
+    // Both sides must apply the same rule: the partner takes the same map.
+    let tx = conn.unchecked_transaction()?;
+    syncs::set_field_owners(&tx, &s.id, &owners)?;
+    let change = crate::protocol::WireChange::Known(crate::protocol::Change::FieldOwners { owners: owners.clone() });
+    let body = crate::protocol::Body::Changes { changes: vec![change], via: Vec::new() };
+    crate::store::outbox::enqueue(&tx, &s.id, &body, crate::store::now_ms())?;
+    tx.commit()?;
     println!(
-        "Sync '{}': {} (other fields: the later edit wins). Set the same on the partner's side.",
+        "Sync '{}': {} (other fields: the later edit wins). The partner takes the same with its next cycle.",
         s.name,
-        if list.is_empty() {
-            "no field is owned by one side".into()
-        } else {
-            format!("owned fields {}", list.join(", "))
-        }
+        owned_list(&owners)
     );
     Ok(())
+}
+
+/// The owned fields in words.
+pub fn owned_list(owners: &std::collections::BTreeMap<String, String>) -> String {
+    match owners.is_empty() {
+        true => "no field is owned by one side".into(),
+        false => {
+            format!("owned fields {}", owners.iter().map(|(f, w)| format!("{f}={w}")).collect::<Vec<_>>().join(", "))
+        }
+    }
 }

@@ -73,6 +73,7 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
         }
         ErrorsCmd::Retry { sync, remote_issue: Some(remote_issue), .. } => {
             let s = syncs::find(&conn, &sync)?;
+            let remote_issue = partner_key(&conn, &s, &remote_issue)?;
             if !problems::is_blocked(&conn, &s.id, &remote_issue)? {
                 bail!("issue {remote_issue} of sync '{}' has no error", s.name);
             }
@@ -104,6 +105,7 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
         }
         ErrorsCmd::Ignore { sync, remote_issue } => {
             let s = syncs::find(&conn, &sync)?;
+            let remote_issue = partner_key(&conn, &s, &remote_issue)?;
             if !problems::is_blocked(&conn, &s.id, &remote_issue)? {
                 bail!("issue {remote_issue} of sync '{}' has no error", s.name);
             }
@@ -116,10 +118,16 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
                 bail!("issue {issue} is not paired in sync '{}' (give its local or the partner's key)", s.name);
             };
             let remote = link.remote_issue_key.as_deref().unwrap_or("-");
+            // What waits behind an error of this issue is ignored too.
+            let dropped = match (undo, problems::is_blocked(&conn, &s.id, remote)?) {
+                (false, true) => problems::discard(&conn, &s.id, remote)?,
+                _ => 0,
+            };
             match undo {
                 false => println!(
-                    "{} (partner's {remote}): the partner's changes are ignored from now on; `--undo` takes them again",
-                    link.local_issue_key
+                    "{} (partner's {remote}): the partner's changes are ignored from now on{}; `--undo` takes them again",
+                    link.local_issue_key,
+                    if dropped > 0 { format!(" ({dropped} waiting behind its error dropped)") } else { String::new() }
                 ),
                 true => println!(
                     "{} (partner's {remote}): the partner's changes are applied again, from its next change",
@@ -129,6 +137,15 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The partner's key of an issue named by either key (errors are kept by
+/// the partner's key; an admin may well give the local one).
+fn partner_key(conn: &rusqlite::Connection, s: &SyncRecord, issue: &str) -> Result<String> {
+    if problems::is_blocked(conn, &s.id, issue)? {
+        return Ok(issue.to_string());
+    }
+    Ok(links::by_local(conn, &s.id, issue)?.and_then(|l| l.remote_issue_key).unwrap_or_else(|| issue.to_string()))
 }
 
 /// Retries one issue: `Ok(line)` when all its changes applied, `Err(line)`

@@ -32,6 +32,9 @@ pub struct SyncStatus {
     /// What is held back for being over the mass-change threshold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mass_change_held: Option<crate::engine::mass::Held>,
+    /// Fields one side owns: field -> `master` or `slave`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub field_owners: std::collections::BTreeMap<String, String>,
     /// How many issues one cycle may create or change (0: no limit).
     pub mass_change_threshold: u64,
     /// When an open handshake expires or expired.
@@ -133,6 +136,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 paused_since: s.paused_at,
                 mass_change_held: s.mass_held.as_deref().and_then(|h| serde_json::from_str(h).ok()),
                 mass_change_threshold: s.mass_threshold,
+                field_owners: s.field_owners.clone(),
                 last_resync: s.last_resync.as_deref().and_then(|r| serde_json::from_str(r).ok()),
                 handshake_expires: s.handshake_expires.filter(|_| s.state == syncs::SyncState::Handshake),
                 protocol: s.protocol,
@@ -196,16 +200,23 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
             );
         }
         if let Some(h) = &s.mass_change_held {
-            let what = if h.side == "send" { "sending" } else { "applying" };
+            let (what, check) = match h.side.as_str() {
+                "send" => ("sending", format!("check with `postern sync pending {}`, then ", s.name)),
+                _ => ("applying the partner's", String::new()),
+            };
             println!(
-                "  HELD            {what} {} issues in one cycle, over the threshold of {} (since {}): check with \
-                 `postern sync pending {}`, then `postern sync allow-mass-change {}` or raise \
-                 --mass-change-threshold",
+                "  HELD            {what} {} issues in one cycle, over the threshold of {} (since {}): {check}\
+                 `postern sync allow-mass-change {}` or raise --mass-change-threshold",
                 h.issues,
                 h.threshold,
                 format_ms(h.since),
-                s.name,
                 s.name
+            );
+        }
+        if !s.field_owners.is_empty() {
+            println!(
+                "  fields          {}; only the owner's edits of them cross",
+                super::conflicts::owned_list(&s.field_owners)
             );
         }
         if let Some(r) = &s.last_resync {

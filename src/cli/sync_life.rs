@@ -14,11 +14,8 @@ pub enum LifeCmd {
     Pause { sync: String },
     /// Go on with a paused sync, from where it stopped.
     Resume { sync: String },
-    /// Remove a sync: its pairings, queues, errors and positions, and its
-    /// name. Issues in the tracker are never touched. Refused while
-    /// messages await the partner's acknowledgement, unless --force.
-    /// Let the next cycle go over the mass-change threshold once (what it
-    /// held back is then sent or applied).
+    /// Let what is held back for being over the mass-change threshold go
+    /// through, once (the held side's next cycle sends or applies it).
     AllowMassChange { sync: String },
     /// What the next cycle would send, issue by issue, without sending or
     /// moving anything (a dry run).
@@ -28,6 +25,9 @@ pub enum LifeCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Remove a sync: its pairings, queues, errors and positions, and its
+    /// name. Issues in the tracker are never touched. Refused while
+    /// messages await the partner's acknowledgement, unless --force.
     Delete {
         sync: String,
         /// Delete even though messages still await acknowledgement or
@@ -59,10 +59,11 @@ pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
         }
         LifeCmd::AllowMassChange { sync } => {
             let s = syncs::find(&conn, &sync)?;
-            crate::engine::mass::allow(&conn, &s.id)?;
+            let held = crate::engine::mass::allow(&conn, &s)?;
             println!(
-                "Sync '{}': the next cycle may create or change more than {} issues; a running daemon goes on now",
-                s.name, s.mass_threshold
+                "Sync '{}': the {} issues held back go through with the next cycle (a running daemon goes on now); \
+                 the next mass change is held again",
+                s.name, held.issues
             );
         }
         LifeCmd::Pending { sync, json } => {
@@ -81,8 +82,15 @@ pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
                 super::plural(changes.len() as u64, "change", "changes"),
                 super::plural(issues as u64, "issue", "issues"),
                 s.mass_threshold,
-                if crate::engine::mass::over(&s, issues) { ": over it, so it would send nothing" } else { "" }
+                if crate::engine::mass::over(&s, issues, "send") { ": over it, so it would send nothing" } else { "" }
             );
+            if let Some(h) = crate::engine::mass::held(&s).filter(|h| h.side == "receive") {
+                println!(
+                    "Held on receiving: the partner's messages ({} issues in one cycle) wait in the exchange; \
+                     `postern sync allow-mass-change {}` applies them",
+                    h.issues, s.name
+                );
+            }
             for c in &changes {
                 println!("  {:<12} {}", c.issue(), describe(c));
             }
@@ -133,6 +141,7 @@ fn describe(c: &crate::protocol::Change) -> String {
         Change::AttachmentDeleted { .. } => "attachment deleted".into(),
         Change::IssueState { .. } => "state (resync)".into(),
         Change::ResyncRequest { .. } => "a resync asked of the partner".into(),
+        Change::FieldOwners { .. } => "the fields one side owns".into(),
         Change::Paired { .. } => "pairing".into(),
         Change::Part { .. } => "part of a large change".into(),
     }

@@ -33,6 +33,10 @@ pub enum RecordsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Forget the pairing of one issue (by its local or the partner's key),
+    /// with its comment and attachment pairs; no issue is changed. Its
+    /// next change crosses as a new issue: unpair on both sides.
+    Unpair { sync: String, issue: String },
     /// Merge two downloads for the side that uploads: its own as
     /// `firstConnector`, the partner's as `secondConnector`.
     Merge {
@@ -77,6 +81,17 @@ pub fn run(home: &Home, cmd: RecordsCmd) -> Result<()> {
             eprintln!("Merged {a} record(s) of {} with {b} of {}", ours.display(), theirs.display());
             Ok(())
         }
+        RecordsCmd::Unpair { sync, issue } => {
+            let mut conn = home.open_db()?;
+            let s = syncs::find(&conn, &sync)?;
+            let (local, remote) = records::unpair(&mut conn, &s, &issue)?;
+            println!(
+                "Sync '{}': {local} is no longer paired with the partner's {remote}; its next change crosses as a \
+                 new issue (unpair {remote} on the partner's side too)",
+                s.name
+            );
+            Ok(())
+        }
         RecordsCmd::Pair { sync, file, json } => {
             let records = read(&file)?;
             let mut conn = home.open_db()?;
@@ -105,6 +120,12 @@ pub fn run(home: &Home, cmd: RecordsCmd) -> Result<()> {
             }
             for k in &report.skipped {
                 println!("  skipped  {}: {}", k.local, k.reason);
+            }
+            if !report.partner_keys_checked && !report.paired.is_empty() {
+                println!(
+                    "The partner's keys were taken on trust: pair with a merged file (`sync merge`, the partner's \
+                     download second) to have them checked; `sync unpair` undoes a wrong pair."
+                );
             }
             Ok(())
         }

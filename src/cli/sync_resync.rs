@@ -51,23 +51,35 @@ pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
     if s.partner_fpr.is_none() {
         bail!("sync '{}' has no partner yet: finish the handshake first", s.name);
     }
-    if direction != Direction::Out {
-        ask_partner(&conn, &s, &scope)?;
-        if direction == Direction::In {
-            return Ok(());
+    // The partner's keys first: a key that is not paired asks nothing.
+    let theirs = match direction {
+        Direction::Out => None,
+        _ => Some(partner_scope(&conn, &s, &scope)?),
+    };
+    let planned = match direction {
+        Direction::In => (Vec::new(), Vec::new()),
+        _ => {
+            let tracker = crate::tracker::for_sync(&s, &conn)?;
+            resync::plan(&tracker, &s, &scope)?
         }
-    }
-    let planned = {
-        let tracker = crate::tracker::for_sync(&s, &conn)?;
-        resync::plan(&tracker, &s, &scope)?
     };
     let new = planned.0.iter().filter(|i| matches!(links::by_local(&conn, &s.id, &i.key), Ok(None))).count();
     let total = planned.0.len();
-    if total > 0 && !yes {
-        let question = format!(
-            "This resync sends {total} issue(s) of project {} to the partner ({new} never crossed before).",
-            s.project
-        );
+    let sends = format!(
+        "This resync sends {total} issue(s) of project {} to the partner ({new} never crossed before)",
+        s.project
+    );
+    let asks = match &scope.keys[..] {
+        [] => "asks the partner to send the state of its issues".to_string(),
+        keys => format!("asks the partner to send the state of its issues paired with {}", keys.join(", ")),
+    };
+    let question = match direction {
+        Direction::Out if total == 0 => None,
+        Direction::Out => Some(format!("{sends}.")),
+        Direction::In => Some(format!("This {asks}.")),
+        Direction::Both => Some(format!("{sends}, and {asks}.")),
+    };
+    if let (Some(question), false) = (question, yes) {
         if !std::io::stdin().is_terminal() {
             bail!("{question} Confirm with --yes");
         }
@@ -76,7 +88,18 @@ pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
         if !matches!(line.trim(), "y" | "Y" | "yes") {
-            bail!("nothing was sent");
+            bail!("nothing was sent or asked");
+        }
+    }
+    if let Some(theirs) = theirs {
+        ask_partner(&conn, &s, theirs)?;
+        println!(
+            "Asked: the partner {}; it does after its next cycle reads this, and keeps the report. What arrives is \
+             subject to this side's mass-change threshold.",
+            asks.trim_start_matches("asks the partner to ").replace("send", "sends")
+        );
+        if direction == Direction::In {
+            return Ok(());
         }
     }
     let terminal = std::io::stderr().is_terminal();
@@ -104,10 +127,13 @@ pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
     Ok(())
 }
 
-/// Asks the partner to resync its issues (this side's --keys become the
-/// partner's keys through the pairs); this side takes what comes even over
-/// its mass-change threshold, once.
-fn ask_partner(conn: &rusqlite::Connection, s: &crate::store::SyncRecord, scope: &resync::Scope) -> Result<()> {
+/// The scope as the partner sees it: this side's --keys become the
+/// partner's keys through the pairs.
+fn partner_scope(
+    conn: &rusqlite::Connection,
+    s: &crate::store::SyncRecord,
+    scope: &resync::Scope,
+) -> Result<resync::Scope> {
     let mut theirs = scope.clone();
     theirs.keys = Vec::new();
     for k in &scope.keys {
@@ -116,17 +142,14 @@ fn ask_partner(conn: &rusqlite::Connection, s: &crate::store::SyncRecord, scope:
             None => bail!("{k} is not paired in sync '{}': the partner has no issue for it; nothing was asked", s.name),
         }
     }
-    let tx = conn.unchecked_transaction()?;
+    Ok(theirs)
+}
+
+/// Queues the request for the partner.
+fn ask_partner(conn: &rusqlite::Connection, s: &crate::store::SyncRecord, theirs: resync::Scope) -> Result<()> {
     let change = crate::protocol::WireChange::Known(crate::protocol::Change::ResyncRequest { scope: theirs });
     let body = crate::protocol::Body::Changes { changes: vec![change], via: Vec::new() };
-    crate::store::outbox::enqueue(&tx, &s.id, &body, crate::store::now_ms())?;
-    crate::engine::mass::allow(&tx, &s.id)?;
-    tx.commit()?;
-    println!(
-        "Asked the partner to resync its issues{}; it sends them after its next cycle reads the request, and keeps \
-         the report. This side takes them even over its mass-change threshold, once.",
-        if scope.keys.is_empty() { String::new() } else { format!(" paired with {}", scope.keys.join(", ")) }
-    );
+    crate::store::outbox::enqueue(conn, &s.id, &body, crate::store::now_ms())?;
     Ok(())
 }
 

@@ -71,6 +71,11 @@ pub fn apply_message(
             crate::store::syncs::set_initial_resync(conn, &sync.id, Some(&pending.to_json()))?;
             continue;
         }
+        if let Change::FieldOwners { owners } = change {
+            tracing::info!(sync = %sync.name, ?owners, "the partner set which side owns which fields");
+            crate::store::syncs::set_field_owners(conn, &sync.id, owners)?;
+            continue;
+        }
         if let Change::Paired { yours, mine, comments, attachments } = change {
             links::set_remote(conn, &sync.id, yours, mine)?;
             for (y, m) in comments {
@@ -82,6 +87,10 @@ pub fn apply_message(
             continue;
         }
         let remote = change.issue();
+        // Ignored from now on: dropped, even behind an error.
+        if links::by_remote(conn, &sync.id, remote)?.is_some_and(|l| l.incoming_changes_ignored) {
+            continue;
+        }
         if problems::is_blocked(conn, &sync.id, remote)? {
             problems::park(conn, &sync.id, remote, seq, &WireChange::Known(change.clone()))?;
             continue;
@@ -250,7 +259,9 @@ fn apply_to_linked(
             comments.as_deref(),
             replies,
         ),
-        Change::Paired { .. } | Change::Part { .. } | Change::ResyncRequest { .. } => Ok(()),
+        Change::Paired { .. } | Change::Part { .. } | Change::ResyncRequest { .. } | Change::FieldOwners { .. } => {
+            Ok(())
+        }
     }
 }
 

@@ -12,12 +12,12 @@ use crate::store::links::Link;
 use crate::store::{now_ms, Role, SyncRecord};
 use crate::tracker::{TResult as Result, Tracker};
 
-/// Whether our edit made at `mine` was unknown to the partner when it sent
-/// a message acknowledging up to `partner_ack`: not yet collected (later
-/// than the last change of the issue collected, `last_collected`), or
-/// collected into our message `our_last_seq` it had not received.
-pub fn concurrent(mine: i64, last_collected: Option<i64>, our_last_seq: Option<u64>, partner_ack: u64) -> bool {
-    last_collected.is_none_or(|c| mine > c) || our_last_seq.is_some_and(|s| s > partner_ack)
+/// Whether our edit made at `mine` was unknown to the partner when it
+/// read its change: made after the last of our messages it had applied
+/// was put together (`seen_at`; `None`: too old to know, so known), and
+/// after the pairing made from records (`known_until`), if any.
+pub fn concurrent(mine: i64, seen_at: Option<i64>, known_until: Option<i64>) -> bool {
+    seen_at.is_some_and(|t| mine > t.max(known_until.unwrap_or(i64::MIN)))
 }
 
 /// Labels both sides changed: every label either side has, sorted, so
@@ -108,7 +108,8 @@ pub fn decide(
         let Some(mine) = tracker.local_field_time(key, name, &sync.id)? else {
             continue;
         };
-        let both = concurrent(mine, link.last_change_seen, link.outgoing_message_sequence_id, ack);
+        let seen_at = crate::store::outbox::put_together_at(conn, &sync.id, ack)?;
+        let both = concurrent(mine, seen_at, link.known_until);
         let partner_wins = partner_wins(owned, sync.role, at, mine);
         if !both {
             if !partner_wins {
@@ -169,14 +170,18 @@ mod tests {
 
     #[test]
     fn an_edit_is_concurrent_until_the_partner_has_it() {
-        // Not yet collected.
-        assert!(concurrent(50, Some(40), Some(3), 3));
-        assert!(concurrent(50, None, None, 0));
-        // Collected into message 4, which the partner had not received.
-        assert!(concurrent(40, Some(40), Some(4), 3));
-        // Collected and acknowledged: the partner knew it.
-        assert!(!concurrent(40, Some(40), Some(4), 4));
-        assert!(!concurrent(30, Some(40), Some(4), 9));
+        // Made after the last message the partner had was put together.
+        assert!(concurrent(50, Some(40), None));
+        // The partner had nothing of ours yet.
+        assert!(concurrent(50, Some(i64::MIN), None));
+        // In a message the partner had.
+        assert!(!concurrent(40, Some(40), None));
+        assert!(!concurrent(30, Some(40), None));
+        // Too old to know: known.
+        assert!(!concurrent(50, None, None));
+        // Before a pairing made from records: known.
+        assert!(!concurrent(50, Some(i64::MIN), Some(60)));
+        assert!(concurrent(70, Some(i64::MIN), Some(60)));
     }
 
     #[test]

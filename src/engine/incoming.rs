@@ -272,12 +272,12 @@ fn take(
             Arrival::Apply => {
                 if let Body::Changes { changes, .. } = &env.body {
                     let count = issues.0 + super::mass::issues(changes).len();
-                    if !issues.1 && super::mass::over(sync, count) {
+                    if !issues.1 && super::mass::over(sync, count, "receive") {
                         return Ok(Outcome::MassChange(count));
                     }
                     // An allowed mass change goes through whole this cycle.
-                    issues.1 |= sync.mass_allowed && super::mass::beyond(sync, count);
-                    super::mass::passed(&tx, sync, count, "receive")?;
+                    issues.1 |= super::mass::allowed(sync, "receive");
+                    super::mass::passed(&tx, sync, "receive")?;
                     issues.0 = count;
                 }
                 let mut next = Some(env.clone());

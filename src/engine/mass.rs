@@ -30,17 +30,32 @@ pub fn issues<'a>(changes: impl IntoIterator<Item = &'a WireChange>) -> HashSet<
     changes
         .into_iter()
         .filter_map(|c| match c {
-            WireChange::Known(Change::Paired { .. } | Change::IssueState { .. } | Change::ResyncRequest { .. }) => None,
+            WireChange::Known(
+                Change::Paired { .. }
+                | Change::IssueState { .. }
+                | Change::ResyncRequest { .. }
+                | Change::FieldOwners { .. },
+            ) => None,
             WireChange::Known(c) => Some(c.issue()),
             WireChange::Unknown(_) => None,
         })
         .collect()
 }
 
-/// Whether `count` issues in one cycle is more than the sync lets through
-/// without the admin's say.
-pub fn over(sync: &SyncRecord, count: usize) -> bool {
-    beyond(sync, count) && !sync.mass_allowed
+/// Whether `count` issues in one cycle of `side` (`send` or `receive`) is
+/// more than the sync lets through without the admin's say.
+pub fn over(sync: &SyncRecord, count: usize, side: &str) -> bool {
+    beyond(sync, count) && !allowed(sync, side)
+}
+
+/// What is held back, if anything.
+pub fn held(sync: &SyncRecord) -> Option<Held> {
+    sync.mass_held.as_deref().and_then(|h| serde_json::from_str(h).ok())
+}
+
+/// The admin allowed what `side` holds back.
+pub fn allowed(sync: &SyncRecord, side: &str) -> bool {
+    sync.mass_allowed && held(sync).is_some_and(|h| h.side == side)
 }
 
 /// Whether `count` issues is more than the threshold, allowed or not.
@@ -50,12 +65,7 @@ pub fn beyond(sync: &SyncRecord, count: usize) -> bool {
 
 /// Records what is held back (kept from the first time, with the latest count).
 pub fn hold(conn: &Connection, sync: &SyncRecord, side: &str, count: usize) -> anyhow::Result<()> {
-    let since = sync
-        .mass_held
-        .as_deref()
-        .and_then(|h| serde_json::from_str::<Held>(h).ok())
-        .filter(|h| h.side == side)
-        .map_or_else(now_ms, |h| h.since);
+    let since = held(sync).filter(|h| h.side == side).map_or_else(now_ms, |h| h.since);
     let held = Held { side: side.into(), issues: count as u64, threshold: sync.mass_threshold, since };
     conn.execute("UPDATE sync SET mass_held = ?2 WHERE id = ?1", params![sync.id, serde_json::to_string(&held)?])?;
     tracing::warn!(
@@ -65,26 +75,23 @@ pub fn hold(conn: &Connection, sync: &SyncRecord, side: &str, count: usize) -> a
     Ok(())
 }
 
-/// A cycle went through: what was held is no longer, and a one-time
-/// permission that was needed is used up.
-pub fn passed(conn: &Connection, sync: &SyncRecord, count: usize, side: &str) -> anyhow::Result<()> {
-    let used = sync.mass_allowed && beyond(sync, count);
-    let held_here =
-        sync.mass_held.as_deref().and_then(|h| serde_json::from_str::<Held>(h).ok()).is_some_and(|h| h.side == side);
-    if used || held_here {
-        conn.execute(
-            "UPDATE sync SET mass_allowed = CASE WHEN ?2 THEN 0 ELSE mass_allowed END,
-                             mass_held = CASE WHEN ?3 THEN NULL ELSE mass_held END WHERE id = ?1",
-            params![sync.id, used, held_here],
-        )?;
+/// A cycle of `side` went through: what it held is no longer held, and
+/// the admin's permission for it is used up.
+pub fn passed(conn: &Connection, sync: &SyncRecord, side: &str) -> anyhow::Result<()> {
+    if held(sync).is_some_and(|h| h.side == side) {
+        conn.execute("UPDATE sync SET mass_allowed = 0, mass_held = NULL WHERE id = ?1", [&sync.id])?;
     }
     Ok(())
 }
 
-/// `sync allow-mass-change`: the next cycle over the threshold goes through.
-pub fn allow(conn: &Connection, sync_id: &str) -> anyhow::Result<()> {
-    conn.execute("UPDATE sync SET mass_allowed = 1 WHERE id = ?1", [sync_id])?;
-    Ok(())
+/// `sync allow-mass-change`: what is held goes through once. Refused when
+/// nothing is held, so no permission lies in wait for a later mass change.
+pub fn allow(conn: &Connection, sync: &SyncRecord) -> anyhow::Result<Held> {
+    let Some(h) = held(sync) else {
+        anyhow::bail!("sync '{}' holds nothing back: there is nothing to allow", sync.name);
+    };
+    conn.execute("UPDATE sync SET mass_allowed = 1 WHERE id = ?1", [&sync.id])?;
+    Ok(h)
 }
 
 /// `sync edit --mass-change-threshold`.

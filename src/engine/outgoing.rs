@@ -109,12 +109,12 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     if dry.is_some() {
         return Ok(0); // the transaction is dropped: nothing moved
     }
-    if super::mass::over(&current, issues.len()) {
+    if super::mass::over(&current, issues.len(), "send") {
         drop(tx); // nothing queued, the cursor stays
         super::mass::hold(conn, &current, "send", issues.len())?;
         return Ok(0);
     }
-    super::mass::passed(&tx, &current, issues.len(), "send")?;
+    super::mass::passed(&tx, &current, "send")?;
     enqueued += batch.flush(&tx, &sync.id, now)?;
     if cursor != start {
         syncs::set_cursor(&tx, &sync.id, &cursor)?;

@@ -68,6 +68,18 @@ pub struct Records {
 
 /// Reads a download; a mistake is named with its line and column.
 pub fn parse(text: &str, source: &str) -> Result<Records> {
+    let at = |e: serde_json::Error| {
+        let what = e.to_string();
+        let what = what.split(" at line ").next().unwrap_or(&what).to_string();
+        anyhow::anyhow!("{source}: line {}, column {}: {what}; nothing was paired", e.line(), e.column())
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(at)?;
+    if !value.get("firstConnector").is_some_and(serde_json::Value::is_array) {
+        bail!(
+            "{source} is not a download of synchronized issues: expected {{\"firstConnector\": [ ... ]}} at the top; \
+             nothing was paired"
+        );
+    }
     serde_json::from_str(text).map_err(|e| {
         let what = e.to_string();
         let what = what.split(" at line ").next().unwrap_or(&what).to_string();
@@ -115,6 +127,9 @@ pub fn merge(ours: Records, theirs: Records) -> Result<Records> {
 pub struct PairReport {
     pub paired: Vec<Paired>,
     pub skipped: Vec<Skipped>,
+    /// Whether the partner's keys were checked against its own download
+    /// (`secondConnector`); without it they are taken on trust.
+    pub partner_keys_checked: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -196,6 +211,11 @@ pub fn pair(conn: &mut Connection, sync: &SyncRecord, records: Records) -> Resul
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let tracker = crate::tracker::for_sync(sync, &tx)?;
     let mut report = PairReport::default();
+    let now = crate::store::now_ms();
+    // The partner's own keys, when its download is in the file.
+    let partner_keys: Option<HashSet<String>> =
+        records.second_connector.as_ref().map(|second| second.iter().map(|r| r.local_issue_key.clone()).collect());
+    report.partner_keys_checked = partner_keys.is_some();
     let (mut seen_local, mut seen_remote) = (HashSet::new(), HashSet::new());
     for c in candidates(records) {
         let r = &c.record;
@@ -209,13 +229,24 @@ pub fn pair(conn: &mut Connection, sync: &SyncRecord, records: Records) -> Resul
             report.skipped.push(skip("listed twice in the file".into()));
             continue;
         }
+        if partner_keys.as_ref().is_some_and(|k| !k.contains(&remote)) {
+            report.skipped.push(skip(format!("the partner's download (secondConnector) has no issue {remote}")));
+            continue;
+        }
         if let Some(reason) = already_paired(&tx, sync, &local, &remote)? {
             report.skipped.push(skip(reason));
             continue;
         }
         let issue = match tracker.issue(&local).map_err(anyhow::Error::from)? {
             None => {
-                report.skipped.push(skip(format!("unknown local issue: {local} is not in the tracker")));
+                // The partner's download given as this side's?
+                let hint = match tracker.issue(&remote) {
+                    Ok(Some(_)) => format!(
+                        " (but {remote} is: is this the partner's download? give it second, through `sync merge`)"
+                    ),
+                    _ => String::new(),
+                };
+                report.skipped.push(skip(format!("unknown local issue: {local} is not in the tracker{hint}")));
                 continue;
             }
             Some(i) if i.project != sync.project => {
@@ -233,13 +264,17 @@ pub fn pair(conn: &mut Connection, sync: &SyncRecord, records: Records) -> Resul
             &links::Restored {
                 local_key: &local,
                 remote_key: &remote,
-                first_sync: if r.first_sync_date > 0 { r.first_sync_date } else { crate::store::now_ms() },
+                first_sync: if r.first_sync_date > 0 { r.first_sync_date } else { now },
                 last_outgoing_change: r.last_outgoing_change,
+                // Message numbers belonged to the sync the records came
+                // from and start afresh here.
                 last_change_seen: r.last_change_seen,
-                out_seq: r.outgoing_message_sequence_id,
+                out_seq: None,
                 last_incoming_change: r.last_incoming_change,
-                in_seq: r.incoming_message_sequence_id,
+                in_seq: None,
                 ignored: r.incoming_changes_ignored,
+                // Edits made before the pairing are no conflict.
+                known_until: now,
             },
         )?;
         let mut items_skipped = Vec::new();
@@ -268,6 +303,29 @@ pub fn pair(conn: &mut Connection, sync: &SyncRecord, records: Records) -> Resul
     drop(tracker);
     tx.commit()?;
     Ok(report)
+}
+
+/// `sync unpair`: forgets the pairing of one issue (by either key) with
+/// its comment and attachment pairs. Its next change crosses as a new
+/// issue. Returns (local, partner's) keys.
+pub fn unpair(conn: &mut Connection, sync: &SyncRecord, issue: &str) -> Result<(String, String)> {
+    let link = match links::by_local(conn, &sync.id, issue)? {
+        Some(l) => l,
+        None => match links::by_remote(conn, &sync.id, issue)? {
+            Some(l) => l,
+            None => bail!("{issue} is not paired in sync '{}' (give its local or the partner's key)", sync.name),
+        },
+    };
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for table in ["comment_link", "attachment_link"] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE sync_id = ?1 AND local_key = ?2"),
+            [&sync.id, &link.local_issue_key],
+        )?;
+    }
+    tx.execute("DELETE FROM link WHERE id = ?1", [link.id])?;
+    tx.commit()?;
+    Ok((link.local_issue_key, link.remote_issue_key.unwrap_or_default()))
 }
 
 /// Why `local` and `remote` cannot be paired now, if they cannot.

@@ -203,6 +203,12 @@ pub enum Change {
     ResyncRequest {
         scope: super::scope::Scope,
     },
+    /// The fields one side owns (field -> `master` or `slave`), as the
+    /// sender's admin set them: the receiver takes the same, so both
+    /// sides apply the same rule. About no single issue.
+    FieldOwners {
+        owners: std::collections::BTreeMap<String, String>,
+    },
     /// Piece `index` (from 0) of `total` of one change too large for a
     /// message: `data` is base64 of a slice of that change's JSON. The
     /// pieces travel in consecutive messages and the receiver applies the
@@ -230,7 +236,7 @@ impl Change {
             | Change::IssueState { issue, .. }
             | Change::Part { issue, .. } => issue,
             Change::Paired { yours, .. } => yours,
-            Change::ResyncRequest { .. } => "",
+            Change::ResyncRequest { .. } | Change::FieldOwners { .. } => "",
         }
     }
 }

@@ -84,6 +84,7 @@ fn kind(c: &WireChange) -> &str {
             Change::Paired { .. } => "paired",
             Change::IssueState { .. } => "issue_state",
             Change::ResyncRequest { .. } => "resync_request",
+            Change::FieldOwners { .. } => "field_owners",
             Change::Part { .. } => "part",
         },
         WireChange::Unknown(v) => v["type"].as_str().unwrap_or("unknown"),

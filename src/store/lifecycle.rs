@@ -51,6 +51,7 @@ const SYNC_TABLES: &[&str] = &[
     "imap_position",
     "sync_trouble",
     "conflict",
+    "out_time",
 ];
 
 /// Removes everything postern keeps for sync `id`, in one transaction.

@@ -20,6 +20,10 @@ pub struct Link {
     pub incoming_message_sequence_id: Option<u64>,
     pub comments: Vec<CommentPair>,
     pub incoming_changes_ignored: bool,
+    /// Edits up to this time count as known to the partner (pairs made
+    /// from records).
+    #[serde(skip)]
+    pub known_until: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -30,7 +34,7 @@ pub struct CommentPair {
 }
 
 const COLUMNS: &str = "id, local_key, remote_key, first_sync, last_outgoing_change, last_change_seen, \
-                       out_seq, last_incoming_change, in_seq, ignored";
+                       out_seq, last_incoming_change, in_seq, ignored, known_until";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
     Ok(Link {
@@ -45,6 +49,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
         incoming_message_sequence_id: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
         comments: Vec::new(),
         incoming_changes_ignored: r.get(9)?,
+        known_until: r.get(10)?,
     })
 }
 
@@ -88,13 +93,14 @@ pub struct Restored<'a> {
     pub last_incoming_change: Option<i64>,
     pub in_seq: Option<u64>,
     pub ignored: bool,
+    pub known_until: i64,
 }
 
 pub fn insert_restored(conn: &Connection, sync_id: &str, r: &Restored<'_>) -> Result<()> {
     conn.execute(
         "INSERT INTO link (sync_id, local_key, remote_key, first_sync, last_outgoing_change, last_change_seen,
-                           out_seq, last_incoming_change, in_seq, ignored)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                           out_seq, last_incoming_change, in_seq, ignored, known_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             sync_id,
             r.local_key,
@@ -105,7 +111,8 @@ pub fn insert_restored(conn: &Connection, sync_id: &str, r: &Restored<'_>) -> Re
             r.out_seq.map(|v| v as i64),
             r.last_incoming_change,
             r.in_seq.map(|v| v as i64),
-            r.ignored
+            r.ignored,
+            r.known_until
         ],
     )?;
     Ok(())

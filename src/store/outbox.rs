@@ -26,7 +26,24 @@ pub fn enqueue(conn: &Connection, sync_id: &str, body: &Body, now: i64) -> Resul
         "INSERT INTO outbox (sync_id, seq, body, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![sync_id, seq, serde_json::to_string(body)?, now],
     )?;
+    conn.prepare_cached("INSERT OR REPLACE INTO out_time (sync_id, seq, at) VALUES (?1, ?2, ?3)")?
+        .execute(params![sync_id, seq, now])?;
+    conn.prepare_cached("DELETE FROM out_time WHERE sync_id = ?1 AND seq <= ?2 - 1000")?
+        .execute(params![sync_id, seq])?;
     Ok(seq as u64)
+}
+
+/// When our message `seq` was put together: `Some(i64::MIN)` for 0 (none),
+/// `None` when it is no longer known.
+pub fn put_together_at(conn: &Connection, sync_id: &str, seq: u64) -> Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    if seq == 0 {
+        return Ok(Some(i64::MIN));
+    }
+    Ok(conn
+        .prepare_cached("SELECT at FROM out_time WHERE sync_id = ?1 AND seq = ?2")?
+        .query_row(params![sync_id, seq.min(i64::MAX as u64) as i64], |r| r.get(0))
+        .optional()?)
 }
 
 /// Entries never sent, or sent longer than `resend_after_ms` ago, in order.

@@ -37,3 +37,15 @@ CREATE INDEX conflict_sync ON conflict (sync_id, state);
 ALTER TABLE sync ADD COLUMN mass_threshold INTEGER NOT NULL DEFAULT 100;
 ALTER TABLE sync ADD COLUMN mass_allowed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sync ADD COLUMN mass_held TEXT;
+-- When each outgoing message was put together (our clock), so an edit can
+-- be told apart as seen or not by a partner that had received up to a
+-- number: kept for the last 1,000 messages.
+CREATE TABLE out_time (
+    sync_id TEXT NOT NULL REFERENCES sync(id),
+    seq     INTEGER NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (sync_id, seq)
+);
+-- Edits of a paired issue up to this time count as known to the partner
+-- (set when issues are paired from records).
+ALTER TABLE link ADD COLUMN known_until INTEGER;
