@@ -198,6 +198,11 @@ fn a_field_the_master_owns_takes_the_masters_value_even_when_earlier() {
     s.ok(&["sync", "edit", "acme", "--field-owner", "status=latest"]);
     settle(&m, &s, "acme");
     assert!(m.status()["field_owners"].is_null());
+    // Both admins change the table at once: both end with the same one.
+    s.ok(&["sync", "edit", "acme", "--field-owner", "status=slave"]);
+    m.ok(&["sync", "edit", "acme", "--field-owner", "priority=master"]);
+    settle(&m, &s, "acme");
+    assert_eq!(m.status()["field_owners"], s.status()["field_owners"]);
     s.ok(&["issue", "edit", "SP2-1", "--status", "Review"]);
     settle(&m, &s, "acme");
     assert_eq!(m.issue("SAM2-1")["status"], "Review");

@@ -42,9 +42,15 @@ fn a_mass_change_is_held_on_the_sending_side_until_allowed() {
     // The dry run moved nothing either.
     assert_eq!(m.ok(&["sync", "pending", "acme", "--json"]).matches("issue_created").count(), 5);
 
+    // Allowed for the 5 held; 2 more made since make it 7: held again.
+    m.ok(&["sync", "allow-mass-change", "acme"]);
+    create(&m, 2);
+    m.cycle();
+    assert!(m.outgoing("acme").is_empty(), "more than was allowed");
+    assert_eq!(m.status()["mass_change_held"]["issues"], 7);
     m.ok(&["sync", "allow-mass-change", "acme"]);
     settle(&m, &s, "acme");
-    assert_eq!(s.issues("SP2").len(), 5);
+    assert_eq!(s.issues("SP2").len(), 7);
     // Nothing held: there is nothing to allow, and no permission lies in wait.
     assert!(m.fail(&["sync", "allow-mass-change", "acme"]).contains("holds nothing back"));
     assert!(m.status()["mass_change_held"].is_null());
@@ -55,7 +61,7 @@ fn a_mass_change_is_held_on_the_sending_side_until_allowed() {
     // A raised threshold lets it through.
     m.ok(&["sync", "edit", "acme", "--mass-change-threshold", "10"]);
     settle(&m, &s, "acme");
-    assert_eq!(s.issues("SP2").len(), 9);
+    assert_eq!(s.issues("SP2").len(), 11);
     assert!(m.status()["mass_change_held"].is_null());
     // A small change is never held.
     m.ok(&["issue", "edit", "SAM2-1", "--summary", "one edit"]);
@@ -77,9 +83,18 @@ fn a_mass_change_is_held_on_the_receiving_side_until_allowed() {
     assert_eq!((held["side"].as_str(), held["issues"].as_u64()), (Some("receive"), Some(3)));
     assert!(s.ok(&["status"]).contains("HELD            applying the partner's 3 issues"));
     assert!(s.ok(&["sync", "pending", "acme"]).contains("Held on receiving: the partner's messages (3 issues"));
+    // Allowed for those 3; a second message with 3 more arrives meanwhile.
+    s.ok(&["sync", "allow-mass-change", "acme"]);
+    m.ok(&["sync", "edit", "acme", "--mass-change-threshold", "0"]);
+    create(&m, 3);
+    m.cycle();
+    carry(&m, &s, "acme");
+    s.cycle();
+    assert_eq!(s.issues("SP2").len(), 3, "the allowed 3, not the 3 after them");
+    assert_eq!(s.status()["mass_change_held"]["issues"], 3);
     s.ok(&["sync", "allow-mass-change", "acme"]);
     settle(&m, &s, "acme");
-    assert_eq!(s.issues("SP2").len(), 3);
+    assert_eq!(s.issues("SP2").len(), 6);
     assert!(s.status()["mass_change_held"].is_null());
     assert_eq!(s.status()["issues_with_errors"], 0);
 }

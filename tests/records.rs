@@ -118,7 +118,7 @@ fn records_that_cannot_be_paired_are_skipped_with_their_reason() {
         [
             "\"SP2-9\": \"unknown local issue: SP2-9 is not in the tracker\"",
             "\"OTHER-1\": \"project mismatch: OTHER-1 is in project OTHER, the sync's project is SP2\"",
-            "\"SP2-2\": \"listed twice in the file\"",
+            "\"SP2-2\": \"the partner's SAM2-1 is listed twice in the file\"",
             "\"SP2-3\": \"the record names no partner issue\"",
         ]
     );
@@ -224,6 +224,7 @@ fn wrong_files_and_wrong_pairs_are_caught_and_a_pair_can_be_undone() {
     let out = s.ok(&["sync", "pair", "acme", "--file", file.to_str().unwrap()]);
     assert!(out.contains("paired   SP2-1 <-> SAM2-99") && out.contains("taken on trust"), "{out}");
     let out = s.ok(&["sync", "unpair", "acme", "SAM2-99"]);
+    assert!(out.contains("Unpair SAM2-99 on the partner's side too"), "{out}");
     assert!(out.contains("SP2-1 is no longer paired with the partner's SAM2-99"), "{out}");
     assert_eq!(s.json(&["sync", "export", "acme"])["firstConnector"], serde_json::json!([]));
     assert!(s.fail(&["sync", "unpair", "acme", "SP2-1"]).contains("is not paired"));
@@ -235,4 +236,15 @@ fn wrong_files_and_wrong_pairs_are_caught_and_a_pair_can_be_undone() {
     settle(&m, &s, "acme");
     assert_eq!(s.issue("SP2-1")["summary"], "crossed to the pair");
     assert_eq!(s.issues("SP2").len(), 1);
+    // Unpaired on one side only: the partner pairs it again, nothing is
+    // left half paired.
+    m.ok(&["sync", "unpair", "acme", "SAM2-1"]);
+    m.ok(&["issue", "edit", "SAM2-1", "--summary", "after a one-sided unpair"]);
+    settle(&m, &s, "acme");
+    assert_eq!(s.issue("SP2-1")["summary"], "after a one-sided unpair");
+    assert_eq!(m.json(&["sync", "export", "acme"])["firstConnector"][0]["remoteIssueKey"], "SP2-1");
+    s.ok(&["issue", "edit", "SP2-1", "--summary", "and back"]);
+    settle(&m, &s, "acme");
+    assert_eq!(m.issue("SAM2-1")["summary"], "and back");
+    assert_eq!((m.issues("SAM2").len(), s.issues("SP2").len()), (1, 1));
 }

@@ -85,7 +85,8 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
         match n {
             0 => println!("Sync '{}': no mass-change threshold", sync.name),
             n => {
-                println!("Sync '{}': a cycle creating or changing more than {n} issues waits for the admin", sync.name)
+                let n = super::plural(n, "issue", "issues");
+                println!("Sync '{}': a cycle creating or changing more than {n} waits for the admin", sync.name)
             }
         }
         if a.field_owner.is_none()

@@ -133,6 +133,7 @@ fn describe(c: &crate::protocol::Change) -> String {
     use crate::protocol::Change;
     match c {
         Change::IssueCreated { comments, .. } => format!("new issue, with {} comment(s)", comments.len()),
+        Change::IssueUpdated { fields, .. } if fields.is_empty() => "no field (an empty update)".into(),
         Change::IssueUpdated { fields, .. } => format!("fields {}", fields.names().join(", ")),
         Change::CommentAdded { .. } => "comment added".into(),
         Change::CommentEdited { .. } => "comment edited".into(),

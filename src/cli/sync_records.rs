@@ -86,8 +86,9 @@ pub fn run(home: &Home, cmd: RecordsCmd) -> Result<()> {
             let s = syncs::find(&conn, &sync)?;
             let (local, remote) = records::unpair(&mut conn, &s, &issue)?;
             println!(
-                "Sync '{}': {local} is no longer paired with the partner's {remote}; its next change crosses as a \
-                 new issue (unpair {remote} on the partner's side too)",
+                "Sync '{}': {local} is no longer paired with the partner's {remote}. Unpair {remote} on the \
+                 partner's side too: then its next change crosses as a new issue (unpaired on this side only, the \
+                 partner pairs it again with {remote})",
                 s.name
             );
             Ok(())

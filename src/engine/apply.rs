@@ -74,6 +74,12 @@ pub fn apply_message(
         if let Change::FieldOwners { owners } = change {
             tracing::info!(sync = %sync.name, ?owners, "the partner set which side owns which fields");
             crate::store::syncs::set_field_owners(conn, &sync.id, owners)?;
+            // The master's table is the one both keep: it confirms what it
+            // took, so two admins changing it at once end up with the same.
+            if sync.role == crate::store::Role::Master {
+                let echo = WireChange::Known(Change::FieldOwners { owners: owners.clone() });
+                outbox::enqueue(conn, &sync.id, &Body::Changes { changes: vec![echo], via: Vec::new() }, now_ms())?;
+            }
             continue;
         }
         if let Change::Paired { yours, mine, comments, attachments } = change {
@@ -199,8 +205,23 @@ fn apply_to_linked(
     };
     match change {
         // Already here (sent again after a lost pairing): bring fields up to date.
-        Change::IssueCreated { fields, .. } => {
-            tracker.update_issue(key, &crate::protocol::FieldChanges::all(fields), actor)
+        Change::IssueCreated { issue, fields, comments, .. } => {
+            tracker.update_issue(key, &crate::protocol::FieldChanges::all(fields), actor)?;
+            // The partner forgot the pair (`sync unpair` on its side only):
+            // it learns it again, so the issue is not half paired.
+            let mut pairs = Vec::new();
+            for c in comments {
+                if let Some(local) = links::local_comment(conn, &sync.id, &c.id)? {
+                    pairs.push((c.id.clone(), local));
+                }
+            }
+            replies.push(Change::Paired {
+                yours: issue.clone(),
+                mine: key.into(),
+                comments: pairs,
+                attachments: Vec::new(),
+            });
+            Ok(())
         }
         Change::IssueUpdated { fields, at, seen, .. } => {
             let known = seen.unwrap_or(ack);

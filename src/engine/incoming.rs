@@ -21,8 +21,8 @@ pub struct Rejected(pub String);
 pub fn receive(peer: &mut Peer, sync: &SyncRecord, transport: &impl Transport) -> Result<CycleReport> {
     let mut report = CycleReport::default();
     // Issues the partner's messages created or changed in this cycle, and
-    // whether the admin's permission to go over the threshold was used.
-    let mut issues = (0, false);
+    // how many the admin allowed (what was held when allowed).
+    let mut issues = (0, 0);
     for item in transport.list()? {
         report.received += 1;
         // Re-read: the previous file may have changed the sync.
@@ -94,7 +94,7 @@ fn process(
     sync: &SyncRecord,
     transport: &impl Transport,
     item: &Incoming,
-    issues: &mut (usize, bool),
+    issues: &mut (usize, usize),
 ) -> Result<Option<Processed>> {
     let name = names::parse(&item.name).context("listed a name that is not ours")?;
     if name.sync != sync.id {
@@ -233,7 +233,7 @@ fn take(
     sync: &SyncRecord,
     env: &Envelope,
     digest: &str,
-    issues: &mut (usize, bool),
+    issues: &mut (usize, usize),
 ) -> Result<Outcome> {
     let mut report = CycleReport::default();
     tracing::debug!(sync = %sync.name, seq = env.seq, kind = env.body.kind(), ack = env.ack, "message verified");
@@ -272,11 +272,14 @@ fn take(
             Arrival::Apply => {
                 if let Body::Changes { changes, .. } = &env.body {
                     let count = issues.0 + super::mass::issues(changes).len();
-                    if !issues.1 && super::mass::over(sync, count, "receive") {
-                        return Ok(Outcome::MassChange(count));
+                    // What the admin allowed holds for the whole cycle (the
+                    // permission is used up by the first message).
+                    issues.1 = issues.1.max(super::mass::allowed_up_to(sync, "receive"));
+                    if super::mass::beyond(sync, count) && count > issues.1 {
+                        // What waits: this message's issues (those before
+                        // it in this cycle went through).
+                        return Ok(Outcome::MassChange(count - issues.0));
                     }
-                    // An allowed mass change goes through whole this cycle.
-                    issues.1 |= super::mass::allowed(sync, "receive");
                     super::mass::passed(&tx, sync, "receive")?;
                     issues.0 = count;
                 }

@@ -45,17 +45,21 @@ pub fn issues<'a>(changes: impl IntoIterator<Item = &'a WireChange>) -> HashSet<
 /// Whether `count` issues in one cycle of `side` (`send` or `receive`) is
 /// more than the sync lets through without the admin's say.
 pub fn over(sync: &SyncRecord, count: usize, side: &str) -> bool {
-    beyond(sync, count) && !allowed(sync, side)
+    beyond(sync, count) && count > allowed_up_to(sync, side)
+}
+
+/// How many issues the admin allowed `side` to go through with: what it
+/// held when allowed (more arrived since is held again), else none.
+pub fn allowed_up_to(sync: &SyncRecord, side: &str) -> usize {
+    match held(sync) {
+        Some(h) if sync.mass_allowed && h.side == side => h.issues as usize,
+        _ => 0,
+    }
 }
 
 /// What is held back, if anything.
 pub fn held(sync: &SyncRecord) -> Option<Held> {
     sync.mass_held.as_deref().and_then(|h| serde_json::from_str(h).ok())
-}
-
-/// The admin allowed what `side` holds back.
-pub fn allowed(sync: &SyncRecord, side: &str) -> bool {
-    sync.mass_allowed && held(sync).is_some_and(|h| h.side == side)
 }
 
 /// Whether `count` issues is more than the threshold, allowed or not.
@@ -67,7 +71,11 @@ pub fn beyond(sync: &SyncRecord, count: usize) -> bool {
 pub fn hold(conn: &Connection, sync: &SyncRecord, side: &str, count: usize) -> anyhow::Result<()> {
     let since = held(sync).filter(|h| h.side == side).map_or_else(now_ms, |h| h.since);
     let held = Held { side: side.into(), issues: count as u64, threshold: sync.mass_threshold, since };
-    conn.execute("UPDATE sync SET mass_held = ?2 WHERE id = ?1", params![sync.id, serde_json::to_string(&held)?])?;
+    // A permission given for fewer issues does not cover these.
+    conn.execute(
+        "UPDATE sync SET mass_held = ?2, mass_allowed = 0 WHERE id = ?1",
+        params![sync.id, serde_json::to_string(&held)?],
+    )?;
     tracing::warn!(
         sync = %sync.name, side, issues = count, threshold = sync.mass_threshold,
         "mass change held back: allow it with `postern sync allow-mass-change {}`", sync.name

@@ -225,8 +225,12 @@ pub fn pair(conn: &mut Connection, sync: &SyncRecord, records: Records) -> Resul
             report.skipped.push(skip("the record names no partner issue".into()));
             continue;
         };
-        if !seen_local.insert(local.clone()) || !seen_remote.insert(remote.clone()) {
-            report.skipped.push(skip("listed twice in the file".into()));
+        if !seen_local.insert(local.clone()) {
+            report.skipped.push(skip(format!("{local} is listed twice in the file")));
+            continue;
+        }
+        if !seen_remote.insert(remote.clone()) {
+            report.skipped.push(skip(format!("the partner's {remote} is listed twice in the file")));
             continue;
         }
         if partner_keys.as_ref().is_some_and(|k| !k.contains(&remote)) {
