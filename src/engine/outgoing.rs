@@ -149,8 +149,23 @@ fn passes(sync: &SyncRecord, partner: &str, own: &str, row: &ChangeRecord) -> Op
 /// An issue's first crossing: its state with comments, then each
 /// attachment as its own change (they can be large).
 pub(super) fn snapshot(conn: &Connection, tracker: &impl Tracker, issue: Issue) -> Result<Vec<Change>> {
-    let comments = issue
-        .comments
+    let comments = comment_snapshots(conn, &issue.comments)?;
+    let gid = origins::carried(conn, Kind::Issue, &issue.key)?;
+    let mut out = vec![Change::IssueCreated { issue: issue.key.clone(), fields: issue.fields, comments, gid }];
+    for a in &issue.attachments {
+        if let Some(a) = tracker.attachment(&issue.key, &a.id)? {
+            out.push(Change::AttachmentAdded { issue: issue.key.clone(), attachment: attachment_snapshot(conn, a)? });
+        }
+    }
+    Ok(out)
+}
+
+/// An issue's comments as they stand, with where each was first made.
+pub(super) fn comment_snapshots(
+    conn: &Connection,
+    comments: &[crate::tracker::Comment],
+) -> Result<Vec<CommentSnapshot>> {
+    comments
         .iter()
         .map(|c| {
             Ok(CommentSnapshot {
@@ -161,15 +176,7 @@ pub(super) fn snapshot(conn: &Connection, tracker: &impl Tracker, issue: Issue) 
                 gid: origins::carried(conn, Kind::Comment, &c.id)?,
             })
         })
-        .collect::<Result<_>>()?;
-    let gid = origins::carried(conn, Kind::Issue, &issue.key)?;
-    let mut out = vec![Change::IssueCreated { issue: issue.key.clone(), fields: issue.fields, comments, gid }];
-    for a in &issue.attachments {
-        if let Some(a) = tracker.attachment(&issue.key, &a.id)? {
-            out.push(Change::AttachmentAdded { issue: issue.key.clone(), attachment: attachment_snapshot(conn, a)? });
-        }
-    }
-    Ok(out)
+        .collect()
 }
 
 pub(super) fn attachment_snapshot(conn: &Connection, a: Attachment) -> Result<AttachmentSnapshot> {

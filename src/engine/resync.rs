@@ -10,10 +10,9 @@
 use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use super::outgoing::{attachment_snapshot, snapshot, Batch};
+use super::outgoing::{attachment_snapshot, comment_snapshots, snapshot, Batch};
 pub use crate::protocol::scope::{Scope, FIELDS};
-use crate::protocol::{Change, CommentSnapshot, FieldChanges};
-use crate::store::origins::{self, Kind};
+use crate::protocol::{Change, FieldChanges};
 use crate::store::{links, now_ms, syncs, SyncRecord};
 use crate::tracker::{Issue, Tracker};
 
@@ -149,21 +148,7 @@ fn state(
         fields.keep_only(&scope.fields);
     }
     let comments = match scope.includes("comments") {
-        true => Some(
-            issue
-                .comments
-                .iter()
-                .map(|c| {
-                    Ok(CommentSnapshot {
-                        id: c.id.clone(),
-                        author: c.on_behalf_of.clone().unwrap_or_else(|| c.author.clone()),
-                        body: c.body.clone(),
-                        created_at: c.created_at,
-                        gid: origins::carried(conn, Kind::Comment, &c.id)?,
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?,
-        ),
+        true => Some(comment_snapshots(conn, &issue.comments)?),
         false => None,
     };
     let mut out = vec![Change::IssueState { issue: issue.key.clone(), fields, at: now, comments }];
