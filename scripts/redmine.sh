@@ -166,6 +166,16 @@ INSERT OR IGNORE INTO custom_fields_trackers (custom_field_id, tracker_id)
   SELECT cf.id, t.id FROM custom_fields cf, trackers t WHERE cf.name = 'Labels';
 UPDATE roles SET permissions = permissions || '- :edit_own_issue_notes' || char(10)
   WHERE name='Developer' AND permissions NOT LIKE '%:edit_own_issue_notes%';
+-- A second text field, for custom fields mapped by name.
+INSERT INTO custom_fields (type, name, field_format, is_for_all, position, editable, visible, format_store)
+  SELECT 'IssueCustomField', 'Ticket ref', 'string', 1, 2, 1, 1, '--- {}'
+  WHERE NOT EXISTS (SELECT 1 FROM custom_fields WHERE name = 'Ticket ref');
+INSERT OR IGNORE INTO custom_fields_trackers (custom_field_id, tracker_id)
+  SELECT cf.id, t.id FROM custom_fields cf, trackers t WHERE cf.name = 'Ticket ref';
+-- Worklogs: developers log and change time for others (the sync user logs
+-- a partner's time for the user a mapping names).
+UPDATE roles SET permissions = permissions || '- :log_time_for_other_users' || char(10) || '- :edit_time_entries' || char(10)
+  WHERE name='Developer' AND permissions NOT LIKE '%:log_time_for_other_users%';
 -- Developers may set any status (also on creation, "0") on every tracker
 -- but the last (Support), which keeps Debian's stricter workflow, where a
 -- disallowed status is ignored without an error.
@@ -241,7 +251,7 @@ if [ "$cmd" = restart ]; then echo "redmine up again: $URL"; exit 0; fi
 
 project() { # IDENTIFIER NAME
   api POST /projects.json "{\"project\":{\"name\":\"$2\",\"identifier\":\"$1\",\"is_public\":false,
-    \"enabled_module_names\":[\"issue_tracking\"],\"tracker_ids\":[$TRACKER_IDS]}}"
+    \"enabled_module_names\":[\"issue_tracking\",\"time_tracking\"],\"tracker_ids\":[$TRACKER_IDS]}}"
 }
 project alpha Alpha; ALPHA=$(json project.id)
 project beta Beta; BETA=$(json project.id)
@@ -254,6 +264,9 @@ user syncbot Sync Bot "$SYNC_PASSWORD"; SYNC_ID=$(json user.id); SYNC_KEY=$(json
 ALICE_PASSWORD=alice-password
 user alice Alice Example "$ALICE_PASSWORD"; ALICE_ID=$(json user.id); ALICE_KEY=$(json user.api_key)
 [ -n "$SYNC_KEY" ] && [ -n "$ALICE_KEY" ] || fail "POST /users.json gave no api_key"
+# Alice shows her address to other users (mappings by e-mail read it).
+api PUT "/users/$ALICE_ID.json" '{"user":{},"pref":{"hide_mail":"0"}}'
+
 for p in alpha beta; do
   for u in "$SYNC_ID" "$ALICE_ID"; do
     api POST "/projects/$p/memberships.json" "{\"membership\":{\"user_id\":$u,\"role_ids\":[$ROLE]}}"

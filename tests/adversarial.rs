@@ -269,6 +269,9 @@ fn fields_from_outside_are_stored_exactly_and_decide_no_path() {
                 priority: "Medium".into(),
                 labels: vec![s.into()],
                 assignee: Some(s.into()),
+                issue_type: Some(s.into()),
+                custom: [(s.to_string(), s.to_string())].into(),
+                ..Default::default()
             };
             Embedded::new(&tx).create_issue("SAM2", &f, Actor::person(s)).unwrap();
         }

@@ -25,6 +25,7 @@ fn envelopes() -> Vec<Envelope> {
                 priority: "High".into(),
                 labels: vec!["sso".into()],
                 assignee: None,
+                ..Default::default()
             },
             comments: vec![CommentSnapshot {
                 id: "10019".into(),
@@ -34,6 +35,7 @@ fn envelopes() -> Vec<Envelope> {
                 gid: None,
             }],
             gid: None,
+            worklogs: Vec::new(),
         },
         Change::IssueUpdated {
             issue: "SAM2-1".into(),
@@ -58,6 +60,7 @@ fn envelopes() -> Vec<Envelope> {
             mine: "SAM2-1".into(),
             comments: vec![("10034".into(), "10019".into())],
             attachments: Vec::new(),
+            worklogs: Vec::new(),
         },
     ];
     let files = vec![
@@ -80,6 +83,7 @@ fn envelopes() -> Vec<Envelope> {
             mine: "SAM2-1".into(),
             comments: Vec::new(),
             attachments: vec![("3".into(), "12".into())],
+            worklogs: Vec::new(),
         },
         Change::Part { issue: "SAM2-1".into(), id: "9f3c".into(), index: 0, total: 2, data: "eyJ0eXBl".into() },
     ];
@@ -162,6 +166,83 @@ fn envelopes() -> Vec<Envelope> {
                 via: vec![],
             },
         ),
+        // Issue types, due dates, custom fields by name and worklogs.
+        base(
+            16,
+            Body::Changes {
+                changes: [
+                    Change::IssueCreated {
+                        issue: "SAM2-3".into(),
+                        fields: IssueFields {
+                            summary: "Export slow".into(),
+                            status: "Open".into(),
+                            priority: "High".into(),
+                            assignee: Some("Vera Vendor".into()),
+                            assignee_email: Some("vera@vendor.example".into()),
+                            issue_type: Some("Bug".into()),
+                            due_date: Some("2026-12-24".into()),
+                            custom: [("Customer ref".to_string(), "CR-7".to_string())].into(),
+                            ..Default::default()
+                        },
+                        comments: Vec::new(),
+                        gid: None,
+                        worklogs: vec![WorklogSnapshot {
+                            id: "501".into(),
+                            author: "Vera Vendor".into(),
+                            author_email: Some("vera@vendor.example".into()),
+                            minutes: 90,
+                            spent_on: "2026-11-20".into(),
+                            comment: "Profiling".into(),
+                        }],
+                    },
+                    Change::IssueUpdated {
+                        issue: "SAM2-3".into(),
+                        fields: FieldChanges {
+                            issue_type: Some("Feature".into()),
+                            due_date: Some(String::new()),
+                            custom: [("Customer ref".to_string(), String::new())].into(),
+                            ..Default::default()
+                        },
+                        at: 1_604_663_101_000,
+                        seen: Some(4),
+                    },
+                    Change::WorklogAdded {
+                        issue: "SAM2-3".into(),
+                        worklog: WorklogSnapshot {
+                            id: "502".into(),
+                            author: "carl".into(),
+                            author_email: None,
+                            minutes: 15,
+                            spent_on: "2026-11-21".into(),
+                            comment: String::new(),
+                        },
+                    },
+                    Change::WorklogEdited {
+                        issue: "SAM2-3".into(),
+                        worklog: WorklogSnapshot {
+                            id: "502".into(),
+                            author: "carl".into(),
+                            author_email: None,
+                            minutes: 30,
+                            spent_on: "2026-11-21".into(),
+                            comment: "call".into(),
+                        },
+                    },
+                    Change::WorklogDeleted { issue: "SAM2-3".into(), worklog: "502".into() },
+                    Change::Paired {
+                        yours: "SP2-3".into(),
+                        mine: "SAM2-3".into(),
+                        comments: Vec::new(),
+                        attachments: Vec::new(),
+                        worklogs: vec![("501".into(), "77".into())],
+                    },
+                ]
+                .into_iter()
+                .map(WireChange::Known)
+                .collect(),
+                via: vec![],
+            },
+        ),
         // Passed on by a forwarding hub: the peers it crossed, and where the
         // issue, its comment and its attachment were first made.
         base(
@@ -184,6 +265,7 @@ fn envelopes() -> Vec<Envelope> {
                             gid: Some("D4F8878677B0728999AB70D68FCC8BFEB9DDCD00/77".into()),
                         }],
                         gid: Some("D4F8878677B0728999AB70D68FCC8BFEB9DDCD00/CUS-5".into()),
+                        worklogs: Vec::new(),
                     }),
                     WireChange::Known(Change::AttachmentAdded {
                         issue: "SAM2-2".into(),

@@ -25,6 +25,9 @@ fn redmine_passes_the_conformance_suite() {
         sync_id: "conf-sync",
         statuses: ["New", "In Progress"],
         priorities: ["Normal", "High"],
+        types: ["Bug", "Feature"],
+        custom_field: "Ticket ref",
+        user: "Alice Example",
         transactional: false,
     });
     // A project the sync user cannot see is "not there", not an error.

@@ -83,6 +83,7 @@ fn bulk(conn: &mut Connection, o: &BenchOptions) -> Result<()> {
             priority: "Medium".into(),
             labels: vec!["bench".into()],
             assignee: None,
+            ..Default::default()
         };
         let key = Embedded::new(&tx).create_issue("SAM2", &f, a)?;
         for c in 0..o.comments {

@@ -119,7 +119,8 @@ fn open_conflict(conn: &rusqlite::Connection, s: &SyncRecord, id: i64) -> Result
 
 /// `sync edit --field-owner FIELD=master|slave|latest,...`.
 pub fn set_owners(conn: &rusqlite::Connection, s: &SyncRecord, spec: &str) -> Result<()> {
-    const FIELDS: &[&str] = &["summary", "description", "status", "priority", "labels", "assignee"];
+    const FIELDS: &[&str] =
+        &["summary", "description", "status", "priority", "labels", "assignee", "type", "due_date", "custom"];
     let mut owners = s.field_owners.clone();
     for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((field, who)) = pair.split_once('=') else {

@@ -59,6 +59,7 @@ fn fields(summary: &str, status: &str, priority: &str, labels: &[&str]) -> Issue
         priority: priority.into(),
         labels: labels.iter().map(|s| s.to_string()).collect(),
         assignee: None,
+        ..Default::default()
     }
 }
 

@@ -10,6 +10,7 @@ mod key;
 mod mail;
 mod mail_args;
 mod mail_config;
+mod mapping_args;
 mod prompt;
 mod run;
 mod scope_args;
@@ -22,6 +23,7 @@ mod sync_records;
 mod sync_resync;
 mod tracker;
 mod tracker_args;
+mod tracker_more;
 
 use std::path::PathBuf;
 
@@ -58,6 +60,13 @@ pub enum Command {
     /// Comments on issues of the embedded tracker.
     #[command(subcommand)]
     Comment(tracker::CommentCmd),
+    /// Log, change or delete time on an issue of the embedded tracker.
+    #[command(subcommand)]
+    Worklog(tracker_more::WorklogCmd),
+    /// The embedded tracker's users (names and e-mail addresses, which
+    /// mappings match on).
+    #[command(subcommand)]
+    User(tracker_more::UserCmd),
     /// Files attached to issues of the embedded tracker.
     #[command(subcommand)]
     Attachment(attachment::AttachmentCmd),
@@ -129,6 +138,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Project(c) => tracker::project(&home()?, c),
         Command::Issue(c) => tracker::issue(&existing()?, c),
         Command::Comment(c) => tracker::comment(&existing()?, c),
+        Command::Worklog(c) => tracker_more::worklog(&existing()?, c),
+        Command::User(c) => tracker_more::user(&existing()?, c),
         Command::Attachment(c) => attachment::attachment(&existing()?, c),
         // A sync of a remote tracker needs no embedded project: it may make
         // the home (and removes it again if it fails).

@@ -35,6 +35,9 @@ pub struct SyncStatus {
     /// Fields one side owns: field -> `master` or `slave`.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub field_owners: std::collections::BTreeMap<String, String>,
+    /// What the sync's mapping file maps (absent: no mapping).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
     /// How many issues one cycle may create or change (0: no limit).
     pub mass_change_threshold: u64,
     /// When an open handshake expires or expired.
@@ -137,6 +140,10 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 mass_change_held: s.mass_held.as_deref().and_then(|h| serde_json::from_str(h).ok()),
                 mass_change_threshold: s.mass_threshold,
                 field_owners: s.field_owners.clone(),
+                mapping: s.mapping.as_deref().map(|t| match crate::engine::mapping::Mapping::parse(t) {
+                    Ok(m) => m.summary(),
+                    Err(e) => format!("damaged: {e}"),
+                }),
                 last_resync: s.last_resync.as_deref().and_then(|r| serde_json::from_str(r).ok()),
                 handshake_expires: s.handshake_expires.filter(|_| s.state == syncs::SyncState::Handshake),
                 protocol: s.protocol,
@@ -218,6 +225,9 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 "  fields          {}; only the owner's edits of them cross",
                 super::conflicts::owned_list(&s.field_owners)
             );
+        }
+        if let Some(m) = &s.mapping {
+            println!("  mapping         {m}");
         }
         if let Some(r) = &s.last_resync {
             println!(

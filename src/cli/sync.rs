@@ -243,6 +243,10 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             };
             handshake::check_settings(&conn, &settings)?;
             tracker.check_before_saving(&settings.tracker, home.root())?;
+            let mapping = match &tracker.mapping {
+                Some(f) => Some(super::mapping_args::load(f, &settings.tracker, &conn, &settings.project)?),
+                None => None,
+            };
             for f in std::iter::once(&out).chain(passphrase_out.as_ref()) {
                 check_writable(f)?;
             }
@@ -254,6 +258,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             if let Some(scope) = &existing_scope {
                 syncs::set_initial_resync(&conn, &created.sync.id, Some(&resync::Pending::existing(scope).to_json()))?;
             }
+            syncs::set_mapping(&conn, &created.sync.id, mapping.as_deref())?;
             std::fs::write(&out, &created.handshake).with_context(|| format!("cannot write {}", out.display()))?;
             if let Some(p) = &passphrase_out {
                 write_private(p, &created.passphrase)?;
@@ -328,6 +333,10 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             };
             let tracker_settings = tracker.settings(&project)?;
             tracker.check_before_saving(&tracker_settings, home.root())?;
+            let mapping = match &tracker.mapping {
+                Some(f) => Some(super::mapping_args::load(f, &tracker_settings, &conn, &project)?),
+                None => None,
+            };
             if !yes {
                 if !std::io::stdin().is_terminal() {
                     bail!("confirmation needed: compare the fingerprint with the master's admin, then run again with --yes");
@@ -364,6 +373,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             if let Some(scope) = &existing_scope {
                 syncs::set_initial_resync(&conn, &rec.id, Some(&resync::Pending::existing(scope).to_json()))?;
             }
+            syncs::set_mapping(&conn, &rec.id, mapping.as_deref())?;
             println!("Accepted sync '{}' ({}), status: handshake", rec.name, rec.id);
             if rec.protocol == "file" {
                 println!("Exchange folder:  {}", rec.exchange_dir);

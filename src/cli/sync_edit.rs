@@ -64,6 +64,13 @@ pub struct EditArgs {
     /// Save Redmine settings without checking them against Redmine.
     #[arg(long)]
     pub(super) skip_tracker_check: bool,
+    /// Replace the sync's mapping file (TOML; see the README). Then
+    /// `postern errors retry` what was refused for want of a mapping.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_mapping")]
+    mapping: Option<PathBuf>,
+    /// Remove the sync's mapping: names cross as they are.
+    #[arg(long)]
+    no_mapping: bool,
 }
 
 pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
@@ -78,6 +85,30 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                 sync.name,
                 sync.protocol
             );
+        }
+    }
+    if a.mapping.is_some() || a.no_mapping {
+        let text = match &a.mapping {
+            Some(f) => {
+                let settings = crate::tracker::TrackerSettings::of(&sync)?;
+                Some(super::mapping_args::load(f, &settings, &conn, &sync.project)?)
+            }
+            None => None,
+        };
+        syncs::set_mapping(&conn, &sync.id, text.as_deref())?;
+        match &a.mapping {
+            Some(f) => println!("Sync '{}' maps names by {}", sync.name, f.display()),
+            None => println!("Sync '{}' has no mapping: names cross as they are", sync.name),
+        }
+        let more = a.mass_change_threshold.is_some()
+            || a.field_owner.is_some()
+            || a.exchange.is_some()
+            || mail_given
+            || a.forward.is_some()
+            || a.status_map.is_some()
+            || a.priority_map.is_some();
+        if !more {
+            return Ok(());
         }
     }
     if let Some(n) = a.mass_change_threshold {

@@ -22,12 +22,18 @@ pub enum ProjectCmd {
         #[arg(long, value_delimiter = ',')]
         statuses: Option<Vec<String>>,
     },
-    /// Change the statuses a project allows.
+    /// Change the statuses, priorities or types a project allows.
     Edit {
         key: String,
         /// Comma-separated statuses; empty to allow any.
         #[arg(long)]
-        statuses: String,
+        statuses: Option<String>,
+        /// Comma-separated priorities; empty to allow any.
+        #[arg(long)]
+        priorities: Option<String>,
+        /// Comma-separated issue types; empty to allow any.
+        #[arg(long)]
+        types: Option<String>,
     },
     /// List projects.
     List {
@@ -76,6 +82,8 @@ pub enum IssueCmd {
         #[arg(long)]
         assignee: Option<String>,
         #[command(flatten)]
+        more: super::tracker_more::MoreFields,
+        #[command(flatten)]
         who: Who,
     },
     /// Change fields of an issue; prints its key.
@@ -99,6 +107,8 @@ pub enum IssueCmd {
         /// New assignee; empty to unassign.
         #[arg(long)]
         assignee: Option<String>,
+        #[command(flatten)]
+        more: super::tracker_more::MoreFields,
         #[command(flatten)]
         who: Who,
     },
@@ -162,10 +172,19 @@ pub fn project(home: &Home, cmd: ProjectCmd) -> Result<()> {
             Embedded::new(&conn).create_project(&key, name.as_deref().unwrap_or(&key), statuses.as_deref())?;
             println!("{key}");
         }
-        ProjectCmd::Edit { key, statuses } => {
-            let list: Vec<String> =
-                statuses.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
-            Embedded::new(&conn).set_statuses(&key, (!list.is_empty()).then_some(list.as_slice()))?;
+        ProjectCmd::Edit { key, statuses, priorities, types } => {
+            let lists = [("statuses", statuses), ("priorities", priorities), ("types", types)];
+            if lists.iter().all(|(_, l)| l.is_none()) {
+                bail!("nothing to change: give --statuses, --priorities or --types");
+            }
+            let tx = conn.unchecked_transaction()?;
+            for (column, list) in lists {
+                let Some(list) = list else { continue };
+                let list: Vec<String> =
+                    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+                Embedded::new(&tx).set_allowed(&key, column, (!list.is_empty()).then_some(list.as_slice()))?;
+            }
+            tx.commit()?;
             println!("{key}");
         }
         ProjectCmd::List { json } => {
@@ -189,21 +208,33 @@ fn must_exist(conn: &rusqlite::Connection, key: &str) -> Result<Issue> {
 pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
     let mut conn = home.open_db()?;
     match cmd {
-        IssueCmd::Create { project, summary, description, status, priority, labels, assignee, who } => {
+        IssueCmd::Create { project, summary, description, status, priority, labels, assignee, more, who } => {
             let user = who.name();
-            let fields = IssueFields { summary, description, status, priority, labels, assignee };
+            let c = more.changes()?;
+            let fields = IssueFields {
+                summary,
+                description,
+                status,
+                priority,
+                labels,
+                assignee,
+                issue_type: c.issue_type,
+                due_date: c.due_date.filter(|d| !d.is_empty()),
+                custom: c.custom,
+                assignee_email: None,
+            };
             let tx = conn.transaction()?;
             let key = Embedded::new(&tx).create_issue(&project, &fields, Actor::person(&user))?;
             tx.commit()?;
             println!("{key}");
         }
-        IssueCmd::Edit { key, summary, description, status, priority, labels, assignee, who } => {
+        IssueCmd::Edit { key, summary, description, status, priority, labels, assignee, more, who } => {
             let user = who.name();
             let labels =
                 labels.map(|l| l.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect());
-            let changes = FieldChanges { summary, description, status, priority, labels, assignee };
+            let changes = FieldChanges { summary, description, status, priority, labels, assignee, ..more.changes()? };
             if changes.is_empty() {
-                bail!("nothing to change: give at least one of --summary, --description, --status, --priority, --labels, --assignee");
+                bail!("nothing to change: give at least one of --summary, --description, --status, --priority, --labels, --assignee, --type, --due, --field");
             }
             let tx = conn.transaction()?;
             Embedded::new(&tx).update_issue(&key, &changes, Actor::person(&user))?;
@@ -240,6 +271,7 @@ pub fn issue(home: &Home, cmd: IssueCmd) -> Result<()> {
                 i.fields.assignee.as_deref().unwrap_or("-")
             );
             println!("labels: {}", i.fields.labels.join(", "));
+            super::tracker_more::show_more(&i);
             if !i.fields.description.is_empty() {
                 println!("\n{}", i.fields.description);
             }

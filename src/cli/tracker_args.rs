@@ -52,6 +52,10 @@ pub struct TrackerArgs {
     /// valid, project visible).
     #[arg(long)]
     pub skip_tracker_check: bool,
+    /// A mapping file (TOML) of the partner's statuses, priorities, issue
+    /// types, custom fields and users to ours (see the README).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<std::path::PathBuf>,
 }
 
 impl TrackerArgs {

@@ -82,13 +82,16 @@ pub fn apply_message(
             }
             continue;
         }
-        if let Change::Paired { yours, mine, comments, attachments } = change {
+        if let Change::Paired { yours, mine, comments, attachments, worklogs } = change {
             links::set_remote(conn, &sync.id, yours, mine)?;
             for (y, m) in comments {
                 links::pair_comment(conn, &sync.id, yours, y, m)?;
             }
             for (y, m) in attachments {
                 links::pair_attachment(conn, &sync.id, yours, y, m)?;
+            }
+            for (y, m) in worklogs {
+                links::pair_worklog(conn, &sync.id, yours, y, m)?;
             }
             continue;
         }
@@ -136,7 +139,10 @@ fn apply_guarded(
             conn.execute_batch("ROLLBACK TO apply_change; RELEASE apply_change")?;
             let remote = change.issue();
             let local = links::by_remote(conn, &sync.id, remote)?.map(|l| l.local_issue_key);
-            let reason = refusal.to_string();
+            let reason = match super::mapping::hint(&refusal, &sync.name) {
+                Some(hint) => format!("{refusal}: {hint}"),
+                None => refusal.to_string(),
+            };
             tracing::warn!(sync = %sync.name, issue = remote, %reason, "change refused; issue blocked");
             problems::record_error(conn, &sync.id, remote, local.as_deref(), seq, &reason, now_ms())?;
             problems::park(conn, &sync.id, remote, seq, &WireChange::Known(change.clone()))?;
@@ -165,16 +171,15 @@ fn apply_one(
     if link.as_ref().is_some_and(|l| l.incoming_changes_ignored) {
         return Ok(());
     }
+    let mapped = in_our_names(tracker, sync, change)?;
+    let change = mapped.as_ref().unwrap_or(change);
     let local = match (change, &link) {
-        (Change::IssueCreated { fields, comments, gid, .. }, None) => arrivals::issue(
-            &arrivals::Here { conn, tracker, sync, actor },
-            remote,
-            gid.as_deref(),
-            fields,
-            comments,
-            now,
-            replies,
-        )?,
+        (Change::IssueCreated { fields, comments, gid, worklogs, .. }, None) => {
+            let here = arrivals::Here { conn, tracker, sync, actor };
+            let key = arrivals::issue(&here, remote, gid.as_deref(), fields, comments, now, replies)?;
+            super::worklogs::added(&here, &key, remote, worklogs, replies)?;
+            key
+        }
         (_, None) => {
             return Err(
                 Refusal::Invalid(format!("issue {remote} of the partner is not paired with an issue here")).into()
@@ -220,6 +225,7 @@ fn apply_to_linked(
                 mine: key.into(),
                 comments: pairs,
                 attachments: Vec::new(),
+                worklogs: Vec::new(),
             });
             Ok(())
         }
@@ -272,6 +278,19 @@ fn apply_to_linked(
             }
             tracker.delete_comment(key, &local, actor)
         }
+        Change::WorklogAdded { issue, worklog } => super::worklogs::added(
+            &arrivals::Here { conn, tracker, sync, actor },
+            key,
+            issue,
+            std::slice::from_ref(worklog),
+            replies,
+        ),
+        Change::WorklogEdited { worklog, .. } => {
+            super::worklogs::edited(&arrivals::Here { conn, tracker, sync, actor }, key, worklog)
+        }
+        Change::WorklogDeleted { worklog, .. } => {
+            super::worklogs::deleted(&arrivals::Here { conn, tracker, sync, actor }, key, worklog)
+        }
         Change::IssueState { issue, fields, at, comments } => arrivals::state(
             &arrivals::Here { conn, tracker, sync, actor },
             key,
@@ -284,6 +303,23 @@ fn apply_to_linked(
             Ok(())
         }
     }
+}
+
+/// A change with the partner's names in ours (the sync's mapping), or
+/// `None` when it names nothing a mapping changes.
+fn in_our_names(tracker: &impl Tracker, sync: &SyncRecord, change: &Change) -> Result<Option<Change>> {
+    if sync.mapping.is_none() && !matches!(change, Change::IssueCreated { .. } | Change::IssueUpdated { .. }) {
+        return Ok(None);
+    }
+    let m = super::mapping::Mapping::of(sync.mapping.as_deref())?;
+    let users = || Ok(tracker.vocabulary(&sync.project)?.users);
+    let mut change = change.clone();
+    match &mut change {
+        Change::IssueCreated { fields, .. } => m.issue_fields(fields, true, users)?,
+        Change::IssueUpdated { fields, .. } | Change::IssueState { fields, .. } => m.incoming(fields, users)?,
+        _ => return Ok(None),
+    }
+    Ok(Some(change))
 }
 
 fn comment_exists(tracker: &impl Tracker, key: &str, id: &str) -> Result<bool> {

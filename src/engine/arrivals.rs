@@ -86,7 +86,13 @@ pub fn issue<T: Tracker>(
         links::pair_comment(conn, &sync.id, &key, &id, &c.id)?;
         pairs.push((c.id.clone(), id));
     }
-    replies.push(Change::Paired { yours: remote.into(), mine: key.clone(), comments: pairs, attachments: Vec::new() });
+    replies.push(Change::Paired {
+        yours: remote.into(),
+        mine: key.clone(),
+        comments: pairs,
+        attachments: Vec::new(),
+        worklogs: Vec::new(),
+    });
     Ok(key)
 }
 
@@ -131,6 +137,7 @@ pub fn comment<T: Tracker>(
         mine: key.into(),
         comments: vec![(c.id.clone(), id)],
         attachments: Vec::new(),
+        worklogs: Vec::new(),
     });
     Ok(())
 }
@@ -179,6 +186,7 @@ pub fn attachment<T: Tracker>(
         mine: key.into(),
         comments: Vec::new(),
         attachments: vec![(a.id.clone(), id)],
+        worklogs: Vec::new(),
     });
     Ok(())
 }
@@ -234,6 +242,7 @@ pub fn state<T: Tracker>(
             mine: key.into(),
             comments: again,
             attachments: Vec::new(),
+            worklogs: Vec::new(),
         });
     }
     Ok(())

@@ -240,6 +240,7 @@ fn new_record(s: &SyncSettings, id: String, role: Role, now: i64) -> SyncRecord 
         mass_threshold: 100,
         mass_allowed: false,
         mass_held: None,
+        mapping: None,
         tracker: match &s.tracker {
             crate::tracker::TrackerSettings::Embedded => None,
             other => Some(serde_json::to_string(other).expect("json")),

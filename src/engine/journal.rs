@@ -28,8 +28,8 @@ use serde::Serialize;
 use crate::protocol::{Change, FieldChanges, IssueFields};
 use crate::store::now_ms;
 use crate::tracker::{
-    Actor, AnyTracker, Attachment, ChangePage, CommentOrigin, Issue, NewAttachment, TResult, Tracker, TrackerError,
-    WrittenBefore,
+    Actor, AnyTracker, Attachment, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, TResult, Tracker,
+    TrackerError, Vocabulary, WrittenBefore,
 };
 
 /// A tracker whose writes go through the journal (when it needs one).
@@ -220,5 +220,24 @@ impl Tracker for Journaled<'_, '_> {
     }
     fn delete_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
         self.write(None, || self.inner.delete_attachment(key, id, actor), |_| ())
+    }
+    fn add_worklog(
+        &self,
+        key: &str,
+        w: &NewWorklog<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        actor: Actor<'_>,
+    ) -> TResult<String> {
+        let lookup = WrittenBefore::Worklog { key, minutes: w.minutes, spent_on: w.spent_on };
+        self.write(Some(lookup), || self.inner.add_worklog(key, w, origin, actor), |id| id)
+    }
+    fn edit_worklog(&self, key: &str, id: &str, w: &NewWorklog<'_>, actor: Actor<'_>) -> TResult<()> {
+        self.write(None, || self.inner.edit_worklog(key, id, w, actor), |_| ())
+    }
+    fn delete_worklog(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
+        self.write(None, || self.inner.delete_worklog(key, id, actor), |_| ())
+    }
+    fn vocabulary(&self, project: &str) -> TResult<Vocabulary> {
+        self.inner.vocabulary(project)
     }
 }

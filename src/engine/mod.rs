@@ -16,6 +16,7 @@ pub mod conflict;
 pub mod handshake;
 pub mod incoming;
 pub mod journal;
+pub mod mapping;
 pub mod mass;
 pub mod outgoing;
 pub mod parts;
@@ -23,6 +24,7 @@ pub mod records;
 pub mod rekey;
 pub mod resync;
 pub mod rules;
+pub mod worklogs;
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;

@@ -11,7 +11,9 @@ use crate::protocol::names::{self, message_name};
 use base64::Engine as _;
 
 use super::parts::{self, Budget};
-use crate::protocol::{AttachmentSnapshot, Body, Change, CommentSnapshot, Envelope, WireChange, FORMAT_VERSION};
+use crate::protocol::{
+    AttachmentSnapshot, Body, Change, CommentSnapshot, Envelope, WireChange, WorklogSnapshot, FORMAT_VERSION,
+};
 use crate::store::origins::{self, Kind};
 use crate::store::{links, now_ms, outbox, syncs, SyncRecord};
 use crate::tracker::{Attachment, ChangeKind, ChangeRecord, Issue, TResult, Tracker};
@@ -72,7 +74,7 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     let mut cursor = fresh.map(|s| s.change_cursor).unwrap_or_else(|| sync.change_cursor.clone());
     let start = cursor.clone();
     let mut snapshotted: HashSet<String> = HashSet::new();
-    let mut batch = Batch::for_limit(sync.max_message_bytes);
+    let mut batch = Batch::for_sync(sync)?;
     let mut enqueued = 0;
     loop {
         let page = tracker.changes_since(&sync.project, &cursor, PAGE)?;
@@ -151,7 +153,9 @@ fn passes(sync: &SyncRecord, partner: &str, own: &str, row: &ChangeRecord) -> Op
 pub(super) fn snapshot(conn: &Connection, tracker: &impl Tracker, issue: Issue) -> Result<Vec<Change>> {
     let comments = comment_snapshots(conn, &issue.comments)?;
     let gid = origins::carried(conn, Kind::Issue, &issue.key)?;
-    let mut out = vec![Change::IssueCreated { issue: issue.key.clone(), fields: issue.fields, comments, gid }];
+    let worklogs = issue.worklogs.iter().map(worklog_snapshot).collect();
+    let mut out =
+        vec![Change::IssueCreated { issue: issue.key.clone(), fields: issue.fields, comments, gid, worklogs }];
     for a in &issue.attachments {
         if let Some(a) = tracker.attachment(&issue.key, &a.id)? {
             out.push(Change::AttachmentAdded { issue: issue.key.clone(), attachment: attachment_snapshot(conn, a)? });
@@ -177,6 +181,18 @@ pub(super) fn comment_snapshots(
             })
         })
         .collect()
+}
+
+/// A worklog as the partner gets it: by whom it was first logged.
+fn worklog_snapshot(w: &crate::tracker::Worklog) -> WorklogSnapshot {
+    WorklogSnapshot {
+        id: w.id.clone(),
+        author: w.on_behalf_of.clone().unwrap_or_else(|| w.author.clone()),
+        author_email: if w.on_behalf_of.is_some() { None } else { w.email.clone() },
+        minutes: w.minutes,
+        spent_on: w.spent_on.clone(),
+        comment: w.comment.clone(),
+    }
 }
 
 pub(super) fn attachment_snapshot(conn: &Connection, a: Attachment) -> Result<AttachmentSnapshot> {
@@ -241,6 +257,9 @@ fn to_change(
         ChangeKind::AttachmentDeleted { attachment } => {
             Change::AttachmentDeleted { issue, attachment: attachment.clone() }
         }
+        ChangeKind::WorklogAdded { worklog } => Change::WorklogAdded { issue, worklog: worklog_snapshot(worklog) },
+        ChangeKind::WorklogEdited { worklog } => Change::WorklogEdited { issue, worklog: worklog_snapshot(worklog) },
+        ChangeKind::WorklogDeleted { worklog } => Change::WorklogDeleted { issue, worklog: worklog.clone() },
     }))
 }
 
@@ -253,6 +272,8 @@ pub(super) struct Batch {
     changes: Vec<WireChange>,
     bytes: usize,
     touched: Vec<(String, i64)>,
+    /// Our names turned into the partner's on the way out.
+    mapping: super::mapping::Mapping,
 }
 
 impl Batch {
@@ -267,6 +288,8 @@ impl Batch {
         (key, at): (&str, i64),
         via: &[String],
     ) -> Result<u64> {
+        let mut change = change;
+        self.mapping.out_change(&mut change);
         let json = serde_json::to_vec(&change)?;
         let mut enqueued = 0;
         if !self.changes.is_empty()
@@ -299,8 +322,12 @@ impl Batch {
         Ok(enqueued)
     }
 
-    pub(super) fn for_limit(max_message_bytes: u64) -> Self {
-        Batch { budget: Budget::for_limit(max_message_bytes), ..Default::default() }
+    pub(super) fn for_sync(sync: &SyncRecord) -> Result<Self> {
+        Ok(Batch {
+            budget: Budget::for_limit(sync.max_message_bytes),
+            mapping: super::mapping::Mapping::of(sync.mapping.as_deref())?,
+            ..Default::default()
+        })
     }
 
     pub(super) fn flush(&mut self, conn: &Connection, sync_id: &str, now: i64) -> Result<u64> {

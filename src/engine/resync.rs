@@ -108,7 +108,7 @@ pub fn run(
     while chunks.peek().is_some() {
         let chunk: Vec<Issue> = chunks.by_ref().take(CHUNK).collect();
         let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-        let mut batch = Batch::for_limit(sync.max_message_bytes);
+        let mut batch = Batch::for_sync(sync)?;
         let now = now_ms();
         for issue in chunk {
             let key = issue.key.clone();

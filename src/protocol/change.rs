@@ -1,6 +1,8 @@
 //! Change kinds carried in a message. Issues and comments are always named
 //! by the *sender's* keys and ids; the receiver maps them through its links.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Every field of an issue, as sent when an issue first crosses.
@@ -12,6 +14,20 @@ pub struct IssueFields {
     pub priority: String,
     pub labels: Vec<String>,
     pub assignee: Option<String>,
+    /// The issue's type (Redmine's tracker, Jira's issue type); absent from
+    /// older senders and trackers without types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_type: Option<String>,
+    /// Due date, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<String>,
+    /// Custom fields by name, each value as text (lists comma-separated).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
+    /// The assignee's e-mail address, when the sender's tracker shows it
+    /// (users are mapped by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_email: Option<String>,
 }
 
 /// The fields a change sets; absent means unchanged. An empty assignee
@@ -30,6 +46,18 @@ pub struct FieldChanges {
     pub labels: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_type: Option<String>,
+    /// An empty due date means "none".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<String>,
+    /// The custom fields set (by name; an empty value clears one). One
+    /// field for conflicts and owners: `custom`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
+    /// With `assignee`: the new assignee's e-mail address, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_email: Option<String>,
 }
 
 impl FieldChanges {
@@ -42,6 +70,10 @@ impl FieldChanges {
             priority: Some(f.priority.clone()),
             labels: Some(f.labels.clone()),
             assignee: Some(f.assignee.clone().unwrap_or_default()),
+            issue_type: f.issue_type.clone(),
+            due_date: Some(f.due_date.clone().unwrap_or_default()),
+            custom: f.custom.clone(),
+            assignee_email: f.assignee_email.clone(),
         }
     }
 
@@ -70,6 +102,15 @@ impl FieldChanges {
         if self.assignee.is_some() {
             v.push("assignee")
         }
+        if self.issue_type.is_some() {
+            v.push("type")
+        }
+        if self.due_date.is_some() {
+            v.push("due_date")
+        }
+        if !self.custom.is_empty() {
+            v.push("custom")
+        }
         v
     }
 
@@ -90,7 +131,13 @@ impl FieldChanges {
             "status" => self.status = None,
             "priority" => self.priority = None,
             "labels" => self.labels = None,
-            "assignee" => self.assignee = None,
+            "assignee" => {
+                self.assignee = None;
+                self.assignee_email = None
+            }
+            "type" => self.issue_type = None,
+            "due_date" => self.due_date = None,
+            "custom" => self.custom.clear(),
             _ => {}
         }
     }
@@ -128,6 +175,21 @@ pub struct AttachmentSnapshot {
     pub gid: Option<String>,
 }
 
+/// Time logged on an issue (seed 000's worklogs), with the sender's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorklogSnapshot {
+    pub id: String,
+    /// Who logged it, on the sender's side, and their address if known.
+    pub author: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_email: Option<String>,
+    pub minutes: u32,
+    /// The day the time was spent, `YYYY-MM-DD`.
+    pub spent_on: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
 /// One change. `issue` is the sender's issue key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -140,6 +202,8 @@ pub enum Change {
         /// Where the issue was first made, when not on the sender's side.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         gid: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        worklogs: Vec<WorklogSnapshot>,
     },
     /// Fields changed at `at` (sender's clock, ms). A field the receiver
     /// changed itself later is kept: the later edit wins on both sides.
@@ -178,6 +242,19 @@ pub enum Change {
         issue: String,
         attachment: String,
     },
+    WorklogAdded {
+        issue: String,
+        worklog: WorklogSnapshot,
+    },
+    /// A worklog's new state (same id).
+    WorklogEdited {
+        issue: String,
+        worklog: WorklogSnapshot,
+    },
+    WorklogDeleted {
+        issue: String,
+        worklog: String,
+    },
     /// Sent back after creating a copy: "your `yours` is my `mine`", with
     /// comment and attachment id pairs (yours, mine).
     Paired {
@@ -186,6 +263,8 @@ pub enum Change {
         comments: Vec<(String, String)>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<(String, String)>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        worklogs: Vec<(String, String)>,
     },
     /// A resync: the issue's current state (the fields chosen, and its
     /// comments when chosen), not its history. The receiver converges:
@@ -233,6 +312,9 @@ impl Change {
             | Change::CommentDeleted { issue, .. }
             | Change::AttachmentAdded { issue, .. }
             | Change::AttachmentDeleted { issue, .. }
+            | Change::WorklogAdded { issue, .. }
+            | Change::WorklogEdited { issue, .. }
+            | Change::WorklogDeleted { issue, .. }
             | Change::IssueState { issue, .. }
             | Change::Part { issue, .. } => issue,
             Change::Paired { yours, .. } => yours,
@@ -249,6 +331,9 @@ fn is_zero(v: &i64) -> bool {
 /// raw JSON rather than failing the whole message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+// Known changes are the common case: boxing them would cost an allocation
+// each for the rare unknown one's sake.
+#[allow(clippy::large_enum_variant)]
 pub enum WireChange {
     Known(Change),
     Unknown(serde_json::Value),
@@ -261,7 +346,7 @@ mod tests {
     #[test]
     fn unknown_kind_is_kept() {
         let v: Vec<WireChange> = serde_json::from_str(
-            r#"[{"type":"worklog_added","issue":"A-1","minutes":5},
+            r#"[{"type":"time_travelled","issue":"A-1","minutes":5},
                 {"type":"comment_deleted","issue":"A-1","comment":"7"}]"#,
         )
         .unwrap();

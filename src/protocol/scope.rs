@@ -31,8 +31,19 @@ pub struct Scope {
 }
 
 /// The fields a resync can be limited to.
-pub const FIELDS: &[&str] =
-    &["summary", "description", "status", "priority", "labels", "assignee", "comments", "attachments"];
+pub const FIELDS: &[&str] = &[
+    "summary",
+    "description",
+    "status",
+    "priority",
+    "labels",
+    "assignee",
+    "type",
+    "due_date",
+    "custom",
+    "comments",
+    "attachments",
+];
 
 impl Scope {
     /// Whether an issue (its key, times and fields) is in the scope.

@@ -42,6 +42,7 @@ const SYNC_TABLES: &[&str] = &[
     "held",
     "comment_link",
     "attachment_link",
+    "worklog_link",
     "link",
     "parked",
     "issue_error",

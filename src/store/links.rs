@@ -198,6 +198,15 @@ pub fn local_attachment(conn: &Connection, sync_id: &str, remote_id: &str) -> Re
     local_item(conn, "attachment_link", sync_id, remote_id)
 }
 
+pub fn pair_worklog(conn: &Connection, sync_id: &str, local_key: &str, local_id: &str, remote_id: &str) -> Result<()> {
+    pair_item(conn, "worklog_link", sync_id, local_key, local_id, remote_id)
+}
+
+/// Local worklog id for the partner's worklog id.
+pub fn local_worklog(conn: &Connection, sync_id: &str, remote_id: &str) -> Result<Option<String>> {
+    local_item(conn, "worklog_link", sync_id, remote_id)
+}
+
 fn pair_item(conn: &Connection, table: &str, sync_id: &str, key: &str, local_id: &str, remote_id: &str) -> Result<()> {
     conn.prepare_cached(&format!(
         "INSERT OR REPLACE INTO {table} (sync_id, local_key, local_id, remote_id) VALUES (?1, ?2, ?3, ?4)"

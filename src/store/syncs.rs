@@ -96,6 +96,8 @@ pub struct SyncRecord {
     pub mass_held: Option<String>,
     /// The tracker backend and its settings (JSON); `None`: embedded.
     pub tracker: Option<String>,
+    /// The mapping file (TOML) of partner names to ours; see `engine::mapping`.
+    pub mapping: Option<String>,
 }
 
 impl SyncRecord {
@@ -137,7 +139,7 @@ const SELECT: &str = "id, name, description, role, protocol, project, sync_user,
     out_acked, in_seq, cursor, ack_due, last_received_at, last_received_seq, \
     last_resend_request_at, resend_after_ms, gap_after_ms, own_fpr, own_prev_fpr, own_rekey_seq, \
     partner_prev_fpr, partner_prev_cert, partner_prev_until, partner_prev_retired, mail, max_message_bytes, \
-    forward, replaced_by, tracker, paused_at, initial_resync, last_resync, field_owners, mass_threshold, mass_allowed, mass_held";
+    forward, replaced_by, tracker, paused_at, initial_resync, last_resync, field_owners, mass_threshold, mass_allowed, mass_held, mapping";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
     let role: String = r.get(3)?;
@@ -187,6 +189,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         mass_threshold: r.get::<_, i64>(41)? as u64,
         mass_allowed: r.get(42)?,
         mass_held: r.get(43)?,
+        mapping: r.get(44)?,
     })
 }
 
@@ -209,8 +212,9 @@ pub fn insert(conn: &Connection, s: &SyncRecord) -> Result<()> {
         ],
     )?;
     conn.execute(
-        "UPDATE sync SET own_fpr = ?2, mail = ?3, max_message_bytes = ?4, forward = ?5, tracker = ?6 WHERE id = ?1",
-        params![s.id, s.own_fpr, s.mail, s.max_message_bytes as i64, s.forward, s.tracker],
+        "UPDATE sync SET own_fpr = ?2, mail = ?3, max_message_bytes = ?4, forward = ?5, tracker = ?6, mapping = ?7
+         WHERE id = ?1",
+        params![s.id, s.own_fpr, s.mail, s.max_message_bytes as i64, s.forward, s.tracker, s.mapping],
     )?;
     Ok(())
 }
@@ -232,6 +236,12 @@ pub fn set_field_owners(
     owners: &std::collections::BTreeMap<String, String>,
 ) -> Result<()> {
     conn.execute("UPDATE sync SET field_owners = ?2 WHERE id = ?1", params![id, serde_json::to_string(owners)?])?;
+    Ok(())
+}
+
+/// Sets (or clears) the sync's mapping file.
+pub fn set_mapping(conn: &Connection, id: &str, mapping: Option<&str>) -> Result<()> {
+    conn.execute("UPDATE sync SET mapping = ?2 WHERE id = ?1", params![id, mapping])?;
     Ok(())
 }
 

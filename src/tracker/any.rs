@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::redmine::{Redmine, RedmineSettings};
 use super::{
-    Actor, Attachment, ChangePage, CommentOrigin, Embedded, Issue, NewAttachment, TResult, Tracker, WrittenBefore,
+    Actor, Attachment, ChangePage, CommentOrigin, Embedded, Issue, NewAttachment, NewWorklog, TResult, Tracker,
+    Vocabulary, WrittenBefore,
 };
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::store::SyncRecord;
@@ -46,13 +47,19 @@ fn cached(home: &Path, sync_id: &str, s: &RedmineSettings) -> anyhow::Result<Arc
 /// The tracker of `sync`. `conn` is the engine's connection (its open
 /// transaction): the embedded tracker works in it; other backends do not
 /// touch it.
+impl TrackerSettings {
+    /// The tracker settings stored with a sync.
+    pub fn of(sync: &SyncRecord) -> anyhow::Result<TrackerSettings> {
+        match sync.tracker.as_deref() {
+            None => Ok(TrackerSettings::Embedded),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| anyhow::anyhow!("the tracker settings of sync '{}' are damaged: {e}", sync.name)),
+        }
+    }
+}
+
 pub fn for_sync<'c>(sync: &SyncRecord, conn: &'c Connection) -> anyhow::Result<AnyTracker<'c>> {
-    let settings = match sync.tracker.as_deref() {
-        None => TrackerSettings::Embedded,
-        Some(json) => serde_json::from_str(json)
-            .map_err(|e| anyhow::anyhow!("the tracker settings of sync '{}' are damaged: {e}", sync.name))?,
-    };
-    open(&settings, conn, &sync.id)
+    open(&TrackerSettings::of(sync)?, conn, &sync.id)
 }
 
 /// The tracker for `settings`; a remote one keeps its state in the home
@@ -149,6 +156,24 @@ impl Tracker for AnyTracker<'_> {
     }
     fn delete_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
         each!(self, t => t.delete_attachment(key, id, actor))
+    }
+    fn add_worklog(
+        &self,
+        key: &str,
+        w: &NewWorklog<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        actor: Actor<'_>,
+    ) -> TResult<String> {
+        each!(self, t => t.add_worklog(key, w, origin, actor))
+    }
+    fn edit_worklog(&self, key: &str, id: &str, w: &NewWorklog<'_>, actor: Actor<'_>) -> TResult<()> {
+        each!(self, t => t.edit_worklog(key, id, w, actor))
+    }
+    fn delete_worklog(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
+        each!(self, t => t.delete_worklog(key, id, actor))
+    }
+    fn vocabulary(&self, project: &str) -> TResult<Vocabulary> {
+        each!(self, t => t.vocabulary(project))
     }
     fn find_write(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
         each!(self, t => t.find_write(write, since))

@@ -35,7 +35,7 @@ impl Embedded<'_> {
              WHERE issue_key = ?1 AND (origin IS NULL OR origin != ?2)
                AND (kind = 'issue_created'
                     OR (kind = 'issue_updated' AND json_extract(data, '$.fields.' || ?3) IS NOT NULL))",
-            params![key, sync, field],
+            params![key, sync, if field == "type" { "issue_type" } else { field }],
             |r| r.get(0),
         )?)
     }

@@ -6,7 +6,8 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    Actor, Attachment, ChangeKind, ChangePage, Comment, CommentOrigin, Issue, NewAttachment, Refusal, TResult, Tracker,
+    Actor, Attachment, ChangeKind, ChangePage, Comment, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal,
+    TResult, Tracker, Vocabulary,
 };
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::store::now_ms;
@@ -56,15 +57,6 @@ impl<'c> Embedded<'c> {
         let statuses = statuses.map(|s| serde_json::to_string(s).expect("json"));
         self.conn
             .execute("INSERT INTO t_project (key, name, statuses) VALUES (?1, ?2, ?3)", params![key, name, statuses])?;
-        Ok(())
-    }
-
-    /// Replaces the allowed statuses (`None`: any).
-    pub fn set_statuses(&self, key: &str, statuses: Option<&[String]>) -> Result<()> {
-        let statuses = statuses.map(|s| serde_json::to_string(s).expect("json"));
-        if self.conn.execute("UPDATE t_project SET statuses = ?2 WHERE key = ?1", params![key, statuses])? == 0 {
-            anyhow::bail!("project {key} does not exist");
-        }
         Ok(())
     }
 
@@ -164,6 +156,34 @@ fn kind_name(kind: &ChangeKind) -> &'static str {
         ChangeKind::CommentDeleted { .. } => "comment_deleted",
         ChangeKind::AttachmentAdded { .. } => "attachment_added",
         ChangeKind::AttachmentDeleted { .. } => "attachment_deleted",
+        ChangeKind::WorklogAdded { .. } => "worklog_added",
+        ChangeKind::WorklogEdited { .. } => "worklog_edited",
+        ChangeKind::WorklogDeleted { .. } => "worklog_deleted",
+    }
+}
+
+/// Custom fields with a value (an empty one is no value).
+fn without_empty(custom: &std::collections::BTreeMap<String, String>) -> std::collections::BTreeMap<&str, &str> {
+    custom.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+impl Embedded<'_> {
+    /// Refuses what the project does not take: a priority or type it does
+    /// not allow, an assignee not in the directory, a date that is none.
+    fn check_fields(&self, project: &str, c: &FieldChanges) -> TResult<()> {
+        if let Some(p) = &c.priority {
+            self.check_allowed(project, "priority", "priorities", p)?;
+        }
+        if let Some(t) = &c.issue_type {
+            self.check_allowed(project, "type", "types", t)?;
+        }
+        if let Some(a) = &c.assignee {
+            self.check_user(a)?;
+        }
+        match c.due_date.as_deref() {
+            Some(d) if !d.is_empty() => super::worklogs::check_date("due", d),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -211,7 +231,8 @@ impl Tracker for Embedded<'_> {
         let row = self
             .conn
             .query_row(
-                "SELECT id, project, summary, description, status, priority, labels, assignee, created_at, updated_at
+                "SELECT id, project, summary, description, status, priority, labels, assignee, created_at, updated_at,
+                        issue_type, due_date, custom
                  FROM t_issue WHERE key = ?1",
                 [key],
                 |r| {
@@ -228,11 +249,16 @@ impl Tracker for Embedded<'_> {
                                 priority: r.get(5)?,
                                 labels: serde_json::from_str(&labels).unwrap_or_default(),
                                 assignee: r.get(7)?,
+                                issue_type: r.get(10)?,
+                                due_date: r.get(11)?,
+                                custom: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
+                                assignee_email: None,
                             },
                             created_at: r.get(8)?,
                             updated_at: r.get(9)?,
                             comments: Vec::new(),
                             attachments: Vec::new(),
+                            worklogs: Vec::new(),
                         },
                     ))
                 },
@@ -258,12 +284,17 @@ impl Tracker for Embedded<'_> {
             })?
             .collect::<rusqlite::Result<_>>()?;
         issue.attachments = self.attachments_of(id)?;
+        issue.worklogs = self.worklogs_of(id)?;
+        if let Some(a) = &issue.fields.assignee {
+            issue.fields.assignee_email = self.email_of(a)?;
+        }
         Ok(Some(issue))
     }
 
     fn create_issue(&self, project: &str, fields: &IssueFields, actor: Actor<'_>) -> TResult<String> {
         check_summary(&fields.summary)?;
         self.check_status(project, &fields.status)?;
+        self.check_fields(project, &FieldChanges::all(fields))?;
         let number: i64 = self.conn.query_row(
             "UPDATE t_project SET next_number = next_number + 1 WHERE key = ?1 RETURNING next_number - 1",
             [project],
@@ -272,11 +303,22 @@ impl Tracker for Embedded<'_> {
         let key = format!("{project}-{number}");
         let now = now_ms();
         self.conn.execute(
-            "INSERT INTO t_issue (project, key, summary, description, status, priority, labels, assignee, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+            "INSERT INTO t_issue (project, key, summary, description, status, priority, labels, assignee, created_at,
+                                  updated_at, issue_type, due_date, custom)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)",
             params![
-                project, key, fields.summary, fields.description, fields.status, fields.priority,
-                serde_json::to_string(&fields.labels)?, fields.assignee, now
+                project,
+                key,
+                fields.summary,
+                fields.description,
+                fields.status,
+                fields.priority,
+                serde_json::to_string(&fields.labels)?,
+                fields.assignee,
+                now,
+                fields.issue_type,
+                fields.due_date.as_deref().filter(|d| !d.is_empty()),
+                serde_json::to_string(&without_empty(&fields.custom))?
             ],
         )?;
         self.log(project, &key, actor, &ChangeKind::IssueCreated)?;
@@ -291,17 +333,28 @@ impl Tracker for Embedded<'_> {
         if let Some(s) = &c.status {
             self.check_status(&project, s)?;
         }
+        self.check_fields(&project, c)?;
         if c.is_empty() {
             return Ok(());
         }
         let assignee = c.assignee.as_ref().map(|a| if a.is_empty() { None } else { Some(a.as_str()) });
+        let due = c.due_date.as_ref().map(|d| if d.is_empty() { None } else { Some(d.as_str()) });
+        let custom = if c.custom.is_empty() {
+            None
+        } else {
+            let old: String = self.conn.query_row("SELECT custom FROM t_issue WHERE key = ?1", [key], |r| r.get(0))?;
+            let mut all: std::collections::BTreeMap<String, String> = serde_json::from_str(&old).unwrap_or_default();
+            all.extend(c.custom.clone());
+            Some(serde_json::to_string(&without_empty(&all))?)
+        };
         self.conn.execute(
             "UPDATE t_issue SET
                 summary = COALESCE(?2, summary), description = COALESCE(?3, description),
                 status = COALESCE(?4, status), priority = COALESCE(?5, priority),
                 labels = COALESCE(?6, labels),
                 assignee = CASE WHEN ?7 THEN ?8 ELSE assignee END,
-                updated_at = ?9
+                updated_at = ?9, issue_type = COALESCE(?10, issue_type),
+                due_date = CASE WHEN ?11 THEN ?12 ELSE due_date END, custom = COALESCE(?13, custom)
              WHERE key = ?1",
             params![
                 key,
@@ -312,7 +365,11 @@ impl Tracker for Embedded<'_> {
                 c.labels.as_ref().map(|l| serde_json::to_string(l).expect("json")),
                 assignee.is_some(),
                 assignee.flatten(),
-                now_ms()
+                now_ms(),
+                c.issue_type,
+                due.is_some(),
+                due.flatten(),
+                custom
             ],
         )?;
         self.log(&project, key, actor, &ChangeKind::IssueUpdated { fields: c.clone() })
@@ -378,5 +435,27 @@ impl Tracker for Embedded<'_> {
 
     fn delete_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
         self.remove_attachment(key, id, actor)
+    }
+
+    fn add_worklog(
+        &self,
+        key: &str,
+        w: &NewWorklog<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        actor: Actor<'_>,
+    ) -> TResult<String> {
+        self.insert_worklog(key, w, origin, actor)
+    }
+
+    fn edit_worklog(&self, key: &str, id: &str, w: &NewWorklog<'_>, actor: Actor<'_>) -> TResult<()> {
+        self.update_worklog(key, id, w, actor)
+    }
+
+    fn delete_worklog(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
+        self.remove_worklog(key, id, actor)
+    }
+
+    fn vocabulary(&self, project: &str) -> TResult<Vocabulary> {
+        self.vocabulary_of(project)
     }
 }

@@ -10,6 +10,7 @@ mod changelog;
 pub mod embedded;
 pub mod redmine;
 pub mod schema;
+pub mod worklogs;
 
 use serde::Serialize;
 
@@ -45,6 +46,52 @@ pub struct Issue {
     pub updated_at: i64,
     pub comments: Vec<Comment>,
     pub attachments: Vec<AttachmentInfo>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub worklogs: Vec<Worklog>,
+}
+
+/// Time logged on an issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Worklog {
+    pub id: String,
+    /// Whose time it is.
+    pub author: String,
+    /// When the sync user logged it for someone at the partner.
+    pub on_behalf_of: Option<String>,
+    pub minutes: u32,
+    /// `YYYY-MM-DD`.
+    pub spent_on: String,
+    pub comment: String,
+    /// The author's e-mail address, when the tracker shows it.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// Time to log: for `user` (a user of this tracker; `None`: the writer).
+#[derive(Debug, Clone, Copy)]
+pub struct NewWorklog<'a> {
+    pub user: Option<&'a str>,
+    pub minutes: u32,
+    pub spent_on: &'a str,
+    pub comment: &'a str,
+}
+
+/// A user of the tracker, as mappings see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// The values a project accepts, for mappings and their checks; `None`
+/// where it accepts any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Vocabulary {
+    pub statuses: Option<Vec<String>>,
+    pub priorities: Option<Vec<String>>,
+    pub types: Option<Vec<String>>,
+    pub custom_fields: Option<Vec<String>>,
+    pub users: Option<Vec<User>>,
 }
 
 /// An attachment without its content.
@@ -92,6 +139,7 @@ pub enum WrittenBefore<'a> {
     Issue { summary: &'a str },
     Comment { key: &'a str, body: &'a str, author: Option<&'a str> },
     Attachment { key: &'a str, filename: &'a str, size: u64 },
+    Worklog { key: &'a str, minutes: u32, spent_on: &'a str },
 }
 
 /// Changes read after a cursor, and where reading goes on.
@@ -127,6 +175,9 @@ pub enum ChangeKind {
     CommentDeleted { comment: String },
     AttachmentAdded { attachment: String, filename: String, size: u64 },
     AttachmentDeleted { attachment: String },
+    WorklogAdded { worklog: Worklog },
+    WorklogEdited { worklog: Worklog },
+    WorklogDeleted { worklog: String },
 }
 
 /// Who makes a write: a person, or the sync user on behalf of a sync.
@@ -164,6 +215,12 @@ pub enum Refusal {
     NoComment { issue: String, comment: String },
     #[error("status '{status}' is not allowed in project {project} (allowed: {allowed})")]
     StatusNotAllowed { project: String, status: String, allowed: String },
+    #[error("worklog {worklog} does not exist on issue {issue}")]
+    NoWorklog { issue: String, worklog: String },
+    /// A value the tracker does not know (a status, priority, type, custom
+    /// field or user): the engine adds what would map it.
+    #[error("{what} '{value}' is not known here (known: {})", known.join(", "))]
+    Unknown { what: String, value: String, known: Vec<String> },
     #[error("{0}")]
     Invalid(String),
 }
@@ -256,6 +313,18 @@ pub trait Tracker {
         actor: Actor<'_>,
     ) -> TResult<String>;
     fn delete_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()>;
+    /// `origin`: the partner's author, as for comments.
+    fn add_worklog(
+        &self,
+        key: &str,
+        w: &NewWorklog<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        actor: Actor<'_>,
+    ) -> TResult<String>;
+    fn edit_worklog(&self, key: &str, id: &str, w: &NewWorklog<'_>, actor: Actor<'_>) -> TResult<()>;
+    fn delete_worklog(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()>;
+    /// The values `project` accepts (mappings are checked against them).
+    fn vocabulary(&self, project: &str) -> TResult<Vocabulary>;
     /// The id of `write` if the sync user made it at or after `since` (ms):
     /// a write begun before an interruption. Backends that share postern's
     /// transaction never need it.

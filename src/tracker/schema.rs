@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension};
 
-const MIGRATIONS: &[&str] = &[include_str!("embedded_schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("embedded_schema.sql"), include_str!("embedded_schema2.sql")];
 
 /// Brings the embedded tracker's tables up to date.
 pub fn migrate(conn: &Connection) -> Result<()> {
@@ -60,6 +60,6 @@ mod tests {
         assert_eq!(files, 0, "the attachments table was added");
         let v: i64 =
             conn.query_row("SELECT version FROM tracker_schema WHERE name = 'embedded'", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 1);
+        assert_eq!(v, 2);
     }
 }

@@ -4,7 +4,8 @@
 
 use postern::protocol::{FieldChanges, IssueFields};
 use postern::tracker::{
-    Actor, ChangeKind, ChangeRecord, CommentOrigin, NewAttachment, Refusal, Tracker, TrackerError, WrittenBefore,
+    Actor, ChangeKind, ChangeRecord, CommentOrigin, NewAttachment, NewWorklog, Refusal, Tracker, TrackerError,
+    WrittenBefore,
 };
 
 /// One backend, seen by the sync user and by a person working there.
@@ -18,6 +19,11 @@ pub struct Sides<'a> {
     /// Two statuses and two priorities the project has.
     pub statuses: [&'a str; 2],
     pub priorities: [&'a str; 2],
+    /// Two issue types, a custom field (text) and a user (not the sync
+    /// user) the project has.
+    pub types: [&'a str; 2],
+    pub custom_field: &'a str,
+    pub user: &'a str,
     /// Whether writes share postern's transaction (no journal lookups).
     pub transactional: bool,
 }
@@ -77,6 +83,8 @@ pub fn run(t: &Sides<'_>) {
         priority: t.priorities[0].into(),
         labels: Vec::new(),
         assignee: None,
+        issue_type: Some(t.types[0].into()),
+        ..Default::default()
     };
     let a = t.person.create_issue(t.project, &fields, person()).unwrap();
     let read = t.sync.issue(&a).unwrap().expect("the new issue");
@@ -184,6 +192,9 @@ pub fn run(t: &Sides<'_>) {
     t.sync.delete_attachment(&a, &att, t.as_sync()).unwrap();
     assert!(t.sync.attachment(&a, &att).unwrap().is_none());
 
+    more_fields(t, &a, &mut cursor);
+    worklogs(t, &a, &mut cursor);
+
     // Refused, never "failed": the change blocks one issue.
     let bad = FieldChanges { status: Some("No Such Status".into()), ..Default::default() };
     let why = refused(t.sync.update_issue(&a, &bad, t.as_sync()), "an unknown status");
@@ -221,4 +232,100 @@ pub fn run(t: &Sides<'_>) {
         let (news, _) = t.read(&cursor);
         assert_eq!(kinds(&news, &b), [], "what the sync user made is no news: {news:?}");
     }
+}
+
+/// Issue type, due date and custom fields: set, cleared, read back and
+/// reported; the sync user's are not.
+fn more_fields(t: &Sides<'_>, a: &str, cursor: &mut String) {
+    let more = FieldChanges {
+        issue_type: Some(t.types[1].into()),
+        due_date: Some("2026-12-24".into()),
+        custom: [(t.custom_field.to_string(), "CR-1".to_string())].into(),
+        ..Default::default()
+    };
+    t.person.update_issue(a, &more, person()).unwrap();
+    let f = t.sync.issue(a).unwrap().unwrap().fields;
+    assert_eq!(
+        (f.issue_type.as_deref(), f.due_date.as_deref(), f.custom.get(t.custom_field).map(String::as_str)),
+        (Some(t.types[1]), Some("2026-12-24"), Some("CR-1"))
+    );
+    let (news, c) = t.read(cursor);
+    *cursor = c;
+    assert_eq!(kinds(&news, a), [ChangeKind::IssueUpdated { fields: more }], "{news:?}");
+    let clear = FieldChanges {
+        due_date: Some(String::new()),
+        custom: [(t.custom_field.to_string(), String::new())].into(),
+        ..Default::default()
+    };
+    t.person.update_issue(a, &clear, person()).unwrap();
+    let f = t.sync.issue(a).unwrap().unwrap().fields;
+    assert_eq!((f.due_date, f.custom.get(t.custom_field)), (None, None), "cleared");
+    let (news, c) = t.read(cursor);
+    *cursor = c;
+    assert_eq!(kinds(&news, a), [ChangeKind::IssueUpdated { fields: clear }], "{news:?}");
+    let mine =
+        FieldChanges { issue_type: Some(t.types[0].into()), due_date: Some("2027-01-31".into()), ..Default::default() };
+    t.sync.update_issue(a, &mine, t.as_sync()).unwrap();
+    let (news, c) = t.read(cursor);
+    *cursor = c;
+    assert_eq!(kinds(&news, a), [], "no echo: {news:?}");
+    assert!(t.sync.local_field_time(a, "type", t.sync_id).unwrap().is_some(), "a person set the type");
+    let bad = FieldChanges { issue_type: Some("No Such Type".into()), ..Default::default() };
+    let why = refused(t.sync.update_issue(a, &bad, t.as_sync()), "an unknown type");
+    assert!(matches!(&why, Refusal::Unknown { what, .. } if what == "type"), "{why}");
+    let bad = FieldChanges { due_date: Some("24.12.2026".into()), ..Default::default() };
+    refused(t.sync.update_issue(a, &bad, t.as_sync()), "a date that is none");
+}
+
+/// Worklogs: a person's added, edited, deleted; the sync user's, logged
+/// for a user on behalf of someone at the partner, never reported.
+fn worklogs(t: &Sides<'_>, a: &str, cursor: &mut String) {
+    let w = NewWorklog { user: None, minutes: 90, spent_on: "2026-11-20", comment: "Profiling the export" };
+    let id = t.person.add_worklog(a, &w, None, person()).unwrap();
+    let (news, c) = t.read(cursor);
+    *cursor = c;
+    assert!(
+        matches!(&kinds(&news, a)[..], [ChangeKind::WorklogAdded { worklog }]
+            if worklog.id == id && worklog.minutes == 90 && worklog.spent_on == "2026-11-20"
+               && worklog.comment == "Profiling the export" && worklog.on_behalf_of.is_none()),
+        "{news:?}"
+    );
+    let w2 = NewWorklog { minutes: 120, comment: "Profiling the export, again", ..w };
+    t.person.edit_worklog(a, &id, &w2, person()).unwrap();
+    let (news, c) = t.read(cursor);
+    *cursor = c;
+    assert!(
+        matches!(&kinds(&news, a)[..], [ChangeKind::WorklogEdited { worklog }]
+            if worklog.id == id && worklog.minutes == 120 && worklog.comment == "Profiling the export, again"),
+        "{news:?}"
+    );
+    t.person.delete_worklog(a, &id, person()).unwrap();
+    let (news, c) = t.read(cursor);
+    *cursor = c;
+    assert_eq!(kinds(&news, a), [ChangeKind::WorklogDeleted { worklog: id.clone() }], "{news:?}");
+    refused(t.sync.delete_worklog(a, &id, t.as_sync()), "a worklog already deleted");
+
+    let origin = CommentOrigin { author: "Vera Vendor", created_at: 0 };
+    let w = NewWorklog { user: Some(t.user), minutes: 30, spent_on: "2026-11-21", comment: "Call with the customer" };
+    let theirs = t.sync.add_worklog(a, &w, Some(origin), t.as_sync()).unwrap();
+    let got = t.sync.issue(a).unwrap().unwrap().worklogs.into_iter().find(|x| x.id == theirs).unwrap();
+    assert_eq!(
+        (got.author.as_str(), got.on_behalf_of.as_deref(), got.minutes, got.comment.as_str()),
+        (t.user, Some("Vera Vendor"), 30, "Call with the customer")
+    );
+    t.sync.edit_worklog(a, &theirs, &NewWorklog { minutes: 45, ..w }, t.as_sync()).unwrap();
+    let got = t.sync.issue(a).unwrap().unwrap().worklogs.into_iter().find(|x| x.id == theirs).unwrap();
+    assert_eq!((got.minutes, got.on_behalf_of.as_deref()), (45, Some("Vera Vendor")), "the partner's name is kept");
+    let (news, c) = t.read(cursor);
+    *cursor = c;
+    assert_eq!(kinds(&news, a), [], "no echo: {news:?}");
+    t.sync.delete_worklog(a, &theirs, t.as_sync()).unwrap();
+    let (news, c) = t.read(cursor);
+    *cursor = c;
+    assert_eq!(kinds(&news, a), [], "no echo: {news:?}");
+    let bad = NewWorklog { minutes: 0, ..w };
+    refused(t.sync.add_worklog(a, &bad, None, t.as_sync()), "a worklog of no time");
+    let bad = NewWorklog { user: Some("Nobody Known"), ..w };
+    let why = refused(t.sync.add_worklog(a, &bad, None, t.as_sync()), "time for an unknown user");
+    assert!(matches!(&why, Refusal::Unknown { what, .. } if what == "user"), "{why}");
 }

@@ -28,6 +28,10 @@ struct Seen {
     fields: IssueFields,
     comments: BTreeMap<String, String>,
     attachments: BTreeSet<String>,
+    /// Worklogs: id -> what of them is compared. `None` from an older
+    /// postern, which kept none: what is there is taken as known.
+    #[serde(default)]
+    worklogs: Option<BTreeMap<String, String>>,
     /// The issue's `updated_on` then: the list shows it, so an issue that
     /// did not move since is not read again.
     #[serde(default)]
@@ -45,6 +49,7 @@ impl Seen {
             fields: i.fields.clone(),
             comments: i.comments.iter().map(|c| (c.id.clone(), c.body.clone())).collect(),
             attachments: i.attachments.iter().map(|a| a.id.clone()).collect(),
+            worklogs: Some(i.worklogs.iter().map(|w| (w.id.clone(), super::time::fingerprint(w))).collect()),
             updated_at: i.updated_at,
             read_at: 0,
         }
@@ -210,6 +215,16 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
             keys.push(key);
         }
     }
+    // Time entries do not move their issue: the newest ones tell which
+    // issues have worklogs not seen yet.
+    for (key, w) in r.recent_worklogs()? {
+        let seen = r.state.get(&key)?;
+        let known = seen
+            .is_some_and(|s| s.worklogs.as_ref().is_none_or(|l| l.get(&w.id) == Some(&super::time::fingerprint(&w))));
+        if !known && !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
     if full {
         for k in r.state.keys()? {
             if !keys.contains(&k) {
@@ -227,7 +242,7 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
         if v["project"]["id"].as_u64() != Some(m.project_id) {
             continue;
         }
-        let now_issue = issue::from_json(&v, m, &r.settings);
+        let now_issue = r.full(&v)?;
         c.t = c.t.max(now_issue.updated_at);
         let before = r.state.get(&key)?;
         for (at, actor, kind) in diff(before.as_ref(), &now_issue, &v, m) {
@@ -277,8 +292,13 @@ fn diff(
     let mut out = Vec::new();
     let mut fields = FieldChanges::default();
     let (b, n) = (&before.fields, &now.fields);
-    for name in ["summary", "description", "status", "priority", "labels", "assignee"] {
+    for name in ["summary", "description", "status", "priority", "labels", "assignee", "type", "due_date", "custom"] {
         let changed = match name {
+            "type" => (b.issue_type != n.issue_type).then(|| fields.issue_type = n.issue_type.clone()),
+            "due_date" => {
+                (b.due_date != n.due_date).then(|| fields.due_date = Some(n.due_date.clone().unwrap_or_default()))
+            }
+            "custom" => (b.custom != n.custom).then(|| fields.custom = custom_diff(&b.custom, &n.custom)),
             "summary" => (b.summary != n.summary).then(|| fields.summary = Some(n.summary.clone())),
             "description" => (b.description != n.description).then(|| fields.description = Some(n.description.clone())),
             "status" => (b.status != n.status).then(|| fields.status = Some(n.status.clone())),
@@ -334,7 +354,33 @@ fn diff(
             out.push((now.updated_at, String::new(), ChangeKind::AttachmentDeleted { attachment: id.clone() }));
         }
     }
+    let none = BTreeMap::new();
+    let known = before.worklogs.as_ref();
+    for w in now.worklogs.iter().filter(|_| known.is_some()) {
+        match known.unwrap_or(&none).get(&w.id) {
+            None => out.push((now.updated_at, w.author.clone(), ChangeKind::WorklogAdded { worklog: w.clone() })),
+            Some(f) if *f != super::time::fingerprint(w) => {
+                out.push((now.updated_at, w.author.clone(), ChangeKind::WorklogEdited { worklog: w.clone() }))
+            }
+            Some(_) => {}
+        }
+    }
+    for id in known.unwrap_or(&none).keys() {
+        if !now.worklogs.iter().any(|w| &w.id == id) {
+            out.push((now.updated_at, String::new(), ChangeKind::WorklogDeleted { worklog: id.clone() }));
+        }
+    }
     out.sort_by_key(|(at, _, _)| *at);
+    out
+}
+
+/// The custom fields that differ: the new value, or empty where one went.
+fn custom_diff(before: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> =
+        now.iter().filter(|(k, v)| before.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    for k in before.keys().filter(|k| !now.contains_key(*k)) {
+        out.insert(k.clone(), String::new());
+    }
     out
 }
 

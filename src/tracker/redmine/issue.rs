@@ -125,28 +125,56 @@ pub fn from_json(v: &Value, m: &Meta, s: &RedmineSettings) -> Issue {
             priority: wire_name(v["priority"]["name"].as_str().unwrap_or_default(), &s.priorities),
             labels,
             assignee: v["assigned_to"]["name"].as_str().map(String::from),
+            issue_type: v["tracker"]["name"].as_str().map(String::from),
+            due_date: v["due_date"].as_str().map(String::from),
+            custom: custom_of(v, m),
+            assignee_email: None,
         },
         created_at: ms(&v["created_on"]),
         updated_at: ms(&v["updated_on"]),
         comments,
         attachments,
+        worklogs: Vec::new(),
     }
 }
 
-/// Redmine's attribute behind one of postern's field names.
-fn attr_of(field: &str, m: &Meta) -> Option<String> {
-    Some(
-        match field {
-            "summary" => "subject",
-            "description" => "description",
-            "status" => "status_id",
-            "priority" => "priority_id",
-            "assignee" => "assigned_to_id",
-            "labels" => return m.labels_field.map(|id| id.to_string()),
-            _ => return None,
+/// The issue's custom fields with a value, by name (the labels field
+/// left out; several values comma-separated).
+fn custom_of(v: &Value, m: &Meta) -> std::collections::BTreeMap<String, String> {
+    v["custom_fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["id"].as_u64().is_some() && f["id"].as_u64() != m.labels_field)
+        .filter_map(|f| {
+            let value = match &f["value"] {
+                Value::String(s) => s.clone(),
+                Value::Array(l) => l.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+                _ => String::new(),
+            };
+            Some((f["name"].as_str()?.to_string(), value)).filter(|(_, v)| !v.is_empty())
+        })
+        .collect()
+}
+
+/// Whether a journal detail sets one of postern's fields.
+fn sets(d: &Value, field: &str, m: &Meta) -> bool {
+    let name = d["name"].as_str().unwrap_or_default();
+    let attr = match field {
+        "summary" => "subject",
+        "description" => "description",
+        "status" => "status_id",
+        "priority" => "priority_id",
+        "assignee" => "assigned_to_id",
+        "type" => "tracker_id",
+        "due_date" => "due_date",
+        "labels" => return m.labels_field.is_some_and(|id| d["property"] == "cf" && name == id.to_string()),
+        "custom" => {
+            return d["property"] == "cf" && m.labels_field.is_none_or(|id| name != id.to_string());
         }
-        .to_string(),
-    )
+        _ => return false,
+    };
+    d["property"] == "attr" && name == attr
 }
 
 /// Journals of anyone but the sync user.
@@ -157,9 +185,8 @@ fn others<'a>(v: &'a Value, m: &'a Meta) -> impl Iterator<Item = &'a Value> + 'a
 /// When `field` was last set by someone but the sync user (its creation
 /// counts when someone else created the issue).
 pub fn field_time(v: &Value, field: &str, m: &Meta) -> Option<i64> {
-    let attr = attr_of(field, m)?;
     let set = others(v, m)
-        .filter(|j| j["details"].as_array().into_iter().flatten().any(|d| d["name"].as_str() == Some(attr.as_str())))
+        .filter(|j| j["details"].as_array().into_iter().flatten().any(|d| sets(d, field, m)))
         .map(|j| ms(&j["created_on"]))
         .max();
     let created = (v["author"]["id"].as_u64() != Some(m.user_id)).then(|| ms(&v["created_on"]));
@@ -169,12 +196,11 @@ pub fn field_time(v: &Value, field: &str, m: &Meta) -> Option<i64> {
 /// Who set `field` last: the user of the last journal that changed it,
 /// else the issue's author.
 pub fn last_setter(v: &Value, field: &str, m: &Meta) -> Option<u64> {
-    let attr = attr_of(field, m)?;
     v["journals"]
         .as_array()
         .into_iter()
         .flatten()
-        .rfind(|j| j["details"].as_array().into_iter().flatten().any(|d| d["name"].as_str() == Some(attr.as_str())))
+        .rfind(|j| j["details"].as_array().into_iter().flatten().any(|d| sets(d, field, m)))
         .map_or_else(|| v["author"]["id"].as_u64(), |j| j["user"]["id"].as_u64())
 }
 

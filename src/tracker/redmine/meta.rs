@@ -21,6 +21,14 @@ pub struct Meta {
     /// Project members by display name.
     pub members: BTreeMap<String, u64>,
     pub labels_field: Option<u64>,
+    /// The project's trackers (postern's issue types) by name.
+    pub trackers: BTreeMap<String, u64>,
+    /// Issue custom fields by name, the labels field left out.
+    pub custom_fields: BTreeMap<String, u64>,
+    /// Whether the project has time tracking (worklogs), and the activity
+    /// new time entries get (the default one, else the first).
+    pub time_tracking: bool,
+    pub activity_id: Option<u64>,
 }
 
 fn named(list: &Value) -> BTreeMap<String, u64> {
@@ -47,7 +55,10 @@ impl Meta {
         )
         .trim()
         .to_string();
-        let path = format!("/projects/{}.json?include=trackers,issue_custom_fields", encode(&s.project));
+        let path = format!(
+            "/projects/{}.json?include=trackers,issue_custom_fields,enabled_modules,time_entry_activities",
+            encode(&s.project)
+        );
         let p = match api.get_opt(&path) {
             Ok(Some(p)) => p,
             Ok(None) => return Err(Refusal::NoProject(s.project.clone()).into()),
@@ -63,18 +74,17 @@ impl Meta {
         };
         let project = &p["project"];
         let project_id = project["id"].as_u64().unwrap_or_default();
+        // A field "for all projects" is not listed with the project; an
+        // issue shows it.
+        let mut fields = named(&project["issue_custom_fields"]);
+        let any = api.get(&format!("/issues.json?project_id={project_id}&status_id=*&limit=1"))?;
+        for (name, id) in named(&any["issues"][0]["custom_fields"]) {
+            fields.entry(name).or_insert(id);
+        }
         let labels_field = match &s.labels_field {
             None => None,
             Some(name) => {
-                // A field "for all projects" is not listed with the
-                // project; an issue shows it.
-                let mut id = named(&project["issue_custom_fields"]).get(name).copied();
-                if id.is_none() {
-                    let any = api.get(&format!("/issues.json?project_id={project_id}&status_id=*&limit=1"))?;
-                    id = any["issues"][0]["custom_fields"].as_array().and_then(|l| {
-                        l.iter().find(|f| f["name"].as_str() == Some(name)).and_then(|f| f["id"].as_u64())
-                    });
-                }
+                let id = fields.remove(name);
                 Some(id.ok_or_else(|| {
                     Refusal::Invalid(format!(
                         "the labels field {name:?} is not a custom field of project {} (ask the Redmine admin to \
@@ -108,6 +118,21 @@ impl Meta {
             priorities: named(&api.get("/enumerations/issue_priorities.json")?["issue_priorities"]),
             members,
             labels_field,
+            trackers: named(&project["trackers"]),
+            custom_fields: fields,
+            time_tracking: project["enabled_modules"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|m| m["name"].as_str() == Some("time_tracking"))),
+            activity_id: activity(api, project)?,
+        })
+    }
+
+    /// The tracker id of an issue type; unknown: a refusal naming those
+    /// the project has.
+    pub fn tracker_for(&self, name: &str) -> TResult<u64> {
+        self.trackers.get(name).copied().ok_or_else(|| {
+            Refusal::Unknown { what: "type".into(), value: name.into(), known: self.trackers.keys().cloned().collect() }
+                .into()
         })
     }
 
@@ -144,6 +169,20 @@ impl Meta {
             .into()
         })
     }
+}
+
+/// The activity new time entries get: the project's default, else the
+/// system's default, else the first.
+fn activity(api: &Api, project: &Value) -> TResult<Option<u64>> {
+    let mut list = project["time_entry_activities"].as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        list = api.get("/enumerations/time_entry_activities.json")?["time_entry_activities"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+    }
+    let default = list.iter().find(|a| a["is_default"].as_bool() == Some(true));
+    Ok(default.or(list.first()).and_then(|a| a["id"].as_u64()))
 }
 
 /// Our name turned into the partner's, through the table read backwards.

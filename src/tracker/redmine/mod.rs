@@ -5,9 +5,11 @@
 
 pub(crate) mod api;
 mod detect;
+mod find;
 mod issue;
 mod meta;
 pub mod settings;
+mod time;
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -18,8 +20,8 @@ use self::api::Api;
 use self::meta::Meta;
 pub use self::settings::RedmineSettings;
 use super::{
-    Actor, Attachment, ChangePage, CommentOrigin, Issue, NewAttachment, Refusal, TResult, Tracker, TrackerError,
-    WrittenBefore,
+    Actor, Attachment, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal, TResult, Tracker,
+    TrackerError, Vocabulary, WrittenBefore,
 };
 use crate::protocol::{FieldChanges, IssueFields};
 
@@ -28,6 +30,7 @@ pub struct Redmine {
     api: Api,
     settings: RedmineSettings,
     meta: OnceLock<Meta>,
+    users: OnceLock<Vec<crate::tracker::User>>,
     /// What was last sent or written, per issue (change detection).
     state: detect::State,
     /// Issues read while finding changes, until the engine has collected
@@ -43,6 +46,7 @@ impl Redmine {
             api: Api::new(settings)?,
             settings: settings.clone(),
             meta: OnceLock::new(),
+            users: OnceLock::new(),
             state: detect::State::new(&state_path(home, sync_id)),
             recent: Default::default(),
         })
@@ -134,10 +138,50 @@ impl Redmine {
         if let Some(v) = &c.assignee {
             out.insert("assigned_to_id".into(), m.member(v)?.map_or(json!(""), |id| json!(id)));
         }
+        if let Some(t) = &c.issue_type {
+            out.insert("tracker_id".into(), json!(m.tracker_for(t)?));
+        }
+        if let Some(d) = &c.due_date {
+            out.insert("due_date".into(), if d.is_empty() { Value::Null } else { json!(d) });
+        }
+        let mut custom = Vec::new();
         if let (Some(v), Some(cf)) = (&c.labels, m.labels_field) {
-            out.insert("custom_fields".into(), json!([{"id": cf, "value": v.join(", ")}]));
+            custom.push(json!({"id": cf, "value": v.join(", ")}));
+        }
+        for (name, value) in &c.custom {
+            let id = m.custom_fields.get(name).ok_or_else(|| Refusal::Unknown {
+                what: "custom field".into(),
+                value: name.clone(),
+                known: m.custom_fields.keys().cloned().collect(),
+            })?;
+            custom.push(json!({"id": id, "value": value}));
+        }
+        if !custom.is_empty() {
+            out.insert("custom_fields".into(), Value::Array(custom));
         }
         Ok(out)
+    }
+
+    /// An issue's JSON as postern's issue, with its worklogs.
+    fn full(&self, v: &Value) -> TResult<Issue> {
+        let mut i = issue::from_json(v, self.meta()?, &self.settings);
+        i.worklogs = self.worklogs(&i.key)?;
+        Ok(i)
+    }
+
+    /// The project's members with their addresses where Redmine shows
+    /// them (read once).
+    fn users(&self) -> TResult<Vec<crate::tracker::User>> {
+        if let Some(u) = self.users.get() {
+            return Ok(u.clone());
+        }
+        let mut list = Vec::new();
+        for (name, id) in &self.meta()?.members {
+            let v = self.api.get_opt(&format!("/users/{id}.json"))?;
+            let email = v.and_then(|v| v["user"]["mail"].as_str().map(String::from));
+            list.push(crate::tracker::User { name: name.clone(), email });
+        }
+        Ok(self.users.get_or_init(|| list).clone())
     }
 
     /// PUT on an issue; one that is gone is that issue's refusal.
@@ -160,7 +204,7 @@ impl Redmine {
     fn written(&self, key: &str, status: Option<&str>) -> TResult<()> {
         self.recent.lock().expect("lock").clear();
         let v = self.must_issue(key)?;
-        let i = issue::from_json(&v, self.meta()?, &self.settings);
+        let i = self.full(&v)?;
         self.state.written(&i)?;
         match status {
             Some(s) if s != i.fields.status => Err(Refusal::Invalid(format!(
@@ -225,9 +269,7 @@ impl Tracker for Redmine {
         }
         let m = self.meta()?;
         match self.issue_json(key)? {
-            Some(v) if v["project"]["id"].as_u64() == Some(m.project_id) => {
-                Ok(Some(issue::from_json(&v, m, &self.settings)))
-            }
+            Some(v) if v["project"]["id"].as_u64() == Some(m.project_id) => Ok(Some(self.full(&v)?)),
             _ => Ok(None),
         }
     }
@@ -247,7 +289,7 @@ impl Tracker for Redmine {
         let all = FieldChanges::all(fields);
         let mut body = self.fields_json(&all)?;
         body.insert("project_id".into(), json!(m.project_id));
-        if let Some(t) = m.tracker_id {
+        if let (Some(t), None) = (m.tracker_id, &fields.issue_type) {
             body.insert("tracker_id".into(), json!(t));
         }
         let created = self.api.post("/issues.json", &json!({ "issue": body }))?;
@@ -285,7 +327,7 @@ impl Tracker for Redmine {
         let after = self.must_issue(key)?;
         let id = issue::newest_journal(&after, self.meta()?.user_id, &notes)
             .ok_or_else(|| anyhow::anyhow!("Redmine took the note on issue {key} but does not list it"))?;
-        self.state.written(&issue::from_json(&after, self.meta()?, &self.settings))?;
+        self.state.written(&self.full(&after)?)?;
         Ok(id)
     }
 
@@ -341,61 +383,41 @@ impl Tracker for Redmine {
         let after = self.must_issue(key)?;
         let id = issue::newest_attachment(&after, self.meta()?.user_id, file.filename)
             .ok_or_else(|| anyhow::anyhow!("Redmine took the attachment on issue {key} but does not list it"))?;
-        self.state.written(&issue::from_json(&after, self.meta()?, &self.settings))?;
+        self.state.written(&self.full(&after)?)?;
         Ok(id)
     }
 
-    fn find_write(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
+    fn add_worklog(
+        &self,
+        key: &str,
+        w: &NewWorklog<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        _actor: Actor<'_>,
+    ) -> TResult<String> {
+        self.log_time(key, w, origin)
+    }
+
+    fn edit_worklog(&self, key: &str, id: &str, w: &NewWorklog<'_>, _actor: Actor<'_>) -> TResult<()> {
+        self.change_time(key, id, w)
+    }
+
+    fn delete_worklog(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {
+        self.delete_time(key, id)
+    }
+
+    fn vocabulary(&self, _project: &str) -> TResult<Vocabulary> {
         let m = self.meta()?;
-        // Redmine's clock may differ from ours: look a little earlier.
-        let since = since - 120_000;
-        match *write {
-            WrittenBefore::Issue { summary } => {
-                let v = self.api.get(&format!(
-                    "/issues.json?project_id={}&author_id={}&status_id=*&sort=id:desc&limit=25",
-                    m.project_id, m.user_id
-                ))?;
-                Ok(v["issues"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|i| i["subject"].as_str() == Some(summary) && issue::ms(&i["created_on"]) >= since)
-                    .and_then(|i| i["id"].as_u64())
-                    .map(|id| id.to_string()))
-            }
-            WrittenBefore::Comment { key, body, author } => {
-                let notes = issue::notes_for(body, author);
-                let v = self.must_issue(key)?;
-                Ok(v["journals"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .rev()
-                    .find(|j| {
-                        j["user"]["id"].as_u64() == Some(m.user_id)
-                            && j["notes"].as_str() == Some(notes.as_str())
-                            && issue::ms(&j["created_on"]) >= since
-                    })
-                    .and_then(|j| j["id"].as_u64())
-                    .map(|id| id.to_string()))
-            }
-            WrittenBefore::Attachment { key, filename, size } => {
-                let v = self.must_issue(key)?;
-                Ok(v["attachments"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .rev()
-                    .find(|a| {
-                        a["author"]["id"].as_u64() == Some(m.user_id)
-                            && a["filename"].as_str() == Some(filename)
-                            && a["filesize"].as_u64() == Some(size)
-                            && issue::ms(&a["created_on"]) >= since
-                    })
-                    .and_then(|a| a["id"].as_u64())
-                    .map(|id| id.to_string()))
-            }
-        }
+        Ok(Vocabulary {
+            statuses: Some(m.statuses.keys().cloned().collect()),
+            priorities: Some(m.priorities.keys().cloned().collect()),
+            types: Some(m.trackers.keys().cloned().collect()),
+            custom_fields: Some(m.custom_fields.keys().cloned().collect()),
+            users: Some(self.users()?),
+        })
+    }
+
+    fn find_write(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
+        self.find(write, since)
     }
 
     fn delete_attachment(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {

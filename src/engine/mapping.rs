@@ -1,0 +1,409 @@
+//! Mappings: the partner's names for statuses, priorities, issue types,
+//! custom fields and users, turned into ours and back, declared per sync
+//! in a TOML file (`sync create|accept|edit --mapping FILE`):
+//!
+//! ```toml
+//! [status]            # the partner's name = ours
+//! "In Review" = "In Progress"
+//! "In Progress" = "In Progress"
+//! [send.status]       # which partner name ours sends, where several map to it
+//! "In Progress" = "In Progress"
+//! [priority]
+//! Urgent = "Immediate"
+//! [type]
+//! Task = "Feature"
+//! [fields]            # custom fields by name
+//! "Customer ref" = "Ticket ref"
+//! [users]
+//! by_email = true     # a partner user with an address one of ours has
+//! fallback = "Sync Bot"
+//! [users.table]       # the partner's name or address = our user
+//! "vera@vendor.example" = "Vera Redmine"
+//! ```
+//!
+//! Incoming values go through the tables (a name not listed stays as it
+//! is); outgoing ones go back through them. Every backend uses this code,
+//! at the edge: what the tracker does not know is refused there, and the
+//! refusal says what to add here ([`hint`]).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::protocol::{FieldChanges, IssueFields};
+use crate::tracker::{Refusal, TResult, User, Vocabulary};
+
+type Table = BTreeMap<String, Spanned<String>>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    status: Table,
+    #[serde(default)]
+    priority: Table,
+    #[serde(default, rename = "type")]
+    types: Table,
+    #[serde(default)]
+    fields: Table,
+    #[serde(default)]
+    users: Users,
+    #[serde(default)]
+    send: Send,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Users {
+    #[serde(default = "yes")]
+    by_email: bool,
+    #[serde(default)]
+    fallback: Option<Spanned<String>>,
+    #[serde(default)]
+    table: Table,
+}
+
+impl Default for Users {
+    fn default() -> Self {
+        Users { by_email: true, fallback: None, table: Table::new() }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Send {
+    #[serde(default)]
+    status: Table,
+    #[serde(default)]
+    priority: Table,
+    #[serde(default, rename = "type")]
+    types: Table,
+    #[serde(default)]
+    fields: Table,
+}
+
+/// A sync's mapping, checked.
+#[derive(Debug, Default)]
+pub struct Mapping {
+    file: File,
+    text: String,
+}
+
+/// `line L, column C` of byte `at` in `text`.
+fn place(text: &str, at: usize) -> String {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}")
+}
+
+impl Mapping {
+    /// Parses and checks a mapping file; errors name the line and column.
+    pub fn parse(text: &str) -> anyhow::Result<Mapping> {
+        let file: File = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+        let m = Mapping { file, text: text.to_string() };
+        m.check()?;
+        Ok(m)
+    }
+
+    /// The sync's mapping (none: everything as it is).
+    pub fn of(text: Option<&str>) -> anyhow::Result<Mapping> {
+        match text {
+            None => Ok(Mapping::default()),
+            Some(t) => Mapping::parse(t).map_err(|e| anyhow::anyhow!("the sync's mapping file: {e:#}")),
+        }
+    }
+
+    fn err(&self, at: &Spanned<String>, what: String) -> anyhow::Error {
+        anyhow::anyhow!("{}: {what}", place(&self.text, at.span().start))
+    }
+
+    fn sections(&self) -> [(&'static str, &Table, &Table); 4] {
+        let (f, s) = (&self.file, &self.file.send);
+        [
+            ("status", &f.status, &s.status),
+            ("priority", &f.priority, &s.priority),
+            ("type", &f.types, &s.types),
+            ("fields", &f.fields, &s.fields),
+        ]
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        fn empty(t: &Table) -> Option<(&String, &Spanned<String>)> {
+            t.iter().find(|(k, v)| k.trim().is_empty() || v.get_ref().trim().is_empty())
+        }
+        for (name, table, send) in self.sections() {
+            for t in [table, send] {
+                if let Some((k, v)) = empty(t) {
+                    return Err(
+                        self.err(v, format!("[{name}] maps {k:?} to {:?}: names must not be empty", v.get_ref()))
+                    );
+                }
+            }
+            // Several of the partner's names map to one of ours: which one
+            // ours sends must be said.
+            let mut from: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for (theirs, ours) in table {
+                from.entry(ours.get_ref()).or_default().push(theirs);
+            }
+            for (theirs, ours) in table {
+                let all = &from[ours.get_ref().as_str()];
+                if all.len() > 1 && !send.contains_key(ours.get_ref()) && all.last() == Some(&theirs.as_str()) {
+                    return Err(self.err(
+                        ours,
+                        format!(
+                            "[{name}] maps {} to {:?}: say which one {:?} sends, in [send.{name}] (e.g. {:?} = {:?})",
+                            all.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" and "),
+                            ours.get_ref(),
+                            ours.get_ref(),
+                            ours.get_ref(),
+                            all[0]
+                        ),
+                    ));
+                }
+            }
+            for (ours, theirs) in send {
+                if table.get(theirs.get_ref()).is_none_or(|o| o.get_ref() != ours) {
+                    return Err(self.err(
+                        theirs,
+                        format!(
+                            "[send.{name}] sends {ours:?} as {:?}, but [{name}] does not map {:?} to {ours:?}",
+                            theirs.get_ref(),
+                            theirs.get_ref()
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some((k, v)) = empty(&self.file.users.table) {
+            return Err(self.err(v, format!("[users.table] maps {k:?} to {:?}: names must not be empty", v.get_ref())));
+        }
+        if let Some(f) = self.file.users.fallback.as_ref().filter(|f| f.get_ref().trim().is_empty()) {
+            return Err(self.err(f, "[users] fallback must name a user".into()));
+        }
+        Ok(())
+    }
+
+    /// Checks that every name of ours the file uses is one the tracker
+    /// knows (where it says what it knows).
+    pub fn check_against(&self, v: &Vocabulary) -> anyhow::Result<()> {
+        let lists =
+            [("status", &v.statuses), ("priority", &v.priorities), ("type", &v.types), ("fields", &v.custom_fields)];
+        for ((name, table, _), (_, known)) in self.sections().into_iter().zip(lists) {
+            let Some(known) = known else { continue };
+            for (theirs, ours) in table {
+                if !known.contains(ours.get_ref()) {
+                    return Err(self.err(
+                        ours,
+                        format!(
+                            "[{name}] maps {theirs:?} to {:?}, which this tracker does not have (it has: {})",
+                            ours.get_ref(),
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(users) = &v.users {
+            let known = |n: &str| users.iter().any(|u| u.name == n);
+            let listed = self.file.users.table.values().chain(self.file.users.fallback.as_ref());
+            for u in listed {
+                if !known(u.get_ref()) {
+                    let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+                    return Err(self.err(
+                        u,
+                        format!("user {:?} is not a user of this tracker (it has: {})", u.get_ref(), names.join(", ")),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One line for `status`: what the file maps.
+    pub fn summary(&self) -> String {
+        let f = &self.file;
+        let mut parts: Vec<String> = [
+            ("status", "statuses", f.status.len()),
+            ("priority", "priorities", f.priority.len()),
+            ("type", "types", f.types.len()),
+            ("custom field", "custom fields", f.fields.len()),
+            ("user", "users", f.users.table.len()),
+        ]
+        .iter()
+        .filter(|(_, _, n)| *n > 0)
+        .map(|(one, many, n)| format!("{n} {}", if *n == 1 { one } else { many }))
+        .collect();
+        if let Some(fb) = &f.users.fallback {
+            parts.push(format!("fallback user {}", fb.get_ref()));
+        }
+        if parts.is_empty() {
+            "no names mapped".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    fn table(&self, what: &str) -> (&Table, &Table) {
+        let (f, s) = (&self.file, &self.file.send);
+        match what {
+            "status" => (&f.status, &s.status),
+            "priority" => (&f.priority, &s.priority),
+            "type" => (&f.types, &s.types),
+            _ => (&f.fields, &s.fields),
+        }
+    }
+
+    /// The partner's `value` of `what` as ours.
+    fn inward(&self, what: &str, value: &str) -> String {
+        self.table(what).0.get(value).map_or_else(|| value.to_string(), |v| v.get_ref().clone())
+    }
+
+    /// Our `value` of `what` as the partner's.
+    fn outward(&self, what: &str, value: &str) -> String {
+        let (table, send) = self.table(what);
+        if let Some(t) = send.get(value) {
+            return t.get_ref().clone();
+        }
+        table.iter().find(|(_, o)| o.get_ref() == value).map_or_else(|| value.to_string(), |(t, _)| t.clone())
+    }
+
+    /// The partner's user as ours: by the table (address or name), by
+    /// address, by name, else the fallback; an empty name is nobody.
+    /// `users`: the tracker's users (`None`: it takes any name).
+    pub fn user(&self, name: &str, email: Option<&str>, users: Option<&[User]>) -> TResult<String> {
+        if name.is_empty() {
+            return Ok(String::new());
+        }
+        let table = &self.file.users.table;
+        if let Some(u) = email.and_then(|e| table.get(e)).or_else(|| table.get(name)) {
+            return Ok(u.get_ref().clone());
+        }
+        let Some(users) = users else {
+            return Ok(name.to_string());
+        };
+        let by_email = email
+            .filter(|_| self.file.users.by_email)
+            .and_then(|e| users.iter().find(|u| u.email.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(e))));
+        if let Some(u) = by_email.or_else(|| users.iter().find(|u| u.name == name)) {
+            return Ok(u.name.clone());
+        }
+        if let Some(f) = &self.file.users.fallback {
+            return Ok(f.get_ref().clone());
+        }
+        Err(Refusal::Unknown {
+            what: "user".into(),
+            value: match email {
+                Some(e) => format!("{name} <{e}>"),
+                None => name.to_string(),
+            },
+            known: users.iter().map(|u| u.name.clone()).collect(),
+        }
+        .into())
+    }
+
+    /// Whether a user needs the tracker's list to be mapped.
+    pub fn needs_users(&self, name: &str, email: Option<&str>) -> bool {
+        let t = &self.file.users.table;
+        !name.is_empty() && !email.is_some_and(|e| t.contains_key(e)) && !t.contains_key(name)
+    }
+
+    /// The partner's field changes in our names. `users`: looked up only
+    /// when an assignee needs it.
+    pub fn incoming(&self, c: &mut FieldChanges, users: impl FnOnce() -> TResult<Option<Vec<User>>>) -> TResult<()> {
+        for (what, v) in [("status", &mut c.status), ("priority", &mut c.priority), ("type", &mut c.issue_type)] {
+            if let Some(v) = v {
+                *v = self.inward(what, v);
+            }
+        }
+        c.custom = std::mem::take(&mut c.custom).into_iter().map(|(k, v)| (self.inward("fields", &k), v)).collect();
+        if let Some(a) = &c.assignee {
+            let email = c.assignee_email.as_deref();
+            let list = if self.needs_users(a, email) { users()? } else { None };
+            c.assignee = Some(self.user(a, email, list.as_deref())?);
+            c.assignee_email = None;
+        }
+        Ok(())
+    }
+
+    /// Our field changes in the partner's names.
+    pub fn outgoing(&self, c: &mut FieldChanges) {
+        for (what, v) in [("status", &mut c.status), ("priority", &mut c.priority), ("type", &mut c.issue_type)] {
+            if let Some(v) = v {
+                *v = self.outward(what, v);
+            }
+        }
+        c.custom = std::mem::take(&mut c.custom).into_iter().map(|(k, v)| (self.outward("fields", &k), v)).collect();
+    }
+
+    /// A whole issue's fields, either way.
+    pub fn issue_fields(
+        &self,
+        f: &mut IssueFields,
+        incoming: bool,
+        users: impl FnOnce() -> TResult<Option<Vec<User>>>,
+    ) -> TResult<()> {
+        let mut c = FieldChanges::all(f);
+        if incoming {
+            self.incoming(&mut c, users)?;
+        } else {
+            self.outgoing(&mut c);
+        }
+        f.status = c.status.unwrap_or_default();
+        f.priority = c.priority.unwrap_or_default();
+        f.issue_type = c.issue_type;
+        f.custom = c.custom;
+        f.assignee = c.assignee.filter(|a| !a.is_empty());
+        f.assignee_email = c.assignee_email;
+        Ok(())
+    }
+}
+
+impl Mapping {
+    /// An outgoing change in the partner's names.
+    pub fn out_change(&self, change: &mut crate::protocol::Change) {
+        use crate::protocol::Change;
+        match change {
+            Change::IssueCreated { fields, .. } => {
+                let _ = self.issue_fields(fields, false, || Ok(None));
+            }
+            Change::IssueUpdated { fields, .. } | Change::IssueState { fields, .. } => self.outgoing(fields),
+            _ => {}
+        }
+    }
+}
+
+/// What an admin adds to the mapping file for a refused value, or `None`
+/// when the refusal is not about a name.
+pub fn hint(r: &Refusal, sync_name: &str) -> Option<String> {
+    let (section, value, known) = match r {
+        Refusal::Unknown { what, value, known } => {
+            let section = match what.as_str() {
+                "user" => "users.table",
+                "custom field" => "fields",
+                other => other,
+            };
+            (section.to_string(), value.clone(), known.clone())
+        }
+        Refusal::StatusNotAllowed { status, allowed, .. } => {
+            ("status".into(), status.clone(), allowed.split(", ").map(String::from).collect())
+        }
+        _ => return None,
+    };
+    let value = value.split(" <").next().unwrap_or(&value).to_string();
+    let example = known.first().map_or("<ours>", String::as_str);
+    let fallback = if section == "users.table" { " (or set [users] fallback)" } else { "" };
+    Some(format!(
+        "map it in the sync's mapping file: under [{section}] add {value:?} = {example:?} (one of: {}){fallback}, \
+         then `postern sync edit {sync_name} --mapping FILE` and `postern errors retry`",
+        known.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests;

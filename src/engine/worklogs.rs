@@ -1,0 +1,88 @@
+//! Worklogs arriving from a partner: logged here for the user the sync's
+//! mapping names (the partner's name kept with it), paired like comments,
+//! changed and deleted through the pairing.
+
+use super::arrivals::Here;
+use super::mapping::Mapping;
+use crate::protocol::{Change, WorklogSnapshot};
+use crate::store::links;
+use crate::tracker::{CommentOrigin, NewWorklog, Refusal, TResult as Result, Tracker};
+
+/// The user of ours a partner's worklog is logged for.
+fn user_for<T: Tracker>(h: &Here<'_, T>, mapping: &Mapping, w: &WorklogSnapshot) -> Result<String> {
+    let email = w.author_email.as_deref();
+    let users = if mapping.needs_users(&w.author, email) { h.tracker.vocabulary(&h.sync.project)?.users } else { None };
+    mapping.user(&w.author, email, users.as_deref())
+}
+
+fn mapping(h: &Here<'_, impl Tracker>) -> Result<Mapping> {
+    Ok(Mapping::of(h.sync.mapping.as_deref())?)
+}
+
+/// The partner's new worklogs on local issue `key` (its `remote`): logged
+/// and paired, the pairs sent back in one reply.
+pub fn added<T: Tracker>(
+    h: &Here<'_, T>,
+    key: &str,
+    remote: &str,
+    list: &[WorklogSnapshot],
+    replies: &mut Vec<Change>,
+) -> Result<()> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    let m = mapping(h)?;
+    let mut pairs = Vec::new();
+    for w in list {
+        if links::local_worklog(h.conn, &h.sync.id, &w.id)?.is_some() {
+            continue;
+        }
+        let user = user_for(h, &m, w)?;
+        let new = NewWorklog { user: Some(&user), minutes: w.minutes, spent_on: &w.spent_on, comment: &w.comment };
+        let origin = CommentOrigin { author: &w.author, created_at: 0 };
+        let id = h.tracker.add_worklog(key, &new, Some(origin), h.actor)?;
+        links::pair_worklog(h.conn, &h.sync.id, key, &id, &w.id)?;
+        pairs.push((w.id.clone(), id));
+    }
+    if !pairs.is_empty() {
+        replies.push(Change::Paired {
+            yours: remote.into(),
+            mine: key.into(),
+            comments: Vec::new(),
+            attachments: Vec::new(),
+            worklogs: pairs,
+        });
+    }
+    Ok(())
+}
+
+/// The partner changed a worklog: the paired one takes its state. One
+/// deleted here meanwhile stays deleted.
+pub fn edited<T: Tracker>(h: &Here<'_, T>, key: &str, w: &WorklogSnapshot) -> Result<()> {
+    let local = paired(h, key, &w.id)?;
+    if !exists(h, key, &local)? {
+        tracing::info!(sync = %h.sync.name, issue = key, "a worklog edit crossed a delete: it stays deleted");
+        return Ok(());
+    }
+    let user = user_for(h, &mapping(h)?, w)?;
+    let new = NewWorklog { user: Some(&user), minutes: w.minutes, spent_on: &w.spent_on, comment: &w.comment };
+    h.tracker.edit_worklog(key, &local, &new, h.actor)
+}
+
+/// The partner deleted a worklog: so is the paired one (if still here).
+pub fn deleted<T: Tracker>(h: &Here<'_, T>, key: &str, remote_id: &str) -> Result<()> {
+    let local = paired(h, key, remote_id)?;
+    if exists(h, key, &local)? {
+        h.tracker.delete_worklog(key, &local, h.actor)?;
+    }
+    Ok(())
+}
+
+fn paired<T: Tracker>(h: &Here<'_, T>, key: &str, remote_id: &str) -> Result<String> {
+    links::local_worklog(h.conn, &h.sync.id, remote_id)?
+        .ok_or_else(|| Refusal::NoWorklog { issue: key.into(), worklog: format!("(partner's {remote_id})") }.into())
+}
+
+fn exists<T: Tracker>(h: &Here<'_, T>, key: &str, id: &str) -> Result<bool> {
+    Ok(h.tracker.issue(key)?.is_some_and(|i| i.worklogs.iter().any(|w| w.id == id)))
+}
