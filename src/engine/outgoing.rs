@@ -97,6 +97,10 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
                 snapshotted.insert(issue.key.clone());
                 snapshot(&tx, tracker, issue)?
             } else {
+                if let ChangeKind::WorklogDeleted { worklog } = &row.kind {
+                    // Its id may come again for a new one (a tracker on SQLite).
+                    links::unpair_worklog(&tx, &sync.id, Some(worklog), None)?;
+                }
                 to_change(&tx, tracker, &row, Some(seen))?.and_then(|c| without_owned(sync, c)).into_iter().collect()
             };
             for change in changes {

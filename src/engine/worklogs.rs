@@ -75,7 +75,7 @@ pub fn deleted<T: Tracker>(h: &Here<'_, T>, key: &str, remote_id: &str) -> Resul
     if exists(h, key, &local)? {
         h.tracker.delete_worklog(key, &local, h.actor)?;
     }
-    Ok(())
+    Ok(links::unpair_worklog(h.conn, &h.sync.id, Some(&local), Some(remote_id))?)
 }
 
 fn paired<T: Tracker>(h: &Here<'_, T>, key: &str, remote_id: &str) -> Result<String> {

@@ -207,6 +207,14 @@ pub fn local_worklog(conn: &Connection, sync_id: &str, remote_id: &str) -> Resul
     local_item(conn, "worklog_link", sync_id, remote_id)
 }
 
+/// Forgets a deleted worklog's pair, by our id or the partner's (a
+/// tracker may give a new worklog the id of a deleted one).
+pub fn unpair_worklog(conn: &Connection, sync_id: &str, local_id: Option<&str>, remote_id: Option<&str>) -> Result<()> {
+    conn.prepare_cached("DELETE FROM worklog_link WHERE sync_id = ?1 AND (local_id = ?2 OR remote_id = ?3)")?
+        .execute(params![sync_id, local_id, remote_id])?;
+    Ok(())
+}
+
 fn pair_item(conn: &Connection, table: &str, sync_id: &str, key: &str, local_id: &str, remote_id: &str) -> Result<()> {
     conn.prepare_cached(&format!(
         "INSERT OR REPLACE INTO {table} (sync_id, local_key, local_id, remote_id) VALUES (?1, ?2, ?3, ?4)"

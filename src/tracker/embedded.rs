@@ -372,7 +372,12 @@ impl Tracker for Embedded<'_> {
                 custom
             ],
         )?;
-        self.log(&project, key, actor, &ChangeKind::IssueUpdated { fields: c.clone() })
+        // The partner maps users by address: the log carries it.
+        let mut fields = c.clone();
+        if let Some(a) = c.assignee.as_deref().filter(|a| !a.is_empty()) {
+            fields.assignee_email = self.email_of(a)?;
+        }
+        self.log(&project, key, actor, &ChangeKind::IssueUpdated { fields })
     }
 
     fn add_comment(

@@ -62,6 +62,9 @@ impl Seen {
 struct Cursor {
     t: i64,
     full: i64,
+    /// How many time entries the project had at the last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    entries: Option<u64>,
 }
 
 fn parse(cursor: &str) -> Cursor {
@@ -162,7 +165,7 @@ pub fn start(r: &Redmine) -> TResult<String> {
             r.state.written(&i)?;
         }
     }
-    Ok(serde_json::to_string(&Cursor { t, full: crate::store::now_ms() })?)
+    Ok(serde_json::to_string(&Cursor { t, full: crate::store::now_ms(), entries: None })?)
 }
 
 /// Issues updated at or after `since` (ms), oldest first, with their
@@ -217,13 +220,31 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
     }
     // Time entries do not move their issue: the newest ones tell which
     // issues have worklogs not seen yet.
-    for (key, w) in r.recent_worklogs()? {
-        let seen = r.state.get(&key)?;
-        let known = seen
-            .is_some_and(|s| s.worklogs.as_ref().is_none_or(|l| l.get(&w.id) == Some(&super::time::fingerprint(&w))));
-        if !known && !keys.contains(&key) {
-            keys.push(key);
+    if let Some((recent, total)) = r.recent_worklogs()? {
+        let mut new = 0;
+        for (key, w) in recent {
+            let seen = r.state.get(&key)?;
+            let known = seen.as_ref().is_some_and(|s| {
+                s.worklogs.as_ref().is_none_or(|l| l.get(&w.id) == Some(&super::time::fingerprint(&w)))
+            });
+            if !seen.is_some_and(|s| s.worklogs.as_ref().is_none_or(|l| l.contains_key(&w.id))) {
+                new += 1;
+            }
+            if !known && !keys.contains(&key) {
+                keys.push(key);
+            }
         }
+        // Fewer than before plus those new: some were deleted. The issues
+        // with worklogs are read again (not all issues).
+        if c.entries.is_some_and(|before| total < before + new) && !full {
+            for k in r.state.keys()? {
+                let has = r.state.get(&k)?.is_some_and(|s| s.worklogs.as_ref().is_some_and(|l| !l.is_empty()));
+                if has && !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        c.entries = Some(total);
     }
     if full {
         for k in r.state.keys()? {

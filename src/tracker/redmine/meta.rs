@@ -25,6 +25,9 @@ pub struct Meta {
     pub trackers: BTreeMap<String, u64>,
     /// Issue custom fields by name, the labels field left out.
     pub custom_fields: BTreeMap<String, u64>,
+    /// Whether an issue was read to find them (fields "for all projects"
+    /// show on issues only): else more may exist.
+    pub fields_complete: bool,
     /// Whether the project has time tracking (worklogs), and the activity
     /// new time entries get (the default one, else the first).
     pub time_tracking: bool,
@@ -77,7 +80,12 @@ impl Meta {
         // A field "for all projects" is not listed with the project; an
         // issue shows it.
         let mut fields = named(&project["issue_custom_fields"]);
-        let any = api.get(&format!("/issues.json?project_id={project_id}&status_id=*&limit=1"))?;
+        let mut any = api.get(&format!("/issues.json?project_id={project_id}&status_id=*&limit=1"))?;
+        if any["issues"][0].is_null() {
+            // An empty project: an issue of another shows the fields of all.
+            any = api.get("/issues.json?status_id=*&limit=1")?;
+        }
+        let fields_complete = !any["issues"][0].is_null();
         for (name, id) in named(&any["issues"][0]["custom_fields"]) {
             fields.entry(name).or_insert(id);
         }
@@ -120,6 +128,7 @@ impl Meta {
             labels_field,
             trackers: named(&project["trackers"]),
             custom_fields: fields,
+            fields_complete,
             time_tracking: project["enabled_modules"]
                 .as_array()
                 .is_some_and(|l| l.iter().any(|m| m["name"].as_str() == Some("time_tracking"))),

@@ -4,6 +4,7 @@
 //! `detect`), since Redmine keeps no change log postern could read.
 
 pub(crate) mod api;
+mod custom;
 mod detect;
 mod find;
 mod issue;
@@ -31,6 +32,8 @@ pub struct Redmine {
     settings: RedmineSettings,
     meta: OnceLock<Meta>,
     users: OnceLock<Vec<crate::tracker::User>>,
+    /// Custom fields found on issues since (see `custom`).
+    learned: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
     /// What was last sent or written, per issue (change detection).
     state: detect::State,
     /// Issues read while finding changes, until the engine has collected
@@ -47,6 +50,7 @@ impl Redmine {
             settings: settings.clone(),
             meta: OnceLock::new(),
             users: OnceLock::new(),
+            learned: Default::default(),
             state: detect::State::new(&state_path(home, sync_id)),
             recent: Default::default(),
         })
@@ -148,14 +152,7 @@ impl Redmine {
         if let (Some(v), Some(cf)) = (&c.labels, m.labels_field) {
             custom.push(json!({"id": cf, "value": v.join(", ")}));
         }
-        for (name, value) in &c.custom {
-            let id = m.custom_fields.get(name).ok_or_else(|| Refusal::Unknown {
-                what: "custom field".into(),
-                value: name.clone(),
-                known: m.custom_fields.keys().cloned().collect(),
-            })?;
-            custom.push(json!({"id": id, "value": value}));
-        }
+        custom.extend(self.custom_json(&c.custom)?);
         if !custom.is_empty() {
             out.insert("custom_fields".into(), Value::Array(custom));
         }
@@ -166,6 +163,15 @@ impl Redmine {
     fn full(&self, v: &Value) -> TResult<Issue> {
         let mut i = issue::from_json(v, self.meta()?, &self.settings);
         i.worklogs = self.worklogs(&i.key)?;
+        // Addresses, where Redmine shows them: the partner maps users by them.
+        if i.fields.assignee.is_some() || !i.worklogs.is_empty() {
+            let users = self.users()?;
+            let email = |name: &str| users.iter().find(|u| u.name == name).and_then(|u| u.email.clone());
+            i.fields.assignee_email = i.fields.assignee.as_deref().and_then(email);
+            for w in &mut i.worklogs {
+                w.email = email(&w.author);
+            }
+        }
         Ok(i)
     }
 
@@ -286,7 +292,10 @@ impl Tracker for Redmine {
 
     fn create_issue(&self, _project: &str, fields: &IssueFields, _actor: Actor<'_>) -> TResult<String> {
         let m = self.meta()?;
-        let all = FieldChanges::all(fields);
+        let mut all = FieldChanges::all(fields);
+        // Custom fields postern could not see yet (an empty project): set
+        // once the new issue shows them.
+        let later = if m.fields_complete { Default::default() } else { self.unseen_fields(&mut all.custom) };
         let mut body = self.fields_json(&all)?;
         body.insert("project_id".into(), json!(m.project_id));
         if let (Some(t), None) = (m.tracker_id, &fields.issue_type) {
@@ -304,6 +313,7 @@ impl Tracker for Redmine {
             // Redmine's answer is the new issue (no notes, no files yet).
             self.state.written(&issue::from_json(&created["issue"], m, &self.settings))?;
         }
+        self.set_unseen_fields(&key, &created["issue"], later)?;
         Ok(key)
     }
 
@@ -411,7 +421,7 @@ impl Tracker for Redmine {
             statuses: Some(m.statuses.keys().cloned().collect()),
             priorities: Some(m.priorities.keys().cloned().collect()),
             types: Some(m.trackers.keys().cloned().collect()),
-            custom_fields: Some(m.custom_fields.keys().cloned().collect()),
+            custom_fields: m.fields_complete.then(|| m.custom_fields.keys().cloned().collect()),
             users: Some(self.users()?),
         })
     }

@@ -13,6 +13,9 @@ use crate::tracker::{CommentOrigin, NewWorklog, Refusal, TResult, TrackerError, 
 
 const PARTNER: &str = " (at the partner): ";
 
+/// The newest time entries `(issue key, worklog)` and the project's total.
+pub type Recent = (Vec<(String, Worklog)>, u64);
+
 /// The comment written for time logged for `author` at the partner.
 fn comment_for(comment: &str, author: Option<&str>) -> String {
     match author {
@@ -85,21 +88,24 @@ impl Redmine {
         Ok(out.iter().map(from_json).collect())
     }
 
-    /// The newest time entries of the project (by update): `(issue key,
-    /// worklog)`.
-    pub(super) fn recent_worklogs(&self) -> TResult<Vec<(String, Worklog)>> {
+    /// The newest time entries of the project (by creation: Redmine sorts
+    /// by no update time), `(issue key, worklog)`, and how many the project
+    /// has (fewer than expected: one was deleted). Edits of older ones are
+    /// found by the full rescan. `None` without time tracking.
+    pub(super) fn recent_worklogs(&self) -> TResult<Option<Recent>> {
         let m = self.meta()?;
         if !m.time_tracking {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         let v =
-            self.api.get(&format!("/time_entries.json?project_id={}&sort=updated_on:desc&limit=100", m.project_id))?;
-        Ok(v["time_entries"]
+            self.api.get(&format!("/time_entries.json?project_id={}&sort=created_on:desc&limit=100", m.project_id))?;
+        let list = v["time_entries"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|e| Some((e["issue"]["id"].as_u64()?.to_string(), from_json(e))))
-            .collect())
+            .collect();
+        Ok(Some((list, v["total_count"].as_u64().unwrap_or_default())))
     }
 
     fn entry_json(
