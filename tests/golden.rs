@@ -138,6 +138,7 @@ fn envelopes() -> Vec<Envelope> {
                         created_at: 1_604_663_050_000,
                         gid: None,
                     }]),
+                    worklogs: None,
                 })],
                 via: vec![],
             },

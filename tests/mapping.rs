@@ -212,3 +212,47 @@ fn a_mapping_file_with_a_mistake_is_refused_with_line_and_column_and_nothing_is_
     }
     assert!(!m.home().join("acme.handshake.asc").exists());
 }
+
+#[test]
+fn a_worklog_resync_converges_what_one_side_lost_gained_or_changed() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    common::pair(&m, &s, "acme", "SAM2", "SP2");
+    settle(&m, &s, "acme");
+    let key = m.ok(&["issue", "create", "--project", "SAM2", "--summary", "timed"]);
+    let mut ids = Vec::new();
+    for (min, day) in [("30", "2026-11-18"), ("45", "2026-11-19"), ("60", "2026-11-20")] {
+        ids.push(m.ok(&["worklog", "add", &key, "--minutes", min, "--on", day, "--as", "mona"]));
+    }
+    settle(&m, &s, "acme");
+    assert_eq!(s.issue("SP2-1")["worklogs"].as_array().unwrap().len(), 3);
+    // Behind postern's back (an old backup restored, an admin's SQL): the
+    // slave loses one, one changes, one appears paired with nothing there.
+    let here = s.issue("SP2-1")["worklogs"].clone();
+    let conn = postern::store::open(&s.home().join("postern.db")).unwrap();
+    conn.execute("DELETE FROM t_worklog WHERE id = ?1", [here[0]["id"].as_str().unwrap()]).unwrap();
+    conn.execute("UPDATE t_worklog SET minutes = 5 WHERE id = ?1", [here[1]["id"].as_str().unwrap()]).unwrap();
+    drop(conn);
+    let conn = postern::store::open(&m.home().join("postern.db")).unwrap();
+    conn.execute("DELETE FROM t_worklog WHERE id = ?1", [&ids[2]]).unwrap();
+    drop(conn);
+
+    let err = m.fail(&["sync", "resync", "acme", "--fields", "worklogs,hours", "--yes"]);
+    assert!(err.contains("'hours' is not one of") && err.contains("worklogs"), "{err}");
+    m.ok(&["sync", "resync", "acme", "--fields", "worklogs", "--yes"]);
+    settle(&m, &s, "acme");
+    let mut got: Vec<(u64, String)> = s.issue("SP2-1")["worklogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["minutes"].as_u64().unwrap(), w["spent_on"].as_str().unwrap().to_string()))
+        .collect();
+    got.sort();
+    assert_eq!(got, [(30, "2026-11-18".to_string()), (45, "2026-11-19".to_string())]);
+    assert_eq!(m.issue(&key)["worklogs"].as_array().unwrap().len(), 2, "no echo");
+    // Paired again: an edit on the master reaches the re-made one.
+    m.ok(&["worklog", "edit", &key, &ids[0], "--minutes", "35", "--on", "2026-11-18"]);
+    settle(&m, &s, "acme");
+    let mins: Vec<u64> =
+        s.issue("SP2-1")["worklogs"].as_array().unwrap().iter().map(|w| w["minutes"].as_u64().unwrap()).collect();
+    assert!(mins.contains(&35) && mins.len() == 2, "{mins:?}");
+}

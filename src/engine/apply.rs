@@ -291,14 +291,14 @@ fn apply_to_linked(
         Change::WorklogDeleted { worklog, .. } => {
             super::worklogs::deleted(&arrivals::Here { conn, tracker, sync, actor }, key, worklog)
         }
-        Change::IssueState { issue, fields, at, comments } => arrivals::state(
-            &arrivals::Here { conn, tracker, sync, actor },
-            key,
-            issue,
-            (fields, *at),
-            comments.as_deref(),
-            replies,
-        ),
+        Change::IssueState { issue, fields, at, comments, worklogs } => {
+            let here = arrivals::Here { conn, tracker, sync, actor };
+            arrivals::state(&here, key, issue, (fields, *at), comments.as_deref(), replies)?;
+            match worklogs {
+                Some(list) => super::worklogs::converge(&here, key, issue, list, replies),
+                None => Ok(()),
+            }
+        }
         Change::Paired { .. } | Change::Part { .. } | Change::ResyncRequest { .. } | Change::FieldOwners { .. } => {
             Ok(())
         }

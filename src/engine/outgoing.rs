@@ -188,7 +188,7 @@ pub(super) fn comment_snapshots(
 }
 
 /// A worklog as the partner gets it: by whom it was first logged.
-fn worklog_snapshot(w: &crate::tracker::Worklog) -> WorklogSnapshot {
+pub(super) fn worklog_snapshot(w: &crate::tracker::Worklog) -> WorklogSnapshot {
     WorklogSnapshot {
         id: w.id.clone(),
         author: w.on_behalf_of.clone().unwrap_or_else(|| w.author.clone()),

@@ -10,7 +10,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use super::outgoing::{attachment_snapshot, comment_snapshots, snapshot, Batch};
+use super::outgoing::{attachment_snapshot, comment_snapshots, snapshot, worklog_snapshot, Batch};
 pub use crate::protocol::scope::{Scope, FIELDS};
 use crate::protocol::{Change, FieldChanges};
 use crate::store::{links, now_ms, syncs, SyncRecord};
@@ -151,7 +151,8 @@ fn state(
         true => Some(comment_snapshots(conn, &issue.comments)?),
         false => None,
     };
-    let mut out = vec![Change::IssueState { issue: issue.key.clone(), fields, at: now, comments }];
+    let worklogs = scope.includes("worklogs").then(|| issue.worklogs.iter().map(worklog_snapshot).collect());
+    let mut out = vec![Change::IssueState { issue: issue.key.clone(), fields, at: now, comments, worklogs }];
     if !scope.includes("attachments") {
         return Ok(out);
     }

@@ -78,6 +78,53 @@ pub fn deleted<T: Tracker>(h: &Here<'_, T>, key: &str, remote_id: &str) -> Resul
     Ok(links::unpair_worklog(h.conn, &h.sync.id, Some(&local), Some(remote_id))?)
 }
 
+/// A resync's worklogs of the partner's issue on local issue `key`: the
+/// paired ones take the partner's state (made again if deleted here), new
+/// ones are logged, and paired ones the partner no longer has are deleted.
+pub fn converge<T: Tracker>(
+    h: &Here<'_, T>,
+    key: &str,
+    remote: &str,
+    list: &[WorklogSnapshot],
+    replies: &mut Vec<Change>,
+) -> Result<()> {
+    let here = h.tracker.issue(key)?.map(|i| i.worklogs).unwrap_or_default();
+    let m = mapping(h)?;
+    let mut fresh = Vec::new();
+    for w in list {
+        match links::local_worklog(h.conn, &h.sync.id, &w.id)? {
+            Some(local) => match here.iter().find(|x| x.id == local) {
+                Some(x)
+                    if (x.minutes, x.spent_on.as_str(), x.comment.as_str())
+                        == (w.minutes, w.spent_on.as_str(), w.comment.as_str()) => {}
+                Some(_) => {
+                    let user = user_for(h, &m, w)?;
+                    let new = NewWorklog {
+                        user: Some(&user),
+                        minutes: w.minutes,
+                        spent_on: &w.spent_on,
+                        comment: &w.comment,
+                    };
+                    h.tracker.edit_worklog(key, &local, &new, h.actor)?;
+                }
+                None => {
+                    links::unpair_worklog(h.conn, &h.sync.id, Some(&local), Some(&w.id))?;
+                    fresh.push(w.clone());
+                }
+            },
+            None => fresh.push(w.clone()),
+        }
+    }
+    for x in &here {
+        let Some(theirs) = links::remote_worklog(h.conn, &h.sync.id, &x.id)? else { continue };
+        if !list.iter().any(|w| w.id == theirs) {
+            h.tracker.delete_worklog(key, &x.id, h.actor)?;
+            links::unpair_worklog(h.conn, &h.sync.id, Some(&x.id), Some(&theirs))?;
+        }
+    }
+    added(h, key, remote, &fresh, replies)
+}
+
 fn paired<T: Tracker>(h: &Here<'_, T>, key: &str, remote_id: &str) -> Result<String> {
     links::local_worklog(h.conn, &h.sync.id, remote_id)?
         .ok_or_else(|| Refusal::NoWorklog { issue: key.into(), worklog: format!("(partner's {remote_id})") }.into())

@@ -275,6 +275,10 @@ pub enum Change {
         at: i64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         comments: Option<Vec<CommentSnapshot>>,
+        /// With worklogs chosen: all of the issue's (the receiver adds,
+        /// changes and deletes its paired ones to match).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worklogs: Option<Vec<WorklogSnapshot>>,
     },
     /// The partner asks for a resync of its issues that `scope` matches
     /// (`sync resync --direction in|both`): the receiver sends their state

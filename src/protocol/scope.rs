@@ -43,6 +43,7 @@ pub const FIELDS: &[&str] = &[
     "custom",
     "comments",
     "attachments",
+    "worklogs",
 ];
 
 impl Scope {

@@ -207,6 +207,14 @@ pub fn local_worklog(conn: &Connection, sync_id: &str, remote_id: &str) -> Resul
     local_item(conn, "worklog_link", sync_id, remote_id)
 }
 
+/// The partner's id of our worklog `local_id`.
+pub fn remote_worklog(conn: &Connection, sync_id: &str, local_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT remote_id FROM worklog_link WHERE sync_id = ?1 AND local_id = ?2")?
+        .query_row(params![sync_id, local_id], |r| r.get(0))
+        .optional()?)
+}
+
 /// Forgets a deleted worklog's pair, by our id or the partner's (a
 /// tracker may give a new worklog the id of a deleted one).
 pub fn unpair_worklog(conn: &Connection, sync_id: &str, local_id: Option<&str>, remote_id: Option<&str>) -> Result<()> {
