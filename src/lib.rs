@@ -20,10 +20,12 @@
 //! - [`tracker`]: the [`tracker::Tracker`] plug point (no access to
 //!   postern's database; typed outcomes: refused, unavailable, failed; an
 //!   opaque cursor), chosen per sync ([`tracker::AnyTracker`]): the
-//!   embedded SQLite tracker (issues, comments, attachments), built on the
-//!   engine's transaction, and Redmine over REST (`tracker::redmine`:
-//!   `api` sorts answers into outcomes, `meta` and the name tables,
-//!   `issue` reads journals, `detect` finds changes by state). The
+//!   embedded SQLite tracker (issues, comments, attachments, `worklogs`
+//!   and its user directory), built on the engine's transaction, and
+//!   Redmine over REST (`tracker::redmine`: `api` sorts answers into
+//!   outcomes, `meta` and the name tables, `issue` reads journals,
+//!   `custom` fields by name, `time` entries as worklogs, `detect` finds
+//!   changes by state). The
 //!   embedded tracker's tables have their own migrations (`schema`).
 //! - [`transport`]: the [`transport::Transport`] plug point, the
 //!   SEND/RECEIVE folder transport and the mail transport (SMTP out with
@@ -38,7 +40,11 @@
 //!   the existing issues chosen at the start), `records` (Backbone's
 //!   synchronized-issue JSON: export, merge, pair), `conflict` (both
 //!   sides changed a field: recorded, later edit or owner wins, labels
-//!   merge) and `mass` (a cycle over the mass-change threshold waits).
+//!   merge) and `mass` (a cycle over the mass-change threshold waits);
+//!   `mapping` (the per-sync TOML file of the partner's names to ours,
+//!   applied at the edge for every backend: incoming in `apply`, outgoing
+//!   in the outbox batch) and `worklogs` (the partner's time, logged for
+//!   the user the mapping names).
 //! - [`daemon`]: the long-running loop: each sync on its own schedule
 //!   (`schedule`, pure), woken by notify, IMAP IDLE and other processes'
 //!   commits, polling only network shares (`mounts`) and mailboxes
