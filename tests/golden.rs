@@ -194,6 +194,7 @@ fn envelopes() -> Vec<Envelope> {
                             minutes: 90,
                             spent_on: "2026-11-20".into(),
                             comment: "Profiling".into(),
+                            at: 0,
                         }],
                     },
                     Change::IssueUpdated {
@@ -216,6 +217,7 @@ fn envelopes() -> Vec<Envelope> {
                             minutes: 15,
                             spent_on: "2026-11-21".into(),
                             comment: String::new(),
+                            at: 0,
                         },
                     },
                     Change::WorklogEdited {
@@ -227,6 +229,7 @@ fn envelopes() -> Vec<Envelope> {
                             minutes: 30,
                             spent_on: "2026-11-21".into(),
                             comment: "call".into(),
+                            at: 0,
                         },
                     },
                     Change::WorklogDeleted { issue: "SAM2-3".into(), worklog: "502".into() },

@@ -166,6 +166,7 @@ fn an_unmapped_value_is_an_error_that_says_what_would_map_it_then_crosses() {
     assert!(reason.contains("status 'Waiting'"), "{reason}");
     assert!(reason.contains("under [status] add \"Waiting\" = \"New\" (one of: New, In Progress, Closed)"), "{reason}");
     assert!(reason.contains("postern sync edit acme --mapping FILE"), "{reason}");
+    assert!(reason.contains(&format!("postern errors retry acme {key}")), "{reason}");
     assert!(s.issues("SP2").is_empty(), "nothing half-applied");
 
     // The admin adds the pair and retries: the issue and its comment cross.
@@ -255,4 +256,58 @@ fn a_worklog_resync_converges_what_one_side_lost_gained_or_changed() {
     let mins: Vec<u64> =
         s.issue("SP2-1")["worklogs"].as_array().unwrap().iter().map(|w| w["minutes"].as_u64().unwrap()).collect();
     assert!(mins.contains(&35) && mins.len() == 2, "{mins:?}");
+}
+
+#[test]
+fn worklogs_edited_on_both_sides_or_across_a_delete_converge_and_users_map_back() {
+    let (m, s) = peers();
+    let key = m.ok(&["issue", "create", "--project", "SAM2", "--summary", "timed"]);
+    let w =
+        m.ok(&["worklog", "add", &key, "--minutes", "10", "--on", "2026-11-20", "--comment", "first", "--as", "mona"]);
+    let gone = m.ok(&["worklog", "add", &key, "--minutes", "20", "--on", "2026-11-21", "--as", "mona"]);
+    settle(&m, &s, "acme");
+    let here = s.issue("SP2-1")["worklogs"].clone();
+    let (w_s, gone_s) = (here[0]["id"].as_str().unwrap().to_string(), here[1]["id"].as_str().unwrap().to_string());
+
+    // `worklog edit` keeps what it is not given.
+    m.ok(&["worklog", "edit", &key, &w, "--minutes", "111"]);
+    let mine = m.issue(&key)["worklogs"][0].clone();
+    assert_eq!((mine["spent_on"].as_str(), mine["comment"].as_str()), (Some("2026-11-20"), Some("first")));
+    // Both sides change one worklog before hearing of each other: the later
+    // change wins on both. Across a delete: it stays deleted, nothing blocks.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    s.ok(&["worklog", "edit", "SP2-1", &w_s, "--minutes", "222"]);
+    m.ok(&["worklog", "delete", &key, &gone]);
+    s.ok(&["worklog", "edit", "SP2-1", &gone_s, "--minutes", "55"]);
+    s.ok(&["issue", "edit", "SP2-1", "--summary", "timed, renamed"]);
+    settle(&m, &s, "acme");
+    let minutes = |p: &TestPeer, k: &str| -> Vec<u64> {
+        p.issue(k)["worklogs"].as_array().unwrap().iter().map(|w| w["minutes"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(minutes(&m, &key), [222], "the later edit, and the deleted one stays deleted");
+    assert_eq!(minutes(&s, "SP2-1"), [222]);
+    assert_eq!(m.issue(&key)["summary"], "timed, renamed", "nothing waits behind it");
+    assert_eq!(m.ok(&["errors", "list", "acme"]), "no errors in sync 'acme'");
+    assert_eq!(s.ok(&["errors", "list", "acme"]), "no errors in sync 'acme'");
+
+    // The user table works backwards: the slave's Mona M is the master's mona.
+    s.ok(&["issue", "edit", "SP2-1", "--assignee", "Mona M"]);
+    s.ok(&["worklog", "add", "SP2-1", "--minutes", "5", "--as", "Mona M"]);
+    settle(&m, &s, "acme");
+    let i = m.issue(&key);
+    assert_eq!(i["assignee"], "mona", "{i}");
+    assert!(i["worklogs"].as_array().unwrap().iter().any(|w| w["author"] == "mona" && w["minutes"] == 5), "{i}");
+    assert_eq!(m.ok(&["errors", "list", "acme"]), "no errors in sync 'acme'");
+
+    // One user per address; a file that maps nothing or is not text is refused.
+    let err = s.fail(&["user", "add", "Dup", "--email", "MONA@customer.example"]);
+    assert!(err.contains("Mona M has the address"), "{err}");
+    let file = s.home().join("empty.toml");
+    std::fs::write(&file, "# nothing yet\n").unwrap();
+    let err = s.fail(&["sync", "edit", "acme", "--mapping", file.to_str().unwrap()]);
+    assert!(err.contains("maps nothing") && err.contains("--no-mapping"), "{err}");
+    std::fs::write(&file, b"[status]\nOpen = \"Neu\xe9\"\n").unwrap();
+    let err = s.fail(&["sync", "edit", "acme", "--mapping", file.to_str().unwrap()]);
+    assert!(err.contains("line 2: byte 20 is not UTF-8") && err.contains("nothing was saved"), "{err}");
+    assert!(s.ok(&["status"]).contains("4 statuses"), "the mapping stayed");
 }

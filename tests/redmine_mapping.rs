@@ -177,6 +177,23 @@ fn embedded_and_redmine_sync_through_a_mapping_file_with_worklogs() {
     assert_eq!(server.issues(&project).len(), 1);
     assert!(entries(&server, rid).is_empty());
 
+    // Logged and changed before Redmine had it: the change still applies
+    // (the entry is as postern wrote it, not changed in Redmine).
+    let w = m.ok(&["worklog", "add", &key, "--minutes", "10", "--on", "2026-11-22", "--as", "mona"]);
+    m.ok(&["worklog", "edit", &key, &w, "--minutes", "20"]);
+    settle(&m, &s, "acme");
+    let e = server.admin("GET", &format!("/time_entries.json?issue_id={rid}"), None)["time_entries"][0].clone();
+    // Redmine keeps hours to two decimals: 0.33 h, read back as 20 minutes.
+    assert_eq!((e["hours"].as_f64().unwrap() * 60.0).round(), 20.0, "{e}");
+    // Changed on both sides before either heard of the other: the later
+    // change (Alice's in Redmine) on both.
+    m.ok(&["worklog", "edit", &key, &w, "--minutes", "50"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    server.alice("PUT", &format!("/time_entries/{}.json", e["id"]), r#"{"time_entry":{"hours":1.5}}"#);
+    settle(&m, &s, "acme");
+    assert_eq!(entries(&server, rid)[0].0, 1.5);
+    assert_eq!(m.issue(&key)["worklogs"][0]["minutes"], 90);
+
     // A status with no counterpart: listed with the mapping that fixes it;
     // once added, the change crosses.
     m.ok(&["issue", "edit", &key, "--status", "Waiting"]);

@@ -12,9 +12,19 @@ use crate::tracker::{Tracker, TrackerError, TrackerSettings};
 /// The text of mapping file `path`, checked, and its names checked
 /// against what the tracker of `project` knows (when it can be asked).
 pub fn load(path: &Path, settings: &TrackerSettings, conn: &rusqlite::Connection, project: &str) -> Result<String> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read mapping file {}", path.display()))?;
     let context = || format!("mapping file {}; nothing was saved", path.display());
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read mapping file {}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        anyhow::anyhow!("line {line}: byte {at} is not UTF-8: save the file as UTF-8 text").context(context())
+    })?;
     let mapping = Mapping::parse(&text).with_context(context)?;
+    if mapping.summary() == "no names mapped" && mapping.is_default_users() {
+        return Err(
+            anyhow::anyhow!("it maps nothing: to remove the sync's mapping, use --no-mapping").context(context())
+        );
+    }
     let tracker = crate::tracker::open(settings, conn, "check")?;
     match tracker.vocabulary(project) {
         Ok(v) => mapping.check_against(&v).with_context(context)?,

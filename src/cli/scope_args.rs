@@ -33,7 +33,8 @@ pub struct ScopeArgs {
     #[arg(long, value_delimiter = ',', value_name = "LABEL,...")]
     pub label: Vec<String>,
     /// Only these parts of paired issues (comma-separated): summary,
-    /// description, status, priority, labels, assignee, comments, attachments.
+    /// description, status, priority, labels, assignee, type, due_date,
+    /// custom, comments, attachments, worklogs.
     #[arg(long, value_delimiter = ',', value_name = "FIELD,...")]
     pub fields: Vec<String>,
 }

@@ -73,6 +73,9 @@ pub struct EditArgs {
     no_mapping: bool,
 }
 
+const GIVE: &str = "give what to change: --mapping, --no-mapping, --field-owner, --mass-change-threshold, \
+                    --forward, ";
+
 pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
     let conn = home.open_db()?;
     let sync = syncs::find(&conn, &a.sync)?;
@@ -171,7 +174,7 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                 bail!("sync '{}' uses the email protocol: it has no exchange folder", sync.name);
             }
             if !mail_given {
-                bail!("nothing to change: give the new mail settings (flags or --mail-config)");
+                bail!("nothing to change: {GIVE}or the new mail settings (flags or --mail-config); see --help");
             }
             let mut new = a.mail.settings()?;
             let old: Option<MailSettings> = sync.mail.as_deref().and_then(|m| serde_json::from_str(m).ok());
@@ -194,7 +197,7 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                 );
             }
             let Some(dir) = a.exchange else {
-                bail!("nothing to change: give --exchange");
+                bail!("nothing to change: {GIVE}--exchange; see --help");
             };
             let dir = std::path::absolute(&dir)?;
             let old = PathBuf::from(&sync.exchange_dir);

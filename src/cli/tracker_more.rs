@@ -37,7 +37,7 @@ impl MoreFields {
             if name.trim().is_empty() {
                 bail!("--field {f:?} has no name");
             }
-            if custom.insert(name.trim().to_string(), value.to_string()).is_some() {
+            if custom.insert(name.trim().to_string(), value.trim().to_string()).is_some() {
                 bail!("--field {name:?} is given twice");
             }
         }
@@ -77,8 +77,22 @@ pub struct WorklogArgs {
     #[arg(long)]
     on: Option<String>,
     /// What the time was spent on.
-    #[arg(long, default_value = "")]
-    comment: String,
+    #[arg(long)]
+    comment: Option<String>,
+}
+
+/// `worklog edit`: what is not given stays.
+#[derive(Debug, Args)]
+pub struct WorklogChange {
+    /// Minutes spent.
+    #[arg(long)]
+    minutes: Option<u32>,
+    /// The day, YYYY-MM-DD.
+    #[arg(long)]
+    on: Option<String>,
+    /// What the time was spent on.
+    #[arg(long)]
+    comment: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,12 +105,13 @@ pub enum WorklogCmd {
         #[command(flatten)]
         who: Who,
     },
-    /// Change a worklog (all of minutes, day and comment).
+    /// Change a worklog: its minutes, day or comment (what is not given
+    /// stays).
     Edit {
         issue: String,
         id: String,
         #[command(flatten)]
-        w: WorklogArgs,
+        w: WorklogChange,
         #[command(flatten)]
         who: Who,
     },
@@ -112,9 +127,12 @@ pub enum WorklogCmd {
 #[derive(Debug, Subcommand)]
 pub enum UserCmd {
     /// Add a user or change their e-mail address. Once any user is added,
-    /// only users listed may be assignees.
+    /// only users listed may be assignees or log time.
     Add {
+        /// The user's name, as issues and worklogs show it.
         name: String,
+        /// The user's e-mail address: mappings match the partner's users by
+        /// it (one user per address).
         #[arg(long)]
         email: Option<String>,
     },
@@ -132,16 +150,22 @@ pub fn worklog(home: &Home, cmd: WorklogCmd) -> Result<()> {
                 user: None,
                 minutes: w.minutes,
                 spent_on: w.on.as_deref().unwrap_or(&today),
-                comment: &w.comment,
+                comment: w.comment.as_deref().unwrap_or_default(),
             };
             Embedded::new(&tx).add_worklog(issue, &new, None, Actor::person(&who.name()))?
         }
         WorklogCmd::Edit { issue, id, w, who } => {
+            if w.minutes.is_none() && w.on.is_none() && w.comment.is_none() {
+                bail!("nothing to change: give --minutes, --on or --comment");
+            }
+            let i = Embedded::new(&tx).issue(issue)?.with_context(|| format!("issue {issue} does not exist"))?;
+            let old = i.worklogs.iter().find(|x| x.id == *id);
+            let old = old.with_context(|| format!("issue {issue} has no worklog {id}"))?;
             let new = NewWorklog {
                 user: None,
-                minutes: w.minutes,
-                spent_on: w.on.as_deref().unwrap_or(&today),
-                comment: &w.comment,
+                minutes: w.minutes.unwrap_or(old.minutes),
+                spent_on: w.on.as_deref().unwrap_or(&old.spent_on),
+                comment: w.comment.as_deref().unwrap_or(&old.comment),
             };
             Embedded::new(&tx).edit_worklog(issue, id, &new, Actor::person(&who.name()))?;
             id.clone()

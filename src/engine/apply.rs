@@ -139,7 +139,8 @@ fn apply_guarded(
             conn.execute_batch("ROLLBACK TO apply_change; RELEASE apply_change")?;
             let remote = change.issue();
             let local = links::by_remote(conn, &sync.id, remote)?.map(|l| l.local_issue_key);
-            let reason = match super::mapping::hint(&refusal, &sync.name) {
+            let mapping = super::mapping::Mapping::of(sync.mapping.as_deref()).ok();
+            let reason = match super::mapping::hint(&refusal, &sync.name, remote, mapping.as_ref()) {
                 Some(hint) => format!("{refusal}: {hint}"),
                 None => refusal.to_string(),
             };

@@ -225,6 +225,11 @@ impl Mapping {
         Ok(())
     }
 
+    /// Whether users are matched as without a file (by address and name).
+    pub fn is_default_users(&self) -> bool {
+        self.file.users.by_email && self.file.users.fallback.is_none() && self.file.users.table.is_empty()
+    }
+
     /// One line for `status`: what the file maps.
     pub fn summary(&self) -> String {
         let f = &self.file;
@@ -246,6 +251,14 @@ impl Mapping {
             "no names mapped".into()
         } else {
             parts.join(", ")
+        }
+    }
+
+    /// Our names a section already maps to.
+    pub fn targets<'a>(&'a self, section: &str) -> Box<dyn Iterator<Item = &'a str> + 'a> {
+        match section {
+            "users.table" => Box::new(self.file.users.table.values().map(|v| v.get_ref().as_str())),
+            s => Box::new(self.table(s).0.values().map(|v| v.get_ref().as_str())),
         }
     }
 
@@ -331,8 +344,29 @@ impl Mapping {
         Ok(())
     }
 
+    /// Our user as the partner's `(name, address)`: the table read
+    /// backwards (its key an address or a name), where one entry names it.
+    pub fn user_out(&self, name: &str, email: Option<String>) -> (String, Option<String>) {
+        let mut keys = self.file.users.table.iter().filter(|(_, ours)| ours.get_ref() == name);
+        match (keys.next(), keys.next()) {
+            (Some((k, _)), None) if k.contains('@') => (name.to_string(), Some(k.clone())),
+            (Some((k, _)), None) => (k.clone(), email),
+            _ => (name.to_string(), email),
+        }
+    }
+
+    fn worklog_out(&self, w: &mut crate::protocol::WorklogSnapshot) {
+        (w.author, w.author_email) = self.user_out(&w.author, w.author_email.take());
+    }
+
     /// Our field changes in the partner's names.
     pub fn outgoing(&self, c: &mut FieldChanges) {
+        if let Some(a) = c.assignee.as_deref().filter(|a| !a.is_empty()) {
+            (c.assignee, c.assignee_email) = {
+                let (n, e) = self.user_out(a, c.assignee_email.take());
+                (Some(n), e)
+            };
+        }
         for (what, v) in [("status", &mut c.status), ("priority", &mut c.priority), ("type", &mut c.issue_type)] {
             if let Some(v) = v {
                 *v = self.outward(what, v);
@@ -369,41 +403,23 @@ impl Mapping {
     pub fn out_change(&self, change: &mut crate::protocol::Change) {
         use crate::protocol::Change;
         match change {
-            Change::IssueCreated { fields, .. } => {
+            Change::IssueCreated { fields, worklogs, .. } => {
                 let _ = self.issue_fields(fields, false, || Ok(None));
+                worklogs.iter_mut().for_each(|w| self.worklog_out(w));
             }
-            Change::IssueUpdated { fields, .. } | Change::IssueState { fields, .. } => self.outgoing(fields),
+            Change::IssueState { fields, worklogs, .. } => {
+                self.outgoing(fields);
+                worklogs.iter_mut().flatten().for_each(|w| self.worklog_out(w));
+            }
+            Change::IssueUpdated { fields, .. } => self.outgoing(fields),
+            Change::WorklogAdded { worklog: w, .. } | Change::WorklogEdited { worklog: w, .. } => self.worklog_out(w),
             _ => {}
         }
     }
 }
 
-/// What an admin adds to the mapping file for a refused value, or `None`
-/// when the refusal is not about a name.
-pub fn hint(r: &Refusal, sync_name: &str) -> Option<String> {
-    let (section, value, known) = match r {
-        Refusal::Unknown { what, value, known } => {
-            let section = match what.as_str() {
-                "user" => "users.table",
-                "custom field" => "fields",
-                other => other,
-            };
-            (section.to_string(), value.clone(), known.clone())
-        }
-        Refusal::StatusNotAllowed { status, allowed, .. } => {
-            ("status".into(), status.clone(), allowed.split(", ").map(String::from).collect())
-        }
-        _ => return None,
-    };
-    let value = value.split(" <").next().unwrap_or(&value).to_string();
-    let example = known.first().map_or("<ours>", String::as_str);
-    let fallback = if section == "users.table" { " (or set [users] fallback)" } else { "" };
-    Some(format!(
-        "map it in the sync's mapping file: under [{section}] add {value:?} = {example:?} (one of: {}){fallback}, \
-         then `postern sync edit {sync_name} --mapping FILE` and `postern errors retry`",
-        known.join(", ")
-    ))
-}
+pub use hint::hint;
 
+mod hint;
 #[cfg(test)]
 mod tests;

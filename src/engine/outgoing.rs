@@ -196,6 +196,7 @@ pub(super) fn worklog_snapshot(w: &crate::tracker::Worklog) -> WorklogSnapshot {
         minutes: w.minutes,
         spent_on: w.spent_on.clone(),
         comment: w.comment.clone(),
+        at: w.updated_at,
     }
 }
 

@@ -6,7 +6,7 @@ use super::arrivals::Here;
 use super::mapping::Mapping;
 use crate::protocol::{Change, WorklogSnapshot};
 use crate::store::links;
-use crate::tracker::{CommentOrigin, NewWorklog, Refusal, TResult as Result, Tracker};
+use crate::tracker::{CommentOrigin, NewWorklog, TResult as Result, Tracker};
 
 /// The user of ours a partner's worklog is logged for.
 fn user_for<T: Tracker>(h: &Here<'_, T>, mapping: &Mapping, w: &WorklogSnapshot) -> Result<String> {
@@ -59,10 +59,20 @@ pub fn added<T: Tracker>(
 /// The partner changed a worklog: the paired one takes its state. One
 /// deleted here meanwhile stays deleted.
 pub fn edited<T: Tracker>(h: &Here<'_, T>, key: &str, w: &WorklogSnapshot) -> Result<()> {
-    let local = paired(h, key, &w.id)?;
-    if !exists(h, key, &local)? {
-        tracing::info!(sync = %h.sync.name, issue = key, "a worklog edit crossed a delete: it stays deleted");
-        return Ok(());
+    // Unpaired: deleted here (which forgot the pair) before the edit came.
+    let local = match links::local_worklog(h.conn, &h.sync.id, &w.id)? {
+        Some(l) if exists(h, key, &l)? => l,
+        _ => {
+            tracing::info!(sync = %h.sync.name, issue = key, "a worklog edit crossed a delete: it stays deleted");
+            return Ok(());
+        }
+    };
+    // Changed here too since: the later change wins, on both sides.
+    if let Some(mine) = h.tracker.local_worklog_time(key, &local, &h.sync.id)?.filter(|_| w.at != 0) {
+        if !super::rules::partner_wins(h.sync.role, w.at, mine) {
+            tracing::info!(sync = %h.sync.name, issue = key, "concurrent worklog edit: keeping the later one here");
+            return Ok(());
+        }
     }
     let user = user_for(h, &mapping(h)?, w)?;
     let new = NewWorklog { user: Some(&user), minutes: w.minutes, spent_on: &w.spent_on, comment: &w.comment };
@@ -71,7 +81,10 @@ pub fn edited<T: Tracker>(h: &Here<'_, T>, key: &str, w: &WorklogSnapshot) -> Re
 
 /// The partner deleted a worklog: so is the paired one (if still here).
 pub fn deleted<T: Tracker>(h: &Here<'_, T>, key: &str, remote_id: &str) -> Result<()> {
-    let local = paired(h, key, remote_id)?;
+    // Unpaired: deleted on both sides.
+    let Some(local) = links::local_worklog(h.conn, &h.sync.id, remote_id)? else {
+        return Ok(());
+    };
     if exists(h, key, &local)? {
         h.tracker.delete_worklog(key, &local, h.actor)?;
     }
@@ -123,11 +136,6 @@ pub fn converge<T: Tracker>(
         }
     }
     added(h, key, remote, &fresh, replies)
-}
-
-fn paired<T: Tracker>(h: &Here<'_, T>, key: &str, remote_id: &str) -> Result<String> {
-    links::local_worklog(h.conn, &h.sync.id, remote_id)?
-        .ok_or_else(|| Refusal::NoWorklog { issue: key.into(), worklog: format!("(partner's {remote_id})") }.into())
 }
 
 fn exists<T: Tracker>(h: &Here<'_, T>, key: &str, id: &str) -> Result<bool> {

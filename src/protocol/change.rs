@@ -188,6 +188,10 @@ pub struct WorklogSnapshot {
     pub spent_on: String,
     #[serde(default)]
     pub comment: String,
+    /// When it was last changed (sender's clock, ms; 0 from older
+    /// senders): edits of one worklog on both sides resolve like fields.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub at: i64,
 }
 
 /// One change. `issue` is the sender's issue key.

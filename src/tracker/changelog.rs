@@ -51,6 +51,18 @@ impl Embedded<'_> {
         )?)
     }
 
+    /// When worklog `id` of `key` was last logged or changed by anyone but
+    /// `sync`.
+    pub(super) fn worklog_time(&self, key: &str, id: &str, sync: &str) -> TResult<Option<i64>> {
+        Ok(self.conn().query_row(
+            "SELECT MAX(at) FROM t_change
+             WHERE issue_key = ?1 AND (origin IS NULL OR origin != ?2)
+               AND kind IN ('worklog_added', 'worklog_edited') AND json_extract(data, '$.worklog.id') = ?3",
+            params![key, sync, id],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Projects with change-log rows after `after`, each with its highest
     /// id (so a daemon wakes only the syncs of changed projects).
     pub fn changed_projects(&self, after: i64) -> anyhow::Result<Vec<(String, i64)>> {

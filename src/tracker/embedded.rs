@@ -223,6 +223,10 @@ impl Tracker for Embedded<'_> {
         self.field_time(key, field, sync)
     }
 
+    fn local_worklog_time(&self, key: &str, id: &str, sync: &str) -> TResult<Option<i64>> {
+        self.worklog_time(key, id, sync)
+    }
+
     fn local_comment_time(&self, key: &str, comment: &str, sync: &str) -> TResult<Option<i64>> {
         self.comment_time(key, comment, sync)
     }

@@ -65,6 +65,9 @@ pub struct Worklog {
     /// The author's e-mail address, when the tracker shows it.
     #[serde(default)]
     pub email: Option<String>,
+    /// When it was last changed (ms).
+    #[serde(default)]
+    pub updated_at: i64,
 }
 
 /// Time to log: for `user` (a user of this tracker; `None`: the writer).
@@ -289,6 +292,11 @@ pub trait Tracker {
     /// When comment `comment` of issue `key` was last edited by anyone but
     /// the sync `sync`.
     fn local_comment_time(&self, key: &str, comment: &str, sync: &str) -> TResult<Option<i64>>;
+    /// When worklog `id` of issue `key` was last changed by anyone but the
+    /// sync `sync` (a backend that cannot tell: by anyone).
+    fn local_worklog_time(&self, key: &str, id: &str, _sync: &str) -> TResult<Option<i64>> {
+        Ok(self.issue(key)?.and_then(|i| i.worklogs.into_iter().find(|w| w.id == id)).map(|w| w.updated_at))
+    }
     fn create_issue(&self, project: &str, fields: &IssueFields, actor: Actor<'_>) -> TResult<String>;
     fn update_issue(&self, key: &str, changes: &FieldChanges, actor: Actor<'_>) -> TResult<()>;
     /// `origin`: the partner's author and writing time, for a comment

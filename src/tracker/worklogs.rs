@@ -36,10 +36,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Worklog> {
         spent_on: r.get(4)?,
         comment: r.get(5)?,
         email: None,
+        updated_at: r.get(6)?,
     })
 }
 
-const COLUMNS: &str = "id, author, on_behalf_of, minutes, spent_on, comment";
+const COLUMNS: &str = "id, author, on_behalf_of, minutes, spent_on, comment, updated_at";
 
 impl Embedded<'_> {
     /// The live worklogs of an issue, oldest first.
@@ -120,6 +121,15 @@ impl Embedded<'_> {
     pub fn set_user(&self, name: &str, email: Option<&str>) -> anyhow::Result<()> {
         if name.trim().is_empty() {
             anyhow::bail!("a user needs a name");
+        }
+        if let Some(e) = email {
+            let other = self
+                .users()?
+                .into_iter()
+                .find(|u| u.name != name && u.email.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(e)));
+            if let Some(u) = other {
+                anyhow::bail!("{} has the address {e} already: mappings match users by address, one user each", u.name);
+            }
         }
         self.conn().execute(
             "INSERT INTO t_user (name, email) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET email = ?2",

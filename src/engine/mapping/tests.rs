@@ -71,9 +71,16 @@ fn users_map_by_table_address_name_then_fallback() {
     let why = strict.user("Ann at home", Some("ann@customer.example"), Some(&u)).unwrap_err().to_string();
     assert!(why.contains("user 'Ann at home <ann@customer.example>' is not known here"), "{why}");
     let Err(crate::tracker::TrackerError::Refused(r)) = strict.user("Stranger", None, Some(&u)) else { panic!() };
-    let h = hint(&r, "acme").unwrap();
+    let h = hint(&r, "acme", "SAM2-1", Some(&strict)).unwrap();
     assert!(h.contains("under [users.table] add \"Stranger\" = \"Ann Admin\""), "{h}");
-    assert!(h.contains("postern sync edit acme --mapping FILE"), "{h}");
+    assert!(h.contains("postern sync edit acme --mapping FILE") && h.contains("errors retry acme SAM2-1"), "{h}");
+    // A name the file maps to already is not suggested again.
+    let taken_first = [u[2].clone(), u[3].clone(), u[1].clone()];
+    let Err(crate::tracker::TrackerError::Refused(r)) = strict.user("Stranger", None, Some(&taken_first)) else {
+        panic!()
+    };
+    let h = hint(&r, "acme", "SAM2-1", Some(&m)).unwrap();
+    assert!(h.contains("\"Stranger\" = \"Sync Bot\""), "Vera Redmine is taken: {h}");
 }
 
 #[test]

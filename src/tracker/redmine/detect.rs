@@ -32,6 +32,9 @@ struct Seen {
     /// postern, which kept none: what is there is taken as known.
     #[serde(default)]
     worklogs: Option<BTreeMap<String, String>>,
+    /// Worklogs as postern last wrote them (no one changed them since).
+    #[serde(default)]
+    ours: BTreeSet<String>,
     /// The issue's `updated_on` then: the list shows it, so an issue that
     /// did not move since is not read again.
     #[serde(default)]
@@ -50,6 +53,7 @@ impl Seen {
             comments: i.comments.iter().map(|c| (c.id.clone(), c.body.clone())).collect(),
             attachments: i.attachments.iter().map(|a| a.id.clone()).collect(),
             worklogs: Some(i.worklogs.iter().map(|w| (w.id.clone(), super::time::fingerprint(w))).collect()),
+            ours: BTreeSet::new(),
             updated_at: i.updated_at,
             read_at: 0,
         }
@@ -125,8 +129,19 @@ impl State {
 
     /// What postern itself just wrote: never reported as a change.
     pub fn written(&self, i: &Issue) -> TResult<()> {
+        let before = self.get(&i.key)?;
         self.staged.lock().expect("lock").remove(&i.key);
-        self.put(&i.key, &Seen::of(i))
+        let mut now = Seen::of(i);
+        // What this write changed is postern's; what it left stays as it was.
+        now.ours = changed(before.as_ref(), &now, true);
+        self.put(&i.key, &now)
+    }
+
+    /// Whether worklog `id` of `key` is as postern last wrote it, at `fp`.
+    pub fn ours(&self, key: &str, id: &str, fp: &str) -> TResult<bool> {
+        Ok(self.get(key)?.is_some_and(|s| {
+            s.ours.contains(id) && s.worklogs.as_ref().and_then(|l| l.get(id)).is_some_and(|f| f == fp)
+        }))
     }
 
     /// What was read was not stored: the next read compares with what
@@ -278,7 +293,8 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
             });
         }
         // Read after this listing: not earlier than Redmine's clock then.
-        let seen = Seen { read_at: server_time, ..Seen::of(&now_issue) };
+        let mut seen = Seen { read_at: server_time, ..Seen::of(&now_issue) };
+        seen.ours = changed(before.as_ref(), &seen, false);
         r.state.staged.lock().expect("lock").insert(key.clone(), seen);
         r.recent.lock().expect("lock").insert(key, now_issue);
     }
@@ -392,6 +408,21 @@ fn diff(
         }
     }
     out.sort_by_key(|(at, _, _)| *at);
+    out
+}
+
+/// The worklogs postern wrote last after `now` was taken: those it wrote
+/// before and nobody changed, and (`written`) those this write changed.
+fn changed(before: Option<&Seen>, now: &Seen, written: bool) -> BTreeSet<String> {
+    let old = before.and_then(|b| b.worklogs.as_ref());
+    let mut out = BTreeSet::new();
+    for (id, fp) in now.worklogs.iter().flatten() {
+        let same = old.and_then(|o| o.get(id)) == Some(fp);
+        let was_ours = before.is_some_and(|b| b.ours.contains(id));
+        if (same && was_ours) || (!same && written) {
+            out.insert(id.clone());
+        }
+    }
     out
 }
 

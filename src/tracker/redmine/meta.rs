@@ -158,8 +158,10 @@ impl Meta {
             let known: Vec<&str> = ids.keys().map(String::as_str).collect();
             Refusal::Invalid(format!(
                 "{what} '{value}' has no counterpart in Redmine: add the pair with `postern sync edit <sync> --{flag} \
-                 \"{value}=<one of: {}>\"`, then `postern errors retry`",
-                known.join(", ")
+                 \"{value}=<one of: {}>\"` (or under [{what}] of the sync's mapping file: {value:?} = {:?}, then \
+                 `postern sync edit <sync> --mapping FILE`), then `postern errors retry`",
+                known.join(", "),
+                known.first().copied().unwrap_or("…")
             ))
             .into()
         })

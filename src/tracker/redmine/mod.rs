@@ -285,6 +285,15 @@ impl Tracker for Redmine {
         Ok(issue::field_time(&v, field, self.meta()?))
     }
 
+    /// Redmine does not say who changed a time entry: one still as postern
+    /// wrote it was not changed here since.
+    fn local_worklog_time(&self, key: &str, id: &str, _sync: &str) -> TResult<Option<i64>> {
+        let Some(w) = self.worklogs(key)?.into_iter().find(|w| w.id == id) else {
+            return Ok(None);
+        };
+        Ok((!self.state.ours(key, id, &time::fingerprint(&w))?).then_some(w.updated_at))
+    }
+
     fn local_comment_time(&self, key: &str, comment: &str, _sync: &str) -> TResult<Option<i64>> {
         let v = self.must_issue(key)?;
         Ok(issue::comment_time(&v, comment, self.meta()?))

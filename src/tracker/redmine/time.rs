@@ -42,6 +42,7 @@ pub fn from_json(e: &Value) -> Worklog {
         spent_on: e["spent_on"].as_str().unwrap_or_default().to_string(),
         comment,
         email: None,
+        updated_at: ms(&e["updated_on"]),
     }
 }
 
