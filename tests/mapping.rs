@@ -195,7 +195,10 @@ fn an_unmapped_value_is_an_error_that_says_what_would_map_it_then_crosses() {
 #[test]
 fn a_mapping_file_with_a_mistake_is_refused_with_line_and_column_and_nothing_is_saved() {
     let m = TestPeer::new(MASTER_KEY, "SAM2");
+    m.ok(&["project", "create", "OTHER", "--statuses", "Open,Done", "--types", "Bug"]);
     m.ok(&["project", "edit", "SAM2", "--statuses", "Open,Done"]);
+    let err = m.fail(&["issue", "create", "--project", "OTHER", "--summary", "x", "--type", "Task"]);
+    assert!(err.contains("type 'Task' is not known here (known: Bug)"), "{err}");
     let file = m.home().join("bad.toml");
     let cases = [
         ("[status]\nOpen = \"Open\"\n[colours]\nRed = \"Blue\"\n", "line 3", "unknown field `colours`"),

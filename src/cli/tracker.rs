@@ -21,6 +21,12 @@ pub enum ProjectCmd {
         /// Comma-separated statuses the project allows (default: any).
         #[arg(long, value_delimiter = ',')]
         statuses: Option<Vec<String>>,
+        /// Comma-separated priorities the project allows (default: any).
+        #[arg(long, value_delimiter = ',')]
+        priorities: Option<Vec<String>>,
+        /// Comma-separated issue types the project allows (default: any).
+        #[arg(long, value_delimiter = ',')]
+        types: Option<Vec<String>>,
     },
     /// Change the statuses, priorities or types a project allows.
     Edit {
@@ -163,13 +169,17 @@ pub enum CommentCmd {
 pub fn project(home: &Home, cmd: ProjectCmd) -> Result<()> {
     let conn = home.open_db()?;
     match cmd {
-        ProjectCmd::Create { key, name, statuses } => {
-            if let Some(s) = &statuses {
-                if s.iter().any(|s| s.trim().is_empty()) {
-                    bail!("--statuses contains an empty status");
+        ProjectCmd::Create { key, name, statuses, priorities, types } => {
+            for (flag, list) in [("statuses", &statuses), ("priorities", &priorities), ("types", &types)] {
+                if list.as_ref().is_some_and(|l| l.iter().any(|s| s.trim().is_empty())) {
+                    bail!("--{flag} contains an empty name");
                 }
             }
-            Embedded::new(&conn).create_project(&key, name.as_deref().unwrap_or(&key), statuses.as_deref())?;
+            let tx = conn.unchecked_transaction()?;
+            Embedded::new(&tx).create_project(&key, name.as_deref().unwrap_or(&key), statuses.as_deref())?;
+            Embedded::new(&tx).set_allowed(&key, "priorities", priorities.as_deref())?;
+            Embedded::new(&tx).set_allowed(&key, "types", types.as_deref())?;
+            tx.commit()?;
             println!("{key}");
         }
         ProjectCmd::Edit { key, statuses, priorities, types } => {

@@ -6,9 +6,11 @@
 pub(crate) mod api;
 mod custom;
 mod detect;
+mod diff;
 mod find;
 mod issue;
 mod meta;
+mod read;
 pub mod settings;
 mod time;
 
@@ -157,37 +159,6 @@ impl Redmine {
             out.insert("custom_fields".into(), Value::Array(custom));
         }
         Ok(out)
-    }
-
-    /// An issue's JSON as postern's issue, with its worklogs.
-    fn full(&self, v: &Value) -> TResult<Issue> {
-        let mut i = issue::from_json(v, self.meta()?, &self.settings);
-        i.worklogs = self.worklogs(&i.key)?;
-        // Addresses, where Redmine shows them: the partner maps users by them.
-        if i.fields.assignee.is_some() || !i.worklogs.is_empty() {
-            let users = self.users()?;
-            let email = |name: &str| users.iter().find(|u| u.name == name).and_then(|u| u.email.clone());
-            i.fields.assignee_email = i.fields.assignee.as_deref().and_then(email);
-            for w in &mut i.worklogs {
-                w.email = email(&w.author);
-            }
-        }
-        Ok(i)
-    }
-
-    /// The project's members with their addresses where Redmine shows
-    /// them (read once).
-    fn users(&self) -> TResult<Vec<crate::tracker::User>> {
-        if let Some(u) = self.users.get() {
-            return Ok(u.clone());
-        }
-        let mut list = Vec::new();
-        for (name, id) in &self.meta()?.members {
-            let v = self.api.get_opt(&format!("/users/{id}.json"))?;
-            let email = v.and_then(|v| v["user"]["mail"].as_str().map(String::from));
-            list.push(crate::tracker::User { name: name.clone(), email });
-        }
-        Ok(self.users.get_or_init(|| list).clone())
     }
 
     /// PUT on an issue; one that is gone is that issue's refusal.
