@@ -15,6 +15,9 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v socat >/dev/null || need+=(socat)
 command -v postfix >/dev/null || need+=(postfix)
 command -v dovecot >/dev/null || need+=(dovecot-core dovecot-imapd)
+# The console's browser test: headless Chromium through ChromeDriver.
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections

@@ -40,7 +40,8 @@
 //!   the existing issues chosen at the start), `records` (Backbone's
 //!   synchronized-issue JSON: export, merge, pair), `conflict` (both
 //!   sides changed a field: recorded, later edit or owner wins, labels
-//!   merge) and `mass` (a cycle over the mass-change threshold waits);
+//!   merge), `mass` (a cycle over the mass-change threshold waits) and
+//!   `admin` (pause, resume, retry, re-apply: the CLI's and the console's);
 //!   `mapping` (the per-sync TOML file of the partner's names to ours,
 //!   applied at the edge for every backend: incoming in `apply`, outgoing
 //!   in the outbox batch) and `worklogs` (the partner's time, logged for
@@ -49,6 +50,11 @@
 //!   (`schedule`, pure), woken by notify, IMAP IDLE and other processes'
 //!   commits, polling only network shares (`mounts`) and mailboxes
 //!   without IDLE.
+//! - [`console`]: the status console in the browser, `/metrics` and
+//!   `/health`, served by the daemon (`run --http`) from its runtime:
+//!   server-rendered pages over the same redacted status `postern status`
+//!   shows, actions (through `engine::admin`, as the CLI) behind a token
+//!   and CSRF tokens.
 //! - [`cli`]: one file per subcommand (`sync` is split: `sync_life`
 //!   pause/resume/delete, `sync_records`, `sync_resync`, `sync_edit`);
 //!   `main.rs` only parses and runs.
@@ -95,6 +101,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod console;
 pub mod crypto;
 pub mod daemon;
 pub mod engine;

@@ -7,9 +7,7 @@ use clap::Subcommand;
 use super::print_json;
 use crate::engine::handshake::format_ms;
 use crate::home::Home;
-use crate::protocol::FieldChanges;
 use crate::store::{conflicts, syncs, SyncRecord};
-use crate::tracker::{Actor, Tracker};
 
 #[derive(Debug, Subcommand)]
 pub enum ConflictsCmd {
@@ -67,54 +65,14 @@ pub fn conflicts(home: &Home, cmd: ConflictsCmd) -> Result<()> {
         }
         ConflictsCmd::Dismiss { sync, id } => {
             let s = syncs::find(&conn, &sync)?;
-            let c = open_conflict(&conn, &s, id)?;
-            conflicts::set_state(&conn, c.id, "dismissed")?;
-            println!("Conflict #{id} dismissed ({} {} stays as it is)", c.local_key, c.field);
+            println!("{}", crate::engine::admin::dismiss(&conn, &s, id)?);
         }
         ConflictsCmd::Reapply { sync, id } => {
             let s = syncs::find(&conn, &sync)?;
-            let c = open_conflict(&conn, &s, id)?;
-            let lost = match c.winner.as_str() {
-                "partner" => c.local_value.clone(),
-                "here" => c.partner_value.clone(),
-                _ => bail!("conflict #{id} was merged: nothing lost to re-apply; dismiss it"),
-            };
-            if let Some(owner) = crate::engine::conflict::owner(&s, &c.field).filter(|o| *o != s.role) {
-                bail!(
-                    "{} is owned by the {} side: only its edits cross, so re-applying here would not reach the \
-                     partner; dismiss the conflict, or change the field there",
-                    c.field,
-                    owner.as_str()
-                );
-            }
-            let mut fields = FieldChanges::default();
-            match c.field.as_str() {
-                "summary" => fields.summary = Some(lost.clone()),
-                "description" => fields.description = Some(lost.clone()),
-                "status" => fields.status = Some(lost.clone()),
-                "priority" => fields.priority = Some(lost.clone()),
-                "assignee" => fields.assignee = Some(if lost == "(unassigned)" { String::new() } else { lost.clone() }),
-                other => bail!("conflict #{id}: the field {other} cannot be re-applied"),
-            }
-            let tracker = crate::tracker::for_sync(&s, &conn)?;
-            let actor = Actor { user: &s.sync_user, origin: None, via: None };
-            tracker.update_issue(&c.local_key, &fields, actor)?;
-            conflicts::set_state(&conn, c.id, "reapplied")?;
-            println!(
-                "{} {} set to {lost:?} again; it crosses to the partner with the next cycle",
-                c.local_key, c.field
-            );
+            println!("{}", crate::engine::admin::reapply(&conn, &s, id)?);
         }
     }
     Ok(())
-}
-
-fn open_conflict(conn: &rusqlite::Connection, s: &SyncRecord, id: i64) -> Result<conflicts::Conflict> {
-    match conflicts::get(conn, &s.id, id)? {
-        Some(c) if c.state == "open" => Ok(c),
-        Some(c) => bail!("conflict #{id} of sync '{}' is {} already", s.name, c.state),
-        None => bail!("sync '{}' has no conflict #{id} (see `postern conflicts list {}`)", s.name, s.name),
-    }
 }
 
 /// `sync edit --field-owner FIELD=master|slave|latest,...`.

@@ -5,10 +5,10 @@ use anyhow::{bail, Result};
 use clap::Subcommand;
 
 use super::{plural, print_json};
-use crate::engine::apply::retry_parked;
+use crate::engine::admin::{partner_key, retry};
 use crate::engine::handshake::format_ms;
 use crate::home::Home;
-use crate::store::{links, problems, syncs, SyncRecord};
+use crate::store::{links, problems, syncs};
 
 #[derive(Debug, Subcommand)]
 pub enum ErrorsCmd {
@@ -73,10 +73,6 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
         }
         ErrorsCmd::Retry { sync, remote_issue: Some(remote_issue), .. } => {
             let s = syncs::find(&conn, &sync)?;
-            let remote_issue = partner_key(&conn, &s, &remote_issue)?;
-            if !problems::is_blocked(&conn, &s.id, &remote_issue)? {
-                bail!("issue {remote_issue} of sync '{}' has no error", s.name);
-            }
             match retry(&mut conn, &s, &remote_issue)? {
                 Ok(line) => println!("{line}"),
                 Err(line) => bail!("{line}"),
@@ -137,31 +133,4 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The partner's key of an issue named by either key (errors are kept by
-/// the partner's key; an admin may well give the local one).
-fn partner_key(conn: &rusqlite::Connection, s: &SyncRecord, issue: &str) -> Result<String> {
-    if problems::is_blocked(conn, &s.id, issue)? {
-        return Ok(issue.to_string());
-    }
-    Ok(links::by_local(conn, &s.id, issue)?.and_then(|l| l.remote_issue_key).unwrap_or_else(|| issue.to_string()))
-}
-
-/// Retries one issue: `Ok(line)` when all its changes applied, `Err(line)`
-/// with the reason when it still fails.
-fn retry(conn: &mut rusqlite::Connection, s: &SyncRecord, remote_issue: &str) -> Result<Result<String, String>> {
-    let (applied, left) = retry_parked(conn, s, remote_issue)?;
-    if left == 0 {
-        return Ok(Ok(format!("[{remote_issue}] {} applied", plural(applied as u64, "change", "changes"))));
-    }
-    let reason = problems::errors(conn, &s.id)?
-        .into_iter()
-        .find(|e| e.remote_issue == remote_issue)
-        .map(|e| e.reason)
-        .unwrap_or_default();
-    Ok(Err(format!(
-        "[{remote_issue}] still failing after {} applied: {reason}",
-        plural(applied as u64, "change", "changes")
-    )))
 }

@@ -26,10 +26,15 @@ pub struct RunArgs {
     /// Seconds between asking a remote tracker (Redmine) for changes.
     #[arg(long, default_value_t = 10.0)]
     tracker_interval: f64,
+    #[command(flatten)]
+    http: super::run_http::HttpArgs,
 }
 
 pub fn run(home: Home, args: RunArgs) -> Result<()> {
     if args.once {
+        if args.http.http.is_some() {
+            anyhow::bail!("--http serves the console from the daemon: not with --once");
+        }
         let report = Peer::open(home)?.cycle()?;
         eprintln!(
             "cycle: {} enqueued, {} sent, {} applied, {} held, {} duplicates, {} quarantined",
@@ -43,13 +48,24 @@ pub fn run(home: Home, args: RunArgs) -> Result<()> {
     if args.tracker_interval.is_nan() || args.tracker_interval <= 0.0 {
         anyhow::bail!("--tracker-interval must be positive");
     }
+    let console = super::run_http::options(&args.http)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(daemon::run(
-        home,
-        RunOptions {
-            interval: Duration::from_secs_f64(args.interval),
-            watch: !args.no_watch,
-            tracker_interval: Duration::from_secs_f64(args.tracker_interval),
-        },
-    ))
+    rt.block_on(async {
+        if let Some(opts) = console {
+            let (admin, addr) = (opts.admin, crate::console::start(home.clone(), opts).await?);
+            tracing::info!(
+                "console on http://{addr}/ ({}), metrics on /metrics, health on /health",
+                if admin { "actions allowed with the token" } else { "read-only" }
+            );
+        }
+        daemon::run(
+            home,
+            RunOptions {
+                interval: Duration::from_secs_f64(args.interval),
+                watch: !args.no_watch,
+                tracker_interval: Duration::from_secs_f64(args.tracker_interval),
+            },
+        )
+        .await
+    })
 }

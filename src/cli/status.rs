@@ -79,7 +79,7 @@ pub struct SyncStatus {
 }
 
 /// "45s", "12m", "3h 5m", "2d 4h".
-fn ago(ms: i64) -> String {
+pub fn ago(ms: i64) -> String {
     let s = ms.max(0) / 1000;
     match s {
         0..60 => format!("{s}s"),

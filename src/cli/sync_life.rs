@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 use clap::Subcommand;
 
 use crate::home::Home;
-use crate::store::{lifecycle, now_ms, syncs};
+use crate::store::{lifecycle, syncs};
 
 #[derive(Debug, Subcommand)]
 pub enum LifeCmd {
@@ -42,20 +42,11 @@ pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
     match cmd {
         LifeCmd::Pause { sync } => {
             let s = syncs::find(&conn, &sync)?;
-            if !lifecycle::set_paused(&conn, &s.id, Some(now_ms()))? {
-                bail!("sync '{}' is already paused", s.name);
-            }
-            println!(
-                "Paused sync '{}': nothing is collected, sent or applied until `postern sync resume {}`",
-                s.name, s.name
-            );
+            println!("{}", crate::engine::admin::pause(&conn, &s)?);
         }
         LifeCmd::Resume { sync } => {
             let s = syncs::find(&conn, &sync)?;
-            if !lifecycle::set_paused(&conn, &s.id, None)? {
-                bail!("sync '{}' is not paused", s.name);
-            }
-            println!("Resumed sync '{}': what changed meanwhile crosses on its next cycle", s.name);
+            println!("{}", crate::engine::admin::resume(&conn, &s)?);
         }
         LifeCmd::AllowMassChange { sync } => {
             let s = syncs::find(&conn, &sync)?;

@@ -310,6 +310,11 @@ fn take(
 }
 
 fn apply_in_order(conn: &Connection, tracker: &Journaled, sync: &SyncRecord, env: &Envelope) -> TResult<()> {
+    let changes = match &env.body {
+        Body::Changes { changes, .. } => changes.len(),
+        _ => 0,
+    };
+    crate::store::activity::count(conn, &sync.id, crate::store::activity::Way::In, changes, crate::store::now_ms())?;
     match &env.body {
         Body::Changes { changes, via } => apply::apply_message(conn, tracker, sync, (env.seq, env.ack), changes, via)?,
         Body::Rekey { cert } => super::rekey::pin_new(conn, sync, cert, env.seq)?,

@@ -10,6 +10,7 @@
 //!    unacknowledged for too long), else an acknowledgement, and ask for a
 //!    resend when a gap lasts.
 
+pub mod admin;
 pub mod apply;
 pub mod arrivals;
 pub mod conflict;

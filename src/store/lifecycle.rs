@@ -53,6 +53,7 @@ const SYNC_TABLES: &[&str] = &[
     "sync_trouble",
     "conflict",
     "out_time",
+    "activity",
 ];
 
 /// Removes everything postern keeps for sync `id`, in one transaction.

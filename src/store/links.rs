@@ -253,3 +253,19 @@ pub fn all(conn: &Connection, sync_id: &str) -> Result<Vec<Link>> {
     }
     Ok(links)
 }
+
+/// One page of a sync's pairs (without comment pairs), newest pairing
+/// first, those whose local or partner key contains `search` (any case):
+/// (how many match in all, the page).
+pub fn page(conn: &Connection, sync_id: &str, search: &str, offset: usize, limit: usize) -> Result<(u64, Vec<Link>)> {
+    let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let filter = "sync_id = ?1 AND (local_key LIKE ?2 ESCAPE '\\' OR COALESCE(remote_key, '') LIKE ?2 ESCAPE '\\')";
+    let total: i64 =
+        conn.query_row(&format!("SELECT COUNT(*) FROM link WHERE {filter}"), params![sync_id, pattern], |r| r.get(0))?;
+    let mut stmt =
+        conn.prepare(&format!("SELECT {COLUMNS} FROM link WHERE {filter} ORDER BY id DESC LIMIT ?3 OFFSET ?4"))?;
+    let rows = stmt
+        .query_map(params![sync_id, pattern, limit as i64, offset as i64], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((total as u64, rows))
+}

@@ -3,6 +3,7 @@
 //! committed transaction survives a crash before the file it came from is
 //! removed. Schema changes are numbered migrations.
 
+pub mod activity;
 pub mod conflicts;
 pub mod lifecycle;
 pub mod links;
@@ -32,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema8.sql"),
     include_str!("schema9.sql"),
     include_str!("schema10.sql"),
+    include_str!("schema11.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.

@@ -30,6 +30,11 @@ pub fn enqueue(conn: &Connection, sync_id: &str, body: &Body, now: i64) -> Resul
         .execute(params![sync_id, seq, now])?;
     conn.prepare_cached("DELETE FROM out_time WHERE sync_id = ?1 AND seq <= ?2 - 1000")?
         .execute(params![sync_id, seq])?;
+    let changes = match body {
+        Body::Changes { changes, .. } => changes.len(),
+        _ => 0,
+    };
+    super::activity::count(conn, sync_id, super::activity::Way::Out, changes, now)?;
     Ok(seq as u64)
 }
 

@@ -143,3 +143,23 @@ pub fn log_quarantine(conn: &Connection, sync_id: Option<&str>, file: &str, reas
 pub fn quarantined(conn: &Connection, sync_id: &str) -> Result<u64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM quarantine WHERE sync_id = ?1", [sync_id], |r| r.get::<_, i64>(0))? as u64)
 }
+
+/// A file that failed the checks, as logged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Quarantined {
+    pub file: String,
+    pub reason: String,
+    pub at: i64,
+}
+
+/// The newest `limit` quarantined files of a sync, newest first.
+pub fn quarantine_list(conn: &Connection, sync_id: &str, limit: usize) -> Result<Vec<Quarantined>> {
+    let mut stmt =
+        conn.prepare("SELECT file, reason, at FROM quarantine WHERE sync_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2")?;
+    let rows = stmt
+        .query_map(params![sync_id, limit as i64], |r| {
+            Ok(Quarantined { file: r.get(0)?, reason: r.get(1)?, at: r.get(2)? })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}

@@ -314,5 +314,6 @@ pub fn craft(
     sink
 }
 pub mod conformance;
+pub mod console;
 pub mod mail;
 pub mod redmine;

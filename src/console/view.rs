@@ -1,0 +1,126 @@
+//! What the console shows, read from the database: the status `postern
+//! status` prints (already without secrets), a sync's health in one word
+//! with what to do about it, and a sync's details.
+
+use anyhow::Result;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::cli::status::{collect, SyncStatus};
+use crate::store::{activity, conflicts, links, now_ms, problems, syncs};
+
+/// One word for how a sync is, worst first: `failing`, `expired`,
+/// `paused`, `held` (a mass change waits), `handshake`, `active`.
+pub fn health(s: &SyncStatus) -> &'static str {
+    if !s.failing.is_empty() {
+        "failing"
+    } else if s.state == "expired" || s.state == "paused" {
+        s.state
+    } else if s.mass_change_held.is_some() {
+        "held"
+    } else {
+        s.state
+    }
+}
+
+/// What the admin can do about each thing that is not well.
+pub fn advice(s: &SyncStatus) -> Vec<String> {
+    let name = &s.name;
+    let mut out = Vec::new();
+    for t in &s.failing {
+        let what = if t.what == "send" { "Sending" } else { "Reading the tracker or receiving" };
+        out.push(format!(
+            "{what} fails since {} ({} tries): {}. postern retries by itself, waiting longer each time; fix the \
+             cause (server, folder, credentials) and it goes on.",
+            crate::engine::handshake::format_ms(t.since),
+            t.tries,
+            t.error
+        ));
+    }
+    match s.state {
+        "paused" => out.push(format!("Paused: nothing crosses. Resume with `postern sync resume {name}`.")),
+        "expired" => out.push(format!(
+            "The handshake expired unaccepted: create a new sync; `postern sync delete {name}` frees the name."
+        )),
+        "handshake" => {
+            out.push("Waiting for the partner to upload the handshake file and send its first message.".to_string())
+        }
+        _ => {}
+    }
+    if let Some(h) = &s.mass_change_held {
+        out.push(format!(
+            "{} issues held back, over the mass-change threshold of {}: check with `postern sync pending {name}`, then \
+             `postern sync allow-mass-change {name}`.",
+            h.issues, h.threshold
+        ));
+    }
+    if s.issues_with_errors > 0 {
+        out.push(format!(
+            "{} issue(s) with errors: their later changes wait. Fix the cause, then retry (`postern errors retry \
+             {name} --all`).",
+            s.issues_with_errors
+        ));
+    }
+    if s.conflicts > 0 {
+        out.push(format!("{} open conflict(s): review them (`postern conflicts list {name}`).", s.conflicts));
+    }
+    if s.quarantined > 0 {
+        out.push(format!(
+            "{} file(s) quarantined: they failed the checks (forged, damaged or for another sync); see the reasons below.",
+            s.quarantined
+        ));
+    }
+    if s.held_for_gap > 0 {
+        out.push(format!(
+            "{} message(s) held for a gap: a missing message was asked for again; it crosses once the partner resends it.",
+            s.held_for_gap
+        ));
+    }
+    out
+}
+
+/// The number of pairs per page of the sync page.
+pub const PAGE: usize = 50;
+
+/// A sync in detail.
+#[derive(Debug, Serialize)]
+pub struct SyncView {
+    pub status: SyncStatus,
+    pub health: &'static str,
+    pub advice: Vec<String>,
+    pub pairs_total: u64,
+    pub pairs: Vec<links::Link>,
+    pub search: String,
+    pub page: usize,
+    pub errors: Vec<problems::IssueError>,
+    pub conflicts: Vec<conflicts::Conflict>,
+    pub quarantine: Vec<problems::Quarantined>,
+    pub hours: Vec<activity::Traffic>,
+    pub totals: activity::Traffic,
+}
+
+/// The sync named `name` (or `None`), page `page` (from 0) of its pairs
+/// matching `search`.
+pub fn sync(conn: &Connection, name: &str, search: &str, page: usize) -> Result<Option<SyncView>> {
+    let Some(rec) = syncs::get_by_name(conn, name)? else {
+        return Ok(None);
+    };
+    let Some(status) = collect(conn)?.into_iter().find(|s| s.id == rec.id) else {
+        return Ok(None);
+    };
+    let (pairs_total, pairs) = links::page(conn, &rec.id, search, page * PAGE, PAGE)?;
+    Ok(Some(SyncView {
+        health: health(&status),
+        advice: advice(&status),
+        pairs_total,
+        pairs,
+        search: search.to_string(),
+        page,
+        errors: problems::errors(conn, &rec.id)?,
+        conflicts: conflicts::list(conn, &rec.id, false)?,
+        quarantine: problems::quarantine_list(conn, &rec.id, 50)?,
+        hours: activity::last_hours(conn, &rec.id, 24, now_ms())?,
+        totals: activity::totals(conn, &rec.id)?,
+        status,
+    }))
+}

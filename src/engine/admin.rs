@@ -1,0 +1,106 @@
+//! The admin's actions on a sync, shared by the CLI and the web console:
+//! pause and resume, retry an issue's blocked changes, re-apply or dismiss
+//! a conflict. Each returns the line to show, or an error in words.
+
+use anyhow::{bail, Result};
+use rusqlite::Connection;
+
+use super::apply::retry_parked;
+use crate::cli::plural;
+use crate::protocol::FieldChanges;
+use crate::store::{conflicts, lifecycle, links, now_ms, problems, SyncRecord};
+use crate::tracker::{Actor, Tracker};
+
+pub fn pause(conn: &Connection, s: &SyncRecord) -> Result<String> {
+    if !lifecycle::set_paused(conn, &s.id, Some(now_ms()))? {
+        bail!("sync '{}' is already paused", s.name);
+    }
+    Ok(format!(
+        "Paused sync '{}': nothing is collected, sent or applied until `postern sync resume {}`",
+        s.name, s.name
+    ))
+}
+
+pub fn resume(conn: &Connection, s: &SyncRecord) -> Result<String> {
+    if !lifecycle::set_paused(conn, &s.id, None)? {
+        bail!("sync '{}' is not paused", s.name);
+    }
+    Ok(format!("Resumed sync '{}': what changed meanwhile crosses on its next cycle", s.name))
+}
+
+/// The partner's key of an issue named by either key (errors are kept by
+/// the partner's key; an admin may well give the local one).
+pub fn partner_key(conn: &Connection, s: &SyncRecord, issue: &str) -> Result<String> {
+    if problems::is_blocked(conn, &s.id, issue)? {
+        return Ok(issue.to_string());
+    }
+    Ok(links::by_local(conn, &s.id, issue)?.and_then(|l| l.remote_issue_key).unwrap_or_else(|| issue.to_string()))
+}
+
+/// Retries one issue with an error (named by either key): `Ok(line)` when
+/// all its changes applied, `Err(line)` with the reason when it still fails.
+pub fn retry(conn: &mut Connection, s: &SyncRecord, issue: &str) -> Result<Result<String, String>> {
+    let remote_issue = partner_key(conn, s, issue)?;
+    if !problems::is_blocked(conn, &s.id, &remote_issue)? {
+        bail!("issue {remote_issue} of sync '{}' has no error", s.name);
+    }
+    let (applied, left) = retry_parked(conn, s, &remote_issue)?;
+    if left == 0 {
+        return Ok(Ok(format!("[{remote_issue}] {} applied", plural(applied as u64, "change", "changes"))));
+    }
+    let reason = problems::errors(conn, &s.id)?
+        .into_iter()
+        .find(|e| e.remote_issue == remote_issue)
+        .map(|e| e.reason)
+        .unwrap_or_default();
+    Ok(Err(format!(
+        "[{remote_issue}] still failing after {} applied: {reason}",
+        plural(applied as u64, "change", "changes")
+    )))
+}
+
+fn open_conflict(conn: &Connection, s: &SyncRecord, id: i64) -> Result<conflicts::Conflict> {
+    match conflicts::get(conn, &s.id, id)? {
+        Some(c) if c.state == "open" => Ok(c),
+        Some(c) => bail!("conflict #{id} of sync '{}' is {} already", s.name, c.state),
+        None => bail!("sync '{}' has no conflict #{id} (see `postern conflicts list {}`)", s.name, s.name),
+    }
+}
+
+pub fn dismiss(conn: &Connection, s: &SyncRecord, id: i64) -> Result<String> {
+    let c = open_conflict(conn, s, id)?;
+    conflicts::set_state(conn, c.id, "dismissed")?;
+    Ok(format!("Conflict #{id} dismissed ({} {} stays as it is)", c.local_key, c.field))
+}
+
+/// Sets the value that lost here again, as a local edit that crosses.
+pub fn reapply(conn: &Connection, s: &SyncRecord, id: i64) -> Result<String> {
+    let c = open_conflict(conn, s, id)?;
+    let lost = match c.winner.as_str() {
+        "partner" => c.local_value.clone(),
+        "here" => c.partner_value.clone(),
+        _ => bail!("conflict #{id} was merged: nothing lost to re-apply; dismiss it"),
+    };
+    if let Some(owner) = super::conflict::owner(s, &c.field).filter(|o| *o != s.role) {
+        bail!(
+            "{} is owned by the {} side: only its edits cross, so re-applying here would not reach the partner; \
+             dismiss the conflict, or change the field there",
+            c.field,
+            owner.as_str()
+        );
+    }
+    let mut fields = FieldChanges::default();
+    match c.field.as_str() {
+        "summary" => fields.summary = Some(lost.clone()),
+        "description" => fields.description = Some(lost.clone()),
+        "status" => fields.status = Some(lost.clone()),
+        "priority" => fields.priority = Some(lost.clone()),
+        "assignee" => fields.assignee = Some(if lost == "(unassigned)" { String::new() } else { lost.clone() }),
+        other => bail!("conflict #{id}: the field {other} cannot be re-applied"),
+    }
+    let tracker = crate::tracker::for_sync(s, conn)?;
+    let actor = Actor { user: &s.sync_user, origin: None, via: None };
+    tracker.update_issue(&c.local_key, &fields, actor)?;
+    conflicts::set_state(conn, c.id, "reapplied")?;
+    Ok(format!("{} {} set to {lost:?} again; it crosses to the partner with the next cycle", c.local_key, c.field))
+}
