@@ -323,3 +323,76 @@ fn ten_thousand_pairs_are_paged_and_searchable() {
     assert_eq!(past.status, 200);
     assert!(past.body.contains("id=\"prev\""), "a page past the end still leads back");
 }
+
+#[test]
+fn a_mail_password_shows_nowhere_in_the_console() {
+    let p = TestPeer::new(MASTER_KEY, "SAM2");
+    let pw = "hunter2-console-mail-secret";
+    let mail = [
+        "--protocol",
+        "email",
+        "--mail-address",
+        "sync@vendor.example",
+        "--imap-host",
+        "127.0.0.1",
+        "--imap-port",
+        "1",
+        "--imap-security",
+        "none",
+        "--imap-user",
+        "sync",
+        "--imap-password",
+        pw,
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        "1",
+        "--smtp-security",
+        "none",
+        "--same-credentials",
+        "--skip-mail-test",
+    ];
+    let base = ["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"];
+    p.ok(&[&base[..], &mail[..]].concat());
+    let (d, addr) = serve(&p, &["--http", "127.0.0.1:0"]);
+    let mut shown: String =
+        ["/", "/sync/acme", "/api/status", "/api/sync/acme", "/metrics"].iter().map(|u| get(&addr, u).body).collect();
+    assert!(shown.contains("<redacted>"), "the mail settings are shown, their password redacted");
+    shown += &p.stop(d);
+    assert!(!shown.contains(pw), "the mail password leaked");
+}
+
+#[test]
+fn console_settings_are_checked_before_anything_starts() {
+    let p = TestPeer::new(MASTER_KEY, "SAM2");
+    let fails = |args: &[&str]| {
+        let out = p.cli(&[&["run"][..], args].concat());
+        assert!(!out.status.success(), "{args:?} must fail");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    assert!(fails(&["--http", "example.com:80"]).contains("give ADDR:PORT"));
+    assert!(fails(&["--http-admin"]).contains("need --http ADDR"));
+    let short = p.home().join("short.token");
+    std::fs::write(&short, "abc").unwrap();
+    let e = fails(&["--http", "127.0.0.1:0", "--http-admin", "--http-token-file", short.to_str().unwrap()]);
+    assert!(e.contains("too short (3 characters"), "{e}");
+    assert!(fails(&["--http", "127.0.0.1:0", "--http-token-file", "/nonexistent/token"])
+        .contains("cannot read the console token file"));
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap().to_string();
+    let e = fails(&["--http", &busy_addr]);
+    assert!(e.contains(&format!("cannot serve the console on {busy_addr}")), "{e}");
+    let config = p.home().join("postern.toml");
+    std::fs::write(&config, "[http]\nlisten = \"127.0.0.1:0\"\nadmn = true\n").unwrap();
+    let e = fails(&["--config", config.to_str().unwrap()]);
+    assert!(e.contains("postern.toml") && e.contains("unknown field `admn`"), "{e}");
+
+    // A config file with a token file next to it.
+    std::fs::write(p.home().join("console.token"), "token-from-the-config-file\n").unwrap();
+    std::fs::write(&config, "[http]\nlisten = \"127.0.0.1:0\"\nadmin = true\ntoken_file = \"console.token\"\n")
+        .unwrap();
+    let (_d, addr) = serve(&p, &["--config", config.to_str().unwrap()]);
+    let answer =
+        http(&addr, "POST", "/sync/nothing/pause", &[("Authorization", "Bearer token-from-the-config-file")], "");
+    assert_eq!(answer.status, 409, "the token of the file works, admin is on: {}", answer.body);
+}
