@@ -172,8 +172,11 @@ fn the_console_in_chromium() {
 
     b.goto(&format!("{base}/login?next=/sync/acme"));
     b.type_into("#token", token);
+    // A click that submits a form returns before the next page is there.
     b.click("#login");
+    b.until("the sync page with its actions after logging in", "document.getElementById('pause') !== null");
     b.click("#pause");
+    b.until("the flash after pausing", "document.getElementById('flash') !== null");
     assert!(b.text("#flash").starts_with("Paused sync 'acme'"), "{}", b.text("#flash"));
     assert_eq!(sc.m.status_of("acme")["state"], "paused");
     assert_eq!(b.text("h1 .badge"), "paused");
@@ -182,5 +185,6 @@ fn the_console_in_chromium() {
     let forged = b.script("return fetch('/sync/acme/resume', {method: 'POST'}).then(r => r.status)");
     assert_eq!(forged, json!(403));
     b.click("#resume");
+    b.until("the flash after resuming", "(document.getElementById('flash') || {}).textContent?.startsWith('Resumed')");
     assert_eq!(sc.m.status_of("acme")["state"], "active");
 }

@@ -284,7 +284,7 @@ fn a_redmine_peer_killed_at_random_writes_everything_exactly_once() {
             t.add_comment(&k, &format!("first note on {i}"), None, a).unwrap();
             t.add_comment(&k, &format!("second note on {i}"), None, a).unwrap();
             let data = format!("log of {i}\n").repeat(100);
-            let file = NewAttachment { filename: "log.txt", media_type: "text/plain", data: data.as_bytes() };
+            let file = NewAttachment::bytes("log.txt", "text/plain", data.as_bytes());
             t.add_attachment(&k, file, None, a).unwrap();
         }
         tx.commit().unwrap();

@@ -37,7 +37,7 @@ pub fn run(pair: &Pair, megabytes: usize, f: &mut Figures) -> Result<()> {
     let d = pair.start(&[])?;
     let start = Instant::now();
     let tx = mdb.transaction()?;
-    let file = NewAttachment { filename: "bench.bin", media_type: "application/octet-stream", data: &data };
+    let file = NewAttachment::bytes("bench.bin", "application/octet-stream", &data);
     Embedded::new(&tx).add_attachment(&key, file, None, Actor::person("bench"))?;
     tx.commit()?;
     drop(data);

@@ -9,7 +9,7 @@ use super::print_json;
 use super::tracker::Who;
 use crate::home::Home;
 use crate::tracker::attachments::MAX_ATTACHMENT_BYTES;
-use crate::tracker::{Actor, Embedded, NewAttachment, Tracker};
+use crate::tracker::{Actor, Content, Embedded, NewAttachment, Tracker};
 
 #[derive(Debug, Subcommand)]
 pub enum AttachmentCmd {
@@ -73,10 +73,9 @@ pub fn attachment(home: &Home, cmd: AttachmentCmd) -> Result<()> {
     match cmd {
         AttachmentCmd::Add { issue, file, name, media_type, who } => {
             let size = std::fs::metadata(&file).with_context(|| format!("cannot read {}", file.display()))?.len();
-            if size > MAX_ATTACHMENT_BYTES as u64 {
+            if size > MAX_ATTACHMENT_BYTES {
                 bail!("{} is {size} bytes; attachments may be at most {MAX_ATTACHMENT_BYTES}", file.display());
             }
-            let data = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let name = match name {
                 Some(n) => n,
                 None => file
@@ -87,7 +86,12 @@ pub fn attachment(home: &Home, cmd: AttachmentCmd) -> Result<()> {
             let media_type = media_type.unwrap_or_else(|| guess_type(&name).to_string());
             let user = who.name();
             let tx = conn.transaction()?;
-            let new = NewAttachment { filename: &name, media_type: &media_type, data: &data };
+            // Read as a stream: a file of any size in bounded memory.
+            let new = NewAttachment {
+                filename: &name,
+                media_type: &media_type,
+                content: Content::File { path: &file, size },
+            };
             let id = Embedded::new(&tx).add_attachment(&issue, new, None, Actor::person(&user))?;
             tx.commit()?;
             println!("{id}");
@@ -103,17 +107,21 @@ pub fn attachment(home: &Home, cmd: AttachmentCmd) -> Result<()> {
             }
         }
         AttachmentCmd::Get { issue, id, out } => {
-            let a = Embedded::new(&conn)
-                .attachment(&issue, &id)?
-                .with_context(|| format!("attachment {id} does not exist on issue {issue}"))?;
+            let missing = || format!("attachment {id} does not exist on issue {issue}");
             if out.as_os_str() == "-" {
-                use std::io::Write;
-                std::io::stdout().write_all(&a.data)?;
+                let mut stdout = std::io::stdout().lock();
+                Embedded::new(&conn).copy_attachment(&issue, &id, &mut stdout)?.with_context(missing)?;
             } else {
-                if out.exists() {
-                    bail!("{} already exists; choose another --out", out.display());
+                let mut file =
+                    std::fs::OpenOptions::new().write(true).create_new(true).open(&out).with_context(|| {
+                        format!("cannot write {} (choose another --out if it exists)", out.display())
+                    })?;
+                let copied = Embedded::new(&conn).copy_attachment(&issue, &id, &mut file);
+                if !matches!(copied, Ok(Some(_))) {
+                    let _ = std::fs::remove_file(&out);
                 }
-                std::fs::write(&out, &a.data).with_context(|| format!("cannot write {}", out.display()))?;
+                copied?.with_context(missing)?;
+                file.sync_all().with_context(|| format!("cannot write {}", out.display()))?;
                 println!("{}", out.display());
             }
         }

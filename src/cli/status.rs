@@ -58,6 +58,10 @@ pub struct SyncStatus {
     pub parts_pending: u64,
     /// The largest message this side sends (agreed with the partner).
     pub max_message_bytes: u64,
+    /// The largest attachment this side sends or takes.
+    pub max_attachment_bytes: u64,
+    /// Large attachments on their way, in chunks.
+    pub transfers: Vec<crate::store::transfers::Progress>,
     pub issues_with_errors: u64,
     pub quarantined: u64,
     /// Open conflicts (`postern conflicts list`).
@@ -127,6 +131,8 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 held_for_gap: outbox::held_summary(conn, &s.id)?.0,
                 parts_pending: crate::engine::parts::pending(conn, &s.id)?,
                 max_message_bytes: s.max_message_bytes,
+                max_attachment_bytes: crate::store::transfers::max_bytes(conn, &s.id)?,
+                transfers: crate::store::transfers::progress(conn, &s.id)?,
                 issues_with_errors: problems::errors(conn, &s.id)?.len() as u64,
                 quarantined: problems::quarantined(conn, &s.id)?,
                 conflicts: crate::store::conflicts::open_count(conn, &s.id)?,
@@ -300,7 +306,23 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
         if s.parts_pending > 0 {
             println!("  in parts        {} piece(s) of a large change received so far", s.parts_pending);
         }
-        println!("  message limit   {} bytes", s.max_message_bytes);
+        for t in &s.transfers {
+            let (way, whose) = if t.direction == "out" { ("sending", "") } else { ("receiving", "the partner's ") };
+            let mb = crate::engine::transfers::mb;
+            let how = match t.state.as_str() {
+                "copying" => "being copied from the tracker".to_string(),
+                "sending" => format!("{} of {} queued", mb(t.done), mb(t.size)),
+                "receiving" => format!("{} of {} received", mb(t.done), mb(t.size)),
+                "complete" => format!("all {} received; waits in the issue's error", mb(t.size)),
+                other => other.to_string(),
+            };
+            println!("  attachment      {way} {} of {whose}{}: {how}", t.filename, t.issue);
+        }
+        println!(
+            "  limits          messages {} bytes, attachments {}",
+            s.max_message_bytes,
+            crate::engine::transfers::mb(s.max_attachment_bytes)
+        );
         println!(
             "  problems        {} with errors, {} quarantined, {}",
             plural(s.issues_with_errors, "issue", "issues"),

@@ -61,6 +61,10 @@ pub struct EditArgs {
     /// side before it waits for `sync allow-mass-change` (0: no limit).
     #[arg(long, value_name = "N")]
     pub(super) mass_change_threshold: Option<u64>,
+    /// The largest attachment this side sends or takes, in MB (default
+    /// 2048). A larger one is listed as an error on its issue.
+    #[arg(long, value_name = "MB")]
+    max_attachment_mb: Option<u64>,
     /// Save Redmine settings without checking them against Redmine.
     #[arg(long)]
     pub(super) skip_tracker_check: bool,
@@ -74,7 +78,7 @@ pub struct EditArgs {
 }
 
 const GIVE: &str = "give what to change: --mapping, --no-mapping, --field-owner, --mass-change-threshold, \
-                    --forward, ";
+                    --max-attachment-mb, --forward, ";
 
 pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
     let conn = home.open_db()?;
@@ -88,6 +92,34 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                 sync.name,
                 sync.protocol
             );
+        }
+    }
+    if let Some(n) = a.max_attachment_mb {
+        if n == 0 || n > 1 << 20 {
+            bail!("--max-attachment-mb takes 1 to 1048576 (MB), not {n}");
+        }
+        crate::store::transfers::set_max_bytes(&conn, &sync.id, n << 20)?;
+        println!(
+            "Sync '{}': attachments up to {n} MB cross; a larger one is listed as an error on its issue \
+             (the partner's own limit applies to what it sends and takes)",
+            sync.name
+        );
+        let more = a.mapping.is_some()
+            || a.no_mapping
+            || a.mass_change_threshold.is_some()
+            || a.field_owner.is_some()
+            || a.exchange.is_some()
+            || mail_given
+            || a.forward.is_some()
+            || a.status_map.is_some()
+            || a.priority_map.is_some()
+            || a.redmine_url.is_some()
+            || a.redmine_key_file.is_some()
+            || a.redmine_key_env.is_some()
+            || a.redmine_ca_file.is_some()
+            || a.redmine_rescan_secs.is_some();
+        if !more {
+            return Ok(());
         }
     }
     if a.mapping.is_some() || a.no_mapping {

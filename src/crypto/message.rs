@@ -38,12 +38,19 @@ pub enum CryptoError {
 /// `own` (so the sender's auditor can read the outgoing trail too, and a
 /// message reflected back is recognised); ASCII armor.
 pub fn seal(own: &Cert, recipient: &Cert, plaintext: &[u8]) -> anyhow::Result<Vec<u8>> {
-    write_sealed(own, plaintext, Encrypt::To([recipient, own]))
+    write_sealed(own, &[plaintext], Encrypt::To([recipient, own]), true)
+}
+
+/// [`seal`] without compression, for content that is mostly compressed
+/// already (attachment chunks): deflating it costs time and saves nothing.
+/// The plaintext is the `parts` one after the other (never copied whole).
+pub fn seal_uncompressed(own: &Cert, recipient: &Cert, parts: &[&[u8]]) -> anyhow::Result<Vec<u8>> {
+    write_sealed(own, parts, Encrypt::To([recipient, own]), false)
 }
 
 /// Signs with `own` and encrypts with a passphrase (the handshake file).
 pub fn seal_with_password(own: &Cert, password: &str, plaintext: &[u8]) -> anyhow::Result<Vec<u8>> {
-    write_sealed(own, plaintext, Encrypt::Password(password))
+    write_sealed(own, &[plaintext], Encrypt::Password(password), true)
 }
 
 enum Encrypt<'r> {
@@ -51,7 +58,7 @@ enum Encrypt<'r> {
     Password(&'r str),
 }
 
-fn write_sealed(own: &Cert, plaintext: &[u8], how: Encrypt<'_>) -> anyhow::Result<Vec<u8>> {
+fn write_sealed(own: &Cert, parts: &[&[u8]], how: Encrypt<'_>, compress: bool) -> anyhow::Result<Vec<u8>> {
     let signer = own
         .keys()
         .unencrypted_secret()
@@ -65,7 +72,8 @@ fn write_sealed(own: &Cert, plaintext: &[u8], how: Encrypt<'_>) -> anyhow::Resul
         .key()
         .clone()
         .into_keypair()?;
-    let mut sink = Vec::new();
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut sink = Vec::with_capacity(len * 137 / 100 + 4096);
     {
         let message = Message::new(&mut sink);
         let message = Armorer::new(message).build()?;
@@ -90,10 +98,12 @@ fn write_sealed(own: &Cert, plaintext: &[u8], how: Encrypt<'_>) -> anyhow::Resul
                 Encryptor::with_passwords(message, Some(pw)).build()?
             }
         };
-        let message = Compressor::new(message).build()?;
+        let message = if compress { Compressor::new(message).build()? } else { message };
         let message = Signer::new(message, signer)?.build()?;
         let mut literal = LiteralWriter::new(message).build()?;
-        literal.write_all(plaintext)?;
+        for p in parts {
+            literal.write_all(p)?;
+        }
         literal.finalize()?;
     }
     Ok(sink)
@@ -229,7 +239,8 @@ fn run_inner(
     };
     let builder = DecryptorBuilder::from_bytes(data).map_err(|e| CryptoError::Corrupt(format!("{e:#}")))?;
     let mut decryptor = builder.with_policy(policy(), None, helper).map_err(classify)?;
-    let mut plaintext = Vec::new();
+    // Sized once: a large chunk's plaintext is not copied while it grows.
+    let mut plaintext = Vec::with_capacity(data.len().min(limit));
     (&mut decryptor).take(limit as u64 + 1).read_to_end(&mut plaintext).map_err(|e| classify(e.into()))?;
     if plaintext.len() > limit {
         return Err(CryptoError::PlaintextTooLarge { limit });

@@ -10,7 +10,7 @@ pub mod message;
 pub mod password;
 
 pub use keys::{cert_from_armored, cert_to_armored, fingerprint, generate_key, peer_user_id, OwnKey};
-pub use message::{open, open_unverified, seal, CryptoError, Opened};
+pub use message::{open, open_unverified, seal, seal_uncompressed, CryptoError, Opened};
 
 use sequoia_openpgp::policy::StandardPolicy;
 

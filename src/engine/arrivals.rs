@@ -9,8 +9,8 @@ use rusqlite::Connection;
 use crate::protocol::{AttachmentSnapshot, Change, CommentSnapshot, FieldChanges, IssueFields};
 use crate::store::origins::{self, Kind};
 use crate::store::{links, SyncRecord};
-use crate::tracker::attachments::sha256_hex;
-use crate::tracker::{Actor, CommentOrigin, NewAttachment, Refusal, TResult as Result, Tracker};
+use crate::tracker::attachments::{sha256_hex, sha256_of_file};
+use crate::tracker::{Actor, CommentOrigin, Content, NewAttachment, Refusal, TResult as Result, Tracker};
 
 /// The local thing named `gid`, if it is (still) here.
 fn find(conn: &Connection, sync: &SyncRecord, kind: Kind, gid: &str) -> Result<Option<String>> {
@@ -163,19 +163,47 @@ pub fn attachment<T: Tracker>(
     let id = match here {
         Some(id) => id,
         None => {
-            let data = base64::engine::general_purpose::STANDARD
-                .decode(&a.data)
-                .map_err(|e| Refusal::Invalid(format!("attachment {} arrived damaged: {e}", a.filename)))?;
-            if sha256_hex(&data) != a.sha256 {
-                return Err(Refusal::Invalid(format!(
-                    "attachment {} arrived damaged: its SHA-256 does not match",
-                    a.filename
-                ))
-                .into());
-            }
-            let file = NewAttachment { filename: &a.filename, media_type: &a.media_type, data: &data };
             let origin = CommentOrigin { author: &a.author, created_at: a.created_at };
-            let id = tracker.add_attachment(key, file, Some(origin), actor)?;
+            let damaged =
+                || Refusal::Invalid(format!("attachment {} arrived damaged: its SHA-256 does not match", a.filename));
+            let id = match (a.size, &a.transfer) {
+                // Received in chunks: the spool file, read as a stream.
+                (Some(size), Some(transfer)) => {
+                    let path = super::transfers::inbound::spool_file(conn, &sync.id, transfer)?;
+                    let (sha256, n) = sha256_of_file(&path)
+                        .map_err(|e| anyhow::anyhow!("cannot read the received attachment {}: {e}", path.display()))?;
+                    if n != size || sha256 != a.sha256 {
+                        return Err(damaged().into());
+                    }
+                    let file = NewAttachment {
+                        filename: &a.filename,
+                        media_type: &a.media_type,
+                        content: Content::File { path: &path, size },
+                    };
+                    tracker.add_attachment(key, file, Some(origin), actor)?
+                }
+                // Described only: the partner did not send it.
+                (Some(size), None) => {
+                    return Err(Refusal::Invalid(format!(
+                        "attachment {} is {} ({size} bytes), over the largest attachment the partner sends on \
+                         this sync; its admin can raise it with `postern sync edit NAME --max-attachment-mb N`, \
+                         then resync the issue's attachments",
+                        a.filename,
+                        super::transfers::mb(size)
+                    ))
+                    .into())
+                }
+                (None, _) => {
+                    let data = base64::engine::general_purpose::STANDARD
+                        .decode(&a.data)
+                        .map_err(|e| Refusal::Invalid(format!("attachment {} arrived damaged: {e}", a.filename)))?;
+                    if sha256_hex(&data) != a.sha256 {
+                        return Err(damaged().into());
+                    }
+                    let file = NewAttachment::bytes(&a.filename, &a.media_type, &data);
+                    tracker.add_attachment(key, file, Some(origin), actor)?
+                }
+            };
             origins::record(conn, Kind::Attachment, &id, &gid)?;
             id
         }

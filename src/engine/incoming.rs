@@ -121,13 +121,17 @@ fn process(
             tracing::debug!(sync = %sync.name, seq, "an exact copy of a message applied before: dropped");
             Outcome::Taken(CycleReport { duplicates: 1, ..Default::default() })
         }
-        Seen::New => match open_checked(peer, sync, &data, name.seq) {
-            Err(rejected) => Outcome::Rejected(rejected),
-            Ok(Opened::Accept(env, cert)) => handshake::take_accept(&mut peer.conn, sync, &env, &cert, &digest)?
-                .map(|()| CycleReport { applied: 1, ..Default::default() })
-                .into(),
-            Ok(Opened::Message(env)) => take(peer, sync, &env, &digest, issues)?,
-        },
+        Seen::New => {
+            let opened = open_checked(peer, sync, &data, name.seq);
+            drop(data); // a large chunk: its sealed form is not needed any more
+            match opened {
+                Err(rejected) => Outcome::Rejected(rejected),
+                Ok(Opened::Accept(env, cert)) => handshake::take_accept(&mut peer.conn, sync, &env, &cert, &digest)?
+                    .map(|()| CycleReport { applied: 1, ..Default::default() })
+                    .into(),
+                Ok(Opened::Message(env)) => take(peer, sync, &env, &digest, issues)?,
+            }
+        }
     };
     Ok(Some((digest, outcome)))
 }
@@ -183,7 +187,7 @@ fn open_checked(peer: &Peer, sync: &SyncRecord, data: &[u8], name_seq: Option<u6
     if own.contains(&signer) {
         return Err(Rejected("one of our own messages, reflected back".into()));
     }
-    let env = Envelope::from_plaintext(&opened.plaintext).map_err(Rejected)?;
+    let env = Envelope::from_plaintext_vec(opened.plaintext).map_err(Rejected)?;
     check_envelope(sync, &own, &env, name_seq)?;
     if env.from != signer {
         return Err(Rejected(format!("claims to be from {} but is signed by {signer}", env.from)));
@@ -256,56 +260,70 @@ fn take(
             let n = outbox::make_due(&tx, &sync.id, *from, *to)?;
             tracing::info!(sync = %sync.name, from, to, due = n, "partner asked for a resend");
         }
-        Body::Accept { .. } | Body::Changes { .. } | Body::Rekey { .. } => match classify(sync.in_seq, env.seq) {
-            Arrival::Duplicate => {
-                syncs::set_ack_due(&tx, &sync.id, true)?;
-                report.duplicates += 1;
-            }
-            Arrival::Hold => {
-                outbox::hold(&tx, &sync.id, env.seq, &String::from_utf8(env.to_json())?, now)?;
-                report.held += 1;
-            }
-            Arrival::Apply if peer.tracker_waiting(&sync.id) && matches!(env.body, Body::Changes { .. }) => {
-                let why = "the tracker is unavailable and asked (Retry-After) not to be asked yet".to_string();
-                return Ok(Outcome::TrackerDown(why, None));
-            }
-            Arrival::Apply => {
-                if let Body::Changes { changes, .. } = &env.body {
-                    let count = issues.0 + super::mass::issues(changes).len();
-                    // What the admin allowed holds for the whole cycle (the
-                    // permission is used up by the first message).
-                    issues.1 = issues.1.max(super::mass::allowed_up_to(sync, "receive"));
-                    if super::mass::beyond(sync, count) && count > issues.1 {
-                        // What waits: this message's issues (those before
-                        // it in this cycle went through).
-                        return Ok(Outcome::MassChange(count - issues.0));
-                    }
-                    super::mass::passed(&tx, sync, "receive")?;
-                    issues.0 = count;
+        Body::Accept { .. } | Body::Changes { .. } | Body::Rekey { .. } | Body::Chunk { .. } => {
+            match classify(sync.in_seq, env.seq) {
+                Arrival::Duplicate => {
+                    syncs::set_ack_due(&tx, &sync.id, true)?;
+                    report.duplicates += 1;
                 }
-                let mut next = Some(env.clone());
-                while let Some(env) = next {
-                    match apply_in_order(&tx, &tracker, sync, &env) {
-                        Ok(()) => report.applied += 1,
-                        // The transaction is dropped: nothing of this message is kept.
-                        Err(TrackerError::Unavailable { reason, retry_after }) => {
-                            let why = format!("the tracker is unavailable: {reason}");
-                            return Ok(Outcome::TrackerDown(why, retry_after));
+                Arrival::Hold => {
+                    outbox::hold(&tx, &sync.id, env.seq, env, now)?;
+                    report.held += 1;
+                }
+                Arrival::Apply
+                    if peer.tracker_waiting(&sync.id)
+                        && matches!(env.body, Body::Changes { .. } | Body::Chunk { .. }) =>
+                {
+                    let why = "the tracker is unavailable and asked (Retry-After) not to be asked yet".to_string();
+                    return Ok(Outcome::TrackerDown(why, None));
+                }
+                Arrival::Apply => {
+                    if let Body::Changes { changes, .. } = &env.body {
+                        let count = issues.0 + super::mass::issues(changes).len();
+                        // What the admin allowed holds for the whole cycle (the
+                        // permission is used up by the first message).
+                        issues.1 = issues.1.max(super::mass::allowed_up_to(sync, "receive"));
+                        if super::mass::beyond(sync, count) && count > issues.1 {
+                            // What waits: this message's issues (those before
+                            // it in this cycle went through).
+                            return Ok(Outcome::MassChange(count - issues.0));
                         }
-                        Err(e) => return Err(e.into()),
+                        super::mass::passed(&tx, sync, "receive")?;
+                        issues.0 = count;
                     }
-                    next = match outbox::take_held(&tx, &sync.id, env.seq + 1)? {
-                        Some(held) => Some(Envelope::from_json(held.as_bytes()).map_err(anyhow::Error::msg)?),
-                        None => None,
-                    };
+                    // The message, then any held ones that follow it (no copy
+                    // of a large chunk).
+                    let mut held: Option<Envelope> = None;
+                    loop {
+                        let env = held.as_ref().unwrap_or(env);
+                        match apply_in_order(&tx, &tracker, sync, env) {
+                            Ok(()) => report.applied += 1,
+                            // The transaction is dropped: nothing of this message is kept.
+                            Err(TrackerError::Unavailable { reason, retry_after }) => {
+                                let why = format!("the tracker is unavailable: {reason}");
+                                return Ok(Outcome::TrackerDown(why, retry_after));
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                        held = outbox::take_held(&tx, &sync.id, env.seq + 1)?;
+                        if held.is_none() {
+                            break;
+                        }
+                    }
                 }
             }
-        },
+        }
     }
     seen::record(&tx, &sync.id, digest, env.seq, now)?;
     let in_seq = syncs::get(&tx, &sync.id)?.map_or(0, |s| s.in_seq);
     tx.commit()?;
     tracker.done_up_to(in_seq)?;
+    if report.applied > 0 {
+        super::transfers::inbound::clean(conn, &sync.id)?;
+    }
+    if env.ack > sync.out_acked {
+        super::transfers::out::finish_acknowledged(conn, sync)?;
+    }
     Ok(Outcome::Taken(report))
 }
 
@@ -318,6 +336,20 @@ fn apply_in_order(conn: &Connection, tracker: &Journaled, sync: &SyncRecord, env
     match &env.body {
         Body::Changes { changes, via } => apply::apply_message(conn, tracker, sync, (env.seq, env.ack), changes, via)?,
         Body::Rekey { cert } => super::rekey::pin_new(conn, sync, cert, env.seq)?,
+        Body::Chunk { transfer, issue, attachment, index, total, offset, len, via, data } => {
+            let chunk = super::transfers::inbound::Chunk {
+                transfer,
+                issue,
+                attachment: attachment.as_ref(),
+                index: *index,
+                total: *total,
+                offset: *offset,
+                len: *len,
+                via,
+                data,
+            };
+            super::transfers::inbound::take(conn, tracker, sync, (env.seq, env.ack), &chunk)?
+        }
         _ => {}
     }
     Ok(syncs::set_in_seq(conn, &sync.id, env.seq)?)

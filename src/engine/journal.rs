@@ -28,7 +28,7 @@ use serde::Serialize;
 use crate::protocol::{Change, FieldChanges, IssueFields};
 use crate::store::now_ms;
 use crate::tracker::{
-    Actor, AnyTracker, Attachment, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, TResult, Tracker,
+    Actor, AnyTracker, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, TResult, Tracker,
     TrackerError, Vocabulary, WrittenBefore,
 };
 
@@ -185,8 +185,8 @@ impl Tracker for Journaled<'_, '_> {
     fn local_comment_time(&self, key: &str, comment: &str, sync: &str) -> TResult<Option<i64>> {
         self.inner.local_comment_time(key, comment, sync)
     }
-    fn attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>> {
-        self.inner.attachment(key, id)
+    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
+        self.inner.copy_attachment(key, id, out)
     }
     fn create_issue(&self, project: &str, fields: &IssueFields, actor: Actor<'_>) -> TResult<String> {
         let lookup = WrittenBefore::Issue { summary: &fields.summary };
@@ -218,7 +218,7 @@ impl Tracker for Journaled<'_, '_> {
         origin: Option<CommentOrigin<'_>>,
         actor: Actor<'_>,
     ) -> TResult<String> {
-        let lookup = WrittenBefore::Attachment { key, filename: file.filename, size: file.data.len() as u64 };
+        let lookup = WrittenBefore::Attachment { key, filename: file.filename, size: file.size() };
         self.write(Some(lookup), || self.inner.add_attachment(key, file, origin, actor), |id| id)
     }
     fn delete_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {

@@ -25,6 +25,7 @@ pub mod records;
 pub mod rekey;
 pub mod resync;
 pub mod rules;
+pub mod transfers;
 pub mod worklogs;
 
 use anyhow::{Context, Result};
@@ -387,5 +388,6 @@ pub fn own_user_id(sync: &SyncRecord) -> String {
 /// entries in the apply journal and a remote tracker's change detection.
 pub fn forget_sync(home: &std::path::Path, sync_id: &str) -> Result<()> {
     journal::forget(home, sync_id)?;
+    transfers::forget(home, sync_id)?;
     crate::tracker::forget(home, sync_id)
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use anyhow::Result;
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::crypto::{seal, OwnKey};
+use crate::crypto::{seal, seal_uncompressed, OwnKey};
 use crate::protocol::entity;
 use crate::protocol::names::{self, message_name};
 use base64::Engine as _;
@@ -16,7 +16,7 @@ use crate::protocol::{
 };
 use crate::store::origins::{self, Kind};
 use crate::store::{links, now_ms, outbox, syncs, SyncRecord};
-use crate::tracker::{Attachment, ChangeKind, ChangeRecord, Issue, TResult, Tracker};
+use crate::tracker::{Attachment, AttachmentInfo, ChangeKind, ChangeRecord, Issue, TResult, Tracker};
 use crate::transport::Transport;
 
 /// Change-log rows read per query.
@@ -122,6 +122,7 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     }
     super::mass::passed(&tx, &current, "send")?;
     enqueued += batch.flush(&tx, &sync.id, now)?;
+    enqueued += super::transfers::out::feed(&tx, tracker, &current, now)?;
     if cursor != start {
         syncs::set_cursor(&tx, &sync.id, &cursor)?;
     }
@@ -161,11 +162,39 @@ pub(super) fn snapshot(conn: &Connection, tracker: &impl Tracker, issue: Issue) 
     let mut out =
         vec![Change::IssueCreated { issue: issue.key.clone(), fields: issue.fields, comments, gid, worklogs }];
     for a in &issue.attachments {
-        if let Some(a) = tracker.attachment(&issue.key, &a.id)? {
-            out.push(Change::AttachmentAdded { issue: issue.key.clone(), attachment: attachment_snapshot(conn, a)? });
-        }
+        out.extend(attachment_change(conn, tracker, &issue.key, a)?);
     }
     Ok(out)
+}
+
+/// The change sending attachment `info` of issue `key`: with its content
+/// when small, only described when large (the content follows in chunks,
+/// see `transfers`); `None` when it is gone.
+pub(super) fn attachment_change(
+    conn: &Connection,
+    tracker: &impl Tracker,
+    key: &str,
+    info: &AttachmentInfo,
+) -> Result<Option<Change>> {
+    if info.size <= super::transfers::INLINE_MAX {
+        return Ok(match tracker.attachment(key, &info.id)? {
+            Some(a) => Some(Change::AttachmentAdded { issue: key.into(), attachment: attachment_snapshot(conn, a)? }),
+            None => None,
+        });
+    }
+    let attachment = AttachmentSnapshot {
+        id: info.id.clone(),
+        filename: info.filename.clone(),
+        media_type: info.media_type.clone(),
+        author: info.on_behalf_of.clone().unwrap_or_else(|| info.author.clone()),
+        created_at: info.created_at,
+        sha256: info.sha256.clone(),
+        data: String::new(),
+        size: Some(info.size),
+        transfer: None,
+        gid: origins::carried(conn, Kind::Attachment, &info.id)?,
+    };
+    Ok(Some(Change::AttachmentAdded { issue: key.into(), attachment }))
 }
 
 /// An issue's comments as they stand, with where each was first made.
@@ -210,6 +239,8 @@ pub(super) fn attachment_snapshot(conn: &Connection, a: Attachment) -> Result<At
         created_at: a.info.created_at,
         sha256: a.info.sha256,
         data: base64::engine::general_purpose::STANDARD.encode(&a.data),
+        size: None,
+        transfer: None,
         gid,
     })
 }
@@ -255,10 +286,19 @@ fn to_change(
             Change::CommentEdited { issue, comment: comment.clone(), body: body.clone(), at: row.at }
         }
         ChangeKind::CommentDeleted { comment } => Change::CommentDeleted { issue, comment: comment.clone() },
-        ChangeKind::AttachmentAdded { attachment, .. } => match tracker.attachment(&issue, attachment)? {
-            Some(a) => Change::AttachmentAdded { issue, attachment: attachment_snapshot(conn, a)? },
-            None => return Ok(None),
-        },
+        ChangeKind::AttachmentAdded { attachment, size, .. } if *size <= super::transfers::INLINE_MAX => {
+            match tracker.attachment(&issue, attachment)? {
+                Some(a) => Change::AttachmentAdded { issue, attachment: attachment_snapshot(conn, a)? },
+                None => return Ok(None),
+            }
+        }
+        ChangeKind::AttachmentAdded { attachment, .. } => {
+            let info = tracker.issue(&issue)?.and_then(|i| i.attachments.into_iter().find(|a| a.id == *attachment));
+            match info {
+                Some(info) => return attachment_change(conn, tracker, &issue, &info),
+                None => return Ok(None),
+            }
+        }
         ChangeKind::AttachmentDeleted { attachment } => {
             Change::AttachmentDeleted { issue, attachment: attachment.clone() }
         }
@@ -295,6 +335,12 @@ impl Batch {
     ) -> Result<u64> {
         let mut change = change;
         self.mapping.out_change(&mut change);
+        if let Change::AttachmentAdded { attachment: a, .. } = &change {
+            let chunk = self.budget.chunk_raw as u64;
+            if a.size.is_some() && super::transfers::out::register(conn, sync_id, key, a, via, chunk, now)? {
+                return Ok(0);
+            }
+        }
         let json = serde_json::to_vec(&change)?;
         let mut enqueued = 0;
         if !self.changes.is_empty()
@@ -371,7 +417,9 @@ pub fn send(
         None => format!("the {} peer", sync.role.as_str()),
     };
     // Signed by the key the partner expects for this number (rotation).
-    let write = |seq: u64, body: Body| -> Result<()> {
+    let write = |seq: u64, mut body: Body| -> Result<()> {
+        // A chunk's bytes come from its spool file, only now.
+        super::transfers::out::payload(conn, &sync.id, &mut body)?;
         let signer = super::rekey::signer(key, retired, sync, seq)?;
         let env = Envelope {
             postern: FORMAT_VERSION,
@@ -383,9 +431,14 @@ pub fn send(
             sent_at: now,
             body,
         };
-        let json = env.to_json();
-        let plain = if transport.mime_entity() { entity::wrap(&env, &json, &sync.name, &sender) } else { json };
-        let sealed = seal(signer.cert(), &partner, &plain)?;
+        let sealed = match env.chunk_plaintext() {
+            Some((head, data)) => seal_uncompressed(signer.cert(), &partner, &[&head, data])?,
+            None => {
+                let json = env.to_json();
+                let plain = if transport.mime_entity() { entity::wrap(&env, &json, &sync.name, &sender) } else { json };
+                seal(signer.cert(), &partner, &plain)?
+            }
+        };
         transport.send(&message_name(&sync.id, seq, &names::new_nonce()), &sealed)
     };
     let mut sent = 0;
@@ -430,7 +483,7 @@ pub fn next_due(conn: &Connection, sync: &SyncRecord) -> Result<Option<i64>> {
     if sync.partner_fpr.is_none() {
         return Ok(None);
     }
-    if sync.ack_due {
+    if sync.ack_due || super::transfers::out::can_feed(conn, &sync.id)? {
         return Ok(Some(0));
     }
     let resend = outbox::next_send(conn, &sync.id, sync.resend_after_ms)?;

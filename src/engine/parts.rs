@@ -16,6 +16,11 @@ use crate::protocol::{Change, WireChange};
 const OVERHEAD: usize = 16 * 1024;
 /// Batches stay below this many JSON bytes even when the limit is larger.
 const BATCH_TARGET: usize = 2 * 1024 * 1024;
+/// Attachment chunks stay below this many bytes even when the limit is
+/// larger: every buffer a message needs (sealed, decrypted, the decoder's
+/// own) stays small, and so does what the allocator keeps of them (with
+/// 7 MB chunks a receiving peer grew past 100 MB).
+const CHUNK_TARGET: usize = 2 * 1024 * 1024;
 /// The largest change the receiver reassembles.
 pub const MAX_CHANGE_BYTES: usize = 256 * 1024 * 1024;
 
@@ -27,12 +32,19 @@ pub struct Budget {
     /// Raw bytes of a change's JSON per part (base64 adds 33%, armoring
     /// another 35%, whether or not compression helps).
     pub part_raw: usize,
+    /// Raw bytes of an attachment chunk (sent uncompressed; armoring adds
+    /// about 35%).
+    pub chunk_raw: usize,
 }
 
 impl Budget {
     pub fn for_limit(max_message_bytes: u64) -> Self {
         let room = (max_message_bytes as usize).saturating_sub(OVERHEAD).max(OVERHEAD);
-        Budget { batch_json: (room * 10 / 14).min(BATCH_TARGET), part_raw: room * 10 / 19 }
+        Budget {
+            batch_json: (room * 10 / 14).min(BATCH_TARGET),
+            part_raw: room * 10 / 19,
+            chunk_raw: (room * 10 / 14).min(CHUNK_TARGET),
+        }
     }
 }
 
@@ -128,6 +140,7 @@ mod tests {
         assert!(b.part_raw * 4 / 3 * 136 / 100 + OVERHEAD < 10_000_000, "{b:?}");
         let small = Budget::for_limit(64 * 1024);
         assert!(small.batch_json * 136 / 100 + OVERHEAD <= 64 * 1024, "{small:?}");
+        assert!(b.chunk_raw * 136 / 100 + OVERHEAD < 10_000_000, "{b:?}");
     }
 
     #[test]

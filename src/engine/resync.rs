@@ -10,7 +10,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use super::outgoing::{attachment_snapshot, comment_snapshots, snapshot, worklog_snapshot, Batch};
+use super::outgoing::{attachment_change, comment_snapshots, snapshot, worklog_snapshot, Batch};
 pub use crate::protocol::scope::{Scope, FIELDS};
 use crate::protocol::{Change, FieldChanges};
 use crate::store::{links, now_ms, syncs, SyncRecord};
@@ -161,8 +161,8 @@ fn state(
     let mut synced = 0;
     for a in &unsent {
         // An attachment that cannot be read now is reported, not fatal.
-        if let Ok(Some(a)) = tracker.attachment(&issue.key, &a.id) {
-            out.push(Change::AttachmentAdded { issue: issue.key.clone(), attachment: attachment_snapshot(conn, a)? });
+        if let Ok(Some(change)) = attachment_change(conn, tracker, &issue.key, a) {
+            out.push(change);
             synced += 1;
         }
     }

@@ -159,7 +159,8 @@ pub struct CommentSnapshot {
     pub gid: Option<String>,
 }
 
-/// A file attached to an issue, content included (standard base64).
+/// A file attached to an issue: small ones with their content (standard
+/// base64), large ones described here and streamed in chunks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentSnapshot {
     pub id: String,
@@ -169,7 +170,17 @@ pub struct AttachmentSnapshot {
     pub created_at: i64,
     /// SHA-256 of the content, hex: the receiver checks it.
     pub sha256: String,
+    /// The content, base64; empty when it travels in chunks (`size` set).
+    #[serde(default)]
     pub data: String,
+    /// Set when the content travels apart, in [`crate::protocol::Body::Chunk`]
+    /// messages, rather than in `data`: its size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The receiver's transfer that brought the content (never on the
+    /// wire: set on the change a completed transfer becomes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<String>,
     /// Where the attachment was first made, when not on the sender's side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,

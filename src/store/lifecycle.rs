@@ -54,6 +54,8 @@ const SYNC_TABLES: &[&str] = &[
     "conflict",
     "out_time",
     "activity",
+    "transfer_out",
+    "transfer_in",
 ];
 
 /// Removes everything postern keeps for sync `id`, in one transaction.

@@ -13,6 +13,7 @@ pub mod problems;
 pub mod replace;
 pub mod seen;
 pub mod syncs;
+pub mod transfers;
 pub mod trouble;
 
 use std::path::Path;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema9.sql"),
     include_str!("schema10.sql"),
     include_str!("schema11.sql"),
+    include_str!("schema12.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.

@@ -117,25 +117,37 @@ pub fn pending(conn: &Connection, sync_id: &str) -> Result<u64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM outbox WHERE sync_id = ?1", [sync_id], |r| r.get::<_, i64>(0))? as u64)
 }
 
-/// Stores a verified message that arrived ahead of a gap (ignored if held).
-pub fn hold(conn: &Connection, sync_id: &str, seq: u64, envelope: &str, now: i64) -> Result<()> {
+/// Stores a verified message that arrived ahead of a gap (ignored if
+/// held): its envelope's JSON and a chunk's bytes.
+pub fn hold(conn: &Connection, sync_id: &str, seq: u64, env: &crate::protocol::Envelope, now: i64) -> Result<()> {
+    let payload = match &env.body {
+        Body::Chunk { data, .. } => Some(data.as_slice()),
+        _ => None,
+    };
     conn.execute(
-        "INSERT OR IGNORE INTO held (sync_id, seq, envelope, received_at) VALUES (?1, ?2, ?3, ?4)",
-        params![sync_id, seq as i64, envelope, now],
+        "INSERT OR IGNORE INTO held (sync_id, seq, envelope, received_at, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![sync_id, seq as i64, String::from_utf8(env.to_json())?, now, payload],
     )?;
     Ok(())
 }
 
 /// Removes and returns the held message `seq`, if there is one.
-pub fn take_held(conn: &Connection, sync_id: &str, seq: u64) -> Result<Option<String>> {
-    let env: Option<String> = conn
+pub fn take_held(conn: &Connection, sync_id: &str, seq: u64) -> Result<Option<crate::protocol::Envelope>> {
+    let row: Option<(String, Option<Vec<u8>>)> = conn
         .query_row(
-            "DELETE FROM held WHERE sync_id = ?1 AND seq = ?2 RETURNING envelope",
+            "DELETE FROM held WHERE sync_id = ?1 AND seq = ?2 RETURNING envelope, payload",
             params![sync_id, seq as i64],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    Ok(env)
+    let Some((json, payload)) = row else {
+        return Ok(None);
+    };
+    let mut env = crate::protocol::Envelope::from_json(json.as_bytes()).map_err(anyhow::Error::msg)?;
+    if let (Body::Chunk { data, .. }, Some(payload)) = (&mut env.body, payload) {
+        *data = payload;
+    }
+    Ok(Some(env))
 }
 
 /// Lowest held number and when the oldest held message arrived.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::redmine::{Redmine, RedmineSettings};
 use super::{
-    Actor, Attachment, ChangePage, CommentOrigin, Embedded, Issue, NewAttachment, NewWorklog, TResult, Tracker,
+    Actor, AttachmentInfo, ChangePage, CommentOrigin, Embedded, Issue, NewAttachment, NewWorklog, TResult, Tracker,
     Vocabulary, WrittenBefore,
 };
 use crate::protocol::{FieldChanges, IssueFields};
@@ -145,8 +145,8 @@ impl Tracker for AnyTracker<'_> {
     fn delete_comment(&self, key: &str, comment: &str, actor: Actor<'_>) -> TResult<()> {
         each!(self, t => t.delete_comment(key, comment, actor))
     }
-    fn attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>> {
-        each!(self, t => t.attachment(key, id))
+    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
+        each!(self, t => t.copy_attachment(key, id, out))
     }
     fn add_attachment(
         &self,

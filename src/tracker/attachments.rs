@@ -1,14 +1,20 @@
-//! Attachments of the embedded tracker: files kept whole in `t_attachment`,
-//! with a SHA-256 so both sides can show they hold the same bytes.
+//! Attachments of the embedded tracker: described in `t_attachment` with a
+//! SHA-256 (so both sides can show they hold the same bytes), the content
+//! in pieces of 1 MiB in `t_attachment_piece`, written and read as streams.
+
+use std::io::{Read, Write};
 
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::{Actor, Attachment, AttachmentInfo, ChangeKind, CommentOrigin, Embedded, NewAttachment, Refusal, TResult};
+use super::{Actor, AttachmentInfo, ChangeKind, CommentOrigin, Embedded, NewAttachment, Refusal, TResult};
 use crate::store::now_ms;
 
-/// The largest file the embedded tracker takes.
-pub const MAX_ATTACHMENT_BYTES: usize = 100 * 1024 * 1024;
+/// The largest file the embedded tracker takes (what crosses a sync is
+/// limited by the sync's own setting).
+pub const MAX_ATTACHMENT_BYTES: u64 = 64 << 30;
+/// Bytes per stored piece.
+const PIECE: usize = 1 << 20;
 
 const COLUMNS: &str = "id, filename, media_type, size, sha256, author, on_behalf_of, created_at";
 
@@ -70,17 +76,25 @@ impl Embedded<'_> {
             .optional()?)
     }
 
-    pub(super) fn get_attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>> {
+    pub(super) fn copy_attachment_to(
+        &self,
+        key: &str,
+        id: &str,
+        out: &mut dyn Write,
+    ) -> TResult<Option<AttachmentInfo>> {
         let (issue_id, _) = self.issue_row(key)?;
         let Some(n) = self.attachment_id(issue_id, id)? else {
             return Ok(None);
         };
-        Ok(self
-            .conn()
-            .query_row(&format!("SELECT {COLUMNS}, data FROM t_attachment WHERE id = ?1"), [n], |r| {
-                Ok(Attachment { info: info(r)?, data: r.get(8)? })
-            })
-            .optional()?)
+        let info = self.conn().query_row(&format!("SELECT {COLUMNS} FROM t_attachment WHERE id = ?1"), [n], info)?;
+        let mut stmt =
+            self.conn().prepare_cached("SELECT data FROM t_attachment_piece WHERE attachment_id = ?1 ORDER BY idx")?;
+        let mut rows = stmt.query([n])?;
+        while let Some(row) = rows.next()? {
+            let piece = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+            out.write_all(piece).map_err(|e| anyhow::anyhow!("cannot write attachment {id} of {key}: {e}"))?;
+        }
+        Ok(Some(info))
     }
 
     pub(super) fn insert_attachment(
@@ -91,11 +105,11 @@ impl Embedded<'_> {
         actor: Actor<'_>,
     ) -> TResult<String> {
         check_filename(file.filename)?;
-        if file.data.len() > MAX_ATTACHMENT_BYTES {
+        let size = file.size();
+        if size > MAX_ATTACHMENT_BYTES {
             return Err(Refusal::Invalid(format!(
-                "attachment {} is {} bytes; the embedded tracker takes at most {MAX_ATTACHMENT_BYTES}",
+                "attachment {} is {size} bytes; the embedded tracker takes at most {MAX_ATTACHMENT_BYTES}",
                 file.filename,
-                file.data.len()
             ))
             .into());
         }
@@ -104,28 +118,58 @@ impl Embedded<'_> {
         let on_behalf_of = origin.map(|o| o.author);
         self.conn().execute(
             "INSERT INTO t_attachment (issue_id, filename, media_type, data, size, sha256, author, on_behalf_of, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                issue_id,
-                file.filename,
-                file.media_type,
-                file.data,
-                file.data.len() as i64,
-                sha256_hex(file.data),
-                actor.user,
-                on_behalf_of,
-                origin.map_or(now, |o| o.created_at)
-            ],
+             VALUES (?1, ?2, ?3, x'', 0, '', ?4, ?5, ?6)",
+            params![issue_id, file.filename, file.media_type, actor.user, on_behalf_of, origin.map_or(now, |o| o.created_at)],
         )?;
-        let id = self.conn().last_insert_rowid().to_string();
+        let n = self.conn().last_insert_rowid();
+        let (written, sha256) = self.write_pieces(n, &file)?;
+        if written != size {
+            return Err(anyhow::anyhow!(
+                "attachment {} changed while it was stored: {written} bytes, not {size}",
+                file.filename
+            )
+            .into());
+        }
+        self.conn()
+            .execute("UPDATE t_attachment SET size = ?2, sha256 = ?3 WHERE id = ?1", params![n, size as i64, sha256])?;
+        let id = n.to_string();
         self.conn().execute("UPDATE t_issue SET updated_at = ?2 WHERE id = ?1", params![issue_id, now])?;
-        let kind = ChangeKind::AttachmentAdded {
-            attachment: id.clone(),
-            filename: file.filename.into(),
-            size: file.data.len() as u64,
-        };
+        let kind = ChangeKind::AttachmentAdded { attachment: id.clone(), filename: file.filename.into(), size };
         self.log(&project, key, actor, &kind)?;
         Ok(id)
+    }
+
+    /// Stores the content in pieces; returns its size and SHA-256.
+    fn write_pieces(&self, attachment: i64, file: &NewAttachment<'_>) -> TResult<(u64, String)> {
+        let mut reader = file.reader().map_err(|e| anyhow::anyhow!("cannot read attachment {}: {e}", file.filename))?;
+        let mut insert = self
+            .conn()
+            .prepare_cached("INSERT INTO t_attachment_piece (attachment_id, idx, data) VALUES (?1, ?2, ?3)")?;
+        let mut hash = Sha256::new();
+        let mut buf = vec![0u8; PIECE];
+        let (mut total, mut idx) = (0u64, 0i64);
+        loop {
+            let mut filled = 0;
+            while filled < PIECE {
+                match reader.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(k) => filled += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(anyhow::anyhow!("cannot read attachment {}: {e}", file.filename).into()),
+                }
+            }
+            if filled == 0 {
+                break;
+            }
+            hash.update(&buf[..filled]);
+            insert.execute(params![attachment, idx, &buf[..filled]])?;
+            total += filled as u64;
+            idx += 1;
+            if filled < PIECE {
+                break;
+            }
+        }
+        Ok((total, hex::encode(hash.finalize())))
     }
 
     pub(super) fn remove_attachment(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
@@ -135,7 +179,46 @@ impl Embedded<'_> {
             .ok_or_else(|| Refusal::Invalid(format!("attachment {id} does not exist on issue {key}")))?;
         // The content goes; the row stays so ids are never reused.
         self.conn().execute("UPDATE t_attachment SET deleted = 1, data = x'' WHERE id = ?1", [n])?;
+        self.conn().execute("DELETE FROM t_attachment_piece WHERE attachment_id = ?1", [n])?;
         self.conn().execute("UPDATE t_issue SET updated_at = ?2 WHERE id = ?1", params![issue_id, now_ms()])?;
         self.log(&project, key, actor, &ChangeKind::AttachmentDeleted { attachment: id.into() })
     }
+}
+
+/// A writer that counts and hashes what passes through it.
+pub struct Hashing<W> {
+    pub inner: W,
+    hash: Sha256,
+    pub written: u64,
+}
+
+impl<W: Write> Hashing<W> {
+    pub fn new(inner: W) -> Self {
+        Hashing { inner, hash: Sha256::new(), written: 0 }
+    }
+
+    /// The SHA-256 (hex) of everything written.
+    pub fn sha256(&self) -> String {
+        hex::encode(self.hash.clone().finalize())
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// SHA-256 (hex) and size of a file, read as a stream.
+pub fn sha256_of_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+    let mut h = Hashing::new(std::io::sink());
+    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
+    Ok((h.sha256(), h.written))
 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    Actor, Attachment, ChangeKind, ChangePage, Comment, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal,
+    Actor, AttachmentInfo, ChangeKind, ChangePage, Comment, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal,
     TResult, Tracker, Vocabulary,
 };
 use crate::protocol::{FieldChanges, IssueFields};
@@ -428,8 +428,8 @@ impl Tracker for Embedded<'_> {
         self.log(&project, key, actor, &ChangeKind::CommentDeleted { comment: comment.into() })
     }
 
-    fn attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>> {
-        self.get_attachment(key, id)
+    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
+        self.copy_attachment_to(key, id, out)
     }
 
     fn add_attachment(

@@ -122,7 +122,36 @@ pub struct Attachment {
 pub struct NewAttachment<'a> {
     pub filename: &'a str,
     pub media_type: &'a str,
-    pub data: &'a [u8],
+    pub content: Content<'a>,
+}
+
+/// An attachment's content: bytes in memory, or a file read as a stream
+/// (a large attachment received into a spool file).
+#[derive(Debug, Clone, Copy)]
+pub enum Content<'a> {
+    Bytes(&'a [u8]),
+    File { path: &'a std::path::Path, size: u64 },
+}
+
+impl<'a> NewAttachment<'a> {
+    pub fn bytes(filename: &'a str, media_type: &'a str, data: &'a [u8]) -> Self {
+        NewAttachment { filename, media_type, content: Content::Bytes(data) }
+    }
+
+    pub fn size(&self) -> u64 {
+        match self.content {
+            Content::Bytes(d) => d.len() as u64,
+            Content::File { size, .. } => size,
+        }
+    }
+
+    /// The content as a stream.
+    pub fn reader(&self) -> std::io::Result<Box<dyn std::io::Read + 'a>> {
+        Ok(match self.content {
+            Content::Bytes(d) => Box::new(d),
+            Content::File { path, .. } => Box::new(std::fs::File::open(path)?),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -310,8 +339,16 @@ pub trait Tracker {
     ) -> TResult<String>;
     fn edit_comment(&self, key: &str, comment: &str, body: &str, actor: Actor<'_>) -> TResult<()>;
     fn delete_comment(&self, key: &str, comment: &str, actor: Actor<'_>) -> TResult<()>;
-    /// An attachment of issue `key` with its content (`None` if deleted).
-    fn attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>>;
+    /// Streams the content of an attachment of issue `key` into `out`
+    /// (`None` if deleted); the info's size and SHA-256 are of what was
+    /// written.
+    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>>;
+    /// An attachment with its content in memory (`None` if deleted): for
+    /// small files; large ones are streamed with [`Self::copy_attachment`].
+    fn attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>> {
+        let mut data = Vec::new();
+        Ok(self.copy_attachment(key, id, &mut data)?.map(|info| Attachment { info, data }))
+    }
     /// `origin`: the partner's author and time, as for comments.
     fn add_attachment(
         &self,

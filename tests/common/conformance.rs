@@ -170,13 +170,13 @@ pub fn run(t: &Sides<'_>) {
 
     // Attachments, byte for byte.
     let data: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let file = NewAttachment { filename: "dump.bin", media_type: "application/octet-stream", data: &data };
+    let file = NewAttachment::bytes("dump.bin", "application/octet-stream", &data);
     let att = t.sync.add_attachment(&a, file, Some(origin), t.as_sync()).unwrap();
     let got = t.sync.attachment(&a, &att).unwrap().expect("the attachment");
     assert_eq!(got.data, data);
     assert_eq!(got.info.sha256, postern::tracker::attachments::sha256_hex(&data));
     assert_eq!(got.info.on_behalf_of.as_deref(), Some("Vera Vendor"));
-    let file = NewAttachment { filename: "notes.txt", media_type: "text/plain", data: b"from a person" };
+    let file = NewAttachment::bytes("notes.txt", "text/plain", b"from a person");
     let theirs_att = t.person.add_attachment(&a, file, None, person()).unwrap();
     let (news, c) = t.read(&cursor);
     cursor = c;
@@ -225,7 +225,7 @@ pub fn run(t: &Sides<'_>) {
         assert_eq!(t.sync.find_write(&w, since).unwrap().as_deref(), Some(id.as_str()));
         let w = WrittenBefore::Comment { key: &b, body: "never written", author: None };
         assert_eq!(t.sync.find_write(&w, since).unwrap(), None);
-        let file = NewAttachment { filename: "once.txt", media_type: "text/plain", data: b"12345" };
+        let file = NewAttachment::bytes("once.txt", "text/plain", b"12345");
         let att = t.sync.add_attachment(&b, file, None, t.as_sync()).unwrap();
         let w = WrittenBefore::Attachment { key: &b, filename: "once.txt", size: 5 };
         assert_eq!(t.sync.find_write(&w, since).unwrap().as_deref(), Some(att.as_str()));

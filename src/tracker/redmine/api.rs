@@ -9,12 +9,14 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use super::settings::RedmineSettings;
-use crate::tracker::{Refusal, TResult, TrackerError};
+use crate::tracker::{Content, NewAttachment, Refusal, TResult, TrackerError};
 
 /// The longest a single request may take.
 const TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest an attachment's upload or download may take.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The largest attachment read back (Redmine's own limit is lower).
-pub const MAX_DOWNLOAD: u64 = 256 * 1024 * 1024;
+pub const MAX_DOWNLOAD: u64 = crate::tracker::attachments::MAX_ATTACHMENT_BYTES;
 
 pub struct Api {
     agent: ureq::Agent,
@@ -151,23 +153,35 @@ impl Api {
         ok(a, "DELETE", path).map(|_| ())
     }
 
-    /// Uploads a file; returns the token that attaches it to an issue.
-    pub fn upload(&self, filename: &str, data: &[u8]) -> TResult<String> {
-        let path = format!("/uploads.json?filename={}", encode(filename));
+    /// Uploads a file as a stream; returns the token that attaches it to an
+    /// issue.
+    pub fn upload(&self, file: &NewAttachment<'_>) -> TResult<String> {
+        let path = format!("/uploads.json?filename={}", encode(file.filename));
         let url = self.url(&path);
-        let mut resp = self
+        let request = self
             .agent
             .post(&url)
             .header("X-Redmine-API-Key", self.key().as_str())
             .header("Content-Type", "application/octet-stream")
-            .send(data)
-            .map_err(|e| unreachable("POST", "/uploads.json", &e))?;
+            .config()
+            .timeout_global(Some(TRANSFER_TIMEOUT))
+            .build();
+        let sent = match file.content {
+            Content::Bytes(data) => request.send(data),
+            Content::File { path, .. } => {
+                let f = std::fs::File::open(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read the attachment {}: {e}", file.filename))?;
+                request.send(f)
+            }
+        };
+        let mut resp = sent.map_err(|e| unreachable("POST", "/uploads.json", &e))?;
         let a = answer("POST", "/uploads.json", &mut resp)?;
         if a.status == 422 {
             return Err(Refusal::Invalid(format!(
-                "Redmine refused the attachment {filename} ({} bytes): {} (its size limit is a Redmine \
+                "Redmine refused the attachment {} ({} bytes): {} (its size limit is a Redmine \
                  setting: Administration › Settings › Files)",
-                data.len(),
+                file.filename,
+                file.size(),
                 errors_of(&a.body)
             ))
             .into());
@@ -176,12 +190,15 @@ impl Api {
         v["upload"]["token"].as_str().map(str::to_string).ok_or_else(|| bad_answer("POST", "/uploads.json", &v))
     }
 
-    /// An attachment's content.
-    pub fn download(&self, url: &str) -> TResult<Option<Vec<u8>>> {
+    /// Streams an attachment's content into `out`; `None` if it is gone.
+    pub fn download(&self, url: &str, out: &mut dyn std::io::Write) -> TResult<Option<u64>> {
         let mut resp = self
             .agent
             .get(self.url(url))
             .header("X-Redmine-API-Key", self.key().as_str())
+            .config()
+            .timeout_global(Some(TRANSFER_TIMEOUT))
+            .build()
             .call()
             .map_err(|e| unreachable("GET", "an attachment", &e))?;
         let status = resp.status().as_u16();
@@ -192,13 +209,12 @@ impl Api {
             let a = answer("GET", "an attachment", &mut resp)?;
             return ok(a, "GET", "an attachment").map(|_| None);
         }
-        let data = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_DOWNLOAD)
-            .read_to_vec()
-            .map_err(|e| unreachable("GET", "an attachment", &e))?;
-        Ok(Some(data))
+        let mut body = resp.body_mut().with_config().limit(MAX_DOWNLOAD).reader();
+        let n = std::io::copy(&mut body, out).map_err(|e| TrackerError::Unavailable {
+            reason: format!("GET an attachment: the download broke off: {e}"),
+            retry_after: None,
+        })?;
+        Ok(Some(n))
     }
 }
 

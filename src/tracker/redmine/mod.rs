@@ -23,7 +23,7 @@ use self::api::Api;
 use self::meta::Meta;
 pub use self::settings::RedmineSettings;
 use super::{
-    Actor, Attachment, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal, TResult, Tracker,
+    Actor, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal, TResult, Tracker,
     TrackerError, Vocabulary, WrittenBefore,
 };
 use crate::protocol::{FieldChanges, IssueFields};
@@ -341,18 +341,20 @@ impl Tracker for Redmine {
         self.written(key, None)
     }
 
-    fn attachment(&self, key: &str, id: &str) -> TResult<Option<Attachment>> {
+    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
         let Some(i) = self.issue(key)? else {
             return Err(Refusal::NoIssue(key.into()).into());
         };
         let Some(mut info) = i.attachments.into_iter().find(|a| a.id == id) else {
             return Ok(None);
         };
-        let Some(data) = self.api.download(&format!("/attachments/download/{id}"))? else {
+        let mut hashing = crate::tracker::attachments::Hashing::new(out);
+        if self.api.download(&format!("/attachments/download/{id}"), &mut hashing)?.is_none() {
             return Ok(None);
-        };
-        info.sha256 = crate::tracker::attachments::sha256_hex(&data);
-        Ok(Some(Attachment { info, data }))
+        }
+        info.sha256 = hashing.sha256();
+        info.size = hashing.written;
+        Ok(Some(info))
     }
 
     fn add_attachment(
@@ -362,7 +364,7 @@ impl Tracker for Redmine {
         origin: Option<CommentOrigin<'_>>,
         _actor: Actor<'_>,
     ) -> TResult<String> {
-        let token = self.api.upload(file.filename, file.data)?;
+        let token = self.api.upload(&file)?;
         let upload = json!({
             "token": token,
             "filename": file.filename,
