@@ -15,7 +15,8 @@
 //!   passphrase-protected handshake file.
 //! - [`store`]: SQLite state: syncs, outbox, held messages, issue,
 //!   comment and attachment links, per-issue errors and parked changes,
-//!   quarantine log, parts of large changes, IMAP positions, and where
+//!   quarantine log, parts of large changes, attachment `transfers`, IMAP
+//!   positions, and where
 //!   things that arrived were first made (`origins`).
 //! - [`tracker`]: the [`tracker::Tracker`] plug point (no access to
 //!   postern's database; typed outcomes: refused, unavailable, failed; an
@@ -34,7 +35,8 @@
 //! - [`engine`]: a [`engine::Peer`] and its cycle: collect, receive, send;
 //!   applying changes (`arrivals`: the same issue come by two paths is
 //!   paired, not copied); changes split into parts to fit the message
-//!   size limit; the handshake; key rotation; the apply `journal` that
+//!   size limit; `transfers` (attachments over 1 MiB streamed through a
+//!   spool file in chunk messages, in bounded memory); the handshake; key rotation; the apply `journal` that
 //!   keeps writes to a tracker outside postern's transaction exactly once;
 //!   the admin's tools: `resync` (an issue's state, not its history, and
 //!   the existing issues chosen at the start), `records` (Backbone's
@@ -69,7 +71,9 @@
 //!        │  skips its own echoes and what other syncs applied (unless it
 //!        ▼  forwards, never to a peer in `via`), stores numbered messages
 //!     outbox (seq 1, 2, …; kept until acknowledged)
-//!        │  (a change too large for one message: parts in consecutive ones)
+//!        │  (a change too large for one message: parts in consecutive ones;
+//!        │   a large attachment: spooled, then chunks a window at a time,
+//!        │   their bytes read from the spool when sealed)
 //!        │  send: envelope {sync, from, to, seq, ack, body} → sign → encrypt
 //!        ▼  → SEND/.postern-tmp-… → fsync → rename postern-<sync>-<seq>-<n>.pgp
 //!           or an OpenPGP/MIME mail through SMTP (the plaintext then a
@@ -81,6 +85,8 @@
 //!  duplicate → drop  │  ahead of a gap → held (resend asked if it lasts)
 //!  next → one transaction: apply changes (savepoint each; a refused change
 //!         blocks only its issue), in_seq = seq, drain held, queue pairings
+//!         (a chunk: written at its offset in a spool file, flushed; the
+//!         last one applies the attachment from the file)
 //!        │  then the file (mail) is removed; acknowledgements ride on every
 //!        ▼  message back, or go alone as a control message
 //!     partner's tracker (writes tagged with the sync id: never echoed)

@@ -64,13 +64,17 @@ fn bench_runs_on_small_data_and_prints_figures() {
         "latency_polling_p50_ms",
         "baseline_changes_per_second",
         "throughput_ratio_to_baseline",
-        "attachment_seconds",
-        "attachment_peak_rss_slave_mb",
     ] {
         assert!(json[k].as_f64().unwrap() > 0.0, "{k} in {json}");
     }
     assert_eq!(json["throughput_changes"], 200);
-    assert!(json["attachment_messages"].as_u64().unwrap() >= 2, "12 MB goes in parts under 10 MB: {json}");
+    let a = &json["attachments"][0];
+    assert_eq!(a["megabytes"], 12, "{json}");
+    assert!(a["messages"].as_u64().unwrap() >= 6, "12 MB goes in chunks of at most 2 MiB: {json}");
+    for k in ["seconds", "mb_per_second", "peak_rss_slave_mb", "crypto_bound_mb_per_second", "ratio_to_crypto_bound"] {
+        assert!(a[k].as_f64().unwrap() > 0.0, "{k} in {json}");
+    }
+    assert!(stdout.contains("end to end / crypto bound"), "{stdout}");
 }
 
 /// A copy of the repository's layout (`examples/`, `target/release/`) run

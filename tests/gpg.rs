@@ -169,3 +169,52 @@ fn a_delivered_mail_decrypts_to_a_summary_and_the_json_for_a_mail_client() {
     settle_mail(&m, &s);
     assert_eq!(s.issue("SP2-1")["summary"], "Audit by mail");
 }
+
+#[test]
+fn an_auditor_rebuilds_a_large_attachment_from_its_chunks_with_gnupg() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_with(&m, &s, "acme", "SAM2", "SP2", &["--max-message-size", "256KiB"], &[]);
+    settle(&m, &s, "acme");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Core dump"]);
+    settle(&m, &s, "acme");
+    let data = postern::bench::noise(1_500_000, 77);
+    let file = m.home().join("core.bin");
+    std::fs::write(&file, &data).unwrap();
+    m.ok(&["attachment", "add", "SAM2-1", file.to_str().unwrap()]);
+    m.cycle();
+    let chunks = m.outgoing("acme");
+    assert!(chunks.len() > 2, "several chunks: {}", chunks.len());
+
+    let g = GpgHome(tempfile::tempdir().unwrap());
+    let sec = g.0.path().join("slave.sec");
+    std::fs::write(&sec, s.ok(&["key", "export", "--secret"])).unwrap();
+    let out = gpg(g.0.path(), &["--passphrase", "", "--import", sec.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // What the README says: the first line is the chunk's JSON, the rest
+    // its bytes (`gpg --decrypt F | tail -n +2`).
+    let shell = |f: &std::path::Path, filter: &str| -> Vec<u8> {
+        let script =
+            format!("gpg --batch --quiet --pinentry-mode loopback --passphrase '' --decrypt \"$1\" | {filter}");
+        let out = Command::new("sh").env("GNUPGHOME", g.0.path()).args(["-c", &script, "sh"]).arg(f).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let mut pieces = Vec::new();
+    for f in &chunks {
+        let head: serde_json::Value = serde_json::from_slice(&shell(f, "head -n 1")).unwrap();
+        assert_eq!(head["body"]["kind"], "chunk", "{head}");
+        assert_eq!(head["body"]["attachment"]["filename"], "core.bin");
+        let bytes = shell(f, "tail -n +2");
+        assert_eq!(bytes.len() as u64, head["body"]["len"].as_u64().unwrap());
+        pieces.push((head["body"]["index"].as_u64().unwrap(), head["body"]["total"].as_u64().unwrap(), bytes));
+    }
+    // Nine chunks fit in one window: all of them are here.
+    pieces.sort_by_key(|p| p.0);
+    assert_eq!(pieces.len() as u64, pieces[0].1, "every chunk of the file");
+    let mut rebuilt = Vec::new();
+    for (i, (index, _, bytes)) in pieces.iter().enumerate() {
+        assert_eq!(*index, i as u64, "chunks from 0, none missing");
+        rebuilt.extend_from_slice(bytes);
+    }
+    assert_eq!(rebuilt, data, "the chunks in order of index are the file");
+}

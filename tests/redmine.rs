@@ -448,3 +448,73 @@ fn a_file_over_redmines_limit_is_listed_with_the_setting() {
     let errors = s.ok(&["errors", "list", "acme"]);
     assert!(errors.contains("core.dump") && errors.contains("Administration › Settings › Files"), "{errors}");
 }
+
+/// `curl` as alice (a person in Redmine) with a binary body or none.
+fn alice_curl(server: &Server, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--fail", "-H"])
+        .arg(format!("X-Redmine-API-Key: {}", server.get("REDMINE_ALICE_KEY")))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "curl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    postern::tracker::attachments::sha256_hex(data)
+}
+
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn large_attachments_stream_to_and_from_redmine() {
+    let server = common::redmine::server();
+    let (m, s, project) = embedded_and_redmine(&server);
+    // Vendor → Redmine: over the inline size, in chunks, uploaded as a stream.
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "big logs"]);
+    let out = postern::bench::noise(4 * 1024 * 1024, 21);
+    let file = m.home().join("server.log");
+    std::fs::write(&file, &out).unwrap();
+    m.ok(&["attachment", "add", "SAM2-1", file.to_str().unwrap()]);
+    settle(&m, &s, "acme");
+    let i = &server.issues(&project)[0];
+    let a = &i["attachments"][0];
+    assert_eq!((a["filename"].as_str(), a["filesize"].as_u64()), (Some("server.log"), Some(out.len() as u64)), "{i}");
+    let id = a["id"].as_u64().unwrap();
+    let got = alice_curl(&server, &["-L", &format!("{}/attachments/download/{id}", server.url())]);
+    assert_eq!(sha256_hex(&got), sha256_hex(&out), "Redmine holds the same bytes");
+
+    // Redmine → vendor: a person attaches a file; it is read as a stream.
+    let back = postern::bench::noise(3 * 1024 * 1024, 22);
+    let path = s.home().join("trace.bin");
+    std::fs::write(&path, &back).unwrap();
+    let up = alice_curl(
+        &server,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            &format!("@{}", path.display()),
+            &format!("{}/uploads.json?filename=trace.bin", server.url()),
+        ],
+    );
+    let token: serde_json::Value = serde_json::from_slice(&up).unwrap();
+    let token = token["upload"]["token"].as_str().unwrap();
+    let rid = i["id"].as_u64().unwrap();
+    let body = format!(
+        r#"{{"issue":{{"uploads":[{{"token":"{token}","filename":"trace.bin","content_type":"application/octet-stream"}}]}}}}"#
+    );
+    server.alice("PUT", &format!("/issues/{rid}.json"), &body);
+    settle(&m, &s, "acme");
+    let files = m.json(&["attachment", "list", "SAM2-1", "--json"]);
+    let trace = files.as_array().unwrap().iter().find(|a| a["filename"] == "trace.bin").expect("trace.bin crossed");
+    assert_eq!(trace["sha256"], sha256_hex(&back).as_str());
+    assert_eq!(files.as_array().unwrap().len(), 2, "no echo, no duplicate: {files}");
+    assert_eq!(server.issues(&project)[0]["attachments"].as_array().unwrap().len(), 2);
+    for p in [&m, &s] {
+        assert_eq!(p.status_of("acme")["transfers"], serde_json::json!([]));
+        assert_eq!(p.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]));
+    }
+}

@@ -31,7 +31,10 @@ pub struct BenchOptions {
     pub latency_samples: usize,
     pub polling_samples: usize,
     pub baseline_messages: usize,
-    pub attachment_mb: usize,
+    /// Sizes in MB of the attachment runs.
+    pub attachment_mb: Vec<usize>,
+    /// Only the attachment runs (after a one-issue initial sync).
+    pub attachments_only: bool,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -49,11 +52,7 @@ pub struct Figures {
     pub latency_polling_p50_ms: f64,
     pub latency_polling_p99_ms: f64,
     pub latency_imap_idle: String,
-    pub attachment_mb: usize,
-    pub attachment_messages: u64,
-    pub attachment_seconds: f64,
-    pub attachment_peak_rss_master_mb: f64,
-    pub attachment_peak_rss_slave_mb: f64,
+    pub attachments: Vec<attachment::AttachmentFigures>,
     pub baseline_messages: usize,
     pub baseline_changes_per_second: f64,
     pub baseline_latency_ms: f64,
@@ -208,6 +207,10 @@ pub fn run(o: &BenchOptions) -> Result<Figures> {
     let dir = tempfile::tempdir()?;
     let pair = Pair::new(&dir.path().join("files"), None)?;
     let mut f = Figures { machine: machine(), ..Default::default() };
+    if o.attachments_only {
+        initial_sync(&pair, &BenchOptions { issues: 1, comments: 0, ..o.clone() }, &mut f)?;
+        return attachments(&pair, o, f);
+    }
     initial_sync(&pair, o, &mut f)?;
     throughput(&pair, o, &mut f)?;
     (f.latency_notify_p50_ms, f.latency_notify_p99_ms) = latency(&pair, o.latency_samples, &[], "latency (notify)")?;
@@ -238,7 +241,7 @@ pub fn run(o: &BenchOptions) -> Result<Figures> {
         }
         None => "not measured: set POSTERN_SMTP_PORT and POSTERN_IMAP_PORT (scripts/mail-servers.sh)".into(),
     };
-    attachment::run(&pair, o.attachment_mb.max(1), &mut f)?;
+    let mut f = attachments(&pair, o, f)?;
     let b = baseline::run(&pair, o.baseline_messages)?;
     f.baseline_messages = o.baseline_messages;
     f.baseline_changes_per_second = b.changes_per_second;
@@ -248,7 +251,20 @@ pub fn run(o: &BenchOptions) -> Result<Figures> {
     Ok(f)
 }
 
+fn attachments(pair: &Pair, o: &BenchOptions, mut f: Figures) -> Result<Figures> {
+    for mb in &o.attachment_mb {
+        eprint!("\rattachment of {mb} MB ...");
+        f.attachments.push(attachment::run(pair, (*mb).max(1))?);
+        eprintln!(" done");
+    }
+    Ok(f)
+}
+
 pub fn print_table(f: &Figures) {
+    if f.initial_sync_issues <= 1 {
+        println!("postern bench (attachments only) on {}", f.machine);
+        return print_attachments(f);
+    }
     println!("postern bench on {}", f.machine);
     println!("{:<44} {:>14} {:>12}", "measure", "postern", "target");
     let row = |m: &str, v: String, t: &str| println!("{m:<44} {v:>14} {t:>12}");
@@ -275,16 +291,7 @@ pub fn print_table(f: &Figures) {
         "",
     );
     row("latency p50 / p99 over SMTP + IMAP IDLE", f.latency_imap_idle.clone(), "p50 < 1 s");
-    row(
-        &format!("{} MB attachment, {} messages of <= 10 MB", f.attachment_mb, f.attachment_messages),
-        format!("{:.1} s", f.attachment_seconds),
-        "",
-    );
-    row(
-        "peak RSS master / slave during it",
-        format!("{:.0} / {:.0} MB", f.attachment_peak_rss_master_mb, f.attachment_peak_rss_slave_mb),
-        "",
-    );
+    print_attachments(f);
     println!();
     println!(
         "baseline: one gpg-signed, gpg-encrypted file per change ({} changes, shell pipeline)",
@@ -294,4 +301,22 @@ pub fn print_table(f: &Figures) {
     row("baseline latency per change (seal + open)", format!("{:.1} ms", f.baseline_latency_ms), "");
     row("postern throughput / baseline", format!("{:.0}x", f.throughput_ratio_to_baseline), "");
     row("baseline latency / postern p50 (notify)", format!("{:.1}x", f.latency_ratio_to_baseline), "");
+}
+
+fn print_attachments(f: &Figures) {
+    let row = |m: &str, v: String, t: &str| println!("{m:<44} {v:>14} {t:>12}");
+    for a in &f.attachments {
+        row(
+            &format!("{} MB attachment, {} messages", a.megabytes, a.messages),
+            format!("{:.1} s, {:.0} MB/s", a.seconds, a.mb_per_second),
+            "",
+        );
+        row(
+            "  peak RSS master / slave",
+            format!("{:.0} / {:.0} MB", a.peak_rss_master_mb, a.peak_rss_slave_mb),
+            "< 100 MB",
+        );
+        row("  crypto bound (seal + open, one process)", format!("{:.0} MB/s", a.crypto_bound_mb_per_second), "");
+        row("  end to end / crypto bound", format!("{:.0} %", a.ratio_to_crypto_bound * 100.0), ">= 50 %");
+    }
 }

@@ -25,9 +25,17 @@ pub struct BenchArgs {
     /// Changes sent one per gpg call for the baseline.
     #[arg(long, default_value_t = 200)]
     baseline: usize,
-    /// Size in MB of the attachment sent in parts.
-    #[arg(long, default_value_t = 50)]
-    attachment_mb: usize,
+    /// Sizes in MB of the attachments sent in chunks, one run each
+    /// (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "50")]
+    attachment_mb: Vec<usize>,
+    /// Also send attachments of 500 and 2,000 MB (minutes, and 10 GB of
+    /// disk; not part of CI).
+    #[arg(long)]
+    large_attachments: bool,
+    /// Only the attachment runs.
+    #[arg(long)]
+    attachments_only: bool,
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     json_out: Option<std::path::PathBuf>,
@@ -76,7 +84,14 @@ pub fn run(a: BenchArgs) -> Result<()> {
         latency_samples: a.latency_samples.max(1),
         polling_samples: a.polling_samples.max(1),
         baseline_messages: a.baseline.max(1),
-        attachment_mb: a.attachment_mb.max(1),
+        attachment_mb: {
+            let mut sizes = a.attachment_mb.clone();
+            if a.large_attachments {
+                sizes.extend([500, 2000]);
+            }
+            sizes
+        },
+        attachments_only: a.attachments_only,
     };
     let f = bench::run(&o)?;
     bench::print_table(&f);

@@ -130,6 +130,26 @@ fn render(view: &SyncView, v: &Viewer, now: i64) -> String {
         esc(s.mapping.as_deref().unwrap_or("none")),
     ));
     out.push_str(&format!("<h2>Traffic</h2>{}", chart(&view.hours)));
+    if !s.transfers.is_empty() {
+        let mb = crate::engine::transfers::mb;
+        let rows: Vec<String> = s
+            .transfers
+            .iter()
+            .map(|t| {
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} of {}</td></tr>",
+                    if t.direction == "out" { "sending" } else { "receiving" },
+                    esc(&t.filename),
+                    esc(&t.issue),
+                    esc(&t.state),
+                    mb(t.done),
+                    mb(t.size)
+                )
+            })
+            .collect();
+        out.push_str("<h2>Attachments on their way</h2>");
+        out.push_str(&table("transfers", &["Way", "File", "Issue", "State", "Done"], &rows, ""));
+    }
 
     let errors: Vec<String> = view
         .errors

@@ -166,10 +166,12 @@ pub fn payload(conn: &Connection, sync_id: &str, body: &mut Body) -> anyhow::Res
     Ok(())
 }
 
-/// Whether a transfer could queue more now (the window has room).
+/// Whether a transfer could queue more chunks now (the window has room).
+/// One not spooled yet (the tracker or the disk failed) waits for the
+/// tracker's own schedule, not this: no busy loop.
 pub fn can_feed(conn: &Connection, sync_id: &str) -> anyhow::Result<bool> {
     let waiting: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM transfer_out WHERE sync_id = ?1 AND (total = 0 OR next_index < total))",
+        "SELECT EXISTS(SELECT 1 FROM transfer_out WHERE sync_id = ?1 AND total > 0 AND next_index < total)",
         [sync_id],
         |r| r.get(0),
     )?;
