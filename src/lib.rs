@@ -35,7 +35,9 @@
 //! - [`engine`]: a [`engine::Peer`] and its cycle: collect, receive, send;
 //!   applying changes (`arrivals`: the same issue come by two paths is
 //!   paired, not copied); changes split into parts to fit the message
-//!   size limit; `transfers` (attachments over 1 MiB streamed through a
+//!   size limit; `snapshots` (what an issue, comment, worklog or
+//!   attachment looks like to the partner); `transfers` (attachments over
+//!   1 MiB streamed through a
 //!   spool file in chunk messages, in bounded memory); the handshake; key rotation; the apply `journal` that
 //!   keeps writes to a tracker outside postern's transaction exactly once;
 //!   the admin's tools: `resync` (an issue's state, not its history, and

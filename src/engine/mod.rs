@@ -25,6 +25,7 @@ pub mod records;
 pub mod rekey;
 pub mod resync;
 pub mod rules;
+pub mod snapshots;
 pub mod transfers;
 pub mod worklogs;
 

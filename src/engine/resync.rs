@@ -10,7 +10,8 @@
 use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use super::outgoing::{attachment_change, comment_snapshots, snapshot, worklog_snapshot, Batch};
+use super::outgoing::Batch;
+use super::snapshots::{attachment_change, comment_snapshots, snapshot, worklog_snapshot};
 pub use crate::protocol::scope::{Scope, FIELDS};
 use crate::protocol::{Change, FieldChanges};
 use crate::store::{links, now_ms, syncs, SyncRecord};
