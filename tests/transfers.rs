@@ -71,6 +71,9 @@ fn a_large_attachment_crosses_in_chunks_while_edits_go_ahead() {
     let queued = st["transfers"][0]["done"].as_u64().unwrap();
     assert!(queued > 0 && queued < big.len() as u64, "not the whole file at once: {st}");
     assert!(spooled(&m).iter().any(|f| f.starts_with("out-")), "the sender spools the file: {:?}", spooled(&m));
+    // A resync meanwhile does not send the file a second time.
+    m.ok(&["sync", "resync", "acme", "--keys", "SAM2-1", "--fields", "attachments", "--yes"]);
+    assert_eq!(m.status_of("acme")["transfers"].as_array().unwrap().len(), 1);
 
     // Chunks that arrive ahead of a gap are held with their bytes, and
     // applied in order once the gap is filled.

@@ -120,12 +120,13 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     }
     super::mass::passed(&tx, &current, "send")?;
     enqueued += batch.flush(&tx, &sync.id, now)?;
-    enqueued += super::transfers::out::feed(&tx, tracker, &current, now)?;
     if cursor != start {
         syncs::set_cursor(&tx, &sync.id, &cursor)?;
     }
     tx.commit()?;
     tracker.collected(&cursor)?;
+    // Large attachments: copied and queued after the commit (see `transfers`).
+    enqueued += super::transfers::out::feed(conn, tracker, &current, now)?;
     Ok(enqueued)
 }
 

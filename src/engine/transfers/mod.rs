@@ -109,3 +109,32 @@ fn sweep(dir: &Path, prefix: &str, keep: &[String]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_disk_check_says_what_is_needed_where() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(lacks_space(dir.path(), 1, "a file").unwrap(), None);
+        let why = lacks_space(dir.path(), u64::MAX / 4, "attachment core.bin").unwrap().expect("too big");
+        assert!(why.starts_with("not enough disk space for attachment core.bin"), "{why}");
+        assert!(why.contains(&dir.path().display().to_string()) && why.contains("free"), "{why}");
+    }
+
+    #[test]
+    fn spool_files_of_finished_transfers_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["out-a", "out-b", "in-a", "other"] {
+            std::fs::write(dir.path().join(f), b"x").unwrap();
+        }
+        sweep(dir.path(), "out-", &["b".to_string()]);
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, ["in-a", "other", "out-b"]);
+        assert_eq!(mb(3 << 20), "3.0 MB");
+        assert_eq!(mb(300 << 20), "300 MB");
+    }
+}

@@ -37,6 +37,10 @@ pub fn register(
         );
         return Ok(false);
     }
+    if transfers::outgoing(conn, sync_id)?.iter().any(|t| t.attachment == a.id) {
+        // Already on its way (a resync while it is sent): once is enough.
+        return Ok(true);
+    }
     let t = Outgoing {
         id: uuid::Uuid::new_v4().simple().to_string(),
         issue: key.to_string(),
@@ -54,29 +58,41 @@ pub fn register(
     Ok(true)
 }
 
-/// Moves the sync's transfers on: spool files removed once acknowledged,
-/// new ones copied from the tracker, and chunks queued while fewer than
-/// [`WINDOW`] wait for acknowledgement. Returns the messages queued.
+/// Moves the sync's transfers on: new ones copied from the tracker into
+/// their spool files, outside any transaction (a long copy does not hold
+/// the home's write lock), then, in one short transaction, spool files
+/// removed once acknowledged and chunks queued while fewer than [`WINDOW`]
+/// wait for acknowledgement. Call outside a transaction. Returns the
+/// messages queued.
 pub fn feed(conn: &Connection, tracker: &impl Tracker, sync: &SyncRecord, now: i64) -> TResult<u64> {
     let dir = spool_dir(conn, &sync.id)?;
-    finish_acknowledged(conn, sync)?;
-    let mut live = Vec::new();
-    let mut queued = 0;
-    for mut t in transfers::outgoing(conn, &sync.id)? {
-        live.push(t.id.clone());
-        if t.total == 0 && !spool(conn, tracker, sync, &mut t, &dir)? {
-            live.pop();
-            continue;
+    let mut copied = Vec::new();
+    for t in transfers::outgoing(conn, &sync.id)?.into_iter().filter(|t| t.total == 0) {
+        let done = copy(tracker, &t, &dir)?;
+        copied.push((t, done));
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    for (mut t, done) in copied {
+        match done {
+            Some((sha256, size)) => record_spooled(&tx, sync, &mut t, sha256, size)?,
+            None => {
+                transfers::drop_outgoing(&tx, &sync.id, &t.id)?;
+                tracing::info!(sync = %sync.name, issue = %t.issue, "attachment deleted before it was sent");
+            }
         }
-        while t.next_index < t.total && transfers::in_flight(conn, &sync.id)? < WINDOW {
+    }
+    finish_acknowledged(&tx, sync)?;
+    let mut queued = 0;
+    for mut t in transfers::outgoing(&tx, &sync.id)?.into_iter().filter(|t| t.total > 0) {
+        while t.next_index < t.total && transfers::in_flight(&tx, &sync.id)? < WINDOW {
             let body = chunk_body(&t, t.next_index)?;
-            let seq = outbox::enqueue(conn, &sync.id, &body, now)?;
-            transfers::queued(conn, &sync.id, &t.id, t.next_index, seq)?;
+            let seq = outbox::enqueue(&tx, &sync.id, &body, now)?;
+            transfers::queued(&tx, &sync.id, &t.id, t.next_index, seq)?;
             t.next_index += 1;
             queued += 1;
         }
     }
-    sweep(&dir, "out-", &live);
+    tx.commit()?;
     Ok(queued)
 }
 
@@ -98,33 +114,31 @@ pub fn finish_acknowledged(conn: &Connection, sync: &SyncRecord) -> anyhow::Resu
     Ok(())
 }
 
-/// Copies the attachment from the tracker into its spool file. `false`:
-/// the attachment is gone (deleted since), and so is the transfer.
-fn spool(
-    conn: &Connection,
-    tracker: &impl Tracker,
-    sync: &SyncRecord,
-    t: &mut Outgoing,
-    dir: &std::path::Path,
-) -> TResult<bool> {
+/// Copies the attachment from the tracker into its spool file: its
+/// SHA-256 and size, or `None` when it is gone (deleted since).
+fn copy(tracker: &impl Tracker, t: &Outgoing, dir: &std::path::Path) -> TResult<Option<(String, u64)>> {
     std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot make {}: {e}", dir.display()))?;
-    let mut meta: AttachmentSnapshot = serde_json::from_str(&t.meta)?;
+    let meta: AttachmentSnapshot = serde_json::from_str(&t.meta)?;
     if let Some(why) = lacks_space(dir, t.size, &format!("sending attachment {} of {}", meta.filename, t.issue))? {
         return Err(TrackerError::Unavailable { reason: why, retry_after: None });
     }
     let path = dir.join(format!("out-{}", t.id));
     let file = std::fs::File::create(&path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     let mut w = Hashing::new(std::io::BufWriter::with_capacity(1 << 20, file));
-    let Some(_) = tracker.copy_attachment(&t.issue, &t.attachment, &mut w)? else {
+    if tracker.copy_attachment(&t.issue, &t.attachment, &mut w)?.is_none() {
         drop(w);
         let _ = std::fs::remove_file(&path);
-        transfers::drop_outgoing(conn, &sync.id, &t.id)?;
-        tracing::info!(sync = %sync.name, issue = %t.issue, file = %meta.filename, "attachment deleted before it was sent");
-        return Ok(false);
-    };
+        return Ok(None);
+    }
     let (sha256, size) = (w.sha256(), w.written);
     let file = w.inner.into_inner().map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
     file.sync_all().map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(Some((sha256, size)))
+}
+
+/// The spool file is written: the chunks can be counted.
+fn record_spooled(conn: &Connection, sync: &SyncRecord, t: &mut Outgoing, sha256: String, size: u64) -> TResult<()> {
+    let mut meta: AttachmentSnapshot = serde_json::from_str(&t.meta)?;
     meta.sha256 = sha256;
     meta.size = Some(size);
     t.meta = serde_json::to_string(&meta)?;
@@ -132,7 +146,7 @@ fn spool(
     t.total = size.div_ceil(t.chunk).max(1) as u32;
     transfers::spooled(conn, &sync.id, &t.id, &t.meta, size, t.total)?;
     tracing::info!(sync = %sync.name, issue = %t.issue, file = %meta.filename, chunks = t.total, "sending an attachment of {}", mb(size));
-    Ok(true)
+    Ok(())
 }
 
 /// Chunk `index` of `t`, without its bytes (the outbox keeps only this).
