@@ -186,10 +186,13 @@ pub fn attachment<T: Tracker>(
                 (Some(size), None) => {
                     return Err(Refusal::Invalid(format!(
                         "attachment {} is {} ({size} bytes), over the largest attachment the partner sends on \
-                         this sync; its admin can raise it with `postern sync edit NAME --max-attachment-mb N`, \
-                         then resync the issue's attachments",
+                         this sync; its admin can raise it with `postern sync edit {} --max-attachment-mb N` and \
+                         resync the issue's attachments; drop this change here with `postern errors ignore {} {}`",
                         a.filename,
-                        super::transfers::mb(size)
+                        super::transfers::mb(size),
+                        sync.name,
+                        sync.name,
+                        remote
                     ))
                     .into())
                 }

@@ -142,8 +142,8 @@ fn start(
 pub fn over_limit(filename: &str, size: u64, max: u64, sync: &str) -> String {
     format!(
         "attachment {filename} is {} ({size} bytes), over the largest attachment sync {sync} takes, {} \
-         (raise it on both sides with `postern sync edit {sync} --max-attachment-mb N`, then resync the issue's \
-         attachments)",
+         (raise it on both sides with `postern sync edit {sync} --max-attachment-mb N`, then `postern errors retry` \
+         here and resync the issue's attachments on the sending side)",
         mb(size),
         mb(max)
     )
