@@ -125,49 +125,102 @@ fn a_large_attachment_crosses_in_chunks_while_edits_go_ahead() {
     assert_eq!(attachments(&s, "SP2-1").len(), 2);
 }
 
+/// The attachments a peer lists as not crossed (`status --json`).
+fn not_crossed(p: &TestPeer) -> Vec<serde_json::Value> {
+    p.status_of("acme")["attachments_not_crossed"].as_array().unwrap().clone()
+}
+
 #[test]
-fn over_the_limit_is_an_error_on_the_issue_naming_the_setting() {
+fn over_the_limit_is_listed_naming_the_setting_and_blocks_nothing() {
     let (m, s) = paired_with(&[]);
     let dir = tempfile::tempdir().unwrap();
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Too big"]);
     settle(&m, &s, "acme");
 
-    // The receiver takes at most 1 MB.
+    // The receiver takes at most 1 MiB.
     let out = s.ok(&["sync", "edit", "acme", "--max-attachment-mb", "1"]);
-    assert!(out.contains("attachments up to 1 MB"), "{out}");
+    assert!(out.contains("attachments up to 1 MiB"), "{out}");
     assert!(s.fail(&["sync", "edit", "acme", "--max-attachment-mb", "0"]).contains("1 to 1048576"));
     assert_eq!(s.status_of("acme")["max_attachment_bytes"], 1 << 20);
     let big = noise(2_500_000, 3);
     m.ok(&["attachment", "add", "SAM2-1", &write(dir.path(), "dump.bin", &big)]);
+    m.ok(&["issue", "edit", "SAM2-1", "--summary", "Edited after the big file"]);
     settle(&m, &s, "acme");
-    let errs = s.json(&["errors", "list", "acme", "--json"]);
-    let reason = errs[0]["reason"].as_str().unwrap();
+    let listed = not_crossed(&s);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let reason = listed[0]["reason"].as_str().unwrap();
     assert!(reason.contains("dump.bin") && reason.contains("over the largest attachment sync acme takes"), "{reason}");
     assert!(reason.contains("--max-attachment-mb"), "the setting is named: {reason}");
+    assert!(s.ok(&["errors", "list", "acme"]).contains("[SAM2-1] not received: attachment dump.bin"));
+    assert!(s.ok(&["status"]).contains("not received: attachment dump.bin"));
+    assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing blocked");
+    assert_eq!(s.issue("SP2-1")["summary"], "Edited after the big file", "later changes go on");
     assert!(attachments(&s, "SP2-1").is_empty());
     assert!(spooled(&s).is_empty(), "a refused transfer keeps nothing: {:?}", spooled(&s));
 
-    // The admin raises the limit, clears the error and sends the file again.
+    // The admin raises the limit and the file is sent again.
     s.ok(&["sync", "edit", "acme", "--max-attachment-mb", "10"]);
-    s.ok(&["errors", "retry", "acme", "SAM2-1"]);
     m.ok(&["sync", "resync", "acme", "--keys", "SAM2-1", "--fields", "attachments", "--yes"]);
     settle(&m, &s, "acme");
     let got = attachments(&s, "SP2-1");
     assert_eq!(got.len(), 1, "{:?}", s.json(&["errors", "list", "acme", "--json"]));
     assert_eq!(content_of(&s, "SP2-1", got[0]["id"].as_str().unwrap()), big);
+    assert!(not_crossed(&s).is_empty(), "crossed after all: {:?}", not_crossed(&s));
 
-    // The sender's own limit: the file is not sent, the partner says why.
+    // The sender's own limit: the file is not sent; both sides say why.
     m.ok(&["sync", "edit", "acme", "--max-attachment-mb", "1"]);
-    m.ok(&["attachment", "add", "SAM2-1", &write(dir.path(), "second.bin", &noise(1_200_000, 8))]);
+    let second = noise(1_200_000, 8);
+    m.ok(&["attachment", "add", "SAM2-1", &write(dir.path(), "second.bin", &second)]);
     settle(&m, &s, "acme");
-    let errs = s.json(&["errors", "list", "acme", "--json"]);
-    let reason = errs[0]["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("second.bin") && reason.contains("over the largest attachment the partner sends"),
-        "{reason}"
-    );
+    let here = not_crossed(&m);
+    assert_eq!((here.len(), here[0]["direction"].as_str()), (1, Some("out")), "{here:?}");
+    let why = here[0]["reason"].as_str().unwrap();
+    assert!(why.starts_with("not sent: attachment second.bin") && why.contains("sync acme sends"), "{why}");
+    assert!(why.contains("`postern sync resync acme --keys SAM2-1 --fields attachments`"), "{why}");
+    let there = not_crossed(&s);
+    let why = there[0]["reason"].as_str().unwrap();
+    assert!(why.contains("second.bin") && why.contains("over the largest attachment the partner sends"), "{why}");
+    assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing blocked");
     assert_eq!(attachments(&s, "SP2-1").len(), 1);
     assert!(spooled(&m).is_empty(), "{:?}", spooled(&m));
+
+    // As the sender is told: raise the limit, resync; both lists empty.
+    m.ok(&["sync", "edit", "acme", "--max-attachment-mb", "10"]);
+    m.ok(&["sync", "resync", "acme", "--keys", "SAM2-1", "--fields", "attachments", "--yes"]);
+    settle(&m, &s, "acme");
+    assert_eq!(attachments(&s, "SP2-1").len(), 2);
+    assert!(not_crossed(&m).is_empty() && not_crossed(&s).is_empty());
+}
+
+/// A delete made while the chunks go overtakes the ones not sent yet: the
+/// sender stops, the receiver drops what it got, and both sides agree the
+/// file is gone.
+#[test]
+fn an_attachment_deleted_while_it_is_sent_is_dropped_on_both_sides() {
+    let (m, s) = paired_with(&["--max-attachment-mb", "100"]);
+    assert_eq!(m.status_of("acme")["max_attachment_bytes"], 100 << 20, "set at sync create");
+    let dir = tempfile::tempdir().unwrap();
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Deleted midway"]);
+    settle(&m, &s, "acme");
+    // 20 chunks: one cycle queues a window of 16, the rest wait for acks.
+    let id = m.ok(&["attachment", "add", "SAM2-1", &write(dir.path(), "midway.bin", &noise(40 << 20, 5))]);
+    m.cycle();
+    assert_eq!(carry(&m, &s, "acme"), 16, "a window of chunks");
+    s.cycle();
+    let arriving = s.status_of("acme")["transfers"].clone();
+    assert_eq!(arriving[0]["state"], "receiving", "{arriving}");
+    assert!(arriving[0]["done"].as_u64().unwrap() < 40 << 20, "{arriving}");
+    m.ok(&["attachment", "delete", "SAM2-1", id.trim()]);
+    m.cycle();
+    assert_eq!(m.status_of("acme")["transfers"], serde_json::json!([]), "the sender stops at once");
+    settle(&m, &s, "acme");
+    assert!(attachments(&s, "SP2-1").is_empty(), "{:?}", attachments(&s, "SP2-1"));
+    assert!(attachments(&m, "SAM2-1").is_empty());
+    for p in [&m, &s] {
+        assert_eq!(p.status_of("acme")["transfers"], serde_json::json!([]));
+        assert!(spooled(p).is_empty(), "{:?}", spooled(p));
+        assert_eq!(p.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]));
+    }
 }
 
 #[test]
@@ -179,6 +232,8 @@ fn an_attachment_deleted_before_it_was_sent_is_forgotten() {
     // Added and deleted between two cycles: the transfer finds nothing.
     let id = m.ok(&["attachment", "add", "SAM2-1", &write(dir.path(), "gone.bin", &noise(2_000_000, 4))]);
     m.ok(&["attachment", "delete", "SAM2-1", id.trim()]);
+    m.cycle();
+    assert_eq!(m.status_of("acme")["transfers"], serde_json::json!([]), "the sender stops at once");
     settle(&m, &s, "acme");
     assert!(attachments(&s, "SP2-1").is_empty());
     assert_eq!(m.status_of("acme")["transfers"], serde_json::json!([]));

@@ -8,7 +8,7 @@ use super::{plural, print_json};
 use crate::engine::admin::{partner_key, retry};
 use crate::engine::handshake::format_ms;
 use crate::home::Home;
-use crate::store::{links, problems, syncs};
+use crate::store::{links, problems, skipped, syncs};
 
 #[derive(Debug, Subcommand)]
 pub enum ErrorsCmd {
@@ -50,10 +50,15 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
         ErrorsCmd::List { sync, json } => {
             let s = syncs::find(&conn, &sync)?;
             let errs = problems::errors(&conn, &s.id)?;
+            let skipped = skipped::list(&conn, &s.id)?;
             if json {
+                // The attachments that did not cross are in `status --json`.
                 return print_json(&errs);
             }
-            super::say_if_empty(errs.len(), &format!("no errors in sync '{}'", s.name));
+            super::say_if_empty(errs.len() + skipped.len(), &format!("no errors in sync '{}'", s.name));
+            for a in &skipped {
+                println!("[{}] {} (blocks nothing; since {})", a.issue, a.reason, format_ms(a.at));
+            }
             for e in errs {
                 println!(
                     "[{}] {} (local {}, message {}, {} waiting; first failed {}, last {}, {})",
@@ -106,6 +111,7 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
                 bail!("issue {remote_issue} of sync '{}' has no error", s.name);
             }
             let n = problems::discard(&conn, &s.id, &remote_issue)?;
+            crate::engine::transfers::inbound::clean(&conn, &s.id)?;
             println!("[{remote_issue}] {n} change(s) dropped");
         }
         ErrorsCmd::IgnoreIssue { sync, issue, undo } => {
@@ -119,6 +125,7 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
                 (false, true) => problems::discard(&conn, &s.id, remote)?,
                 _ => 0,
             };
+            crate::engine::transfers::inbound::clean(&conn, &s.id)?;
             match undo {
                 false => println!(
                     "{} (partner's {remote}): the partner's changes are ignored from now on{}; `--undo` takes them again",

@@ -62,6 +62,8 @@ pub struct SyncStatus {
     pub max_attachment_bytes: u64,
     /// Large attachments on their way, in chunks.
     pub transfers: Vec<crate::store::transfers::Progress>,
+    /// Attachments over a limit that did not cross (they block nothing).
+    pub attachments_not_crossed: Vec<crate::store::skipped::Skipped>,
     pub issues_with_errors: u64,
     pub quarantined: u64,
     /// Open conflicts (`postern conflicts list`).
@@ -133,6 +135,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 max_message_bytes: s.max_message_bytes,
                 max_attachment_bytes: crate::store::transfers::max_bytes(conn, &s.id)?,
                 transfers: crate::store::transfers::progress(conn, &s.id)?,
+                attachments_not_crossed: crate::store::skipped::list(conn, &s.id)?,
                 issues_with_errors: problems::errors(conn, &s.id)?.len() as u64,
                 quarantined: problems::quarantined(conn, &s.id)?,
                 conflicts: crate::store::conflicts::open_count(conn, &s.id)?,
@@ -313,10 +316,14 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 "copying" => "being copied from the tracker".to_string(),
                 "sending" => format!("{} of {} queued", mb(t.done), mb(t.size)),
                 "receiving" => format!("{} of {} received", mb(t.done), mb(t.size)),
-                "complete" => format!("all {} received; waits in the issue's error", mb(t.size)),
+                "complete" => format!("all {} received; being attached", mb(t.size)),
+                "blocked" => format!("all {} received; waits in the issue's error", mb(t.size)),
                 other => other.to_string(),
             };
             println!("  attachment      {way} {} of {whose}{}: {how}", t.filename, t.issue);
+        }
+        for a in &s.attachments_not_crossed {
+            println!("  attachment      [{}] {}", a.issue, a.reason);
         }
         println!(
             "  limits          messages {} bytes, attachments {}",

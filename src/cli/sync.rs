@@ -48,6 +48,10 @@ pub enum SyncCmd {
         /// use the smaller of their two limits; larger changes are split).
         #[arg(long, default_value = "10MB", value_parser = parse_size)]
         max_message_size: u64,
+        /// The largest attachment this side sends or takes, in MiB
+        /// (default 2048; `sync edit` changes it).
+        #[arg(long, value_name = "MIB", value_parser = super::sync_edit::attachment_mib)]
+        max_attachment_mb: Option<u64>,
         /// Where to write the handshake file (default ./<name>.handshake.asc).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -98,6 +102,10 @@ pub enum SyncCmd {
         /// master's limit applies if it is smaller.
         #[arg(long, default_value = "10MB", value_parser = parse_size)]
         max_message_size: u64,
+        /// The largest attachment this side sends or takes, in MiB
+        /// (default 2048; `sync edit` changes it).
+        #[arg(long, value_name = "MIB", value_parser = super::sync_edit::attachment_mib)]
+        max_attachment_mb: Option<u64>,
         /// Accept without asking.
         #[arg(long)]
         yes: bool,
@@ -129,8 +137,9 @@ pub enum SyncCmd {
     Records(super::sync_records::RecordsCmd),
     #[command(flatten)]
     Resync(super::sync_resync::ResyncCmd),
-    /// Change a sync's exchange folder, mail settings, Redmine settings and
-    /// name tables, or forwarding (not its protocol).
+    /// Change a sync's exchange folder, mail or Redmine settings, name
+    /// tables and mapping, field owners, mass-change threshold, attachment
+    /// limit or forwarding (not its protocol).
     Edit(super::sync_edit::EditArgs),
     #[command(flatten)]
     Life(super::sync_life::LifeCmd),
@@ -196,6 +205,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             tracker,
             exchange,
             max_message_size,
+            max_attachment_mb,
             out,
             expires_days,
             passphrase_out,
@@ -259,6 +269,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 syncs::set_initial_resync(&conn, &created.sync.id, Some(&resync::Pending::existing(scope).to_json()))?;
             }
             syncs::set_mapping(&conn, &created.sync.id, mapping.as_deref())?;
+            if let Some(n) = max_attachment_mb {
+                crate::store::transfers::set_max_bytes(&conn, &created.sync.id, n << 20)?;
+            }
             std::fs::write(&out, &created.handshake).with_context(|| format!("cannot write {}", out.display()))?;
             if let Some(p) = &passphrase_out {
                 write_private(p, &created.passphrase)?;
@@ -297,6 +310,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             name,
             exchange,
             max_message_size,
+            max_attachment_mb,
             yes,
             mail,
             tracker,
@@ -374,6 +388,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 syncs::set_initial_resync(&conn, &rec.id, Some(&resync::Pending::existing(scope).to_json()))?;
             }
             syncs::set_mapping(&conn, &rec.id, mapping.as_deref())?;
+            if let Some(n) = max_attachment_mb {
+                crate::store::transfers::set_max_bytes(&conn, &rec.id, n << 20)?;
+            }
             println!("Accepted sync '{}' ({}), status: handshake", rec.name, rec.id);
             if rec.protocol == "file" {
                 println!("Exchange folder:  {}", rec.exchange_dir);

@@ -13,6 +13,14 @@ use crate::store::syncs;
 use crate::transport::mail::MailSettings;
 use crate::transport::FileTransport;
 
+/// `--max-attachment-mb`: 1 MiB to 1 TiB.
+pub(super) fn attachment_mib(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(n) if (1..=1 << 20).contains(&n) => Ok(n),
+        _ => Err(format!("takes 1 to 1048576 (MiB), not {text}")),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct EditArgs {
     pub(super) sync: String,
@@ -61,9 +69,10 @@ pub struct EditArgs {
     /// side before it waits for `sync allow-mass-change` (0: no limit).
     #[arg(long, value_name = "N")]
     pub(super) mass_change_threshold: Option<u64>,
-    /// The largest attachment this side sends or takes, in MB (default
-    /// 2048). A larger one is listed as an error on its issue.
-    #[arg(long, value_name = "MB")]
+    /// The largest attachment this side sends or takes, in MiB (default
+    /// 2048). A larger one does not cross and is listed by `status` and
+    /// `errors list`.
+    #[arg(long, value_name = "MIB", value_parser = attachment_mib)]
     max_attachment_mb: Option<u64>,
     /// Save Redmine settings without checking them against Redmine.
     #[arg(long)]
@@ -95,13 +104,10 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
         }
     }
     if let Some(n) = a.max_attachment_mb {
-        if n == 0 || n > 1 << 20 {
-            bail!("--max-attachment-mb takes 1 to 1048576 (MB), not {n}");
-        }
         crate::store::transfers::set_max_bytes(&conn, &sync.id, n << 20)?;
         println!(
-            "Sync '{}': attachments up to {n} MB cross; a larger one is listed as an error on its issue \
-             (the partner's own limit applies to what it sends and takes)",
+            "Sync '{}': attachments up to {n} MiB cross; a larger one is not sent or taken and is listed by \
+             `status` and `errors list` (the partner's own limit applies to what it sends and takes)",
             sync.name
         );
         let more = a.mapping.is_some()

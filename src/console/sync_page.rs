@@ -150,6 +150,23 @@ fn render(view: &SyncView, v: &Viewer, now: i64) -> String {
         out.push_str("<h2>Attachments on their way</h2>");
         out.push_str(&table("transfers", &["Way", "File", "Issue", "State", "Done"], &rows, ""));
     }
+    if !s.attachments_not_crossed.is_empty() {
+        let rows: Vec<String> = s
+            .attachments_not_crossed
+            .iter()
+            .map(|a| {
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"reason\">{}</td></tr>",
+                    if a.direction == "out" { "not sent" } else { "not received" },
+                    esc(&a.filename),
+                    esc(&a.issue),
+                    esc(&a.reason)
+                )
+            })
+            .collect();
+        out.push_str("<h2>Attachments that did not cross</h2>");
+        out.push_str(&table("not-crossed", &["Way", "File", "Issue", "Why"], &rows, ""));
+    }
 
     let errors: Vec<String> = view
         .errors

@@ -45,6 +45,8 @@ pub fn retry(conn: &mut Connection, s: &SyncRecord, issue: &str) -> Result<Resul
         bail!("issue {remote_issue} of sync '{}' has no error", s.name);
     }
     let (applied, left) = retry_parked(conn, s, &remote_issue)?;
+    // An attachment applied or dropped by the retry leaves the spool.
+    crate::engine::transfers::inbound::clean(conn, &s.id)?;
     if left == 0 {
         return Ok(Ok(format!("[{remote_issue}] {} applied", plural(applied as u64, "change", "changes"))));
     }

@@ -248,9 +248,11 @@ fn apply_to_linked(
         Change::AttachmentAdded { issue, attachment } => {
             arrivals::attachment(&arrivals::Here { conn, tracker, sync, actor }, key, issue, attachment, replies)
         }
-        Change::AttachmentDeleted { attachment, .. } => {
-            // Unpaired: deleted before it ever crossed. Gone here too: both
-            // sides deleted it. Nothing to do either way.
+        Change::AttachmentDeleted { issue, attachment } => {
+            // Unpaired: deleted before it ever crossed (or while its chunks
+            // arrived: they are dropped). Gone here too: both sides deleted
+            // it. Nothing to do either way.
+            super::transfers::inbound::cancel(conn, sync, issue, attachment)?;
             match links::local_attachment(conn, &sync.id, attachment)? {
                 Some(local) if tracker.attachment(key, &local)?.is_some() => {
                     tracker.delete_attachment(key, &local, actor)

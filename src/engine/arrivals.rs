@@ -182,19 +182,18 @@ pub fn attachment<T: Tracker>(
                     };
                     tracker.add_attachment(key, file, Some(origin), actor)?
                 }
-                // Described only: the partner did not send it.
+                // Described only: the partner did not send it (over its
+                // limit). Listed; the issue's other changes go on.
                 (Some(size), None) => {
-                    return Err(Refusal::Invalid(format!(
-                        "attachment {} is {} ({size} bytes), over the largest attachment the partner sends on \
-                         this sync; its admin can raise it with `postern sync edit {} --max-attachment-mb N` and \
-                         resync the issue's attachments; drop this change here with `postern errors ignore {} {}`",
+                    let reason = format!(
+                        "not received: attachment {} is {} ({size} bytes), over the largest attachment the \
+                         partner sends; its admin can raise the limit on both sides (`postern sync edit <sync> \
+                         --max-attachment-mb N`) and resync the issue's attachments",
                         a.filename,
                         super::transfers::mb(size),
-                        sync.name,
-                        sync.name,
-                        remote
-                    ))
-                    .into())
+                    );
+                    super::transfers::inbound::not_received(conn, sync, remote, a, &reason)?;
+                    return Ok(());
                 }
                 (None, _) => {
                     let data = base64::engine::general_purpose::STANDARD
@@ -212,6 +211,7 @@ pub fn attachment<T: Tracker>(
         }
     };
     links::pair_attachment(conn, &sync.id, key, &id, &a.id)?;
+    crate::store::skipped::clear(conn, &sync.id, "in", &a.id)?;
     replies.push(Change::Paired {
         yours: remote.into(),
         mine: key.into(),

@@ -318,9 +318,8 @@ fn take(
     let in_seq = syncs::get(&tx, &sync.id)?.map_or(0, |s| s.in_seq);
     tx.commit()?;
     tracker.done_up_to(in_seq)?;
-    if report.applied > 0 {
-        super::transfers::inbound::clean(conn, &sync.id)?;
-    }
+    // A transfer finished, refused or cancelled by this message goes now.
+    super::transfers::inbound::clean(conn, &sync.id)?;
     if env.ack > sync.out_acked {
         super::transfers::out::finish_acknowledged(conn, sync)?;
     }

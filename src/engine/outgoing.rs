@@ -242,11 +242,15 @@ impl Batch {
     ) -> Result<u64> {
         let mut change = change;
         self.mapping.out_change(&mut change);
-        if let Change::AttachmentAdded { attachment: a, .. } = &change {
-            let chunk = self.budget.chunk_raw as u64;
-            if a.size.is_some() && super::transfers::out::register(conn, sync_id, key, a, via, chunk, now)? {
-                return Ok(0);
+        match &change {
+            Change::AttachmentAdded { attachment: a, .. } => {
+                let chunk = self.budget.chunk_raw as u64;
+                if a.size.is_some() && super::transfers::out::register(conn, sync_id, key, a, via, chunk, now)? {
+                    return Ok(0);
+                }
             }
+            Change::AttachmentDeleted { attachment, .. } => super::transfers::out::cancel(conn, sync_id, attachment)?,
+            _ => {}
         }
         let json = serde_json::to_vec(&change)?;
         let mut enqueued = 0;

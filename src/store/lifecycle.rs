@@ -56,6 +56,7 @@ const SYNC_TABLES: &[&str] = &[
     "activity",
     "transfer_out",
     "transfer_in",
+    "attachment_skipped",
 ];
 
 /// Removes everything postern keeps for sync `id`, in one transaction.

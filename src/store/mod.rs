@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod problems;
 pub mod replace;
 pub mod seen;
+pub mod skipped;
 pub mod syncs;
 pub mod transfers;
 pub mod trouble;
@@ -36,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema10.sql"),
     include_str!("schema11.sql"),
     include_str!("schema12.sql"),
+    include_str!("schema13.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.
@@ -49,6 +51,8 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A large transfer's pieces go through the WAL: do not keep it that big.
+    conn.pragma_update(None, "journal_size_limit", 64i64 << 20)?;
     migrate(&conn).with_context(|| format!("cannot migrate database {}", path.display()))?;
     crate::tracker::schema::migrate(&conn).with_context(|| format!("cannot migrate database {}", path.display()))?;
     Ok(conn)

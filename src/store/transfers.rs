@@ -26,6 +26,8 @@ pub struct Outgoing {
 pub struct Incoming {
     pub id: String,
     pub issue: String,
+    /// The sender's attachment id.
+    pub attachment: String,
     pub filename: String,
     pub size: u64,
     pub total: u32,
@@ -141,7 +143,7 @@ pub fn all_incoming(conn: &Connection, sync_id: &str) -> Result<Vec<Incoming>> {
     Ok(rows)
 }
 
-const IN_COLUMNS: &str = "id, issue, filename, size, total, received, bytes, state, started_at, updated_at";
+const IN_COLUMNS: &str = "id, issue, filename, size, total, received, bytes, state, started_at, updated_at, attachment";
 
 fn in_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incoming> {
     Ok(Incoming {
@@ -155,13 +157,15 @@ fn in_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incoming> {
         state: r.get(7)?,
         started_at: r.get(8)?,
         updated_at: r.get(9)?,
+        attachment: r.get(10)?,
     })
 }
 
 pub fn start_incoming(conn: &Connection, sync_id: &str, t: &Incoming) -> Result<()> {
     conn.execute(
-        "INSERT INTO transfer_in (sync_id, id, issue, filename, size, total, received, bytes, state, started_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO transfer_in (sync_id, id, issue, filename, size, total, received, bytes, state, started_at,
+             updated_at, attachment)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             sync_id,
             t.id,
@@ -173,7 +177,8 @@ pub fn start_incoming(conn: &Connection, sync_id: &str, t: &Incoming) -> Result<
             t.bytes as i64,
             t.state,
             t.started_at,
-            t.updated_at
+            t.updated_at,
+            t.attachment
         ],
     )?;
     Ok(())
@@ -211,7 +216,8 @@ pub struct Progress {
     /// Bytes queued (out) or received (in).
     pub done: u64,
     /// out: `copying` (from the tracker) or `sending`; in: `receiving`,
-    /// `complete` (waits in the issue's error) or `refused`.
+    /// `complete` (being attached), `blocked` (waits in the issue's error),
+    /// `refused` or `cancelled` (deleted by the partner meanwhile).
     pub state: String,
 }
 
@@ -230,13 +236,16 @@ pub fn progress(conn: &Connection, sync_id: &str) -> Result<Vec<Progress>> {
             }
         })
         .collect();
-    all.extend(all_incoming(conn, sync_id)?.into_iter().map(|t| Progress {
-        direction: "in",
-        issue: t.issue,
-        filename: t.filename,
-        size: t.size,
-        done: t.bytes,
-        state: t.state,
-    }));
+    for t in all_incoming(conn, sync_id)? {
+        let blocked = t.state == "complete" && super::problems::is_blocked(conn, sync_id, &t.issue)?;
+        all.push(Progress {
+            direction: "in",
+            issue: t.issue,
+            filename: t.filename,
+            size: t.size,
+            done: t.bytes,
+            state: if blocked { "blocked".into() } else { t.state },
+        });
+    }
     Ok(all)
 }

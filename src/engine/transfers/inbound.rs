@@ -8,6 +8,7 @@ use rusqlite::Connection;
 use super::{lacks_space, mb, spool_dir, sweep};
 use crate::engine::journal::Journaled;
 use crate::protocol::{AttachmentSnapshot, Change, WireChange};
+use crate::store::skipped::{self, Skipped};
 use crate::store::transfers::{self, Incoming};
 use crate::store::{links, now_ms, problems, SyncRecord};
 use crate::tracker::{TResult, TrackerError};
@@ -104,6 +105,7 @@ fn start(
     let mut t = Incoming {
         id: c.transfer.to_string(),
         issue: c.issue.to_string(),
+        attachment: c.attachment.id.clone(),
         filename: c.attachment.filename.clone(),
         size,
         total: c.total,
@@ -114,10 +116,20 @@ fn start(
         updated_at: now,
     };
     if size > max {
+        // Its chunks are skipped; nothing blocks the issue's other changes.
         t.state = "refused".into();
         transfers::start_incoming(conn, &sync.id, &t)?;
-        let reason = over_limit(&c.attachment.filename, size, max, &sync.name);
-        record(conn, sync, seq, c.issue, &reason)?;
+        let reason = format!(
+            "not received: attachment {} is {} ({size} bytes), over the largest attachment sync {} takes, {}; \
+             raise it with `postern sync edit {} --max-attachment-mb N`, then ask the partner to resync the \
+             issue's attachments",
+            c.attachment.filename,
+            mb(size),
+            sync.name,
+            mb(max),
+            sync.name
+        );
+        not_received(conn, sync, c.issue, c.attachment, &reason)?;
         return Ok(None);
     }
     if c.total == 0 || size == 0 {
@@ -138,15 +150,40 @@ fn start(
     Ok(Some(t))
 }
 
-/// The reason given for an attachment over the sync's limit.
-pub fn over_limit(filename: &str, size: u64, max: u64, sync: &str) -> String {
-    format!(
-        "attachment {filename} is {} ({size} bytes), over the largest attachment sync {sync} takes, {} \
-         (raise it on both sides with `postern sync edit {sync} --max-attachment-mb N`, then `postern errors retry` \
-         here and resync the issue's attachments on the sending side)",
-        mb(size),
-        mb(max)
-    )
+/// The partner's attachment `a` of its issue `issue` did not cross (over a
+/// limit): listed, blocking nothing, until it crosses after all.
+pub fn not_received(
+    conn: &Connection,
+    sync: &SyncRecord,
+    issue: &str,
+    a: &AttachmentSnapshot,
+    reason: &str,
+) -> anyhow::Result<()> {
+    tracing::warn!(sync = %sync.name, issue, file = %a.filename, "{reason}");
+    let s = Skipped {
+        direction: "in".into(),
+        issue: issue.into(),
+        attachment: a.id.clone(),
+        filename: a.filename.clone(),
+        size: a.size.unwrap_or_default(),
+        reason: reason.into(),
+        at: now_ms(),
+    };
+    skipped::record(conn, &sync.id, &s)
+}
+
+/// The partner deleted its attachment `attachment` (of its issue `issue`):
+/// a transfer of it still arriving is cancelled (the partner sends no more
+/// of it), and it is no longer listed as not received.
+pub fn cancel(conn: &Connection, sync: &SyncRecord, issue: &str, attachment: &str) -> anyhow::Result<()> {
+    for t in transfers::all_incoming(conn, &sync.id)? {
+        if t.attachment == attachment && t.issue == issue && t.state == "receiving" {
+            transfers::set_incoming_state(conn, &sync.id, &t.id, "cancelled")?;
+            tracing::info!(sync = %sync.name, issue, file = %t.filename, "attachment deleted by the partner while it arrived: dropped");
+        }
+    }
+    skipped::clear(conn, &sync.id, "in", attachment)?;
+    Ok(())
 }
 
 fn refuse(conn: &Connection, sync: &SyncRecord, seq: u64, issue: &str, transfer: &str, reason: &str) -> TResult<()> {

@@ -83,12 +83,12 @@ fn lacks_space(dir: &Path, need: u64, what: &str) -> Result<Option<String>> {
     )))
 }
 
-/// Bytes in megabytes, for messages.
+/// Bytes in mebibytes, for messages.
 pub fn mb(n: u64) -> String {
     if n >= 10 << 20 {
-        format!("{} MB", n >> 20)
+        format!("{} MiB", n >> 20)
     } else {
-        format!("{:.1} MB", n as f64 / (1u64 << 20) as f64)
+        format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
     }
 }
 
@@ -134,7 +134,7 @@ mod tests {
             std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         left.sort();
         assert_eq!(left, ["in-a", "other", "out-b"]);
-        assert_eq!(mb(3 << 20), "3.0 MB");
-        assert_eq!(mb(300 << 20), "300 MB");
+        assert_eq!(mb(3 << 20), "3.0 MiB");
+        assert_eq!(mb(300 << 20), "300 MiB");
     }
 }

@@ -6,6 +6,7 @@ use rusqlite::Connection;
 
 use super::{lacks_space, mb, spool_dir, sweep, WINDOW};
 use crate::protocol::{AttachmentSnapshot, Body};
+use crate::store::skipped::{self, Skipped};
 use crate::store::transfers::{self, Outgoing};
 use crate::store::{outbox, SyncRecord};
 use crate::tracker::attachments::Hashing;
@@ -13,8 +14,8 @@ use crate::tracker::{TResult, Tracker, TrackerError};
 
 /// Records the described attachment `a` of our issue `key` as a transfer
 /// in chunks of `chunk` bytes. `false`: it is over the sync's limit and is
-/// not sent (the described change goes instead, and the partner lists it
-/// as an error naming the limit).
+/// not sent: listed here as not sent (see `store::skipped`), and the
+/// described change goes instead, for the partner to list as not received.
 pub fn register(
     conn: &Connection,
     sync_id: &str,
@@ -27,16 +28,29 @@ pub fn register(
     let size = a.size.unwrap_or_default();
     let max = transfers::max_bytes(conn, sync_id)?;
     if size > max {
-        tracing::warn!(
-            sync = sync_id,
-            issue = key,
-            file = %a.filename,
-            "attachment of {} is over the sync's limit of {} (sync edit --max-attachment-mb): not sent",
+        let name = crate::store::syncs::get(conn, sync_id)?.map_or_else(|| sync_id.to_string(), |s| s.name);
+        let reason = format!(
+            "not sent: attachment {} is {}, over the largest attachment sync {name} sends, {}; raise it on both \
+             sides with `postern sync edit {name} --max-attachment-mb N`, then send it with `postern sync resync \
+             {name} --keys {key} --fields attachments`",
+            a.filename,
             mb(size),
             mb(max)
         );
+        tracing::warn!(sync = %name, issue = key, file = %a.filename, "{reason}");
+        let s = Skipped {
+            direction: "out".into(),
+            issue: key.into(),
+            attachment: a.id.clone(),
+            filename: a.filename.clone(),
+            size,
+            reason,
+            at: now,
+        };
+        skipped::record(conn, sync_id, &s)?;
         return Ok(false);
     }
+    skipped::clear(conn, sync_id, "out", &a.id)?;
     if transfers::outgoing(conn, sync_id)?.iter().any(|t| t.attachment == a.id) {
         // Already on its way (a resync while it is sent): once is enough.
         return Ok(true);
@@ -56,6 +70,19 @@ pub fn register(
     transfers::add_outgoing(conn, sync_id, &t, now)?;
     tracing::debug!(sync = sync_id, issue = key, transfer = %t.id, bytes = size, "attachment to send in chunks");
     Ok(true)
+}
+
+/// Our attachment `attachment` was deleted: a transfer of it stops (no
+/// more chunks; the partner cancels what it received when the delete
+/// arrives, after the chunks already queued), and it is no longer listed as
+/// not sent.
+pub fn cancel(conn: &Connection, sync_id: &str, attachment: &str) -> anyhow::Result<()> {
+    for t in transfers::outgoing(conn, sync_id)?.into_iter().filter(|t| t.attachment == attachment) {
+        transfers::drop_outgoing(conn, sync_id, &t.id)?;
+        tracing::info!(sync = sync_id, issue = %t.issue, transfer = %t.id, "attachment deleted while it was sent: the rest is not sent");
+    }
+    skipped::clear(conn, sync_id, "out", attachment)?;
+    Ok(())
 }
 
 /// Moves the sync's transfers on: new ones copied from the tracker into
