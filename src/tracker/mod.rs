@@ -8,6 +8,7 @@ mod any;
 pub mod attachments;
 mod changelog;
 pub mod embedded;
+pub mod jira;
 pub mod redmine;
 pub mod schema;
 pub mod worklogs;

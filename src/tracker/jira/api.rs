@@ -1,0 +1,263 @@
+//! Jira's REST API over HTTPS (rustls), with every answer sorted into the
+//! engine's outcomes: refused (this change can't be applied), unavailable
+//! (down, 5xx, a timeout, 429 or 503 — waiting as `Retry-After` or
+//! `X-RateLimit-Reset` says, jittered — refused credentials) or failed.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::settings::{JiraAuth, JiraSettings};
+use crate::tracker::{Refusal, TResult, TrackerError};
+
+/// The longest a single request may take.
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// Waited when Jira throttles without saying how long.
+const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+pub struct Api {
+    pub(super) agent: ureq::Agent,
+    base: String,
+    auth: JiraAuth,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api").field("base", &self.base).field("auth", &"<redacted>").finish()
+    }
+}
+
+/// An answer: its status and body (JSON when there is one).
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Api {
+    pub fn new(s: &JiraSettings) -> Result<Self> {
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(file) = &s.ca_file {
+            let pem = std::fs::read(file).with_context(|| format!("cannot read the CA file {file}"))?;
+            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+                .filter_map(|i| match i {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                anyhow::bail!("the CA file {file} holds no PEM certificate");
+            }
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(TIMEOUT))
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .user_agent(concat!("postern/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls.build())
+            .build()
+            .into();
+        Ok(Api { agent, base: s.base().to_string(), auth: s.auth.clone() })
+    }
+
+    /// The `Authorization` header, the secret read from its source now (a
+    /// rotated token file needs no restart).
+    pub(super) fn authorization(&self) -> TResult<String> {
+        let fail = |e: anyhow::Error| TrackerError::Unavailable {
+            reason: format!("the Jira credentials cannot be read: {e:#}"),
+            retry_after: None,
+        };
+        Ok(match &self.auth {
+            JiraAuth::Basic { user, secret } => {
+                let secret = secret.resolve().map_err(fail)?;
+                let pair = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+                format!("Basic {pair}")
+            }
+            JiraAuth::Bearer { token } => format!("Bearer {}", token.resolve().map_err(fail)?),
+        })
+    }
+
+    pub(super) fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    /// Sends a request; any status comes back as an [`Answer`], a failure
+    /// to reach the server or a "later" as unavailable.
+    pub fn exchange(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
+        let url = self.url(path);
+        let auth = self.authorization()?;
+        let auth = auth.as_str();
+        let result = match (method, body) {
+            ("GET", _) => {
+                self.agent.get(&url).header("Authorization", auth).header("Accept", "application/json").call()
+            }
+            ("DELETE", _) => self.agent.delete(&url).header("Authorization", auth).call(),
+            ("POST", Some(b)) => self.agent.post(&url).header("Authorization", auth).send_json(b),
+            ("PUT", Some(b)) => self.agent.put(&url).header("Authorization", auth).send_json(b),
+            _ => return Err(anyhow::anyhow!("{method} without a body").into()),
+        };
+        let mut resp = result.map_err(|e| unreachable(method, path, &e))?;
+        answer(method, path, &mut resp)
+    }
+
+    /// GET returning JSON; any status but 2xx is an error.
+    pub fn get(&self, path: &str) -> TResult<Value> {
+        ok(self.exchange("GET", path, None)?, "GET", path)
+    }
+
+    /// GET that may answer 404 (`None`).
+    pub fn get_opt(&self, path: &str) -> TResult<Option<Value>> {
+        let a = self.exchange("GET", path, None)?;
+        if a.status == 404 {
+            return Ok(None);
+        }
+        ok(a, "GET", path).map(Some)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> TResult<Value> {
+        ok(self.exchange("POST", path, Some(body))?, "POST", path)
+    }
+
+    pub fn put(&self, path: &str, body: &Value) -> TResult<Value> {
+        ok(self.exchange("PUT", path, Some(body))?, "PUT", path)
+    }
+
+    /// DELETE; a thing already gone counts as deleted.
+    pub fn delete(&self, path: &str) -> TResult<()> {
+        let a = self.exchange("DELETE", path, None)?;
+        if a.status == 404 {
+            return Ok(());
+        }
+        ok(a, "DELETE", path).map(|_| ())
+    }
+}
+
+/// A request's path without its query, for messages.
+pub(super) fn short(path: &str) -> &str {
+    path.split('?').next().unwrap_or(path)
+}
+
+/// Percent-encodes a query value.
+pub fn encode(s: &str) -> String {
+    crate::tracker::redmine::api::encode(s)
+}
+
+pub(super) fn unreachable(method: &str, path: &str, e: &ureq::Error) -> TrackerError {
+    let what = match e {
+        ureq::Error::Timeout(_) => "no answer in time".to_string(),
+        ureq::Error::HostNotFound => "the host name is not known".to_string(),
+        ureq::Error::ConnectionFailed => "the connection was refused".to_string(),
+        other => format!("{other}"),
+    };
+    let hint = if what.contains("certificate") || what.contains("UnknownIssuer") {
+        " (the server's certificate is not trusted: give its CA with --jira-ca-file)"
+    } else {
+        ""
+    };
+    TrackerError::Unavailable { reason: format!("{method} {}: {what}{hint}", short(path)), retry_after: None }
+}
+
+/// How long Jira asked to be left alone: `Retry-After` (seconds), else
+/// `X-RateLimit-Reset` (an ISO 8601 time), else a default; jittered up
+/// to a fifth more, so that peers told the same do not come back at once.
+fn wait_of(headers: &ureq::http::HeaderMap, now_ms: i64) -> Duration {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let told = header("retry-after").and_then(|v| v.parse::<u64>().ok()).map(Duration::from_secs).or_else(|| {
+        let reset = chrono::DateTime::parse_from_rfc3339(header("x-ratelimit-reset")?).ok()?;
+        Some(Duration::from_millis((reset.timestamp_millis() - now_ms).max(1000) as u64))
+    });
+    let base = told.unwrap_or(DEFAULT_WAIT);
+    use rand::Rng;
+    base.mul_f64(rand::thread_rng().gen_range(1.0..1.2))
+}
+
+/// Reads an answer's body (JSON if it parses) and sorts out statuses that
+/// mean "try again later".
+pub(super) fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<ureq::Body>) -> TResult<Answer> {
+    let status = resp.status().as_u16();
+    let wait = matches!(status, 429 | 503).then(|| wait_of(resp.headers(), crate::store::now_ms()));
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let path = short(path);
+    let later = |why: String, retry_after| {
+        Err(TrackerError::Unavailable { reason: format!("{method} {path}: {why}"), retry_after })
+    };
+    match status {
+        401 => later(
+            "the credentials were refused (401): check the sync user's e-mail and API token (Cloud) or \
+             personal access token (Data Center)"
+                .into(),
+            None,
+        ),
+        429 => {
+            later(format!("Jira throttles the sync user (429); waiting {}s", wait.unwrap_or_default().as_secs()), wait)
+        }
+        503 => later(format!("Jira is unavailable (503); waiting {}s", wait.unwrap_or_default().as_secs()), wait),
+        500..=599 => later(format!("the server answered {status}"), None),
+        _ => Ok(Answer { status, body }),
+    }
+}
+
+/// The body of a 2xx answer; a refusal for 400, 403, 404 and 409.
+pub(super) fn ok(a: Answer, method: &str, path: &str) -> TResult<Value> {
+    let path = short(path);
+    match a.status {
+        200..=299 => Ok(a.body),
+        400 | 409 | 413 | 415 => {
+            Err(Refusal::Invalid(format!("Jira refused the change ({}): {}", a.status, errors_of(&a.body))).into())
+        }
+        403 => Err(Refusal::Invalid(format!(
+            "Jira refused {method} {path} (403 Forbidden): the sync user lacks a permission in the project: {}",
+            errors_of(&a.body)
+        ))
+        .into()),
+        404 => Err(Refusal::Invalid(format!("{method} {path}: not found in Jira (404)")).into()),
+        s => Err(anyhow::anyhow!("{method} {path}: unexpected answer {s} from Jira: {}", errors_of(&a.body)).into()),
+    }
+}
+
+/// Jira's `{"errorMessages": [...], "errors": {field: message}}` as one line.
+pub fn errors_of(body: &Value) -> String {
+    let mut parts: Vec<String> =
+        body["errorMessages"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+    if let Some(map) = body["errors"].as_object() {
+        parts.extend(map.iter().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default())));
+    }
+    if parts.is_empty() {
+        "no reason given".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_waits_as_told_with_jitter() {
+        let mut h = ureq::http::HeaderMap::new();
+        h.insert("retry-after", "7".parse().unwrap());
+        let w = wait_of(&h, 0);
+        assert!(w >= Duration::from_secs(7) && w < Duration::from_millis(8400), "{w:?}");
+        let mut h = ureq::http::HeaderMap::new();
+        h.insert("x-ratelimit-reset", "2026-12-04T10:00:20Z".parse().unwrap());
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z").unwrap().timestamp_millis();
+        let w = wait_of(&h, now);
+        assert!(w >= Duration::from_secs(20) && w < Duration::from_secs(24), "{w:?}");
+        assert!(wait_of(&ureq::http::HeaderMap::new(), now) >= DEFAULT_WAIT);
+    }
+
+    #[test]
+    fn jira_errors_read_as_one_line() {
+        let body = serde_json::json!({"errorMessages": ["Issue does not exist"], "errors": {"summary": "required"}});
+        assert_eq!(errors_of(&body), "Issue does not exist; summary: required");
+        assert_eq!(errors_of(&Value::Null), "no reason given");
+    }
+}

@@ -1,0 +1,117 @@
+//! Which issues to read: JQL's `updated >=` takes minutes in the sync
+//! user's time zone, so the window starts at the cursor rounded down to
+//! its minute there, minus an overlap; issues come `ORDER BY updated ASC`,
+//! and one already read at the same `updated` (to the millisecond) is not
+//! read again. Pure: the clock and the zone are arguments.
+
+use std::collections::BTreeMap;
+
+use chrono::TimeZone;
+use serde::{Deserialize, Serialize};
+
+/// Read again before the cursor: a minute for the rounding, one more for
+/// writes Jira commits late (and Cloud's eventually consistent search).
+pub const OVERLAP_MS: i64 = 60_000;
+
+/// Where reading goes on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The newest `updated` read (ms).
+    pub t: i64,
+    /// Issues read in the overlap window: id → the `updated` read.
+    #[serde(default)]
+    pub recent: BTreeMap<String, i64>,
+    /// When every synced issue was last read in full (ms).
+    #[serde(default)]
+    pub full: i64,
+}
+
+impl Cursor {
+    pub fn parse(text: &str) -> Cursor {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    /// Where the window starts: the cursor minus the overlap, rounded
+    /// down to its minute in `zone`, as JQL writes it.
+    pub fn window(&self, zone: chrono_tz::Tz) -> String {
+        jql_time(self.t - OVERLAP_MS, zone)
+    }
+
+    /// Whether issue `id` listed with `updated` needs reading (not read at
+    /// that very `updated` before).
+    pub fn is_new(&self, id: &str, updated: i64) -> bool {
+        self.recent.get(id).is_none_or(|t| *t != updated)
+    }
+
+    /// Issue `id` was read at `updated`; what fell out of the window is
+    /// forgotten.
+    pub fn read(&mut self, id: &str, updated: i64) {
+        self.t = self.t.max(updated);
+        self.recent.insert(id.to_string(), updated);
+        let floor = self.t - 3 * OVERLAP_MS;
+        self.recent.retain(|_, t| *t >= floor);
+    }
+}
+
+/// `ms` as JQL's `"yyyy/MM/dd HH:mm"` in `zone`, rounded down.
+pub fn jql_time(ms: i64, zone: chrono_tz::Tz) -> String {
+    let utc = chrono::DateTime::from_timestamp_millis(ms.max(0)).unwrap_or_default();
+    zone.from_utc_datetime(&utc.naive_utc()).format("%Y/%m/%d %H:%M").to_string()
+}
+
+/// The search of the project's issues updated in the window, oldest first.
+pub fn updated_since(project: &str, window: &str) -> String {
+    format!("project = \"{project}\" AND updated >= \"{window}\" ORDER BY updated ASC, key ASC")
+}
+
+/// Jira's times (`2026-12-04T10:15:30.123+0100`) in ms since the epoch.
+pub fn ms(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(text))
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_is_a_minute_in_the_users_zone_minus_the_overlap() {
+        let at = ms("2026-12-04T10:15:30.123+0000").unwrap();
+        let c = Cursor { t: at, ..Default::default() };
+        assert_eq!(c.window(chrono_tz::UTC), "2026/12/04 10:14");
+        assert_eq!(c.window(chrono_tz::Europe::Berlin), "2026/12/04 11:14");
+        assert_eq!(c.window(chrono_tz::America::New_York), "2026/12/04 05:14");
+        // Summer time: Berlin is two hours ahead.
+        let summer = Cursor { t: ms("2026-07-01T10:00:00.000+0000").unwrap(), ..Default::default() };
+        assert_eq!(summer.window(chrono_tz::Europe::Berlin), "2026/07/01 11:59");
+        assert_eq!(
+            updated_since("SUP", "2026/12/04 10:14"),
+            "project = \"SUP\" AND updated >= \"2026/12/04 10:14\" ORDER BY updated ASC, key ASC"
+        );
+    }
+
+    #[test]
+    fn an_issue_is_read_again_only_when_its_updated_moved() {
+        let mut c = Cursor::default();
+        let t0 = ms("2026-12-04T10:15:30.123+0000").unwrap();
+        assert!(c.is_new("10001", t0));
+        c.read("10001", t0);
+        assert!(!c.is_new("10001", t0), "the same millisecond: already read");
+        assert!(c.is_new("10001", t0 + 1), "moved by a millisecond: read again");
+        c.read("10002", t0 + 10 * OVERLAP_MS);
+        assert!(c.is_new("10001", t0), "out of the window: forgotten (the window no longer lists it)");
+        assert_eq!(c.t, t0 + 10 * OVERLAP_MS);
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(Cursor::parse(&text), c);
+        assert_eq!(Cursor::parse("not json"), Cursor::default());
+    }
+
+    #[test]
+    fn jira_times_parse_with_their_offsets() {
+        assert_eq!(ms("2026-12-04T11:15:30.123+0100"), ms("2026-12-04T10:15:30.123+0000"));
+        assert_eq!(ms("2026-12-04T10:15:30.123Z"), ms("2026-12-04T10:15:30.123+0000"));
+        assert_eq!(ms("yesterday"), None);
+    }
+}
