@@ -1,11 +1,14 @@
-//! The Jira backend against the fake Jira of `common::jira_fake` (no Jira
-//! can run here): what it checks before a sync is saved, in both flavours,
-//! with the failures an admin meets.
+//! The Jira backend against the fake Jira of `common/jira_fake` (no Jira
+//! can run here): the conformance suite every backend passes, in both
+//! flavours; what it checks before a sync is saved, with the failures an
+//! admin meets; throttling.
 
-#[path = "common/jira_fake.rs"]
+mod common;
+
+#[path = "common/jira_fake/mod.rs"]
 mod jira_fake;
 
-use jira_fake::Fake;
+use jira_fake::{Fake, ALICE_AUTH, SYNC_AUTH};
 use postern::tracker::jira::{Flavour, Jira, JiraAuth, JiraSettings};
 use postern::tracker::TrackerError;
 use postern::transport::mail::Password;
@@ -27,21 +30,27 @@ fn cloud_auth(token: &str) -> JiraAuth {
     JiraAuth::Basic { user: "sync@example.com".into(), secret: Password::Value(token.into()) }
 }
 
-/// `Basic base64(sync@example.com:t0ken)`.
-const CLOUD_HEADER: &str = "Basic c3luY0BleGFtcGxlLmNvbTp0MGtlbg==";
+/// The backend, its own state in a fresh folder.
+fn open(s: &JiraSettings) -> anyhow::Result<Jira> {
+    let home = tempfile::tempdir().unwrap().keep();
+    Jira::open(s, &home, "sync-1")
+}
+
+/// Both fakes take these.
+const _: (&str, &str) = (SYNC_AUTH, ALICE_AUTH);
 
 #[test]
 fn the_check_names_the_flavour_project_and_user_of_a_good_setup() {
-    let cloud = jira_fake::start(Fake::new(true, CLOUD_HEADER, "SUP"));
-    let j = Jira::open(&settings(&cloud.url, Flavour::Cloud, cloud_auth("t0ken"))).unwrap();
+    let cloud = jira_fake::start(Fake::new(true, "SUP"));
+    let j = open(&settings(&cloud.url, Flavour::Cloud, cloud_auth("t0ken"))).unwrap();
     assert_eq!(j.detect_flavour().unwrap(), Flavour::Cloud);
     let said = j.check().unwrap();
     assert!(said.contains("(Cloud, REST v3): project SUP (id 10000), sync user Sync User"), "{said}");
     assert!(said.contains("time zone Europe/Berlin") && said.contains("2 issue types"), "{said}");
 
-    let dc = jira_fake::start(Fake::new(false, "Bearer p4t", "SUP"));
+    let dc = jira_fake::start(Fake::new(false, "SUP"));
     let auth = JiraAuth::Bearer { token: Password::Value("p4t".into()) };
-    let j = Jira::open(&settings(&dc.url, Flavour::DataCenter, auth)).unwrap();
+    let j = open(&settings(&dc.url, Flavour::DataCenter, auth)).unwrap();
     assert_eq!(j.detect_flavour().unwrap(), Flavour::DataCenter);
     let said = j.check().unwrap();
     assert!(said.contains("(Data Center, REST v2): project SUP (id 10000), sync user sync-user"), "{said}");
@@ -49,9 +58,9 @@ fn the_check_names_the_flavour_project_and_user_of_a_good_setup() {
 
 #[test]
 fn each_failure_of_the_check_says_what_to_do_and_never_shows_the_secret() {
-    let fake = jira_fake::start(Fake::new(true, CLOUD_HEADER, "SUP"));
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
     // A wrong token: "later" (it may be rotated), naming what to check.
-    let j = Jira::open(&settings(&fake.url, Flavour::Cloud, cloud_auth("wrong-secret"))).unwrap();
+    let j = open(&settings(&fake.url, Flavour::Cloud, cloud_auth("wrong-secret"))).unwrap();
     match j.check() {
         Err(TrackerError::Unavailable { reason, retry_after: None }) => {
             assert!(reason.contains("credentials were refused (401)") && reason.contains("API token"), "{reason}");
@@ -62,25 +71,25 @@ fn each_failure_of_the_check_says_what_to_do_and_never_shows_the_secret() {
     // A project the user cannot see.
     let mut s = settings(&fake.url, Flavour::Cloud, cloud_auth("t0ken"));
     s.project = "NOPE".into();
-    let why = Jira::open(&s).unwrap().check().unwrap_err().to_string();
+    let why = open(&s).unwrap().check().unwrap_err().to_string();
     assert!(why.contains("project NOPE does not exist in Jira") && why.contains("cannot browse it"), "{why}");
     // Missing permissions, each with what it is for.
     fake.state.lock().unwrap().lacking = vec!["TRANSITION_ISSUES".into(), "WORK_ON_ISSUES".into()];
-    let why = Jira::open(&settings(&fake.url, Flavour::Cloud, cloud_auth("t0ken"))).unwrap().check().unwrap_err();
+    let why = open(&settings(&fake.url, Flavour::Cloud, cloud_auth("t0ken"))).unwrap().check().unwrap_err();
     let why = why.to_string();
     assert!(why.contains("TRANSITION_ISSUES (to change an issue's status), WORK_ON_ISSUES (to log work)"), "{why}");
     // Nothing listens: unavailable, the address named.
-    let j = Jira::open(&settings("http://127.0.0.1:9", Flavour::Cloud, cloud_auth("t0ken"))).unwrap();
+    let j = open(&settings("http://127.0.0.1:9", Flavour::Cloud, cloud_auth("t0ken"))).unwrap();
     assert!(matches!(j.check(), Err(TrackerError::Unavailable { .. })));
-    assert!(Jira::open(&settings("ftp://jira", Flavour::Cloud, cloud_auth("t0ken"))).is_err());
+    assert!(open(&settings("ftp://jira", Flavour::Cloud, cloud_auth("t0ken"))).is_err());
 }
 
 #[test]
 fn throttling_is_a_wait_as_told_not_an_error() {
-    let mut fake = Fake::new(true, CLOUD_HEADER, "SUP");
+    let mut fake = Fake::new(true, "SUP");
     fake.throttle_every = 3;
     let fake = jira_fake::start(fake);
-    let j = Jira::open(&settings(&fake.url, Flavour::Cloud, cloud_auth("t0ken"))).unwrap();
+    let j = open(&settings(&fake.url, Flavour::Cloud, cloud_auth("t0ken"))).unwrap();
     match j.check() {
         Err(TrackerError::Unavailable { reason, retry_after: Some(wait) }) => {
             assert!(reason.contains("throttles the sync user (429)"), "{reason}");
@@ -89,4 +98,49 @@ fn throttling_is_a_wait_as_told_not_an_error() {
         other => panic!("expected a wait: {other:?}"),
     }
     assert_eq!(fake.state.lock().unwrap().throttled, 1);
+}
+
+/// The conformance suite, seen by the sync user and by Alice (another
+/// account, in another time zone: New York against the sync user's Berlin).
+fn conformance(cloud: bool) {
+    let fake = jira_fake::start(Fake::new(cloud, "SUP"));
+    let (flavour, sync_auth, alice_auth, alice) = if cloud {
+        (Flavour::Cloud, cloud_auth("t0ken"), cloud_auth_of("alice@example.com", "al1ce"), "Alice Admin")
+    } else {
+        let basic = |u: &str, p: &str| JiraAuth::Basic { user: u.into(), secret: Password::Value(p.into()) };
+        (
+            Flavour::DataCenter,
+            JiraAuth::Bearer { token: Password::Value("p4t".into()) },
+            basic("alice@example.com", "al1ce"),
+            "alice",
+        )
+    };
+    let sync = open(&settings(&fake.url, flavour, sync_auth)).unwrap();
+    let person = open(&settings(&fake.url, flavour, alice_auth)).unwrap();
+    common::conformance::run(&common::conformance::Sides {
+        sync: &sync,
+        person: &person,
+        project: "SUP",
+        sync_id: "sync-1",
+        statuses: ["To Do", "In Progress"],
+        priorities: ["Medium", "High"],
+        types: ["Bug", "Task"],
+        custom_field: "Ticket ref",
+        user: alice,
+        transactional: false,
+    });
+}
+
+fn cloud_auth_of(user: &str, token: &str) -> JiraAuth {
+    JiraAuth::Basic { user: user.into(), secret: Password::Value(token.into()) }
+}
+
+#[test]
+fn jira_cloud_passes_the_conformance_suite() {
+    conformance(true);
+}
+
+#[test]
+fn jira_data_center_passes_the_conformance_suite() {
+    conformance(false);
 }

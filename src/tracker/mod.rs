@@ -10,6 +10,7 @@ mod changelog;
 pub mod embedded;
 pub mod jira;
 pub mod redmine;
+pub mod remote;
 pub mod schema;
 pub mod worklogs;
 

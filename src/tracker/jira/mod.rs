@@ -1,29 +1,75 @@
-//! Jira Cloud (REST v3) and Jira Data Center (REST v2). Work in progress:
-//! the connection (settings, credentials, throttling, the check before a
-//! sync is saved) and the pieces change detection needs; the backend is
-//! not yet offered by `sync create`.
+//! Jira Cloud (REST v3) and Jira Data Center (REST v2): issues of one
+//! project (summary, description, status through transitions, priority,
+//! type, labels, assignee, due date, custom fields by name), comments,
+//! attachments and worklogs. Changes are found by state (`detect`), from
+//! JQL windows in the sync user's time zone (`jql`). Descriptions and
+//! comments are Atlassian Document Format on Cloud and wiki markup on Data
+//! Center (`text`). What the sync user writes for someone at the partner
+//! carries postern's property (`issue::PROPERTY`).
 
 pub mod api;
+mod detect;
+mod files;
+mod issue;
 pub mod jql;
 pub mod meta;
+mod notes;
+mod read;
 pub mod settings;
+pub mod text;
+mod write;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 
 pub use self::settings::{Flavour, JiraAuth, JiraSettings};
 
 use self::api::Api;
-use self::meta::Meta;
-use crate::tracker::{Refusal, TResult, TrackerError};
+use self::meta::{str_of, Meta};
+use super::remote::state::State;
+use super::{
+    Actor, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal, TResult, Tracker,
+    TrackerError, Vocabulary, WrittenBefore,
+};
+use crate::protocol::{FieldChanges, IssueFields};
 
-/// A connection to one Jira project.
+/// The Jira backend of one sync.
 pub struct Jira {
     api: Api,
     settings: JiraSettings,
+    meta: OnceLock<Meta>,
+    users: OnceLock<Vec<super::User>>,
+    /// Display name → account id (Cloud).
+    user_ids: OnceLock<HashMap<String, String>>,
+    /// What was last sent or written, per issue (change detection).
+    state: State,
+    /// Issues postern wrote since the last read: Cloud's search is
+    /// eventually consistent, so the next search reconciles them.
+    written_ids: Mutex<Vec<String>>,
 }
 
 impl Jira {
-    pub fn open(settings: &JiraSettings) -> anyhow::Result<Self> {
+    /// `home`: where the backend keeps its own state (`trackers/`).
+    pub fn open(settings: &JiraSettings, home: &Path, sync_id: &str) -> anyhow::Result<Self> {
         settings.check()?;
-        Ok(Jira { api: Api::new(settings)?, settings: settings.clone() })
+        Ok(Jira {
+            api: Api::new(settings)?,
+            settings: settings.clone(),
+            meta: OnceLock::new(),
+            users: OnceLock::new(),
+            user_ids: OnceLock::new(),
+            state: State::new(&home.join("trackers").join(format!("jira-{sync_id}.db"))),
+            written_ids: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn meta(&self) -> TResult<&Meta> {
+        if let Some(m) = self.meta.get() {
+            return Ok(m);
+        }
+        let m = Meta::load(&self.api, &self.settings)?;
+        Ok(self.meta.get_or_init(|| m))
     }
 
     /// The flavour a Jira at `settings.url` is (Cloud or Data Center).
@@ -36,7 +82,7 @@ impl Jira {
     /// Each failure says what to do.
     pub fn check(&self) -> TResult<String> {
         let s = &self.settings;
-        let m = match Meta::load(&self.api, s) {
+        let m = match self.meta() {
             Err(TrackerError::Refused(Refusal::NoProject(p))) => {
                 return Err(Refusal::Invalid(format!(
                     "project {p} does not exist in Jira at {}, or the sync user cannot browse it",
@@ -74,5 +120,197 @@ impl Jira {
             m.priorities.len(),
             m.custom.len()
         ))
+    }
+
+    /// What postern just wrote to issue `key`: remembered, never reported.
+    fn wrote(&self, key: &str) -> TResult<()> {
+        if let Some(v) = self.issue_json(key)? {
+            self.written_ids.lock().expect("lock").push(str_of(&v["id"]));
+            self.state.written(&self.full(&v)?)?;
+        }
+        Ok(())
+    }
+}
+
+impl Tracker for Jira {
+    fn has_project(&self, _project: &str) -> TResult<bool> {
+        match self.meta() {
+            Ok(_) => Ok(true),
+            Err(TrackerError::Refused(Refusal::NoProject(_))) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Empty: the first look at Jira marks the start.
+    fn start_cursor(&self, _project: &str) -> TResult<String> {
+        Ok(String::new())
+    }
+
+    fn changes_since(&self, _project: &str, cursor: &str, _limit: usize) -> TResult<ChangePage> {
+        detect::changes(self, cursor)
+    }
+
+    fn collected(&self, _cursor: &str) -> TResult<()> {
+        self.state.commit()
+    }
+
+    fn uncollected(&self) {
+        self.state.discard();
+    }
+
+    fn issue_keys(&self, _project: &str) -> TResult<Vec<String>> {
+        let jql = format!("project = \"{}\" ORDER BY created ASC, key ASC", self.settings.project);
+        Ok(self.search_all(&jql, &[])?.into_iter().map(|(_, key, _)| key).collect())
+    }
+
+    fn issue(&self, key: &str) -> TResult<Option<Issue>> {
+        match self.issue_json(key)? {
+            Some(v) => Ok(Some(self.full(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn local_field_time(&self, key: &str, field: &str, _sync: &str) -> TResult<Option<i64>> {
+        self.field_time(key, field)
+    }
+
+    fn local_comment_time(&self, key: &str, comment: &str, _sync: &str) -> TResult<Option<i64>> {
+        self.comment_time(key, comment)
+    }
+
+    fn create_issue(&self, _project: &str, fields: &IssueFields, _actor: Actor<'_>) -> TResult<String> {
+        let key = self.create(fields)?;
+        self.wrote(&key)?;
+        Ok(key)
+    }
+
+    fn update_issue(&self, key: &str, changes: &FieldChanges, _actor: Actor<'_>) -> TResult<()> {
+        self.update(key, changes)?;
+        self.wrote(key)
+    }
+
+    fn add_comment(
+        &self,
+        key: &str,
+        body: &str,
+        origin: Option<CommentOrigin<'_>>,
+        _actor: Actor<'_>,
+    ) -> TResult<String> {
+        let id = self.comment_add(key, body, origin)?;
+        self.wrote(key)?;
+        Ok(id)
+    }
+
+    fn edit_comment(&self, key: &str, comment: &str, body: &str, _actor: Actor<'_>) -> TResult<()> {
+        self.comment_edit(key, comment, body)?;
+        self.wrote(key)
+    }
+
+    fn delete_comment(&self, key: &str, comment: &str, _actor: Actor<'_>) -> TResult<()> {
+        self.comment_delete(key, comment)?;
+        self.wrote(key)
+    }
+
+    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
+        self.download(key, id, out)
+    }
+
+    fn add_attachment(
+        &self,
+        key: &str,
+        file: NewAttachment<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        _actor: Actor<'_>,
+    ) -> TResult<String> {
+        let id = self.attach(key, file, origin)?;
+        self.wrote(key)?;
+        Ok(id)
+    }
+
+    fn delete_attachment(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {
+        self.unattach(key, id)?;
+        self.wrote(key)
+    }
+
+    fn add_worklog(
+        &self,
+        key: &str,
+        w: &NewWorklog<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        _actor: Actor<'_>,
+    ) -> TResult<String> {
+        let id = self.worklog_add(key, w, origin)?;
+        self.wrote(key)?;
+        Ok(id)
+    }
+
+    fn edit_worklog(&self, key: &str, id: &str, w: &NewWorklog<'_>, _actor: Actor<'_>) -> TResult<()> {
+        self.worklog_edit(key, id, w)?;
+        self.wrote(key)
+    }
+
+    fn delete_worklog(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {
+        self.worklog_delete(key, id)?;
+        self.wrote(key)
+    }
+
+    fn vocabulary(&self, _project: &str) -> TResult<Vocabulary> {
+        let m = self.meta()?;
+        Ok(Vocabulary {
+            statuses: Some(m.statuses.clone()),
+            priorities: Some(m.priorities.keys().cloned().collect()),
+            types: Some(m.types.keys().cloned().collect()),
+            custom_fields: Some(m.custom.keys().cloned().collect()),
+            users: Some(self.users()?.clone()),
+        })
+    }
+
+    /// A write begun before an interruption, found by what the sync user
+    /// made since `since`.
+    fn find_write(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
+        let m = self.meta()?;
+        let since = since - 1000;
+        let after = |t: &serde_json::Value| jql::ms(t.as_str().unwrap_or_default()).is_some_and(|t| t >= since);
+        match *write {
+            WrittenBefore::Issue { summary } => {
+                let jql = format!(
+                    "project = \"{}\" AND created >= \"{}\" ORDER BY created DESC",
+                    self.settings.project,
+                    jql::jql_time(since - jql::OVERLAP_MS, m.time_zone)
+                );
+                for (_, key, _) in self.search_all(&jql, &[])? {
+                    if let Some(v) = self.issue_json(&key)? {
+                        let f = &v["fields"];
+                        if issue::is_sync_user(&f["creator"], m) && f["summary"] == summary && after(&f["created"]) {
+                            return Ok(Some(key));
+                        }
+                    }
+                }
+                Ok(None)
+            }
+            WrittenBefore::Comment { key, body, author } => {
+                let Some(v) = self.issue_json(key)? else { return Ok(None) };
+                let (i, listed) = self.full_with(&v)?;
+                Ok(i.comments.iter().zip(&listed).rev().find_map(|(c, raw)| {
+                    let ours = issue::is_sync_user(&raw["author"], m) && after(&raw["created"]);
+                    (ours && c.body == body && c.on_behalf_of.as_deref() == author).then(|| c.id.clone())
+                }))
+            }
+            WrittenBefore::Attachment { key, filename, size } => {
+                let Some(v) = self.issue_json(key)? else { return Ok(None) };
+                Ok(v["fields"]["attachment"].as_array().into_iter().flatten().rev().find_map(|a| {
+                    let ours = issue::is_sync_user(&a["author"], m) && after(&a["created"]);
+                    (ours && a["filename"] == filename && a["size"].as_u64() == Some(size)).then(|| str_of(&a["id"]))
+                }))
+            }
+            WrittenBefore::Worklog { key, minutes, spent_on } => {
+                let Some(i) = self.issue(key)? else { return Ok(None) };
+                Ok(i.worklogs
+                    .iter()
+                    .rev()
+                    .find(|w| w.minutes == minutes && w.spent_on == spent_on && w.updated_at >= since)
+                    .map(|w| w.id.clone()))
+            }
+        }
     }
 }

@@ -6,60 +6,16 @@
 //! (journal edits, attachment deletions). What the sync user wrote is
 //! never reported (it came from the partner). What differs is `diff`'s.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
-use std::sync::Mutex;
-
-use anyhow::Context;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::diff::{changed, diff};
 use super::issue::ms;
 use super::Redmine;
-use crate::protocol::IssueFields;
-use crate::tracker::{ChangePage, ChangeRecord, Issue, TResult};
+use crate::tracker::remote::diff::{changed, diff};
+use crate::tracker::remote::state::{fingerprint, Seen};
+use crate::tracker::{ChangePage, ChangeRecord, TResult};
 
 /// Seconds read again before the cursor.
 const OVERLAP_MS: i64 = 2000;
-
-/// What postern last saw of an issue, sent or written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Seen {
-    pub(super) fields: IssueFields,
-    pub(super) comments: BTreeMap<String, String>,
-    pub(super) attachments: BTreeSet<String>,
-    /// Worklogs: id -> what of them is compared. `None` from an older
-    /// postern, which kept none: what is there is taken as known.
-    #[serde(default)]
-    pub(super) worklogs: Option<BTreeMap<String, String>>,
-    /// Worklogs as postern last wrote them (no one changed them since).
-    #[serde(default)]
-    pub(super) ours: BTreeSet<String>,
-    /// The issue's `updated_on` then: the list shows it, so an issue that
-    /// did not move since is not read again.
-    #[serde(default)]
-    pub(super) updated_at: i64,
-    /// Redmine's clock when it was read (its `Date`): read in a later
-    /// second than its last update, it cannot have missed a change made
-    /// in that same second.
-    #[serde(default)]
-    pub(super) read_at: i64,
-}
-
-impl Seen {
-    fn of(i: &Issue) -> Self {
-        Seen {
-            fields: i.fields.clone(),
-            comments: i.comments.iter().map(|c| (c.id.clone(), c.body.clone())).collect(),
-            attachments: i.attachments.iter().map(|a| a.id.clone()).collect(),
-            worklogs: Some(i.worklogs.iter().map(|w| (w.id.clone(), super::time::fingerprint(w))).collect()),
-            ours: BTreeSet::new(),
-            updated_at: i.updated_at,
-            read_at: 0,
-        }
-    }
-}
 
 /// Where reading goes on: the newest `updated_on` read, and when all
 /// synced issues were last read in full.
@@ -74,99 +30,6 @@ struct Cursor {
 
 fn parse(cursor: &str) -> Cursor {
     serde_json::from_str(cursor).unwrap_or_default()
-}
-
-pub struct State {
-    path: std::path::PathBuf,
-    /// Opened at first use (a check before saving a sync opens nothing).
-    db: Mutex<Option<Connection>>,
-    /// Read but not yet committed by the engine.
-    staged: Mutex<HashMap<String, Seen>>,
-}
-
-impl State {
-    pub fn new(path: &Path) -> Self {
-        State { path: path.to_path_buf(), db: Mutex::new(None), staged: Mutex::new(HashMap::new()) }
-    }
-
-    fn with_db<T>(&self, f: impl FnOnce(&Connection) -> TResult<T>) -> TResult<T> {
-        let mut guard = self.db.lock().expect("lock");
-        if guard.is_none() {
-            let path = &self.path;
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            }
-            let db = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            db.busy_timeout(std::time::Duration::from_secs(10))?;
-            db.execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, state TEXT NOT NULL);",
-            )?;
-            *guard = Some(db);
-        }
-        f(guard.as_ref().expect("opened"))
-    }
-
-    fn get(&self, key: &str) -> TResult<Option<Seen>> {
-        if let Some(s) = self.staged.lock().expect("lock").get(key) {
-            return Ok(Some(s.clone()));
-        }
-        let text: Option<String> = self.with_db(|db| {
-            Ok(db.query_row("SELECT state FROM seen WHERE key = ?1", [key], |r| r.get(0)).optional()?)
-        })?;
-        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
-    }
-
-    fn put(&self, key: &str, s: &Seen) -> TResult<()> {
-        let state = serde_json::to_string(s)?;
-        self.with_db(|db| {
-            db.execute(
-                "INSERT INTO seen (key, state) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET state = ?2",
-                params![key, state],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// What postern itself just wrote: never reported as a change.
-    pub fn written(&self, i: &Issue) -> TResult<()> {
-        let before = self.get(&i.key)?;
-        self.staged.lock().expect("lock").remove(&i.key);
-        let mut now = Seen::of(i);
-        // What this write changed is postern's; what it left stays as it was.
-        now.ours = changed(before.as_ref(), &now, true);
-        self.put(&i.key, &now)
-    }
-
-    /// Whether worklog `id` of `key` is as postern last wrote it, at `fp`.
-    pub fn ours(&self, key: &str, id: &str, fp: &str) -> TResult<bool> {
-        Ok(self.get(key)?.is_some_and(|s| {
-            s.ours.contains(id) && s.worklogs.as_ref().and_then(|l| l.get(id)).is_some_and(|f| f == fp)
-        }))
-    }
-
-    /// What was read was not stored: the next read compares with what
-    /// was kept before it.
-    pub fn discard(&self) {
-        self.staged.lock().expect("lock").clear();
-    }
-
-    /// The engine committed what was read: keep it.
-    pub fn commit(&self) -> TResult<()> {
-        let staged: Vec<(String, Seen)> = self.staged.lock().expect("lock").drain().collect();
-        for (k, s) in staged {
-            self.put(&k, &s)?;
-        }
-        Ok(())
-    }
-
-    fn keys(&self) -> TResult<Vec<String>> {
-        self.with_db(|db| {
-            let mut st = db.prepare("SELECT key FROM seen")?;
-            let keys = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-            Ok(keys)
-        })
-    }
 }
 
 /// A new sync starts after the newest issue now there.
@@ -240,9 +103,9 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
         let mut new = 0;
         for (key, w) in recent {
             let seen = r.state.get(&key)?;
-            let known = seen.as_ref().is_some_and(|s| {
-                s.worklogs.as_ref().is_none_or(|l| l.get(&w.id) == Some(&super::time::fingerprint(&w)))
-            });
+            let known = seen
+                .as_ref()
+                .is_some_and(|s| s.worklogs.as_ref().is_none_or(|l| l.get(&w.id) == Some(&fingerprint(&w))));
             if !seen.is_some_and(|s| s.worklogs.as_ref().is_none_or(|l| l.contains_key(&w.id))) {
                 new += 1;
             }
@@ -282,7 +145,7 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
         let now_issue = r.full(&v)?;
         c.t = c.t.max(now_issue.updated_at);
         let before = r.state.get(&key)?;
-        for (at, actor, kind) in diff(before.as_ref(), &now_issue, &v, m) {
+        for (at, actor, kind) in diff(before.as_ref(), &now_issue, &Journals { v: &v, m }) {
             changes.push(ChangeRecord {
                 cursor: String::new(),
                 issue_key: key.clone(),
@@ -304,4 +167,29 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
         ch.cursor = next.clone();
     }
     Ok(ChangePage { changes, next })
+}
+
+/// Who wrote what, from an issue's journals and authors.
+struct Journals<'a> {
+    v: &'a serde_json::Value,
+    m: &'a super::meta::Meta,
+}
+
+impl crate::tracker::remote::diff::Who for Journals<'_> {
+    fn creator(&self) -> (String, bool) {
+        let a = &self.v["author"];
+        (a["name"].as_str().unwrap_or_default().into(), a["id"].as_u64() == Some(self.m.user_id))
+    }
+    fn comment_by_sync_user(&self, id: &str) -> bool {
+        super::issue::journal(self.v, id).is_some_and(|j| j["user"]["id"].as_u64() == Some(self.m.user_id))
+    }
+    fn attachment_by_sync_user(&self, id: &str) -> bool {
+        self.v["attachments"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["id"].as_u64().map(|i| i.to_string()).as_deref() == Some(id)))
+            .is_some_and(|x| x["author"]["id"].as_u64() == Some(self.m.user_id))
+    }
+    fn field_last_set_by_sync_user(&self, field: &str) -> bool {
+        super::issue::last_setter(self.v, field, self.m) == Some(self.m.user_id)
+    }
 }

@@ -6,7 +6,6 @@
 pub(crate) mod api;
 mod custom;
 mod detect;
-mod diff;
 mod find;
 mod issue;
 mod meta;
@@ -37,7 +36,7 @@ pub struct Redmine {
     /// Custom fields found on issues since (see `custom`).
     learned: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
     /// What was last sent or written, per issue (change detection).
-    state: detect::State,
+    state: crate::tracker::remote::state::State,
     /// Issues read while finding changes, until the engine has collected
     /// them (its snapshot of a new issue need not read it again).
     recent: std::sync::Mutex<std::collections::HashMap<String, Issue>>,
@@ -53,7 +52,7 @@ impl Redmine {
             meta: OnceLock::new(),
             users: OnceLock::new(),
             learned: Default::default(),
-            state: detect::State::new(&state_path(home, sync_id)),
+            state: crate::tracker::remote::state::State::new(&state_path(home, sync_id)),
             recent: Default::default(),
         })
     }
@@ -262,7 +261,7 @@ impl Tracker for Redmine {
         let Some(w) = self.worklogs(key)?.into_iter().find(|w| w.id == id) else {
             return Ok(None);
         };
-        Ok((!self.state.ours(key, id, &time::fingerprint(&w))?).then_some(w.updated_at))
+        Ok((!self.state.ours(key, id, &crate::tracker::remote::state::fingerprint(&w))?).then_some(w.updated_at))
     }
 
     fn local_comment_time(&self, key: &str, comment: &str, _sync: &str) -> TResult<Option<i64>> {

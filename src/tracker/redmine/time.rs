@@ -46,11 +46,6 @@ pub fn from_json(e: &Value) -> Worklog {
     }
 }
 
-/// What detection compares of a worklog.
-pub fn fingerprint(w: &Worklog) -> String {
-    format!("{}|{}|{}|{}", w.minutes, w.spent_on, w.author, w.comment)
-}
-
 impl Redmine {
     fn time_tracking(&self) -> TResult<()> {
         if self.meta()?.time_tracking {

@@ -1,33 +1,36 @@
-//! What changed in a Redmine issue since postern last saw it, by someone
-//! other than the sync user: fields, notes, attachments and worklogs.
+//! What changed in a remote tracker's issue since postern last saw it, by
+//! someone other than the sync user: fields, comments, attachments and
+//! worklogs. Who did what is the backend's to say (`Who`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::detect::Seen;
-use super::issue;
+use super::state::{fingerprint, Seen};
 use crate::protocol::FieldChanges;
 use crate::tracker::{ChangeKind, Issue};
 
+/// Who wrote what in one issue, as the backend reads it.
+pub trait Who {
+    /// Who created the issue, and whether that was the sync user.
+    fn creator(&self) -> (String, bool);
+    /// Whether the sync user wrote comment `id`.
+    fn comment_by_sync_user(&self, id: &str) -> bool;
+    /// Whether the sync user attached `id`.
+    fn attachment_by_sync_user(&self, id: &str) -> bool;
+    /// Whether the sync user set `field` last (its value is the partner's).
+    fn field_last_set_by_sync_user(&self, field: &str) -> bool;
+}
+
 /// What changed from `before` to `now` by someone other than the sync
 /// user: `(when, who, what)`.
-pub(super) fn diff(
-    before: Option<&Seen>,
-    now: &Issue,
-    v: &serde_json::Value,
-    m: &super::meta::Meta,
-) -> Vec<(i64, String, ChangeKind)> {
-    let by_sync_user = |user: &serde_json::Value| user["id"].as_u64() == Some(m.user_id);
+pub fn diff(before: Option<&Seen>, now: &Issue, who: &impl Who) -> Vec<(i64, String, ChangeKind)> {
     let Some(before) = before else {
         // Never seen: made by someone here (what the sync user made was
         // remembered when it was written).
-        if by_sync_user(&v["author"]) {
+        let (creator, by_sync_user) = who.creator();
+        if by_sync_user {
             return Vec::new();
         }
-        return vec![(
-            now.created_at,
-            v["author"]["name"].as_str().unwrap_or_default().into(),
-            ChangeKind::IssueCreated,
-        )];
+        return vec![(now.created_at, creator, ChangeKind::IssueCreated)];
     };
     let mut out = Vec::new();
     let mut fields = FieldChanges::default();
@@ -47,7 +50,7 @@ pub(super) fn diff(
             _ => (b.assignee != n.assignee).then(|| fields.assignee = Some(n.assignee.clone().unwrap_or_default())),
         };
         // Set by the sync user last: the partner's value, not news.
-        if changed.is_some() && last_set_by_sync_user(v, name, m) {
+        if changed.is_some() && who.field_last_set_by_sync_user(name) {
             fields.drop_field(name);
         }
     }
@@ -55,8 +58,7 @@ pub(super) fn diff(
         out.push((now.updated_at, String::new(), ChangeKind::IssueUpdated { fields }));
     }
     for c in &now.comments {
-        let journal = issue::journal(v, &c.id);
-        if journal.is_some_and(|j| by_sync_user(&j["user"])) {
+        if who.comment_by_sync_user(&c.id) {
             continue;
         }
         match before.comments.get(&c.id) {
@@ -79,11 +81,7 @@ pub(super) fn diff(
         }
     }
     for a in &now.attachments {
-        let mine = v["attachments"]
-            .as_array()
-            .and_then(|l| l.iter().find(|x| x["id"].as_u64().map(|i| i.to_string()) == Some(a.id.clone())))
-            .is_some_and(|x| by_sync_user(&x["author"]));
-        if !mine && !before.attachments.contains(&a.id) {
+        if !who.attachment_by_sync_user(&a.id) && !before.attachments.contains(&a.id) {
             let kind =
                 ChangeKind::AttachmentAdded { attachment: a.id.clone(), filename: a.filename.clone(), size: a.size };
             out.push((a.created_at, a.author.clone(), kind));
@@ -99,7 +97,7 @@ pub(super) fn diff(
     for w in now.worklogs.iter().filter(|_| known.is_some()) {
         match known.unwrap_or(&none).get(&w.id) {
             None => out.push((now.updated_at, w.author.clone(), ChangeKind::WorklogAdded { worklog: w.clone() })),
-            Some(f) if *f != super::time::fingerprint(w) => {
+            Some(f) if *f != fingerprint(w) => {
                 out.push((now.updated_at, w.author.clone(), ChangeKind::WorklogEdited { worklog: w.clone() }))
             }
             Some(_) => {}
@@ -116,7 +114,7 @@ pub(super) fn diff(
 
 /// The worklogs postern wrote last after `now` was taken: those it wrote
 /// before and nobody changed, and (`written`) those this write changed.
-pub(super) fn changed(before: Option<&Seen>, now: &Seen, written: bool) -> BTreeSet<String> {
+pub fn changed(before: Option<&Seen>, now: &Seen, written: bool) -> BTreeSet<String> {
     let old = before.and_then(|b| b.worklogs.as_ref());
     let mut out = BTreeSet::new();
     for (id, fp) in now.worklogs.iter().flatten() {
@@ -137,9 +135,4 @@ fn custom_diff(before: &BTreeMap<String, String>, now: &BTreeMap<String, String>
         out.insert(k.clone(), String::new());
     }
     out
-}
-
-/// Whether the last journal that set `field` is the sync user's.
-fn last_set_by_sync_user(v: &serde_json::Value, field: &str, m: &super::meta::Meta) -> bool {
-    issue::last_setter(v, field, m) == Some(m.user_id)
 }

@@ -1,0 +1,191 @@
+//! Reading from Jira: an issue with everything postern syncs, its change
+//! history (who set which field last), the project's issue keys, searches.
+
+use serde_json::{json, Map, Value};
+
+use super::api::encode;
+use super::issue::{self, PROPERTY};
+use super::meta::str_of;
+use super::settings::Flavour;
+use super::Jira;
+use crate::tracker::{Issue, TResult};
+
+/// One page of search results: `(id, key, updated ms)`, and where the next
+/// page starts (`None`: the last page).
+pub type Page = (Vec<(String, String, i64)>, Option<String>);
+
+impl Jira {
+    pub(super) fn rest(&self) -> &'static str {
+        self.settings.flavour.rest()
+    }
+
+    /// Issue JSON, or `None` when there is no such issue (or it is in
+    /// another project).
+    pub(super) fn issue_json(&self, key: &str) -> TResult<Option<Value>> {
+        if !key.contains('-') {
+            return Ok(None);
+        }
+        let m = self.meta()?;
+        let path = format!("{}/issue/{}?fields={}", self.rest(), encode(key), issue::fields_param(m));
+        let v = self.api.get_opt(&path)?;
+        Ok(v.filter(|v| v["fields"]["project"]["key"].as_str() == Some(self.settings.project.as_str())))
+    }
+
+    /// Every item of a paged list (`startAt`/`maxResults`, items under
+    /// `field`).
+    pub(super) fn all_pages(&self, path: &str, field: &str) -> TResult<Vec<Value>> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut out: Vec<Value> = Vec::new();
+        loop {
+            let v = self.api.get(&format!("{path}{sep}startAt={}&maxResults=100", out.len()))?;
+            let page = v[field].as_array().cloned().unwrap_or_default();
+            let total = v["total"].as_u64();
+            let last = v["isLast"].as_bool();
+            let n = page.len();
+            out.extend(page);
+            let done = n == 0 || last == Some(true) || total.is_some_and(|t| out.len() as u64 >= t);
+            if done || (last.is_none() && total.is_none()) {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// An issue as postern sees it, from its JSON.
+    pub(super) fn full(&self, v: &Value) -> TResult<Issue> {
+        Ok(self.full_with(v)?.0)
+    }
+
+    /// An issue as postern sees it, and its comments as Jira lists them.
+    pub(super) fn full_with(&self, v: &Value) -> TResult<(Issue, Vec<Value>)> {
+        let m = self.meta()?;
+        let key = str_of(&v["key"]);
+        let rest = self.rest();
+        let comments =
+            self.all_pages(&format!("{rest}/issue/{}/comment?expand=properties", encode(&key)), "comments")?;
+        let worklogs =
+            self.all_pages(&format!("{rest}/issue/{}/worklog?expand=properties", encode(&key)), "worklogs")?;
+        let behalf = self.attachment_owners(&key)?;
+        Ok((issue::from_json(v, &comments, &worklogs, &behalf, m), comments))
+    }
+
+    /// postern's issue property: whose behalf each attachment the sync
+    /// user added was added on.
+    pub(super) fn attachment_owners(&self, key: &str) -> TResult<Map<String, Value>> {
+        let path = format!("{}/issue/{}/properties/{PROPERTY}", self.rest(), encode(key));
+        let v = self.api.get_opt(&path)?.unwrap_or_default();
+        Ok(v["value"]["attachments"].as_object().cloned().unwrap_or_default())
+    }
+
+    pub(super) fn set_attachment_owner(&self, key: &str, id: &str, name: Option<&str>) -> TResult<()> {
+        let mut owners = self.attachment_owners(key)?;
+        match name {
+            Some(n) => owners.insert(id.into(), json!(n)),
+            None => owners.remove(id),
+        };
+        let path = format!("{}/issue/{}/properties/{PROPERTY}", self.rest(), encode(key));
+        self.api.put(&path, &json!({ "attachments": owners }))?;
+        Ok(())
+    }
+
+    /// The change history of an issue, oldest first: `(author JSON,
+    /// created ms, items)`.
+    pub(super) fn changelog(&self, key: &str) -> TResult<Vec<Value>> {
+        let mut histories = match self.settings.flavour {
+            Flavour::Cloud => self.all_pages(&format!("{}/issue/{}/changelog", self.rest(), encode(key)), "values")?,
+            Flavour::DataCenter => {
+                let v =
+                    self.api.get(&format!("{}/issue/{}?fields=created&expand=changelog", self.rest(), encode(key)))?;
+                v["changelog"]["histories"].as_array().cloned().unwrap_or_default()
+            }
+        };
+        histories.sort_by_key(|h| super::jql::ms(h["created"].as_str().unwrap_or_default()).unwrap_or_default());
+        Ok(histories)
+    }
+
+    /// One page of a JQL search, oldest `updated` first.
+    pub(super) fn search(&self, jql: &str, page: Option<&str>, reconcile: &[String]) -> TResult<Page> {
+        let rows = |v: &Value| -> Vec<(String, String, i64)> {
+            v["issues"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| {
+                    let updated =
+                        super::jql::ms(i["fields"]["updated"].as_str().unwrap_or_default()).unwrap_or_default();
+                    (str_of(&i["id"]), str_of(&i["key"]), updated)
+                })
+                .collect()
+        };
+        match self.settings.flavour {
+            Flavour::Cloud => {
+                let mut body = json!({"jql": jql, "fields": ["updated"], "maxResults": 100});
+                if let Some(p) = page {
+                    body["nextPageToken"] = json!(p);
+                }
+                let ids: Vec<i64> = reconcile.iter().filter_map(|i| i.parse().ok()).collect();
+                if !ids.is_empty() {
+                    body["reconcileIssues"] = json!(ids);
+                }
+                let v = self.api.post("/rest/api/3/search/jql", &body)?;
+                let next = v["nextPageToken"].as_str().filter(|_| v["isLast"].as_bool() != Some(true));
+                Ok((rows(&v), next.map(String::from)))
+            }
+            Flavour::DataCenter => {
+                let start: usize = page.and_then(|p| p.parse().ok()).unwrap_or(0);
+                let v = self.api.get(&format!(
+                    "/rest/api/2/search?jql={}&fields=updated&startAt={start}&maxResults=100",
+                    encode(jql)
+                ))?;
+                let got = rows(&v);
+                let total = v["total"].as_u64().unwrap_or(0) as usize;
+                let next = (!got.is_empty() && start + got.len() < total).then(|| (start + got.len()).to_string());
+                Ok((got, next))
+            }
+        }
+    }
+
+    /// Every issue a JQL search finds.
+    pub(super) fn search_all(&self, jql: &str, reconcile: &[String]) -> TResult<Vec<(String, String, i64)>> {
+        let mut out = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let (rows, next) = self.search(jql, page.as_deref(), reconcile)?;
+            out.extend(rows);
+            match next {
+                Some(n) => page = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// When `field` was last set by someone but the sync user (the issue's
+    /// creation if no one changed it since).
+    pub(super) fn field_time(&self, key: &str, field: &str) -> TResult<Option<i64>> {
+        let m = self.meta()?;
+        let Some(v) = self.issue_json(key)? else {
+            return Ok(None);
+        };
+        let histories = self.changelog(key)?;
+        let last = histories.iter().rev().find(|h| {
+            !issue::is_sync_user(&h["author"], m)
+                && h["items"].as_array().into_iter().flatten().any(|i| item_sets(i, field, m))
+        });
+        Ok(match last {
+            Some(h) => super::jql::ms(h["created"].as_str().unwrap_or_default()),
+            None if issue::is_sync_user(&v["fields"]["creator"], m) => None,
+            None => super::jql::ms(v["fields"]["created"].as_str().unwrap_or_default()),
+        })
+    }
+}
+
+/// Whether changelog item `i` sets postern's field `field`.
+pub fn item_sets(i: &Value, field: &str, m: &super::meta::Meta) -> bool {
+    let id = i["fieldId"].as_str().or_else(|| i["field"].as_str()).unwrap_or_default();
+    match field {
+        "type" => id == "issuetype",
+        "due_date" => id == "duedate",
+        "custom" => m.custom.values().any(|c| c == id),
+        "status" | "summary" | "description" | "priority" | "labels" | "assignee" => id == field,
+        _ => false,
+    }
+}

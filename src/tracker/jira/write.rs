@@ -1,0 +1,142 @@
+//! Writing issues: fields in one edit, the status through a transition
+//! (Jira has no "set status"), users found by name.
+
+use serde_json::{json, Value};
+
+use super::api::encode;
+use super::issue::{self, write_fields};
+use super::meta::{str_of, unknown};
+use super::settings::Flavour;
+use super::Jira;
+use crate::protocol::{FieldChanges, IssueFields};
+use crate::tracker::{Refusal, TResult, User};
+
+impl Jira {
+    /// The users who may be assigned issues of the project.
+    pub(super) fn users(&self) -> TResult<&Vec<User>> {
+        if let Some(u) = self.users.get() {
+            return Ok(u);
+        }
+        let path = format!(
+            "{}/user/assignable/search?project={}&maxResults=1000",
+            self.rest(),
+            encode(&self.settings.project)
+        );
+        let list = self.api.get(&path)?;
+        let users = list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| issue::user_name(u, self.settings.flavour))
+            .map(|(name, email)| User { name, email })
+            .collect();
+        self.user_ids.get_or_init(|| {
+            list.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| {
+                    let (name, _) = issue::user_name(u, self.settings.flavour)?;
+                    Some((name, str_of(&u["accountId"])))
+                })
+                .collect()
+        });
+        Ok(self.users.get_or_init(|| users))
+    }
+
+    /// How Jira names user `name` in a write (`{"accountId"}` on Cloud,
+    /// `{"name"}` on Data Center); a refusal listing who exists.
+    pub(super) fn user_ref(&self, name: &str) -> TResult<Value> {
+        let users = self.users()?;
+        if !users.iter().any(|u| u.name == name) {
+            return Err(unknown("user", name, users.iter().map(|u| u.name.clone())));
+        }
+        Ok(match self.settings.flavour {
+            Flavour::Cloud => {
+                let id = self.user_ids.get().and_then(|m| m.get(name)).cloned().unwrap_or_default();
+                json!({ "accountId": id })
+            }
+            Flavour::DataCenter => json!({ "name": name }),
+        })
+    }
+
+    fn assignee_of(&self, f: &FieldChanges) -> TResult<Option<Value>> {
+        match f.assignee.as_deref() {
+            None | Some("") => Ok(None),
+            Some(name) => self.user_ref(name).map(Some),
+        }
+    }
+
+    pub(super) fn create(&self, fields: &IssueFields) -> TResult<String> {
+        let m = self.meta()?;
+        let mut all = FieldChanges::all(fields);
+        all.status = None;
+        if all.assignee.as_deref() == Some("") {
+            all.assignee = None;
+        }
+        if all.due_date.as_deref() == Some("") {
+            all.due_date = None;
+        }
+        all.custom.retain(|_, v| !v.is_empty());
+        let assignee = self.assignee_of(&all)?;
+        let mut body = write_fields(&all, m, assignee)?;
+        if !body.contains_key("issuetype") {
+            let first = m.types.keys().next().cloned().unwrap_or_else(|| "Task".into());
+            body.insert("issuetype".into(), json!({ "name": first }));
+        }
+        body.insert("project".into(), json!({ "key": self.settings.project }));
+        if !fields.status.is_empty() && !m.statuses.contains(&fields.status) {
+            return Err(unknown("status", &fields.status, m.statuses.iter().cloned()));
+        }
+        let v = self.api.post(&format!("{}/issue", self.rest()), &json!({ "fields": body }))?;
+        let key = str_of(&v["key"]);
+        if !fields.status.is_empty() {
+            self.transition(&key, &fields.status)?;
+        }
+        Ok(key)
+    }
+
+    pub(super) fn update(&self, key: &str, changes: &FieldChanges) -> TResult<()> {
+        let m = self.meta()?;
+        if self.issue_json(key)?.is_none() {
+            return Err(Refusal::NoIssue(key.into()).into());
+        }
+        if let Some(s) = &changes.status {
+            if !m.statuses.contains(s) {
+                return Err(unknown("status", s, m.statuses.iter().cloned()));
+            }
+        }
+        let assignee = self.assignee_of(changes)?;
+        let body = write_fields(changes, m, assignee)?;
+        if !body.is_empty() {
+            self.api.put(&format!("{}/issue/{}", self.rest(), encode(key)), &json!({ "fields": body }))?;
+        }
+        if let Some(s) = &changes.status {
+            self.transition(key, s)?;
+        }
+        Ok(())
+    }
+
+    /// Moves issue `key` to status `to` through a transition that leads
+    /// there; none: a refusal listing the transitions there are.
+    fn transition(&self, key: &str, to: &str) -> TResult<()> {
+        let path = format!("{}/issue/{}/transitions", self.rest(), encode(key));
+        let v = self.api.get(&path)?;
+        let list = v["transitions"].as_array().cloned().unwrap_or_default();
+        let now = self.issue_json(key)?.map(|i| str_of(&i["fields"]["status"]["name"])).unwrap_or_default();
+        if now == to {
+            return Ok(());
+        }
+        let Some(t) = list.iter().find(|t| t["to"]["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(to))) else {
+            let there: Vec<String> =
+                list.iter().map(|t| format!("{} → {}", str_of(&t["name"]), str_of(&t["to"]["name"]))).collect();
+            return Err(Refusal::Invalid(format!(
+                "no transition of {key} leads from '{now}' to '{to}' in Jira's workflow (transitions there: {}); \
+                 add one to the workflow, or map the status to one that can be reached",
+                if there.is_empty() { "none".to_string() } else { there.join(", ") }
+            ))
+            .into());
+        };
+        self.api.post(&path, &json!({ "transition": { "id": str_of(&t["id"]) } }))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,151 @@
+//! What postern last saw of each issue of a remote tracker, sent or
+//! written, kept in the backend's own small database: change detection
+//! compares with it (see `diff`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
+
+use anyhow::Context;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::diff::changed;
+use crate::protocol::IssueFields;
+use crate::tracker::{Issue, TResult, Worklog};
+
+/// What of a worklog is compared.
+pub fn fingerprint(w: &Worklog) -> String {
+    format!("{}|{}|{}|{}", w.minutes, w.spent_on, w.author, w.comment)
+}
+
+/// What postern last saw of an issue, sent or written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub fields: IssueFields,
+    pub comments: BTreeMap<String, String>,
+    pub attachments: BTreeSet<String>,
+    /// Worklogs: id -> what of them is compared. `None` from an older
+    /// postern, which kept none: what is there is taken as known.
+    #[serde(default)]
+    pub worklogs: Option<BTreeMap<String, String>>,
+    /// Worklogs as postern last wrote them (no one changed them since).
+    #[serde(default)]
+    pub ours: BTreeSet<String>,
+    /// The issue's `updated` then: the list shows it, so an issue that
+    /// did not move since is not read again.
+    #[serde(default)]
+    pub updated_at: i64,
+    /// The tracker's clock when it was read (its `Date`): read in a later
+    /// second than its last update, it cannot have missed a change made
+    /// in that same second.
+    #[serde(default)]
+    pub read_at: i64,
+}
+
+impl Seen {
+    pub fn of(i: &Issue) -> Self {
+        Seen {
+            fields: i.fields.clone(),
+            comments: i.comments.iter().map(|c| (c.id.clone(), c.body.clone())).collect(),
+            attachments: i.attachments.iter().map(|a| a.id.clone()).collect(),
+            worklogs: Some(i.worklogs.iter().map(|w| (w.id.clone(), fingerprint(w))).collect()),
+            ours: BTreeSet::new(),
+            updated_at: i.updated_at,
+            read_at: 0,
+        }
+    }
+}
+
+pub struct State {
+    path: std::path::PathBuf,
+    /// Opened at first use (a check before saving a sync opens nothing).
+    db: Mutex<Option<Connection>>,
+    /// Read but not yet committed by the engine.
+    pub staged: Mutex<HashMap<String, Seen>>,
+}
+
+impl State {
+    pub fn new(path: &Path) -> Self {
+        State { path: path.to_path_buf(), db: Mutex::new(None), staged: Mutex::new(HashMap::new()) }
+    }
+
+    fn with_db<T>(&self, f: impl FnOnce(&Connection) -> TResult<T>) -> TResult<T> {
+        let mut guard = self.db.lock().expect("lock");
+        if guard.is_none() {
+            let path = &self.path;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let db = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            db.busy_timeout(std::time::Duration::from_secs(10))?;
+            db.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, state TEXT NOT NULL);",
+            )?;
+            *guard = Some(db);
+        }
+        f(guard.as_ref().expect("opened"))
+    }
+
+    pub fn get(&self, key: &str) -> TResult<Option<Seen>> {
+        if let Some(s) = self.staged.lock().expect("lock").get(key) {
+            return Ok(Some(s.clone()));
+        }
+        let text: Option<String> = self.with_db(|db| {
+            Ok(db.query_row("SELECT state FROM seen WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        })?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    pub fn put(&self, key: &str, s: &Seen) -> TResult<()> {
+        let state = serde_json::to_string(s)?;
+        self.with_db(|db| {
+            db.execute(
+                "INSERT INTO seen (key, state) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET state = ?2",
+                params![key, state],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// What postern itself just wrote: never reported as a change.
+    pub fn written(&self, i: &Issue) -> TResult<()> {
+        let before = self.get(&i.key)?;
+        self.staged.lock().expect("lock").remove(&i.key);
+        let mut now = Seen::of(i);
+        // What this write changed is postern's; what it left stays as it was.
+        now.ours = changed(before.as_ref(), &now, true);
+        self.put(&i.key, &now)
+    }
+
+    /// Whether worklog `id` of `key` is as postern last wrote it, at `fp`.
+    pub fn ours(&self, key: &str, id: &str, fp: &str) -> TResult<bool> {
+        Ok(self.get(key)?.is_some_and(|s| {
+            s.ours.contains(id) && s.worklogs.as_ref().and_then(|l| l.get(id)).is_some_and(|f| f == fp)
+        }))
+    }
+
+    /// What was read was not stored: the next read compares with what
+    /// was kept before it.
+    pub fn discard(&self) {
+        self.staged.lock().expect("lock").clear();
+    }
+
+    /// The engine committed what was read: keep it.
+    pub fn commit(&self) -> TResult<()> {
+        let staged: Vec<(String, Seen)> = self.staged.lock().expect("lock").drain().collect();
+        for (k, s) in staged {
+            self.put(&k, &s)?;
+        }
+        Ok(())
+    }
+
+    pub fn keys(&self) -> TResult<Vec<String>> {
+        self.with_db(|db| {
+            let mut st = db.prepare("SELECT key FROM seen")?;
+            let keys = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(keys)
+        })
+    }
+}
