@@ -6,6 +6,7 @@ mod bench;
 mod conflicts;
 pub(crate) mod demo;
 mod errors;
+mod jira_args;
 mod key;
 mod mail;
 mod mail_args;

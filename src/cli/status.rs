@@ -95,11 +95,14 @@ pub fn ago(ms: i64) -> String {
     }
 }
 
-/// Tracker settings for display: a literal API key becomes "<redacted>".
+/// Tracker settings for display: a literal API key, token or password
+/// becomes "<redacted>".
 fn redacted_tracker(json: &str) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-    if let Some(key) = v["api_key"].as_object_mut().filter(|k| k.contains_key("value")) {
-        key.insert("value".into(), "<redacted>".into());
+    for path in ["/api_key", "/auth/secret", "/auth/token"] {
+        if let Some(key) = v.pointer_mut(path).and_then(|k| k.as_object_mut()).filter(|k| k.contains_key("value")) {
+            key.insert("value".into(), "<redacted>".into());
+        }
     }
     v
 }

@@ -32,7 +32,7 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
         None => TrackerSettings::Embedded,
     };
     let TrackerSettings::Redmine(mut s) = current else {
-        bail!("sync '{}' uses the embedded tracker: Redmine settings and name tables do not apply", sync.name);
+        bail!("sync '{}' does not use Redmine: Redmine settings and name tables do not apply", sync.name);
     };
     if let Some(t) = &a.status_map {
         merge("status-map", &mut s.statuses, t)?;

@@ -1,5 +1,6 @@
 //! Which tracker a sync works with (`sync create`, `sync accept`): the
-//! embedded one, or a Redmine with its URL, API key and name tables.
+//! embedded one, a Redmine with its URL, API key and name tables, or a
+//! Jira (see `jira_args`).
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -12,10 +13,13 @@ use crate::transport::mail::Password;
 
 #[derive(Debug, Args)]
 pub struct TrackerArgs {
-    /// The tracker this side syncs: `embedded` (postern's own) or `redmine`
-    /// (then --project is the Redmine project's identifier).
-    #[arg(long, default_value = "embedded", value_parser = ["embedded", "redmine"])]
+    /// The tracker this side syncs: `embedded` (postern's own), `redmine`
+    /// (then --project is the Redmine project's identifier) or `jira` (then
+    /// --project is the Jira project's key).
+    #[arg(long, default_value = "embedded", value_parser = ["embedded", "redmine", "jira"])]
     pub tracker: String,
+    #[command(flatten)]
+    pub jira: super::jira_args::JiraArgs,
     /// Redmine's base URL, e.g. https://redmine.example.com.
     #[arg(long, value_name = "URL")]
     pub redmine_url: Option<String>,
@@ -69,12 +73,19 @@ impl TrackerArgs {
             &self.redmine_ca_file,
             &self.redmine_labels_field,
         ];
+        if self.tracker != "jira" && self.jira.given() {
+            bail!("Jira settings were given, but the tracker is {}: add --tracker jira", self.tracker);
+        }
+        if self.tracker != "redmine" && redmine_flags.iter().any(|f| f.is_some()) {
+            bail!("Redmine settings were given, but the tracker is {}: add --tracker redmine", self.tracker);
+        }
+        if self.tracker == "jira" {
+            let maps = (self.status_map.as_deref().unwrap_or(""), self.priority_map.as_deref().unwrap_or(""));
+            return Ok(TrackerSettings::Jira(self.jira.settings(project, maps, self.skip_tracker_check)?));
+        }
         if self.tracker == "embedded" {
-            if redmine_flags.iter().any(|f| f.is_some()) {
-                bail!("Redmine settings were given, but the tracker is embedded: add --tracker redmine");
-            }
             if self.status_map.is_some() || self.priority_map.is_some() {
-                bail!("--status-map and --priority-map apply to a Redmine tracker (add --tracker redmine)");
+                bail!("--status-map and --priority-map apply to a Redmine or Jira tracker (add --tracker)");
             }
             return Ok(TrackerSettings::Embedded);
         }
@@ -111,6 +122,7 @@ impl TrackerArgs {
     pub fn check_before_saving(&self, settings: &TrackerSettings, home: &std::path::Path) -> Result<()> {
         match settings {
             TrackerSettings::Redmine(s) => check_redmine(s, home, self.skip_tracker_check),
+            TrackerSettings::Jira(s) => super::jira_args::check_jira(s, home, self.skip_tracker_check),
             TrackerSettings::Embedded => Ok(()),
         }
     }

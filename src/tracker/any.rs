@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+use super::jira::{Jira, JiraSettings};
 use super::redmine::{Redmine, RedmineSettings};
 use super::{
     Actor, AttachmentInfo, ChangePage, CommentOrigin, Embedded, Issue, NewAttachment, NewWorklog, TResult, Tracker,
@@ -21,25 +22,31 @@ use crate::store::SyncRecord;
 pub enum TrackerSettings {
     Embedded,
     Redmine(RedmineSettings),
+    Jira(JiraSettings),
 }
 
 /// One of the tracker backends.
 pub enum AnyTracker<'c> {
     Embedded(Embedded<'c>),
     Redmine(Arc<Redmine>),
+    Jira(Arc<Jira>),
 }
+
+type Key = (PathBuf, String, String);
 
 /// Remote backends live as long as the process (they keep what they
 /// learned of the server), one per sync and settings.
-fn cached(home: &Path, sync_id: &str, s: &RedmineSettings) -> anyhow::Result<Arc<Redmine>> {
-    type Key = (PathBuf, String, String);
-    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Redmine>>>> = OnceLock::new();
+fn cached<T, S: Serialize>(
+    cache: &'static OnceLock<Mutex<HashMap<Key, Arc<T>>>>,
+    (home, sync_id, s): (&Path, &str, &S),
+    open: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<Arc<T>> {
     let key = (home.to_path_buf(), sync_id.to_string(), serde_json::to_string(s)?);
-    let mut cache = CACHE.get_or_init(Default::default).lock().expect("lock");
+    let mut cache = cache.get_or_init(Default::default).lock().expect("lock");
     if let Some(r) = cache.get(&key) {
         return Ok(r.clone());
     }
-    let r = Arc::new(Redmine::open(s, home, sync_id)?);
+    let r = Arc::new(open()?);
     cache.insert(key, r.clone());
     Ok(r)
 }
@@ -68,11 +75,22 @@ pub fn open<'c>(settings: &TrackerSettings, conn: &'c Connection, sync_id: &str)
     Ok(match settings {
         TrackerSettings::Embedded => AnyTracker::Embedded(Embedded::new(conn)),
         TrackerSettings::Redmine(s) => {
-            let db = conn.path().map(PathBuf::from).unwrap_or_default();
-            let home = db.parent().map(Path::to_path_buf).unwrap_or_default();
-            AnyTracker::Redmine(cached(&home, sync_id, s)?)
+            static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Redmine>>>> = OnceLock::new();
+            let home = home_of(conn);
+            AnyTracker::Redmine(cached(&CACHE, (&home, sync_id, s), || Redmine::open(s, &home, sync_id))?)
+        }
+        TrackerSettings::Jira(s) => {
+            static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Jira>>>> = OnceLock::new();
+            let home = home_of(conn);
+            AnyTracker::Jira(cached(&CACHE, (&home, sync_id, s), || Jira::open(s, &home, sync_id))?)
         }
     })
+}
+
+/// The home folder of `conn`'s database (where remote backends keep state).
+fn home_of(conn: &Connection) -> PathBuf {
+    let db = conn.path().map(PathBuf::from).unwrap_or_default();
+    db.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 impl AnyTracker<'_> {
@@ -89,6 +107,7 @@ macro_rules! each {
         match $self {
             AnyTracker::Embedded($t) => $e,
             AnyTracker::Redmine($t) => $e,
+            AnyTracker::Jira($t) => $e,
         }
     };
 }

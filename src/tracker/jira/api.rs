@@ -16,11 +16,16 @@ use crate::tracker::{Refusal, TResult, TrackerError};
 const TIMEOUT: Duration = Duration::from_secs(60);
 /// Waited when Jira throttles without saying how long.
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+/// A throttle this short is waited out in place, the call asked again.
+const WAIT_HERE: Duration = Duration::from_secs(10);
+/// At most this long in all for one call; beyond, the engine waits.
+const WAIT_HERE_IN_ALL: Duration = Duration::from_secs(30);
 
 pub struct Api {
     pub(super) agent: ureq::Agent,
     base: String,
     auth: JiraAuth,
+    throttled: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Api {
@@ -59,7 +64,7 @@ impl Api {
             .tls_config(tls.build())
             .build()
             .into();
-        Ok(Api { agent, base: s.base().to_string(), auth: s.auth.clone() })
+        Ok(Api { agent, base: s.base().to_string(), auth: s.auth.clone(), throttled: Default::default() })
     }
 
     /// The `Authorization` header, the secret read from its source now (a
@@ -90,6 +95,32 @@ impl Api {
     /// Sends a request; any status comes back as an [`Answer`], a failure
     /// to reach the server or a "later" as unavailable.
     pub fn exchange(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
+        let mut waited = Duration::ZERO;
+        loop {
+            match self.exchange_once(method, path, body) {
+                // Throttled for a moment: wait here as told and ask again
+                // (a 429 or 503 was not carried out), so that a change of
+                // many calls gets through a steady throttle; a long wait
+                // goes back to the engine, which leaves Jira alone meanwhile.
+                Err(TrackerError::Unavailable { retry_after: Some(wait), reason })
+                    if wait <= WAIT_HERE && waited + wait <= WAIT_HERE_IN_ALL =>
+                {
+                    tracing::debug!(%reason, wait_ms = wait.as_millis() as u64, "Jira throttles: waiting");
+                    self.throttled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    std::thread::sleep(wait);
+                    waited += wait;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// How often Jira throttled this backend (each a wait as told).
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn exchange_once(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
         let url = self.url(path);
         let auth = self.authorization()?;
         let auth = auth.as_str();

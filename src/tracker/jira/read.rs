@@ -65,7 +65,16 @@ impl Jira {
         let worklogs =
             self.all_pages(&format!("{rest}/issue/{}/worklog?expand=properties", encode(&key)), "worklogs")?;
         let behalf = self.attachment_owners(&key)?;
-        Ok((issue::from_json(v, &comments, &worklogs, &behalf, m), comments))
+        let mut i = issue::from_json(v, &comments, &worklogs, &behalf, m);
+        // The partner's names where the sync's tables map them.
+        let wire = |ours: &mut String, table: &std::collections::BTreeMap<String, String>| {
+            if let Some((theirs, _)) = table.iter().find(|(_, o)| *o == ours) {
+                *ours = theirs.clone();
+            }
+        };
+        wire(&mut i.fields.status, &self.settings.statuses);
+        wire(&mut i.fields.priority, &self.settings.priorities);
+        Ok((i, comments))
     }
 
     /// postern's issue property: whose behalf each attachment the sync

@@ -66,9 +66,21 @@ impl Jira {
         }
     }
 
+    /// The partner's status and priority names as ours, through the
+    /// sync's tables.
+    fn ours(&self, f: &mut FieldChanges) {
+        for (value, table) in [(&mut f.status, &self.settings.statuses), (&mut f.priority, &self.settings.priorities)] {
+            if let Some(ours) = value.as_ref().and_then(|v| table.get(v)) {
+                *value = Some(ours.clone());
+            }
+        }
+    }
+
     pub(super) fn create(&self, fields: &IssueFields) -> TResult<String> {
         let m = self.meta()?;
+        let status = self.settings.statuses.get(&fields.status).unwrap_or(&fields.status).clone();
         let mut all = FieldChanges::all(fields);
+        self.ours(&mut all);
         all.status = None;
         if all.assignee.as_deref() == Some("") {
             all.assignee = None;
@@ -84,19 +96,22 @@ impl Jira {
             body.insert("issuetype".into(), json!({ "name": first }));
         }
         body.insert("project".into(), json!({ "key": self.settings.project }));
-        if !fields.status.is_empty() && !m.statuses.contains(&fields.status) {
-            return Err(unknown("status", &fields.status, m.statuses.iter().cloned()));
+        if !status.is_empty() && !m.statuses.contains(&status) {
+            return Err(unknown("status", &status, m.statuses.iter().cloned()));
         }
         let v = self.api.post(&format!("{}/issue", self.rest()), &json!({ "fields": body }))?;
         let key = str_of(&v["key"]);
-        if !fields.status.is_empty() {
-            self.transition(&key, &fields.status)?;
+        if !status.is_empty() {
+            self.transition(&key, &status)?;
         }
         Ok(key)
     }
 
     pub(super) fn update(&self, key: &str, changes: &FieldChanges) -> TResult<()> {
         let m = self.meta()?;
+        let mut changes = changes.clone();
+        self.ours(&mut changes);
+        let changes = &changes;
         if self.issue_json(key)?.is_none() {
             return Err(Refusal::NoIssue(key.into()).into());
         }

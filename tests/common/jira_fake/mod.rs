@@ -44,6 +44,8 @@ pub struct Fake {
     pub throttle_every: u64,
     pub calls: u64,
     pub throttled: u64,
+    /// The `Retry-After` of a throttled call, in seconds.
+    pub retry_after_secs: u64,
     /// Statuses no transition leads to.
     pub no_transition_to: Vec<String>,
     /// Search does not see writes younger than this (ms), unless reconciled.
@@ -80,6 +82,7 @@ impl Fake {
             throttle_every: 0,
             calls: 0,
             throttled: 0,
+            retry_after_secs: 1,
             no_transition_to: Vec::new(),
             search_lag_ms: 0,
         }
@@ -153,7 +156,8 @@ pub fn gate(state: &Shared, headers: &HeaderMap, version: &str) -> Result<usize,
     if f.throttle_every > 0 && f.calls.is_multiple_of(f.throttle_every) {
         f.throttled += 1;
         let body = Json(json!({"errorMessages": ["Rate limit exceeded."], "errors": {}}));
-        return Err(Box::new((StatusCode::TOO_MANY_REQUESTS, [("Retry-After", "1")], body).into_response()));
+        let wait = f.retry_after_secs.to_string();
+        return Err(Box::new((StatusCode::TOO_MANY_REQUESTS, [("Retry-After", wait)], body).into_response()));
     }
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let Some(user) = f.tokens.iter().find(|(t, _)| t == auth).map(|(_, u)| *u) else {

@@ -1,0 +1,197 @@
+//! Two peers through a Jira (the fake of `common/jira_fake`: no Jira can
+//! run here): an embedded vendor and a customer on Jira Cloud converge both
+//! ways through the CLI's `--tracker jira`, nothing echoes back, a status no
+//! transition reaches is that issue's error listing the transitions, and a
+//! storm of throttling (every third call 429) loses and doubles nothing.
+
+mod common;
+#[path = "common/jira_fake/mod.rs"]
+mod jira_fake;
+
+use common::*;
+use jira_fake::{Fake, Running};
+use postern::protocol::FieldChanges;
+use postern::tracker::jira::{Flavour, Jira, JiraAuth, JiraSettings};
+use postern::tracker::{Actor, Tracker};
+use postern::transport::mail::Password;
+
+/// An embedded vendor (master) and a Jira Cloud customer (slave), paired.
+fn paired(fake: &Running) -> (TestPeer, TestPeer) {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let token = s.home().join("jira-token");
+    std::fs::write(&token, "t0ken\n").unwrap();
+    let accept = [
+        "--tracker",
+        "jira",
+        "--jira-url",
+        &fake.url,
+        "--jira-user",
+        "sync@example.com",
+        "--jira-token-file",
+        token.to_str().unwrap(),
+        "--status-map",
+        "Open=To Do",
+    ];
+    pair_with(&m, &s, "acme", "SAM2", "SUP", &[], &accept);
+    settle(&m, &s, "acme");
+    (m, s)
+}
+
+/// Alice, working in the Jira.
+fn alice(fake: &Running) -> Jira {
+    signed_in(fake, "alice@example.com", "al1ce")
+}
+
+/// Jira as the sync user sees it (whose behalf its comments were written on).
+fn as_sync_user(fake: &Running) -> Jira {
+    signed_in(fake, "sync@example.com", "t0ken")
+}
+
+fn signed_in(fake: &Running, user: &str, token: &str) -> Jira {
+    let s = JiraSettings {
+        url: fake.url.clone(),
+        project: "SUP".into(),
+        flavour: Flavour::Cloud,
+        auth: JiraAuth::Basic { user: user.into(), secret: Password::Value(token.into()) },
+        ca_file: None,
+        statuses: Default::default(),
+        priorities: Default::default(),
+        rescan_secs: 3600,
+    };
+    Jira::open(&s, &tempfile::tempdir().unwrap().keep(), "alice").unwrap()
+}
+
+fn person() -> Actor<'static> {
+    Actor::person("alice")
+}
+
+/// Cycles both peers and carries files until `done` holds, through the
+/// tracker's "later" (a cycle that meets a throttled Jira reports it and
+/// waits out its `Retry-After`).
+fn settle_until(m: &TestPeer, s: &TestPeer, what: &str, mut done: impl FnMut() -> bool) {
+    let (mut pm, mut ps) = (m.peer(), s.peer());
+    let mut later = 0;
+    for _ in 0..200 {
+        if let Err(e) = pm.cycle() {
+            assert!(e.to_string().contains("unavailable"), "{e:#}");
+            later += 1;
+        }
+        carry(m, s, "acme");
+        if let Err(e) = ps.cycle() {
+            assert!(e.to_string().contains("unavailable"), "{e:#}");
+            later += 1;
+        }
+        carry(s, m, "acme");
+        if done() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    panic!("never converged: {what} ({later} cycles met a throttled Jira)");
+}
+
+#[test]
+fn an_embedded_vendor_and_a_jira_customer_converge_both_ways() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let (m, s) = paired(&fake);
+    let status = s.status();
+    assert_eq!(status["tracker"]["kind"], "jira");
+    assert_eq!(status["tracker"]["flavour"], "cloud", "found from serverInfo");
+    assert!(!s.ok(&["status", "--json"]).contains("t0ken"), "the token is never shown");
+
+    // Vendor → Jira: fields, a two-line description, a comment, a file.
+    m.ok(&[
+        "issue",
+        "create",
+        "--project",
+        "SAM2",
+        "--summary",
+        "Login fails",
+        "--description",
+        "one\ntwo",
+        "--label",
+        "sso",
+    ]);
+    m.ok(&["comment", "add", "SAM2-1", "--body", "Reproduced on 4.2", "--as", "vera"]);
+    let file = m.home().join("crash.log");
+    std::fs::write(&file, b"stack trace\n").unwrap();
+    m.ok(&["attachment", "add", "SAM2-1", file.to_str().unwrap(), "--as", "vera"]);
+    settle(&m, &s, "acme");
+    let jira = alice(&fake);
+    let i = as_sync_user(&fake).issue("SUP-1").unwrap().expect("the issue in Jira");
+    assert_eq!((i.fields.summary.as_str(), i.fields.description.as_str()), ("Login fails", "one\ntwo"));
+    assert_eq!((i.fields.status.as_str(), i.fields.labels.clone()), ("To Do", vec!["sso".to_string()]));
+    assert_eq!(i.comments.len(), 1);
+    assert_eq!(
+        (i.comments[0].body.as_str(), i.comments[0].on_behalf_of.as_deref()),
+        ("Reproduced on 4.2", Some("vera"))
+    );
+    assert_eq!(i.attachments.len(), 1);
+    assert_eq!(jira.attachment("SUP-1", &i.attachments[0].id).unwrap().unwrap().data, b"stack trace\n");
+    {
+        let f = fake.state.lock().unwrap();
+        let desc = &f.issues[0].fields["description"];
+        assert_eq!(desc["type"], "doc", "Cloud gets Atlassian Document Format: {desc}");
+    }
+
+    // Jira → vendor: Alice comments and moves the issue on.
+    jira.add_comment("SUP-1", "Customer sees it too", None, person()).unwrap();
+    let moved =
+        FieldChanges { status: Some("In Progress".into()), priority: Some("High".into()), ..Default::default() };
+    jira.update_issue("SUP-1", &moved, person()).unwrap();
+    settle(&m, &s, "acme");
+    let v = m.issue("SAM2-1");
+    assert_eq!((v["status"].as_str(), v["priority"].as_str()), (Some("In Progress"), Some("High")), "{v}");
+    let comments = v["comments"].clone();
+    assert_eq!(comments.as_array().unwrap().len(), 2, "{comments}");
+
+    // Nothing echoes: a few more rounds change nothing on either side.
+    let before = (fake.state.lock().unwrap().issues[0].comments.len(), comments);
+    settle(&m, &s, "acme");
+    let after = (fake.state.lock().unwrap().issues[0].comments.len(), m.issue("SAM2-1")["comments"].clone());
+    assert_eq!(before, after);
+    assert_eq!(fake.state.lock().unwrap().issues.len(), 1, "no issue made twice");
+    assert_eq!(m.issues("SAM2").len(), 1);
+
+    // A status no transition leads to: that issue's error, naming the
+    // transitions there are; later changes of other issues go on.
+    fake.state.lock().unwrap().no_transition_to = vec!["Done".into()];
+    m.ok(&["issue", "edit", "SAM2-1", "--status", "Done"]);
+    settle(&m, &s, "acme");
+    let errs = s.json(&["errors", "list", "acme", "--json"]);
+    let reason = errs[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("no transition of SUP-1 leads from 'In Progress' to 'Done'"), "{errs}");
+    assert!(reason.contains("Move to To Do → To Do"), "the transitions there are: {reason}");
+    // The admin adds the transition to the workflow and retries.
+    fake.state.lock().unwrap().no_transition_to.clear();
+    s.ok(&["errors", "retry", "acme", "SAM2-1"]);
+    assert_eq!(jira.issue("SUP-1").unwrap().unwrap().fields.status, "Done");
+}
+
+#[test]
+fn a_throttling_storm_loses_and_doubles_nothing() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let (m, s) = paired(&fake);
+    fake.state.lock().unwrap().throttle_every = 3;
+    for n in 1..=2 {
+        m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("Storm {n}")]);
+        m.ok(&["comment", "add", &format!("SAM2-{n}"), "--body", &format!("note {n}")]);
+    }
+    let jira = alice(&fake);
+    settle_until(&m, &s, "two issues with a comment each in Jira", || {
+        let f = fake.state.lock().unwrap();
+        f.issues.len() == 2 && f.issues.iter().all(|i| i.comments.len() == 1)
+    });
+    fake.state.lock().unwrap().throttle_every = 0;
+    jira.add_comment("SUP-2", "answer from Jira", None, person()).unwrap();
+    fake.state.lock().unwrap().throttle_every = 3;
+    settle_until(&m, &s, "the answer at the vendor", || m.issue("SAM2-2")["comments"].as_array().unwrap().len() == 2);
+    let f = fake.state.lock().unwrap();
+    assert!(f.throttled > 3, "Jira throttled: {}", f.throttled);
+    let summaries: Vec<String> = f.issues.iter().map(|i| i.fields["summary"].as_str().unwrap().to_string()).collect();
+    assert_eq!(summaries, ["Storm 1", "Storm 2"], "each once");
+    assert!(f.issues.iter().all(|i| i.comments.len() == 1 || i.key == "SUP-2"));
+    drop(f);
+    assert_eq!(m.issues("SAM2").len(), 2);
+    assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing parked");
+}
