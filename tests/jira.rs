@@ -116,7 +116,14 @@ fn throttling_is_a_wait_as_told_not_an_error() {
 /// The conformance suite, seen by the sync user and by Alice (another
 /// account, in another time zone: New York against the sync user's Berlin).
 fn conformance(cloud: bool) {
-    let fake = jira_fake::start(Fake::new(cloud, "SUP"));
+    let mut fake = Fake::new(cloud, "SUP");
+    if !cloud {
+        // JQL minutes in a zone behind UTC: a window written in UTC would
+        // start hours late there and miss changes.
+        fake.users[0].time_zone = "America/New_York".into();
+        fake.users[1].time_zone = "Asia/Kolkata".into();
+    }
+    let fake = jira_fake::start(fake);
     let (flavour, sync_auth, alice_auth, alice) = if cloud {
         (Flavour::Cloud, cloud_auth("t0ken"), cloud_auth_of("alice@example.com", "al1ce"), "Alice Admin")
     } else {
@@ -156,4 +163,67 @@ fn jira_cloud_passes_the_conformance_suite() {
 #[test]
 fn jira_data_center_passes_the_conformance_suite() {
     conformance(false);
+}
+
+use postern::protocol::{FieldChanges, IssueFields};
+use postern::tracker::{Actor, ChangeKind, Tracker};
+
+/// Everything the sync user's backend reports after `cursor`.
+fn read(j: &Jira, cursor: &mut String) -> Vec<ChangeKind> {
+    let page = j.changes_since("SUP", cursor, 100).unwrap();
+    j.collected(&page.next).unwrap();
+    *cursor = page.next;
+    page.changes.into_iter().map(|c| c.kind).collect()
+}
+
+#[test]
+fn a_lagging_search_loses_nothing_and_a_long_history_is_read_to_its_end() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let sync = open(&settings(&fake.url, Flavour::Cloud, cloud_auth("t0ken"))).unwrap();
+    let alice = open(&settings(&fake.url, Flavour::Cloud, cloud_auth_of("alice@example.com", "al1ce"))).unwrap();
+    let person = Actor::person("alice");
+    let mut cursor = String::new();
+    assert!(read(&sync, &mut cursor).is_empty());
+    let fields = IssueFields {
+        summary: "Lagging".into(),
+        status: "To Do".into(),
+        priority: "Medium".into(),
+        ..Default::default()
+    };
+    let key = alice.create_issue("SUP", &fields, person).unwrap();
+    assert_eq!(read(&sync, &mut cursor), [ChangeKind::IssueCreated]);
+
+    // Cloud's search lags behind writes: an edit not yet searchable is
+    // found once it is, not lost and not reported twice.
+    fake.state.lock().unwrap().search_lag_ms = 20_000;
+    let edit = FieldChanges { summary: Some("Lagging, edited".into()), ..Default::default() };
+    alice.update_issue(&key, &edit, person).unwrap();
+    assert!(read(&sync, &mut cursor).is_empty(), "not searchable yet");
+    // postern's own write is reconciled (searchable at once), and is no news.
+    let mine = FieldChanges { priority: Some("High".into()), ..Default::default() };
+    sync.update_issue(&key, &mine, Actor { user: "sync-user", origin: Some("sync-1"), via: None }).unwrap();
+    let news = read(&sync, &mut cursor);
+    let id = fake.state.lock().unwrap().issues[0].id.to_string();
+    assert!(fake.state.lock().unwrap().reconciled.contains(&id), "the written issue was reconciled");
+    assert_eq!(news, [ChangeKind::IssueUpdated { fields: edit.clone() }], "read with the written issue");
+    fake.state.lock().unwrap().clock_offset_ms += 25_000;
+    assert!(read(&sync, &mut cursor).is_empty(), "searchable now, and already read: {cursor}");
+
+    // More than 40 histories: who set a field last is read from every page.
+    fake.state.lock().unwrap().search_lag_ms = 0;
+    for n in 0..45 {
+        let e = FieldChanges { description: Some(format!("take {n}")), ..Default::default() };
+        alice.update_issue(&key, &e, person).unwrap();
+    }
+    let last = FieldChanges { description: Some("from the partner".into()), ..Default::default() };
+    sync.update_issue(&key, &last, Actor { user: "sync-user", origin: Some("sync-1"), via: None }).unwrap();
+    assert!(fake.state.lock().unwrap().issues[0].histories.len() > 45);
+    assert!(read(&sync, &mut cursor).is_empty(), "the sync user set the description last: no echo");
+    // Alice's last edit of the description is on the second page.
+    let alices_last = {
+        let f = fake.state.lock().unwrap();
+        let h = &f.issues[0].histories;
+        h.iter().rev().find(|(_, who, _, _)| *who == 1).map(|(_, _, at, _)| *at)
+    };
+    assert_eq!(sync.local_field_time(&key, "description", "sync-1").unwrap(), alices_last);
 }

@@ -31,8 +31,16 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
         Some(json) => serde_json::from_str(json)?,
         None => TrackerSettings::Embedded,
     };
-    let TrackerSettings::Redmine(mut s) = current else {
-        bail!("sync '{}' does not use Redmine: Redmine settings and name tables do not apply", sync.name);
+    let mut s = match current {
+        TrackerSettings::Redmine(s) => s,
+        TrackerSettings::Embedded => {
+            bail!("sync '{}' uses the embedded tracker: Redmine settings and name tables do not apply", sync.name)
+        }
+        TrackerSettings::Jira(_) => bail!(
+            "sync '{}' uses Jira: Redmine settings do not apply, and Jira's cannot be edited yet (give them at \
+             `sync create`/`accept`; a mapping file maps names: `sync edit --mapping FILE`)",
+            sync.name
+        ),
     };
     if let Some(t) = &a.status_map {
         merge("status-map", &mut s.statuses, t)?;

@@ -27,7 +27,7 @@ pub use self::settings::{Flavour, JiraAuth, JiraSettings};
 
 use self::api::Api;
 use self::meta::{str_of, Meta};
-use super::remote::state::State;
+use super::remote::state::{State, Wrote};
 use super::{
     Actor, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal, TResult, Tracker,
     TrackerError, Vocabulary, WrittenBefore,
@@ -122,11 +122,12 @@ impl Jira {
         ))
     }
 
-    /// What postern just wrote to issue `key`: remembered, never reported.
-    fn wrote(&self, key: &str) -> TResult<()> {
+    /// What postern just wrote to issue `key`: remembered, never reported
+    /// (and only that: a person's change made meanwhile stays news).
+    fn wrote(&self, key: &str, what: Wrote<'_>) -> TResult<()> {
         if let Some(v) = self.issue_json(key)? {
             self.written_ids.lock().expect("lock").push(str_of(&v["id"]));
-            self.state.written(&self.full(&v)?)?;
+            self.state.written_part(&self.full(&v)?, what)?;
         }
         Ok(())
     }
@@ -180,13 +181,13 @@ impl Tracker for Jira {
 
     fn create_issue(&self, _project: &str, fields: &IssueFields, _actor: Actor<'_>) -> TResult<String> {
         let key = self.create(fields)?;
-        self.wrote(&key)?;
+        self.wrote(&key, Wrote::Issue)?;
         Ok(key)
     }
 
     fn update_issue(&self, key: &str, changes: &FieldChanges, _actor: Actor<'_>) -> TResult<()> {
         self.update(key, changes)?;
-        self.wrote(key)
+        self.wrote(key, Wrote::Fields(changes))
     }
 
     fn add_comment(
@@ -197,18 +198,18 @@ impl Tracker for Jira {
         _actor: Actor<'_>,
     ) -> TResult<String> {
         let id = self.comment_add(key, body, origin)?;
-        self.wrote(key)?;
+        self.wrote(key, Wrote::Comment(&id))?;
         Ok(id)
     }
 
     fn edit_comment(&self, key: &str, comment: &str, body: &str, _actor: Actor<'_>) -> TResult<()> {
         self.comment_edit(key, comment, body)?;
-        self.wrote(key)
+        self.wrote(key, Wrote::Comment(comment))
     }
 
     fn delete_comment(&self, key: &str, comment: &str, _actor: Actor<'_>) -> TResult<()> {
         self.comment_delete(key, comment)?;
-        self.wrote(key)
+        self.wrote(key, Wrote::Comment(comment))
     }
 
     fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
@@ -223,13 +224,13 @@ impl Tracker for Jira {
         _actor: Actor<'_>,
     ) -> TResult<String> {
         let id = self.attach(key, file, origin)?;
-        self.wrote(key)?;
+        self.wrote(key, Wrote::Attachment(&id))?;
         Ok(id)
     }
 
     fn delete_attachment(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {
         self.unattach(key, id)?;
-        self.wrote(key)
+        self.wrote(key, Wrote::Attachment(id))
     }
 
     fn add_worklog(
@@ -240,18 +241,18 @@ impl Tracker for Jira {
         _actor: Actor<'_>,
     ) -> TResult<String> {
         let id = self.worklog_add(key, w, origin)?;
-        self.wrote(key)?;
+        self.wrote(key, Wrote::Worklog(&id))?;
         Ok(id)
     }
 
     fn edit_worklog(&self, key: &str, id: &str, w: &NewWorklog<'_>, _actor: Actor<'_>) -> TResult<()> {
         self.worklog_edit(key, id, w)?;
-        self.wrote(key)
+        self.wrote(key, Wrote::Worklog(id))
     }
 
     fn delete_worklog(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {
         self.worklog_delete(key, id)?;
-        self.wrote(key)
+        self.wrote(key, Wrote::Worklog(id))
     }
 
     fn vocabulary(&self, _project: &str) -> TResult<Vocabulary> {

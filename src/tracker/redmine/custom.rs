@@ -75,6 +75,7 @@ impl Redmine {
         }
         let fields = self.custom_json(&known)?;
         self.put_issue(key, json!({ "custom_fields": fields }))?;
-        self.written(key, None)
+        let set = crate::protocol::FieldChanges { custom: known.clone(), ..Default::default() };
+        self.written(key, crate::tracker::remote::state::Wrote::Fields(&set), None)
     }
 }

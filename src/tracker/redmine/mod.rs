@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use self::api::Api;
 use self::meta::Meta;
 pub use self::settings::RedmineSettings;
+use super::remote::state::Wrote;
 use super::{
     Actor, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal, TResult, Tracker,
     TrackerError, Vocabulary, WrittenBefore,
@@ -177,11 +178,11 @@ impl Redmine {
     /// After a write: the issue read back, its status checked if one was set
     /// (a Redmine workflow ignores a transition it does not allow,
     /// answering 204), and remembered so it is not sent back.
-    fn written(&self, key: &str, status: Option<&str>) -> TResult<()> {
+    fn written(&self, key: &str, what: Wrote<'_>, status: Option<&str>) -> TResult<()> {
         self.recent.lock().expect("lock").clear();
         let v = self.must_issue(key)?;
         let i = self.full(&v)?;
-        self.state.written(&i)?;
+        self.state.written_part(&i, what)?;
         match status {
             Some(s) if s != i.fields.status => Err(Refusal::Invalid(format!(
                 "Redmine did not take status '{s}' for issue {key} (it stays '{}'): its workflow for the \
@@ -287,7 +288,7 @@ impl Tracker for Redmine {
         let wanted = m.id_for("status", &fields.status, &self.settings.statuses)?;
         if created["issue"]["status"]["id"].as_u64() != Some(wanted) {
             self.put_issue(&key, json!({"status_id": wanted}))?;
-            self.written(&key, Some(&fields.status))?;
+            self.written(&key, Wrote::Issue, Some(&fields.status))?;
         } else {
             // Redmine's answer is the new issue (no notes, no files yet).
             self.state.written(&issue::from_json(&created["issue"], m, &self.settings))?;
@@ -301,7 +302,7 @@ impl Tracker for Redmine {
         if !body.is_empty() {
             self.put_issue(key, serde_json::Value::Object(body))?;
         }
-        self.written(key, changes.status.as_deref())
+        self.written(key, Wrote::Fields(changes), changes.status.as_deref())
     }
 
     fn add_comment(
@@ -316,7 +317,7 @@ impl Tracker for Redmine {
         let after = self.must_issue(key)?;
         let id = issue::newest_journal(&after, self.meta()?.user_id, &notes)
             .ok_or_else(|| anyhow::anyhow!("Redmine took the note on issue {key} but does not list it"))?;
-        self.state.written(&self.full(&after)?)?;
+        self.state.written_part(&self.full(&after)?, Wrote::Comment(&id))?;
         Ok(id)
     }
 
@@ -327,7 +328,7 @@ impl Tracker for Redmine {
         let author = issue::on_behalf_of(journal, self.meta()?);
         let notes = issue::notes_for(body, author.as_deref());
         self.api.put(&format!("/journals/{comment}.json"), &json!({"journal": {"notes": notes}}))?;
-        self.written(key, None)
+        self.written(key, Wrote::Comment(comment), None)
     }
 
     fn delete_comment(&self, key: &str, comment: &str, _actor: Actor<'_>) -> TResult<()> {
@@ -337,7 +338,7 @@ impl Tracker for Redmine {
         }
         // Redmine has no DELETE for journals: emptied notes delete it.
         self.api.put(&format!("/journals/{comment}.json"), &json!({"journal": {"notes": ""}}))?;
-        self.written(key, None)
+        self.written(key, Wrote::Comment(comment), None)
     }
 
     fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
@@ -374,7 +375,7 @@ impl Tracker for Redmine {
         let after = self.must_issue(key)?;
         let id = issue::newest_attachment(&after, self.meta()?.user_id, file.filename)
             .ok_or_else(|| anyhow::anyhow!("Redmine took the attachment on issue {key} but does not list it"))?;
-        self.state.written(&self.full(&after)?)?;
+        self.state.written_part(&self.full(&after)?, Wrote::Attachment(&id))?;
         Ok(id)
     }
 
@@ -414,7 +415,7 @@ impl Tracker for Redmine {
     fn delete_attachment(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {
         self.must_issue(key)?;
         self.api.delete(&format!("/attachments/{id}.json"))?;
-        self.written(key, None)
+        self.written(key, Wrote::Attachment(id), None)
     }
 }
 

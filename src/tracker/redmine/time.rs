@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::issue::ms;
 use super::Redmine;
+use crate::tracker::remote::state::Wrote;
 use crate::tracker::{CommentOrigin, NewWorklog, Refusal, TResult, TrackerError, Worklog};
 
 const PARTNER: &str = " (at the partner): ";
@@ -136,7 +137,7 @@ impl Redmine {
         }
         let made = self.api.post("/time_entries.json", &json!({ "time_entry": e }))?;
         let id = made["time_entry"]["id"].as_u64().ok_or_else(|| anyhow::anyhow!("Redmine gave no time entry id"))?;
-        self.written(key, None)?;
+        self.written(key, Wrote::Worklog(&id.to_string()), None)?;
         Ok(id.to_string())
     }
 
@@ -149,7 +150,7 @@ impl Redmine {
         let origin = old.on_behalf_of.as_deref().map(|author| CommentOrigin { author, created_at: 0 });
         let e = self.entry_json(w, origin)?;
         self.api.put(&format!("/time_entries/{id}.json"), &json!({ "time_entry": e }))?;
-        self.written(key, None)
+        self.written(key, Wrote::Worklog(id), None)
     }
 
     pub(super) fn delete_time(&self, key: &str, id: &str) -> TResult<()> {
@@ -161,7 +162,7 @@ impl Redmine {
             Err(TrackerError::Refused(Refusal::Invalid(why))) if why.contains("(404)") => {}
             other => other?,
         }
-        self.written(key, None)
+        self.written(key, Wrote::Worklog(id), None)
     }
 
     /// A time entry of `minutes` on `spent_on` made since `since`.

@@ -11,12 +11,50 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::diff::changed;
-use crate::protocol::IssueFields;
+use crate::protocol::{FieldChanges, IssueFields};
 use crate::tracker::{Issue, TResult, Worklog};
 
 /// What of a worklog is compared.
 pub fn fingerprint(w: &Worklog) -> String {
     format!("{}|{}|{}|{}", w.minutes, w.spent_on, w.author, w.comment)
+}
+
+/// What postern wrote to an issue (see [`State::written_part`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Wrote<'a> {
+    /// The issue itself: made by postern, all of it is postern's.
+    Issue,
+    Fields(&'a FieldChanges),
+    Comment(&'a str),
+    Attachment(&'a str),
+    Worklog(&'a str),
+}
+
+/// Copies the fields `f` names from `from` into `to`.
+fn copy_fields(to: &mut IssueFields, from: &IssueFields, f: &FieldChanges) {
+    for name in f.names() {
+        match name {
+            "summary" => to.summary = from.summary.clone(),
+            "description" => to.description = from.description.clone(),
+            "status" => to.status = from.status.clone(),
+            "priority" => to.priority = from.priority.clone(),
+            "labels" => to.labels = from.labels.clone(),
+            "assignee" => {
+                to.assignee = from.assignee.clone();
+                to.assignee_email = from.assignee_email.clone();
+            }
+            "type" => to.issue_type = from.issue_type.clone(),
+            "due_date" => to.due_date = from.due_date.clone(),
+            _ => {
+                for k in f.custom.keys() {
+                    match from.custom.get(k) {
+                        Some(v) => drop(to.custom.insert(k.clone(), v.clone())),
+                        None => drop(to.custom.remove(k)),
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// What postern last saw of an issue, sent or written.
@@ -116,6 +154,43 @@ impl State {
         let mut now = Seen::of(i);
         // What this write changed is postern's; what it left stays as it was.
         now.ours = changed(before.as_ref(), &now, true);
+        self.put(&i.key, &now)
+    }
+
+    /// What postern itself just wrote, and only that: a person's change
+    /// made meanwhile and not read yet stays news (it differs from what is
+    /// kept). `i`: the issue as read after the write.
+    pub fn written_part(&self, i: &Issue, what: Wrote<'_>) -> TResult<()> {
+        let Some(before) = self.get(&i.key)? else {
+            return self.written(i);
+        };
+        self.staged.lock().expect("lock").remove(&i.key);
+        let mut now = before.clone();
+        match what {
+            Wrote::Issue => return self.written(i),
+            Wrote::Fields(f) => copy_fields(&mut now.fields, &i.fields, f),
+            Wrote::Comment(id) => match i.comments.iter().find(|c| c.id == id) {
+                Some(c) => drop(now.comments.insert(id.into(), c.body.clone())),
+                None => drop(now.comments.remove(id)),
+            },
+            Wrote::Attachment(id) => match i.attachments.iter().any(|a| a.id == id) {
+                true => drop(now.attachments.insert(id.into())),
+                false => drop(now.attachments.remove(id)),
+            },
+            Wrote::Worklog(id) => {
+                let list = now.worklogs.get_or_insert_with(Default::default);
+                match i.worklogs.iter().find(|w| w.id == id) {
+                    Some(w) => {
+                        list.insert(id.into(), fingerprint(w));
+                        now.ours.insert(id.into());
+                    }
+                    None => {
+                        list.remove(id);
+                        now.ours.remove(id);
+                    }
+                }
+            }
+        }
         self.put(&i.key, &now)
     }
 

@@ -271,8 +271,13 @@ pub async fn transition(
 
 /// A page of a list, `startAt`/`maxResults` as Jira pages.
 fn page(list: Vec<Value>, q: &Q, field: &str, with_is_last: bool) -> Value {
+    page_of(list, q, field, with_is_last, 100)
+}
+
+/// A page of at most `cap` items, whatever was asked (Jira may give fewer).
+fn page_of(list: Vec<Value>, q: &Q, field: &str, with_is_last: bool, cap: usize) -> Value {
     let start: usize = q.get("startAt").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let max: usize = q.get("maxResults").and_then(|s| s.parse().ok()).unwrap_or(50).min(100);
+    let max: usize = q.get("maxResults").and_then(|s| s.parse().ok()).unwrap_or(50).min(cap);
     let total = list.len();
     let items: Vec<Value> = list.into_iter().skip(start).take(max).collect();
     let mut v = json!({"startAt": start, "maxResults": max, "total": total, field: items});
@@ -295,7 +300,8 @@ pub async fn changelog(
     }
     let Some(i) = f.issue(&key) else { return no_issue() };
     let list = i.histories.iter().map(|h| history_json(&f, h, user)).collect();
-    Json(page(list, &q, "values", true)).into_response()
+    // Pages of 40: a client that reads only the first misses the rest.
+    Json(page_of(list, &q, "values", true, 40)).into_response()
 }
 
 pub async fn comments(State(s): State<Shared>, Path((v, key)): Path<(String, String)>, q: Q, h: HeaderMap) -> Response {
@@ -633,10 +639,12 @@ fn search_row(f: &Fake, i: &Issue, user: usize) -> Value {
 
 pub async fn search_jql(State(s): State<Shared>, h: HeaderMap, Json(body): Json<Value>) -> Response {
     let user = signed_in!(s, h, "3");
-    let f = s.lock().unwrap();
+    let mut f = s.lock().unwrap();
     let jql = body["jql"].as_str().unwrap_or_default();
     let reconcile: Vec<String> =
         body["reconcileIssues"].as_array().into_iter().flatten().map(|x| x.to_string()).collect();
+    f.reconciled.extend(reconcile.iter().cloned());
+    let f = f;
     let found = match f.jql(jql, user) {
         Ok(list) => list.into_iter().filter(|i| visible(&f, i, &reconcile)).collect::<Vec<_>>(),
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),

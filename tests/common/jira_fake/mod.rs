@@ -50,6 +50,8 @@ pub struct Fake {
     pub no_transition_to: Vec<String>,
     /// Search does not see writes younger than this (ms), unless reconciled.
     pub search_lag_ms: i64,
+    /// Issue ids searches asked to reconcile.
+    pub reconciled: Vec<String>,
 }
 
 /// `Basic base64(sync@example.com:t0ken)`: the sync user (user 0).
@@ -85,6 +87,7 @@ impl Fake {
             retry_after_secs: 1,
             no_transition_to: Vec::new(),
             search_lag_ms: 0,
+            reconciled: Vec::new(),
         }
     }
 }
