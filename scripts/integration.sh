@@ -57,6 +57,10 @@ trap 'bash scripts/mail-servers.sh stop "$mail"; bash scripts/redmine.sh stop "$
 bash scripts/redmine.sh start "$redmine" $((20000 + RANDOM % 20000)) >/dev/null
 export POSTERN_REDMINE_ENV=$redmine/env
 
+echo "== Atlassian's Jira specifications and Prism (the fake Jira's contract)"
+export POSTERN_JIRA_CONTRACT=${XDG_CACHE_HOME:-$HOME/.cache}/postern/jira-contract
+bash scripts/jira-contract.sh install "$POSTERN_JIRA_CONTRACT"
+
 echo "== ignored tests (real servers, sq)"
 # Every test group runs, so one failing file does not hide the others.
 cargo test --release --no-fail-fast -- --ignored

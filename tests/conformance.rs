@@ -29,5 +29,6 @@ fn the_embedded_tracker_passes_the_conformance_suite() {
         custom_field: "Ticket ref",
         user: "alice",
         transactional: true,
+        binary: true,
     });
 }

@@ -29,6 +29,7 @@ fn redmine_passes_the_conformance_suite() {
         custom_field: "Ticket ref",
         user: "Alice Example",
         transactional: false,
+        binary: true,
     });
     // A project the sync user cannot see is "not there", not an error.
     let other = Redmine::open(&server.settings("no-such-project", "SYNC"), home.path(), "x").unwrap();

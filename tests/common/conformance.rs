@@ -26,6 +26,9 @@ pub struct Sides<'a> {
     pub user: &'a str,
     /// Whether writes share postern's transaction (no journal lookups).
     pub transactional: bool,
+    /// Attachment bytes of every value (false: printable text only, for a
+    /// proxy that passes text bodies only).
+    pub binary: bool,
 }
 
 impl Sides<'_> {
@@ -169,7 +172,10 @@ pub fn run(t: &Sides<'_>) {
     assert_eq!(kinds(&news, &a), [], "no echo: {news:?}");
 
     // Attachments, byte for byte.
-    let data: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let data: Vec<u8> = match t.binary {
+        true => (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect(),
+        false => (0..70_000u32).map(|i| b"abcdefghij\n"[(i % 11) as usize]).collect(),
+    };
     let file = NewAttachment::bytes("dump.bin", "application/octet-stream", &data);
     let att = t.sync.add_attachment(&a, file, Some(origin), t.as_sync()).unwrap();
     let got = t.sync.attachment(&a, &att).unwrap().expect("the attachment");

@@ -230,7 +230,7 @@ pub(super) fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<u
             later(format!("Jira throttles the sync user (429); waiting {}s", wait.unwrap_or_default().as_secs()), wait)
         }
         503 => later(format!("Jira is unavailable (503); waiting {}s", wait.unwrap_or_default().as_secs()), wait),
-        500..=599 => later(format!("the server answered {status}"), None),
+        500..=599 => later(format!("the server answered {status}: {}", errors_of(&body)), None),
         _ => Ok(Answer { status, body }),
     }
 }
@@ -259,6 +259,14 @@ pub fn errors_of(body: &Value) -> String {
         body["errorMessages"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
     if let Some(map) = body["errors"].as_object() {
         parts.extend(map.iter().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default())));
+    }
+    // A proxy's problem report (RFC 7807), e.g. a specification check.
+    if let Some(detail) = body["detail"].as_str().or(body["title"].as_str()) {
+        parts.push(detail.to_string());
+    }
+    for v in body["validation"].as_array().into_iter().flatten() {
+        let at: Vec<String> = v["location"].as_array().into_iter().flatten().map(|l| l.to_string()).collect();
+        parts.push(format!("{} at {}", v["message"].as_str().unwrap_or_default(), at.join(".")));
     }
     if parts.is_empty() {
         "no reason given".into()

@@ -89,10 +89,13 @@ impl Jira {
         else {
             return Ok(None);
         };
-        let url = meta["content"]
-            .as_str()
-            .map(String::from)
-            .unwrap_or_else(|| format!("{}/attachment/content/{id}", self.rest()));
+        // Cloud serves content at a REST path; Data Center at the address
+        // its `content` link gives (`/secure/attachment/…`).
+        let rest_path = format!("{}/attachment/content/{id}", self.rest());
+        let url = match self.settings.flavour {
+            super::Flavour::Cloud => rest_path,
+            super::Flavour::DataCenter => meta["content"].as_str().map(String::from).unwrap_or(rest_path),
+        };
         let mut resp = self
             .api
             .agent

@@ -51,11 +51,24 @@ fn issue_json(f: &Fake, i: &Issue, user: usize, changelog: bool) -> Value {
     v
 }
 
+/// An attachment's metadata; its `content` link is absolute, to Jira
+/// itself (Cloud: the REST path; Data Center: `/secure/attachment/…`).
 fn attachment_json(f: &Fake, a: &Attachment, user: usize) -> Value {
-    let v = if f.cloud { "3" } else { "2" };
+    let content = match f.cloud {
+        true => format!("{}/rest/api/3/attachment/content/{}", f.base_url, a.id),
+        false => format!("{}/secure/attachment/{}/{}", f.base_url, a.id, a.filename),
+    };
     json!({"id": a.id.to_string(), "filename": a.filename, "mimeType": a.mime, "size": a.data.len(),
-        "author": f.user_json(a.author), "created": f.time(a.created, user),
-        "content": format!("/rest/api/{v}/attachment/content/{}", a.id)})
+        "author": f.user_json(a.author), "created": f.time(a.created, user), "content": content})
+}
+
+/// Data Center's attachment download (not a REST path).
+pub async fn secure_attachment(
+    State(s): State<Shared>,
+    Path((id, _name)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Response {
+    attachment_content(State(s), Path(("2".to_string(), id)), h).await
 }
 
 fn history_json(f: &Fake, h: &(u64, usize, i64, Vec<Value>), user: usize) -> Value {

@@ -52,6 +52,8 @@ pub struct Fake {
     pub search_lag_ms: i64,
     /// Issue ids searches asked to reconcile.
     pub reconciled: Vec<String>,
+    /// Where the fake answers (its links are absolute).
+    pub base_url: String,
 }
 
 /// `Basic base64(sync@example.com:t0ken)`: the sync user (user 0).
@@ -88,6 +90,7 @@ impl Fake {
             no_transition_to: Vec::new(),
             search_lag_ms: 0,
             reconciled: Vec::new(),
+            base_url: String::new(),
         }
     }
 }
@@ -130,12 +133,14 @@ pub fn start(fake: Fake) -> Running {
         .route("/rest/api/{v}/issue/{key}/attachments", post(issues::attach))
         .route("/rest/api/{v}/attachment/content/{id}", get(issues::attachment_content))
         .route("/rest/api/{v}/attachment/{id}", axum::routing::delete(issues::attachment_delete))
+        .route("/secure/attachment/{id}/{name}", get(issues::secure_attachment))
         .route("/rest/api/3/search/jql", post(issues::search_jql))
         .route("/rest/api/2/search", get(issues::search_v2))
         .with_state(state.clone());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    state.lock().unwrap().base_url = url.clone();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
@@ -212,7 +217,10 @@ async fn statuses(State(s): State<Shared>, Path((v, _key)): Path<(String, String
     let list: Vec<Value> = model::STATUSES.iter().map(|(id, name)| json!({"id": id, "name": name})).collect();
     let per_type: Vec<Value> = model::TYPES
         .iter()
-        .map(|(id, name)| json!({"id": id, "name": name, "subtask": false, "statuses": list}))
+        .map(|(id, name)| {
+            json!({"id": id, "name": name, "self": format!("http://jira.test/rest/api/2/issuetype/{id}"),
+                "subtask": false, "statuses": list})
+        })
         .collect();
     Json(json!(per_type)).into_response()
 }
