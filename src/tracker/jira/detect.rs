@@ -93,8 +93,11 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
         };
         let (issue, listed_comments) = j.full_with(&v)?;
         let comments = listed_comments.iter().map(|x| (str_of(&x["id"]), is_sync_user(&x["author"], m))).collect();
-        let who = History { v: &v, comments, histories: j.changelog(&key)?, m };
         let before = j.state.get(&key)?;
+        // Who set a field last matters only when a field changed.
+        let fields_moved = before.as_ref().is_some_and(|b| b.fields != issue.fields);
+        let histories = if fields_moved { j.changelog(&key)? } else { Vec::new() };
+        let who = History { v: &v, comments, histories, m };
         for (at, actor, kind) in diff(before.as_ref(), &issue, &who) {
             changes.push(ChangeRecord {
                 cursor: String::new(),

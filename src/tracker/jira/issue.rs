@@ -34,6 +34,8 @@ pub fn fields_param(m: &Meta) -> String {
         "reporter",
         "project",
         "attachment",
+        "comment",
+        "worklog",
     ]
     .into_iter()
     .map(String::from)

@@ -26,7 +26,8 @@ impl Jira {
             return Ok(None);
         }
         let m = self.meta()?;
-        let path = format!("{}/issue/{}?fields={}", self.rest(), encode(key), issue::fields_param(m));
+        let path =
+            format!("{}/issue/{}?fields={}&properties={PROPERTY}", self.rest(), encode(key), issue::fields_param(m));
         let v = self.api.get_opt(&path)?;
         Ok(v.filter(|v| v["fields"]["project"]["key"].as_str() == Some(self.settings.project.as_str())))
     }
@@ -60,11 +61,21 @@ impl Jira {
         let m = self.meta()?;
         let key = str_of(&v["key"]);
         let rest = self.rest();
-        let comments =
-            self.all_pages(&format!("{rest}/issue/{}/comment?expand=properties", encode(&key)), "comments")?;
-        let worklogs =
-            self.all_pages(&format!("{rest}/issue/{}/worklog?expand=properties", encode(&key)), "worklogs")?;
-        let behalf = self.attachment_owners(&key)?;
+        // The issue lists its comments and worklogs (a first page, without
+        // their properties): enough unless it has more, or some are the sync
+        // user's (whose property says whose behalf).
+        let listed = |field: &str, items: &str| -> TResult<Vec<Value>> {
+            let inline = &v["fields"][field];
+            let list = inline[items].as_array().cloned().unwrap_or_default();
+            let complete = inline[items].is_array() && inline["total"].as_u64().unwrap_or(0) <= list.len() as u64;
+            if complete && !list.iter().any(|x| issue::is_sync_user(&x["author"], m)) {
+                return Ok(list);
+            }
+            self.all_pages(&format!("{rest}/issue/{}/{field}?expand=properties", encode(&key)), items)
+        };
+        let comments = listed("comment", "comments")?;
+        let worklogs = listed("worklog", "worklogs")?;
+        let behalf = v["properties"][PROPERTY]["attachments"].as_object().cloned().unwrap_or_default();
         let mut i = issue::from_json(v, &comments, &worklogs, &behalf, m);
         // The partner's names where the sync's tables map them.
         let wire = |ours: &mut String, table: &std::collections::BTreeMap<String, String>| {

@@ -112,7 +112,9 @@ impl Jira {
         let mut changes = changes.clone();
         self.ours(&mut changes);
         let changes = &changes;
-        if self.issue_json(key)?.is_none() {
+        // Only a transition: its list says whether the issue exists.
+        let only_status = changes.status.is_some() && changes.names().len() == 1;
+        if !only_status && self.issue_json(key)?.is_none() {
             return Err(Refusal::NoIssue(key.into()).into());
         }
         if let Some(s) = &changes.status {
@@ -135,13 +137,16 @@ impl Jira {
     /// there; none: a refusal listing the transitions there are.
     fn transition(&self, key: &str, to: &str) -> TResult<()> {
         let path = format!("{}/issue/{}/transitions", self.rest(), encode(key));
-        let v = self.api.get(&path)?;
+        let Some(v) = self.api.get_opt(&path)? else {
+            return Err(Refusal::NoIssue(key.into()).into());
+        };
         let list = v["transitions"].as_array().cloned().unwrap_or_default();
-        let now = self.issue_json(key)?.map(|i| str_of(&i["fields"]["status"]["name"])).unwrap_or_default();
-        if now == to {
-            return Ok(());
-        }
         let Some(t) = list.iter().find(|t| t["to"]["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(to))) else {
+            // None leads there: fine if it is there already.
+            let now = self.issue_json(key)?.map(|i| str_of(&i["fields"]["status"]["name"])).unwrap_or_default();
+            if now.eq_ignore_ascii_case(to) {
+                return Ok(());
+            }
             let there: Vec<String> =
                 list.iter().map(|t| format!("{} → {}", str_of(&t["name"]), str_of(&t["to"]["name"]))).collect();
             return Err(Refusal::Invalid(format!(

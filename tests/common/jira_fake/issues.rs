@@ -211,11 +211,23 @@ pub async fn read(State(s): State<Shared>, Path((v, key)): Path<(String, String)
         let h: Vec<Value> = i.histories.iter().take(40).map(|h| history_json(&f, h, user)).collect();
         out["changelog"] = json!({"startAt": 0, "maxResults": 40, "total": i.histories.len(), "histories": h});
     }
+    // The first page of comments (20 here) and worklogs (20), without
+    // their properties, as Jira lists them in an issue.
+    let comments: Vec<Value> = i.comments.iter().take(20).map(|c| comment_json(&f, c, user, false)).collect();
+    out["fields"]["comment"] = json!({"comments": comments, "maxResults": 20, "total": i.comments.len(), "startAt": 0});
+    let worklogs: Vec<Value> = i.worklogs.iter().take(20).map(|w| worklog_json(&f, w, i.id, user, false)).collect();
+    out["fields"]["worklog"] = json!({"worklogs": worklogs, "maxResults": 20, "total": i.worklogs.len(), "startAt": 0});
     if let Some(wanted) = q.get("fields") {
         let keep: Vec<&str> = wanted.split(',').collect();
         if let Some(o) = out["fields"].as_object_mut() {
             o.retain(|k, _| keep.contains(&k.as_str()) || keep.contains(&"*all"));
         }
+    }
+    // Issue properties asked for come with the issue.
+    if let Some(names) = q.get("properties") {
+        let props: Map<String, Value> =
+            names.split(',').filter_map(|n| Some((n.to_string(), i.properties.get(n)?.clone()))).collect();
+        out["properties"] = Value::Object(props);
     }
     Json(out).into_response()
 }
