@@ -6,6 +6,7 @@
 
 mod attachment;
 mod baseline;
+pub mod jira;
 pub mod many;
 pub mod redmine;
 mod setup;

@@ -40,6 +40,10 @@ pub struct RedmineFigures {
     /// daemons polling Redmine every `tracker_interval_secs`.
     pub latency_ms: Vec<u64>,
     pub tracker_interval_secs: f64,
+    /// HTTP calls to Redmine per synced change (an issue or a comment),
+    /// reading and writing.
+    pub in_calls_per_change: f64,
+    pub out_calls_per_change: f64,
 }
 
 fn read_env(path: &Path) -> Result<HashMap<String, String>> {
@@ -120,8 +124,11 @@ pub fn run(env_file: &Path, issues: usize, journals: usize, samples: usize) -> R
     let (mut m, mut s) =
         (crate::engine::Peer::open(pair.master.clone())?, crate::engine::Peer::open(pair.slave.clone())?);
     let t = Instant::now();
+    let calls = crate::tracker::remote::calls();
     crate::cli::demo::run_until_quiet(&mut s, &mut m)?;
     let in_secs = t.elapsed().as_secs_f64();
+    let changes = (issues * (1 + journals)) as f64;
+    let in_calls_per_change = (crate::tracker::remote::calls() - calls) as f64 / changes;
     let arrived = Embedded::new(&m.conn).issue_keys("SAM2")?.len();
     anyhow::ensure!(arrived == issues, "{arrived} of {issues} issues arrived");
     let t = Instant::now();
@@ -161,8 +168,10 @@ pub fn run(env_file: &Path, issues: usize, journals: usize, samples: usize) -> R
         tx.commit()?;
     }
     let t = Instant::now();
+    let calls = crate::tracker::remote::calls();
     crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
     let out_secs = t.elapsed().as_secs_f64();
+    let out_calls_per_change = (crate::tracker::remote::calls() - calls) as f64 / changes;
     let written = total(&person, &synced)?;
     anyhow::ensure!(written == 2 * issues as u64, "{written} issues in Redmine, {} expected", 2 * issues);
     let t = Instant::now();
@@ -215,6 +224,8 @@ pub fn run(env_file: &Path, issues: usize, journals: usize, samples: usize) -> R
         out_ratio: out_secs / out_bare_secs.max(1e-9),
         latency_ms,
         tracker_interval_secs: interval,
+        in_calls_per_change,
+        out_calls_per_change,
     })
 }
 
@@ -229,4 +240,8 @@ pub fn print_table(f: &RedmineFigures) {
         f.out_secs, f.out_issues_per_sec, f.out_bare_secs, f.out_ratio
     );
     println!("  change in Redmine -> applied (polling every {} s): {:?} ms", f.tracker_interval_secs, f.latency_ms);
+    println!(
+        "  HTTP calls per synced change: Redmine -> embedded {:.2}, embedded -> Redmine {:.2}",
+        f.in_calls_per_change, f.out_calls_per_change
+    );
 }

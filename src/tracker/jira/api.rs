@@ -121,6 +121,7 @@ impl Api {
     }
 
     fn exchange_once(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
+        crate::tracker::remote::count_call();
         let url = self.url(path);
         let auth = self.authorization()?;
         let auth = auth.as_str();

@@ -91,12 +91,12 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
         let Some(v) = j.issue_json(&key)? else {
             continue; // deleted, or moved out of the project since
         };
-        let (issue, listed_comments) = j.full_with(&v)?;
+        let (issue, listed_comments) = j.full_with(&v, false)?;
         let comments = listed_comments.iter().map(|x| (str_of(&x["id"]), is_sync_user(&x["author"], m))).collect();
         let before = j.state.get(&key)?;
         // Who set a field last matters only when a field changed.
         let fields_moved = before.as_ref().is_some_and(|b| b.fields != issue.fields);
-        let histories = if fields_moved { j.changelog(&key)? } else { Vec::new() };
+        let histories = if fields_moved { j.changelog(&v)? } else { Vec::new() };
         let who = History { v: &v, comments, histories, m };
         for (at, actor, kind) in diff(before.as_ref(), &issue, &who) {
             changes.push(ChangeRecord {

@@ -41,6 +41,7 @@ impl Jira {
         let body =
             std::io::Cursor::new(head.into_bytes()).chain(content).chain(std::io::Cursor::new(tail.into_bytes()));
         let path = format!("{}/issue/{}/attachments", self.rest(), encode(key));
+        crate::tracker::remote::count_call();
         let mut resp = self
             .api
             .agent
@@ -96,6 +97,7 @@ impl Jira {
             super::Flavour::Cloud => rest_path,
             super::Flavour::DataCenter => meta["content"].as_str().map(String::from).unwrap_or(rest_path),
         };
+        crate::tracker::remote::count_call();
         let mut resp = self
             .api
             .agent

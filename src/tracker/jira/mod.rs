@@ -125,11 +125,16 @@ impl Jira {
     /// What postern just wrote to issue `key`: remembered, never reported
     /// (and only that: a person's change made meanwhile stays news).
     fn wrote(&self, key: &str, what: Wrote<'_>) -> TResult<()> {
-        if let Some(v) = self.issue_json(key)? {
-            self.written_ids.lock().expect("lock").push(str_of(&v["id"]));
-            self.state.written_part(&self.full(&v)?, what)?;
+        match self.issue_json(key)? {
+            Some(v) => self.remember(&v, what),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// The issue `v`, as read after postern wrote `what` to it.
+    fn remember(&self, v: &serde_json::Value, what: Wrote<'_>) -> TResult<()> {
+        self.written_ids.lock().expect("lock").push(str_of(&v["id"]));
+        self.state.written_part(&self.full_with(v, false)?.0, what)
     }
 }
 
@@ -180,9 +185,7 @@ impl Tracker for Jira {
     }
 
     fn create_issue(&self, _project: &str, fields: &IssueFields, _actor: Actor<'_>) -> TResult<String> {
-        let key = self.create(fields)?;
-        self.wrote(&key, Wrote::Issue)?;
-        Ok(key)
+        self.create(fields)
     }
 
     fn update_issue(&self, key: &str, changes: &FieldChanges, _actor: Actor<'_>) -> TResult<()> {
@@ -291,7 +294,7 @@ impl Tracker for Jira {
             }
             WrittenBefore::Comment { key, body, author } => {
                 let Some(v) = self.issue_json(key)? else { return Ok(None) };
-                let (i, listed) = self.full_with(&v)?;
+                let (i, listed) = self.full_with(&v, true)?;
                 Ok(i.comments.iter().zip(&listed).rev().find_map(|(c, raw)| {
                     let ours = issue::is_sync_user(&raw["author"], m) && after(&raw["created"]);
                     (ours && c.body == body && c.on_behalf_of.as_deref() == author).then(|| c.id.clone())

@@ -26,8 +26,13 @@ impl Jira {
             return Ok(None);
         }
         let m = self.meta()?;
-        let path =
-            format!("{}/issue/{}?fields={}&properties={PROPERTY}", self.rest(), encode(key), issue::fields_param(m));
+        // With its history: who set what last (one call for most issues).
+        let path = format!(
+            "{}/issue/{}?fields={}&properties={PROPERTY}&expand=changelog",
+            self.rest(),
+            encode(key),
+            issue::fields_param(m)
+        );
         let v = self.api.get_opt(&path)?;
         Ok(v.filter(|v| v["fields"]["project"]["key"].as_str() == Some(self.settings.project.as_str())))
     }
@@ -53,28 +58,31 @@ impl Jira {
 
     /// An issue as postern sees it, from its JSON.
     pub(super) fn full(&self, v: &Value) -> TResult<Issue> {
-        Ok(self.full_with(v)?.0)
+        Ok(self.full_with(v, true)?.0)
     }
 
     /// An issue as postern sees it, and its comments as Jira lists them.
-    pub(super) fn full_with(&self, v: &Value) -> TResult<(Issue, Vec<Value>)> {
+    /// `behalf`: whose behalf the sync user's comments were written on is
+    /// needed (not to find what changed: their text is enough).
+    pub(super) fn full_with(&self, v: &Value, behalf: bool) -> TResult<(Issue, Vec<Value>)> {
         let m = self.meta()?;
         let key = str_of(&v["key"]);
         let rest = self.rest();
         // The issue lists its comments and worklogs (a first page, without
         // their properties): enough unless it has more, or some are the sync
         // user's (whose property says whose behalf).
-        let listed = |field: &str, items: &str| -> TResult<Vec<Value>> {
+        let listed = |field: &str, items: &str, properties: bool| -> TResult<Vec<Value>> {
             let inline = &v["fields"][field];
             let list = inline[items].as_array().cloned().unwrap_or_default();
             let complete = inline[items].is_array() && inline["total"].as_u64().unwrap_or(0) <= list.len() as u64;
-            if complete && !list.iter().any(|x| issue::is_sync_user(&x["author"], m)) {
+            if complete && !(properties && list.iter().any(|x| issue::is_sync_user(&x["author"], m))) {
                 return Ok(list);
             }
             self.all_pages(&format!("{rest}/issue/{}/{field}?expand=properties", encode(&key)), items)
         };
-        let comments = listed("comment", "comments")?;
-        let worklogs = listed("worklog", "worklogs")?;
+        let comments = listed("comment", "comments", behalf)?;
+        // A worklog's property says whose time it is: always needed.
+        let worklogs = listed("worklog", "worklogs", true)?;
         let behalf = v["properties"][PROPERTY]["attachments"].as_object().cloned().unwrap_or_default();
         let mut i = issue::from_json(v, &comments, &worklogs, &behalf, m);
         // The partner's names where the sync's tables map them.
@@ -109,14 +117,17 @@ impl Jira {
 
     /// The change history of an issue, oldest first: `(author JSON,
     /// created ms, items)`.
-    pub(super) fn changelog(&self, key: &str) -> TResult<Vec<Value>> {
-        let mut histories = match self.settings.flavour {
-            Flavour::Cloud => self.all_pages(&format!("{}/issue/{}/changelog", self.rest(), encode(key)), "values")?,
-            Flavour::DataCenter => {
-                let v =
-                    self.api.get(&format!("{}/issue/{}?fields=created&expand=changelog", self.rest(), encode(key)))?;
-                v["changelog"]["histories"].as_array().cloned().unwrap_or_default()
+    /// The history of issue JSON `v` (read with `expand=changelog`): as it
+    /// came when complete, else (Cloud stops at 40) read page by page.
+    pub(super) fn changelog(&self, v: &Value) -> TResult<Vec<Value>> {
+        let inline = v["changelog"]["histories"].as_array().cloned().unwrap_or_default();
+        let complete = v["changelog"]["total"].as_u64().is_none_or(|t| t <= inline.len() as u64);
+        let mut histories = match (self.settings.flavour, complete) {
+            (Flavour::Cloud, false) => {
+                let key = str_of(&v["key"]);
+                self.all_pages(&format!("{}/issue/{}/changelog", self.rest(), encode(&key)), "values")?
             }
+            _ => inline,
         };
         histories.sort_by_key(|h| super::jql::ms(h["created"].as_str().unwrap_or_default()).unwrap_or_default());
         Ok(histories)
@@ -185,7 +196,7 @@ impl Jira {
         let Some(v) = self.issue_json(key)? else {
             return Ok(None);
         };
-        let histories = self.changelog(key)?;
+        let histories = self.changelog(&v)?;
         let last = histories.iter().rev().find(|h| {
             !issue::is_sync_user(&h["author"], m)
                 && h["items"].as_array().into_iter().flatten().any(|i| item_sets(i, field, m))

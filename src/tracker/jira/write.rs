@@ -9,6 +9,7 @@ use super::meta::{str_of, unknown};
 use super::settings::Flavour;
 use super::Jira;
 use crate::protocol::{FieldChanges, IssueFields};
+use crate::tracker::remote::state::Wrote;
 use crate::tracker::{Refusal, TResult, User};
 
 impl Jira {
@@ -101,8 +102,13 @@ impl Jira {
         }
         let v = self.api.post(&format!("{}/issue", self.rest()), &json!({ "fields": body }))?;
         let key = str_of(&v["key"]);
-        if !status.is_empty() {
+        // The workflow's first status may be the one wanted already.
+        let made = self.issue_json(&key)?.ok_or_else(|| anyhow::anyhow!("Jira made {key} but does not show it"))?;
+        if status.is_empty() || str_of(&made["fields"]["status"]["name"]).eq_ignore_ascii_case(&status) {
+            self.remember(&made, Wrote::Issue)?;
+        } else {
             self.transition(&key, &status)?;
+            self.wrote(&key, Wrote::Issue)?;
         }
         Ok(key)
     }
@@ -112,11 +118,7 @@ impl Jira {
         let mut changes = changes.clone();
         self.ours(&mut changes);
         let changes = &changes;
-        // Only a transition: its list says whether the issue exists.
-        let only_status = changes.status.is_some() && changes.names().len() == 1;
-        if !only_status && self.issue_json(key)?.is_none() {
-            return Err(Refusal::NoIssue(key.into()).into());
-        }
+        // No look first: a missing issue is Jira's 404, a refusal.
         if let Some(s) = &changes.status {
             if !m.statuses.contains(s) {
                 return Err(unknown("status", s, m.statuses.iter().cloned()));

@@ -98,6 +98,7 @@ impl Api {
     /// Sends a request; any status comes back as an [`Answer`], a failure
     /// to reach the server as unavailable.
     fn exchange(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
+        crate::tracker::remote::count_call();
         let url = self.url(path);
         let key = self.key();
         let key = key.as_str();
@@ -156,6 +157,7 @@ impl Api {
     /// Uploads a file as a stream; returns the token that attaches it to an
     /// issue.
     pub fn upload(&self, file: &NewAttachment<'_>) -> TResult<String> {
+        crate::tracker::remote::count_call();
         let path = format!("/uploads.json?filename={}", encode(file.filename));
         let url = self.url(&path);
         let request = self
@@ -192,6 +194,7 @@ impl Api {
 
     /// Streams an attachment's content into `out`; `None` if it is gone.
     pub fn download(&self, url: &str, out: &mut dyn std::io::Write) -> TResult<Option<u64>> {
+        crate::tracker::remote::count_call();
         let mut resp = self
             .agent
             .get(self.url(url))

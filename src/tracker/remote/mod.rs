@@ -4,3 +4,19 @@
 
 pub mod diff;
 pub mod state;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// HTTP calls made to remote trackers by this process (benchmarks report
+/// calls per synced change).
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one HTTP call to a remote tracker.
+pub fn count_call() {
+    CALLS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// HTTP calls made to remote trackers by this process so far.
+pub fn calls() -> u64 {
+    CALLS.load(Ordering::Relaxed)
+}

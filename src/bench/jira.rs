@@ -1,0 +1,168 @@
+//! The Jira benchmark: an embedded peer and a peer on a Jira (any: the
+//! example `jira_bench` runs it against the fake Jira of the tests), an
+//! initial sync each way and a steady stream of edits and comments, timed,
+//! with the HTTP calls each synced change took.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::setup::Pair;
+use crate::protocol::{FieldChanges, IssueFields};
+use crate::tracker::jira::{Jira, JiraSettings};
+use crate::tracker::remote::calls;
+use crate::tracker::{Actor, Embedded, Tracker, TrackerSettings};
+
+#[derive(Debug, Serialize)]
+pub struct JiraFigures {
+    pub issues: usize,
+    pub comments_per_issue: usize,
+    /// Jira → embedded: issues with comments made in Jira, found, applied.
+    pub in_secs: f64,
+    pub in_issues_per_sec: f64,
+    pub in_calls_per_change: f64,
+    /// Embedded → Jira: issues with comments written into Jira.
+    pub out_secs: f64,
+    pub out_issues_per_sec: f64,
+    pub out_calls_per_change: f64,
+    /// A steady stream: an edit or a comment at a time, each synced before
+    /// the next, made in Jira (in) and at the vendor (out).
+    pub steady_changes: usize,
+    pub steady_in_calls_per_change: f64,
+    pub steady_out_calls_per_change: f64,
+}
+
+/// `sync`: the sync account's settings; `person`: someone else's in the
+/// same project, who makes the Jira side's changes.
+pub fn run(sync: &JiraSettings, person: &JiraSettings, issues: usize, comments: usize) -> Result<JiraFigures> {
+    let tmp = tempfile::tempdir()?;
+    let pair = Pair::with_slave_tracker(tmp.path(), &sync.project, TrackerSettings::Jira(sync.clone()))?;
+    let who = Jira::open(person, tmp.path(), "bench-person")?;
+    let as_person = Actor::person("bench");
+    let (mut m, mut s) =
+        (crate::engine::Peer::open(pair.master.clone())?, crate::engine::Peer::open(pair.slave.clone())?);
+    crate::cli::demo::run_until_quiet(&mut s, &mut m)?;
+    let changes = (issues * (1 + comments)) as f64;
+
+    // Jira → embedded.
+    let mut keys = Vec::new();
+    for i in 0..issues {
+        let f = IssueFields {
+            summary: format!("from Jira {i}"),
+            status: "To Do".into(),
+            priority: "Medium".into(),
+            ..Default::default()
+        };
+        let key = who.create_issue(&sync.project, &f, as_person)?;
+        for j in 0..comments {
+            who.add_comment(&key, &format!("Jira note {j} on {i}"), None, as_person)?;
+        }
+        keys.push(key);
+    }
+    let (t, before) = (Instant::now(), calls());
+    crate::cli::demo::run_until_quiet(&mut s, &mut m)?;
+    let in_secs = t.elapsed().as_secs_f64();
+    let in_calls = (calls() - before) as f64;
+    let arrived = Embedded::new(&m.conn).issue_keys("SAM2")?.len();
+    anyhow::ensure!(arrived == issues, "{arrived} of {issues} issues arrived");
+
+    // Embedded → Jira.
+    {
+        let tx = m.conn.transaction()?;
+        let e = Embedded::new(&tx);
+        let a = Actor::person("vera");
+        for i in 0..issues {
+            let f = IssueFields {
+                summary: format!("from the vendor {i}"),
+                status: "Open".into(),
+                priority: "Medium".into(),
+                ..Default::default()
+            };
+            let k = e.create_issue("SAM2", &f, a)?;
+            for j in 0..comments {
+                e.add_comment(&k, &format!("vendor note {j} on {i}"), None, a)?;
+            }
+        }
+        tx.commit()?;
+    }
+    let (t, before) = (Instant::now(), calls());
+    crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
+    let out_secs = t.elapsed().as_secs_f64();
+    let out_calls = (calls() - before) as f64;
+
+    // A steady stream: edits and comments, one at a time.
+    let steady = 20.min(issues * 2).max(2);
+    let mut steady_in = 0;
+    for n in 0..steady {
+        let key = &keys[n % keys.len()];
+        match n % 2 {
+            0 => {
+                let f = FieldChanges { summary: Some(format!("edited in Jira {n}")), ..Default::default() };
+                who.update_issue(key, &f, as_person)?;
+            }
+            _ => drop(who.add_comment(key, &format!("steady note {n}"), None, as_person)?),
+        }
+        // The cycle that finds and sends it (idle polls are per interval,
+        // not per change).
+        let before = calls();
+        s.cycle()?;
+        steady_in += calls() - before;
+        crate::cli::demo::run_until_quiet(&mut s, &mut m)?;
+    }
+    let vendor_keys = Embedded::new(&m.conn).issue_keys("SAM2")?;
+    let mut steady_out = 0;
+    for n in 0..steady {
+        let key = &vendor_keys[n % vendor_keys.len()];
+        {
+            let tx = m.conn.transaction()?;
+            let e = Embedded::new(&tx);
+            let a = Actor::person("vera");
+            match n % 2 {
+                0 => e.update_issue(
+                    key,
+                    &FieldChanges { summary: Some(format!("edited at the vendor {n}")), ..Default::default() },
+                    a,
+                )?,
+                _ => drop(e.add_comment(key, &format!("vendor steady note {n}"), None, a)?),
+            }
+            tx.commit()?;
+        }
+        // The cycle that receives and applies it (with its poll of Jira).
+        m.cycle()?;
+        let before = calls();
+        s.cycle()?;
+        steady_out += calls() - before;
+        crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
+    }
+    let rate = |secs: f64| issues as f64 / secs.max(1e-9);
+    Ok(JiraFigures {
+        issues,
+        comments_per_issue: comments,
+        in_secs,
+        in_issues_per_sec: rate(in_secs),
+        in_calls_per_change: in_calls / changes,
+        out_secs,
+        out_issues_per_sec: rate(out_secs),
+        out_calls_per_change: out_calls / changes,
+        steady_changes: steady,
+        steady_in_calls_per_change: steady_in as f64 / steady as f64,
+        steady_out_calls_per_change: steady_out as f64 / steady as f64,
+    })
+}
+
+pub fn print_table(f: &JiraFigures) {
+    println!("Jira: {} issues with {} comments each", f.issues, f.comments_per_issue);
+    println!(
+        "  Jira -> embedded      {:>8.2} s  {:>7.1} issues/s   {:.2} HTTP calls per synced change",
+        f.in_secs, f.in_issues_per_sec, f.in_calls_per_change
+    );
+    println!(
+        "  embedded -> Jira      {:>8.2} s  {:>7.1} issues/s   {:.2} HTTP calls per synced change",
+        f.out_secs, f.out_issues_per_sec, f.out_calls_per_change
+    );
+    println!(
+        "  steady stream of {} edits and comments: {:.2} calls per change from Jira, {:.2} into Jira",
+        f.steady_changes, f.steady_in_calls_per_change, f.steady_out_calls_per_change
+    );
+}
