@@ -34,12 +34,10 @@ fn main() -> anyhow::Result<()> {
         priorities: Default::default(),
         rescan_secs: 3600,
     };
-    let f = postern::bench::jira::run(
-        &settings("sync@example.com", "t0ken"),
-        &settings("alice@example.com", "al1ce"),
-        issues,
-        comments,
-    )?;
+    // Before the steady stream: five minutes later, for the fake Jira.
+    let later = || fake.state.lock().unwrap().clock_offset_ms += 5 * 60_000;
+    let (sync, person) = (settings("sync@example.com", "t0ken"), settings("alice@example.com", "al1ce"));
+    let f = postern::bench::jira::run(&sync, &person, (issues, comments), &later)?;
     postern::bench::jira::print_table(&f);
     println!("\n{}", serde_json::to_string_pretty(&f)?);
     let made = fake.state.lock().unwrap().issues.len();

@@ -34,8 +34,16 @@ pub struct JiraFigures {
 }
 
 /// `sync`: the sync account's settings; `person`: someone else's in the
-/// same project, who makes the Jira side's changes.
-pub fn run(sync: &JiraSettings, person: &JiraSettings, issues: usize, comments: usize) -> Result<JiraFigures> {
+/// same project, who makes the Jira side's changes. `later` runs before
+/// the steady stream: the initial sync's issues should leave the search
+/// window first, as they would in a day's use (a fake Jira moves its
+/// clock; against a real one, wait a few minutes).
+pub fn run(
+    sync: &JiraSettings,
+    person: &JiraSettings,
+    (issues, comments): (usize, usize),
+    later: &dyn Fn(),
+) -> Result<JiraFigures> {
     let tmp = tempfile::tempdir()?;
     let pair = Pair::with_slave_tracker(tmp.path(), &sync.project, TrackerSettings::Jira(sync.clone()))?;
     let who = Jira::open(person, tmp.path(), "bench-person")?;
@@ -92,6 +100,7 @@ pub fn run(sync: &JiraSettings, person: &JiraSettings, issues: usize, comments: 
     let out_calls = (calls() - before) as f64;
 
     // A steady stream: edits and comments, one at a time.
+    later();
     let steady = 20.min(issues * 2).max(2);
     let mut steady_in = 0;
     for n in 0..steady {

@@ -54,6 +54,8 @@ pub struct Fake {
     pub reconciled: Vec<String>,
     /// Where the fake answers (its links are absolute).
     pub base_url: String,
+    /// Every call takes this long (a slow Jira).
+    pub delay_ms: u64,
 }
 
 /// `Basic base64(sync@example.com:t0ken)`: the sync user (user 0).
@@ -91,6 +93,7 @@ impl Fake {
             search_lag_ms: 0,
             reconciled: Vec::new(),
             base_url: String::new(),
+            delay_ms: 0,
         }
     }
 }
@@ -159,6 +162,8 @@ pub fn error(status: StatusCode, message: &str) -> Response {
 /// Every call: counted, throttled when due, signed in, and the REST version
 /// checked against the flavour. `Err`: the answer instead of the call's own.
 pub fn gate(state: &Shared, headers: &HeaderMap, version: &str) -> Result<usize, Box<Response>> {
+    let delay = state.lock().unwrap().delay_ms;
+    std::thread::sleep(std::time::Duration::from_millis(delay));
     let mut f = state.lock().unwrap();
     f.calls += 1;
     if f.throttle_every > 0 && f.calls.is_multiple_of(f.throttle_every) {
