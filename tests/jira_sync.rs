@@ -136,6 +136,18 @@ fn an_embedded_vendor_and_a_jira_customer_converge_both_ways() {
         assert_eq!(desc["type"], "doc", "Cloud gets Atlassian Document Format: {desc}");
     }
 
+    // Formatting crosses as Jira's own: a list, code and a link.
+    let rich = "Steps:\n\n- open `app`\n- see [the log](https://example.com/log)";
+    m.ok(&["issue", "edit", "SAM2-1", "--description", rich]);
+    settle(&m, &s, "acme");
+    {
+        let f = fake.state.lock().unwrap();
+        let desc = &f.issues[0].fields["description"];
+        assert_eq!(desc["content"][1]["type"], "bulletList", "{desc}");
+        assert_eq!(desc["content"][1]["content"][1]["content"][0]["content"][1]["marks"][0]["type"], "link", "{desc}");
+    }
+    assert_eq!(as_sync_user(&fake).issue("SUP-1").unwrap().unwrap().fields.description, rich);
+
     // Jira → vendor: Alice comments and moves the issue on.
     jira.add_comment("SUP-1", "Customer sees it too", None, person()).unwrap();
     let moved =

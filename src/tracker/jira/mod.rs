@@ -7,6 +7,7 @@
 //! Center (`text`). What the sync user writes for someone at the partner
 //! carries postern's property (`issue::PROPERTY`).
 
+pub mod adf;
 pub mod api;
 mod detect;
 mod files;

@@ -23,46 +23,7 @@ pub fn from_jira(flavour: Flavour, v: &Value) -> String {
     }
 }
 
-/// Paragraphs (blank-line separated) of lines (hard breaks).
-pub fn to_adf(text: &str) -> Value {
-    let text = text.replace("\r\n", "\n");
-    let mut content = Vec::new();
-    for para in text.split("\n\n") {
-        let mut inline = Vec::new();
-        for (i, line) in para.split('\n').enumerate() {
-            if i > 0 {
-                inline.push(json!({"type": "hardBreak"}));
-            }
-            if !line.is_empty() {
-                inline.push(json!({"type": "text", "text": line}));
-            }
-        }
-        content.push(json!({"type": "paragraph", "content": inline}));
-    }
-    if text.is_empty() {
-        content.clear();
-    }
-    json!({"type": "doc", "version": 1, "content": content})
-}
-
-/// The text of an ADF document: blocks separated by a blank line.
-pub fn from_adf(doc: &Value) -> String {
-    let blocks: Vec<String> = doc["content"].as_array().into_iter().flatten().map(inline_text).collect();
-    blocks.join("\n\n")
-}
-
-fn inline_text(node: &Value) -> String {
-    match node["type"].as_str().unwrap_or_default() {
-        "text" => node["text"].as_str().unwrap_or_default().to_string(),
-        "hardBreak" => "\n".into(),
-        "mention" | "emoji" | "status" => node["attrs"]["text"].as_str().unwrap_or_default().to_string(),
-        "inlineCard" => node["attrs"]["url"].as_str().unwrap_or_default().to_string(),
-        "bulletList" | "orderedList" => {
-            node["content"].as_array().into_iter().flatten().map(inline_text).collect::<Vec<_>>().join("\n")
-        }
-        _ => node["content"].as_array().into_iter().flatten().map(inline_text).collect(),
-    }
-}
+pub use super::adf::{from_adf, to_adf};
 
 #[cfg(test)]
 mod tests {
