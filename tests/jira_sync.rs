@@ -208,6 +208,11 @@ fn a_throttling_storm_loses_and_doubles_nothing() {
     drop(f);
     assert_eq!(m.issues("SAM2").len(), 2);
     assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing parked");
+    // status says Jira throttled (waited out: not a failure).
+    let st = s.status_of("acme");
+    let said = st["throttled"]["error"].as_str().unwrap_or_default();
+    assert!(said.contains("asked") && said.contains("to slow down (429/503)"), "{st}");
+    assert!(s.ok(&["status"]).contains("throttled       last"));
 }
 
 #[test]

@@ -79,6 +79,8 @@ pub struct SyncStatus {
     /// Work that keeps failing (`cycle`: reading the tracker and
     /// receiving; `send`), with the last error and since when.
     pub failing: Vec<crate::store::trouble::Trouble>,
+    /// The tracker asked to slow down lately (waited out; not a failure).
+    pub throttled: Option<crate::store::trouble::Trouble>,
     /// The tracker this side syncs (`kind`, and a remote one's settings;
     /// an API key shown only by source).
     pub tracker: serde_json::Value,
@@ -128,7 +130,11 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
         .map(|s| {
             let state = s.shown_state(now_ms());
             Ok(SyncStatus {
-                failing: crate::store::trouble::of(conn, &s.id)?,
+                failing: crate::store::trouble::of(conn, &s.id)?
+                    .into_iter()
+                    .filter(|t| t.what != "throttled")
+                    .collect(),
+                throttled: crate::store::trouble::of(conn, &s.id)?.into_iter().find(|t| t.what == "throttled"),
                 tracker: s.tracker.as_deref().map_or_else(|| serde_json::json!({"kind": "embedded"}), redacted_tracker),
                 forward: s.forward,
                 replaced_by: s.replaced_by.as_deref().map(name_of),
@@ -283,6 +289,14 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 }
             }
             None => println!("  exchange        {}", s.exchange),
+        }
+        if let Some(t) = &s.throttled {
+            println!(
+                "  throttled       last {} ({} ago): {}",
+                format_ms(t.last_at),
+                ago(now_ms() - t.last_at),
+                t.error
+            );
         }
         for t in &s.failing {
             let what = if t.what == "send" { "sending" } else { "receiving" };

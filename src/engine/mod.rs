@@ -237,6 +237,24 @@ impl Peer {
         self.tracker_waits.get(id).is_some_and(|u| *u > std::time::Instant::now())
     }
 
+    /// A tracker that throttled this cycle (and was waited out) shows in
+    /// `status` until ten quiet minutes have passed.
+    fn note_throttling(&self, sync: &SyncRecord) -> Result<()> {
+        let Ok(tracker) = crate::tracker::for_sync(sync, &self.conn) else {
+            return Ok(());
+        };
+        let n = crate::tracker::Tracker::take_throttled(&tracker);
+        if n > 0 {
+            let why = anyhow::anyhow!("the tracker asked {n} time(s) to slow down (429/503); postern waited as told");
+            return store::trouble::record(&self.conn, &sync.id, "throttled", Some(&why));
+        }
+        let last = store::trouble::of(&self.conn, &sync.id)?.into_iter().find(|t| t.what == "throttled");
+        if last.is_some_and(|t| store::now_ms() - t.last_at > 600_000) {
+            store::trouble::record(&self.conn, &sync.id, "throttled", None)?;
+        }
+        Ok(())
+    }
+
     /// Records a failure to send; returns how long sending now waits.
     fn pause_sending(&mut self, id: &str) -> std::time::Duration {
         use rand::Rng;
@@ -338,6 +356,7 @@ impl Peer {
         if work.receive {
             store::trouble::record(&self.conn, &sync.id, "cycle", received.as_ref().err())?;
         }
+        self.note_throttling(sync)?;
         if !paused {
             store::trouble::record(&self.conn, &sync.id, "send", send_error.as_ref())?;
         }

@@ -200,4 +200,7 @@ impl Tracker for AnyTracker<'_> {
     fn find_write(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
         each!(self, t => t.find_write(write, since))
     }
+    fn take_throttled(&self) -> u64 {
+        each!(self, t => t.take_throttled())
+    }
 }

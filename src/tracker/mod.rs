@@ -378,4 +378,9 @@ pub trait Tracker {
     fn find_write(&self, _write: &WrittenBefore<'_>, _since: i64) -> TResult<Option<String>> {
         Ok(None)
     }
+    /// How often the tracker throttled this backend since the last ask
+    /// (each time waited out as told), for `status`.
+    fn take_throttled(&self) -> u64 {
+        0
+    }
 }

@@ -115,9 +115,10 @@ impl Api {
         }
     }
 
-    /// How often Jira throttled this backend (each a wait as told).
-    pub fn throttled(&self) -> u64 {
-        self.throttled.load(std::sync::atomic::Ordering::Relaxed)
+    /// How often Jira throttled this backend since the last ask (each a
+    /// wait as told).
+    pub fn take_throttled(&self) -> u64 {
+        self.throttled.swap(0, std::sync::atomic::Ordering::Relaxed)
     }
 
     fn exchange_once(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {

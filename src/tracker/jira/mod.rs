@@ -270,6 +270,10 @@ impl Tracker for Jira {
         })
     }
 
+    fn take_throttled(&self) -> u64 {
+        self.api.take_throttled()
+    }
+
     /// A write begun before an interruption, found by what the sync user
     /// made since `since`.
     fn find_write(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
