@@ -101,6 +101,31 @@ fn an_embedded_vendor_and_a_jira_customer_converge_both_ways() {
     assert_eq!(status["tracker"]["flavour"], "cloud", "found from serverInfo");
     assert!(!s.ok(&["status", "--json"]).contains("t0ken"), "the token is never shown");
 
+    // Jira settings change from the CLI, checked against Jira first.
+    let moved = s.home().join("jira-token-2");
+    std::fs::write(&moved, "t0ken").unwrap();
+    let out = s.ok(&[
+        "sync",
+        "edit",
+        "acme",
+        "--jira-token-file",
+        moved.to_str().unwrap(),
+        "--status-map",
+        "Resolved=Done",
+        "--jira-rescan-secs",
+        "600",
+    ]);
+    assert!(out.contains("statuses   Open=To Do, Resolved=Done"), "{out}");
+    let t = &s.status()["tracker"];
+    assert_eq!((t["rescan_secs"].as_u64(), t["statuses"]["Resolved"].as_str()), (Some(600), Some("Done")), "{t}");
+    std::fs::write(&moved, "wrong").unwrap();
+    let bad = s.home().join("jira-token-3");
+    std::fs::write(&bad, "wrong").unwrap();
+    let err = s.fail(&["sync", "edit", "acme", "--jira-token-file", bad.to_str().unwrap()]);
+    assert!(err.contains("credentials were refused (401)") && !err.contains("wrong"), "{err}");
+    std::fs::write(&moved, "t0ken").unwrap();
+    assert!(s.fail(&["sync", "edit", "acme", "--redmine-url", "http://x.test"]).contains("uses Jira"));
+
     // Vendor → Jira: fields, a two-line description, a comment, a file.
     m.ok(&[
         "issue",

@@ -137,7 +137,7 @@ pub enum SyncCmd {
     Records(super::sync_records::RecordsCmd),
     #[command(flatten)]
     Resync(super::sync_resync::ResyncCmd),
-    /// Change a sync's exchange folder, mail or Redmine settings, name
+    /// Change a sync's exchange folder, mail, Redmine or Jira settings, name
     /// tables and mapping, field owners, mass-change threshold, attachment
     /// limit or forwarding (not its protocol).
     Edit(super::sync_edit::EditArgs),

@@ -13,6 +13,24 @@ use crate::store::syncs;
 use crate::transport::mail::MailSettings;
 use crate::transport::FileTransport;
 
+impl EditArgs {
+    /// Whether a tracker's settings or name tables are to change.
+    fn tracker_given(&self) -> bool {
+        self.status_map.is_some()
+            || self.priority_map.is_some()
+            || self.redmine_url.is_some()
+            || self.redmine_key_file.is_some()
+            || self.redmine_key_env.is_some()
+            || self.redmine_ca_file.is_some()
+            || self.redmine_rescan_secs.is_some()
+            || self.jira_url.is_some()
+            || self.jira_token_file.is_some()
+            || self.jira_token_env.is_some()
+            || self.jira_ca_file.is_some()
+            || self.jira_rescan_secs.is_some()
+    }
+}
+
 /// `--max-attachment-mb`: 1 MiB to 1 TiB.
 pub(super) fn attachment_mib(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
@@ -60,6 +78,21 @@ pub struct EditArgs {
     /// Redmine: seconds between full reads of the synced issues.
     #[arg(long, value_name = "SECS")]
     pub(super) redmine_rescan_secs: Option<u64>,
+    /// Jira: its new base URL.
+    #[arg(long, value_name = "URL")]
+    pub(super) jira_url: Option<String>,
+    /// Jira: read the token from this file from now on.
+    #[arg(long, value_name = "FILE")]
+    pub(super) jira_token_file: Option<String>,
+    /// Jira: read the token from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub(super) jira_token_env: Option<String>,
+    /// Jira: trust this CA certificate (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub(super) jira_ca_file: Option<String>,
+    /// Jira: seconds between full reads of the synced issues.
+    #[arg(long, value_name = "SECS")]
+    pub(super) jira_rescan_secs: Option<u64>,
     /// Fields one side owns (FIELD=master|slave, comma-separated;
     /// FIELD=latest: the later edit wins again, the default): only the
     /// owner's edits of them cross, and win any conflict.
@@ -117,13 +150,7 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
             || a.exchange.is_some()
             || mail_given
             || a.forward.is_some()
-            || a.status_map.is_some()
-            || a.priority_map.is_some()
-            || a.redmine_url.is_some()
-            || a.redmine_key_file.is_some()
-            || a.redmine_key_env.is_some()
-            || a.redmine_ca_file.is_some()
-            || a.redmine_rescan_secs.is_some();
+            || a.tracker_given();
         if !more {
             return Ok(());
         }
@@ -146,8 +173,7 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
             || a.exchange.is_some()
             || mail_given
             || a.forward.is_some()
-            || a.status_map.is_some()
-            || a.priority_map.is_some();
+            || a.tracker_given();
         if !more {
             return Ok(());
         }
@@ -161,35 +187,17 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                 println!("Sync '{}': a cycle creating or changing more than {n} waits for the admin", sync.name)
             }
         }
-        if a.field_owner.is_none()
-            && a.exchange.is_none()
-            && !mail_given
-            && a.forward.is_none()
-            && a.status_map.is_none()
-            && a.priority_map.is_none()
-        {
+        if a.field_owner.is_none() && a.exchange.is_none() && !mail_given && a.forward.is_none() && !a.tracker_given() {
             return Ok(());
         }
     }
     if let Some(spec) = &a.field_owner {
         super::conflicts::set_owners(&conn, &sync, spec)?;
-        if a.exchange.is_none()
-            && !mail_given
-            && a.forward.is_none()
-            && a.status_map.is_none()
-            && a.priority_map.is_none()
-        {
+        if a.exchange.is_none() && !mail_given && a.forward.is_none() && !a.tracker_given() {
             return Ok(());
         }
     }
-    let redmine_given = a.status_map.is_some()
-        || a.priority_map.is_some()
-        || a.redmine_url.is_some()
-        || a.redmine_key_file.is_some()
-        || a.redmine_key_env.is_some()
-        || a.redmine_ca_file.is_some()
-        || a.redmine_rescan_secs.is_some();
-    if redmine_given {
+    if a.tracker_given() {
         super::sync_edit_tracker::edit(home, &conn, &sync, &a)?;
         if a.exchange.is_none() && !mail_given && a.forward.is_none() {
             return Ok(());

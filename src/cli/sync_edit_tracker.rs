@@ -1,5 +1,8 @@
-//! `postern sync edit` of a Redmine sync: its address, key, CA, rescan
-//! period and name tables, checked against Redmine before they are saved.
+//! `postern sync edit` of a Redmine or Jira sync: its address, key or
+//! token, CA, rescan period and name tables, checked against the tracker
+//! before they are saved.
+
+use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
@@ -8,12 +11,13 @@ use super::sync_edit::EditArgs;
 use super::tracker_args::check_redmine;
 use crate::home::Home;
 use crate::store::{syncs, SyncRecord};
+use crate::tracker::jira::{JiraAuth, JiraSettings};
 use crate::tracker::redmine::settings::parse_map;
 use crate::tracker::TrackerSettings;
 use crate::transport::mail::Password;
 
 /// `PARTNER=OURS` pairs merged into `table`; `PARTNER=` removes a pair.
-fn merge(flag: &str, table: &mut std::collections::BTreeMap<String, String>, text: &str) -> Result<()> {
+fn merge(flag: &str, table: &mut BTreeMap<String, String>, text: &str) -> Result<()> {
     let removed: Vec<String> =
         text.split(',').map(str::trim).filter_map(|p| p.strip_suffix('=').map(|t| t.trim().to_string())).collect();
     let rest: Vec<&str> = text.split(',').map(str::trim).filter(|p| !p.ends_with('=')).collect();
@@ -31,16 +35,20 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
         Some(json) => serde_json::from_str(json)?,
         None => TrackerSettings::Embedded,
     };
+    let jira_given = a.jira_url.is_some()
+        || a.jira_token_file.is_some()
+        || a.jira_token_env.is_some()
+        || a.jira_ca_file.is_some()
+        || a.jira_rescan_secs.is_some();
     let mut s = match current {
+        TrackerSettings::Redmine(_) if jira_given => {
+            bail!("sync '{}' uses Redmine: Jira settings do not apply", sync.name)
+        }
         TrackerSettings::Redmine(s) => s,
         TrackerSettings::Embedded => {
             bail!("sync '{}' uses the embedded tracker: Redmine settings and name tables do not apply", sync.name)
         }
-        TrackerSettings::Jira(_) => bail!(
-            "sync '{}' uses Jira: Redmine settings do not apply, and Jira's cannot be edited yet (give them at \
-             `sync create`/`accept`; a mapping file maps names: `sync edit --mapping FILE`)",
-            sync.name
-        ),
+        TrackerSettings::Jira(j) => return edit_jira(home, conn, sync, a, j),
     };
     if let Some(t) = &a.status_map {
         merge("status-map", &mut s.statuses, t)?;
@@ -67,16 +75,72 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
     check_redmine(&s, home.root(), a.skip_tracker_check)?;
     let json = serde_json::to_string(&TrackerSettings::Redmine(s.clone()))?;
     syncs::set_tracker(conn, &sync.id, Some(&json))?;
-    let show = |m: &std::collections::BTreeMap<String, String>| {
+    println!("Sync '{}': Redmine {}, project {}", sync.name, s.base(), s.project);
+    saved(sync, &s.statuses, &s.priorities);
+    Ok(())
+}
+
+fn saved(sync: &SyncRecord, statuses: &BTreeMap<String, String>, priorities: &BTreeMap<String, String>) {
+    let show = |m: &BTreeMap<String, String>| {
         if m.is_empty() {
             "(same names on both sides)".to_string()
         } else {
             m.iter().map(|(t, o)| format!("{t}={o}")).collect::<Vec<_>>().join(", ")
         }
     };
-    println!("Sync '{}': Redmine {}, project {}", sync.name, s.base(), s.project);
-    println!("  statuses   {}", show(&s.statuses));
-    println!("  priorities {}", show(&s.priorities));
+    println!("  statuses   {}", show(statuses));
+    println!("  priorities {}", show(priorities));
     println!("A running daemon uses this from its next cycle. Issues refused for a missing name: `postern errors list {}`, then `postern errors retry`.", sync.name);
+}
+
+/// The same for a Jira sync.
+fn edit_jira(
+    home: &Home,
+    conn: &rusqlite::Connection,
+    sync: &SyncRecord,
+    a: &EditArgs,
+    mut s: JiraSettings,
+) -> Result<()> {
+    if a.redmine_url.is_some()
+        || a.redmine_key_file.is_some()
+        || a.redmine_key_env.is_some()
+        || a.redmine_ca_file.is_some()
+        || a.redmine_rescan_secs.is_some()
+    {
+        bail!("sync '{}' uses Jira: Redmine settings do not apply (--jira-url, --jira-token-file, …)", sync.name);
+    }
+    if let Some(t) = &a.status_map {
+        merge("status-map", &mut s.statuses, t)?;
+    }
+    if let Some(t) = &a.priority_map {
+        merge("priority-map", &mut s.priorities, t)?;
+    }
+    if let Some(u) = &a.jira_url {
+        s.url = u.clone();
+    }
+    let token = match (&a.jira_token_file, &a.jira_token_env) {
+        (Some(_), Some(_)) => bail!("give the Jira token one way only"),
+        (Some(f), None) => Some(Password::File(absolute(f)?)),
+        (None, Some(e)) => Some(Password::Env(e.clone())),
+        (None, None) => None,
+    };
+    if let Some(t) = token {
+        match &mut s.auth {
+            JiraAuth::Basic { secret, .. } => *secret = t,
+            JiraAuth::Bearer { token } => *token = t,
+        }
+    }
+    if let Some(f) = &a.jira_ca_file {
+        s.ca_file = Some(absolute(f)?);
+    }
+    if let Some(secs) = a.jira_rescan_secs {
+        s.rescan_secs = secs;
+    }
+    s.check()?;
+    super::jira_args::check_jira(&s, home.root(), a.skip_tracker_check)?;
+    let json = serde_json::to_string(&TrackerSettings::Jira(s.clone()))?;
+    syncs::set_tracker(conn, &sync.id, Some(&json))?;
+    println!("Sync '{}': Jira {}, project {}", sync.name, s.base(), s.project);
+    saved(sync, &s.statuses, &s.priorities);
     Ok(())
 }
