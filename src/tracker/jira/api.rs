@@ -5,11 +5,14 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use base64::Engine as _;
 use serde_json::Value;
 
 use super::settings::{JiraAuth, JiraSettings};
+use crate::tracker::remote::http;
+pub use crate::tracker::remote::http::encode;
+pub(super) use crate::tracker::remote::http::short;
 use crate::tracker::{Refusal, TResult, TrackerError};
 
 /// The longest a single request may take.
@@ -42,28 +45,7 @@ pub struct Answer {
 
 impl Api {
     pub fn new(s: &JiraSettings) -> Result<Self> {
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(file) = &s.ca_file {
-            let pem = std::fs::read(file).with_context(|| format!("cannot read the CA file {file}"))?;
-            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
-                .filter_map(|i| match i {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            if certs.is_empty() {
-                anyhow::bail!("the CA file {file} holds no PEM certificate");
-            }
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(TIMEOUT))
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .user_agent(concat!("postern/", env!("CARGO_PKG_VERSION")))
-            .tls_config(tls.build())
-            .build()
-            .into();
+        let agent = http::agent(s.ca_file.as_deref(), TIMEOUT)?;
         Ok(Api { agent, base: s.base().to_string(), auth: s.auth.clone(), throttled: Default::default() })
     }
 
@@ -171,29 +153,9 @@ impl Api {
     }
 }
 
-/// A request's path without its query, for messages.
-pub(super) fn short(path: &str) -> &str {
-    path.split('?').next().unwrap_or(path)
-}
-
-/// Percent-encodes a query value.
-pub fn encode(s: &str) -> String {
-    crate::tracker::redmine::api::encode(s)
-}
-
+/// The server could not be reached.
 pub(super) fn unreachable(method: &str, path: &str, e: &ureq::Error) -> TrackerError {
-    let what = match e {
-        ureq::Error::Timeout(_) => "no answer in time".to_string(),
-        ureq::Error::HostNotFound => "the host name is not known".to_string(),
-        ureq::Error::ConnectionFailed => "the connection was refused".to_string(),
-        other => format!("{other}"),
-    };
-    let hint = if what.contains("certificate") || what.contains("UnknownIssuer") {
-        " (the server's certificate is not trusted: give its CA with --jira-ca-file)"
-    } else {
-        ""
-    };
-    TrackerError::Unavailable { reason: format!("{method} {}: {what}{hint}", short(path)), retry_after: None }
+    http::unreachable(method, path, e, "--jira-ca-file")
 }
 
 /// How long Jira asked to be left alone: `Retry-After` (seconds), else

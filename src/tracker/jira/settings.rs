@@ -72,10 +72,7 @@ fn default_rescan() -> u64 {
 impl JiraSettings {
     /// Checks what can be checked without the server.
     pub fn check(&self) -> Result<()> {
-        let u = self.base();
-        if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() < 10 {
-            bail!("the Jira URL {:?} must start with https:// (or http:// on a trusted network)", self.url);
-        }
+        crate::tracker::remote::http::check("Jira", &self.url, self.ca_file.as_deref())?;
         let key_ok = !self.project.is_empty()
             && self.project.chars().next().is_some_and(|c| c.is_ascii_uppercase())
             && self.project.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
@@ -85,11 +82,6 @@ impl JiraSettings {
         if let JiraAuth::Basic { user, .. } = &self.auth {
             if user.trim().is_empty() {
                 bail!("the Jira user (Cloud: the account's e-mail) must not be empty");
-            }
-        }
-        if let Some(f) = &self.ca_file {
-            if !std::path::Path::new(f).is_file() {
-                bail!("the CA file {f} does not exist");
             }
         }
         Ok(())

@@ -9,6 +9,8 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use super::settings::RedmineSettings;
+pub use crate::tracker::remote::http::encode;
+use crate::tracker::remote::http::{self, short};
 use crate::tracker::{Content, NewAttachment, Refusal, TResult, TrackerError};
 
 /// The longest a single request may take.
@@ -45,28 +47,7 @@ impl Api {
     pub fn new(s: &RedmineSettings) -> Result<Self> {
         let key = s.api_key.resolve().context("the Redmine API key")?;
         let stamp = key_stamp(&s.api_key);
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(file) = &s.ca_file {
-            let pem = std::fs::read(file).with_context(|| format!("cannot read the CA file {file}"))?;
-            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
-                .filter_map(|i| match i {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            if certs.is_empty() {
-                anyhow::bail!("the CA file {file} holds no PEM certificate");
-            }
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(TIMEOUT))
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .user_agent(concat!("postern/", env!("CARGO_PKG_VERSION")))
-            .tls_config(tls.build())
-            .build()
-            .into();
+        let agent = http::agent(s.ca_file.as_deref(), TIMEOUT)?;
         Ok(Api {
             agent,
             base: s.base().to_string(),
@@ -229,40 +210,9 @@ fn key_stamp(source: &crate::transport::mail::Password) -> Option<std::time::Sys
     }
 }
 
-/// A request's path without its query, for messages.
-fn short(path: &str) -> &str {
-    path.split('?').next().unwrap_or(path)
-}
-
-/// Percent-encodes a query value.
-pub fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
+/// The server could not be reached.
 fn unreachable(method: &str, path: &str, e: &ureq::Error) -> TrackerError {
-    let what = match e {
-        ureq::Error::Timeout(_) => "no answer in time".to_string(),
-        ureq::Error::HostNotFound => "the host name is not known".to_string(),
-        ureq::Error::ConnectionFailed => "the connection was refused".to_string(),
-        ureq::Error::Io(io) => format!("{io}"),
-        other => format!("{other}"),
-    };
-    let hint = if what.contains("certificate") || what.contains("UnknownIssuer") {
-        " (the server's certificate is not trusted: give its CA with --redmine-ca-file)"
-    } else if what.contains("InvalidContentType") || what.contains("corrupt message") {
-        " (no TLS there: does the server speak plain http:// on that port?)"
-    } else {
-        ""
-    };
-    let path = short(path);
-    TrackerError::Unavailable { reason: format!("{method} {path}: {what}{hint}"), retry_after: None }
+    http::unreachable(method, path, e, "--redmine-ca-file")
 }
 
 /// Reads an answer's body (JSON if it parses) and sorts out statuses that
@@ -327,13 +277,5 @@ pub fn errors_of(body: &Value) -> String {
     match body["errors"].as_array() {
         Some(list) => list.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "),
         None => "no reason given".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn query_values_are_encoded() {
-        assert_eq!(super::encode("a b/ü.txt"), "a%20b%2F%C3%BC.txt");
     }
 }

@@ -44,17 +44,9 @@ fn default_rescan() -> u64 {
 impl RedmineSettings {
     /// Checks what can be checked without the server.
     pub fn check(&self) -> Result<()> {
-        let u = self.url.trim_end_matches('/');
-        if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() < 10 {
-            bail!("the Redmine URL {:?} must start with https:// (or http:// on a trusted network)", self.url);
-        }
+        crate::tracker::remote::http::check("Redmine", &self.url, self.ca_file.as_deref())?;
         if self.project.trim().is_empty() {
             bail!("the Redmine project identifier must not be empty");
-        }
-        if let Some(f) = &self.ca_file {
-            if !std::path::Path::new(f).is_file() {
-                bail!("the CA file {f} does not exist");
-            }
         }
         Ok(())
     }

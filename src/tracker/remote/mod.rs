@@ -3,6 +3,7 @@
 //! what differs, by someone other than the sync user (`diff`).
 
 pub mod diff;
+pub mod http;
 pub mod state;
 
 use std::sync::atomic::{AtomicU64, Ordering};

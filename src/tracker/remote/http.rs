@@ -1,0 +1,97 @@
+//! HTTP for the remote backends: one client set-up (rustls, an optional
+//! company CA, timeouts), the settings checks that need no server, and a
+//! failure to reach the server as "unavailable" with a hint an admin can
+//! act on.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::tracker::TrackerError;
+
+/// A client that returns every status as an answer, trusting `ca_file`
+/// (PEM) instead of the public roots when given.
+pub fn agent(ca_file: Option<&str>, timeout: Duration) -> Result<ureq::Agent> {
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if let Some(file) = ca_file {
+        let pem = std::fs::read(file).with_context(|| format!("cannot read the CA file {file}"))?;
+        let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if certs.is_empty() {
+            bail!("the CA file {file} holds no PEM certificate");
+        }
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+    }
+    Ok(ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .user_agent(concat!("postern/", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls.build())
+        .build()
+        .into())
+}
+
+/// What can be checked without the server: the URL's scheme, the CA file.
+pub fn check(tracker: &str, url: &str, ca_file: Option<&str>) -> Result<()> {
+    let u = url.trim_end_matches('/');
+    if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() < 10 {
+        bail!("the {tracker} URL {url:?} must start with https:// (or http:// on a trusted network)");
+    }
+    if let Some(f) = ca_file.filter(|f| !std::path::Path::new(f).is_file()) {
+        bail!("the CA file {f} does not exist");
+    }
+    Ok(())
+}
+
+/// A request's path without its query, for messages.
+pub fn short(path: &str) -> &str {
+    path.split('?').next().unwrap_or(path)
+}
+
+/// Percent-encodes a query value.
+pub fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The server could not be reached: "unavailable", with a hint
+/// (`ca_flag`: the flag that gives a CA, e.g. `--jira-ca-file`).
+pub fn unreachable(method: &str, path: &str, e: &ureq::Error, ca_flag: &str) -> TrackerError {
+    let what = match e {
+        ureq::Error::Timeout(_) => "no answer in time".to_string(),
+        ureq::Error::HostNotFound => "the host name is not known".to_string(),
+        ureq::Error::ConnectionFailed => "the connection was refused".to_string(),
+        ureq::Error::Io(io) => format!("{io}"),
+        other => format!("{other}"),
+    };
+    let hint = if what.contains("certificate") || what.contains("UnknownIssuer") {
+        format!(" (the server's certificate is not trusted: give its CA with {ca_flag})")
+    } else if what.contains("InvalidContentType") || what.contains("corrupt message") {
+        " (no TLS there: does the server speak plain http:// on that port?)".to_string()
+    } else {
+        String::new()
+    };
+    TrackerError::Unavailable { reason: format!("{method} {}: {what}{hint}", short(path)), retry_after: None }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_are_encoded_and_urls_checked() {
+        assert_eq!(super::encode("a b/ü.txt"), "a%20b%2F%C3%BC.txt");
+        assert!(super::check("Jira", "ftp://jira.example.com", None).unwrap_err().to_string().contains("https://"));
+        assert!(super::check("Jira", "https://jira.example.com", Some("/no/such/ca.pem")).is_err());
+        super::check("Jira", "https://jira.example.com/", None).unwrap();
+    }
+}
