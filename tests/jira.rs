@@ -8,23 +8,10 @@ mod common;
 #[path = "common/jira_fake/mod.rs"]
 mod jira_fake;
 
-use jira_fake::{Fake, ALICE_AUTH, SYNC_AUTH};
+use jira_fake::{settings, Fake, ALICE_AUTH, SYNC_AUTH};
 use postern::tracker::jira::{Flavour, Jira, JiraAuth, JiraSettings};
 use postern::tracker::TrackerError;
 use postern::transport::mail::Password;
-
-fn settings(url: &str, flavour: Flavour, auth: JiraAuth) -> JiraSettings {
-    JiraSettings {
-        url: url.into(),
-        project: "SUP".into(),
-        flavour,
-        auth,
-        ca_file: None,
-        statuses: Default::default(),
-        priorities: Default::default(),
-        rescan_secs: 3600,
-    }
-}
 
 fn cloud_auth(token: &str) -> JiraAuth {
     JiraAuth::Basic { user: "sync@example.com".into(), secret: Password::Value(token.into()) }

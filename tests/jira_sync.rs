@@ -275,15 +275,26 @@ fn a_jira_peer_killed_at_random_writes_everything_exactly_once() {
     assert!(carry(&m, &s, "acme") >= 1);
     let mut rng = rand::thread_rng();
     let mut mid_message = 0;
+    // Issues, comments and files written so far (of 4 N).
+    let written = || {
+        let f = fake.state.lock().unwrap();
+        f.issues.iter().map(|i| 1 + i.comments.len() + i.attachments.len()).sum::<usize>()
+    };
     for _ in 0..8 {
+        let before = written();
         let d = s.daemon(&["--interval", "0.2", "--tracker-interval", "0.5"]);
-        std::thread::sleep(std::time::Duration::from_millis(rng.gen_range(400..2500)));
+        // Killed once it has begun writing (a moment later, at random).
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while written() == before && before < 4 * N && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(rng.gen_range(0..300)));
         d.kill();
-        let there = fake.state.lock().unwrap().issues.len();
-        if there > 0 && there < N {
+        let now = written();
+        if now > 0 && now < 4 * N {
             mid_message += 1;
         }
-        if there == N && s.outgoing("acme").len() > 1 {
+        if now == 4 * N && s.outgoing("acme").len() > 1 {
             break;
         }
     }

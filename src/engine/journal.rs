@@ -9,7 +9,9 @@
 //! (a tracker that went away mid-message, a crash), a write that is
 //! recorded as done is not repeated: its result is used. One recorded as
 //! begun but not done may or may not have happened: the tracker is asked
-//! to find it by what the sync user wrote since ([`Tracker::find_write`]).
+//! to find it by what the sync user wrote since ([`Tracker::find_write`]);
+//! a backend that can store a marker with the write (Jira's entity
+//! properties) is given the write's tag first and finds exactly it.
 //! Writes that are the same when repeated (field updates, edits,
 //! deletions) are not recorded: they are simply made again. Entries go once the message's
 //! sequence number is committed.
@@ -108,6 +110,7 @@ impl<'a, 'c> Journaled<'a, 'c> {
         let op = self.op.get();
         self.op.set(op + 1);
         let key = params![self.sync, seq as i64, change, op];
+        let tag = crate::store::seen::digest(format!("{}/{seq}/{change}/{op}", self.sync).as_bytes())[..24].to_string();
         let row: Option<(i64, Option<String>)> = db
             .query_row(
                 "SELECT begun, result FROM write WHERE sync = ?1 AND seq = ?2 AND change = ?3 AND op = ?4",
@@ -128,7 +131,7 @@ impl<'a, 'c> Journaled<'a, 'c> {
                 return Ok(serde_json::from_str(&result)?);
             }
             Some((begun, None)) => {
-                if let Some(id) = self.inner.find_write(&lookup, begun)? {
+                if let Some(id) = self.inner.find_write(&lookup, &tag, begun)? {
                     tracing::info!(sync = %self.sync, seq, op, "a write begun before an interruption was made: found it");
                     let r = found(id);
                     record(&r)?;
@@ -142,6 +145,7 @@ impl<'a, 'c> Journaled<'a, 'c> {
                 )?;
             }
         }
+        self.inner.tag_next_write(&tag);
         match make() {
             Ok(r) => {
                 record(&r)?;

@@ -197,8 +197,11 @@ impl Tracker for AnyTracker<'_> {
     fn vocabulary(&self, project: &str) -> TResult<Vocabulary> {
         each!(self, t => t.vocabulary(project))
     }
-    fn find_write(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
-        each!(self, t => t.find_write(write, since))
+    fn find_write(&self, write: &WrittenBefore<'_>, tag: &str, since: i64) -> TResult<Option<String>> {
+        each!(self, t => t.find_write(write, tag, since))
+    }
+    fn tag_next_write(&self, tag: &str) {
+        each!(self, t => t.tag_next_write(tag))
     }
     fn take_throttled(&self) -> u64 {
         each!(self, t => t.take_throttled())

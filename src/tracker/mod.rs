@@ -373,11 +373,17 @@ pub trait Tracker {
     /// The values `project` accepts (mappings are checked against them).
     fn vocabulary(&self, project: &str) -> TResult<Vocabulary>;
     /// The id of `write` if the sync user made it at or after `since` (ms):
-    /// a write begun before an interruption. Backends that share postern's
+    /// a write begun before an interruption. `tag`: the journal's name for
+    /// that write, which backends that can store a marker with a write
+    /// (see `tag_next_write`) match exactly. Backends that share postern's
     /// transaction never need it.
-    fn find_write(&self, _write: &WrittenBefore<'_>, _since: i64) -> TResult<Option<String>> {
+    fn find_write(&self, _write: &WrittenBefore<'_>, _tag: &str, _since: i64) -> TResult<Option<String>> {
         Ok(None)
     }
+    /// The journal's name for the next write that adds something (an
+    /// issue, comment or worklog); a backend that can store it with that
+    /// write, in the same request, does, so `find_write` finds exactly it.
+    fn tag_next_write(&self, _tag: &str) {}
     /// How often the tracker throttled this backend since the last ask
     /// (each time waited out as told), for `status`.
     fn take_throttled(&self) -> u64 {

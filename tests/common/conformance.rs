@@ -216,6 +216,8 @@ pub fn run(t: &Sides<'_>) {
     // engine's transaction and never needs it).
     if !t.transactional {
         let since = postern::store::now_ms();
+        // The journal names each write first (a backend may store it).
+        t.sync.tag_next_write("tag-issue");
         let b = t
             .sync
             .create_issue(
@@ -224,17 +226,25 @@ pub fn run(t: &Sides<'_>) {
                 t.as_sync(),
             )
             .unwrap();
-        let found = t.sync.find_write(&WrittenBefore::Issue { summary: "Made before a crash" }, since).unwrap();
+        let w = WrittenBefore::Issue { summary: "Made before a crash" };
+        let found = t.sync.find_write(&w, "tag-issue", since).unwrap();
         assert_eq!(found.as_deref(), Some(b.as_str()));
+        t.sync.tag_next_write("tag-comment");
         let id = t.sync.add_comment(&b, "once", Some(origin), t.as_sync()).unwrap();
         let w = WrittenBefore::Comment { key: &b, body: "once", author: Some("Vera Vendor") };
-        assert_eq!(t.sync.find_write(&w, since).unwrap().as_deref(), Some(id.as_str()));
+        assert_eq!(t.sync.find_write(&w, "tag-comment", since).unwrap().as_deref(), Some(id.as_str()));
         let w = WrittenBefore::Comment { key: &b, body: "never written", author: None };
-        assert_eq!(t.sync.find_write(&w, since).unwrap(), None);
+        assert_eq!(t.sync.find_write(&w, "tag-never", since).unwrap(), None);
         let file = NewAttachment::bytes("once.txt", "text/plain", b"12345");
+        t.sync.tag_next_write("tag-file");
         let att = t.sync.add_attachment(&b, file, None, t.as_sync()).unwrap();
         let w = WrittenBefore::Attachment { key: &b, filename: "once.txt", size: 5 };
-        assert_eq!(t.sync.find_write(&w, since).unwrap().as_deref(), Some(att.as_str()));
+        assert_eq!(t.sync.find_write(&w, "tag-file", since).unwrap().as_deref(), Some(att.as_str()));
+        t.sync.tag_next_write("tag-worklog");
+        let time = NewWorklog { user: None, minutes: 25, spent_on: "2026-11-19", comment: "once" };
+        let wl = t.sync.add_worklog(&b, &time, Some(origin), t.as_sync()).unwrap();
+        let w = WrittenBefore::Worklog { key: &b, minutes: 25, spent_on: "2026-11-19" };
+        assert_eq!(t.sync.find_write(&w, "tag-worklog", since).unwrap().as_deref(), Some(wl.as_str()));
         let (news, _) = t.read(&cursor);
         assert_eq!(kinds(&news, &b), [], "what the sync user made is no news: {news:?}");
     }

@@ -18,80 +18,46 @@
 
 use serde_json::{json, Value};
 
-/// The text as an ADF document: blocks are what blank lines separate
-/// (a code fence keeps its blank lines).
+use super::markdown::{blocks, spans, Block, Span};
+
+/// The text as an ADF document.
 pub fn to_adf(text: &str) -> Value {
     let text = text.replace("\r\n", "\n");
-    let mut blocks: Vec<String> = Vec::new();
-    let mut open_fence = false;
-    for chunk in text.split("\n\n") {
-        match blocks.last_mut() {
-            Some(last) if open_fence => {
-                last.push_str("\n\n");
-                last.push_str(chunk);
-            }
-            _ => blocks.push(chunk.to_string()),
-        }
-        let fences = chunk.split('\n').filter(|l| l.starts_with("```")).count();
-        open_fence ^= fences % 2 == 1;
-    }
-    let content: Vec<Value> = if text.is_empty() {
-        Vec::new()
-    } else {
-        blocks.iter().map(|b| block(&b.split('\n').collect::<Vec<_>>())).collect()
-    };
+    let content: Vec<Value> = blocks(&text).into_iter().map(block).collect();
     json!({"type": "doc", "version": 1, "content": content})
 }
 
-fn block(lines: &[&str]) -> Value {
-    let all = |p: &dyn Fn(&str) -> bool| !lines.is_empty() && lines.iter().all(|l| p(l));
-    if lines.is_empty() {
-        return json!({"type": "paragraph", "content": []});
-    }
-    let n = lines.len();
-    if n >= 2 && lines[0].starts_with("```") && lines[n - 1] == "```" {
-        let code = lines[1..n - 1].join("\n");
-        let mut node = json!({"type": "codeBlock", "content": []});
-        if !code.is_empty() || n > 2 {
-            node["content"] = json!([{"type": "text", "text": code}]);
+fn block(b: Block) -> Value {
+    match b {
+        Block::Code(lang, lines) => {
+            let mut node = json!({"type": "codeBlock", "content": []});
+            if !lines.is_empty() {
+                node["content"] = json!([{"type": "text", "text": lines.join("\n")}]);
+            }
+            if !lang.is_empty() {
+                node["attrs"] = json!({ "language": lang });
+            }
+            node
         }
-        if lines[0].len() > 3 {
-            node["attrs"] = json!({ "language": &lines[0][3..] });
-        }
-        return node;
+        Block::Rule => json!({"type": "rule"}),
+        Block::Heading(level, line) => json!({"type": "heading", "attrs": {"level": level}, "content": inline(line)}),
+        Block::Bullets(items) => list("bulletList", items, json!({})),
+        Block::Numbered(first, items) => list("orderedList", items, json!({ "order": first })),
+        Block::Quote(lines) => json!({"type": "blockquote", "content": [paragraph(&lines)]}),
+        Block::Para(lines) => paragraph(&lines),
     }
-    if lines.len() == 1 && lines[0] == "---" {
-        return json!({"type": "rule"});
-    }
-    if lines.len() == 1 {
-        let level = lines[0].chars().take_while(|c| *c == '#').count();
-        if (1..=6).contains(&level) && lines[0][level..].starts_with(' ') {
-            return json!({"type": "heading", "attrs": {"level": level}, "content": inline(&lines[0][level + 1..])});
-        }
-    }
-    if all(&|l| l.starts_with("- ")) {
-        return list("bulletList", lines.iter().map(|l| &l[2..]));
-    }
-    if all(&|l| ordered(l).is_some()) {
-        return list("orderedList", lines.iter().map(|l| ordered(l).unwrap_or_default()));
-    }
-    if all(&|l| l.starts_with("> ")) {
-        let inner: Vec<&str> = lines.iter().map(|l| &l[2..]).collect();
-        return json!({"type": "blockquote", "content": [paragraph(&inner)]});
-    }
-    paragraph(lines)
 }
 
-/// `N. rest`: the rest.
-fn ordered(line: &str) -> Option<&str> {
-    let digits = line.chars().take_while(char::is_ascii_digit).count();
-    (digits > 0).then(|| line[digits..].strip_prefix(". ")).flatten()
-}
-
-fn list<'a>(kind: &str, items: impl Iterator<Item = &'a str>) -> Value {
-    let items: Vec<Value> =
-        items.map(|t| json!({"type": "listItem", "content": [{"type": "paragraph", "content": inline(t)}]})).collect();
-    json!({"type": kind, "content": items})
+fn list(kind: &str, items: Vec<&str>, attrs: Value) -> Value {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|t| json!({"type": "listItem", "content": [{"type": "paragraph", "content": inline(t)}]}))
+        .collect();
+    let mut node = json!({"type": kind, "content": items});
+    if attrs.get("order").is_some_and(|o| o != 1) {
+        node["attrs"] = attrs;
+    }
+    node
 }
 
 fn paragraph(lines: &[&str]) -> Value {
@@ -106,67 +72,21 @@ fn paragraph(lines: &[&str]) -> Value {
 }
 
 /// Inline text with its marks.
-fn inline(text: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut plain = String::new();
-    let mut rest = text;
-    let flush = |plain: &mut String, out: &mut Vec<Value>| {
-        if !plain.is_empty() {
-            out.push(json!({"type": "text", "text": std::mem::take(plain)}));
-        }
-    };
-    while let Some(c) = rest.chars().next() {
-        let marked = match c {
-            '`' => delimited(rest, "`")
-                .map(|(inner, n)| (json!({"type": "text", "text": inner, "marks": [{"type": "code"}]}), n)),
-            '*' if rest.starts_with("**") => delimited(rest, "**").map(|(inner, n)| (marked_text(inner, "strong"), n)),
-            '*' => delimited(rest, "*").map(|(inner, n)| (marked_text(inner, "em"), n)),
-            '[' => link(rest),
-            'h' if rest.starts_with("https://") || rest.starts_with("http://") => {
-                let n = rest.find(char::is_whitespace).unwrap_or(rest.len());
-                let url = &rest[..n];
-                Some((json!({"type": "text", "text": url, "marks": [{"type": "link", "attrs": {"href": url}}]}), n))
-            }
-            _ => None,
-        };
-        match marked {
-            Some((node, n)) => {
-                flush(&mut plain, &mut out);
-                out.push(node);
-                rest = &rest[n..];
-            }
-            None => {
-                plain.push(c);
-                rest = &rest[c.len_utf8()..];
-            }
-        }
-    }
-    flush(&mut plain, &mut out);
-    out
-}
-
-/// `d inner d` at the start of `s`, `inner` not empty and not starting
-/// or ending with a space: `(inner, bytes taken)`.
-fn delimited<'a>(s: &'a str, d: &str) -> Option<(&'a str, usize)> {
-    let body = s.strip_prefix(d)?;
-    let end = body.find(d)?;
-    let inner = &body[..end];
-    let ok = !inner.is_empty() && !inner.starts_with(' ') && !inner.ends_with(' ') && !inner.contains('`');
-    ok.then_some((inner, 2 * d.len() + end))
-}
-
-fn marked_text(inner: &str, mark: &str) -> Value {
-    json!({"type": "text", "text": inner, "marks": [{"type": mark}]})
-}
-
-/// `[text](url)` at the start of `s`.
-fn link(s: &str) -> Option<(Value, usize)> {
-    let close = s.find("](")?;
-    let text = &s[1..close];
-    let end = s[close + 2..].find(')')? + close + 2;
-    let url = &s[close + 2..end];
-    let ok = !text.is_empty() && !text.contains(['[', ']']) && !url.is_empty() && !url.contains(char::is_whitespace);
-    ok.then(|| (json!({"type": "text", "text": text, "marks": [{"type": "link", "attrs": {"href": url}}]}), end + 1))
+fn inline(line: &str) -> Vec<Value> {
+    let text = |t: &str| json!({"type": "text", "text": t});
+    let marked = |t: &str, mark: Value| json!({"type": "text", "text": t, "marks": [mark]});
+    let link = |t: &str, href: &str| marked(t, json!({"type": "link", "attrs": {"href": href}}));
+    spans(line)
+        .into_iter()
+        .map(|s| match s {
+            Span::Plain(t) => text(t),
+            Span::Code(t) => marked(t, json!({"type": "code"})),
+            Span::Strong(t) => marked(t, json!({"type": "strong"})),
+            Span::Em(t) => marked(t, json!({"type": "em"})),
+            Span::Link(t, href) => link(t, href),
+            Span::Url(url) => link(url, url),
+        })
+        .collect()
 }
 
 /// An ADF document's text.
@@ -197,7 +117,7 @@ fn block_text(node: &Value) -> String {
         }
         "blockquote" => {
             let inner: Vec<String> = children(node).map(block_text).collect();
-            inner.join("\n").lines().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n")
+            inner.join("\n").split('\n').map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n")
         }
         "codeBlock" => {
             let lang = node["attrs"]["language"].as_str().unwrap_or_default();

@@ -20,6 +20,8 @@ impl Jira {
         file: NewAttachment<'_>,
         origin: Option<CommentOrigin<'_>>,
     ) -> TResult<String> {
+        // Attachments take no property: the journal finds them by name and size.
+        self.take_tag();
         if self.issue_json(key)?.is_none() {
             return Err(Refusal::NoIssue(key.into()).into());
         }

@@ -17,6 +17,13 @@ use crate::tracker::{AttachmentInfo, Comment, Issue, Refusal, TResult, Worklog};
 /// marker of an interrupted write.
 pub const PROPERTY: &str = "postern";
 
+/// The journal's tag in postern's property of a comment or worklog (an
+/// array of properties, as Jira lists them with `expand=properties`).
+pub fn entity_mark(raw: &Value) -> Option<&str> {
+    let props = raw["properties"].as_array()?;
+    props.iter().find(|p| p["key"] == PROPERTY)?["value"]["write"].as_str()
+}
+
 /// The fields postern reads, custom ones added.
 pub fn fields_param(m: &Meta) -> String {
     let mut f = vec![
@@ -158,7 +165,7 @@ pub fn worklog(w: &Value, m: &Meta) -> Worklog {
         on_behalf_of: property(w, "on_behalf_of").filter(|_| ours),
         minutes: (w["timeSpentSeconds"].as_u64().unwrap_or_default() / 60) as u32,
         spent_on: started.get(..10).unwrap_or_default().to_string(),
-        comment: text::from_jira(m.flavour, &w["comment"]),
+        comment: text::worklog_from_jira(&w["comment"]),
         email,
         updated_at: ms(w["updated"].as_str().unwrap_or_default()).unwrap_or_default(),
     }

@@ -13,11 +13,15 @@ mod detect;
 mod files;
 mod issue;
 pub mod jql;
+mod markdown;
 pub mod meta;
 mod notes;
 mod read;
 pub mod settings;
 pub mod text;
+mod wiki;
+mod wiki_inline;
+mod wiki_read;
 mod write;
 
 use std::collections::HashMap;
@@ -27,6 +31,7 @@ use std::sync::{Mutex, OnceLock};
 pub use self::settings::{Flavour, JiraAuth, JiraSettings};
 
 use self::api::Api;
+use self::issue::PROPERTY;
 use self::meta::{str_of, Meta};
 use super::remote::state::{State, Wrote};
 use super::{
@@ -48,9 +53,17 @@ pub struct Jira {
     /// Issues postern wrote since the last read: Cloud's search is
     /// eventually consistent, so the next search reconciles them.
     written_ids: Mutex<Vec<String>>,
+    /// The journal's tag for the next issue, comment or worklog added: it
+    /// goes into the same request as postern's property (`write`).
+    next_tag: Mutex<Option<String>>,
 }
 
 impl Jira {
+    /// The journal's tag for this write, once.
+    pub(super) fn take_tag(&self) -> Option<String> {
+        self.next_tag.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
     /// `home`: where the backend keeps its own state (`trackers/`).
     pub fn open(settings: &JiraSettings, home: &Path, sync_id: &str) -> anyhow::Result<Self> {
         settings.check()?;
@@ -62,6 +75,7 @@ impl Jira {
             user_ids: OnceLock::new(),
             state: State::new(&home.join("trackers").join(format!("jira-{sync_id}.db"))),
             written_ids: Mutex::new(Vec::new()),
+            next_tag: Mutex::new(None),
         })
     }
 
@@ -274,12 +288,19 @@ impl Tracker for Jira {
         self.api.take_throttled()
     }
 
-    /// A write begun before an interruption, found by what the sync user
-    /// made since `since`.
-    fn find_write(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
+    fn tag_next_write(&self, tag: &str) {
+        *self.next_tag.lock().unwrap_or_else(|e| e.into_inner()) = Some(tag.to_string());
+    }
+
+    /// A write begun before an interruption: the one carrying `tag` in
+    /// postern's property, or (made without one) found by what the sync
+    /// user made since `since`.
+    fn find_write(&self, write: &WrittenBefore<'_>, tag: &str, since: i64) -> TResult<Option<String>> {
         let m = self.meta()?;
         let since = since - 1000;
         let after = |t: &serde_json::Value| jql::ms(t.as_str().unwrap_or_default()).is_some_and(|t| t >= since);
+        // Tagged: that write and no other; untagged: by what it holds.
+        let tagged = |mark: Option<&str>, same: bool| mark.map_or(same, |m| m == tag);
         match *write {
             WrittenBefore::Issue { summary } => {
                 let jql = format!(
@@ -290,7 +311,9 @@ impl Tracker for Jira {
                 for (_, key, _) in self.search_all(&jql, &[])? {
                     if let Some(v) = self.issue_json(&key)? {
                         let f = &v["fields"];
-                        if issue::is_sync_user(&f["creator"], m) && f["summary"] == summary && after(&f["created"]) {
+                        let mark = v["properties"][PROPERTY]["write"].as_str();
+                        let ours = issue::is_sync_user(&f["creator"], m) && after(&f["created"]);
+                        if ours && tagged(mark, f["summary"] == summary) {
                             return Ok(Some(key));
                         }
                     }
@@ -302,7 +325,8 @@ impl Tracker for Jira {
                 let (i, listed) = self.full_with(&v, true)?;
                 Ok(i.comments.iter().zip(&listed).rev().find_map(|(c, raw)| {
                     let ours = issue::is_sync_user(&raw["author"], m) && after(&raw["created"]);
-                    (ours && c.body == body && c.on_behalf_of.as_deref() == author).then(|| c.id.clone())
+                    let same = c.body == body && c.on_behalf_of.as_deref() == author;
+                    (ours && tagged(issue::entity_mark(raw), same)).then(|| c.id.clone())
                 }))
             }
             WrittenBefore::Attachment { key, filename, size } => {
@@ -314,10 +338,16 @@ impl Tracker for Jira {
             }
             WrittenBefore::Worklog { key, minutes, spent_on } => {
                 let Some(i) = self.issue(key)? else { return Ok(None) };
+                let path = format!("{}/issue/{}/worklog?expand=properties", self.rest(), api::encode(key));
+                let raw = self.all_pages(&path, "worklogs")?;
                 Ok(i.worklogs
                     .iter()
                     .rev()
-                    .find(|w| w.minutes == minutes && w.spent_on == spent_on && w.updated_at >= since)
+                    .find(|w| {
+                        let Some(r) = raw.iter().find(|r| str_of(&r["id"]) == w.id) else { return false };
+                        let ours = issue::is_sync_user(&r["author"], m) && w.updated_at >= since;
+                        ours && tagged(issue::entity_mark(r), w.minutes == minutes && w.spent_on == spent_on)
+                    })
                     .map(|w| w.id.clone()))
             }
         }

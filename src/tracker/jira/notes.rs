@@ -21,8 +21,15 @@ impl Jira {
     /// (A missing issue: Jira's 404, a refusal; no call to look first.)
     pub(super) fn comment_add(&self, key: &str, body: &str, origin: Option<CommentOrigin<'_>>) -> TResult<String> {
         let mut req = json!({ "body": text::to_jira(self.settings.flavour, body) });
+        let mut marker = serde_json::Map::new();
         if let Some(o) = origin {
-            req["properties"] = json!([{ "key": PROPERTY, "value": { "on_behalf_of": o.author } }]);
+            marker.insert("on_behalf_of".into(), json!(o.author));
+        }
+        if let Some(t) = self.take_tag() {
+            marker.insert("write".into(), json!(t));
+        }
+        if !marker.is_empty() {
+            req["properties"] = json!([{ "key": PROPERTY, "value": marker }]);
         }
         let v = self.api.post(&format!("{}/issue/{}/comment", self.rest(), encode(key)), &req)?;
         Ok(str_of(&v["id"]))
@@ -52,7 +59,12 @@ impl Jira {
         Ok(if is_sync_user(by, m) { None } else { super::jql::ms(c["updated"].as_str().unwrap_or_default()) })
     }
 
-    fn worklog_body(&self, w: &NewWorklog<'_>, origin: Option<CommentOrigin<'_>>) -> TResult<Value> {
+    fn worklog_body(
+        &self,
+        w: &NewWorklog<'_>,
+        origin: Option<CommentOrigin<'_>>,
+        tag: Option<String>,
+    ) -> TResult<Value> {
         if w.minutes == 0 {
             return Err(Refusal::Invalid("a worklog needs some time (0 minutes given)".into()).into());
         }
@@ -64,7 +76,7 @@ impl Jira {
         let mut body = json!({
             "timeSpentSeconds": w.minutes as u64 * 60,
             "started": format!("{}T09:00:00.000+0000", day.format("%Y-%m-%d")),
-            "comment": text::to_jira(self.settings.flavour, w.comment),
+            "comment": text::worklog_to_jira(self.settings.flavour, w.comment),
         });
         let mut marker = serde_json::Map::new();
         if let Some(u) = w.user {
@@ -72,6 +84,9 @@ impl Jira {
         }
         if let Some(o) = origin {
             marker.insert("on_behalf_of".into(), json!(o.author));
+        }
+        if let Some(t) = tag {
+            marker.insert("write".into(), json!(t));
         }
         if !marker.is_empty() {
             body["properties"] = json!([{ "key": PROPERTY, "value": marker }]);
@@ -86,7 +101,7 @@ impl Jira {
         origin: Option<CommentOrigin<'_>>,
     ) -> TResult<String> {
         self.must_exist(key)?;
-        let body = self.worklog_body(w, origin)?;
+        let body = self.worklog_body(w, origin, self.take_tag())?;
         let v = self.api.post(&format!("{}/issue/{}/worklog?adjustEstimate=leave", self.rest(), encode(key)), &body)?;
         Ok(str_of(&v["id"]))
     }
@@ -105,7 +120,7 @@ impl Jira {
             .find(|p| p["key"] == PROPERTY)
             .and_then(|p| p["value"]["on_behalf_of"].as_str().map(String::from));
         let origin = behalf.as_deref().map(|author| CommentOrigin { author, created_at: 0 });
-        let body = self.worklog_body(w, origin)?;
+        let body = self.worklog_body(w, origin, None)?;
         self.api.put(&format!("{path}?adjustEstimate=leave"), &body)?;
         Ok(())
     }

@@ -98,20 +98,27 @@ impl Jira {
 
     /// postern's issue property: whose behalf each attachment the sync
     /// user added was added on.
-    pub(super) fn attachment_owners(&self, key: &str) -> TResult<Map<String, Value>> {
+    fn property(&self, key: &str) -> TResult<Map<String, Value>> {
         let path = format!("{}/issue/{}/properties/{PROPERTY}", self.rest(), encode(key));
         let v = self.api.get_opt(&path)?.unwrap_or_default();
-        Ok(v["value"]["attachments"].as_object().cloned().unwrap_or_default())
+        Ok(v["value"].as_object().cloned().unwrap_or_default())
     }
 
+    pub(super) fn attachment_owners(&self, key: &str) -> TResult<Map<String, Value>> {
+        Ok(self.property(key)?.get("attachments").and_then(Value::as_object).cloned().unwrap_or_default())
+    }
+
+    /// (The property's other entries, the create's tag, stay.)
     pub(super) fn set_attachment_owner(&self, key: &str, id: &str, name: Option<&str>) -> TResult<()> {
-        let mut owners = self.attachment_owners(key)?;
+        let mut property = self.property(key)?;
+        let mut owners = property.get("attachments").and_then(Value::as_object).cloned().unwrap_or_default();
         match name {
             Some(n) => owners.insert(id.into(), json!(n)),
             None => owners.remove(id),
         };
+        property.insert("attachments".into(), Value::Object(owners));
         let path = format!("{}/issue/{}/properties/{PROPERTY}", self.rest(), encode(key));
-        self.api.put(&path, &json!({ "attachments": owners }))?;
+        self.api.put(&path, &Value::Object(property))?;
         Ok(())
     }
 

@@ -6,24 +6,45 @@ use serde_json::{json, Value};
 
 use super::settings::Flavour;
 
-/// The text as Jira takes it.
+/// A description or comment as Jira takes it.
 pub fn to_jira(flavour: Flavour, text: &str) -> Value {
+    match flavour {
+        Flavour::Cloud => to_adf(text),
+        Flavour::DataCenter => json!(to_wiki(text)),
+    }
+}
+
+/// Jira's description or comment (ADF, wiki markup, or none) as the text.
+pub fn from_jira(flavour: Flavour, v: &Value) -> String {
+    match (flavour, v) {
+        (_, Value::Null) => String::new(),
+        (Flavour::DataCenter, Value::String(s)) => from_wiki(s),
+        (Flavour::Cloud, Value::String(s)) => s.replace("\r\n", "\n"),
+        (_, doc) => from_adf(doc),
+    }
+}
+
+/// A worklog's comment as Jira takes it: ADF on Cloud; on Data Center
+/// plain text, which Jira shows as written.
+pub fn worklog_to_jira(flavour: Flavour, text: &str) -> Value {
     match flavour {
         Flavour::Cloud => to_adf(text),
         Flavour::DataCenter => json!(text),
     }
 }
 
-/// Jira's text (ADF, wiki markup, or none) as plain text.
-pub fn from_jira(flavour: Flavour, v: &Value) -> String {
-    match (flavour, v) {
-        (_, Value::Null) => String::new(),
-        (_, Value::String(s)) => s.replace("\r\n", "\n"),
-        (_, doc) => from_adf(doc),
+/// A worklog's comment as the text.
+pub fn worklog_from_jira(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.replace("\r\n", "\n"),
+        doc => from_adf(doc),
     }
 }
 
 pub use super::adf::{from_adf, to_adf};
+use super::wiki::to_wiki;
+use super::wiki_read::from_wiki;
 
 #[cfg(test)]
 mod tests {
@@ -36,7 +57,13 @@ mod tests {
             assert_eq!(from_adf(&doc), t, "{doc}");
             assert_eq!(from_jira(Flavour::Cloud, &to_jira(Flavour::Cloud, t)), t);
             assert_eq!(from_jira(Flavour::DataCenter, &to_jira(Flavour::DataCenter, t)), t);
+            assert_eq!(to_jira(Flavour::DataCenter, t), json!(t), "plain text is its own wiki markup");
+            assert_eq!(worklog_from_jira(&worklog_to_jira(Flavour::DataCenter, t)), t);
         }
         assert_eq!(to_adf(""), json!({"type": "doc", "version": 1, "content": []}));
     }
 }
+
+#[cfg(test)]
+#[path = "text_laws.rs"]
+mod text_laws;

@@ -97,10 +97,17 @@ impl Jira {
             body.insert("issuetype".into(), json!({ "name": first }));
         }
         body.insert("project".into(), json!({ "key": self.settings.project }));
+        // The journal's tag, in the create itself: no later write moves
+        // `updated` or shows as a change.
+        let tag = self.take_tag();
+        let mut req = json!({ "fields": body });
+        if let Some(t) = &tag {
+            req["properties"] = json!([{ "key": issue::PROPERTY, "value": { "write": t } }]);
+        }
         if !status.is_empty() && !m.statuses.contains(&status) {
             return Err(unknown("status", &status, m.statuses.iter().cloned()));
         }
-        let v = self.api.post(&format!("{}/issue", self.rest()), &json!({ "fields": body }))?;
+        let v = self.api.post(&format!("{}/issue", self.rest()), &req)?;
         let key = str_of(&v["key"]);
         // The workflow's first status may be the one wanted already.
         let made = self.issue_json(&key)?.ok_or_else(|| anyhow::anyhow!("Jira made {key} but does not show it"))?;

@@ -408,7 +408,7 @@ impl Tracker for Redmine {
         })
     }
 
-    fn find_write(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
+    fn find_write(&self, write: &WrittenBefore<'_>, _tag: &str, since: i64) -> TResult<Option<String>> {
         self.find(write, since)
     }
 

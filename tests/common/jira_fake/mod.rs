@@ -154,6 +154,26 @@ pub fn start(fake: Fake) -> Running {
     Running { url, state }
 }
 
+/// A sync's settings for the Jira at `url` (this fake, or a proxy in
+/// front of it), project SUP.
+#[allow(dead_code)] // not every test that runs the fake opens a backend itself
+pub fn settings(
+    url: &str,
+    flavour: postern::tracker::jira::Flavour,
+    auth: postern::tracker::jira::JiraAuth,
+) -> postern::tracker::jira::JiraSettings {
+    postern::tracker::jira::JiraSettings {
+        url: url.into(),
+        project: "SUP".into(),
+        flavour,
+        auth,
+        ca_file: None,
+        statuses: Default::default(),
+        priorities: Default::default(),
+        rescan_secs: 3600,
+    }
+}
+
 /// A Jira error answer.
 pub fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"errorMessages": [message], "errors": {}}))).into_response()
