@@ -25,6 +25,13 @@ fn jira(url: &str, cloud: bool) -> Jira {
     Jira::open(&jira_fake::settings(url, flavour, auth), &tempfile::tempdir().unwrap().keep(), "sync-1").unwrap()
 }
 
+/// Someone else in the same Jira, who makes the person's changes.
+fn alice(url: &str, cloud: bool) -> Jira {
+    let flavour = if cloud { Flavour::Cloud } else { Flavour::DataCenter };
+    let auth = JiraAuth::Basic { user: "alice@example.com".into(), secret: Password::Value("al1ce".into()) };
+    Jira::open(&jira_fake::settings(url, flavour, auth), &tempfile::tempdir().unwrap().keep(), "alice").unwrap()
+}
+
 const SYNC: Actor = Actor { user: "sync-user", origin: Some("sync-1"), via: None };
 
 fn fields(summary: &str, description: &str) -> IssueFields {
@@ -127,4 +134,121 @@ fn data_center_holds_wiki_markup_and_cloud_adf_and_both_read_back_unchanged() {
         assert_eq!(doc["content"][1]["type"], "orderedList");
     }
     assert_eq!(j.issue(&key).unwrap().unwrap().fields.description, TEXT);
+}
+
+/// Each flavour: a poll finds any number of changed issues in one call (the
+/// search brings them whole); a comment or a summary postern writes costs
+/// its own call and no read, and is no news to the next poll.
+fn one_call_per_poll(cloud: bool) {
+    use postern::protocol::FieldChanges;
+    use postern::tracker::ChangeKind;
+    let fake = jira_fake::start(Fake::new(cloud, "SUP"));
+    let j = jira(&fake.url, cloud);
+    let person = alice(&fake.url, cloud);
+    let alice = Actor::person("alice");
+    let keys: Vec<String> =
+        (0..5).map(|n| person.create_issue("SUP", &fields(&format!("issue {n}"), ""), alice).unwrap()).collect();
+    let calls = || fake.state.lock().unwrap().calls;
+    let mut cursor = j.changes_since("SUP", "", 100).unwrap().next;
+    for (n, k) in keys.iter().enumerate() {
+        let f = FieldChanges { summary: Some(format!("edited {n}")), ..Default::default() };
+        person.update_issue(k, &f, alice).unwrap();
+    }
+    person.add_comment(&keys[0], "a note", None, alice).unwrap();
+    let before = calls();
+    let page = j.changes_since("SUP", &cursor, 100).unwrap();
+    assert_eq!(calls() - before, 1, "one search, no read per issue");
+    assert!(page.done, "all there is came in one page");
+    let edits = page
+        .changes
+        .iter()
+        .filter(|c| matches!(&c.kind, ChangeKind::IssueUpdated { fields } if fields.summary.is_some()));
+    assert_eq!(edits.count(), 5, "{:?}", page.changes);
+    assert!(page.changes.iter().any(|c| matches!(&c.kind, ChangeKind::CommentAdded { .. })), "{:?}", page.changes);
+    j.collected(&page.next).unwrap();
+    cursor = page.next;
+
+    let before = calls();
+    j.add_comment(&keys[1], "from the partner", None, SYNC).unwrap();
+    let f = FieldChanges { summary: Some("from the partner".into()), ..Default::default() };
+    j.update_issue(&keys[2], &f, SYNC).unwrap();
+    assert_eq!(calls() - before, 2, "a comment and a summary: one call each, no read after");
+    let before = calls();
+    let page = j.changes_since("SUP", &cursor, 100).unwrap();
+    assert_eq!(calls() - before, 1);
+    assert_eq!(page.changes, [], "what postern wrote is no news");
+}
+
+#[test]
+fn a_poll_is_one_call_on_jira_cloud() {
+    one_call_per_poll(true);
+}
+
+#[test]
+fn a_poll_is_one_call_on_jira_data_center() {
+    one_call_per_poll(false);
+}
+
+/// Cloud's search may list an issue as it was before the last change read:
+/// such a copy is no news (it would undo that change on the partner's side).
+#[test]
+fn a_search_copy_older_than_what_was_read_is_no_news() {
+    use postern::protocol::FieldChanges;
+    use postern::tracker::ChangeKind;
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let j = jira(&fake.url, true);
+    let person = alice(&fake.url, true);
+    let alice = Actor::person("alice");
+    let key = person.create_issue("SUP", &fields("first", ""), alice).unwrap();
+    let summary = |s: &str| FieldChanges { summary: Some(s.into()), ..Default::default() };
+    let mut cursor = j.changes_since("SUP", "", 100).unwrap().next;
+    let mut poll = || {
+        let page = j.changes_since("SUP", &cursor, 100).unwrap();
+        j.collected(&page.next).unwrap();
+        cursor = page.next;
+        let summaries: Vec<String> = page
+            .changes
+            .into_iter()
+            .filter_map(|c| match c.kind {
+                ChangeKind::IssueUpdated { fields } => fields.summary,
+                _ => None,
+            })
+            .collect();
+        summaries
+    };
+    let first = jira_fake::issues::search_copy(&fake.state.lock().unwrap(), &key);
+    person.update_issue(&key, &summary("second"), alice).unwrap();
+    assert_eq!(poll(), ["second"]);
+    // The index falls behind, to before "second", while "third" is made.
+    fake.state.lock().unwrap().stale.insert(key.clone(), first);
+    person.update_issue(&key, &summary("third"), alice).unwrap();
+    assert_eq!(poll(), Vec::<String>::new(), "the old copy brings nothing back");
+    fake.state.lock().unwrap().stale.clear();
+    assert_eq!(poll(), ["third"]);
+}
+
+/// After a burst, polls stop listing it once Jira's clock has moved on: a
+/// window reaches back a minute before the last search, by Jira's `Date`.
+#[test]
+fn idle_polls_after_a_burst_list_nothing_once_it_is_past() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let j = jira(&fake.url, true);
+    let person = alice(&fake.url, true);
+    let mut cursor = j.changes_since("SUP", "", 100).unwrap().next;
+    for n in 0..30 {
+        person.create_issue("SUP", &fields(&format!("burst {n}"), ""), Actor::person("alice")).unwrap();
+    }
+    let found = || fake.state.lock().unwrap().last_found.load(std::sync::atomic::Ordering::Relaxed);
+    let mut poll = || {
+        let page = j.changes_since("SUP", &cursor, 100).unwrap();
+        j.collected(&page.next).unwrap();
+        cursor = page.next;
+        page.changes.len()
+    };
+    assert_eq!(poll(), 30);
+    assert_eq!(found(), 30);
+    fake.state.lock().unwrap().clock_offset_ms += 3 * 60_000;
+    poll(); // Jira's clock moved on: from it the next window starts
+    assert_eq!(poll(), 0);
+    assert_eq!(found(), 0, "the burst is no longer listed");
 }

@@ -80,6 +80,7 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
         if page.changes.is_empty() {
             break;
         }
+        let done = page.done;
         for row in page.changes {
             let Some(via) = passes(sync, partner, own, &row) else {
                 continue;
@@ -108,6 +109,9 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
                     None => enqueued += batch.add(&tx, &sync.id, now, change, (&row.issue_key, row.at), &via)?,
                 }
             }
+        }
+        if done {
+            break;
         }
     }
     if dry.is_some() {

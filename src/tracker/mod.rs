@@ -181,6 +181,10 @@ pub enum WrittenBefore<'a> {
 pub struct ChangePage {
     pub changes: Vec<ChangeRecord>,
     pub next: String,
+    /// All there is now was read: no need to ask again until the next
+    /// poll (a remote tracker's read costs calls; an empty page says the
+    /// same).
+    pub done: bool,
 }
 
 /// One change of an issue, as the tracker reports it.

@@ -29,6 +29,8 @@ pub struct Api {
     base: String,
     auth: JiraAuth,
     throttled: std::sync::atomic::AtomicU64,
+    /// Jira's clock at its last answer (its `Date`), ms; 0: not known.
+    server_ms: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Api {
@@ -46,7 +48,13 @@ pub struct Answer {
 impl Api {
     pub fn new(s: &JiraSettings) -> Result<Self> {
         let agent = http::agent(s.ca_file.as_deref(), TIMEOUT)?;
-        Ok(Api { agent, base: s.base().to_string(), auth: s.auth.clone(), throttled: Default::default() })
+        Ok(Api {
+            agent,
+            base: s.base().to_string(),
+            auth: s.auth.clone(),
+            throttled: Default::default(),
+            server_ms: Default::default(),
+        })
     }
 
     /// The `Authorization` header, the secret read from its source now (a
@@ -118,7 +126,16 @@ impl Api {
             _ => return Err(anyhow::anyhow!("{method} without a body").into()),
         };
         let mut resp = result.map_err(|e| unreachable(method, path, &e))?;
+        let date = resp.headers().get("date").and_then(|v| v.to_str().ok());
+        if let Some(t) = date.and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok()) {
+            self.server_ms.store(t.timestamp_millis(), std::sync::atomic::Ordering::Relaxed);
+        }
         answer(method, path, &mut resp)
+    }
+
+    /// Jira's clock at its last answer, when it said (`Date`).
+    pub fn server_now(&self) -> Option<i64> {
+        Some(self.server_ms.load(std::sync::atomic::Ordering::Relaxed)).filter(|t| *t > 0)
     }
 
     /// GET returning JSON; any status but 2xx is an error.

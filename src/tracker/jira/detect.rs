@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::issue::is_sync_user;
 use super::jql::{updated_since, Cursor};
 use super::meta::{str_of, Meta};
-use super::read::item_sets;
+use super::read::{item_sets, Found};
 use super::Jira;
 use crate::tracker::remote::diff::{changed, diff, Who};
 use crate::tracker::remote::state::Seen;
@@ -49,33 +49,43 @@ impl Who for History<'_> {
 
 /// A new sync starts now: what is there is known.
 fn start(j: &Jira) -> TResult<String> {
-    let mut c = Cursor { t: crate::store::now_ms(), ..Default::default() };
-    c.full = c.t;
     let m = j.meta()?;
-    for (id, key, updated) in j.search_all(&updated_since(&j.settings.project, &c.window(m.time_zone)), &[])? {
-        if let Some(v) = j.issue_json(&key)? {
-            j.state.written(&j.full(&v)?)?;
-        }
-        c.read(&id, updated);
+    // Jira's clock where it said (JQL windows are in its time).
+    let now = j.api.server_now().unwrap_or_else(crate::store::now_ms);
+    let mut c = Cursor { t: now, full: crate::store::now_ms(), ..Default::default() };
+    for found in j.search_all(&updated_since(&j.settings.project, &c.window(m.time_zone)), &[], true)? {
+        j.state.written(&j.full(&found.v)?)?;
+        c.read(&found.id, found.updated);
     }
-    c.t = c.t.max(crate::store::now_ms());
+    c.t = c.t.max(now);
     Ok(serde_json::to_string(&c)?)
 }
 
 pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
     if cursor.is_empty() {
-        return Ok(ChangePage { changes: Vec::new(), next: start(j)? });
+        return Ok(ChangePage { changes: Vec::new(), next: start(j)?, done: true });
     }
     let m = j.meta()?;
     let mut c = Cursor::parse(cursor);
     let now = crate::store::now_ms();
     let full = now - c.full >= j.settings.rescan_secs as i64 * 1000;
     let written: Vec<String> = std::mem::take(&mut *j.written_ids.lock().expect("lock"));
-    let listed = j.search_all(&updated_since(&j.settings.project, &c.window(m.time_zone)), &written)?;
-    let mut keys: Vec<(String, Option<(String, i64)>)> = Vec::new();
-    for (id, key, updated) in listed {
-        if full || c.is_new(&id, updated) {
-            keys.push((key, Some((id, updated))));
+    // The search brings each issue whole: no call per issue.
+    let listed = j.search_all(&updated_since(&j.settings.project, &c.window(m.time_zone)), &written, true)?;
+    // What was updated a minute before Jira's clock showed when it was
+    // searched is listed by now: the next window need not go back further
+    // (else a burst long past is listed again at every poll).
+    if let Some(server) = j.api.server_now() {
+        c.t = c.t.max(server - super::jql::OVERLAP_MS);
+    }
+    let mut keys: Vec<(String, Option<Found>)> = Vec::new();
+    for found in listed {
+        // Cloud's search may lag: a copy no newer than what was read is no news.
+        let older = j.state.get(&found.key)?.is_some_and(|s| s.updated_at >= found.updated);
+        if older && !full {
+            c.read(&found.id, found.updated);
+        } else if full || c.is_new(&found.id, found.updated) {
+            keys.push((found.key.clone(), Some(found)));
         }
     }
     if full {
@@ -88,8 +98,12 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
     }
     let mut changes = Vec::new();
     for (key, listed) in keys {
-        let Some(v) = j.issue_json(&key)? else {
-            continue; // deleted, or moved out of the project since
+        let v = match &listed {
+            Some(found) if !full => found.v.clone(),
+            _ => match j.issue_json(&key)? {
+                Some(v) => v,
+                None => continue, // deleted, or moved out of the project since
+            },
         };
         let (issue, listed_comments) = j.full_with(&v, false)?;
         let comments = listed_comments.iter().map(|x| (str_of(&x["id"]), is_sync_user(&x["author"], m))).collect();
@@ -112,13 +126,14 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
         let mut seen = Seen::of(&issue);
         seen.ours = changed(before.as_ref(), &seen, false);
         j.state.staged.lock().expect("lock").insert(key.clone(), seen);
-        if let Some((id, updated)) = listed {
-            c.read(&id, updated);
+        if let Some(found) = listed {
+            c.read(&found.id, found.updated);
         }
     }
     let next = serde_json::to_string(&c)?;
     for ch in &mut changes {
         ch.cursor = next.clone();
     }
-    Ok(ChangePage { changes, next })
+    // Each read lists all that moved since the cursor.
+    Ok(ChangePage { changes, next, done: true })
 }

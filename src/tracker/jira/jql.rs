@@ -16,7 +16,8 @@ pub const OVERLAP_MS: i64 = 60_000;
 /// Where reading goes on.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
-    /// The newest `updated` read (ms).
+    /// The newest `updated` read, or Jira's clock a minute before the last
+    /// search when later (ms).
     pub t: i64,
     /// Issues read in the overlap window: id → the `updated` read.
     #[serde(default)]

@@ -56,9 +56,17 @@ pub struct Jira {
     /// The journal's tag for the next issue, comment or worklog added: it
     /// goes into the same request as postern's property (`write`).
     next_tag: Mutex<Option<String>>,
+    /// Issue key → id, as read (`reconcileIssues` takes ids).
+    ids: Mutex<HashMap<String, String>>,
 }
 
 impl Jira {
+    /// Issue `v` was read: its id is known.
+    fn read_id(&self, v: &serde_json::Value) {
+        let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        ids.insert(str_of(&v["key"]), str_of(&v["id"]));
+    }
+
     /// The journal's tag for this write, once.
     pub(super) fn take_tag(&self) -> Option<String> {
         self.next_tag.lock().unwrap_or_else(|e| e.into_inner()).take()
@@ -76,6 +84,7 @@ impl Jira {
             state: State::new(&home.join("trackers").join(format!("jira-{sync_id}.db"))),
             written_ids: Mutex::new(Vec::new()),
             next_tag: Mutex::new(None),
+            ids: Mutex::new(HashMap::new()),
         })
     }
 
@@ -140,6 +149,14 @@ impl Jira {
     /// What postern just wrote to issue `key`: remembered, never reported
     /// (and only that: a person's change made meanwhile stays news).
     fn wrote(&self, key: &str, what: Wrote<'_>) -> TResult<()> {
+        // Known as written: no read (the next search brings the issue).
+        let id = self.ids.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned();
+        if let Some(id) = id {
+            if self.state.written_known(key, &what)? {
+                self.written_ids.lock().expect("lock").push(id);
+                return Ok(());
+            }
+        }
         match self.issue_json(key)? {
             Some(v) => self.remember(&v, what),
             None => Ok(()),
@@ -181,7 +198,7 @@ impl Tracker for Jira {
 
     fn issue_keys(&self, _project: &str) -> TResult<Vec<String>> {
         let jql = format!("project = \"{}\" ORDER BY created ASC, key ASC", self.settings.project);
-        Ok(self.search_all(&jql, &[])?.into_iter().map(|(_, key, _)| key).collect())
+        Ok(self.search_all(&jql, &[], false)?.into_iter().map(|f| f.key).collect())
     }
 
     fn issue(&self, key: &str) -> TResult<Option<Issue>> {
@@ -216,18 +233,18 @@ impl Tracker for Jira {
         _actor: Actor<'_>,
     ) -> TResult<String> {
         let id = self.comment_add(key, body, origin)?;
-        self.wrote(key, Wrote::Comment(&id))?;
+        self.wrote(key, Wrote::Comment(&id, Some(body)))?;
         Ok(id)
     }
 
     fn edit_comment(&self, key: &str, comment: &str, body: &str, _actor: Actor<'_>) -> TResult<()> {
         self.comment_edit(key, comment, body)?;
-        self.wrote(key, Wrote::Comment(comment))
+        self.wrote(key, Wrote::Comment(comment, Some(body)))
     }
 
     fn delete_comment(&self, key: &str, comment: &str, _actor: Actor<'_>) -> TResult<()> {
         self.comment_delete(key, comment)?;
-        self.wrote(key, Wrote::Comment(comment))
+        self.wrote(key, Wrote::Comment(comment, None))
     }
 
     fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
@@ -308,8 +325,9 @@ impl Tracker for Jira {
                     self.settings.project,
                     jql::jql_time(since - jql::OVERLAP_MS, m.time_zone)
                 );
-                for (_, key, _) in self.search_all(&jql, &[])? {
-                    if let Some(v) = self.issue_json(&key)? {
+                for found in self.search_all(&jql, &[], true)? {
+                    let (key, v) = (found.key, found.v);
+                    {
                         let f = &v["fields"];
                         let mark = v["properties"][PROPERTY]["write"].as_str();
                         let ours = issue::is_sync_user(&f["creator"], m) && after(&f["created"]);

@@ -12,7 +12,16 @@ use crate::tracker::{Issue, TResult};
 
 /// One page of search results: `(id, key, updated ms)`, and where the next
 /// page starts (`None`: the last page).
-pub type Page = (Vec<(String, String, i64)>, Option<String>);
+pub type Page = (Vec<Found>, Option<String>);
+
+/// An issue a search found: its id, key, `updated` (ms) and, when the
+/// search asked for whole issues, the issue as `issue_json` reads it.
+pub struct Found {
+    pub id: String,
+    pub key: String,
+    pub updated: i64,
+    pub v: Value,
+}
 
 impl Jira {
     pub(super) fn rest(&self) -> &'static str {
@@ -34,7 +43,11 @@ impl Jira {
             issue::fields_param(m)
         );
         let v = self.api.get_opt(&path)?;
-        Ok(v.filter(|v| v["fields"]["project"]["key"].as_str() == Some(self.settings.project.as_str())))
+        let v = v.filter(|v| v["fields"]["project"]["key"].as_str() == Some(self.settings.project.as_str()));
+        if let Some(v) = &v {
+            self.read_id(v);
+        }
+        Ok(v)
     }
 
     /// Every item of a paged list (`startAt`/`maxResults`, items under
@@ -140,27 +153,37 @@ impl Jira {
         Ok(histories)
     }
 
-    /// One page of a JQL search, oldest `updated` first.
-    pub(super) fn search(&self, jql: &str, page: Option<&str>, reconcile: &[String]) -> TResult<Page> {
-        let rows = |v: &Value| -> Vec<(String, String, i64)> {
+    /// One page of a JQL search, oldest `updated` first. `whole`: with each
+    /// issue as `issue_json` reads it (fields, postern's property, the
+    /// history), so that finding what changed takes no call per issue.
+    pub(super) fn search(&self, jql: &str, page: Option<&str>, reconcile: &[String], whole: bool) -> TResult<Page> {
+        let rows = |v: &Value| -> Vec<Found> {
             v["issues"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|i| {
-                    let updated =
-                        super::jql::ms(i["fields"]["updated"].as_str().unwrap_or_default()).unwrap_or_default();
-                    (str_of(&i["id"]), str_of(&i["key"]), updated)
+                .inspect(|i| self.read_id(i))
+                .map(|i| Found {
+                    id: str_of(&i["id"]),
+                    key: str_of(&i["key"]),
+                    updated: super::jql::ms(i["fields"]["updated"].as_str().unwrap_or_default()).unwrap_or_default(),
+                    v: if whole { i.clone() } else { Value::Null },
                 })
                 .collect()
         };
+        let fields = if whole { issue::fields_param(self.meta()?) } else { "updated".to_string() };
         match self.settings.flavour {
             Flavour::Cloud => {
-                let mut body = json!({"jql": jql, "fields": ["updated"], "maxResults": 100});
+                let mut body = json!({"jql": jql, "fields": fields.split(',').collect::<Vec<_>>(), "maxResults": 100});
+                if whole {
+                    body["properties"] = json!([PROPERTY]);
+                    body["expand"] = json!("changelog");
+                }
                 if let Some(p) = page {
                     body["nextPageToken"] = json!(p);
                 }
-                let ids: Vec<i64> = reconcile.iter().filter_map(|i| i.parse().ok()).collect();
+                // Jira takes up to 50: the newest writes.
+                let ids: Vec<i64> = reconcile.iter().rev().take(50).filter_map(|i| i.parse().ok()).collect();
                 if !ids.is_empty() {
                     body["reconcileIssues"] = json!(ids);
                 }
@@ -170,8 +193,9 @@ impl Jira {
             }
             Flavour::DataCenter => {
                 let start: usize = page.and_then(|p| p.parse().ok()).unwrap_or(0);
+                let whole = if whole { format!("&properties={PROPERTY}&expand=changelog") } else { String::new() };
                 let v = self.api.get(&format!(
-                    "/rest/api/2/search?jql={}&fields=updated&startAt={start}&maxResults=100",
+                    "/rest/api/2/search?jql={}&fields={fields}{whole}&startAt={start}&maxResults=100",
                     encode(jql)
                 ))?;
                 let got = rows(&v);
@@ -182,12 +206,12 @@ impl Jira {
         }
     }
 
-    /// Every issue a JQL search finds.
-    pub(super) fn search_all(&self, jql: &str, reconcile: &[String]) -> TResult<Vec<(String, String, i64)>> {
+    /// Every issue a JQL search finds (`whole`: see `search`).
+    pub(super) fn search_all(&self, jql: &str, reconcile: &[String], whole: bool) -> TResult<Vec<Found>> {
         let mut out = Vec::new();
         let mut page: Option<String> = None;
         loop {
-            let (rows, next) = self.search(jql, page.as_deref(), reconcile)?;
+            let (rows, next) = self.search(jql, page.as_deref(), reconcile, whole)?;
             out.extend(rows);
             match next {
                 Some(n) => page = Some(n),

@@ -74,7 +74,7 @@ fn updated_since(r: &Redmine, since: i64) -> TResult<(Vec<(String, i64)>, i64)> 
 
 pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> {
     if cursor.is_empty() {
-        return Ok(ChangePage { changes: Vec::new(), next: start(r)? });
+        return Ok(ChangePage { changes: Vec::new(), next: start(r)?, done: true });
     }
     let mut c = parse(cursor);
     let now = crate::store::now_ms();
@@ -166,7 +166,8 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
     for ch in &mut changes {
         ch.cursor = next.clone();
     }
-    Ok(ChangePage { changes, next })
+    // Each read lists all that moved since the cursor.
+    Ok(ChangePage { changes, next, done: true })
 }
 
 /// Who wrote what, from an issue's journals and authors.

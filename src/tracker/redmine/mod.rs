@@ -317,7 +317,7 @@ impl Tracker for Redmine {
         let after = self.must_issue(key)?;
         let id = issue::newest_journal(&after, self.meta()?.user_id, &notes)
             .ok_or_else(|| anyhow::anyhow!("Redmine took the note on issue {key} but does not list it"))?;
-        self.state.written_part(&self.full(&after)?, Wrote::Comment(&id))?;
+        self.state.written_part(&self.full(&after)?, Wrote::Comment(&id, Some(body)))?;
         Ok(id)
     }
 
@@ -328,7 +328,7 @@ impl Tracker for Redmine {
         let author = issue::on_behalf_of(journal, self.meta()?);
         let notes = issue::notes_for(body, author.as_deref());
         self.api.put(&format!("/journals/{comment}.json"), &json!({"journal": {"notes": notes}}))?;
-        self.written(key, Wrote::Comment(comment), None)
+        self.written(key, Wrote::Comment(comment, Some(body)), None)
     }
 
     fn delete_comment(&self, key: &str, comment: &str, _actor: Actor<'_>) -> TResult<()> {
@@ -338,7 +338,7 @@ impl Tracker for Redmine {
         }
         // Redmine has no DELETE for journals: emptied notes delete it.
         self.api.put(&format!("/journals/{comment}.json"), &json!({"journal": {"notes": ""}}))?;
-        self.written(key, Wrote::Comment(comment), None)
+        self.written(key, Wrote::Comment(comment, None), None)
     }
 
     fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {

@@ -25,7 +25,8 @@ pub enum Wrote<'a> {
     /// The issue itself: made by postern, all of it is postern's.
     Issue,
     Fields(&'a FieldChanges),
-    Comment(&'a str),
+    /// A comment's id, and its text as postern left it (`None`: deleted).
+    Comment(&'a str, Option<&'a str>),
     Attachment(&'a str),
     Worklog(&'a str),
 }
@@ -169,7 +170,7 @@ impl State {
         match what {
             Wrote::Issue => return self.written(i),
             Wrote::Fields(f) => copy_fields(&mut now.fields, &i.fields, f),
-            Wrote::Comment(id) => match i.comments.iter().find(|c| c.id == id) {
+            Wrote::Comment(id, _) => match i.comments.iter().find(|c| c.id == id) {
                 Some(c) => drop(now.comments.insert(id.into(), c.body.clone())),
                 None => drop(now.comments.remove(id)),
             },
@@ -192,6 +193,33 @@ impl State {
             }
         }
         self.put(&i.key, &now)
+    }
+
+    /// What postern just wrote, kept without reading the issue again,
+    /// where what the tracker holds reads back as written (the summary,
+    /// the description and a comment's text: each dialect's round trip).
+    /// False (nothing kept): read the issue, and use `written_part`.
+    pub fn written_known(&self, key: &str, what: &Wrote<'_>) -> TResult<bool> {
+        let Some(mut now) = self.get(key)? else {
+            return Ok(false);
+        };
+        let text = |t: &str| t.replace("\r\n", "\n");
+        match what {
+            Wrote::Fields(f) if f.names().iter().all(|n| matches!(*n, "summary" | "description")) => {
+                if let Some(s) = &f.summary {
+                    now.fields.summary = s.clone();
+                }
+                if let Some(d) = &f.description {
+                    now.fields.description = text(d);
+                }
+            }
+            Wrote::Comment(id, Some(body)) => drop(now.comments.insert(id.to_string(), text(body))),
+            Wrote::Comment(id, None) => drop(now.comments.remove(*id)),
+            _ => return Ok(false),
+        }
+        self.staged.lock().expect("lock").remove(key);
+        self.put(key, &now)?;
+        Ok(true)
     }
 
     /// Whether worklog `id` of `key` is as postern last wrote it, at `fp`.

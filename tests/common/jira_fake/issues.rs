@@ -204,32 +204,52 @@ pub async fn read(State(s): State<Shared>, Path((v, key)): Path<(String, String)
     let user = signed_in!(s, h, v);
     let f = s.lock().unwrap();
     let Some(i) = f.issue(&key) else { return no_issue() };
-    let changelog = q.get("expand").is_some_and(|e| e.contains("changelog"));
-    let mut out = issue_json(&f, i, user, changelog && !f.cloud);
+    let wanted = |name: &str| q.get(name).map(|v| v.split(',').collect::<Vec<_>>());
+    Json(view(
+        &f,
+        i,
+        user,
+        wanted("fields"),
+        wanted("expand").unwrap_or_default().contains(&"changelog"),
+        wanted("properties"),
+    ))
+    .into_response()
+}
+
+/// An issue as Jira shows it: the fields asked for (all: `None`), its
+/// history when expanded, the issue properties asked for.
+fn view(
+    f: &Fake,
+    i: &Issue,
+    user: usize,
+    fields: Option<Vec<&str>>,
+    changelog: bool,
+    properties: Option<Vec<&str>>,
+) -> Value {
+    let mut out = issue_json(f, i, user, changelog && !f.cloud);
     if changelog && f.cloud {
         // Cloud stops at 40 histories here: the rest is read from /changelog.
-        let h: Vec<Value> = i.histories.iter().take(40).map(|h| history_json(&f, h, user)).collect();
+        let h: Vec<Value> = i.histories.iter().take(40).map(|h| history_json(f, h, user)).collect();
         out["changelog"] = json!({"startAt": 0, "maxResults": 40, "total": i.histories.len(), "histories": h});
     }
     // The first page of comments (20 here) and worklogs (20), without
     // their properties, as Jira lists them in an issue.
-    let comments: Vec<Value> = i.comments.iter().take(20).map(|c| comment_json(&f, c, user, false)).collect();
+    let comments: Vec<Value> = i.comments.iter().take(20).map(|c| comment_json(f, c, user, false)).collect();
     out["fields"]["comment"] = json!({"comments": comments, "maxResults": 20, "total": i.comments.len(), "startAt": 0});
-    let worklogs: Vec<Value> = i.worklogs.iter().take(20).map(|w| worklog_json(&f, w, i.id, user, false)).collect();
+    let worklogs: Vec<Value> = i.worklogs.iter().take(20).map(|w| worklog_json(f, w, i.id, user, false)).collect();
     out["fields"]["worklog"] = json!({"worklogs": worklogs, "maxResults": 20, "total": i.worklogs.len(), "startAt": 0});
-    if let Some(wanted) = q.get("fields") {
-        let keep: Vec<&str> = wanted.split(',').collect();
+    if let Some(keep) = fields {
         if let Some(o) = out["fields"].as_object_mut() {
             o.retain(|k, _| keep.contains(&k.as_str()) || keep.contains(&"*all"));
         }
     }
     // Issue properties asked for come with the issue.
-    if let Some(names) = q.get("properties") {
+    if let Some(names) = properties {
         let props: Map<String, Value> =
-            names.split(',').filter_map(|n| Some((n.to_string(), i.properties.get(n)?.clone()))).collect();
+            names.into_iter().filter_map(|n| Some((n.to_string(), i.properties.get(n)?.clone()))).collect();
         out["properties"] = Value::Object(props);
     }
-    Json(out).into_response()
+    out
 }
 
 pub async fn edit(
@@ -658,8 +678,41 @@ fn visible(f: &Fake, i: &Issue, reconcile: &[String]) -> bool {
     f.search_lag_ms == 0 || i.updated <= f.now() - f.search_lag_ms || reconcile.contains(&i.id.to_string())
 }
 
-fn search_row(f: &Fake, i: &Issue, user: usize) -> Value {
-    json!({"id": i.id.to_string(), "key": i.key, "fields": {"updated": f.time(i.updated, user)}})
+/// Issue `key` as a search for the whole of it lists it (for `stale`).
+#[allow(dead_code)] // for the tests of a lagging index only
+pub fn search_copy(f: &Fake, key: &str) -> Value {
+    let asked = json!({"fields": ["*all"], "expand": "changelog", "properties": ["postern"]});
+    search_row(f, f.issue(key).expect("an issue of the fake"), 0, &asked)
+}
+
+/// An issue as a search lists it: the fields, history and properties the
+/// search asked for (`fields`, `expand`, `properties`), or its stale copy.
+fn search_row(f: &Fake, i: &Issue, user: usize, asked: &Value) -> Value {
+    if let Some(copy) = f.stale.get(&i.key) {
+        return copy.clone();
+    }
+    let list = |v: &Value| -> Option<Vec<String>> {
+        match v {
+            Value::Array(a) => Some(a.iter().filter_map(|x| x.as_str().map(String::from)).collect()),
+            Value::String(s) => Some(s.split(',').map(String::from).collect()),
+            _ => None,
+        }
+    };
+    let fields = list(&asked["fields"]).unwrap_or_else(|| vec!["updated".into()]);
+    let properties = list(&asked["properties"]);
+    let changelog = list(&asked["expand"]).is_some_and(|e| e.iter().any(|x| x == "changelog"));
+    let mut out = view(
+        f,
+        i,
+        user,
+        Some(fields.iter().map(String::as_str).collect()),
+        changelog,
+        properties.as_ref().map(|p| p.iter().map(String::as_str).collect()),
+    );
+    if let Some(o) = out.as_object_mut() {
+        o.retain(|k, _| matches!(k.as_str(), "id" | "key" | "self" | "fields" | "changelog" | "properties" | "expand"));
+    }
+    out
 }
 
 pub async fn search_jql(State(s): State<Shared>, h: HeaderMap, Json(body): Json<Value>) -> Response {
@@ -674,10 +727,11 @@ pub async fn search_jql(State(s): State<Shared>, h: HeaderMap, Json(body): Json<
         Ok(list) => list.into_iter().filter(|i| visible(&f, i, &reconcile)).collect::<Vec<_>>(),
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
+    f.last_found.store(found.len(), std::sync::atomic::Ordering::Relaxed);
     let start: usize =
         body["nextPageToken"].as_str().and_then(|t| t.strip_prefix("page-")).and_then(|t| t.parse().ok()).unwrap_or(0);
     let max = body["maxResults"].as_u64().unwrap_or(50).min(100) as usize;
-    let rows: Vec<Value> = found.iter().skip(start).take(max).map(|i| search_row(&f, i, user)).collect();
+    let rows: Vec<Value> = found.iter().skip(start).take(max).map(|i| search_row(&f, i, user, &body)).collect();
     let mut out = json!({"issues": rows, "isLast": start + max >= found.len()});
     if start + max < found.len() {
         out["nextPageToken"] = json!(format!("page-{}", start + max));
@@ -698,6 +752,8 @@ pub async fn search_v2(State(s): State<Shared>, q: Q, h: HeaderMap) -> Response 
         Ok(list) => list,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
-    let list = found.iter().map(|i| search_row(&f, i, user)).collect();
+    f.last_found.store(found.len(), std::sync::atomic::Ordering::Relaxed);
+    let asked = json!({"fields": q.get("fields"), "expand": q.get("expand"), "properties": q.get("properties")});
+    let list = found.iter().map(|i| search_row(&f, i, user, &asked)).collect();
     Json(page(list, &q, "issues", false)).into_response()
 }

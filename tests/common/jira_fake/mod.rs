@@ -56,6 +56,10 @@ pub struct Fake {
     pub base_url: String,
     /// Every call takes this long (a slow Jira).
     pub delay_ms: u64,
+    /// Issue key → the copy searches list in its place (an index behind).
+    pub stale: BTreeMap<String, Value>,
+    /// How many issues the last search found.
+    pub last_found: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// `Basic base64(sync@example.com:t0ken)`: the sync user (user 0).
@@ -94,6 +98,8 @@ impl Fake {
             reconciled: Vec::new(),
             base_url: String::new(),
             delay_ms: 0,
+            stale: BTreeMap::new(),
+            last_found: Default::default(),
         }
     }
 }
@@ -139,7 +145,8 @@ pub fn start(fake: Fake) -> Running {
         .route("/secure/attachment/{id}/{name}", get(issues::secure_attachment))
         .route("/rest/api/3/search/jql", post(issues::search_jql))
         .route("/rest/api/2/search", get(issues::search_v2))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .layer(axum::middleware::map_response_with_state(state.clone(), date_header));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -172,6 +179,16 @@ pub fn settings(
         priorities: Default::default(),
         rescan_secs: 3600,
     }
+}
+
+/// Every answer says the fake's time (`Date`), as Jira's do.
+async fn date_header(State(s): State<Shared>, mut res: Response) -> Response {
+    let now = s.lock().unwrap().now();
+    let t = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default();
+    if let Ok(v) = t.format("%a, %d %b %Y %H:%M:%S GMT").to_string().parse() {
+        res.headers_mut().insert(axum::http::header::DATE, v);
+    }
+    res
 }
 
 /// A Jira error answer.
