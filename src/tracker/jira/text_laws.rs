@@ -24,6 +24,11 @@ fn line() -> impl Strategy<Value = String> {
         Just("# ".to_string()),
         Just("> ".to_string()),
         Just("é".to_string()),
+        Just(":)".to_string()),
+        Just("(on)".to_string()),
+        Just("&lt;".to_string()),
+        Just("&#92;".to_string()),
+        Just("\t".to_string()),
     ];
     prop::collection::vec(piece, 0..8).prop_map(|p| p.concat())
 }
@@ -83,6 +88,14 @@ fn wiki() -> impl Strategy<Value = String> {
         Just("|".to_string()),
         Just("||".to_string()),
         Just("&#92;".to_string()),
+        Just("&#123;".to_string()),
+        Just("&lt;".to_string()),
+        Just(":)".to_string()),
+        Just("(y)".to_string()),
+        Just("\\.".to_string()),
+        Just("  * ".to_string()),
+        Just("{{{}".to_string()),
+        Just("{}}}".to_string()),
     ];
     prop::collection::vec(token, 0..20).prop_map(|t| t.concat())
 }

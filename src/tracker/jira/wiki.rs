@@ -9,13 +9,18 @@
 //! | `> ` lines | `bq. ` (one line), `{quote}` … `{quote}` |
 //! | a code fence, with a language | `{code:lang}` … `{code}`; `{noformat}` without (or `{code}` when it holds `{noformat}`) |
 //! | `---` | `----` |
-//! | `` `x` ``, `**x**`, `*x*` | `{{x}}`, `*x*`, `_x_` (`{*}x{*}` inside a word) |
+//! | `` `x` ``, `**x**`, `*x*` | `{{x}}`, `*x*`, `_x_` (`{{{}x{}}}`, `{*}x{*}`, `{_}x{_}` inside a word) |
 //! | `[x](url)`, a bare `https://…` | `[x\|url]`, the same |
 //!
-//! Characters wiki markup would read as markup are escaped with a
-//! backslash where they could take effect; a backslash before punctuation
-//! is written `&#92;` (`\\` is a line break). Lists numbered from another
-//! number stay lines of text. What this writes reads back unchanged.
+//! Characters wiki markup would read as markup are escaped where they
+//! could take effect, as Jira's renderer reads them: a backslash before
+//! what it escapes (`*`, `_`, `-`, `[`, `|`, `!`, `#`, `(` of an emoticon,
+//! `:` of a smiley…), and entities where a backslash would show or not
+//! hold: `&#123;` and `&#125;` for braces (a `\{` still opens `{{`),
+//! `&#46;` for the dot of `h1.` or `bq.` at a line's start, `&#92;` for a
+//! backslash before punctuation (`\\` is a line break), `&amp;` for an
+//! `&` that would start an entity. Lists numbered from another number
+//! stay lines of text. What this writes reads back unchanged.
 
 use super::markdown::{blocks, spans, Block, Span};
 
@@ -73,27 +78,28 @@ fn inline(line: &str, own_line: bool) -> String {
             Span::Link(t, u) => t.len() + u.len() + 4,
         };
         let next = line[at + source_len..].chars().next();
-        let touching = out.chars().last().is_some_and(char::is_alphanumeric) || next.is_some_and(char::is_alphanumeric);
+        let touching = out.chars().next_back().is_some_and(word) || next.is_some_and(word);
         match span {
             Span::Plain(t) => escape_into(&mut out, t, own_line && at == 0, next),
             // As it is, unless it holds what reads as an escape or a tag.
-            Span::Url(u) if u.contains(['\\', '{', '}', '[', ']', '|']) || u.contains("&#") => {
+            Span::Url(u) if u.contains(['\\', '{', '}', '[', ']', '|']) || has_entity(u) => {
                 escape_into(&mut out, u, false, next)
             }
             Span::Url(u) => out.push_str(u),
-            Span::Code(t) => {
-                out.push_str("{{");
-                escape_into(&mut out, t, false, None);
-                out.push_str("}}");
-            }
-            Span::Strong(t) => mark(&mut out, t, if touching { "{*}" } else { "*" }),
-            Span::Em(t) => mark(&mut out, t, if touching { "{_}" } else { "_" }),
+            // `{{{}x{}}}` where a letter or digit touches it.
+            Span::Code(t) => mark(&mut out, t, if touching { ["{{{}", "{}}}"] } else { ["{{", "}}"] }),
+            Span::Strong(t) => mark(&mut out, t, if touching { ["{*}"; 2] } else { ["*"; 2] }),
+            Span::Em(t) => mark(&mut out, t, if touching { ["{_}"; 2] } else { ["_"; 2] }),
             // A target wiki markup cannot hold stays text.
             Span::Link(t, u) if u.contains(['{', '}', '[', ']', '|', '\\']) => {
                 escape_into(&mut out, &format!("[{t}]({u})"), false, next)
             }
             Span::Link(t, u) => {
                 out.push('[');
+                // Not a mention (`[~user]`) nor an attachment (`[^file]`).
+                if t.starts_with(['~', '^']) {
+                    out.push('\\');
+                }
                 out.push_str(&escaped(t));
                 out.push('|');
                 out.push_str(u);
@@ -105,10 +111,10 @@ fn inline(line: &str, own_line: bool) -> String {
     out
 }
 
-fn mark(out: &mut String, inner: &str, delimiter: &str) {
-    out.push_str(delimiter);
+fn mark(out: &mut String, inner: &str, [open, close]: [&str; 2]) {
+    out.push_str(open);
     out.push_str(&escaped(inner));
-    out.push_str(delimiter);
+    out.push_str(close);
 }
 
 /// Text standing alone (inside a mark or a link), escaped.
@@ -119,48 +125,116 @@ fn escaped(text: &str) -> String {
 }
 
 /// Plain text, escaped where wiki markup would read it as markup. `after`
-/// is the character after it in the line.
+/// is the character after it in the line. A backslash escape is undone
+/// by Jira only before [`ESCAPABLE`]; braces, a heading's dot, a literal
+/// backslash and an `&` that would start an entity are written as
+/// entities.
 fn escape_into(out: &mut String, text: &str, line_start: bool, after: Option<char>) {
     let chars: Vec<char> = text.chars().collect();
+    // Jira finds lists, headings and quotes after leading white space.
+    let lead = line_start.then(|| chars.iter().take_while(|c| c.is_whitespace()).count());
     for (k, &c) in chars.iter().enumerate() {
         let prev = out.chars().next_back();
         let next = chars.get(k + 1).copied().or(after);
-        let first = line_start && k == 0;
+        let rest = &chars[k..];
+        let entity = match c {
+            '{' => Some("&#123;"),
+            '}' => Some("&#125;"),
+            '\\' if next.is_none_or(|n| n.is_ascii_punctuation()) => Some("&#92;"),
+            '&' if entity_at(rest).is_some() => Some("&amp;"),
+            '.' if lead.is_some_and(|l| k == l + 2 && block_word(&chars[l..k])) => Some("&#46;"),
+            _ => None,
+        };
+        if let Some(e) = entity {
+            out.push_str(e);
+            continue;
+        }
         let escape = match c {
-            '{' | '}' | '[' | ']' | '|' => true,
-            '\\' => next.is_none_or(|n| n.is_ascii_punctuation()),
-            '&' => next == Some('#'),
+            '[' | ']' | '|' => true,
             '!' => next.is_some_and(|n| !n.is_whitespace()),
             '?' => next == Some('?'),
-            '*' | '#' | '-' if first => true,
+            '*' | '#' | '-' if lead == Some(k) => true,
             '*' | '_' => may_open(prev, next) || may_close(prev, next),
             '-' | '+' | '^' | '~' => may_open(prev, next) && chars[k + 1..].contains(&c),
-            '.' if line_start && k == 2 => is_heading(&chars[..2]) || chars[..2] == ['b', 'q'],
+            '(' => ICONS.iter().any(|i| starts(rest, i)),
+            ':' | ';' => {
+                SMILEYS.iter().any(|m| starts(rest, m) && !chars.get(k + 2).copied().or(after).is_some_and(word))
+            }
             _ => false,
         };
-        match (c, escape) {
-            ('\\', true) => out.push_str("&#92;"),
-            (c, true) => {
-                out.push('\\');
-                out.push(c);
-            }
-            (c, false) => out.push(c),
+        if escape {
+            out.push('\\');
         }
+        out.push(c);
     }
 }
 
-fn is_heading(two: &[char]) -> bool {
-    two[0] == 'h' && ('1'..='6').contains(&two[1])
+/// What Jira's backslash escapes (elsewhere the backslash shows).
+pub const ESCAPABLE: &str = "-#*_+?^~|%{}[]()!@";
+
+/// Jira's emoticons: `(y)` and the like anywhere, the smileys when no
+/// letter or digit follows (a backslash before them shows them as text).
+pub const ICONS: [&str; 18] = [
+    "(y)",
+    "(n)",
+    "(i)",
+    "(/)",
+    "(x)",
+    "(!)",
+    "(+)",
+    "(-)",
+    "(?)",
+    "(on)",
+    "(off)",
+    "(*)",
+    "(*r)",
+    "(*g)",
+    "(*b)",
+    "(*y)",
+    "(flag)",
+    "(flagoff)",
+];
+pub const SMILEYS: [&str; 5] = [":)", ":(", ":P", ":D", ";)"];
+
+pub fn starts(chars: &[char], pat: &str) -> bool {
+    pat.chars().enumerate().all(|(k, c)| chars.get(k) == Some(&c))
+}
+
+/// `h1`…`h6` or `bq`: what a dot makes a heading or a quote at a line's start.
+fn block_word(two: &[char]) -> bool {
+    matches!(two, ['h', '1'..='6'] | ['b', 'q'])
+}
+
+/// An HTML entity at the start of `chars` (`&` then a letter, digit or
+/// `#`, up to 8 more, then `;`): its length.
+pub fn entity_at(chars: &[char]) -> Option<usize> {
+    let body = chars.get(1..)?;
+    let first = *body.first()?;
+    if !(first == '#' || first.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let n = 1 + body[1..].iter().take(8).take_while(|c| c.is_ascii_alphanumeric()).count();
+    (n >= 2 && body.get(n) == Some(&';')).then_some(n + 2)
+}
+
+fn has_entity(s: &str) -> bool {
+    let c: Vec<char> = s.chars().collect();
+    (0..c.len()).any(|k| c[k] == '&' && entity_at(&c[k..]).is_some())
+}
+
+/// A letter or a digit: what wiki markup takes as part of a word.
+pub fn word(c: char) -> bool {
+    c.is_alphabetic() || c.is_ascii_digit()
 }
 
 /// Wiki markup could open an effect here: not after a letter or digit,
 /// and before something that is not a space.
 pub fn may_open(prev: Option<char>, next: Option<char>) -> bool {
-    !prev.is_some_and(char::is_alphanumeric) && next.is_some_and(|n| !n.is_whitespace())
+    !prev.is_some_and(word) && next.is_some_and(|n| !n.is_whitespace())
 }
 
 /// Wiki markup could close an effect here: after something that is not a
 /// space, and not before a letter or digit.
 pub fn may_close(prev: Option<char>, next: Option<char>) -> bool {
-    prev.is_some_and(|p| !p.is_whitespace()) && !next.is_some_and(char::is_alphanumeric)
+    prev.is_some_and(|p| !p.is_whitespace()) && !next.is_some_and(word)
 }

@@ -1,6 +1,6 @@
 //! One line of Jira wiki markup read as the text's inline forms.
 
-use super::wiki::{may_close, may_open};
+use super::wiki::{entity_at, may_close, may_open, word, ESCAPABLE, SMILEYS};
 
 /// A line of wiki markup as the text: `*x*` → `**x**`, `_x_` → `*x*`,
 /// `{{x}}` → `` `x` ``, `[x|url]` → `[x](url)`, `[~user]` → `@user`,
@@ -33,8 +33,12 @@ fn form_at(s: &[char], i: usize) -> Option<(String, usize)> {
     let next = s.get(i + 1).copied();
     match s[i] {
         '\\' if next == Some('\\') => Some(("\n".into(), 2)),
-        '\\' if next.is_some_and(|n| n.is_ascii_punctuation()) => Some((string(&s[i + 1..i + 2]), 2)),
-        '&' if starts(s, i, "&#92;") => Some(("\\".into(), 5)),
+        '\\' if escaped(s, i + 1) => Some((string(&s[i + 1..i + 2]), 2)),
+        '&' => entity(s, i),
+        '{' if starts(s, i, "{{{}") => {
+            let end = (i + 5..s.len()).find(|&k| starts(s, k, "{}}}"))?;
+            Some((format!("`{}`", unescape(&s[i + 4..end])), end + 4 - i))
+        }
         '{' if starts(s, i, "{{") => {
             let end = (i + 3..s.len()).find(|&k| starts(s, k, "}}") && s[k - 1] != '\\')?;
             let code = unescape(&s[i + 2..end]);
@@ -66,7 +70,7 @@ fn form_at(s: &[char], i: usize) -> Option<(String, usize)> {
         }
         // A bare URL, as it is, up to a space or an escape.
         'h' if starts(s, i, "https://") || starts(s, i, "http://") => {
-            let end = (i..s.len()).find(|&k| s[k].is_whitespace() || s[k] == '\\' || starts(s, k, "&#92;"));
+            let end = (i..s.len()).find(|&k| s[k].is_whitespace() || s[k] == '\\' || entity_at(&s[k..]).is_some());
             let end = end.unwrap_or(s.len());
             Some((string(&s[i..end]), end - i))
         }
@@ -116,23 +120,47 @@ fn bracket(s: &[char], i: usize) -> Option<(String, usize)> {
     Some((text, used))
 }
 
-/// Escapes undone, nothing else read.
-fn unescape(s: &[char]) -> String {
-    let line = string(s);
-    let mut out = String::new();
-    let mut rest = line.as_str();
-    while let Some(c) = rest.chars().next() {
-        let n = rest[c.len_utf8()..].chars().next();
-        if c == '\\' && n.is_some_and(|n| n.is_ascii_punctuation() && n != '\\') {
-            out.extend(n);
-            rest = &rest[1 + n.map_or(0, char::len_utf8)..];
-        } else if rest.starts_with("&#92;") {
-            out.push('\\');
-            rest = &rest[5..];
-        } else {
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
+/// Whether Jira drops a backslash before `s[at]`: before what it
+/// escapes, and before a smiley (shown as text then).
+fn escaped(s: &[char], at: usize) -> bool {
+    let Some(&c) = s.get(at) else { return false };
+    ESCAPABLE.contains(c) || (SMILEYS.iter().any(|m| starts(s, at, m)) && !s.get(at + 2).copied().is_some_and(word))
+}
+
+/// An HTML entity at `i`, as its character; others stay as they are.
+fn entity(s: &[char], i: usize) -> Option<(String, usize)> {
+    let n = entity_at(&s[i..])?;
+    let name = string(&s[i + 1..i + n - 1]);
+    let c = match name.as_str() {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "bsol" => '\\',
+        _ => {
+            let code = match name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                None => name.strip_prefix('#').and_then(|d| d.parse().ok()),
+            };
+            char::from_u32(code?)?
         }
+    };
+    Some((c.to_string(), n))
+}
+
+/// Escapes and entities undone, nothing else read.
+fn unescape(s: &[char]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < s.len() {
+        let (text, used) = match s[i] {
+            '\\' if escaped(s, i + 1) => (string(&s[i + 1..i + 2]), 2),
+            '&' => entity(s, i).unwrap_or_else(|| ("&".into(), 1)),
+            c => (c.to_string(), 1),
+        };
+        out.push_str(&text);
+        i += used;
     }
     out
 }

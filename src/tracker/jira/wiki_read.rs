@@ -29,17 +29,15 @@ fn chunks(markup: &str) -> Vec<&str> {
 
 /// The section (its closing tag) still open after `text`.
 fn section_after(mut open: Option<&'static str>, text: &str) -> Option<&'static str> {
-    let mut rest = text;
-    while let Some(at) = rest.find('{') {
-        let escaped = rest[..at].ends_with(['\\', '{']);
-        let tail = &rest[at..];
+    for (at, _) in text.match_indices('{') {
+        let escaped = text[..at].ends_with(['\\', '{']);
+        let tail = &text[at..];
         open = match open {
             Some(close) if tail.starts_with(close) => None,
             Some(close) => Some(close),
             None if escaped => None,
             None => opening(tail).map(|(close, _)| close),
         };
-        rest = &tail[1..];
     }
     open
 }
@@ -138,31 +136,38 @@ fn section(close: &str, lang: &str, body: &str) -> (Kind, Vec<String>) {
     (Kind::Alone, vec![fence])
 }
 
+/// A line's kind, as Jira's renderer finds it (after leading white
+/// space): a list item (a run of `*`, `#`, `-` then a space; not `--`), a
+/// heading (`h1.`…`h6.`), a quote (`bq.`), a rule (4 or 5 dashes), a
+/// table row (`|`). What follows the marker's one space is kept as it is.
 fn classify(line: &str) -> (Kind, String) {
-    let symbols = line.chars().take_while(|c| matches!(c, '*' | '#' | '-')).count();
-    if line.len() >= 4 && line.chars().all(|c| c == '-') {
+    let body = line.trim_start();
+    let symbols = body.chars().take_while(|c| matches!(c, '*' | '#' | '-')).count();
+    if (4..=5).contains(&body.trim_end().len()) && body.trim_end().chars().all(|c| c == '-') {
         return (Kind::Alone, "---".into());
     }
-    if symbols > 0 && line[symbols..].starts_with(' ') && !(symbols > 1 && line.starts_with('-')) {
-        let item = inline(&line[symbols + 1..]);
-        return match line[..symbols].ends_with('#') {
+    let item = body[symbols..].strip_prefix([' ', '\t']);
+    if let Some(item) = item.filter(|_| symbols > 0 && !body.starts_with("--")) {
+        let item = inline(item);
+        return match body[..symbols].ends_with('#') {
             true => (Kind::Numbered, item),
             false => (Kind::Bullets, format!("- {item}")),
         };
     }
-    let b = line.as_bytes();
-    if b.len() >= 4 && b[0] == b'h' && (b'1'..=b'6').contains(&b[1]) && b[2] == b'.' && b[3] == b' ' {
-        return (Kind::Alone, format!("{} {}", "#".repeat(usize::from(b[1] - b'0')), inline(&line[4..])));
+    let b = body.as_bytes();
+    if b.len() >= 3 && b[0] == b'h' && (b'1'..=b'6').contains(&b[1]) && b[2] == b'.' {
+        let text = body[3..].strip_prefix(' ').unwrap_or(&body[3..]);
+        return (Kind::Alone, format!("{} {}", "#".repeat(usize::from(b[1] - b'0')), inline(text)));
     }
-    if let Some(quoted) = line.strip_prefix("bq. ") {
-        return (Kind::Quote, format!("> {}", inline(quoted)));
+    if let Some(quoted) = body.strip_prefix("bq.") {
+        return (Kind::Quote, format!("> {}", inline(quoted.strip_prefix(' ').unwrap_or(quoted))));
     }
-    if line.starts_with('|') {
-        let cells: Vec<String> = cells(line).into_iter().map(|c| inline(c.trim())).filter(|c| !c.is_empty()).collect();
+    if body.starts_with('|') {
+        let cells: Vec<String> = cells(body).into_iter().map(|c| inline(c.trim())).filter(|c| !c.is_empty()).collect();
         return (Kind::Table, cells.join(" | "));
     }
-    let tag = line.starts_with('{') && line.ends_with('}') && !line[1..].contains('{');
-    let name = line.trim_matches(['{', '}']).split([':', '}']).next().unwrap_or_default();
+    let tag = body.starts_with('{') && body.ends_with('}') && !body[1..].contains('{');
+    let name = body.trim_matches(['{', '}']).split([':', '}']).next().unwrap_or_default();
     if tag && matches!(name, "panel" | "color" | "anchor" | "section" | "column") {
         return (Kind::Dropped, String::new());
     }
