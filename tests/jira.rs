@@ -272,3 +272,28 @@ fn a_lagging_search_loses_nothing_and_a_long_history_is_read_to_its_end() {
     };
     assert_eq!(sync.local_field_time(&key, "description", "sync-1").unwrap(), alices_last);
 }
+
+/// From the CLI, with the flavour left to detect: an unreachable Jira or an
+/// unset token variable is a failed check that says so and saves nothing.
+#[test]
+fn a_failed_accept_says_what_failed_and_saves_nothing() {
+    use common::{TestPeer, MASTER_KEY, SLAVE_KEY};
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"]);
+    let pass = created["passphrase"].as_str().unwrap().to_string();
+    let hs = m.home().join("acme.handshake.asc");
+    let base = ["sync", "accept", "--file", hs.to_str().unwrap(), "--passphrase", &pass, "--project", "SUP"];
+    let jira = ["--sync-user", "b", "--yes", "--tracker", "jira", "--jira-user", "sync@example.com"];
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    for (extra, says) in [
+        (&["--jira-url", "http://127.0.0.1:1", "--jira-token", "t0ken"][..], "Connection refused"),
+        (&["--jira-url", &fake.url, "--jira-token-env", "POSTERN_TEST_UNSET_TOKEN"][..], "POSTERN_TEST_UNSET_TOKEN"),
+    ] {
+        let out = s.cli(&[&base[..], &jira[..], extra].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains("checking Jira; nothing was saved") && err.contains(says), "{err}");
+        assert!(err.contains("--jira-flavour"), "says how to save it unchecked: {err}");
+        assert_eq!(s.json(&["sync", "list", "--json"]).as_array().map(Vec::len), Some(0), "nothing saved");
+    }
+}

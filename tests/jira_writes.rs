@@ -216,7 +216,7 @@ fn a_search_copy_older_than_what_was_read_is_no_news() {
             .collect();
         summaries
     };
-    let first = jira_fake::issues::search_copy(&fake.state.lock().unwrap(), &key);
+    let first = jira_fake::search::search_copy(&fake.state.lock().unwrap(), &key);
     person.update_issue(&key, &summary("second"), alice).unwrap();
     assert_eq!(poll(), ["second"]);
     // The index falls behind, to before "second", while "third" is made.

@@ -210,3 +210,47 @@ fn the_pairing_secret_is_wiped_once_paired() {
     assert_eq!(m.status()["state"], "active");
     assert!(!db_holds(&m), "wiped once the pairing is done");
 }
+
+/// A tracker's credentials stay out of trace output: the HTTP client's
+/// request dumps (headers and all) are dropped. Jira here: a server that
+/// refuses every request, so the check fails after sending the token.
+#[test]
+fn a_jira_token_never_reaches_trace_output() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 8192];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let token = "S3CRET-TOKEN-123";
+    // What the HTTP client would dump: the Authorization header's value.
+    let basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("sync@example.com:{token}"))
+    };
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let created = m.json(&["sync", "create", "--name", "acme", "--project", "SAM2", "--sync-user", "bot", "--json"]);
+    let pass = created["passphrase"].as_str().unwrap().to_string();
+    let hs = m.home().join("acme.handshake.asc");
+    let jira = ["--tracker", "jira", "--jira-url", &url, "--jira-flavour", "cloud", "--jira-user", "sync@example.com"];
+    let accept = ["-vvv", "sync", "accept", "--file", hs.to_str().unwrap(), "--passphrase", &pass, "--project", "SUP"];
+    let accept = [&accept[..], &["--sync-user", "b", "--yes", "--jira-token", token], &jira[..]].concat();
+    let mut said = String::new();
+    let mut keep = |out: std::process::Output| {
+        said += &String::from_utf8_lossy(&out.stdout);
+        said += &String::from_utf8_lossy(&out.stderr);
+        out.status.success()
+    };
+    assert!(!keep(s.cli(&accept)), "the check fails: Jira refuses the token");
+    assert!(keep(s.cli(&[&accept[..], &["--skip-tracker-check"]].concat())));
+    keep(s.cli(&["-vvv", "run", "--once"]));
+    keep(s.cli(&["status", "--json"]));
+    assert!(said.contains("DEBUG") && said.contains("credentials were refused (401)"), "{said}");
+    assert!(!said.contains(token) && !said.contains(&basic), "the Jira token leaked: {said}");
+    // A request dump splits it over lines: no header may be dumped at all.
+    assert!(!said.to_lowercase().contains("authorization"), "a request's headers were dumped: {said}");
+}

@@ -91,9 +91,13 @@ impl JiraArgs {
                 bail!("give --jira-flavour (cloud or datacenter) when Jira is not checked");
             }
             let home = tempfile::tempdir()?;
-            s.flavour = Jira::open(&s, home.path(), "check")?
-                .detect_flavour()
-                .map_err(|e| anyhow::anyhow!("cannot tell which Jira this is ({e}); give --jira-flavour"))?;
+            // Asking which Jira it is is the check's first step: its
+            // failure is the check's (unreachable, refused, bad secret…).
+            s.flavour = Jira::open(&s, home.path(), "check")?.detect_flavour().map_err(|e| {
+                anyhow::anyhow!(
+                    "checking Jira; nothing was saved (--skip-tracker-check with --jira-flavour to save anyway): {e}"
+                )
+            })?;
         }
         if s.flavour == Flavour::Cloud && matches!(s.auth, JiraAuth::Bearer { .. }) {
             bail!("Jira Cloud signs in with the account's e-mail and an API token: add --jira-user EMAIL");

@@ -101,9 +101,10 @@ pub enum Command {
 
 /// Logging to stderr: `POSTERN_LOG` (an `EnvFilter`), else by `-v`; the
 /// daemon (`daemon`) also says at the default level what it runs and each
-/// cycle that moved something. No level or filter shows a mail password:
-/// the IMAP library's trace output (which carries the LOGIN command) is
-/// always dropped.
+/// cycle that moved something. No level or filter shows a mail password
+/// or a tracker's credentials: the IMAP and SMTP libraries' trace output
+/// (which carries the LOGIN command) and the HTTP client's debug and trace
+/// output (which dumps requests, headers and all) are always dropped.
 pub fn init_logging(verbose: u8, daemon: bool) {
     use tracing_subscriber::filter::{filter_fn, FilterExt};
     use tracing_subscriber::layer::SubscriberExt;
@@ -118,7 +119,11 @@ pub fn init_logging(verbose: u8, daemon: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("POSTERN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let no_secrets = filter_fn(|m| !(*m.level() == tracing::Level::TRACE && is_protocol_library(m.target())));
+    let no_secrets = filter_fn(|m| {
+        let (level, target) = (*m.level(), m.target());
+        !((level == tracing::Level::TRACE && is_protocol_library(target))
+            || (level >= tracing::Level::DEBUG && is_library(target, &["ureq", "ureq_proto"])))
+    });
     // Colours only on a terminal: files and journald get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let layer = tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(std::io::stderr);
@@ -127,7 +132,11 @@ pub fn init_logging(verbose: u8, daemon: bool) {
 
 /// Libraries whose trace output shows protocol lines with credentials.
 fn is_protocol_library(target: &str) -> bool {
-    ["async_imap", "imap_proto", "lettre"].iter().any(|l| target == *l || target.starts_with(&format!("{l}::")))
+    is_library(target, &["async_imap", "imap_proto", "lettre"])
+}
+
+fn is_library(target: &str, libraries: &[&str]) -> bool {
+    libraries.iter().any(|l| target == *l || target.starts_with(&format!("{l}::")))
 }
 
 pub fn run(cli: Cli) -> Result<()> {

@@ -36,11 +36,18 @@ pub fn agent(ca_file: Option<&str>, timeout: Duration) -> Result<ureq::Agent> {
         .into())
 }
 
-/// What can be checked without the server: the URL's scheme, the CA file.
+/// What can be checked without the server: the URL's scheme and host,
+/// the CA file.
 pub fn check(tracker: &str, url: &str, ca_file: Option<&str>) -> Result<()> {
-    let u = url.trim_end_matches('/');
-    if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() < 10 {
+    let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
         bail!("the {tracker} URL {url:?} must start with https:// (or http:// on a trusted network)");
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        bail!("the {tracker} URL {url:?} names no host (e.g. https://{}.example.com)", tracker.to_lowercase());
+    }
+    if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '\\')) {
+        bail!("the {tracker} URL {url:?} holds {c:?}, which a URL cannot (spaces are written %20)");
     }
     if let Some(f) = ca_file.filter(|f| !std::path::Path::new(f).is_file()) {
         bail!("the CA file {f} does not exist");
@@ -93,5 +100,10 @@ mod tests {
         assert!(super::check("Jira", "ftp://jira.example.com", None).unwrap_err().to_string().contains("https://"));
         assert!(super::check("Jira", "https://jira.example.com", Some("/no/such/ca.pem")).is_err());
         super::check("Jira", "https://jira.example.com/", None).unwrap();
+        super::check("Redmine", "http://10.0.0.5:3000/redmine", None).unwrap();
+        let err = |u: &str| super::check("Jira", u, None).unwrap_err().to_string();
+        assert!(err("http://").contains("names no host"), "{}", err("http://"));
+        assert!(err("https://:8080/x").contains("names no host"));
+        assert!(err("https://exa mple.com").contains("holds ' '"), "{}", err("https://exa mple.com"));
     }
 }

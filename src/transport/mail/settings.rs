@@ -47,10 +47,11 @@ impl Password {
     pub fn resolve(&self) -> Result<String> {
         match self {
             Password::Value(v) => Ok(v.clone()),
-            Password::Env(name) => std::env::var(name)
-                .with_context(|| format!("environment variable {name} (the mail password) is not set")),
+            Password::Env(name) => std::env::var(name).with_context(|| {
+                format!("environment variable {name}, which should hold the password or token, is not set")
+            }),
             Password::File(path) => Ok(std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the mail password file {path}"))?
+                .with_context(|| format!("cannot read the password or token file {path}"))?
                 .trim_end_matches(['\r', '\n'])
                 .to_string()),
         }

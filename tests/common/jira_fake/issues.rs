@@ -1,5 +1,6 @@
 //! The fake Jira's issue endpoints: issues, transitions, history,
-//! comments, worklogs, properties, attachments and search.
+//! properties and attachments (comments and worklogs: `notes`; search:
+//! `search`).
 
 use std::collections::BTreeMap;
 
@@ -13,10 +14,10 @@ use serde_json::{json, Map, Value};
 use super::model::{self, shown, Attachment, Comment, Issue, Worklog};
 use super::{error, signed_in, Fake, Shared};
 
-type Q = Query<BTreeMap<String, String>>;
+pub(super) type Q = Query<BTreeMap<String, String>>;
 
 /// An issue as Jira answers `GET /issue/{key}`.
-fn issue_json(f: &Fake, i: &Issue, user: usize, changelog: bool) -> Value {
+pub(super) fn issue_json(f: &Fake, i: &Issue, user: usize, changelog: bool) -> Value {
     let mut fields = Map::new();
     for (k, v) in &i.fields {
         let v = match k.as_str() {
@@ -75,7 +76,7 @@ fn history_json(f: &Fake, h: &(u64, usize, i64, Vec<Value>), user: usize) -> Val
     json!({"id": h.0.to_string(), "author": f.user_json(h.1), "created": f.time(h.2, user), "items": h.3})
 }
 
-fn comment_json(f: &Fake, c: &Comment, user: usize, expand: bool) -> Value {
+pub(super) fn comment_json(f: &Fake, c: &Comment, user: usize, expand: bool) -> Value {
     let mut v = json!({"id": c.id.to_string(), "author": f.user_json(c.author), "updateAuthor": f.user_json(c.update_author),
         "body": c.body, "created": f.time(c.created, user), "updated": f.time(c.updated, user), "jsdPublic": true});
     if expand {
@@ -84,7 +85,7 @@ fn comment_json(f: &Fake, c: &Comment, user: usize, expand: bool) -> Value {
     v
 }
 
-fn worklog_json(f: &Fake, w: &Worklog, key: u64, user: usize, expand: bool) -> Value {
+pub(super) fn worklog_json(f: &Fake, w: &Worklog, key: u64, user: usize, expand: bool) -> Value {
     let mut v = json!({"id": w.id.to_string(), "issueId": key.to_string(), "author": f.user_json(w.author),
         "updateAuthor": f.user_json(w.author), "comment": w.comment, "started": w.started,
         "timeSpentSeconds": w.seconds, "created": f.time(w.created, user), "updated": f.time(w.updated, user)});
@@ -94,12 +95,12 @@ fn worklog_json(f: &Fake, w: &Worklog, key: u64, user: usize, expand: bool) -> V
     v
 }
 
-fn no_issue() -> Response {
+pub(super) fn no_issue() -> Response {
     error(StatusCode::NOT_FOUND, "Issue does not exist or you do not have permission to see it.")
 }
 
 /// A body in the flavour's text form (ADF on Cloud, a string on DC).
-fn check_text(f: &Fake, v: &Value, what: &str) -> Result<(), Response> {
+pub(super) fn check_text(f: &Fake, v: &Value, what: &str) -> Result<(), Response> {
     let ok = match v {
         Value::Null => true,
         Value::String(_) => !f.cloud,
@@ -218,7 +219,7 @@ pub async fn read(State(s): State<Shared>, Path((v, key)): Path<(String, String)
 
 /// An issue as Jira shows it: the fields asked for (all: `None`), its
 /// history when expanded, the issue properties asked for.
-fn view(
+pub(super) fn view(
     f: &Fake,
     i: &Issue,
     user: usize,
@@ -315,7 +316,7 @@ pub async fn transition(
 }
 
 /// A page of a list, `startAt`/`maxResults` as Jira pages.
-fn page(list: Vec<Value>, q: &Q, field: &str, with_is_last: bool) -> Value {
+pub(super) fn page(list: Vec<Value>, q: &Q, field: &str, with_is_last: bool) -> Value {
     page_of(list, q, field, with_is_last, 100)
 }
 
@@ -347,224 +348,6 @@ pub async fn changelog(
     let list = i.histories.iter().map(|h| history_json(&f, h, user)).collect();
     // Pages of 40: a client that reads only the first misses the rest.
     Json(page_of(list, &q, "values", true, 40)).into_response()
-}
-
-pub async fn comments(State(s): State<Shared>, Path((v, key)): Path<(String, String)>, q: Q, h: HeaderMap) -> Response {
-    let user = signed_in!(s, h, v);
-    let f = s.lock().unwrap();
-    let Some(i) = f.issue(&key) else { return no_issue() };
-    let expand = q.get("expand").is_some_and(|e| e.contains("properties"));
-    let list = i.comments.iter().map(|c| comment_json(&f, c, user, expand)).collect();
-    Json(page(list, &q, "comments", false)).into_response()
-}
-
-pub async fn comment_add(
-    State(s): State<Shared>,
-    Path((v, key)): Path<(String, String)>,
-    h: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let user = signed_in!(s, h, v);
-    let mut f = s.lock().unwrap();
-    if f.issue(&key).is_none() {
-        return no_issue();
-    }
-    if let Err(r) = check_text(&f, &body["body"], "comment") {
-        return r;
-    }
-    let (id, now) = (f.next_id(), f.now());
-    let properties = body["properties"].as_array().cloned().unwrap_or_default();
-    let c = Comment {
-        id,
-        author: user,
-        update_author: user,
-        body: body["body"].clone(),
-        created: now,
-        updated: now,
-        properties,
-    };
-    let out = comment_json(&f, &c, user, false);
-    let i = f.issue_mut(&key).unwrap();
-    i.comments.push(c);
-    i.updated = now;
-    (StatusCode::CREATED, Json(out)).into_response()
-}
-
-pub async fn comment_get(
-    State(s): State<Shared>,
-    Path((v, key, id)): Path<(String, String, String)>,
-    q: Q,
-    h: HeaderMap,
-) -> Response {
-    let user = signed_in!(s, h, v);
-    let f = s.lock().unwrap();
-    let Some(i) = f.issue(&key) else { return no_issue() };
-    match i.comments.iter().find(|c| c.id.to_string() == id) {
-        Some(c) => {
-            Json(comment_json(&f, c, user, q.get("expand").is_some_and(|e| e.contains("properties")))).into_response()
-        }
-        None => error(StatusCode::NOT_FOUND, "Can not find a comment for the id."),
-    }
-}
-
-pub async fn comment_edit(
-    State(s): State<Shared>,
-    Path((v, key, id)): Path<(String, String, String)>,
-    h: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let user = signed_in!(s, h, v);
-    let mut f = s.lock().unwrap();
-    if let Err(r) = check_text(&f, &body["body"], "comment") {
-        return r;
-    }
-    let now = f.now();
-    let Some(i) = f.issue_mut(&key) else { return no_issue() };
-    let Some(c) = i.comments.iter_mut().find(|c| c.id.to_string() == id) else {
-        return error(StatusCode::NOT_FOUND, "Can not find a comment for the id.");
-    };
-    c.body = body["body"].clone();
-    c.updated = now;
-    c.update_author = user;
-    i.updated = now;
-    let c = c.clone();
-    Json(comment_json(&f, &c, user, false)).into_response()
-}
-
-pub async fn comment_delete(
-    State(s): State<Shared>,
-    Path((v, key, id)): Path<(String, String, String)>,
-    h: HeaderMap,
-) -> Response {
-    signed_in!(s, h, v);
-    let mut f = s.lock().unwrap();
-    let now = f.now();
-    let Some(i) = f.issue_mut(&key) else { return no_issue() };
-    let before = i.comments.len();
-    i.comments.retain(|c| c.id.to_string() != id);
-    if i.comments.len() == before {
-        return error(StatusCode::NOT_FOUND, "Can not find a comment for the id.");
-    }
-    i.updated = now;
-    StatusCode::NO_CONTENT.into_response()
-}
-
-pub async fn worklogs(State(s): State<Shared>, Path((v, key)): Path<(String, String)>, q: Q, h: HeaderMap) -> Response {
-    let user = signed_in!(s, h, v);
-    let f = s.lock().unwrap();
-    let Some(i) = f.issue(&key) else { return no_issue() };
-    let expand = q.get("expand").is_some_and(|e| e.contains("properties"));
-    let list = i.worklogs.iter().map(|w| worklog_json(&f, w, i.id, user, expand)).collect();
-    Json(page(list, &q, "worklogs", false)).into_response()
-}
-
-fn worklog_fields(f: &Fake, body: &Value) -> Result<(u64, String), Response> {
-    let seconds = body["timeSpentSeconds"].as_u64().unwrap_or(0);
-    if seconds == 0 {
-        return Err(error(StatusCode::BAD_REQUEST, "Worklog must not be null."));
-    }
-    let started = body["started"].as_str().unwrap_or_default().to_string();
-    if chrono::DateTime::parse_from_str(&started, "%Y-%m-%dT%H:%M:%S%.f%z").is_err() {
-        return Err(error(StatusCode::BAD_REQUEST, "Invalid started date."));
-    }
-    check_text(f, &body["comment"], "comment")?;
-    Ok((seconds, started))
-}
-
-pub async fn worklog_add(
-    State(s): State<Shared>,
-    Path((v, key)): Path<(String, String)>,
-    h: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let user = signed_in!(s, h, v);
-    let mut f = s.lock().unwrap();
-    let Some(issue_id) = f.issue(&key).map(|i| i.id) else { return no_issue() };
-    let (seconds, started) = match worklog_fields(&f, &body) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let (id, now) = (f.next_id(), f.now());
-    let properties = body["properties"].as_array().cloned().unwrap_or_default();
-    let w = Worklog {
-        id,
-        author: user,
-        seconds,
-        started,
-        comment: body["comment"].clone(),
-        created: now,
-        updated: now,
-        properties,
-    };
-    let out = worklog_json(&f, &w, issue_id, user, false);
-    let i = f.issue_mut(&key).unwrap();
-    i.worklogs.push(w);
-    i.updated = now;
-    (StatusCode::CREATED, Json(out)).into_response()
-}
-
-pub async fn worklog_get(
-    State(s): State<Shared>,
-    Path((v, key, id)): Path<(String, String, String)>,
-    q: Q,
-    h: HeaderMap,
-) -> Response {
-    let user = signed_in!(s, h, v);
-    let f = s.lock().unwrap();
-    let Some(i) = f.issue(&key) else { return no_issue() };
-    match i.worklogs.iter().find(|w| w.id.to_string() == id) {
-        Some(w) => Json(worklog_json(&f, w, i.id, user, q.get("expand").is_some_and(|e| e.contains("properties"))))
-            .into_response(),
-        None => error(StatusCode::NOT_FOUND, "Cannot find worklog with id."),
-    }
-}
-
-pub async fn worklog_edit(
-    State(s): State<Shared>,
-    Path((v, key, id)): Path<(String, String, String)>,
-    h: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let user = signed_in!(s, h, v);
-    let mut f = s.lock().unwrap();
-    let (seconds, started) = match worklog_fields(&f, &body) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let now = f.now();
-    let Some(i) = f.issue_mut(&key) else { return no_issue() };
-    let issue_id = i.id;
-    let Some(w) = i.worklogs.iter_mut().find(|w| w.id.to_string() == id) else {
-        return error(StatusCode::NOT_FOUND, "Cannot find worklog with id.");
-    };
-    w.seconds = seconds;
-    w.started = started;
-    w.comment = body["comment"].clone();
-    w.updated = now;
-    if let Some(p) = body["properties"].as_array() {
-        w.properties = p.clone();
-    }
-    i.updated = now;
-    let w = i.worklogs.iter().find(|w| w.id.to_string() == id).unwrap().clone();
-    Json(worklog_json(&f, &w, issue_id, user, false)).into_response()
-}
-
-pub async fn worklog_delete(
-    State(s): State<Shared>,
-    Path((v, key, id)): Path<(String, String, String)>,
-    h: HeaderMap,
-) -> Response {
-    signed_in!(s, h, v);
-    let mut f = s.lock().unwrap();
-    let now = f.now();
-    let Some(i) = f.issue_mut(&key) else { return no_issue() };
-    let before = i.worklogs.len();
-    i.worklogs.retain(|w| w.id.to_string() != id);
-    if i.worklogs.len() == before {
-        return error(StatusCode::NOT_FOUND, "Cannot find worklog with id.");
-    }
-    i.updated = now;
-    StatusCode::NO_CONTENT.into_response()
 }
 
 /// Issue properties: written without moving `updated` (as in Jira).
@@ -670,90 +453,4 @@ pub async fn attachment_delete(
         }
     }
     error(StatusCode::NOT_FOUND, "The attachment does not exist.")
-}
-
-/// What a search may see: everything, or (lagging) only issues last
-/// written before the lag, unless reconciled.
-fn visible(f: &Fake, i: &Issue, reconcile: &[String]) -> bool {
-    f.search_lag_ms == 0 || i.updated <= f.now() - f.search_lag_ms || reconcile.contains(&i.id.to_string())
-}
-
-/// Issue `key` as a search for the whole of it lists it (for `stale`).
-#[allow(dead_code)] // for the tests of a lagging index only
-pub fn search_copy(f: &Fake, key: &str) -> Value {
-    let asked = json!({"fields": ["*all"], "expand": "changelog", "properties": ["postern"]});
-    search_row(f, f.issue(key).expect("an issue of the fake"), 0, &asked)
-}
-
-/// An issue as a search lists it: the fields, history and properties the
-/// search asked for (`fields`, `expand`, `properties`), or its stale copy.
-fn search_row(f: &Fake, i: &Issue, user: usize, asked: &Value) -> Value {
-    if let Some(copy) = f.stale.get(&i.key) {
-        return copy.clone();
-    }
-    let list = |v: &Value| -> Option<Vec<String>> {
-        match v {
-            Value::Array(a) => Some(a.iter().filter_map(|x| x.as_str().map(String::from)).collect()),
-            Value::String(s) => Some(s.split(',').map(String::from).collect()),
-            _ => None,
-        }
-    };
-    let fields = list(&asked["fields"]).unwrap_or_else(|| vec!["updated".into()]);
-    let properties = list(&asked["properties"]);
-    let changelog = list(&asked["expand"]).is_some_and(|e| e.iter().any(|x| x == "changelog"));
-    let mut out = view(
-        f,
-        i,
-        user,
-        Some(fields.iter().map(String::as_str).collect()),
-        changelog,
-        properties.as_ref().map(|p| p.iter().map(String::as_str).collect()),
-    );
-    if let Some(o) = out.as_object_mut() {
-        o.retain(|k, _| matches!(k.as_str(), "id" | "key" | "self" | "fields" | "changelog" | "properties" | "expand"));
-    }
-    out
-}
-
-pub async fn search_jql(State(s): State<Shared>, h: HeaderMap, Json(body): Json<Value>) -> Response {
-    let user = signed_in!(s, h, "3");
-    let mut f = s.lock().unwrap();
-    let jql = body["jql"].as_str().unwrap_or_default();
-    let reconcile: Vec<String> =
-        body["reconcileIssues"].as_array().into_iter().flatten().map(|x| x.to_string()).collect();
-    f.reconciled.extend(reconcile.iter().cloned());
-    let f = f;
-    let found = match f.jql(jql, user) {
-        Ok(list) => list.into_iter().filter(|i| visible(&f, i, &reconcile)).collect::<Vec<_>>(),
-        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
-    };
-    f.last_found.store(found.len(), std::sync::atomic::Ordering::Relaxed);
-    let start: usize =
-        body["nextPageToken"].as_str().and_then(|t| t.strip_prefix("page-")).and_then(|t| t.parse().ok()).unwrap_or(0);
-    let max = body["maxResults"].as_u64().unwrap_or(50).min(100) as usize;
-    let rows: Vec<Value> = found.iter().skip(start).take(max).map(|i| search_row(&f, i, user, &body)).collect();
-    let mut out = json!({"issues": rows, "isLast": start + max >= found.len()});
-    if start + max < found.len() {
-        out["nextPageToken"] = json!(format!("page-{}", start + max));
-    }
-    Json(out).into_response()
-}
-
-pub async fn search_v2(State(s): State<Shared>, q: Q, h: HeaderMap) -> Response {
-    let user = signed_in!(s, h, "2");
-    let f = s.lock().unwrap();
-    if f.cloud {
-        return error(
-            StatusCode::GONE,
-            "The requested API has been removed. Please migrate to /rest/api/3/search/jql.",
-        );
-    }
-    let found = match f.jql(q.get("jql").map(String::as_str).unwrap_or_default(), user) {
-        Ok(list) => list,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
-    };
-    f.last_found.store(found.len(), std::sync::atomic::Ordering::Relaxed);
-    let asked = json!({"fields": q.get("fields"), "expand": q.get("expand"), "properties": q.get("properties")});
-    let list = found.iter().map(|i| search_row(&f, i, user, &asked)).collect();
-    Json(page(list, &q, "issues", false)).into_response()
 }

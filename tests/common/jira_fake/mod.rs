@@ -14,6 +14,8 @@
 
 pub mod issues;
 pub mod model;
+pub mod notes;
+pub mod search;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -128,23 +130,23 @@ pub fn start(fake: Fake) -> Running {
         .route("/rest/api/{v}/issue/{key}", get(issues::read).put(issues::edit))
         .route("/rest/api/{v}/issue/{key}/transitions", get(issues::transitions).post(issues::transition))
         .route("/rest/api/{v}/issue/{key}/changelog", get(issues::changelog))
-        .route("/rest/api/{v}/issue/{key}/comment", get(issues::comments).post(issues::comment_add))
+        .route("/rest/api/{v}/issue/{key}/comment", get(notes::comments).post(notes::comment_add))
         .route(
             "/rest/api/{v}/issue/{key}/comment/{id}",
-            get(issues::comment_get).put(issues::comment_edit).delete(issues::comment_delete),
+            get(notes::comment_get).put(notes::comment_edit).delete(notes::comment_delete),
         )
-        .route("/rest/api/{v}/issue/{key}/worklog", get(issues::worklogs).post(issues::worklog_add))
+        .route("/rest/api/{v}/issue/{key}/worklog", get(notes::worklogs).post(notes::worklog_add))
         .route(
             "/rest/api/{v}/issue/{key}/worklog/{id}",
-            get(issues::worklog_get).put(issues::worklog_edit).delete(issues::worklog_delete),
+            get(notes::worklog_get).put(notes::worklog_edit).delete(notes::worklog_delete),
         )
         .route("/rest/api/{v}/issue/{key}/properties/{prop}", get(issues::property_get).put(issues::property_put))
         .route("/rest/api/{v}/issue/{key}/attachments", post(issues::attach))
         .route("/rest/api/{v}/attachment/content/{id}", get(issues::attachment_content))
         .route("/rest/api/{v}/attachment/{id}", axum::routing::delete(issues::attachment_delete))
         .route("/secure/attachment/{id}/{name}", get(issues::secure_attachment))
-        .route("/rest/api/3/search/jql", post(issues::search_jql))
-        .route("/rest/api/2/search", get(issues::search_v2))
+        .route("/rest/api/3/search/jql", post(search::search_jql))
+        .route("/rest/api/2/search", get(search::search_v2))
         .with_state(state.clone())
         .layer(axum::middleware::map_response_with_state(state.clone(), date_header));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
