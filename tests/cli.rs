@@ -49,6 +49,24 @@ fn a_failed_create_leaves_no_key_and_no_sync() {
     assert!(!h.join("hs.json").exists() && !h.join("a.handshake").exists());
 }
 
+/// A passphrase written to a file is not shown too (a script's output may
+/// be kept in logs).
+#[test]
+fn a_passphrase_written_to_a_file_is_not_shown() {
+    let home = keyless_home("ACME");
+    let h = home.path();
+    let file = h.join("pass.txt");
+    let args = ["sync", "create", "--name", "a", "--sync-user", "s", "--project", "ACME", "--passphrase-out"];
+    let hs = h.join("a.handshake.asc");
+    let out = postern(h, &[&args[..], &[file.to_str().unwrap(), "--out", hs.to_str().unwrap()]].concat());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    let pass = std::fs::read_to_string(&file).unwrap();
+    assert!(pass.trim().len() >= 20, "{pass}");
+    assert!(!said.contains(pass.trim()), "{said}");
+    assert!(said.contains("Passphrase:       written to"), "{said}");
+}
+
 #[test]
 fn a_sync_needs_an_existing_home() {
     let dir = tempfile::tempdir().unwrap();

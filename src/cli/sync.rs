@@ -58,7 +58,8 @@ pub enum SyncCmd {
         /// Days until the handshake file expires.
         #[arg(long, default_value_t = 7)]
         expires_days: u32,
-        /// Also write the passphrase to this file (mode 0600), for scripts.
+        /// Write the passphrase to this file (mode 0600) instead of showing
+        /// it, for scripts (`--json` still includes it).
         #[arg(long)]
         passphrase_out: Option<PathBuf>,
         /// Print the result as JSON (includes the passphrase).
@@ -292,10 +293,17 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             println!("Handshake file:   {}", out.display());
             println!("Existing issues:  {}", existing.say());
             println!("Expires:          {}", format_ms(created.sync.handshake_expires.unwrap_or(0)));
-            println!(
-                "Passphrase:       {}   (shown once: give it to the partner by another channel)",
-                created.passphrase
-            );
+            match &passphrase_out {
+                // A script's output may be kept in logs: the file has it.
+                Some(p) => println!(
+                    "Passphrase:       written to {} (0600): give it to the partner by another channel",
+                    p.display()
+                ),
+                None => println!(
+                    "Passphrase:       {}   (shown once: give it to the partner by another channel)",
+                    created.passphrase
+                ),
+            }
             println!(
                 "Fingerprint:      {}   (compare it with the partner by phone)",
                 group_fingerprint(&created.fingerprint)

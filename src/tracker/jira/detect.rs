@@ -79,6 +79,7 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
         c.t = c.t.max(server - super::jql::OVERLAP_MS);
     }
     let mut keys: Vec<(String, Option<Found>)> = Vec::new();
+    let listed_count = listed.len();
     for found in listed {
         // Cloud's search may lag: a copy no newer than what was read is no news.
         let older = j.state.get(&found.key)?.is_some_and(|s| s.updated_at >= found.updated);
@@ -134,6 +135,7 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
     for ch in &mut changes {
         ch.cursor = next.clone();
     }
+    tracing::debug!(listed = listed_count, changes = changes.len(), full, "Jira polled");
     // Each read lists all that moved since the cursor.
     Ok(ChangePage { changes, next, done: true })
 }

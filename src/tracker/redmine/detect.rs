@@ -83,6 +83,7 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
     let full = now - c.full >= r.settings.rescan_secs as i64 * 1000;
     let mut keys = Vec::new();
     let before = c.t;
+    let listed_count = listed.len();
     for (key, updated) in listed {
         c.t = c.t.max(updated);
         // Read again only what moved since it was last seen. An issue of
@@ -166,6 +167,7 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
     for ch in &mut changes {
         ch.cursor = next.clone();
     }
+    tracing::debug!(listed = listed_count, changes = changes.len(), full, "Redmine polled");
     // Each read lists all that moved since the cursor.
     Ok(ChangePage { changes, next, done: true })
 }
