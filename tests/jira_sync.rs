@@ -20,23 +20,21 @@ use postern::transport::mail::Password;
 /// An embedded vendor (master) and a Jira Cloud customer (slave), paired.
 fn paired(fake: &Running) -> (TestPeer, TestPeer) {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
-    let token = s.home().join("jira-token");
-    std::fs::write(&token, "t0ken\n").unwrap();
-    let accept = [
-        "--tracker",
-        "jira",
-        "--jira-url",
-        &fake.url,
-        "--jira-user",
-        "sync@example.com",
-        "--jira-token-file",
-        token.to_str().unwrap(),
-        "--status-map",
-        "Open=To Do",
-    ];
+    let accept = jira_flags(fake, &s, &["--status-map", "Open=To Do"]);
+    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
     pair_with(&m, &s, "acme", "SAM2", "SUP", &[], &accept);
     settle(&m, &s, "acme");
     (m, s)
+}
+
+/// `sync accept` flags for the fake Jira, the sync user's token in a file
+/// of `s`'s home, and `maps`.
+fn jira_flags(fake: &Running, s: &TestPeer, maps: &[&str]) -> Vec<String> {
+    let token = s.home().join("jira-token");
+    std::fs::write(&token, "t0ken\n").unwrap();
+    let flags = ["--tracker", "jira", "--jira-url", &fake.url, "--jira-user", "sync@example.com", "--jira-token-file"];
+    let token = token.to_str().unwrap();
+    flags.iter().chain(&[token]).chain(maps).map(|f| f.to_string()).collect()
 }
 
 /// Alice, working in the Jira.
@@ -53,7 +51,7 @@ fn signed_in(fake: &Running, user: &str, token: &str) -> Jira {
     let s = JiraSettings {
         url: fake.url.clone(),
         project: "SUP".into(),
-        flavour: Flavour::Cloud,
+        flavour: if fake.state.lock().unwrap().cloud { Flavour::Cloud } else { Flavour::DataCenter },
         auth: JiraAuth::Basic { user: user.into(), secret: Password::Value(token.into()) },
         ca_file: None,
         statuses: Default::default(),
@@ -90,6 +88,32 @@ fn settle_until(m: &TestPeer, s: &TestPeer, what: &str, mut done: impl FnMut() -
         std::thread::sleep(std::time::Duration::from_millis(150));
     }
     panic!("never converged: {what} ({later} cycles met a throttled Jira)");
+}
+
+/// Data Center from the CLI: the vendor's text is Jira's wiki markup there,
+/// escaped where markup would take effect, and a person's comment comes
+/// back as the text it says.
+#[test]
+fn a_jira_data_center_customer_gets_wiki_markup_both_ways() {
+    let fake = jira_fake::start(Fake::new(false, "SUP"));
+    let (m, s) = paired(&fake);
+    assert_eq!(s.status()["tracker"]["flavour"], "datacenter", "found from serverInfo");
+    let rich = "Steps:\n\n- open `app`\n- 2 * 3 {x}";
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Wiki", "--description", rich]);
+    m.ok(&["comment", "add", "SAM2-1", "--body", "**Note**: a_b", "--as", "vera"]);
+    settle(&m, &s, "acme");
+    {
+        let f = fake.state.lock().unwrap();
+        let i = &f.issues[0];
+        assert_eq!(i.fields["description"], "Steps:\n\n* open {{app}}\n* 2 * 3 &#123;x&#125;");
+        assert_eq!(i.comments[0].body, "*Note*: a_b");
+    }
+    alice(&fake).add_comment("SUP-1", "Seen *here* too", None, person()).unwrap();
+    settle(&m, &s, "acme");
+    assert_eq!(fake.state.lock().unwrap().issues[0].comments[1].body, "Seen _here_ too", "wiki in Jira");
+    let bodies = m.issue("SAM2-1")["comments"].clone();
+    assert_eq!(bodies[1]["body"], "Seen *here* too", "{bodies}");
+    assert_eq!(m.issue("SAM2-1")["description"], rich, "no echo changed the vendor's text");
 }
 
 #[test]
@@ -242,8 +266,6 @@ fn a_throttling_storm_loses_and_doubles_nothing() {
 
 #[test]
 fn a_jira_peer_killed_at_random_writes_everything_exactly_once() {
-    use postern::protocol::IssueFields;
-    use postern::tracker::{Embedded, NewAttachment};
     use rand::Rng;
     const N: usize = 12;
     let mut fake = Fake::new(true, "SUP");
@@ -251,26 +273,7 @@ fn a_jira_peer_killed_at_random_writes_everything_exactly_once() {
     fake.delay_ms = 15;
     let fake = jira_fake::start(fake);
     let (m, s) = paired(&fake);
-    {
-        let mut peer = m.peer();
-        let tx = peer.conn.transaction().unwrap();
-        let t = Embedded::new(&tx);
-        let a = Actor::person("vera");
-        for i in 0..N {
-            let f = IssueFields {
-                summary: format!("crash {i}"),
-                status: "Open".into(),
-                priority: "Medium".into(),
-                ..Default::default()
-            };
-            let k = t.create_issue("SAM2", &f, a).unwrap();
-            t.add_comment(&k, &format!("first note on {i}"), None, a).unwrap();
-            t.add_comment(&k, &format!("second note on {i}"), None, a).unwrap();
-            let data = format!("log of {i}\n").repeat(100);
-            t.add_attachment(&k, NewAttachment::bytes("log.txt", "text/plain", data.as_bytes()), None, a).unwrap();
-        }
-        tx.commit().unwrap();
-    }
+    m.crash_issues(N);
     m.cycle();
     assert!(carry(&m, &s, "acme") >= 1);
     let mut rng = rand::thread_rng();
@@ -325,24 +328,11 @@ fn a_redmine_vendor_and_a_jira_customer_converge_both_ways() {
     let project = server.new_project("rj");
     let fake = jira_fake::start(Fake::new(true, "SUP"));
     let (m, s) = (TestPeer::new(MASTER_KEY, "UNUSED"), TestPeer::new(SLAVE_KEY, "UNUSED"));
-    let token = s.home().join("jira-token");
-    std::fs::write(&token, "t0ken").unwrap();
     let create = server.flags();
     let create: Vec<&str> = create.iter().map(String::as_str).collect();
-    let accept = [
-        "--tracker",
-        "jira",
-        "--jira-url",
-        &fake.url,
-        "--jira-user",
-        "sync@example.com",
-        "--jira-token-file",
-        token.to_str().unwrap(),
-        "--status-map",
-        "New=To Do,Closed=Done",
-        "--priority-map",
-        "Normal=Medium",
-    ];
+    let maps = ["--status-map", "New=To Do,Closed=Done", "--priority-map", "Normal=Medium"];
+    let accept = jira_flags(&fake, &s, &maps);
+    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
     pair_with(&m, &s, "rj", &project, "SUP", &create, &accept);
     settle(&m, &s, "rj");
 

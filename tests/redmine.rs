@@ -263,33 +263,11 @@ fn two_redmine_projects_sync_through_two_peers() {
 #[test]
 #[ignore = "needs a Redmine: scripts/integration.sh"]
 fn a_redmine_peer_killed_at_random_writes_everything_exactly_once() {
-    use postern::protocol::IssueFields;
-    use postern::tracker::{Actor, Embedded, NewAttachment, Tracker};
     use rand::Rng;
     const N: usize = 20;
     let server = common::redmine::server();
     let (m, s, project) = embedded_and_redmine(&server);
-    {
-        let mut peer = m.peer();
-        let tx = peer.conn.transaction().unwrap();
-        let t = Embedded::new(&tx);
-        let a = Actor::person("vera");
-        for i in 0..N {
-            let f = IssueFields {
-                summary: format!("crash {i}"),
-                status: "Open".into(),
-                priority: "Medium".into(),
-                ..Default::default()
-            };
-            let k = t.create_issue("SAM2", &f, a).unwrap();
-            t.add_comment(&k, &format!("first note on {i}"), None, a).unwrap();
-            t.add_comment(&k, &format!("second note on {i}"), None, a).unwrap();
-            let data = format!("log of {i}\n").repeat(100);
-            let file = NewAttachment::bytes("log.txt", "text/plain", data.as_bytes());
-            t.add_attachment(&k, file, None, a).unwrap();
-        }
-        tx.commit().unwrap();
-    }
+    m.crash_issues(N);
     m.cycle();
     assert!(carry(&m, &s, "acme") >= 1);
     let mut rng = rand::thread_rng();

@@ -76,24 +76,7 @@ pub fn run(
     anyhow::ensure!(arrived == issues, "{arrived} of {issues} issues arrived");
 
     // Embedded → Jira.
-    {
-        let tx = m.conn.transaction()?;
-        let e = Embedded::new(&tx);
-        let a = Actor::person("vera");
-        for i in 0..issues {
-            let f = IssueFields {
-                summary: format!("from the vendor {i}"),
-                status: "Open".into(),
-                priority: "Medium".into(),
-                ..Default::default()
-            };
-            let k = e.create_issue("SAM2", &f, a)?;
-            for j in 0..comments {
-                e.add_comment(&k, &format!("vendor note {j} on {i}"), None, a)?;
-            }
-        }
-        tx.commit()?;
-    }
+    super::vendor_issues(&mut m.conn, issues, comments)?;
     let (t, before) = (Instant::now(), calls());
     crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
     let out_secs = t.elapsed().as_secs_f64();

@@ -94,6 +94,28 @@ fn bulk(conn: &mut Connection, o: &BenchOptions) -> Result<()> {
     Ok(())
 }
 
+/// `issues` made at the vendor (project SAM2) with `comments` each, in one
+/// transaction: what the remote trackers' benchmarks send across.
+pub(crate) fn vendor_issues(conn: &mut Connection, issues: usize, comments: usize) -> Result<()> {
+    let tx = conn.transaction()?;
+    let e = Embedded::new(&tx);
+    let a = Actor::person("vera");
+    for i in 0..issues {
+        let f = IssueFields {
+            summary: format!("from the vendor {i}"),
+            status: "Open".into(),
+            priority: "Medium".into(),
+            ..Default::default()
+        };
+        let k = e.create_issue("SAM2", &f, a)?;
+        for j in 0..comments {
+            e.add_comment(&k, &format!("vendor note {j} on {i}"), None, a)?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// Initial sync: `issues` with `comments` each, committed at once on the
 /// master, until the slave has them all and the master knows every pair.
 fn initial_sync(pair: &Pair, o: &BenchOptions, f: &mut Figures) -> Result<()> {

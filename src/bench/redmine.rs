@@ -12,10 +12,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::setup::{wait_until, Pair};
-use crate::protocol::IssueFields;
 use crate::tracker::redmine::api::Api;
 use crate::tracker::redmine::RedmineSettings;
-use crate::tracker::{Actor, Embedded, Tracker, TrackerSettings};
+use crate::tracker::{Embedded, Tracker, TrackerSettings};
 use crate::transport::mail::Password;
 
 #[derive(Debug, Serialize)]
@@ -149,24 +148,7 @@ pub fn run(env_file: &Path, issues: usize, journals: usize, samples: usize) -> R
     let in_bare_secs = t.elapsed().as_secs_f64();
 
     // Embedded → Redmine: postern, then the same writes made directly.
-    {
-        let tx = m.conn.transaction()?;
-        let e = Embedded::new(&tx);
-        let a = Actor::person("vera");
-        for i in 0..issues {
-            let f = IssueFields {
-                summary: format!("from the vendor {i}"),
-                status: "Open".into(),
-                priority: "Medium".into(),
-                ..Default::default()
-            };
-            let k = e.create_issue("SAM2", &f, a)?;
-            for j in 0..journals {
-                e.add_comment(&k, &format!("vendor note {j} on {i}"), None, a)?;
-            }
-        }
-        tx.commit()?;
-    }
+    super::vendor_issues(&mut m.conn, issues, journals)?;
     let t = Instant::now();
     let calls = crate::tracker::remote::calls();
     crate::cli::demo::run_until_quiet(&mut m, &mut s)?;

@@ -83,6 +83,31 @@ impl TestPeer {
         Peer::open(Home::create(self.home()).unwrap()).unwrap()
     }
 
+    /// `n` issues of project SAM2 ("crash 0"…), each with two comments and
+    /// a 1.2 KB file, made at once (what the SIGKILL tests write across).
+    pub fn crash_issues(&self, n: usize) {
+        use postern::protocol::IssueFields;
+        use postern::tracker::{Actor, Embedded, NewAttachment, Tracker};
+        let mut peer = self.peer();
+        let tx = peer.conn.transaction().unwrap();
+        let t = Embedded::new(&tx);
+        let a = Actor::person("vera");
+        for i in 0..n {
+            let f = IssueFields {
+                summary: format!("crash {i}"),
+                status: "Open".into(),
+                priority: "Medium".into(),
+                ..Default::default()
+            };
+            let k = t.create_issue("SAM2", &f, a).unwrap();
+            t.add_comment(&k, &format!("first note on {i}"), None, a).unwrap();
+            t.add_comment(&k, &format!("second note on {i}"), None, a).unwrap();
+            let data = format!("log of {i}\n").repeat(100);
+            t.add_attachment(&k, NewAttachment::bytes("log.txt", "text/plain", data.as_bytes()), None, a).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
     pub fn cycle(&self) -> postern::engine::CycleReport {
         self.peer().cycle().unwrap()
     }

@@ -325,18 +325,12 @@ impl Tracker for Jira {
                     self.settings.project,
                     jql::jql_time(since - jql::OVERLAP_MS, m.time_zone)
                 );
-                for found in self.search_all(&jql, &[], true)? {
-                    let (key, v) = (found.key, found.v);
-                    {
-                        let f = &v["fields"];
-                        let mark = v["properties"][PROPERTY]["write"].as_str();
-                        let ours = issue::is_sync_user(&f["creator"], m) && after(&f["created"]);
-                        if ours && tagged(mark, f["summary"] == summary) {
-                            return Ok(Some(key));
-                        }
-                    }
-                }
-                Ok(None)
+                Ok(self.search_all(&jql, &[], true)?.into_iter().find_map(|found| {
+                    let f = &found.v["fields"];
+                    let mark = found.v["properties"][PROPERTY]["write"].as_str();
+                    let ours = issue::is_sync_user(&f["creator"], m) && after(&f["created"]);
+                    (ours && tagged(mark, f["summary"] == summary)).then_some(found.key)
+                }))
             }
             WrittenBefore::Comment { key, body, author } => {
                 let Some(v) = self.issue_json(key)? else { return Ok(None) };
