@@ -51,9 +51,12 @@
 //!   in the outbox batch) and `worklogs` (the partner's time, logged for
 //!   the user the mapping names).
 //! - [`daemon`]: the long-running loop: each sync on its own schedule
-//!   (`schedule`, pure), woken by notify, IMAP IDLE and other processes'
-//!   commits, polling only network shares (`mounts`) and mailboxes
-//!   without IDLE.
+//!   (`schedule`, pure) and its cycles on a thread of their own
+//!   (`worker`: its own database connection, panics caught and shown as
+//!   that sync's failure), woken by notify, IMAP IDLE (which also says when
+//!   the mailbox cannot be watched) and other connections' commits,
+//!   watching RECEIVE folders again when they are replaced (`folders`),
+//!   polling only network shares (`mounts`) and mailboxes without IDLE.
 //! - [`console`]: the status console in the browser, `/metrics` and
 //!   `/health`, served by the daemon (`run --http`) from its runtime:
 //!   server-rendered pages over the same redacted status `postern status`

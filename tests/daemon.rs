@@ -155,7 +155,7 @@ fn a_sync_whose_share_is_gone_does_not_stop_the_others() {
     let st = m.status_of("b");
     let failing = st["failing"].as_array().unwrap();
     assert_eq!(failing.len(), 1, "{st}");
-    assert_eq!(failing[0]["what"], "cycle");
+    assert_eq!(failing[0]["what"], "receive");
     assert!(failing[0]["tries"].as_u64().unwrap() >= 2, "{st}");
     assert!(failing[0]["since"].as_i64().unwrap() < failing[0]["last_at"].as_i64().unwrap());
     // Mounted again: the next cycle clears it.

@@ -187,3 +187,41 @@ fn a_slave_killed_while_reading_its_mailbox_applies_everything_once() {
     assert_eq!(left, 0, "every mail of the sync removed once applied");
     assert_eq!(s.status()["quarantined"], 0, "leftovers of a kill are finished, not quarantined");
 }
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn an_imap_outage_shows_as_failing_within_seconds_and_mail_moves_soon_after_it_ends() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail(&m, &s, "pw-slave");
+    settle_mail(&m, &s);
+    let (dm, ds) = (m.daemon(&["--interval", "3600"]), s.daemon(&["--interval", "3600"]));
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let receiving = |p: &TestPeer| p.status()["failing"].as_array().unwrap().iter().any(|t| t["what"] == "receive");
+    let down = stopped("imap");
+    let start = std::time::Instant::now();
+    while !receiving(&s) {
+        assert!(start.elapsed().as_secs() < 10, "the outage never showed: {}", s.status());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(s.ok(&["status"]).contains("FAILING         receiving since"));
+    // Held down for a while: the watch must not back off past the outage.
+    std::thread::sleep(std::time::Duration::from_secs(40));
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "sent during the outage"]);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    drop(down);
+    let back = std::time::Instant::now();
+    while s.issues("SP2").is_empty() {
+        assert!(back.elapsed().as_secs() < 10, "mail waited too long after the server came back");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let took = back.elapsed();
+    while receiving(&s) {
+        assert!(back.elapsed().as_secs() < 10, "FAILING stayed: {}", s.status());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    eprintln!("after the IMAP outage the change arrived in {took:?}");
+    assert!(took.as_secs() < 5, "{took:?}");
+    m.stop(dm);
+    s.stop(ds);
+}

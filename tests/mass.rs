@@ -98,3 +98,26 @@ fn a_mass_change_is_held_on_the_receiving_side_until_allowed() {
     assert!(s.status()["mass_change_held"].is_null());
     assert_eq!(s.status()["issues_with_errors"], 0);
 }
+
+#[test]
+fn many_messages_about_few_issues_are_no_mass_change() {
+    let (m, s) = paired();
+    s.ok(&["sync", "edit", "acme", "--mass-change-threshold", "5"]);
+    create(&m, 3);
+    settle(&m, &s, "acme");
+    // 3 issues, each edited 4 times, each edit in a message of its own:
+    // 12 messages in one cycle of the slave, about 3 issues.
+    let mut pm = m.peer();
+    for round in 0..4 {
+        for i in 1..=3 {
+            m.ok(&["issue", "edit", &format!("SAM2-{i}"), "--summary", &format!("edit {round}")]);
+            pm.cycle().unwrap();
+        }
+    }
+    drop(pm);
+    assert!(carry(&m, &s, "acme") >= 12, "one message per edit");
+    s.cycle();
+    assert!(s.status()["mass_change_held"].is_null(), "{}", s.status());
+    let summaries: Vec<String> = s.issues("SP2").iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
+    assert_eq!(summaries, ["edit 3", "edit 3", "edit 3"]);
+}

@@ -78,5 +78,7 @@ fn a_failing_server_is_unreachable_and_parks_nothing() {
     assert_eq!(s.ok(&["errors", "list", "acme"]), "no errors in sync 'acme'", "nothing parked");
     let waiting = list_messages(&s.exchange("acme").join("RECEIVE")).len();
     assert!(waiting >= 1 && waiting <= carried, "the change waits ({waiting} of {carried} files)");
-    assert!(s.ok(&["status"]).contains("FAILING         receiving since"));
+    let status = s.ok(&["status"]);
+    assert!(status.contains("FAILING         tracker since"), "{status}");
+    assert!(!status.contains("FAILING         receiving"), "the folder is fine: {status}");
 }

@@ -50,7 +50,7 @@ pub fn run(home: Home, args: RunArgs) -> Result<()> {
     }
     let console = super::run_http::options(&args.http)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(async {
+    let result = rt.block_on(async {
         if let Some(opts) = console {
             let (admin, addr) = (opts.admin, crate::console::start(home.clone(), opts).await?);
             tracing::info!(
@@ -67,5 +67,9 @@ pub fn run(home: Home, args: RunArgs) -> Result<()> {
             },
         )
         .await
-    })
+    });
+    // A cycle left running at the stop (a tracker that hangs) is not
+    // waited for: cutting it is as safe as a crash.
+    rt.shutdown_background();
+    result
 }

@@ -76,8 +76,9 @@ pub struct SyncStatus {
     pub forward: bool,
     /// The name of the sync that took over from this one.
     pub replaced_by: Option<String>,
-    /// Work that keeps failing (`cycle`: reading the tracker and
-    /// receiving; `send`), with the last error and since when.
+    /// Work that keeps failing (`receive`, `tracker`, `send`, `refused`,
+    /// `panic`, `cycle`: see [`crate::store::trouble::Trouble`]), with the
+    /// last error and since when.
     pub failing: Vec<crate::store::trouble::Trouble>,
     /// The tracker asked to slow down lately (waited out; not a failure).
     pub throttled: Option<crate::store::trouble::Trouble>,
@@ -299,9 +300,9 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
             );
         }
         for t in &s.failing {
-            let what = if t.what == "send" { "sending" } else { "receiving" };
             println!(
-                "  FAILING         {what} since {} ({} ago, {}): {}",
+                "  FAILING         {} since {} ({} ago, {}): {}",
+                t.label(),
                 format_ms(t.since),
                 ago(now_ms() - t.since),
                 plural(t.tries, "try", "tries"),

@@ -28,10 +28,17 @@ pub fn advice(s: &SyncStatus) -> Vec<String> {
     let name = &s.name;
     let mut out = Vec::new();
     for t in &s.failing {
-        let what = if t.what == "send" { "Sending" } else { "Reading the tracker or receiving" };
+        let next = match t.what.as_str() {
+            "refused" => "nothing crosses until both sides agree: follow what the partner said",
+            "panic" => "postern retries by itself; the other syncs go on; please report it with the log",
+            _ => {
+                "postern retries by itself, waiting longer each time; fix the cause (server, folder, credentials) \
+                  and it goes on"
+            }
+        };
         out.push(format!(
-            "{what} fails since {} ({} tries): {}. postern retries by itself, waiting longer each time; fix the \
-             cause (server, folder, credentials) and it goes on.",
+            "{} fails since {} ({} tries): {}. {next}.",
+            t.subject(),
             crate::engine::handshake::format_ms(t.since),
             t.tries,
             t.error

@@ -13,26 +13,41 @@ pub enum Event {
     Database,
     /// A file appeared in this RECEIVE folder.
     Folder(PathBuf),
+    /// A RECEIVE folder itself was created, removed, renamed or relinked.
+    Receive,
     /// IMAP IDLE saw new mail for this sync.
     Mail(String),
+    /// The IMAP IDLE connection of this sync came up (`None`) or cannot
+    /// be made (why).
+    MailState(String, Option<String>),
+    /// A sync's cycle ended on its worker thread.
+    Ran(Box<super::worker::Finished>),
 }
 
 /// What a file-system event can mean: a message file arriving in a
-/// RECEIVE folder, or a write to the database. Reads are nothing.
+/// RECEIVE folder, a RECEIVE folder replaced, or a write to the database.
+/// Reads are nothing.
 pub fn event_of(event: &notify::Event) -> Option<Event> {
     use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
-    if !matches!(
-        event.kind,
-        EventKind::Create(_)
-            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
-            // A command that wrote closes the database when it ends.
-            | EventKind::Access(AccessKind::Close(AccessMode::Write))
-    ) {
+    let removed = matches!(event.kind, EventKind::Remove(_));
+    if !removed
+        && !matches!(
+            event.kind,
+            EventKind::Create(_)
+                | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
+                // A command that wrote closes the database when it ends.
+                | EventKind::Access(AccessKind::Close(AccessMode::Write))
+        )
+    {
         return None;
     }
     event.paths.iter().find_map(|p| {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name == "postern.db-wal" || name == "postern.db" {
+        if name == "RECEIVE" && !matches!(event.kind, EventKind::Access(_) | EventKind::Modify(ModifyKind::Data(_))) {
+            Some(Event::Receive)
+        } else if removed {
+            None
+        } else if name == "postern.db-wal" || name == "postern.db" {
             Some(Event::Database)
         } else if name.starts_with("postern-") {
             p.parent().map(|d| Event::Folder(d.to_path_buf()))
@@ -58,14 +73,6 @@ pub fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
 /// commits, never for this connection's own writes.
 pub fn data_version(conn: &rusqlite::Connection) -> Result<i64> {
     Ok(conn.pragma_query_value(None, "data_version", |r| r.get(0))?)
-}
-
-pub async fn futures_ready(shutdown: &mut std::pin::Pin<Box<impl std::future::Future<Output = ()>>>) -> bool {
-    tokio::select! {
-        biased;
-        _ = shutdown => true,
-        _ = tokio::task::yield_now() => false,
-    }
 }
 
 pub fn canonical(dir: &std::path::Path) -> PathBuf {

@@ -4,16 +4,22 @@
 //! its tracker changes or the admin changes it (another process committed
 //! to the database), when a timer of its own is due (a resend, a gap), and
 //! on its polling interval where nothing would tell (a network share that
-//! inotify cannot see; a mail server without IDLE). An idle sync costs
-//! nothing between its intervals, and the daemon's own writes wake nothing.
-//! A failing sync backs off alone. Stops cleanly on Ctrl-C or SIGTERM,
-//! finishing the cycle under way.
+//! inotify cannot see; a mail server without IDLE). Each cycle runs on a
+//! worker thread with its own connection ([`worker`]), so one sync never
+//! waits for another; what a cycle committed is looked at like another
+//! process's commit (it may concern other syncs of the same project), and
+//! a cycle that changed nothing wakes nothing, so an idle sync costs
+//! nothing between its intervals. A failing sync backs off alone. Stops
+//! cleanly on Ctrl-C or SIGTERM, finishing the cycles under way (at most
+//! [`STOP_WAIT`]).
 
 mod events;
+mod folders;
 mod mounts;
 pub mod schedule;
+mod worker;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -21,12 +27,12 @@ use anyhow::Result;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::engine::{CycleReport, Peer, Work};
+use crate::engine::{Peer, Work};
 use crate::home::Home;
 use crate::store::{self, SyncRecord};
-use crate::transport::{FileTransport, Transport};
-use events::{canonical, data_version, event_of, futures_ready, shutdown_signal, Event};
+use events::{data_version, event_of, shutdown_signal, Event};
 use schedule::{Due, Schedule};
+pub use worker::PANIC_ENV;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -43,24 +49,21 @@ pub struct RunOptions {
 /// (the log is synced to disk in between), so it looks a few times.
 const RECHECK_MS: [u64; 5] = [2, 10, 40, 150, 500];
 
-/// What one sync's run came to.
-struct Ran {
-    id: String,
-    work: Work,
-    result: Result<Option<CycleReport>>,
-    timer: Option<Instant>,
-}
+/// Peers kept for the next cycles (each holds a database connection).
+const SPARE_PEERS: usize = 4;
+
+/// How long a stop waits for the cycles under way. One that takes longer
+/// (a tracker that hangs) is cut, which is as safe as a crash: what was
+/// not committed is done again by the next run.
+const STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// The daemon's view of the home: its syncs, watched folders, IDLE tasks.
 struct Daemon {
     opts: RunOptions,
     schedule: Schedule,
     syncs: Vec<SyncRecord>,
-    /// RECEIVE folder → sync id.
-    folders: HashMap<PathBuf, String>,
-    /// Watched RECEIVE folder → whether it is local (inotify sees every
-    /// write), as found when it was first watched.
-    local_folders: HashMap<PathBuf, bool>,
+    /// RECEIVE folders watched, kept in line with the disk.
+    folders: folders::Folders,
     /// sync id → (its mail settings, its IDLE task).
     idlers: HashMap<String, (String, tokio::task::JoinHandle<()>)>,
     events: mpsc::UnboundedSender<Event>,
@@ -69,11 +72,17 @@ struct Daemon {
     last_change: i64,
     /// When each sync's remote tracker was last asked for changes.
     tracker_polled: HashMap<String, Instant>,
+    /// Peers for cycles, each with its own connection: a cycle runs on a
+    /// thread of its own, so one sync never waits for another.
+    spare: Vec<Peer>,
+    /// Cycles under way.
+    running: usize,
 }
 
 /// Runs the peer until a signal arrives.
 pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
-    let mut peer = Peer::open(home.clone())?;
+    worker::note_panics();
+    let peer = Peer::open(home.clone())?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let notify_tx = tx.clone();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
@@ -88,13 +97,14 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         schedule: Schedule::new(opts.interval),
         opts,
         syncs: Vec::new(),
-        folders: HashMap::new(),
-        local_folders: HashMap::new(),
+        folders: Default::default(),
         idlers: HashMap::new(),
         events: tx,
         watcher,
         last_change: crate::tracker::Embedded::new(&peer.conn).last_change()?,
         tracker_polled: HashMap::new(),
+        spare: Vec::new(),
+        running: 0,
     };
     let mut version = data_version(&peer.conn)?;
     d.refresh(&peer)?;
@@ -109,22 +119,42 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         if d.opts.watch { " where nothing tells" } else { " (watching nothing)" }
     );
     let mut shutdown = Box::pin(shutdown_signal()?);
+    let mut stopping: Option<Instant> = None;
     let mut recheck: Option<(Instant, usize)> = None;
+    // The folders are looked at once an interval, in case an event was
+    // missed (a RECEIVE replaced on a share).
+    let mut folder_check = Instant::now() + d.opts.interval;
     loop {
-        let due = d.schedule.take_due(Instant::now());
-        if !due.is_empty() {
-            let folders = d.poll_folders(&due);
-            let idle_trackers = d.poll_trackers(&due);
-            let (p, ran) = run_due(peer, due, folders, idle_trackers).await;
-            peer = p;
-            d.record(ran);
-            if futures_ready(&mut shutdown).await {
+        if let Some(by) = stopping {
+            if d.running == 0 {
                 break;
             }
-            continue;
+            if Instant::now() >= by {
+                tracing::warn!(
+                    "stopping: {} cycle(s) did not finish in {STOP_WAIT:?}; cut, as after a crash",
+                    d.running
+                );
+                break;
+            }
+        }
+        if stopping.is_none() {
+            let due = d.schedule.take_due(Instant::now());
+            if !due.is_empty() {
+                d.start(&peer, due)?;
+            }
+            if d.opts.watch && Instant::now() >= folder_check {
+                folder_check = Instant::now() + d.opts.interval;
+                d.watch_folders();
+            }
         }
         d.notice_lost_idle();
-        let wake = [d.schedule.next_wake(Instant::now()), recheck.map(|r| r.0)].into_iter().flatten().min();
+        let wake = match stopping {
+            Some(by) => Some(by),
+            None => [d.schedule.next_wake(Instant::now()), recheck.map(|r| r.0), Some(folder_check)]
+                .into_iter()
+                .flatten()
+                .min(),
+        };
         let sleep = match wake {
             Some(t) => tokio::time::sleep_until(t.into()),
             None => tokio::time::sleep(Duration::from_secs(24 * 3600)),
@@ -133,16 +163,7 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
             e = rx.recv() => {
                 let mut external = false;
                 for e in e.into_iter().chain(std::iter::from_fn(|| rx.try_recv().ok())) {
-                    match e {
-                        Event::Database => external = true,
-                        Event::Folder(dir) => {
-                            tracing::trace!(?dir, "folder event");
-                            if let Some(id) = d.folders.get(&dir).or_else(|| d.folders.get(&canonical(&dir))) {
-                                d.schedule.ask(id, Work { receive: true });
-                            }
-                        }
-                        Event::Mail(id) => d.schedule.ask(&id, Work { receive: true }),
-                    }
+                    external |= d.event(&peer, e)?;
                 }
                 if external {
                     recheck = Some((Instant::now() + Duration::from_millis(RECHECK_MS[0]), 0));
@@ -150,14 +171,21 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
                 external
             }
             _ = sleep => recheck.is_some_and(|(t, _)| t <= Instant::now()),
-            _ = &mut shutdown => break,
+            _ = &mut shutdown, if stopping.is_none() => {
+                stopping = Some(Instant::now() + STOP_WAIT);
+                if d.running > 0 {
+                    tracing::info!("stopping: waiting for {} cycle(s) under way", d.running);
+                }
+                false
+            }
         };
         if look {
             if let Some((t, step)) = recheck.filter(|(t, _)| *t <= Instant::now()) {
                 recheck = RECHECK_MS.get(step + 1).map(|ms| (t + Duration::from_millis(*ms), step + 1));
             }
-            // Only another process's commits: the daemon's own writes
-            // leave the connection's data_version as it was.
+            // Another connection's commits: another process's, or a
+            // cycle's on its worker (what it applied may concern other
+            // syncs of the same project).
             let now = data_version(&peer.conn)?;
             if now != version {
                 version = now;
@@ -175,6 +203,81 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
 }
 
 impl Daemon {
+    /// Takes in one event; whether the database may have changed.
+    fn event(&mut self, peer: &Peer, e: Event) -> Result<bool> {
+        match e {
+            Event::Database => return Ok(true),
+            Event::Folder(dir) => {
+                tracing::trace!(?dir, "folder event");
+                if let Some(id) = self.folders.sync_of(&dir) {
+                    self.schedule.ask(id, Work { receive: true });
+                }
+            }
+            Event::Receive => self.watch_folders(),
+            Event::Mail(id) => self.schedule.ask(&id, Work { receive: true }),
+            Event::MailState(id, down) => {
+                let why = down.map(|d| anyhow::anyhow!("{d}"));
+                if self.syncs.iter().any(|s| s.id == id) {
+                    store::trouble::record(&peer.conn, &id, "receive", why.as_ref())?;
+                }
+            }
+            Event::Ran(finished) => {
+                self.finished(peer, *finished)?;
+                // What the cycle committed may concern other syncs.
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Starts the cycles that are due, each on a thread of its own.
+    fn start(&mut self, peer: &Peer, due: Vec<(String, Due)>) -> Result<()> {
+        let skip = self.poll_trackers(&due);
+        for (id, why) in due {
+            let poll_folder = self.poll_folder(&id, why);
+            let job = worker::Job { skip_tracker: skip.contains(&id), id, why, poll_folder };
+            let p = match self.spare.pop() {
+                Some(p) => p,
+                None => peer.worker()?,
+            };
+            self.running += 1;
+            worker::spawn(p, job, self.events.clone());
+        }
+        Ok(())
+    }
+
+    /// A cycle ended: its outcome goes into the schedule and the log.
+    fn finished(&mut self, peer: &Peer, f: worker::Finished) -> Result<()> {
+        self.running -= 1;
+        if let Some(p) = f.peer {
+            if self.spare.len() < SPARE_PEERS {
+                self.spare.push(p);
+            }
+        }
+        let name = self.syncs.iter().find(|s| s.id == f.id).map_or(f.id.as_str(), |s| s.name.as_str()).to_string();
+        if f.panic.is_some() || store::trouble::since(&peer.conn, &f.id, "panic")?.is_some() {
+            let why = f.panic.as_ref().map(|at| anyhow::anyhow!("the cycle panicked: {at}"));
+            store::trouble::record(&peer.conn, &f.id, "panic", why.as_ref())?;
+        }
+        match f.result {
+            // A poll that found nothing: no cycle ran.
+            Ok(None) => self.schedule.nothing_new(&f.id),
+            Ok(Some(report)) => {
+                let moved = !report.is_idle();
+                if moved {
+                    tracing::info!("sync '{name}': {}", report.summary());
+                }
+                tracing::debug!(sync = name, receive = f.work.receive, moved, "cycle finished");
+                self.schedule.done(&f.id, f.work, moved, f.timer);
+            }
+            Err(e) => {
+                let wait = self.schedule.failed(&f.id, Instant::now(), rand::random::<f64>() * 0.5 + 0.5);
+                tracing::error!("{e:#}; this sync is tried again in {}s (the others go on)", wait.as_secs());
+            }
+        }
+        Ok(())
+    }
+
     /// Reads the syncs again: new ones run, changed ones run (settings,
     /// pairing), the others only if their project changed or something was
     /// queued for them.
@@ -203,7 +306,7 @@ impl Daemon {
     fn refresh(&mut self, peer: &Peer) -> Result<()> {
         // A paused sync is left alone: no IDLE session, no watch, no cycle.
         self.syncs = store::syncs::list(&peer.conn)?.into_iter().filter(|s| s.paused_at.is_none()).collect();
-        let ids: std::collections::HashSet<&str> = self.syncs.iter().map(|s| s.id.as_str()).collect();
+        let ids: HashSet<&str> = self.syncs.iter().map(|s| s.id.as_str()).collect();
         self.idlers.retain(|id, (_, task)| {
             let keep = ids.contains(&id.as_str());
             if !keep {
@@ -211,73 +314,74 @@ impl Daemon {
             }
             keep
         });
-        for s in &self.syncs {
-            if !self.opts.watch {
-                continue;
-            }
-            match &s.mail {
-                Some(mail) => {
-                    // A new email sync, or its settings changed (`sync edit`).
-                    if self.idlers.get(&s.id).is_some_and(|(m, _)| m == mail) {
-                        continue;
-                    }
-                    if let Some((_, old)) = self.idlers.remove(&s.id) {
-                        old.abort();
-                    }
-                    let settings: crate::transport::mail::MailSettings = serde_json::from_str(mail)?;
-                    let (tx, id) = (self.events.clone(), s.id.clone());
-                    let task = tokio::spawn(crate::transport::mail::idle_loop(settings, move || {
-                        let _ = tx.send(Event::Mail(id.clone()));
-                    }));
-                    self.idlers.insert(s.id.clone(), (mail.clone(), task));
+        if self.opts.watch {
+            for s in &self.syncs {
+                let Some(mail) = &s.mail else { continue };
+                // A new email sync, or its settings changed (`sync edit`).
+                if self.idlers.get(&s.id).is_some_and(|(m, _)| m == mail) {
+                    continue;
                 }
-                None => {
-                    let dir = PathBuf::from(&s.exchange_dir).join("RECEIVE");
-                    if !self.folders.contains_key(&dir) && self.watcher.watch(&dir, RecursiveMode::NonRecursive).is_ok()
-                    {
-                        // Events name the folder as watched, or resolved.
-                        self.folders.insert(canonical(&dir), s.id.clone());
-                        self.folders.insert(dir, s.id.clone());
-                    }
+                if let Some((_, old)) = self.idlers.remove(&s.id) {
+                    old.abort();
                 }
+                let settings: crate::transport::mail::MailSettings = serde_json::from_str(mail)?;
+                let (tx, id) = (self.events.clone(), s.id.clone());
+                let task = tokio::spawn(crate::transport::mail::idle_loop(settings, move |news| {
+                    let _ = tx.send(match news {
+                        crate::transport::mail::Idle::NewMail => Event::Mail(id.clone()),
+                        crate::transport::mail::Idle::Up => Event::MailState(id.clone(), None),
+                        crate::transport::mail::Idle::Down(why) => Event::MailState(id.clone(), Some(why)),
+                    });
+                }));
+                self.idlers.insert(s.id.clone(), (mail.clone(), task));
             }
+            self.watch_folders();
         }
-        self.folders.retain(|_, id| ids.contains(&id.as_str()));
-        self.local_folders.retain(|dir, _| self.folders.contains_key(dir));
         let polling = self.polling();
         self.schedule.set_syncs(&polling, Instant::now(), rand::random::<f64>);
         Ok(())
     }
 
+    /// Watches the RECEIVE folders as they are now on disk; a folder sync
+    /// whose RECEIVE is watched anew looks into it, and whether it polls
+    /// follows.
+    fn watch_folders(&mut self) {
+        let folder_syncs: Vec<(String, PathBuf)> = self
+            .syncs
+            .iter()
+            .filter(|s| s.mail.is_none())
+            .map(|s| (s.id.clone(), PathBuf::from(&s.exchange_dir)))
+            .collect();
+        let before: Vec<bool> = folder_syncs.iter().map(|(id, _)| self.folders.tells(id)).collect();
+        let renewed = self.folders.refresh(&mut self.watcher, &folder_syncs);
+        let after: Vec<bool> = folder_syncs.iter().map(|(id, _)| self.folders.tells(id)).collect();
+        for id in &renewed {
+            self.schedule.ask(id, Work { receive: true });
+        }
+        if before != after {
+            let polling = self.polling();
+            self.schedule.set_syncs(&polling, Instant::now(), rand::random::<f64>);
+        }
+    }
+
     /// Which syncs nothing would tell the daemon about: all without
     /// watching; folders not watched or on a network share (other hosts'
-    /// writes raise no inotify event); mailboxes without IDLE.
-    fn polling(&mut self) -> Vec<(String, bool)> {
-        let mut mounts = None;
-        let mut out = Vec::with_capacity(self.syncs.len());
-        for s in &self.syncs {
-            let polls = match &s.mail {
-                _ if !self.opts.watch => true,
-                // Nothing tells of changes in a remote tracker.
-                _ if s.tracker.is_some() => true,
-                Some(_) => self.idlers.get(&s.id).is_none_or(|(_, t)| t.is_finished()),
-                None => {
-                    let dir = PathBuf::from(&s.exchange_dir).join("RECEIVE");
-                    match (self.folders.contains_key(&dir), self.local_folders.get(&dir)) {
-                        (false, _) => true,
-                        (true, Some(local)) => !local,
-                        (true, None) => {
-                            let mounts = mounts.get_or_insert_with(mounts::Mounts::read);
-                            let polls = mounts.needs_polling(&dir);
-                            self.local_folders.insert(dir, !polls);
-                            polls
-                        }
-                    }
-                }
-            };
-            out.push((s.id.clone(), polls));
-        }
-        out
+    /// writes raise no inotify event); mailboxes without IDLE; remote
+    /// trackers.
+    fn polling(&self) -> Vec<(String, bool)> {
+        self.syncs
+            .iter()
+            .map(|s| {
+                let polls = match &s.mail {
+                    _ if !self.opts.watch => true,
+                    // Nothing tells of changes in a remote tracker.
+                    _ if s.tracker.is_some() => true,
+                    Some(_) => self.idlers.get(&s.id).is_none_or(|(_, t)| t.is_finished()),
+                    None => !self.folders.tells(&s.id),
+                };
+                (s.id.clone(), polls)
+            })
+            .collect()
     }
 
     /// An IDLE task that ended (the server has no IDLE): poll that sync.
@@ -289,31 +393,28 @@ impl Daemon {
         }
     }
 
-    /// RECEIVE folders of the folder syncs due only to polling, for a cheap look when only the
-    /// polling interval came round. Without watching, the interval is the
-    /// only way tracker changes are seen: then every poll is a full cycle.
-    fn poll_folders(&self, due: &[(String, Due)]) -> HashMap<String, PathBuf> {
-        if !self.opts.watch {
-            return HashMap::new();
+    /// The exchange folder of a folder sync due only to polling, for a
+    /// cheap look first. Without watching, the interval is the only way
+    /// tracker changes are seen: then every poll is a full cycle.
+    fn poll_folder(&self, id: &str, why: Due) -> Option<PathBuf> {
+        if !self.opts.watch || why != Due::Poll {
+            return None;
         }
-        let polled: std::collections::HashSet<&str> =
-            due.iter().filter(|(_, why)| *why == Due::Poll).map(|(id, _)| id.as_str()).collect();
         self.syncs
             .iter()
-            .filter(|s| s.mail.is_none() && s.tracker.is_none() && polled.contains(s.id.as_str()))
-            .map(|s| (s.id.clone(), PathBuf::from(&s.exchange_dir)))
-            .collect()
+            .find(|s| s.id == id && s.mail.is_none() && s.tracker.is_none())
+            .map(|s| PathBuf::from(&s.exchange_dir))
     }
 
     /// Syncs of remote trackers due only to the polling interval whose
     /// tracker was asked less than `tracker_interval` ago: they skip this
     /// round. The others are asked now.
-    fn poll_trackers(&mut self, due: &[(String, Due)]) -> std::collections::HashSet<String> {
+    fn poll_trackers(&mut self, due: &[(String, Due)]) -> HashSet<String> {
         let now = Instant::now();
         // Polls come on the polling ticks: one tick early rather than one
         // late, so a change waits at most about `tracker_interval`.
         let every = self.opts.tracker_interval.saturating_sub(self.opts.interval);
-        let mut skip = std::collections::HashSet::new();
+        let mut skip = HashSet::new();
         for (id, why) in due {
             if !self.syncs.iter().any(|s| &s.id == id && s.tracker.is_some()) {
                 continue;
@@ -328,28 +429,6 @@ impl Daemon {
             }
         }
         skip
-    }
-
-    fn record(&mut self, ran: Vec<Ran>) {
-        for r in ran {
-            let name = self.syncs.iter().find(|s| s.id == r.id).map_or(r.id.as_str(), |s| s.name.as_str());
-            match r.result {
-                // A poll that found nothing: no cycle ran.
-                Ok(None) => self.schedule.nothing_new(&r.id),
-                Ok(report) => {
-                    let moved = report.is_some_and(|r| !r.is_idle());
-                    if let Some(rep) = report.filter(|r| !r.is_idle()) {
-                        tracing::info!("sync '{name}': {}", rep.summary());
-                    }
-                    tracing::debug!(sync = name, receive = r.work.receive, moved, "cycle finished");
-                    self.schedule.done(&r.id, r.work, moved, r.timer);
-                }
-                Err(e) => {
-                    let wait = self.schedule.failed(&r.id, Instant::now(), rand::random::<f64>() * 0.5 + 0.5);
-                    tracing::error!("{e:#}; this sync is tried again in {}s (the others go on)", wait.as_secs());
-                }
-            }
-        }
     }
 }
 
@@ -367,47 +446,4 @@ fn settings(s: &SyncRecord) -> impl PartialEq + '_ {
         s.mass_allowed,
         s.mass_threshold,
     )
-}
-
-/// Runs the syncs that are due, on a blocking thread.
-async fn run_due(
-    peer: Peer,
-    due: Vec<(String, Due)>,
-    folders: HashMap<String, PathBuf>,
-    idle_trackers: std::collections::HashSet<String>,
-) -> (Peer, Vec<Ran>) {
-    tokio::task::spawn_blocking(move || {
-        let mut peer = peer;
-        let mut ran = Vec::new();
-        for (id, why) in due {
-            let work = match why {
-                Due::Asked(work) => work,
-                Due::Poll if idle_trackers.contains(&id) => {
-                    ran.push(Ran { timer: None, id, work: Work::default(), result: Ok(None) });
-                    continue;
-                }
-                Due::Poll => match folders.get(&id) {
-                    // Only the interval: a folder listing first, no cycle
-                    // when it is empty (a broken share runs, to be reported).
-                    Some(dir) if FileTransport::new(dir).list().is_ok_and(|l| l.is_empty()) => {
-                        ran.push(Ran { timer: None, id, work: Work::default(), result: Ok(None) });
-                        continue;
-                    }
-                    _ => Work { receive: true },
-                },
-            };
-            let result = peer.cycle_one(&id, work);
-            ran.push(Ran { timer: timer(&peer, &id), id, work, result });
-        }
-        (peer, ran)
-    })
-    .await
-    .expect("cycle thread panicked")
-}
-
-/// When a sync's own timer is next due, as an instant.
-fn timer(peer: &Peer, id: &str) -> Option<Instant> {
-    let at = peer.next_due(id).ok()??;
-    let wait = (at - store::now_ms()).max(0) as u64;
-    Some(Instant::now() + Duration::from_millis(wait))
 }

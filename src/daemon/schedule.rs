@@ -40,6 +40,8 @@ struct Slot {
     asked: Option<Work>,
     failures: u32,
     retry_at: Option<Instant>,
+    /// Taken and not reported back yet: not due again until it is.
+    running: bool,
 }
 
 #[derive(Debug)]
@@ -67,6 +69,7 @@ impl Schedule {
                 asked: Some(Work { receive: true }),
                 failures: 0,
                 retry_at: None,
+                running: false,
             });
             match (polls, slot.poll_at) {
                 (true, None) => slot.poll_at = Some(now + interval.mul_f64(spread().clamp(0.0, 1.0))),
@@ -79,6 +82,7 @@ impl Schedule {
     /// A poll found nothing: the sync's timer stays as it was.
     pub fn nothing_new(&mut self, id: &str) {
         if let Some(slot) = self.slots.get_mut(id) {
+            slot.running = false;
             slot.failures = 0;
             slot.retry_at = None;
         }
@@ -99,7 +103,7 @@ impl Schedule {
         let by = now + BATCH;
         let mut due = Vec::new();
         for (id, slot) in &mut self.slots {
-            if slot.retry_at.is_some_and(|r| r > now) {
+            if slot.running || slot.retry_at.is_some_and(|r| r > now) {
                 continue;
             }
             let timer = slot.timer_at.is_some_and(|t| t <= now);
@@ -114,6 +118,7 @@ impl Schedule {
             } else {
                 continue;
             }
+            slot.running = true;
             if poll {
                 slot.poll_at = slot.poll_at.map(|t| next_poll(t, self.interval, now));
             }
@@ -127,6 +132,7 @@ impl Schedule {
     /// of its own is next due.
     pub fn done(&mut self, id: &str, work: Work, moved: bool, timer: Option<Instant>) {
         if let Some(slot) = self.slots.get_mut(id) {
+            slot.running = false;
             slot.failures = 0;
             slot.retry_at = None;
             slot.timer_at = timer;
@@ -143,6 +149,7 @@ impl Schedule {
         let Some(slot) = self.slots.get_mut(id) else {
             return Duration::ZERO;
         };
+        slot.running = false;
         slot.failures += 1;
         let wait = self.interval.saturating_mul(1 << slot.failures.min(4)).mul_f64(jitter.clamp(0.5, 1.0));
         slot.retry_at = Some(now + wait);
@@ -158,6 +165,7 @@ impl Schedule {
     pub fn next_wake(&self, now: Instant) -> Option<Instant> {
         self.slots
             .values()
+            .filter(|s| !s.running)
             .filter_map(|s| {
                 let after_retry = |t: Instant| s.retry_at.map_or(t, |r| t.max(r));
                 let asked = s.asked.map(|_| after_retry(now));
@@ -256,6 +264,24 @@ mod tests {
         assert_eq!(s.failures("bad"), 7);
         s.done("bad", Work::default(), false, None);
         assert_eq!(s.failures("bad"), 0);
+    }
+
+    #[test]
+    fn a_running_sync_is_not_due_again_until_it_reports_and_keeps_what_was_asked_meanwhile() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(SEC);
+        s.set_syncs(&[("slow".into(), true), ("quick".into(), false)], t0, || 0.0);
+        assert_eq!(ids(&s.take_due(t0)), ["quick", "slow"]);
+        s.done("quick", Work::default(), false, None);
+        s.ask("slow", Work { receive: true });
+        s.ask("quick", Work::default());
+        // The slow one still runs: only the quick one is due, and the
+        // slow one's polls and asks do not make the daemon spin.
+        assert_eq!(ids(&s.take_due(t0 + 5 * SEC)), ["quick"]);
+        s.done("quick", Work::default(), false, None);
+        assert_eq!(s.next_wake(t0 + 5 * SEC), None);
+        s.done("slow", Work::default(), false, None);
+        assert_eq!(s.take_due(t0 + 5 * SEC), vec![("slow".to_string(), Due::Asked(Work { receive: true }))]);
     }
 
     #[test]

@@ -17,12 +17,22 @@ use crate::transport::{Incoming, Transport};
 #[derive(Debug)]
 pub struct Rejected(pub String);
 
-/// Processes everything waiting in the sync's RECEIVE side.
-pub fn receive(peer: &mut Peer, sync: &SyncRecord, transport: &impl Transport) -> Result<CycleReport> {
+/// What a receive came to: what moved, and the tracker's trouble if it
+/// stopped the applying (the message and those after it wait).
+#[derive(Debug, Default)]
+pub struct Received {
+    pub report: CycleReport,
+    pub tracker_down: Option<anyhow::Error>,
+}
+
+/// Processes everything waiting in the sync's RECEIVE side. An error is
+/// the transport's (or the database's); a tracker that is away is said in
+/// [`Received::tracker_down`].
+pub fn receive(peer: &mut Peer, sync: &SyncRecord, transport: &impl Transport) -> Result<Received> {
     let mut report = CycleReport::default();
     // Issues the partner's messages created or changed in this cycle, and
     // how many the admin allowed (what was held when allowed).
-    let mut issues = (0, 0);
+    let mut issues = CycleIssues::default();
     for item in transport.list()? {
         report.received += 1;
         // Re-read: the previous file may have changed the sync.
@@ -42,7 +52,8 @@ pub fn receive(peer: &mut Peer, sync: &SyncRecord, transport: &impl Transport) -
             Outcome::TrackerDown(reason, retry_after) => {
                 tracing::warn!(sync = %sync.name, file = %item.id, %reason, "tracker unreachable; the message waits");
                 peer.tracker_asked_to_wait(&sync.id, retry_after);
-                anyhow::bail!("{reason}; message {} and what follows wait and are tried again", item.id);
+                let why = anyhow::anyhow!("{reason}; message {} and what follows wait and are tried again", item.id);
+                return Ok(Received { report, tracker_down: Some(why) });
             }
             // Removed only now that what it carried is committed.
             Outcome::Taken(r) => {
@@ -58,7 +69,15 @@ pub fn receive(peer: &mut Peer, sync: &SyncRecord, transport: &impl Transport) -
             }
         }
     }
-    Ok(report)
+    Ok(Received { report, tracker_down: None })
+}
+
+/// The partner's issues this cycle's messages created or changed, and how
+/// many the admin allowed (what was held when allowed).
+#[derive(Default)]
+struct CycleIssues {
+    seen: std::collections::HashSet<String>,
+    allowed: usize,
 }
 
 /// What became of one message: its digest and the outcome.
@@ -94,7 +113,7 @@ fn process(
     sync: &SyncRecord,
     transport: &impl Transport,
     item: &Incoming,
-    issues: &mut (usize, usize),
+    issues: &mut CycleIssues,
 ) -> Result<Option<Processed>> {
     let name = names::parse(&item.name).context("listed a name that is not ours")?;
     if name.sync != sync.id {
@@ -154,8 +173,8 @@ enum Opened {
 }
 
 fn open_checked(peer: &Peer, sync: &SyncRecord, data: &[u8], name_seq: Option<u64>) -> Result<Opened, Rejected> {
-    let own: Vec<String> = std::iter::once(&peer.key).chain(&peer.retired).map(|k| k.fingerprint()).collect();
-    let own_certs: Vec<_> = std::iter::once(&peer.key).chain(&peer.retired).map(|k| k.cert().clone()).collect();
+    let own: Vec<String> = std::iter::once(&*peer.key).chain(peer.retired.iter()).map(|k| k.fingerprint()).collect();
+    let own_certs: Vec<_> = std::iter::once(&*peer.key).chain(peer.retired.iter()).map(|k| k.cert().clone()).collect();
     let Some(partner) = super::partner_cert(sync).map_err(|e| Rejected(format!("{e:#}")))? else {
         let (env, cert) = handshake::open_accept(peer.key.cert(), data)?;
         check_envelope(sync, &own, &env, name_seq)?;
@@ -232,13 +251,7 @@ fn check_envelope(sync: &SyncRecord, own: &[String], env: &Envelope, name_seq: O
 
 /// Takes a verified message in one transaction: acknowledgement, contact,
 /// and apply / hold / drop, draining held messages that become next.
-fn take(
-    peer: &mut Peer,
-    sync: &SyncRecord,
-    env: &Envelope,
-    digest: &str,
-    issues: &mut (usize, usize),
-) -> Result<Outcome> {
+fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str, issues: &mut CycleIssues) -> Result<Outcome> {
     let mut report = CycleReport::default();
     tracing::debug!(sync = %sync.name, seq = env.seq, kind = env.body.kind(), ack = env.ack, "message verified");
     // The tracker works on the same connection (the embedded tracker
@@ -274,22 +287,29 @@ fn take(
                     if peer.tracker_waiting(&sync.id)
                         && matches!(env.body, Body::Changes { .. } | Body::Chunk { .. }) =>
                 {
-                    let why = "the tracker is unavailable and asked (Retry-After) not to be asked yet".to_string();
+                    let why = "the tracker is away (it did not answer this cycle, or asked by Retry-After to wait)"
+                        .to_string();
                     return Ok(Outcome::TrackerDown(why, None));
                 }
                 Arrival::Apply => {
                     if let Body::Changes { changes, .. } = &env.body {
-                        let count = issues.0 + super::mass::issues(changes).len();
+                        // Distinct issues: many messages about one issue are one.
+                        let new: Vec<String> = super::mass::issues(changes)
+                            .into_iter()
+                            .filter(|i| !issues.seen.contains(*i))
+                            .map(str::to_string)
+                            .collect();
+                        let count = issues.seen.len() + new.len();
                         // What the admin allowed holds for the whole cycle (the
                         // permission is used up by the first message).
-                        issues.1 = issues.1.max(super::mass::allowed_up_to(sync, "receive"));
-                        if super::mass::beyond(sync, count) && count > issues.1 {
+                        issues.allowed = issues.allowed.max(super::mass::allowed_up_to(sync, "receive"));
+                        if super::mass::beyond(sync, count) && count > issues.allowed {
                             // What waits: this message's issues (those before
                             // it in this cycle went through).
-                            return Ok(Outcome::MassChange(count - issues.0));
+                            return Ok(Outcome::MassChange(new.len()));
                         }
                         super::mass::passed(&tx, sync, "receive")?;
-                        issues.0 = count;
+                        issues.seen.extend(new);
                     }
                     // The message, then any held ones that follow it (no copy
                     // of a large chunk).

@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod apply;
 pub mod arrivals;
+pub mod backoff;
 pub mod conflict;
 pub mod handshake;
 pub mod incoming;
@@ -29,6 +30,8 @@ pub mod snapshots;
 pub mod transfers;
 pub mod worklogs;
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 
@@ -38,8 +41,7 @@ use crate::store::{self, SyncRecord};
 use crate::tracker::TrackerError;
 use crate::transport::Transport;
 
-/// The longest pause of sending after repeated failures.
-pub const SEND_PAUSE_MAX: std::time::Duration = std::time::Duration::from_secs(300);
+pub use backoff::SEND_PAUSE_MAX;
 
 /// Largest message accepted or produced, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
@@ -108,23 +110,17 @@ pub struct Work {
 pub struct Peer {
     pub home: Home,
     pub conn: Connection,
-    pub key: OwnKey,
+    pub key: Arc<OwnKey>,
     /// Earlier own keys: they decrypt what was encrypted to them and sign
     /// what was queued before a rotation.
-    pub retired: Vec<OwnKey>,
-    /// Syncs whose sending failed: not tried again before the time said
-    /// (receiving goes on meanwhile).
-    send_pauses: std::collections::HashMap<String, SendPause>,
-    /// Syncs whose tracker said when to come back (`Retry-After`).
-    tracker_waits: std::collections::HashMap<String, std::time::Instant>,
-    _lock: std::fs::File,
-}
-
-/// Sending of one sync backing off after failures.
-#[derive(Debug, Clone, Copy)]
-struct SendPause {
-    until: std::time::Instant,
-    failures: u32,
+    pub retired: Arc<Vec<OwnKey>>,
+    /// Syncs whose sending failed or whose tracker asked to wait: not
+    /// tried again before the time said (receiving goes on meanwhile).
+    backoffs: backoff::Backoffs,
+    /// Syncs whose tracker was found away in the cycle under way: their
+    /// messages wait instead of being applied into a tracker that hangs.
+    tracker_away: std::collections::HashSet<String>,
+    _lock: Arc<std::fs::File>,
 }
 
 impl Peer {
@@ -140,11 +136,26 @@ impl Peer {
         Ok(Self {
             home,
             conn,
-            key,
-            retired,
-            send_pauses: Default::default(),
-            tracker_waits: Default::default(),
-            _lock: lock,
+            key: Arc::new(key),
+            retired: Arc::new(retired),
+            backoffs: Default::default(),
+            tracker_away: Default::default(),
+            _lock: Arc::new(lock),
+        })
+    }
+
+    /// Another peer of the same home for a worker thread of the daemon: its
+    /// own database connection; the key, the lock on the home and the
+    /// waits of each sync are shared.
+    pub fn worker(&self) -> Result<Self> {
+        Ok(Self {
+            home: self.home.clone(),
+            conn: self.home.open_db()?,
+            key: self.key.clone(),
+            retired: self.retired.clone(),
+            backoffs: self.backoffs.clone(),
+            tracker_away: Default::default(),
+            _lock: self._lock.clone(),
         })
     }
 
@@ -218,23 +229,22 @@ impl Peer {
         };
         // Nothing is sent before a pause after failures ends.
         let resume = self
-            .send_pauses
-            .get(id)
-            .map(|p| store::now_ms() + p.until.saturating_duration_since(std::time::Instant::now()).as_millis() as i64);
+            .backoffs
+            .send_paused_until(id)
+            .map(|u| store::now_ms() + u.saturating_duration_since(std::time::Instant::now()).as_millis() as i64);
         Ok(due.map(|d| resume.map_or(d, |r| d.max(r))))
     }
 
     /// The tracker of sync `id` asked not to be asked again before
     /// `retry_after` (a 429 or 503 with `Retry-After`).
     pub(crate) fn tracker_asked_to_wait(&mut self, id: &str, retry_after: Option<std::time::Duration>) {
-        if let Some(wait) = retry_after {
-            self.tracker_waits.insert(id.to_string(), std::time::Instant::now() + wait);
-        }
+        self.backoffs.tracker_asked_to_wait(id, retry_after);
     }
 
-    /// Whether sync `id`'s tracker asked not to be asked yet.
+    /// Whether sync `id`'s tracker asked not to be asked yet, or was found
+    /// away earlier in this cycle.
     pub(crate) fn tracker_waiting(&self, id: &str) -> bool {
-        self.tracker_waits.get(id).is_some_and(|u| *u > std::time::Instant::now())
+        self.tracker_away.contains(id) || self.backoffs.tracker_waits_until(id).is_some()
     }
 
     /// A tracker that throttled this cycle (and was waited out) shows in
@@ -255,31 +265,28 @@ impl Peer {
         Ok(())
     }
 
-    /// Records a failure to send; returns how long sending now waits.
-    fn pause_sending(&mut self, id: &str) -> std::time::Duration {
-        use rand::Rng;
-        let failures = self.send_pauses.get(id).map_or(0, |p| p.failures) + 1;
-        let base = std::time::Duration::from_secs(2u64 << (failures - 1).min(7)).min(SEND_PAUSE_MAX);
-        let wait = base.mul_f64(rand::thread_rng().gen_range(0.5..1.0));
-        self.send_pauses.insert(id.to_string(), SendPause { until: std::time::Instant::now() + wait, failures });
-        wait
-    }
-
     /// One sync's cycle. A failure to send does not stop receiving: it
     /// comes back beside the report (sending then pauses, growing from
-    /// 2 s to [`SEND_PAUSE_MAX`]).
+    /// 2 s to [`SEND_PAUSE_MAX`]). Each kind of failing work is recorded
+    /// for `status` on its own: `tracker`, `receive`, `send`, and `cycle`
+    /// for anything else that stopped the cycle.
     fn cycle_sync(&mut self, sync: &SyncRecord, work: Work) -> Result<(CycleReport, Option<anyhow::Error>)> {
         if sync.paused_at.is_some() {
             return Ok((CycleReport::default(), None));
         }
         let result = self.cycle_sync_inner(sync, work);
-        if let Err(e) = &result {
-            store::trouble::record(&self.conn, &sync.id, "cycle", Some(e))?;
+        store::trouble::record(&self.conn, &sync.id, "cycle", result.as_ref().err())?;
+        let ran = result?;
+        match ran.failed {
+            None => Ok((ran.report, ran.send)),
+            Some(e) => Err(match ran.send {
+                Some(s) => e.context(format!("{s:#}")),
+                None => e,
+            }),
         }
-        result
     }
 
-    fn cycle_sync_inner(&mut self, sync: &SyncRecord, work: Work) -> Result<(CycleReport, Option<anyhow::Error>)> {
+    fn cycle_sync_inner(&mut self, sync: &SyncRecord, work: Work) -> Result<Ran> {
         if let (Some(scope), Some(_)) = (&sync.initial_resync, &sync.partner_fpr) {
             self.send_pending_resync(sync, scope)?;
         }
@@ -292,8 +299,9 @@ impl Peer {
         // A tracker that is away (or asked to be left alone for a while)
         // stops collecting and applying, not sending what is queued
         // (the accept, acknowledgements): the failure is reported after.
-        let waiting = self.tracker_waits.get(&sync.id).filter(|u| **u > std::time::Instant::now()).copied();
-        let tracker_error = match waiting {
+        self.tracker_away.remove(&sync.id);
+        let waiting = self.backoffs.tracker_waits_until(&sync.id);
+        let mut tracker_error = match waiting {
             Some(until) => {
                 let left = until.saturating_duration_since(std::time::Instant::now()).as_secs() + 1;
                 Some(anyhow::anyhow!("the tracker is unavailable and asked (Retry-After) not to be asked for {left}s"))
@@ -305,23 +313,25 @@ impl Peer {
                 }
                 Err(TrackerError::Unavailable { reason, retry_after }) => {
                     self.tracker_asked_to_wait(&sync.id, retry_after);
+                    // Messages wait rather than hang on it once more.
+                    self.tracker_away.insert(sync.id.clone());
                     Some(anyhow::anyhow!("the tracker is unavailable: {reason}"))
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => Some(anyhow::Error::from(e).context("reading the tracker's changes")),
             },
         };
         // A receive side that is down (IMAP, an unmounted share) must not
         // stop sending: send first what is due, then report the failure.
-        let received = if work.receive { incoming::receive(self, sync, &transport) } else { Ok(Default::default()) };
-        let received = match (tracker_error, received) {
-            (None, r) => r,
-            (Some(t), Ok(r)) => {
-                report.add(r);
-                Err(t)
-            }
-            // The same tracker trouble once, not twice.
-            (Some(t), Err(r)) if format!("{r:#}").contains("the tracker is unavailable") => Err(t),
-            (Some(t), Err(r)) => Err(r.context(format!("{t:#}"))),
+        let received = if work.receive {
+            incoming::receive(self, sync, &transport).map(|r| {
+                report.add(r.report);
+                // The same tracker trouble once, not twice.
+                if tracker_error.is_none() {
+                    tracker_error = r.tracker_down;
+                }
+            })
+        } else {
+            Ok(())
         };
         if let Some(p) = transport.position().filter(|p| Some(p) != position.as_ref()) {
             store::syncs::set_mailbox_position(&self.conn, &sync.id, &p)?;
@@ -330,11 +340,11 @@ impl Peer {
         // The accept may have told us where the partner's mail goes.
         let transport =
             if after.mail != sync.mail { crate::transport::AnyTransport::for_sync(&after)? } else { transport };
-        let paused = self.send_pauses.get(&sync.id).is_some_and(|p| p.until > std::time::Instant::now());
+        let paused = self.backoffs.send_paused_until(&sync.id).is_some();
         let sent =
             if paused { Ok(0) } else { outgoing::send(&mut self.conn, &self.key, &self.retired, &after, &transport) };
-        if let (Some(new), Ok(r)) = (&after.replaced_by, &received) {
-            if r.applied > 0 {
+        if let (Some(new), Ok(())) = (&after.replaced_by, &received) {
+            if report.applied > 0 {
                 // What the old sync still pairs, the new one knows too.
                 store::replace::inherit_links(&self.conn, &after.id, new)?;
             }
@@ -343,32 +353,42 @@ impl Peer {
             Ok(n) => {
                 report.sent += n;
                 if !paused {
-                    self.send_pauses.remove(&sync.id);
+                    self.backoffs.sent(&sync.id);
                 }
                 None
             }
             Err(e) => {
-                let wait = self.pause_sending(&sync.id);
+                let wait = self.backoffs.pause_sending(&sync.id, rand::random::<f64>() * 0.5 + 0.5);
                 Some(e.context(format!("sending failed; it is tried again in {}s", wait.as_secs().max(1))))
             }
         };
-        // What `status` shows: failing work and since when.
+        // What `status` shows: failing work and since when, each kind on
+        // its own line.
+        let received = received.err();
         if work.receive {
-            store::trouble::record(&self.conn, &sync.id, "cycle", received.as_ref().err())?;
+            store::trouble::record(&self.conn, &sync.id, "receive", received.as_ref())?;
         }
+        store::trouble::record(&self.conn, &sync.id, "tracker", tracker_error.as_ref())?;
         self.note_throttling(sync)?;
         if !paused {
             store::trouble::record(&self.conn, &sync.id, "send", send_error.as_ref())?;
         }
-        match (received, send_error) {
-            (Ok(r), send) => {
-                report.add(r);
-                Ok((report, send))
-            }
-            (Err(r), None) => Err(r),
-            (Err(r), Some(s)) => Err(r.context(format!("{s:#}"))),
-        }
+        let failed = match (received, tracker_error) {
+            (None, t) => t,
+            (Some(r), None) => Some(r),
+            (Some(r), Some(t)) => Some(r.context(format!("{t:#}"))),
+        };
+        Ok(Ran { report, send: send_error, failed })
     }
+}
+
+/// What one sync's cycle came to: what moved, a failure to send (it backs
+/// off on its own), and a failure to read the tracker or receive (the
+/// sync backs off).
+struct Ran {
+    report: CycleReport,
+    send: Option<anyhow::Error>,
+    failed: Option<anyhow::Error>,
 }
 
 /// How old a temporary file of ours must be to count as left by a writer

@@ -57,11 +57,22 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     // The tracker works on the same connection (the embedded tracker reads
     // inside this transaction) and outlives it (told what was committed).
     let conn: &Connection = conn;
-    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let tracker = &crate::tracker::for_sync(sync, conn)?;
     // A read that was not stored (an error, a dry run, a mass change held)
     // leaves nothing behind that would hide its changes now.
     tracker.uncollected();
+    // A remote tracker is asked for its first page before the write
+    // transaction begins: one that hangs holds up its own sync, never the
+    // home's database (the other syncs, the admin's commands).
+    let early = match &sync.tracker {
+        Some(_) => {
+            let cursor = syncs::get(conn, &sync.id)?.map_or_else(|| sync.change_cursor.clone(), |s| s.change_cursor);
+            let page = tracker.changes_since(&sync.project, &cursor, PAGE)?;
+            Some((cursor, page))
+        }
+        None => None,
+    };
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let now = now_ms();
     let fresh = syncs::get(&tx, &sync.id)?;
     let current = fresh.clone().unwrap_or_else(|| sync.clone());
@@ -74,8 +85,19 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     let mut snapshotted: HashSet<String> = HashSet::new();
     let mut batch = Batch::for_sync(sync)?;
     let mut enqueued = 0;
+    let mut early = match early {
+        Some((read_from, page)) if read_from == cursor => Some(page),
+        Some(_) => {
+            tracker.uncollected(); // the cursor moved meanwhile: read again
+            None
+        }
+        None => None,
+    };
     loop {
-        let page = tracker.changes_since(&sync.project, &cursor, PAGE)?;
+        let page = match early.take() {
+            Some(page) => page,
+            None => tracker.changes_since(&sync.project, &cursor, PAGE)?,
+        };
         cursor = page.next;
         if page.changes.is_empty() {
             break;

@@ -66,8 +66,9 @@ pub fn rotate(peer: &mut Peer) -> Result<(String, String, Vec<String>)> {
     let new = OwnKey::from_cert(generate_key("postern peer")?)?;
     peer.key.retire(&keys_dir)?;
     new.store(&keys_dir)?;
-    let retired = std::mem::replace(&mut peer.key, new);
-    peer.retired.push(retired);
+    peer.key = std::sync::Arc::new(new);
+    // The retired key is read back as the others are.
+    peer.retired = std::sync::Arc::new(OwnKey::load_retired(&keys_dir)?);
     let told = queue_rekeys(&mut peer.conn, &peer.key)?;
     Ok((old, peer.key.fingerprint(), told))
 }

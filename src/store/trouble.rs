@@ -10,7 +10,10 @@ use super::now_ms;
 /// One kind of failing work of a sync.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Trouble {
-    /// `cycle` (reading the tracker, receiving) or `send`.
+    /// `receive` (the folder or mailbox), `tracker` (reading or writing
+    /// the tracker), `send`, `refused` (the partner refused this side's
+    /// accept), `panic` (a cycle crashed) or `cycle` (anything else that
+    /// stopped a cycle). `throttled` is no failure.
     pub what: String,
     pub error: String,
     /// When it began failing (ms since the epoch).
@@ -18,6 +21,33 @@ pub struct Trouble {
     /// The latest failure.
     pub last_at: i64,
     pub tries: u64,
+}
+
+impl Trouble {
+    /// The failing work in a word or two, as `status` prints it.
+    pub fn label(&self) -> &'static str {
+        match self.what.as_str() {
+            "receive" => "receiving",
+            "send" => "sending",
+            "tracker" => "tracker",
+            "refused" => "refused",
+            "panic" => "crashed",
+            "throttled" => "throttled",
+            _ => "cycle",
+        }
+    }
+
+    /// What fails, for a sentence: "Receiving", "The tracker", …
+    pub fn subject(&self) -> &'static str {
+        match self.what.as_str() {
+            "receive" => "Receiving (the folder or mailbox)",
+            "send" => "Sending",
+            "tracker" => "Reading or writing the tracker",
+            "refused" => "The handshake (the partner refused this side's accept)",
+            "panic" => "A cycle of this sync (it crashed)",
+            _ => "A cycle of this sync",
+        }
+    }
 }
 
 /// Records the outcome of `what` for sync `id`: an error starts or

@@ -139,16 +139,22 @@ impl TestPeer {
     /// the home (a pipe nobody reads could fill up and block it). A test
     /// that fails before stopping it still ends it (see [`Daemon`]).
     pub fn daemon(&self, args: &[&str]) -> Daemon {
-        Daemon(Some(self.spawn_daemon(args)))
+        Daemon(Some(self.spawn_daemon(args, &[])))
     }
 
-    fn spawn_daemon(&self, args: &[&str]) -> std::process::Child {
+    /// [`TestPeer::daemon`] with extra environment variables.
+    pub fn daemon_env(&self, args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        Daemon(Some(self.spawn_daemon(args, env)))
+    }
+
+    fn spawn_daemon(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
         Command::new(env!("CARGO_BIN_EXE_postern"))
             .arg("--home")
             .arg(self.home())
             .arg("run")
             .args(args)
             .env("POSTERN_LOG", "postern=debug")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(self.home().join("daemon.log")).unwrap())
             .spawn()

@@ -147,27 +147,62 @@ pub fn words(e: &async_imap::error::Error) -> String {
     }
 }
 
-/// Watches the mailbox with IMAP IDLE on one connection and calls `wake`
-/// when new mail arrives (and once after each login, for what came while
-/// it was not watching, and every second re-issue, about hourly, as a
-/// safety net). IDLE is re-issued every 25 minutes on the same
-/// connection (servers drop it near 30); a lost connection is retried with
-/// jittered exponential backoff (2 s to 80 s). Returns when the server has
-/// no IDLE; else runs until its task is aborted.
-pub async fn idle_loop(settings: MailSettings, wake: impl Fn() + Send + 'static) {
+/// What the IDLE watch tells its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Idle {
+    /// New mail may be there (also once after each login, for what came
+    /// while nothing watched, and about hourly as a safety net).
+    NewMail,
+    /// Logged in and watching again.
+    Up,
+    /// The mailbox cannot be watched: why (the server is down, refuses
+    /// the login, its certificate changed, …). Said on each failed try.
+    Down(String),
+}
+
+/// How often a server that does not answer is looked at (a TCP connect,
+/// no login): it is logged in to as soon as it answers again.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Watches the mailbox with IMAP IDLE on one connection and tells `tell`
+/// when new mail arrives, and when the watch goes down or comes back.
+/// IDLE is re-issued every 25 minutes on the same connection (servers drop
+/// it near 30). A server that does not answer is looked at every
+/// [`PROBE_EVERY`] with a bare TCP connect and logged in to as soon as it
+/// answers; one that answers but refuses (a login, a certificate) is tried
+/// again with jittered exponential backoff (2 s to 64 s). Returns when the
+/// server has no IDLE; else runs until its task is aborted.
+pub async fn idle_loop(settings: MailSettings, tell: impl Fn(Idle) + Send + 'static) {
     let mut failures = 0u32;
     loop {
-        match idle_session(&settings, &wake, &mut failures).await {
+        match idle_session(&settings, &tell, &mut failures).await {
             Ok(()) => {
                 tracing::warn!(
                     "the IMAP server {} does not offer IDLE; new mail is seen on the polling interval only",
                     settings.imap.host
                 );
+                tell(Idle::Up);
                 return;
             }
             Err(e) => {
                 failures += 1;
-                let base = 2u64 << failures.min(5);
+                // A connection dropped while the server still answers is
+                // retried first without a word (servers end idle sessions).
+                let reachable = answers(&settings.imap).await;
+                if failures >= 2 || !reachable {
+                    tell(Idle::Down(format!("{e:#}")));
+                }
+                if !reachable {
+                    tracing::warn!(
+                        "IMAP IDLE on {}: {e:#}; logging in again as soon as it answers",
+                        settings.imap.host
+                    );
+                    while !answers(&settings.imap).await {
+                        tokio::time::sleep(PROBE_EVERY).await;
+                    }
+                    continue;
+                }
+                let base = 1u64 << failures.min(6);
                 let wait = std::time::Duration::from_millis(base * 1000 * (50 + rand::random::<u64>() % 50) / 100);
                 tracing::warn!("IMAP IDLE on {}: {e:#}; again in {wait:?}", settings.imap.host);
                 tokio::time::sleep(wait).await;
@@ -176,15 +211,23 @@ pub async fn idle_loop(settings: MailSettings, wake: impl Fn() + Send + 'static)
     }
 }
 
+/// Whether the server accepts a TCP connection now (within 5 s).
+async fn answers(a: &Account) -> bool {
+    let connect = tokio::net::TcpStream::connect((a.host.as_str(), a.port));
+    matches!(tokio::time::timeout(std::time::Duration::from_secs(5), connect).await, Ok(Ok(_)))
+}
+
 /// One IDLE connection, for as long as it lasts. `Ok(())`: the server has
 /// no IDLE (RFC 2177).
-async fn idle_session(settings: &MailSettings, wake: &impl Fn(), failures: &mut u32) -> Result<()> {
+async fn idle_session(settings: &MailSettings, tell: &impl Fn(Idle), failures: &mut u32) -> Result<()> {
+    let wake = || tell(Idle::NewMail);
     let (mut session, _) = login(settings).await?;
     if !session.capabilities().await?.has_str("IDLE") {
         let _ = session.logout().await;
         return Ok(());
     }
     *failures = 0;
+    tell(Idle::Up);
     wake();
     // Answers the server sends outside IDLE (while leaving and re-entering
     // it, or before it confirms IDLE) land in this queue, not in the wait.
