@@ -36,6 +36,7 @@ fn envelopes() -> Vec<Envelope> {
             }],
             gid: None,
             worklogs: Vec::new(),
+            fields_at: Default::default(),
         },
         Change::IssueUpdated {
             issue: "SAM2-1".into(),
@@ -198,6 +199,7 @@ fn envelopes() -> Vec<Envelope> {
                             comment: "Profiling".into(),
                             at: 0,
                         }],
+                        fields_at: Default::default(),
                     },
                     Change::IssueUpdated {
                         issue: "SAM2-3".into(),
@@ -272,6 +274,12 @@ fn envelopes() -> Vec<Envelope> {
                         }],
                         gid: Some("D4F8878677B0728999AB70D68FCC8BFEB9DDCD00/CUS-5".into()),
                         worklogs: Vec::new(),
+                        // When each field last changed on the hub's side.
+                        fields_at: [
+                            ("status".to_string(), 1_604_663_099_000),
+                            ("summary".to_string(), 1_604_663_090_000),
+                        ]
+                        .into(),
                     }),
                     WireChange::Known(Change::AttachmentAdded {
                         issue: "SAM2-2".into(),

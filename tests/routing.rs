@@ -86,6 +86,30 @@ fn a_triangle_without_forwarding_has_one_copy_of_each_issue() {
 }
 
 #[test]
+fn in_a_triangle_an_edit_crossing_a_path_for_the_first_time_is_not_lost() {
+    let t = Triangle::new(false);
+    t.v.ok(&["issue", "create", "--project", "VEN", "--summary", "from the vendor"]);
+    t.settle();
+    let key = |p: &TestPeer, project: &str| p.issues(project)[0]["key"].as_str().unwrap().to_string();
+    // The hub changes the status; meanwhile the customer retitles it.
+    // Each edit is the issue's first crossing between hub and customer,
+    // whose copies both came from the vendor.
+    t.h.ok(&["issue", "edit", &key(&t.h, "HUB"), "--status", "Review"]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    t.c.ok(&["issue", "edit", &key(&t.c, "CUS"), "--summary", "retitled by the customer"]);
+    t.settle();
+    for (p, project) in t.all() {
+        let issues = p.issues(project);
+        assert_eq!(issues.len(), 1, "{project}: one copy");
+        assert_eq!(
+            (issues[0]["status"].as_str(), issues[0]["summary"].as_str()),
+            (Some("Review"), Some("retitled by the customer")),
+            "{project}"
+        );
+    }
+}
+
+#[test]
 fn a_triangle_of_forwarding_homes_converges_with_one_copy_of_everything() {
     let t = Triangle::new(true);
     for (p, project) in t.all() {

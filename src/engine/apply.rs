@@ -175,9 +175,9 @@ fn apply_one(
     let mapped = in_our_names(tracker, sync, change)?;
     let change = mapped.as_ref().unwrap_or(change);
     let local = match (change, &link) {
-        (Change::IssueCreated { fields, comments, gid, worklogs, .. }, None) => {
+        (Change::IssueCreated { fields, comments, gid, worklogs, fields_at, .. }, None) => {
             let here = arrivals::Here { conn, tracker, sync, actor };
-            let key = arrivals::issue(&here, remote, gid.as_deref(), fields, comments, now, replies)?;
+            let key = arrivals::issue(&here, remote, gid.as_deref(), (fields, fields_at), comments, now, replies)?;
             super::worklogs::added(&here, &key, remote, worklogs, replies)?;
             key
         }

@@ -35,13 +35,46 @@ fn gid_of(sync: &SyncRecord, carried: Option<&str>, sender_id: &str) -> String {
     origins::incoming(carried, sync.partner_fpr.as_deref().unwrap_or("partner"), sender_id)
 }
 
+/// Writes those of the partner's `fields` that it changed after they were
+/// changed here (`at`: when each was changed on its side; a field
+/// without a time is not written), by the rules of [`super::rules`].
+fn later_fields<T: Tracker>(
+    h: &Here<'_, T>,
+    key: &str,
+    fields: &FieldChanges,
+    at: &std::collections::BTreeMap<String, i64>,
+) -> Result<()> {
+    let mut fields = fields.clone();
+    for name in fields.names() {
+        let later = match at.get(name) {
+            Some(at) => match h.tracker.local_field_time(key, name, &h.sync.id)? {
+                Some(local) => super::rules::partner_wins(h.sync.role, *at, local),
+                None => true,
+            },
+            None => false,
+        };
+        if !later {
+            fields.drop_field(name);
+        }
+    }
+    if !fields.is_empty() {
+        tracing::info!(sync = %h.sync.name, issue = key, fields = ?fields.names(), "changed on the other path later: taken");
+        h.tracker.update_issue(key, &fields, h.actor)?;
+    }
+    Ok(())
+}
+
 /// The partner's new issue `remote`: paired with the same issue if it is
 /// here already, else created with its comments. Returns the local key.
+/// Here already by another path (a triangle of syncs), it takes each
+/// field that differs and that the sender changed later than it was
+/// changed here (`fields_at`): the first crossing over this path may carry
+/// an edit the copy here never saw.
 pub fn issue<T: Tracker>(
     h: &Here<'_, T>,
     remote: &str,
     carried: Option<&str>,
-    fields: &IssueFields,
+    (fields, fields_at): (&IssueFields, &std::collections::BTreeMap<String, i64>),
     comments: &[CommentSnapshot],
     now: i64,
     replies: &mut Vec<Change>,
@@ -66,6 +99,7 @@ pub fn issue<T: Tracker>(
             } else {
                 links::insert(conn, &sync.id, &issue.key, Some(remote), now)?;
             }
+            later_fields(h, &issue.key, &FieldChanges::differing(&issue.fields, fields), fields_at)?;
             let here: Vec<String> = issue.comments.iter().map(|c| c.id.clone()).collect();
             (issue.key, here)
         }

@@ -183,6 +183,9 @@ impl Tracker for Journaled<'_, '_> {
     fn local_field_time(&self, key: &str, field: &str, sync: &str) -> TResult<Option<i64>> {
         self.inner.local_field_time(key, field, sync)
     }
+    fn local_field_times(&self, key: &str, sync: &str) -> TResult<std::collections::BTreeMap<String, i64>> {
+        self.inner.local_field_times(key, sync)
+    }
     fn local_worklog_time(&self, key: &str, id: &str, sync: &str) -> TResult<Option<i64>> {
         self.inner.local_worklog_time(key, id, sync)
     }

@@ -116,7 +116,7 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
                 };
                 links::insert(&tx, &sync.id, &issue.key, None, now)?;
                 snapshotted.insert(issue.key.clone());
-                snapshot(&tx, tracker, issue)?
+                snapshot(&tx, tracker, &sync.id, issue)?
             } else {
                 if let ChangeKind::WorklogDeleted { worklog } = &row.kind {
                     // Its id may come again for a new one (a tracker on SQLite).

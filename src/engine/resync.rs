@@ -116,7 +116,7 @@ pub fn run(
             let changes = if links::by_local(&tx, &sync.id, &key)?.is_none() {
                 links::insert(&tx, &sync.id, &key, None, now)?;
                 report.new += 1;
-                snapshot(&tx, tracker, issue)?
+                snapshot(&tx, tracker, &sync.id, issue)?
             } else {
                 state(&tx, tracker, sync, scope, issue, now, &mut report.warnings)?
             };

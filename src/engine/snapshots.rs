@@ -12,12 +12,24 @@ use crate::tracker::{Attachment, AttachmentInfo, Issue, Tracker};
 
 /// An issue's first crossing: its state with comments, then each
 /// attachment as its own change (they can be large).
-pub(super) fn snapshot(conn: &Connection, tracker: &impl Tracker, issue: Issue) -> Result<Vec<Change>> {
+/// An issue first made elsewhere carries when each field was last changed
+/// here (see `arrivals::issue`).
+pub(super) fn snapshot(conn: &Connection, tracker: &impl Tracker, sync_id: &str, issue: Issue) -> Result<Vec<Change>> {
     let comments = comment_snapshots(conn, &issue.comments)?;
     let gid = origins::carried(conn, Kind::Issue, &issue.key)?;
+    let fields_at = match gid {
+        Some(_) => tracker.local_field_times(&issue.key, sync_id)?,
+        None => Default::default(),
+    };
     let worklogs = issue.worklogs.iter().map(worklog_snapshot).collect();
-    let mut out =
-        vec![Change::IssueCreated { issue: issue.key.clone(), fields: issue.fields, comments, gid, worklogs }];
+    let mut out = vec![Change::IssueCreated {
+        issue: issue.key.clone(),
+        fields: issue.fields,
+        comments,
+        gid,
+        worklogs,
+        fields_at,
+    }];
     for a in &issue.attachments {
         out.extend(attachment_change(conn, tracker, &issue.key, a)?);
     }

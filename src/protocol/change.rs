@@ -30,6 +30,10 @@ pub struct IssueFields {
     pub assignee_email: Option<String>,
 }
 
+/// Every field's name on the wire, as [`FieldChanges::names`] gives them.
+pub const FIELD_NAMES: [&str; 9] =
+    ["summary", "description", "status", "priority", "labels", "assignee", "type", "due_date", "custom"];
+
 /// The fields a change sets; absent means unchanged. An empty assignee
 /// means "unassigned".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -75,6 +79,44 @@ impl FieldChanges {
             custom: f.custom.clone(),
             assignee_email: f.assignee_email.clone(),
         }
+    }
+
+    /// The fields of `there` that differ from `here` (labels in any
+    /// order, a custom field by name).
+    pub fn differing(here: &IssueFields, there: &IssueFields) -> Self {
+        let (a, mut b) = (Self::all(here), Self::all(there));
+        let sorted = |l: &Option<Vec<String>>| {
+            let mut l = l.clone().unwrap_or_default();
+            l.sort();
+            l
+        };
+        if a.summary == b.summary {
+            b.summary = None;
+        }
+        if a.description == b.description {
+            b.description = None;
+        }
+        if a.status == b.status {
+            b.status = None;
+        }
+        if a.priority == b.priority {
+            b.priority = None;
+        }
+        if sorted(&a.labels) == sorted(&b.labels) {
+            b.labels = None;
+        }
+        if a.assignee == b.assignee {
+            b.assignee = None;
+            b.assignee_email = None;
+        }
+        if a.issue_type == b.issue_type {
+            b.issue_type = None;
+        }
+        if a.due_date == b.due_date {
+            b.due_date = None;
+        }
+        b.custom.retain(|k, v| a.custom.get(k) != Some(v));
+        b
     }
 
     pub fn is_empty(&self) -> bool {
@@ -219,6 +261,12 @@ pub enum Change {
         gid: Option<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         worklogs: Vec<WorklogSnapshot>,
+        /// When each field was last changed on the sender's side (by
+        /// anyone but this sync), for an issue first made elsewhere: the
+        /// receiver may have it already by another path (a triangle of
+        /// syncs) and then takes the fields changed here later than there.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        fields_at: BTreeMap<String, i64>,
     },
     /// Fields changed at `at` (sender's clock, ms). A field the receiver
     /// changed itself later is kept: the later edit wins on both sides.

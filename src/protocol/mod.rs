@@ -8,6 +8,8 @@ pub mod names;
 pub mod scope;
 pub mod sequence;
 
-pub use change::{AttachmentSnapshot, Change, CommentSnapshot, FieldChanges, IssueFields, WireChange, WorklogSnapshot};
+pub use change::{
+    AttachmentSnapshot, Change, CommentSnapshot, FieldChanges, IssueFields, WireChange, WorklogSnapshot, FIELD_NAMES,
+};
 pub use envelope::{Body, Envelope, FORMAT_VERSION};
 pub use sequence::{classify, Arrival};

@@ -137,6 +137,9 @@ impl Tracker for AnyTracker<'_> {
     fn local_field_time(&self, key: &str, field: &str, sync: &str) -> TResult<Option<i64>> {
         each!(self, t => t.local_field_time(key, field, sync))
     }
+    fn local_field_times(&self, key: &str, sync: &str) -> TResult<std::collections::BTreeMap<String, i64>> {
+        each!(self, t => t.local_field_times(key, sync))
+    }
     fn local_worklog_time(&self, key: &str, id: &str, sync: &str) -> TResult<Option<i64>> {
         each!(self, t => t.local_worklog_time(key, id, sync))
     }

@@ -324,6 +324,18 @@ pub trait Tracker {
     /// When `field` of issue `key` was last set by anyone but the sync
     /// `sync` (whose partner's changes arrive in order anyway).
     fn local_field_time(&self, key: &str, field: &str, sync: &str) -> TResult<Option<i64>>;
+    /// [`Tracker::local_field_time`] of every field the wire carries, by
+    /// wire name (a field never set by anyone but `sync` is absent). A
+    /// remote backend reads the issue once for all of them.
+    fn local_field_times(&self, key: &str, sync: &str) -> TResult<std::collections::BTreeMap<String, i64>> {
+        let mut out = std::collections::BTreeMap::new();
+        for name in crate::protocol::FIELD_NAMES {
+            if let Some(t) = self.local_field_time(key, name, sync)? {
+                out.insert(name.to_string(), t);
+            }
+        }
+        Ok(out)
+    }
     /// When comment `comment` of issue `key` was last edited by anyone but
     /// the sync `sync`.
     fn local_comment_time(&self, key: &str, comment: &str, sync: &str) -> TResult<Option<i64>>;

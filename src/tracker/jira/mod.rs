@@ -212,6 +212,10 @@ impl Tracker for Jira {
         self.field_time(key, field)
     }
 
+    fn local_field_times(&self, key: &str, _sync: &str) -> TResult<std::collections::BTreeMap<String, i64>> {
+        self.field_times(key, &crate::protocol::FIELD_NAMES)
+    }
+
     fn local_comment_time(&self, key: &str, comment: &str, _sync: &str) -> TResult<Option<i64>> {
         self.comment_time(key, comment)
     }

@@ -223,20 +223,32 @@ impl Jira {
     /// When `field` was last set by someone but the sync user (the issue's
     /// creation if no one changed it since).
     pub(super) fn field_time(&self, key: &str, field: &str) -> TResult<Option<i64>> {
+        Ok(self.field_times(key, &[field])?.remove(field))
+    }
+
+    /// [`Self::field_time`] of each of `fields`, from one read of the issue.
+    pub(super) fn field_times(&self, key: &str, fields: &[&str]) -> TResult<std::collections::BTreeMap<String, i64>> {
         let m = self.meta()?;
         let Some(v) = self.issue_json(key)? else {
-            return Ok(None);
+            return Ok(Default::default());
         };
         let histories = self.changelog(&v)?;
-        let last = histories.iter().rev().find(|h| {
-            !issue::is_sync_user(&h["author"], m)
-                && h["items"].as_array().into_iter().flatten().any(|i| item_sets(i, field, m))
-        });
-        Ok(match last {
-            Some(h) => super::jql::ms(h["created"].as_str().unwrap_or_default()),
-            None if issue::is_sync_user(&v["fields"]["creator"], m) => None,
-            None => super::jql::ms(v["fields"]["created"].as_str().unwrap_or_default()),
-        })
+        let mut out = std::collections::BTreeMap::new();
+        for field in fields {
+            let last = histories.iter().rev().find(|h| {
+                !issue::is_sync_user(&h["author"], m)
+                    && h["items"].as_array().into_iter().flatten().any(|i| item_sets(i, field, m))
+            });
+            let at = match last {
+                Some(h) => super::jql::ms(h["created"].as_str().unwrap_or_default()),
+                None if issue::is_sync_user(&v["fields"]["creator"], m) => None,
+                None => super::jql::ms(v["fields"]["created"].as_str().unwrap_or_default()),
+            };
+            if let Some(at) = at {
+                out.insert(field.to_string(), at);
+            }
+        }
+        Ok(out)
     }
 }
 

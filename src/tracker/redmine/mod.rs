@@ -256,6 +256,13 @@ impl Tracker for Redmine {
         Ok(issue::field_time(&v, field, self.meta()?))
     }
 
+    fn local_field_times(&self, key: &str, _sync: &str) -> TResult<std::collections::BTreeMap<String, i64>> {
+        let (v, m) = (self.must_issue(key)?, self.meta()?);
+        let times =
+            crate::protocol::FIELD_NAMES.iter().filter_map(|f| Some((f.to_string(), issue::field_time(&v, f, m)?)));
+        Ok(times.collect())
+    }
+
     /// Redmine does not say who changed a time entry: one still as postern
     /// wrote it was not changed here since.
     fn local_worklog_time(&self, key: &str, id: &str, _sync: &str) -> TResult<Option<i64>> {
