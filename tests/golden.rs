@@ -251,6 +251,15 @@ fn envelopes() -> Vec<Envelope> {
                 via: vec![],
             },
         ),
+        // The master's answer to an accept it refused.
+        base(
+            0,
+            Body::Refused {
+                reason:
+                    "sync 'first' already pairs project SAM2 with this partner's key: replace it (--replaces first)"
+                        .into(),
+            },
+        ),
         // Passed on by a forwarding hub: the peers it crossed, and where the
         // issue, its comment and its attachment were first made.
         base(

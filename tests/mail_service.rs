@@ -65,6 +65,42 @@ fn an_idle_pair_stays_idle_on_one_idle_connection_each() {
 
 #[test]
 #[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
+fn an_incoming_mail_costs_one_imap_login() {
+    let _one = serial();
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair_by_mail(&m, &s, "pw-slave");
+    settle_mail(&m, &s);
+    let (dm, ds) = (m.daemon(&["--interval", "3600"]), s.daemon(&["--interval", "3600"]));
+    let settled = || m.status()["awaiting_ack"] == 0 && s.status()["awaiting_ack"] == 0;
+    let start = Instant::now();
+    // Each daemon's IDLE login and its first look.
+    std::thread::sleep(Duration::from_secs(3));
+    let before = (logins("master"), logins("slave"));
+    let issues = 3;
+    for i in 0..issues {
+        m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("counted {i}")]);
+        while s.issues("SP2").len() <= i || !settled() {
+            assert!(start.elapsed() < Duration::from_secs(60), "did not settle");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let after = (logins("master"), logins("slave"));
+    m.stop(dm);
+    let slog = s.stop(ds);
+    if std::env::var_os("POSTERN_SHOW_LOG").is_some() {
+        eprintln!("{slog}");
+    }
+    // Per issue: the change reaches the slave, the pairing comes back, an
+    // acknowledgement may follow. Each mail read costs at most one login.
+    let (master, slave) = (after.0 - before.0, after.1 - before.1);
+    eprintln!("{issues} issues: IMAP logins master {master}, slave {slave}");
+    assert!(slave <= 2 * issues, "slave logged in {slave} times for {issues} issues");
+    assert!(master <= 2 * issues, "master logged in {master} times for {issues} issues");
+}
+
+#[test]
+#[ignore = "needs Postfix and Dovecot: run by scripts/integration.sh"]
 fn no_log_level_shows_the_mail_password() {
     let _one = serial();
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));

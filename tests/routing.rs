@@ -249,4 +249,20 @@ fn the_master_refuses_a_second_accept_for_a_project_it_already_pairs_with_that_p
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect();
     assert!(reasons.contains("sync 'first' already pairs project SAM2"), "{reasons}");
+    // The slave was told why, and says so instead of waiting in silence.
+    let st = s.status_of("second");
+    assert_eq!(st["state"], "handshake", "{st}");
+    let refused = st["failing"].as_array().unwrap().iter().find(|t| t["what"] == "refused").cloned();
+    let refused = refused.unwrap_or_else(|| panic!("no refusal shown: {st}"));
+    assert!(refused["error"].as_str().unwrap().contains("already pairs project SAM2"), "{refused}");
+    let text = s.ok(&["status"]);
+    assert!(text.contains("FAILING         refused since"), "{text}");
+    // Its accept comes again (resent): answered, not quarantined again.
+    s.ok(&["sync", "timing", "second", "--resend-after-secs", "0.01"]);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    s.cycle();
+    assert_eq!(carry(&s, &m, "second"), 1, "the accept, resent");
+    m.cycle();
+    assert_eq!(m.status_of("second")["quarantined"], 1, "quarantined once");
+    assert_eq!(carry(&m, &s, "second"), 1, "answered again");
 }

@@ -268,7 +268,12 @@ impl Daemon {
                     tracing::info!("sync '{name}': {}", report.summary());
                 }
                 tracing::debug!(sync = name, receive = f.work.receive, moved, "cycle finished");
-                self.schedule.done(&f.id, f.work, moved, f.timer);
+                // A cycle that moved something runs again (more may wait),
+                // reading the transport again only where nothing would
+                // tell of what arrived meanwhile: a watched local folder
+                // and a mailbox in IDLE tell (no second IMAP login).
+                let work = if self.tells(&f.id) { Work { receive: false } } else { f.work };
+                self.schedule.done(&f.id, work, moved, f.timer);
             }
             Err(e) => {
                 let wait = self.schedule.failed(&f.id, Instant::now(), rand::random::<f64>() * 0.5 + 0.5);
@@ -382,6 +387,17 @@ impl Daemon {
                 (s.id.clone(), polls)
             })
             .collect()
+    }
+
+    /// Whether what arrives for sync `id` is announced (a watched local
+    /// folder, a mailbox in IDLE), so nothing needs to look for it.
+    fn tells(&self, id: &str) -> bool {
+        self.opts.watch
+            && match self.syncs.iter().find(|s| s.id == id).map(|s| s.mail.is_some()) {
+                Some(true) => self.idlers.get(id).is_some_and(|(_, t)| !t.is_finished()),
+                Some(false) => self.folders.tells(id),
+                None => false,
+            }
     }
 
     /// An IDLE task that ended (the server has no IDLE): poll that sync.

@@ -9,7 +9,7 @@ use crate::crypto::message::Secret;
 use crate::crypto::{cert_from_armored, open, CryptoError};
 use crate::protocol::{classify, names, Arrival, Body, Envelope};
 use crate::store::seen::{self, Seen};
-use crate::store::{now_ms, outbox, problems, syncs, SyncRecord};
+use crate::store::{self, now_ms, outbox, problems, syncs, SyncRecord};
 use crate::tracker::{TResult, TrackerError};
 use crate::transport::{Incoming, Transport};
 
@@ -145,14 +145,40 @@ fn process(
             drop(data); // a large chunk: its sealed form is not needed any more
             match opened {
                 Err(rejected) => Outcome::Rejected(rejected),
-                Ok(Opened::Accept(env, cert)) => handshake::take_accept(&mut peer.conn, sync, &env, &cert, &digest)?
-                    .map(|()| CycleReport { applied: 1, ..Default::default() })
-                    .into(),
+                Ok(Opened::Accept(env, cert)) => {
+                    match handshake::take_accept(&mut peer.conn, sync, &env, &cert, &digest)? {
+                        Ok(()) => Outcome::Taken(CycleReport { applied: 1, ..Default::default() }),
+                        Err(refused) => refused_accept(peer, sync, &env, &cert, refused)?,
+                    }
+                }
                 Ok(Opened::Message(env)) => take(peer, sync, &env, &digest, issues)?,
             }
         }
     };
     Ok(Some((digest, outcome)))
+}
+
+/// An accept that was refused: a genuine slave's is answered with the
+/// reason (see [`super::refusal`]) and quarantined once, its resends only
+/// answered; anything else is quarantined.
+fn refused_accept(
+    peer: &Peer,
+    sync: &SyncRecord,
+    env: &Envelope,
+    cert: &sequoia_openpgp::Cert,
+    refused: Rejected,
+) -> Result<Outcome> {
+    if !super::refusal::proves_pairing(sync, env, cert) {
+        return Ok(Outcome::Rejected(refused));
+    }
+    if let Err(e) = super::refusal::tell(&peer.key, sync, env, cert, &refused.0) {
+        tracing::warn!(sync = %sync.name, "the partner could not be told why its accept was refused: {e:#}");
+    }
+    if problems::quarantined_for(&peer.conn, &sync.id, &refused.0)? {
+        tracing::info!(sync = %sync.name, reason = %refused.0, "the partner's accept came again: refused again (told, not quarantined again)");
+        return Ok(Outcome::Taken(CycleReport { duplicates: 1, ..Default::default() }));
+    }
+    Ok(Outcome::Rejected(refused))
 }
 
 fn is_not_found(e: &anyhow::Error) -> bool {
@@ -265,10 +291,21 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str, issues
         let why = format!("acknowledges message {}, but only {} were sent", env.ack, sync.out_seq);
         return Ok(Outcome::Rejected(Rejected(why)));
     }
+    if let Body::Refused { reason } = &env.body {
+        // No contact: the handshake is not complete; the admin is told.
+        let why = anyhow::anyhow!("the partner refused this side's accept: {reason}");
+        tracing::error!(sync = %sync.name, "{why}");
+        store::trouble::record(&tx, &sync.id, "refused", Some(&why))?;
+        seen::record(&tx, &sync.id, digest, 0, now)?;
+        tx.commit()?;
+        return Ok(Outcome::Taken(report));
+    }
+    // Any other message from the partner: whatever it refused is past.
+    store::trouble::record(&tx, &sync.id, "refused", None)?;
     outbox::acknowledge(&tx, &sync.id, env.ack, sync.out_seq)?;
     syncs::record_contact(&tx, &sync.id, (env.seq > 0).then_some(env.seq), now)?;
     match &env.body {
-        Body::Ack => {}
+        Body::Ack | Body::Refused { .. } => {}
         Body::Resend { from, to } => {
             let n = outbox::make_due(&tx, &sync.id, *from, *to)?;
             tracing::info!(sync = %sync.name, from, to, due = n, "partner asked for a resend");

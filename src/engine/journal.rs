@@ -58,6 +58,18 @@ fn open_db(home: &Path) -> anyhow::Result<Connection> {
     Ok(db)
 }
 
+/// Whether a message of sync `sync_id` is partly applied: writes of it
+/// are recorded (made, or begun with no known result) and its sequence
+/// number is not committed yet. Until it is, what the tracker shows may
+/// be postern's own writes not yet known as such (an answer that was
+/// lost): change detection waits, so they are never sent back.
+pub fn pending(home: &Path, sync_id: &str) -> anyhow::Result<bool> {
+    if !home.join("apply-journal.db").exists() {
+        return Ok(false);
+    }
+    Ok(open_db(home)?.query_row("SELECT EXISTS (SELECT 1 FROM write WHERE sync = ?1)", [sync_id], |r| r.get(0))?)
+}
+
 /// Drops the journal entries of a deleted sync.
 pub fn forget(home: &Path, sync_id: &str) -> anyhow::Result<()> {
     if home.join("apply-journal.db").exists() {

@@ -23,6 +23,7 @@ pub mod mass;
 pub mod outgoing;
 pub mod parts;
 pub mod records;
+pub mod refusal;
 pub mod rekey;
 pub mod resync;
 pub mod rules;

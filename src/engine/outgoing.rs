@@ -54,6 +54,16 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
         return Ok(0);
     }
     let own = sync.own_fpr.as_deref().unwrap_or_default();
+    // A partner's message half applied to a remote tracker: what postern
+    // wrote may not be known as its own yet (a lost answer). Collecting
+    // waits until the message is through, so nothing echoes back.
+    if sync.tracker.is_some() {
+        let home = conn.path().and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_path_buf()));
+        if home.is_some_and(|h| super::journal::pending(&h, &sync.id).unwrap_or(false)) {
+            tracing::debug!(sync = %sync.name, "a message of the partner is partly applied: collecting waits for it");
+            return Ok(0);
+        }
+    }
     // The tracker works on the same connection (the embedded tracker reads
     // inside this transaction) and outlives it (told what was committed).
     let conn: &Connection = conn;

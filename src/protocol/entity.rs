@@ -68,6 +68,7 @@ fn content(body: &Body) -> String {
         Body::Rekey { .. } => "the sender's new certificate (a key rotation)".into(),
         Body::Ack => "an acknowledgement only".into(),
         Body::Resend { from, to } => format!("a request to send messages {from} to {to} again"),
+        Body::Refused { reason } => format!("the refusal of this side's accept: {reason}"),
         Body::Chunk { index, total, .. } => format!("piece {} of {total} of a large attachment", index + 1),
     }
 }

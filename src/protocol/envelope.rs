@@ -60,6 +60,10 @@ pub enum Body {
     Ack,
     /// Please send again the messages `from..=to`.
     Resend { from: u64, to: u64 },
+    /// The master's answer to an accept it refused (one that proved the
+    /// pairing secret): why, so the slave can show it. Encrypted to the
+    /// certificate the accept carried.
+    Refused { reason: String },
     /// One piece of a large attachment (see [`crate::engine::transfers`]):
     /// `data` is not in the JSON but follows it in the plaintext, after a
     /// newline, as raw bytes. Every chunk describes the whole file, so the
@@ -151,6 +155,7 @@ impl Body {
             Body::Rekey { .. } => "rekey",
             Body::Ack => "ack",
             Body::Resend { .. } => "resend",
+            Body::Refused { .. } => "refused",
             Body::Chunk { .. } => "chunk",
         }
     }

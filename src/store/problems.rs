@@ -140,6 +140,15 @@ pub fn log_quarantine(conn: &Connection, sync_id: Option<&str>, file: &str, reas
     Ok(())
 }
 
+/// Whether a file of sync `sync_id` was quarantined for `reason` already.
+pub fn quarantined_for(conn: &Connection, sync_id: &str, reason: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM quarantine WHERE sync_id = ?1 AND reason = ?2)",
+        params![sync_id, reason],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn quarantined(conn: &Connection, sync_id: &str) -> Result<u64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM quarantine WHERE sync_id = ?1", [sync_id], |r| r.get::<_, i64>(0))? as u64)
 }

@@ -185,6 +185,21 @@ impl Embedded<'_> {
     }
 }
 
+/// A download from a remote tracker against the size the tracker gave:
+/// one that differs (cut short, or changed by a proxy on the way) is
+/// tried again later, never stored as the attachment.
+pub fn check_download(filename: &str, said: u64, got: u64) -> super::TResult<()> {
+    if said > 0 && said != got {
+        return Err(super::TrackerError::Unavailable {
+            reason: format!(
+                "the attachment {filename} came as {got} bytes where the tracker says {said} (cut short or changed on the way)"
+            ),
+            retry_after: None,
+        });
+    }
+    Ok(())
+}
+
 /// A writer that counts and hashes what passes through it.
 pub struct Hashing<W> {
     pub inner: W,
@@ -221,4 +236,19 @@ pub fn sha256_of_file(path: &std::path::Path) -> std::io::Result<(String, u64)> 
     let mut h = Hashing::new(std::io::sink());
     std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
     Ok((h.sha256(), h.written))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_download_of_another_size_than_the_tracker_says_is_tried_again() {
+        assert!(super::check_download("a.log", 2000, 2000).is_ok());
+        assert!(super::check_download("unknown.log", 0, 17).is_ok(), "no size said: nothing to check");
+        match super::check_download("a.log", 2000, 3655) {
+            Err(crate::tracker::TrackerError::Unavailable { reason, .. }) => {
+                assert!(reason.contains("3655 bytes where the tracker says 2000"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -346,5 +346,6 @@ pub fn craft(
 }
 pub mod conformance;
 pub mod console;
+pub mod fault_proxy;
 pub mod mail;
 pub mod redmine;

@@ -194,8 +194,7 @@ fn wait_of(headers: &ureq::http::HeaderMap, now_ms: i64) -> Duration {
 pub(super) fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<ureq::Body>) -> TResult<Answer> {
     let status = resp.status().as_u16();
     let wait = matches!(status, 429 | 503).then(|| wait_of(resp.headers(), crate::store::now_ms()));
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let body = crate::tracker::remote::http::read_body(resp, method, short(path))?;
     let path = short(path);
     let later = |why: String, retry_after| {
         Err(TrackerError::Unavailable { reason: format!("{method} {path}: {why}"), retry_after })

@@ -132,6 +132,7 @@ impl Jira {
             .into_iter()
             .find(|a| a.id == id)
             .ok_or_else(|| anyhow::anyhow!("attachment {id} vanished from {key} while it was read"))?;
+        crate::tracker::attachments::check_download(&info.filename, info.size, hashing.written)?;
         info.sha256 = hashing.sha256();
         info.size = hashing.written;
         Ok(Some(info))

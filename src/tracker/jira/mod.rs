@@ -317,6 +317,25 @@ impl Tracker for Jira {
     /// postern's property, or (made without one) found by what the sync
     /// user made since `since`.
     fn find_write(&self, write: &WrittenBefore<'_>, tag: &str, since: i64) -> TResult<Option<String>> {
+        let found = self.find(write, tag, since)?;
+        if let Some(id) = &found {
+            // Found again: postern's, as if its answer had come (else the
+            // partner would get its own worklog or comment back).
+            match *write {
+                WrittenBefore::Issue { .. } => self.wrote(id, Wrote::Issue)?,
+                WrittenBefore::Comment { key, body, .. } => self.wrote(key, Wrote::Comment(id, Some(body)))?,
+                WrittenBefore::Worklog { key, .. } => self.wrote(key, Wrote::Worklog(id))?,
+                WrittenBefore::Attachment { key, .. } => self.wrote(key, Wrote::Attachment(id))?,
+            }
+        }
+        Ok(found)
+    }
+}
+
+impl Jira {
+    /// The id of `write` (tagged `tag`) if the sync user made it at or
+    /// after `since`.
+    fn find(&self, write: &WrittenBefore<'_>, tag: &str, since: i64) -> TResult<Option<String>> {
         let m = self.meta()?;
         let since = since - 1000;
         let after = |t: &serde_json::Value| jql::ms(t.as_str().unwrap_or_default()).is_some_and(|t| t >= since);

@@ -231,8 +231,7 @@ fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<ureq::Body>)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
         .map(|t| t.timestamp_millis());
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let body = crate::tracker::remote::http::read_body(resp, method, short(path))?;
     let path = short(path);
     let later = |why: String| Err(TrackerError::Unavailable { reason: format!("{method} {path}: {why}"), retry_after });
     match status {

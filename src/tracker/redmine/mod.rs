@@ -359,6 +359,7 @@ impl Tracker for Redmine {
         if self.api.download(&format!("/attachments/download/{id}"), &mut hashing)?.is_none() {
             return Ok(None);
         }
+        crate::tracker::attachments::check_download(&info.filename, info.size, hashing.written)?;
         info.sha256 = hashing.sha256();
         info.size = hashing.written;
         Ok(Some(info))
@@ -416,7 +417,18 @@ impl Tracker for Redmine {
     }
 
     fn find_write(&self, write: &WrittenBefore<'_>, _tag: &str, since: i64) -> TResult<Option<String>> {
-        self.find(write, since)
+        let found = self.find(write, since)?;
+        if let Some(id) = &found {
+            // Found again: postern's, as if its answer had come (else the
+            // partner would get its own worklog or comment back).
+            match *write {
+                WrittenBefore::Issue { .. } => self.written(id, Wrote::Issue, None)?,
+                WrittenBefore::Comment { key, body, .. } => self.written(key, Wrote::Comment(id, Some(body)), None)?,
+                WrittenBefore::Worklog { key, .. } => self.written(key, Wrote::Worklog(id), None)?,
+                WrittenBefore::Attachment { key, .. } => self.written(key, Wrote::Attachment(id), None)?,
+            }
+        }
+        Ok(found)
     }
 
     fn delete_attachment(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {

@@ -36,6 +36,37 @@ pub fn agent(ca_file: Option<&str>, timeout: Duration) -> Result<ureq::Agent> {
         .into())
 }
 
+/// The largest answer read (a search page of issues with their history
+/// and comments stays far below it). A larger one is an error, never a
+/// shorter answer.
+pub const MAX_ANSWER: u64 = 64 << 20;
+
+/// An answer's body as text, and as JSON when it is some. A body that
+/// cannot be read whole (the connection cut it, it is over
+/// [`MAX_ANSWER`]), or a success whose body is not the JSON it should be
+/// (cut short), is the tracker being unavailable: never an empty answer,
+/// which would read as "no issues" or "gone".
+pub fn read_body(
+    resp: &mut ureq::http::Response<ureq::Body>,
+    method: &str,
+    path: &str,
+) -> Result<serde_json::Value, TrackerError> {
+    let status = resp.status().as_u16();
+    let text =
+        resp.body_mut().with_config().limit(MAX_ANSWER).read_to_string().map_err(|e| TrackerError::Unavailable {
+            reason: format!("{method} {path}: the answer ({status}) could not be read whole: {e}"),
+            retry_after: None,
+        })?;
+    match serde_json::from_str(&text) {
+        Ok(v) => Ok(v),
+        Err(_) if text.trim().is_empty() || !(200..300).contains(&status) => Ok(serde_json::Value::Null),
+        Err(e) => Err(TrackerError::Unavailable {
+            reason: format!("{method} {path}: the answer ({status}, {} bytes) is not whole JSON: {e}", text.len()),
+            retry_after: None,
+        }),
+    }
+}
+
 /// What can be checked without the server: the URL's scheme and host,
 /// the CA file.
 pub fn check(tracker: &str, url: &str, ca_file: Option<&str>) -> Result<()> {
@@ -105,5 +136,47 @@ mod tests {
         assert!(err("http://").contains("names no host"), "{}", err("http://"));
         assert!(err("https://:8080/x").contains("names no host"));
         assert!(err("https://exa mple.com").contains("holds ' '"), "{}", err("https://exa mple.com"));
+    }
+
+    /// Serves `raw` once on a loopback port (then closes), and reads it
+    /// with [`super::read_body`].
+    fn read(raw: &'static str) -> Result<serde_json::Value, crate::tracker::TrackerError> {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            s.write_all(raw.as_bytes()).unwrap();
+        });
+        let agent = super::agent(None, std::time::Duration::from_secs(5)).unwrap();
+        let mut resp = agent.get(&format!("http://127.0.0.1:{port}/issues.json")).call().unwrap();
+        let out = super::read_body(&mut resp, "GET", "/issues.json");
+        server.join().unwrap();
+        out
+    }
+
+    fn unavailable(r: Result<serde_json::Value, crate::tracker::TrackerError>) -> String {
+        match r {
+            Err(crate::tracker::TrackerError::Unavailable { reason, .. }) => reason,
+            other => panic!("not unavailable: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_cut_or_unreadable_body_is_unavailable_never_an_empty_answer() {
+        // Cut by the connection: 100 bytes promised, 14 sent.
+        let cut = read("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"issues\": [{");
+        assert!(unavailable(cut).contains("could not be read whole"));
+        // Whole as HTTP, cut as JSON (a proxy that rewrote the length).
+        let short = read("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"issues\": [");
+        assert!(unavailable(short).contains("is not whole JSON"));
+        // What is fine stays fine: JSON, an empty success, an error page.
+        let json = read("HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\n{\"issues\": []}");
+        assert_eq!(json.unwrap(), serde_json::json!({"issues": []}));
+        assert_eq!(read("HTTP/1.1 204 No Content\r\n\r\n").unwrap(), serde_json::Value::Null);
+        let page = read("HTTP/1.1 404 Not Found\r\nContent-Length: 12\r\n\r\n<h1>404</h1>");
+        assert_eq!(page.unwrap(), serde_json::Value::Null);
     }
 }

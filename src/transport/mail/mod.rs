@@ -69,7 +69,7 @@ impl MailTransport {
     }
 
     async fn login(&self) -> Result<Session<ImapStream>> {
-        let (session, uidvalidity) = login(&self.settings).await?;
+        let (session, uidvalidity, _) = login(&self.settings).await?;
         *self.selected.lock().unwrap() = uidvalidity;
         Ok(session)
     }
@@ -115,8 +115,8 @@ impl MailTransport {
 }
 
 /// Logs in and selects the mailbox; errors say what to fix. Returns the
-/// mailbox's UIDVALIDITY too.
-async fn login(settings: &MailSettings) -> Result<(Session<ImapStream>, Option<u32>)> {
+/// mailbox's UIDVALIDITY and how many mails it holds too.
+async fn login(settings: &MailSettings) -> Result<(Session<ImapStream>, Option<u32>, u32)> {
     let a = &settings.imap;
     let client = stream::connect(&a.host, a.port, a.security, &tls::Trust::of(settings)).await?;
     let password = a.password.resolve()?;
@@ -127,7 +127,7 @@ async fn login(settings: &MailSettings) -> Result<(Session<ImapStream>, Option<u
         .select(&settings.mailbox)
         .await
         .map_err(|e| anyhow!("mailbox '{}' cannot be opened on {}: {}", settings.mailbox, a.host, words(&e)))?;
-    Ok((session, mailbox.uid_validity))
+    Ok((session, mailbox.uid_validity, mailbox.exists))
 }
 
 /// An IMAP error in words: for NO and BAD answers, the server's own text
@@ -221,7 +221,7 @@ async fn answers(a: &Account) -> bool {
 /// no IDLE (RFC 2177).
 async fn idle_session(settings: &MailSettings, tell: &impl Fn(Idle), failures: &mut u32) -> Result<()> {
     let wake = || tell(Idle::NewMail);
-    let (mut session, _) = login(settings).await?;
+    let (mut session, _, exists) = login(settings).await?;
     if !session.capabilities().await?.has_str("IDLE") {
         let _ = session.logout().await;
         return Ok(());
@@ -229,6 +229,10 @@ async fn idle_session(settings: &MailSettings, tell: &impl Fn(Idle), failures: &
     *failures = 0;
     tell(Idle::Up);
     wake();
+    // How many mails the mailbox holds, as this session was told: only
+    // more than before is news (the server repeats a count, and our own
+    // removals after reading shrink it), so one mail is one look.
+    let mut count = Count(exists);
     // Answers the server sends outside IDLE (while leaving and re-entering
     // it, or before it confirms IDLE) land in this queue, not in the wait.
     let unsolicited = session.unsolicited_responses.clone();
@@ -236,12 +240,12 @@ async fn idle_session(settings: &MailSettings, tell: &impl Fn(Idle), failures: &
     loop {
         // What arrived since the last look: NOOP collects it.
         session.noop().await?;
-        if drain_new_mail(&unsolicited) {
+        if count.drain(&unsolicited) {
             wake();
         }
         let mut idle = session.idle();
         idle.init().await?;
-        if drain_new_mail(&unsolicited) {
+        if count.drain(&unsolicited) {
             wake();
         }
         let response = {
@@ -249,7 +253,7 @@ async fn idle_session(settings: &MailSettings, tell: &impl Fn(Idle), failures: &
             wait.await?
         };
         match &response {
-            async_imap::extensions::idle::IdleResponse::NewData(data) if announces_mail(data.parsed()) => wake(),
+            async_imap::extensions::idle::IdleResponse::NewData(data) if count.parsed(data.parsed()) => wake(),
             // A look now and then (about hourly) in case an announcement
             // was ever missed: one login per look.
             async_imap::extensions::idle::IdleResponse::Timeout => {
@@ -261,29 +265,57 @@ async fn idle_session(settings: &MailSettings, tell: &impl Fn(Idle), failures: &
             _ => {}
         }
         session = idle.done().await?;
-        if drain_new_mail(&unsolicited) {
+        if count.drain(&unsolicited) {
             wake();
         }
     }
 }
 
-/// Empties the session's queue of unsolicited responses (it is bounded:
-/// left full, it would stall the connection); whether one announced mail.
-fn drain_new_mail(queue: &async_channel::Receiver<async_imap::types::UnsolicitedResponse>) -> bool {
-    use async_imap::types::UnsolicitedResponse;
-    let mut new = false;
-    while let Ok(r) = queue.try_recv() {
-        new |= matches!(r, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
-    }
-    new
-}
+/// The number of mails in the watched mailbox, kept from the server's
+/// EXISTS and EXPUNGE answers.
+struct Count(u32);
 
-/// Whether an untagged response during IDLE can mean new mail (EXISTS or
-/// RECENT); expunges and flag changes (our own deletions among them) are
-/// not.
-fn announces_mail(r: &async_imap::imap_proto::Response<'_>) -> bool {
-    use async_imap::imap_proto::{MailboxDatum, Response};
-    matches!(r, Response::MailboxData(MailboxDatum::Exists(_) | MailboxDatum::Recent(_)))
+impl Count {
+    /// Takes in one answer; whether it says a mail was added.
+    fn exists(&mut self, n: u32) -> bool {
+        let more = n > self.0;
+        self.0 = n;
+        more
+    }
+
+    fn expunged(&mut self) {
+        self.0 = self.0.saturating_sub(1);
+    }
+
+    /// Empties the session's queue of unsolicited responses (it is
+    /// bounded: left full, it would stall the connection); whether one
+    /// announced a mail.
+    fn drain(&mut self, queue: &async_channel::Receiver<async_imap::types::UnsolicitedResponse>) -> bool {
+        use async_imap::types::UnsolicitedResponse;
+        let mut new = false;
+        while let Ok(r) = queue.try_recv() {
+            match r {
+                UnsolicitedResponse::Exists(n) => new |= self.exists(n),
+                UnsolicitedResponse::Expunge(_) => self.expunged(),
+                _ => {}
+            }
+        }
+        new
+    }
+
+    /// An untagged response during IDLE: whether it announced a mail.
+    /// Expunges and flag changes (our own deletions among them) are not.
+    fn parsed(&mut self, r: &async_imap::imap_proto::Response<'_>) -> bool {
+        use async_imap::imap_proto::{MailboxDatum, Response};
+        match r {
+            Response::MailboxData(MailboxDatum::Exists(n)) => self.exists(*n),
+            Response::Expunge(_) => {
+                self.expunged();
+                false
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Transport for MailTransport {

@@ -1,0 +1,158 @@
+//! An HTTP proxy that makes the faults real servers make, between postern
+//! and a tracker: the server acts but its answer is lost (the connection
+//! reset after forwarding), an answer cut short, a 502 without acting.
+//! Faults come from a seeded generator, so a run can be repeated; each
+//! kind is counted. Every connection carries one request
+//! (`Connection: close` both ways).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+/// What the proxy does to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fault {
+    /// Forwarded, answered whole.
+    None,
+    /// Forwarded (the server acts), then the connection is closed with no
+    /// answer.
+    AnswerLost,
+    /// Forwarded; the answer's head and half its body, then closed.
+    Truncated,
+    /// Not forwarded: 502 from the proxy.
+    Unavailable,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Out of 100: the chance a write (POST, PUT, DELETE) meets a fault,
+    /// and a read (GET).
+    pub writes_pct: u64,
+    pub reads_pct: u64,
+    /// Counted by kind (and `None` for the requests passed untouched).
+    pub counts: std::collections::BTreeMap<Fault, u64>,
+    seed: u64,
+}
+
+impl Plan {
+    fn next(&mut self) -> u64 {
+        // xorshift: repeatable for one seed.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        self.seed
+    }
+
+    fn pick(&mut self, method: &str) -> Fault {
+        let pct = if method == "GET" { self.reads_pct } else { self.writes_pct };
+        let fault = if self.next() % 100 < pct {
+            match self.next() % 3 {
+                0 => Fault::AnswerLost,
+                1 => Fault::Truncated,
+                _ => Fault::Unavailable,
+            }
+        } else {
+            Fault::None
+        };
+        *self.counts.entry(fault).or_default() += 1;
+        fault
+    }
+
+    /// The faults made so far, for a test to print.
+    pub fn said(&self) -> String {
+        self.counts.iter().map(|(k, v)| format!("{k:?} {v}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+pub struct Proxy {
+    pub url: String,
+    pub plan: Arc<Mutex<Plan>>,
+}
+
+/// Starts a proxy on a loopback port in front of `upstream`
+/// (`host:port`), with no faults until the plan says.
+pub fn start(upstream: &str, seed: u64) -> Proxy {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let plan = Arc::new(Mutex::new(Plan { seed: seed.max(1), ..Default::default() }));
+    let (shared, upstream) = (plan.clone(), upstream.to_string());
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let (plan, upstream) = (shared.clone(), upstream.clone());
+            std::thread::spawn(move || {
+                let _ = serve(client, &upstream, &plan);
+            });
+        }
+    });
+    Proxy { url, plan }
+}
+
+/// The head of an HTTP message (up to the blank line) and what followed it.
+fn read_head(s: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = buf.split_off(end + 4);
+            return Ok((String::from_utf8_lossy(&buf).into_owned(), rest));
+        }
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// `head` with its Connection header replaced by `Connection: close`.
+fn closing(head: &str) -> String {
+    let mut lines: Vec<&str> = head.trim_end().split("\r\n").collect();
+    lines.retain(|l| !l.to_ascii_lowercase().starts_with("connection:"));
+    format!("{}\r\nConnection: close\r\n\r\n", lines.join("\r\n"))
+}
+
+fn content_length(head: &str) -> usize {
+    head.lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+        .unwrap_or(0)
+}
+
+fn serve(mut client: TcpStream, upstream: &str, plan: &Mutex<Plan>) -> std::io::Result<()> {
+    let (head, mut body) = read_head(&mut client)?;
+    let want = content_length(&head);
+    while body.len() < want {
+        let mut chunk = vec![0u8; want - body.len()];
+        let n = client.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let method = head.split(' ').next().unwrap_or("").to_string();
+    let fault = plan.lock().unwrap().pick(&method);
+    if fault == Fault::Unavailable {
+        let answer = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        return client.write_all(answer.as_bytes());
+    }
+    let mut server = TcpStream::connect(upstream)?;
+    server.write_all(closing(&head).as_bytes())?;
+    server.write_all(&body)?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer)?;
+    match fault {
+        Fault::AnswerLost => Ok(()), // dropped: the client sees the connection close
+        Fault::Truncated => {
+            let cut = answer.windows(4).position(|w| w == b"\r\n\r\n").map_or(answer.len(), |p| p + 4);
+            let keep = cut + (answer.len() - cut) / 2;
+            let head = String::from_utf8_lossy(&answer[..cut]).into_owned();
+            client.write_all(closing(&head).as_bytes())?;
+            client.write_all(&answer[cut..keep])
+        }
+        _ => {
+            let cut = answer.windows(4).position(|w| w == b"\r\n\r\n").map_or(answer.len(), |p| p + 4);
+            let head = String::from_utf8_lossy(&answer[..cut]).into_owned();
+            client.write_all(closing(&head).as_bytes())?;
+            client.write_all(&answer[cut..])
+        }
+    }
+}
