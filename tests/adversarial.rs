@@ -168,13 +168,26 @@ fn our_own_message_reflected_back() {
 fn truncated() {
     let c = Ctx::new();
     let data = craft(Some(&c.master), &c.slave, &json(&c.envelope()), false);
-    c.assert_refused(&c.name(1), &data[..data.len() / 2], "damaged or not an OpenPGP message");
+    // Binary OpenPGP cut in half fails its integrity check: damaged.
+    c.assert_refused(&c.name(1), &data[..data.len() / 2], "a damaged OpenPGP message");
+    // Armored, as postern writes them, and cut short on the way: said so.
+    let mut armored = Vec::new();
+    {
+        use std::io::Write;
+        let mut w = sequoia_openpgp::armor::Writer::new(&mut armored, sequoia_openpgp::armor::Kind::Message).unwrap();
+        w.write_all(&data).unwrap();
+        w.finalize().unwrap();
+    }
+    c.assert_refused(&c.name(1), &armored[..armored.len() * 2 / 3], "an OpenPGP message cut short");
 }
 
 #[test]
 fn not_openpgp_at_all() {
     let c = Ctx::new();
-    c.assert_refused(&c.name(1), b"PK\x03\x04 this is a zip file", "damaged or not an OpenPGP message");
+    c.assert_refused(&c.name(1), b"PK\x03\x04 this is a zip file", "not an OpenPGP message (random bytes");
+    // A message nobody encrypted: told apart from damage.
+    let plain = json(&c.envelope());
+    c.assert_refused(&c.name(1), &plain, "not OpenPGP but plain JSON");
 }
 
 #[test]

@@ -202,3 +202,29 @@ fn accept_into_a_missing_project_creates_nothing() {
     let (file, pass) = handshake(&m);
     assert_refused(&s, s.accept(&file, &pass, "NOPE", true), "project NOPE does not exist");
 }
+
+#[test]
+fn a_change_that_overtakes_the_accept_is_set_aside_as_early_not_as_forged() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    let (file, pass) = handshake(&m);
+    assert!(accept(&s, &file, &pass).status.success());
+    s.ok(&["issue", "create", "--project", "SP2", "--summary", "made right after accepting"]);
+    s.cycle();
+    // The accept (message 1) is held back on the way; message 2 arrives.
+    let sent = s.outgoing("acme");
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let accept_file = m.home().join("accept-held-back");
+    std::fs::rename(&sent[0], &accept_file).unwrap();
+    carry(&s, &m, "acme");
+    m.cycle();
+    let st = m.status();
+    assert_eq!((st["quarantined"].as_u64(), st["early"].as_u64()), (Some(0), Some(1)), "{st}");
+    assert!(m.ok(&["status"]).contains("early           1 message set aside"));
+    // The accept comes after all; the change is sent again and applied.
+    std::fs::rename(&accept_file, m.exchange("acme").join("RECEIVE").join(sent[0].file_name().unwrap())).unwrap();
+    s.ok(&["sync", "timing", "acme", "--resend-after-secs", "0.01"]);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    settle(&m, &s, "acme");
+    assert_eq!(m.issues("SAM2").len(), 1);
+    assert_eq!(m.status()["quarantined"], 0, "nothing forged was seen");
+}

@@ -25,6 +25,33 @@ fn churn(m: &TestPeer, s: &TestPeer, rounds: usize) {
     }
 }
 
+/// An embedded vendor and a Jira Cloud customer whose Jira is at `url`,
+/// paired (vera's worklogs logged for Alice).
+fn paired(url: &str) -> (TestPeer, TestPeer) {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let token = s.home().join("jira-token");
+    std::fs::write(&token, "t0ken\n").unwrap();
+    let mapping = s.home().join("mapping.toml");
+    std::fs::write(&mapping, "[users.table]\nvera = \"Alice Admin\"\n").unwrap();
+    let accept = [
+        "--tracker",
+        "jira",
+        "--jira-url",
+        url,
+        "--jira-user",
+        "sync@example.com",
+        "--jira-token-file",
+        token.to_str().unwrap(),
+        "--status-map",
+        "Open=To Do",
+        "--mapping",
+        mapping.to_str().unwrap(),
+    ];
+    pair_with(&m, &s, "acme", "SAM2", "SUP", &[], &accept);
+    settle(&m, &s, "acme");
+    (m, s)
+}
+
 #[test]
 fn a_jira_customer_behind_lost_and_cut_answers_gets_everything_once_tracker_faults() {
     // Each seed is another sequence of faults (repeatable).
@@ -39,27 +66,7 @@ fn jira_under_faults(seed: u64) {
     }
     let fake = jira_fake::start(Fake::new(true, "SUP"));
     let proxy = fault_proxy::start(fake.url.trim_start_matches("http://"), seed);
-    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
-    let token = s.home().join("jira-token");
-    std::fs::write(&token, "t0ken\n").unwrap();
-    let mapping = s.home().join("mapping.toml");
-    std::fs::write(&mapping, "[users.table]\nvera = \"Alice Admin\"\n").unwrap();
-    let accept = [
-        "--tracker",
-        "jira",
-        "--jira-url",
-        &proxy.url,
-        "--jira-user",
-        "sync@example.com",
-        "--jira-token-file",
-        token.to_str().unwrap(),
-        "--status-map",
-        "Open=To Do",
-        "--mapping",
-        mapping.to_str().unwrap(),
-    ];
-    pair_with(&m, &s, "acme", "SAM2", "SUP", &[], &accept);
-    settle(&m, &s, "acme");
+    let (m, s) = paired(&proxy.url);
 
     {
         let mut plan = proxy.plan.lock().unwrap();
@@ -106,4 +113,30 @@ fn jira_under_faults(seed: u64) {
         assert_eq!(logged.matches("worklog ").count(), 2, "SAM2-{n}: no worklog came back ({said}):\n{logged}");
     }
     assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing left parked");
+}
+
+#[test]
+fn a_refused_upload_blocks_its_issue_not_the_sync_tracker_faults() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let proxy = fault_proxy::start(fake.url.trim_start_matches("http://"), 1);
+    let (m, s) = paired(&proxy.url);
+    // A filter before Jira refuses uploads with a status Jira itself does
+    // not use for them.
+    proxy.plan.lock().unwrap().refuse = Some(("/attachments".into(), 422));
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "With a file"]);
+    let file = m.home().join("big.log");
+    std::fs::write(&file, b"not for the filter\n").unwrap();
+    m.ok(&["attachment", "add", "SAM2-1", file.to_str().unwrap(), "--as", "vera"]);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Without"]);
+    m.ok(&["comment", "add", "SAM2-2", "--body", "goes through", "--as", "vera"]);
+    churn(&m, &s, 4);
+    let errors = s.ok(&["errors", "list", "acme"]);
+    assert!(errors.contains("[SAM2-1]") && errors.contains("refused POST") && errors.contains("(422)"), "{errors}");
+    assert!(!errors.contains("[SAM2-2]"), "{errors}");
+    let f = fake.state.lock().unwrap();
+    let without = f.issues.iter().find(|i| i.fields["summary"] == "Without").expect("the other issue crossed");
+    assert_eq!(without.comments.len(), 1);
+    drop(f);
+    let st = s.status();
+    assert_eq!(st["failing"], serde_json::json!([]), "the sync itself is not failing: {st}");
 }

@@ -65,7 +65,11 @@ pub struct SyncStatus {
     /// Attachments over a limit that did not cross (they block nothing).
     pub attachments_not_crossed: Vec<crate::store::skipped::Skipped>,
     pub issues_with_errors: u64,
+    /// Files that failed the checks.
     pub quarantined: u64,
+    /// Genuine messages set aside because they came before the partner's
+    /// accept (sent again after it; not a fault).
+    pub early: u64,
     /// Open conflicts (`postern conflicts list`).
     pub conflicts: u64,
     /// Mail settings of an email sync; passwords shown only by source.
@@ -148,6 +152,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 attachments_not_crossed: crate::store::skipped::list(conn, &s.id)?,
                 issues_with_errors: problems::errors(conn, &s.id)?.len() as u64,
                 quarantined: problems::quarantined(conn, &s.id)?,
+                early: problems::early(conn, &s.id)?,
                 conflicts: crate::store::conflicts::open_count(conn, &s.id)?,
                 mail: s.mail.as_deref().and_then(redacted_mail),
                 imap_position: syncs::mailbox_position(conn, &s.id)?,
@@ -354,6 +359,13 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
             plural(s.quarantined, "message", "messages"),
             plural(s.conflicts, "open conflict", "open conflicts")
         );
+        if s.early > 0 {
+            println!(
+                "  early           {} set aside: they came before the partner's accept and are sent again \
+                 after it (no fault)",
+                plural(s.early, "message", "messages")
+            );
+        }
     }
     Ok(())
 }

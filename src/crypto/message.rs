@@ -30,7 +30,9 @@ pub enum CryptoError {
     BadSignature(String),
     #[error("decrypted content is over the limit of {limit} bytes")]
     PlaintextTooLarge { limit: usize },
-    #[error("damaged or not an OpenPGP message: {0}")]
+    /// What the bytes look like and why they cannot be read (see
+    /// [`describe`]).
+    #[error("{0}")]
     Corrupt(String),
 }
 
@@ -184,7 +186,36 @@ fn run(
         run_inner(secret, cached, signers, require_signature, data, limit)
     }));
     IN_DECODER.with(|d| d.set(false));
-    r.unwrap_or_else(|_| Err(CryptoError::Corrupt("the OpenPGP decoder failed on this input".into())))
+    let r = r.unwrap_or_else(|_| Err(CryptoError::Corrupt("the OpenPGP decoder failed on this input".into())));
+    r.map_err(|e| match e {
+        CryptoError::Corrupt(why) => CryptoError::Corrupt(describe(data, &why)),
+        other => other,
+    })
+}
+
+/// What bytes that cannot be read as a message look like, for the
+/// quarantine reason: plain JSON (a message nobody encrypted), an OpenPGP
+/// message cut short in transfer, a damaged one, or no OpenPGP at all.
+pub fn describe(data: &[u8], why: &str) -> String {
+    let text = data.trim_ascii_start();
+    let cut = why.contains("EOF") || why.contains("truncated") || why.contains("did not end");
+    if text.starts_with(b"{") {
+        "not OpenPGP but plain JSON: an unencrypted message (written by hand or by another tool?)".into()
+    } else if text.starts_with(b"-----BEGIN PGP") {
+        if !data.windows(13).any(|w| w == b"-----END PGP ") || cut {
+            format!("an OpenPGP message cut short (truncated on the way?): {why}")
+        } else {
+            format!("a damaged OpenPGP message: {why}")
+        }
+    } else if data.first().is_some_and(|b| b & 0x80 != 0) {
+        if cut {
+            format!("an OpenPGP message cut short (truncated on the way?): {why}")
+        } else {
+            format!("a damaged OpenPGP message: {why}")
+        }
+    } else {
+        format!("not an OpenPGP message (random bytes or another kind of file): {why}")
+    }
 }
 
 thread_local! {

@@ -373,7 +373,11 @@ pub fn open_accept(own: &Cert, data: &[u8]) -> Result<(Envelope, Cert), Rejected
         open_unverified(Secret::Key(own), data, MAX_MESSAGE_BYTES).map_err(|e| Rejected(e.to_string()))?;
     let env = Envelope::from_plaintext(&plain).map_err(Rejected)?;
     let Body::Accept { cert, .. } = &env.body else {
-        return Err(Rejected(format!("a {} message before the handshake was accepted", env.body.kind())));
+        return Err(Rejected(format!(
+            "{}: a {} message made for this sync (the partner sends it again once its accept is in)",
+            crate::store::problems::EARLY,
+            env.body.kind()
+        )));
     };
     let cert = cert_from_armored(cert.as_bytes())
         .map_err(|e| Rejected(format!("accept carries no valid certificate: {e:#}")))?;

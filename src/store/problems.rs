@@ -149,8 +149,30 @@ pub fn quarantined_for(conn: &Connection, sync_id: &str, reason: &str) -> Result
     )?)
 }
 
+/// How the reason of a genuine message that came before the partner's
+/// accept begins: it is counted apart from what failed the checks.
+pub const EARLY: &str = "arrived before the partner's accept";
+
+/// Files of sync `sync_id` that failed the checks (forged, damaged, for
+/// another sync); not those that only came early.
 pub fn quarantined(conn: &Connection, sync_id: &str) -> Result<u64> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM quarantine WHERE sync_id = ?1", [sync_id], |r| r.get::<_, i64>(0))? as u64)
+    Ok(quarantine_counts(conn, sync_id)?.0)
+}
+
+/// Genuine messages of sync `sync_id` set aside because they came before
+/// the partner's accept (see [`EARLY`]).
+pub fn early(conn: &Connection, sync_id: &str) -> Result<u64> {
+    Ok(quarantine_counts(conn, sync_id)?.1)
+}
+
+/// (failed the checks, came early) of sync `sync_id`.
+fn quarantine_counts(conn: &Connection, sync_id: &str) -> Result<(u64, u64)> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(SUM(substr(reason, 1, length(?2)) != ?2), 0), COALESCE(SUM(substr(reason, 1, length(?2)) = ?2), 0)
+         FROM quarantine WHERE sync_id = ?1",
+        params![sync_id, EARLY],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )?)
 }
 
 /// A file that failed the checks, as logged.

@@ -21,6 +21,8 @@ pub enum Fault {
     Truncated,
     /// Not forwarded: 502 from the proxy.
     Unavailable,
+    /// Not forwarded: the status of [`Plan::refuse`] (a proxy's limit).
+    Refused,
 }
 
 #[derive(Debug, Default)]
@@ -29,6 +31,9 @@ pub struct Plan {
     /// and a read (GET).
     pub writes_pct: u64,
     pub reads_pct: u64,
+    /// Requests whose path holds this text are refused with this status
+    /// (say, uploads with 413 by a proxy's size limit).
+    pub refuse: Option<(String, u16)>,
     /// Counted by kind (and `None` for the requests passed untouched).
     pub counts: std::collections::BTreeMap<Fault, u64>,
     seed: u64,
@@ -43,7 +48,11 @@ impl Plan {
         self.seed
     }
 
-    fn pick(&mut self, method: &str) -> Fault {
+    fn pick(&mut self, method: &str, path: &str) -> Fault {
+        if self.refuse.as_ref().is_some_and(|(p, _)| path.contains(p.as_str())) {
+            *self.counts.entry(Fault::Refused).or_default() += 1;
+            return Fault::Refused;
+        }
         let pct = if method == "GET" { self.reads_pct } else { self.writes_pct };
         let fault = if self.next() % 100 < pct {
             match self.next() % 3 {
@@ -128,8 +137,14 @@ fn serve(mut client: TcpStream, upstream: &str, plan: &Mutex<Plan>) -> std::io::
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    let method = head.split(' ').next().unwrap_or("").to_string();
-    let fault = plan.lock().unwrap().pick(&method);
+    let mut words = head.split(' ');
+    let (method, path) = (words.next().unwrap_or("").to_string(), words.next().unwrap_or("").to_string());
+    let fault = plan.lock().unwrap().pick(&method, &path);
+    if fault == Fault::Refused {
+        let status = plan.lock().unwrap().refuse.as_ref().map_or(400, |(_, s)| *s);
+        let answer = format!("HTTP/1.1 {status} Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return client.write_all(answer.as_bytes());
+    }
     if fault == Fault::Unavailable {
         let answer = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         return client.write_all(answer.as_bytes());

@@ -229,6 +229,13 @@ pub(super) fn ok(a: Answer, method: &str, path: &str) -> TResult<Value> {
         ))
         .into()),
         404 => Err(Refusal::Invalid(format!("{method} {path}: not found in Jira (404)")).into()),
+        // Any other refusal (a proxy's 413, a 422) is this change's: its
+        // issue waits, the others go on.
+        s @ 400..=499 => Err(Refusal::Invalid(format!(
+            "Jira (or a proxy before it) refused {method} {path} ({s}): {}",
+            errors_of(&a.body)
+        ))
+        .into()),
         s => Err(anyhow::anyhow!("{method} {path}: unexpected answer {s} from Jira: {}", errors_of(&a.body)).into()),
     }
 }

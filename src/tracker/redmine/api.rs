@@ -262,6 +262,13 @@ fn ok(a: Answer, method: &str, path: &str) -> TResult<Value> {
         .into()),
         404 => Err(Refusal::Invalid(format!("{method} {path}: not found in Redmine (404)")).into()),
         422 => Err(Refusal::Invalid(format!("Redmine refused the change: {}", errors_of(&a.body))).into()),
+        // Any other refusal (a proxy's 413, a 400) is this change's: its
+        // issue waits, the others go on.
+        s @ 400..=499 => Err(Refusal::Invalid(format!(
+            "Redmine (or a proxy before it) refused {method} {path} ({s}): {}",
+            errors_of(&a.body)
+        ))
+        .into()),
         s => Err(anyhow::anyhow!("{method} {path}: unexpected answer {s} from Redmine").into()),
     }
 }
