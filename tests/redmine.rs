@@ -354,6 +354,22 @@ fn a_status_the_workflow_does_not_allow_is_refused_not_lost() {
     let ok = FieldChanges { status: Some("In Progress".into()), ..Default::default() };
     sync.update_issue(&key, &ok, actor).unwrap();
     assert_eq!(sync.issue(&key).unwrap().unwrap().fields.status, "In Progress");
+    // A new issue whose status the workflow refuses: made, and said so
+    // with its id (the engine keeps it paired instead of making another).
+    let fields = postern::protocol::IssueFields {
+        summary: "strict and rejected".into(),
+        status: "Rejected".into(),
+        priority: "Normal".into(),
+        issue_type: Some("Support".into()),
+        ..Default::default()
+    };
+    match sync.create_issue("SYNC", &fields, actor) {
+        Err(TrackerError::Refused(Refusal::PartlyMade { id, why })) => {
+            assert!(why.contains("did not take status 'Rejected'"), "{why}");
+            assert_eq!(sync.issue(&id).unwrap().unwrap().fields.summary, "strict and rejected");
+        }
+        other => panic!("expected a partly made issue, got {other:?}"),
+    }
 }
 
 /// Redmine behind TLS with a company CA (socat in front of the test

@@ -140,3 +140,33 @@ fn a_refused_upload_blocks_its_issue_not_the_sync_tracker_faults() {
     let st = s.status();
     assert_eq!(st["failing"], serde_json::json!([]), "the sync itself is not failing: {st}");
 }
+
+#[test]
+fn a_status_refused_after_the_issue_was_made_leaves_no_orphan_and_a_retry_no_copy_tracker_faults() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let (m, s) = paired(&fake.url);
+    // The workflow has no way to Done for the sync user, yet.
+    fake.state.lock().unwrap().no_transition_to = vec!["Done".into()];
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Closed at once", "--status", "Done"]);
+    m.ok(&["comment", "add", "SAM2-1", "--body", "why it is closed", "--as", "vera"]);
+    m.ok(&["worklog", "add", "SAM2-1", "--minutes", "30", "--on", "2026-11-20", "--as", "vera"]);
+    churn(&m, &s, 3);
+    let errors = s.ok(&["errors", "list", "acme"]);
+    assert!(errors.contains("[SAM2-1]") && errors.contains("local SUP-1"), "paired, and listed: {errors}");
+    assert_eq!(fake.state.lock().unwrap().issues.len(), 1, "the issue Jira made is the one kept");
+    // The admin fixes the workflow and retries: the same issue is brought
+    // up to date, with its comment and worklog, once.
+    fake.state.lock().unwrap().no_transition_to.clear();
+    s.ok(&["errors", "retry", "acme", "--all"]);
+    churn(&m, &s, 3);
+    assert_eq!(s.ok(&["errors", "list", "acme"]), "no errors in sync 'acme'");
+    let f = fake.state.lock().unwrap();
+    assert_eq!(f.issues.len(), 1, "no second copy");
+    let i = &f.issues[0];
+    assert_eq!(i.fields["status"], "Done", "{:?}", i.fields);
+    assert_eq!((i.comments.len(), i.worklogs.len()), (1, 1));
+    drop(f);
+    // Nothing came back to the vendor.
+    assert_eq!(m.issues("SAM2").len(), 1);
+    assert_eq!(m.issue("SAM2-1")["comments"].as_array().unwrap().len(), 1);
+}

@@ -138,6 +138,11 @@ fn apply_guarded(
         Err(TrackerError::Refused(refusal)) => {
             conn.execute_batch("ROLLBACK TO apply_change; RELEASE apply_change")?;
             let remote = change.issue();
+            if let (Refusal::PartlyMade { id, .. }, Change::IssueCreated { gid, .. }) = (&refusal, change) {
+                // The issue is there: it stays paired, so a retry brings it
+                // up to date instead of making a second one.
+                arrivals::pair_made(conn, sync, remote, gid.as_deref(), id, now_ms())?;
+            }
             let local = links::by_remote(conn, &sync.id, remote)?.map(|l| l.local_issue_key);
             let mapping = super::mapping::Mapping::of(sync.mapping.as_deref()).ok();
             let reason = match super::mapping::hint(&refusal, &sync.name, remote, mapping.as_ref()) {
@@ -210,9 +215,16 @@ fn apply_to_linked(
             .ok_or_else(|| Refusal::NoComment { issue: key.into(), comment: format!("(partner's {remote_id})") }.into())
     };
     match change {
-        // Already here (sent again after a lost pairing): bring fields up to date.
-        Change::IssueCreated { issue, fields, comments, .. } => {
+        // Already here (sent again after a lost pairing, or made before
+        // without all of it taking): bring fields up to date, add what is
+        // missing.
+        Change::IssueCreated { issue, fields, comments, worklogs, .. } => {
             tracker.update_issue(key, &crate::protocol::FieldChanges::all(fields), actor)?;
+            let here = arrivals::Here { conn, tracker, sync, actor };
+            for c in comments {
+                arrivals::comment(&here, key, issue, c, replies)?;
+            }
+            super::worklogs::added(&here, key, issue, worklogs, replies)?;
             // The partner forgot the pair (`sync unpair` on its side only):
             // it learns it again, so the issue is not half paired.
             let mut pairs = Vec::new();

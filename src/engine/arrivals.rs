@@ -130,6 +130,22 @@ pub fn issue<T: Tracker>(
     Ok(key)
 }
 
+/// Pairs the partner's issue `remote` with issue `key`, which this side
+/// made for it (a change refused after the issue was made, see
+/// [`crate::tracker::Refusal::PartlyMade`]).
+pub fn pair_made(
+    conn: &Connection,
+    sync: &SyncRecord,
+    remote: &str,
+    carried: Option<&str>,
+    key: &str,
+    now: i64,
+) -> Result<()> {
+    origins::record(conn, Kind::Issue, key, &gid_of(sync, carried, remote))?;
+    links::insert(conn, &sync.id, key, Some(remote), now)?;
+    Ok(())
+}
+
 fn add_comment(
     conn: &Connection,
     tracker: &impl Tracker,

@@ -30,8 +30,8 @@ use serde::Serialize;
 use crate::protocol::{Change, FieldChanges, IssueFields};
 use crate::store::now_ms;
 use crate::tracker::{
-    Actor, AnyTracker, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, TResult, Tracker,
-    TrackerError, Vocabulary, WrittenBefore,
+    Actor, AnyTracker, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal, TResult,
+    Tracker, TrackerError, Vocabulary, WrittenBefore,
 };
 
 /// A tracker whose writes go through the journal (when it needs one).
@@ -42,6 +42,8 @@ pub struct Journaled<'a, 'c> {
     /// The message and change being applied.
     at: RefCell<(u64, String)>,
     op: Cell<u32>,
+    /// The last write's result came from the journal (made before).
+    again: Cell<bool>,
 }
 
 fn open_db(home: &Path) -> anyhow::Result<Connection> {
@@ -87,7 +89,14 @@ impl<'a, 'c> Journaled<'a, 'c> {
             let home = conn.path().and_then(|p| Path::new(p).parent()).context("the database has no folder")?;
             Some(open_db(home)?)
         };
-        Ok(Journaled { inner, db, sync: sync.into(), at: RefCell::new((0, String::new())), op: Cell::new(0) })
+        Ok(Journaled {
+            inner,
+            db,
+            sync: sync.into(),
+            at: RefCell::new((0, String::new())),
+            op: Cell::new(0),
+            again: Cell::new(false),
+        })
     }
 
     /// The change about to be applied (its writes are numbered from 0).
@@ -115,6 +124,7 @@ impl<'a, 'c> Journaled<'a, 'c> {
     ) -> TResult<T> {
         // Writes that are the same when repeated (updates, edits,
         // deletions) need no record: they are simply made again.
+        self.again.set(false);
         let (Some(db), Some(lookup)) = (&self.db, lookup) else {
             return make();
         };
@@ -140,6 +150,7 @@ impl<'a, 'c> Journaled<'a, 'c> {
         match row {
             Some((_, Some(result))) => {
                 tracing::debug!(sync = %self.sync, seq, op, "write done before; not repeated");
+                self.again.set(true);
                 return Ok(serde_json::from_str(&result)?);
             }
             Some((begun, None)) => {
@@ -147,6 +158,7 @@ impl<'a, 'c> Journaled<'a, 'c> {
                     tracing::info!(sync = %self.sync, seq, op, "a write begun before an interruption was made: found it");
                     let r = found(id);
                     record(&r)?;
+                    self.again.set(true);
                     return Ok(r);
                 }
             }
@@ -162,6 +174,12 @@ impl<'a, 'c> Journaled<'a, 'c> {
             Ok(r) => {
                 record(&r)?;
                 Ok(r)
+            }
+            // Made, but not all of it took: what was made is kept (the
+            // engine pairs it); made again, it would be a second copy.
+            Err(TrackerError::Refused(Refusal::PartlyMade { id, why })) => {
+                record(&found(id.clone()))?;
+                Err(Refusal::PartlyMade { id, why }.into())
             }
             // Certainly not made: nothing to look for later.
             Err(e @ TrackerError::Refused(_)) => {
@@ -209,7 +227,13 @@ impl Tracker for Journaled<'_, '_> {
     }
     fn create_issue(&self, project: &str, fields: &IssueFields, actor: Actor<'_>) -> TResult<String> {
         let lookup = WrittenBefore::Issue { summary: &fields.summary };
-        self.write(Some(lookup), || self.inner.create_issue(project, fields, actor), |id| id)
+        let key = self.write(Some(lookup), || self.inner.create_issue(project, fields, actor), |id| id)?;
+        if self.again.get() {
+            // Made before, perhaps not whole (a status step cut off): its
+            // fields are set again (the same when repeated).
+            self.inner.update_issue(&key, &FieldChanges::all(fields), actor)?;
+        }
+        Ok(key)
     }
     fn update_issue(&self, key: &str, changes: &FieldChanges, actor: Actor<'_>) -> TResult<()> {
         self.write(None, || self.inner.update_issue(key, changes, actor), |_| ())

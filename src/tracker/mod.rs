@@ -261,6 +261,12 @@ pub enum Refusal {
     Unknown { what: String, value: String, known: Vec<String> },
     #[error("{0}")]
     Invalid(String),
+    /// The issue `id` was made, but not all of the change took (a status
+    /// the workflow would not reach): the pairing is kept, the change is
+    /// refused and parked, and a retry brings the issue up to date
+    /// instead of making another.
+    #[error("{why}")]
+    PartlyMade { id: String, why: String },
 }
 
 /// What can go wrong at a tracker. The engine branches on the variant:

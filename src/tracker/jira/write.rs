@@ -114,7 +114,14 @@ impl Jira {
         if status.is_empty() || str_of(&made["fields"]["status"]["name"]).eq_ignore_ascii_case(&status) {
             self.remember(&made, Wrote::Issue)?;
         } else {
-            self.transition(&key, &status)?;
+            match self.transition(&key, &status) {
+                // Made, its status refused: kept and paired, not made again.
+                Err(crate::tracker::TrackerError::Refused(r)) => {
+                    self.remember(&made, Wrote::Issue)?;
+                    return Err(Refusal::PartlyMade { id: key, why: r.to_string() }.into());
+                }
+                other => other?,
+            }
             self.wrote(&key, Wrote::Issue)?;
         }
         Ok(key)

@@ -184,13 +184,20 @@ impl Redmine {
         let i = self.full(&v)?;
         self.state.written_part(&i, what)?;
         match status {
-            Some(s) if s != i.fields.status => Err(Refusal::Invalid(format!(
-                "Redmine did not take status '{s}' for issue {key} (it stays '{}'): its workflow for the \
-                 tracker {} does not let the sync user make that transition (Administration › Workflow)",
-                i.fields.status,
-                v["tracker"]["name"].as_str().unwrap_or("?")
-            ))
-            .into()),
+            Some(s) if s != i.fields.status => {
+                let why = format!(
+                    "Redmine did not take status '{s}' for issue {key} (it stays '{}'): its workflow for the \
+                     tracker {} does not let the sync user make that transition (Administration › Workflow)",
+                    i.fields.status,
+                    v["tracker"]["name"].as_str().unwrap_or("?")
+                );
+                Err(match what {
+                    // A new issue: made, its status refused.
+                    Wrote::Issue => Refusal::PartlyMade { id: key.to_string(), why },
+                    _ => Refusal::Invalid(why),
+                }
+                .into())
+            }
             _ => Ok(()),
         }
     }
