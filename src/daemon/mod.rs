@@ -47,7 +47,7 @@ pub struct RunOptions {
 /// When, after a database write, the daemon looks again whether another
 /// process committed: the write event comes before the commit is visible
 /// (the log is synced to disk in between), so it looks a few times.
-const RECHECK_MS: [u64; 5] = [2, 10, 40, 150, 500];
+const RECHECK_MS: [u64; 8] = [1, 2, 4, 8, 16, 40, 150, 500];
 
 /// Peers kept for the next cycles (each holds a database connection).
 const SPARE_PEERS: usize = 4;
