@@ -81,6 +81,12 @@ fn the_imap_position_is_kept_and_a_new_uidvalidity_rereads_the_mailbox() {
     let last = before["last_uid"].as_u64().expect("position stored");
     assert!(last > 0, "{before}");
     let validity = before["uidvalidity"].as_u64().unwrap();
+    // Mail settings saved again, with the same server, account and
+    // mailbox (a new password file, say): where it was read up to holds.
+    let again = mail_flags(&s, "slave", "pw-slave");
+    let again: Vec<&str> = again.iter().map(String::as_str).collect();
+    s.ok(&[&["sync", "edit", "acme"][..], &again].concat());
+    assert_eq!(s.status()["imap_position"], before, "the position is kept");
 
     // The mailbox gets a new UIDVALIDITY (as after a restore): the slave
     // starts from the beginning and still applies each change once.

@@ -224,13 +224,21 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
             }
             let mut new = a.mail.settings()?;
             let old: Option<MailSettings> = sync.mail.as_deref().and_then(|m| serde_json::from_str(m).ok());
+            // The same server, account and mailbox: where it was read up
+            // to still holds (a new password, another SMTP relay).
+            let same_mailbox = old.as_ref().is_some_and(|o| {
+                (&o.imap.host, o.imap.port, &o.imap.username, &o.mailbox)
+                    == (&new.imap.host, new.imap.port, &new.imap.username, &new.mailbox)
+            });
             new.partner_address = old.and_then(|o| o.partner_address);
             super::mail::check_before_saving(&new, a.mail.skip_mail_test)?;
             let tx = conn.unchecked_transaction()?;
             syncs::set_mail(&tx, &sync.id, &serde_json::to_string(&new)?)?;
-            // Another server or mailbox: read it from the start (digests
-            // keep anything from being applied twice).
-            syncs::forget_mailbox_position(&tx, &sync.id)?;
+            if !same_mailbox {
+                // Another server or mailbox: read it from the start (digests
+                // keep anything from being applied twice).
+                syncs::forget_mailbox_position(&tx, &sync.id)?;
+            }
             tx.commit()?;
             println!("Mail settings of sync '{}' updated; a running daemon uses them from its next cycle.", sync.name);
         }
