@@ -56,7 +56,9 @@
 //!   that sync's failure), woken by notify, IMAP IDLE (which also says when
 //!   the mailbox cannot be watched) and other connections' commits,
 //!   watching RECEIVE folders again when they are replaced (`folders`),
-//!   polling only network shares (`mounts`) and mailboxes without IDLE.
+//!   watching a remote tracker that does not answer for answering again
+//!   (`probe`), polling only network shares (`mounts`) and mailboxes
+//!   without IDLE.
 //! - [`console`]: the status console in the browser, `/metrics` and
 //!   `/health`, served by the daemon (`run --http`) from its runtime:
 //!   server-rendered pages over the same redacted status `postern status`

@@ -227,6 +227,40 @@ fn changes_wait_while_redmine_is_down_and_arrive_once() {
 
 #[test]
 #[ignore = "needs a Redmine: scripts/integration.sh"]
+fn after_a_redmine_outage_the_sync_moves_within_seconds_of_it_answering() {
+    use std::time::{Duration, Instant};
+    let server = common::redmine::server();
+    let (m, s, project) = embedded_and_redmine(&server);
+    let ds = s.daemon(&["--interval", "2", "--tracker-interval", "2"]);
+    {
+        let _down = server.stopped();
+        m.ok(&["issue", "create", "--project", "SAM2", "--summary", "made during the outage"]);
+        m.cycle();
+        carry(&m, &s, "acme");
+        let start = Instant::now();
+        while !s.status()["failing"].as_array().unwrap().iter().any(|t| t["what"] == "tracker") {
+            assert!(start.elapsed() < Duration::from_secs(20), "the outage never showed: {}", s.status());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // Long enough for the back-off to grow past the interval.
+        std::thread::sleep(Duration::from_secs(40));
+    }
+    let up = Instant::now();
+    let made = || server.issues(&project).iter().any(|i| i["subject"] == "made during the outage");
+    while !made() {
+        assert!(up.elapsed() < Duration::from_secs(60), "never arrived");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let took = up.elapsed();
+    let log = s.stop(ds);
+    eprintln!("after the Redmine outage the change arrived in {took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}\n{log}");
+    assert!(log.contains("the tracker answers again"), "{log}");
+    assert_eq!(server.issues(&project).iter().filter(|i| i["subject"] == "made during the outage").count(), 1);
+}
+
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
 fn two_redmine_projects_sync_through_two_peers() {
     let server = common::redmine::server();
     let (p1, p2) = (server.new_project("left"), server.new_project("right"));

@@ -22,6 +22,9 @@ pub enum Event {
     MailState(String, Option<String>),
     /// A sync's cycle ended on its worker thread.
     Ran(Box<super::worker::Finished>),
+    /// The tracker of this sync, which did not answer, answers again
+    /// (`true`), or answered at once (`false`: it is in trouble, not away).
+    Probed(String, bool),
 }
 
 /// What a file-system event can mean: a message file arriving in a

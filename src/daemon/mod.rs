@@ -16,6 +16,7 @@
 mod events;
 mod folders;
 mod mounts;
+mod probe;
 pub mod schedule;
 mod worker;
 
@@ -77,6 +78,8 @@ struct Daemon {
     spare: Vec<Peer>,
     /// Cycles under way.
     running: usize,
+    /// Syncs whose tracker is being watched for answering again.
+    probing: HashSet<String>,
 }
 
 /// Runs the peer until a signal arrives.
@@ -105,6 +108,7 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         tracker_polled: HashMap::new(),
         spare: Vec::new(),
         running: 0,
+        probing: HashSet::new(),
     };
     let mut version = data_version(&peer.conn)?;
     d.refresh(&peer)?;
@@ -221,6 +225,13 @@ impl Daemon {
                     store::trouble::record(&peer.conn, &id, "receive", why.as_ref())?;
                 }
             }
+            Event::Probed(id, back) => {
+                self.probing.remove(&id);
+                if back {
+                    tracing::info!(sync = %id, "the tracker answers again: the sync runs now");
+                    self.schedule.retry_now(&id);
+                }
+            }
             Event::Ran(finished) => {
                 self.finished(peer, *finished)?;
                 // What the cycle committed may concern other syncs.
@@ -278,6 +289,7 @@ impl Daemon {
             Err(e) => {
                 let wait = self.schedule.failed(&f.id, Instant::now(), rand::random::<f64>() * 0.5 + 0.5);
                 tracing::error!("{e:#}; this sync is tried again in {}s (the others go on)", wait.as_secs());
+                self.probe_tracker(peer, &f.id)?;
             }
         }
         Ok(())
@@ -387,6 +399,30 @@ impl Daemon {
                 (s.id.clone(), polls)
             })
             .collect()
+    }
+
+    /// A sync whose tracker is failing: if the tracker does not answer at
+    /// all, it is watched, so the sync runs the moment it answers again.
+    fn probe_tracker(&mut self, peer: &Peer, id: &str) -> Result<()> {
+        // Only a tracker that gave no answer at all: one that answered
+        // (an error, a Retry-After) is left to its back-off.
+        let away = store::trouble::of(&peer.conn, id)?
+            .into_iter()
+            .any(|t| t.what == "tracker" && t.error.contains(crate::tracker::remote::http::UNREACHABLE));
+        if self.probing.contains(id) || !away {
+            return Ok(());
+        }
+        let url = self
+            .syncs
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.tracker.as_deref())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()?["url"].as_str().map(str::to_string));
+        if let Some(address) = url.as_deref().and_then(probe::host_port) {
+            self.probing.insert(id.to_string());
+            probe::spawn(id.to_string(), address, self.events.clone());
+        }
+        Ok(())
     }
 
     /// Whether what arrives for sync `id` is announced (a watched local

@@ -156,6 +156,15 @@ impl Schedule {
         wait
     }
 
+    /// Whatever a failing sync was waiting for came back: it runs at once
+    /// (receiving too), its back-off kept for a next failure.
+    pub fn retry_now(&mut self, id: &str) {
+        if let Some(slot) = self.slots.get_mut(id) {
+            slot.retry_at = None;
+            slot.asked = Some(Work { receive: true });
+        }
+    }
+
     /// How many times in a row the sync has failed.
     pub fn failures(&self, id: &str) -> u32 {
         self.slots.get(id).map_or(0, |s| s.failures)

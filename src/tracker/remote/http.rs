@@ -120,8 +120,16 @@ pub fn unreachable(method: &str, path: &str, e: &ureq::Error, ca_flag: &str) -> 
     } else {
         String::new()
     };
-    TrackerError::Unavailable { reason: format!("{method} {}: {what}{hint}", short(path)), retry_after: None }
+    TrackerError::Unavailable {
+        reason: format!("{method} {}: {UNREACHABLE}: {what}{hint}", short(path)),
+        retry_after: None,
+    }
 }
+
+/// How the reason of a tracker that could not be reached at all (no
+/// answer of any kind) says so; the daemon watches such a tracker for
+/// answering again.
+pub const UNREACHABLE: &str = "no answer from the server";
 
 #[cfg(test)]
 mod tests {
