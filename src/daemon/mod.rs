@@ -65,6 +65,9 @@ struct Daemon {
     syncs: Vec<SyncRecord>,
     /// RECEIVE folders watched, kept in line with the disk.
     folders: folders::Folders,
+    /// The folder syncs (id, exchange folder) the watches were last
+    /// brought in line with.
+    watched_for: Vec<(String, PathBuf)>,
     /// sync id → (its mail settings, its IDLE task).
     idlers: HashMap<String, (String, tokio::task::JoinHandle<()>)>,
     events: mpsc::UnboundedSender<Event>,
@@ -101,6 +104,7 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         opts,
         syncs: Vec::new(),
         folders: Default::default(),
+        watched_for: Vec::new(),
         idlers: HashMap::new(),
         events: tx,
         watcher,
@@ -352,7 +356,12 @@ impl Daemon {
                 }));
                 self.idlers.insert(s.id.clone(), (mail.clone(), task));
             }
-            self.watch_folders();
+            // The disk is looked at on RECEIVE events and each interval;
+            // here only when the folder syncs themselves changed (a
+            // refresh follows every cycle's commit).
+            if self.folder_syncs() != self.watched_for {
+                self.watch_folders();
+            }
         }
         let polling = self.polling();
         self.schedule.set_syncs(&polling, Instant::now(), rand::random::<f64>);
@@ -363,12 +372,7 @@ impl Daemon {
     /// whose RECEIVE is watched anew looks into it, and whether it polls
     /// follows.
     fn watch_folders(&mut self) {
-        let folder_syncs: Vec<(String, PathBuf)> = self
-            .syncs
-            .iter()
-            .filter(|s| s.mail.is_none())
-            .map(|s| (s.id.clone(), PathBuf::from(&s.exchange_dir)))
-            .collect();
+        let folder_syncs = self.folder_syncs();
         let before: Vec<bool> = folder_syncs.iter().map(|(id, _)| self.folders.tells(id)).collect();
         let renewed = self.folders.refresh(&mut self.watcher, &folder_syncs);
         let after: Vec<bool> = folder_syncs.iter().map(|(id, _)| self.folders.tells(id)).collect();
@@ -379,6 +383,12 @@ impl Daemon {
             let polling = self.polling();
             self.schedule.set_syncs(&polling, Instant::now(), rand::random::<f64>);
         }
+        self.watched_for = folder_syncs;
+    }
+
+    /// The folder syncs: (id, exchange folder).
+    fn folder_syncs(&self) -> Vec<(String, PathBuf)> {
+        self.syncs.iter().filter(|s| s.mail.is_none()).map(|s| (s.id.clone(), PathBuf::from(&s.exchange_dir))).collect()
     }
 
     /// Which syncs nothing would tell the daemon about: all without
