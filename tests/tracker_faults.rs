@@ -170,3 +170,56 @@ fn a_status_refused_after_the_issue_was_made_leaves_no_orphan_and_a_retry_no_cop
     assert_eq!(m.issues("SAM2").len(), 1);
     assert_eq!(m.issue("SAM2-1")["comments"].as_array().unwrap().len(), 1);
 }
+
+/// The same faults in front of a real Redmine (the integration script
+/// starts one): every issue and comment there once, nothing sent back.
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn a_redmine_behind_lost_and_cut_answers_gets_everything_once_tracker_faults() {
+    let server = common::redmine::server();
+    let project = server.new_project("faults");
+    let proxy = fault_proxy::start(server.url().trim_start_matches("http://"), 5);
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let mut accept = server.mapped_flags();
+    let at = accept.iter().position(|f| f == "--redmine-url").unwrap() + 1;
+    accept[at] = proxy.url.clone();
+    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
+    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
+    settle(&m, &s, "acme");
+    {
+        let mut plan = proxy.plan.lock().unwrap();
+        plan.writes_pct = 40;
+        plan.reads_pct = 10;
+    }
+    let issues = 5;
+    for n in 1..=issues {
+        let key = format!("SAM2-{n}");
+        m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("Redmine fault {n}")]);
+        m.ok(&["comment", "add", &key, "--body", &format!("first note {n}")]);
+        m.ok(&["comment", "add", &key, "--body", &format!("second note {n}")]);
+    }
+    churn(&m, &s, 40);
+    proxy.plan.lock().unwrap().writes_pct = 0;
+    proxy.plan.lock().unwrap().reads_pct = 0;
+    let said = proxy.plan.lock().unwrap().said();
+    eprintln!("faults made: {said}");
+    s.ok(&["errors", "retry", "acme", "--all"]);
+    churn(&m, &s, 15);
+    let made = server.issues(&project);
+    let mut subjects: Vec<String> = made.iter().map(|i| i["subject"].as_str().unwrap().to_string()).collect();
+    subjects.sort();
+    let want: Vec<String> = (1..=issues).map(|n| format!("Redmine fault {n}")).collect();
+    assert_eq!(subjects, want, "each issue once in Redmine ({said})");
+    for i in &made {
+        assert_eq!(common::redmine::Server::notes(i).len(), 2, "each note once: {i} ({said})");
+    }
+    for n in 1..=issues {
+        assert_eq!(
+            m.issue(&format!("SAM2-{n}"))["comments"].as_array().unwrap().len(),
+            2,
+            "nothing came back ({said})"
+        );
+    }
+    assert_eq!(m.issues("SAM2").len(), issues, "no issue came back ({said})");
+    assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing left parked");
+}
