@@ -195,6 +195,11 @@ fn a_second_sync_between_the_same_projects_is_refused_unless_it_replaces_the_fir
     let err = s.fail(&[&accept[..], &["--sync-user", "bot", "--yes"]].concat());
     assert!(err.contains("sync 'old' already pairs project SP2") && err.contains("--replaces old"), "{err}");
     assert_eq!(s.json(&["sync", "list", "--json"]).as_array().unwrap().len(), 1, "nothing created");
+    // Following the hint on the slave alone is refused too: the master's
+    // handshake replaces nothing, so the old sync would be left unread.
+    let err = s.fail(&[&accept[..], &["--sync-user", "bot", "--yes", "--replaces", "old"]].concat());
+    assert!(err.contains("replaces nothing") && err.contains("a replacement is made on both sides"), "{err}");
+    assert_eq!(s.json(&["sync", "list", "--json"]).as_array().unwrap().len(), 1, "nothing created");
 
     // Replacing waits until nothing is awaiting acknowledgement.
     m.ok(&["issue", "edit", "SAM2-1", "--summary", "queued on old"]);
@@ -204,7 +209,26 @@ fn a_second_sync_between_the_same_projects_is_refused_unless_it_replaces_the_fir
     assert!(err.contains("awaiting acknowledgement"), "{err}");
     settle(&m, &s, "old");
 
-    pair_with(&m, &s, "new", "SAM2", "SP2", &["--replaces", "old"], &["--replaces", "old"]);
+    // The master replaces; a slave that does not agree is refused in words.
+    let created = m.json(&[
+        "sync",
+        "create",
+        "--name",
+        "new",
+        "--project",
+        "SAM2",
+        "--sync-user",
+        "bot",
+        "--replaces",
+        "old",
+        "--json",
+    ]);
+    let file = m.home().join(created["handshake_file"].as_str().unwrap());
+    let pass = created["passphrase"].as_str().unwrap();
+    let accept = ["sync", "accept", "--file", file.to_str().unwrap(), "--passphrase", pass, "--project", "SP2"];
+    let err = s.fail(&[&accept[..], &["--sync-user", "bot", "--yes"]].concat());
+    assert!(err.contains("made this sync to replace sync 'old'") && err.contains("--replaces old"), "{err}");
+    s.ok(&[&accept[..], &["--sync-user", "bot", "--yes", "--replaces", "old"]].concat());
     settle(&m, &s, "new");
     let status = m.json(&["status", "--json"]);
     let old = status.as_array().unwrap().iter().find(|x| x["name"] == "old").unwrap().clone();

@@ -47,6 +47,10 @@ pub struct HandshakeFile {
     /// larger ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_message_bytes: Option<u64>,
+    /// The id of the sync this one replaces on the master's side: the
+    /// slave must replace the same one, and may replace none otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 impl std::fmt::Debug for HandshakeFile {
@@ -134,7 +138,8 @@ pub fn check_accept(conn: &Connection, file: &HandshakeFile, s: &SyncSettings) -
     if syncs::get(conn, &file.sync_id)?.is_some() {
         bail!("this home already has the sync {} ('{}'): a handshake file is used once", file.sync_id, file.name);
     }
-    check_settings(conn, s)
+    check_settings(conn, s)?;
+    replace::agreed(conn, file.replaces.as_deref(), s.replaces.as_deref())
 }
 
 /// Everything a create checks before it creates anything.
@@ -283,6 +288,10 @@ pub fn create_master(conn: &mut Connection, key: &OwnKey, s: &SyncSettings, vali
         expires_at: now + valid_for_ms,
         mail_address: s.mail.as_ref().map(|m| m.address.clone()),
         max_message_bytes: Some(s.max_message_bytes),
+        replaces: match &s.replaces {
+            Some(old) => Some(syncs::find(&tx, old)?.id),
+            None => None,
+        },
     };
     let passphrase = new_passphrase();
     let handshake = seal_with_password(key.cert(), &passphrase, &serde_json::to_vec(&file)?)?;

@@ -90,7 +90,44 @@ pub fn same_pairing_error(other: &SyncRecord, project: &str) -> String {
     format!(
         "sync '{}' already pairs project {project} with this partner's key: a second sync between the same \
          projects would send every change twice. To move to a new sync (another protocol, another machine), \
-         give --replaces {}",
+         both sides replace the old one: the master creates the new sync with --replaces {} (its name for the \
+         old sync) and the slave accepts it with --replaces (its own name for it)",
         other.name, other.name
     )
+}
+
+/// A slave's `--replaces` must match what the master's handshake says it
+/// replaced (`theirs`, a sync id): a replacement made on one side only
+/// would leave the other side's changes on a sync nobody reads.
+pub fn agreed(conn: &Connection, theirs: Option<&str>, ours: Option<&str>) -> Result<()> {
+    let here = |id: &str| list(conn).map(|l| l.into_iter().find(|s| s.id == id));
+    match (theirs, ours) {
+        (None, None) => Ok(()),
+        (None, Some(name)) => bail!(
+            "the partner did not make this sync to replace another (its handshake file replaces nothing), so \
+             this side cannot replace '{name}': a replacement is made on both sides. Ask the partner's admin to \
+             create the sync with --replaces (their name for the old sync), or accept without --replaces"
+        ),
+        (Some(id), None) => match here(id)? {
+            Some(old) if old.replaced_by.is_none() => bail!(
+                "the partner made this sync to replace sync '{}' ({id}): accept it with --replaces {} so that \
+                 both sides move to it",
+                old.name,
+                old.name
+            ),
+            _ => Ok(()),
+        },
+        (Some(id), Some(name)) => {
+            let old = find(conn, name)?;
+            if old.id != id {
+                bail!(
+                    "the partner made this sync to replace the sync {id}, not '{name}' ({}): give --replaces \
+                     with the name this home has for {id}{}",
+                    old.id,
+                    here(id)?.map(|s| format!(" ('{}')", s.name)).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+    }
 }
