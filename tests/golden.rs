@@ -2,6 +2,7 @@
 //! stored bytes, and the stored bytes must parse back to them. A change
 //! here breaks every peer already deployed: bump FORMAT_VERSION instead.
 
+use postern::protocol::verify::{IssueView, RepairAsk, VerifyStep};
 use postern::protocol::*;
 
 fn envelopes() -> Vec<Envelope> {
@@ -260,6 +261,55 @@ fn envelopes() -> Vec<Envelope> {
                         .into(),
             },
         ),
+        // A verify: the tree of digests (step 1), and the views of the
+        // issues that differ (step 3), in the wire's terms.
+        base(
+            17,
+            Body::Changes {
+                changes: vec![
+                    WireChange::Known(Change::Verify(Box::new(VerifyStep {
+                        round: "6a0f3c55-9d51-4f0e-8a43-0d5d43a8e2a1".into(),
+                        step: 1,
+                        pairs: 40,
+                        tree: "9f1c2b7a00000000".into(),
+                        repair: true,
+                        ..Default::default()
+                    }))),
+                    WireChange::Known(Change::Verify(Box::new(VerifyStep {
+                        round: "6a0f3c55-9d51-4f0e-8a43-0d5d43a8e2a1".into(),
+                        step: 3,
+                        pairs: 40,
+                        views: vec![IssueView {
+                            key: "SAM2-1".into(),
+                            theirs: "SAM2-1".into(),
+                            fields: FieldChanges {
+                                summary: Some("Crash on start".into()),
+                                status: Some("Done".into()),
+                                labels: Some(vec!["customer".into()]),
+                                ..Default::default()
+                            },
+                            comments: vec!["hello".into()],
+                            worklogs: vec!["30@2026-11-21".into()],
+                            attachments: vec![
+                                "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824 trace.txt".into(),
+                            ],
+                            at: [("status".to_string(), 1_604_663_099_000)].into(),
+                            parts_at: 1_604_663_100_000,
+                            busy: false,
+                        }],
+                        absent: vec!["SAM2-9".into()],
+                        ..Default::default()
+                    }))),
+                    WireChange::Known(Change::Verify(Box::new(VerifyStep {
+                        round: String::new(),
+                        step: 5,
+                        send: vec![RepairAsk { key: "SAM2-1".into(), parts: vec!["status".into(), "comments".into()] }],
+                        ..Default::default()
+                    }))),
+                ],
+                via: vec![],
+            },
+        ),
         // Passed on by a forwarding hub: the peers it crossed, and where the
         // issue, its comment and its attachment were first made.
         base(
@@ -355,6 +405,7 @@ fn malformed_envelopes_are_refused_with_a_reason() {
 fn mail_entity_form_is_frozen_and_bare_json_stays_readable() {
     use postern::protocol::entity;
     let envs = envelopes();
+    // (The forwarded issue, kept last.)
     let env = envs.last().unwrap();
     let entity = entity::wrap(env, &env.to_json(), "acme", "the master peer <vendor@example.test>");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/entity-v1.eml");

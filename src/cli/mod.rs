@@ -23,6 +23,7 @@ mod sync_edit_tracker;
 mod sync_life;
 mod sync_records;
 mod sync_resync;
+mod sync_verify;
 mod tracker;
 mod tracker_args;
 mod tracker_more;

@@ -72,6 +72,11 @@ pub struct SyncStatus {
     pub early: u64,
     /// Open conflicts (`postern conflicts list`).
     pub conflicts: u64,
+    /// Issues that differed from the partner at the last verify that
+    /// compared them (`postern sync verify NAME --last`).
+    pub diverged: Vec<Diverged>,
+    /// The last finished verify, and the schedule.
+    pub verify: VerifyStatus,
     /// Mail settings of an email sync; passwords shown only by source.
     pub mail: Option<serde_json::Value>,
     /// How far the IMAP mailbox has been read (email syncs).
@@ -89,6 +94,36 @@ pub struct SyncStatus {
     /// The tracker this side syncs (`kind`, and a remote one's settings;
     /// an API key shown only by source).
     pub tracker: serde_json::Value,
+}
+
+/// One issue found to differ from the partner.
+#[derive(Debug, Serialize)]
+pub struct Diverged {
+    pub issue: String,
+    pub what: String,
+    pub since: i64,
+}
+
+/// The last verify and when one runs on its own.
+#[derive(Debug, Serialize)]
+pub struct VerifyStatus {
+    pub last_finished_at: Option<i64>,
+    pub last_pairs: Option<u64>,
+    /// Every this many ms (0: only when asked).
+    pub every_ms: i64,
+    /// `report` or `repair`.
+    pub policy: String,
+}
+
+fn verify_status(conn: &rusqlite::Connection, id: &str) -> Result<VerifyStatus> {
+    let last = crate::store::verify::last(conn, id)?.and_then(|r| r.report);
+    let setting = crate::store::verify::setting(conn, id)?;
+    Ok(VerifyStatus {
+        last_finished_at: last.as_ref().map(|r| r.finished_at),
+        last_pairs: last.map(|r| r.pairs),
+        every_ms: setting.every_ms,
+        policy: setting.policy,
+    })
 }
 
 /// "45s", "12m", "3h 5m", "2d 4h".
@@ -154,6 +189,11 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 quarantined: problems::quarantined(conn, &s.id)?,
                 early: problems::early(conn, &s.id)?,
                 conflicts: crate::store::conflicts::open_count(conn, &s.id)?,
+                diverged: crate::store::verify::divergent(conn, &s.id)?
+                    .into_iter()
+                    .map(|(issue, what, since)| Diverged { issue, what, since })
+                    .collect(),
+                verify: verify_status(conn, &s.id)?,
                 mail: s.mail.as_deref().and_then(redacted_mail),
                 imap_position: syncs::mailbox_position(conn, &s.id)?,
                 name: s.name,
@@ -314,6 +354,20 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 t.error
             );
         }
+        if !s.diverged.is_empty() {
+            println!(
+                "  DIVERGED        {} differ from the partner's (`postern sync verify {} --last`; \
+                 `--repair` converges them)",
+                plural(s.diverged.len() as u64, "issue", "issues"),
+                s.name
+            );
+            for d in s.diverged.iter().take(5) {
+                println!("                  [{}] {}", d.issue, d.what);
+            }
+            if s.diverged.len() > 5 {
+                println!("                  … and {} more", s.diverged.len() - 5);
+            }
+        }
         if let Some(own) = &s.own_fingerprint {
             println!("  own key         {own}");
         }
@@ -359,6 +413,15 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
             plural(s.quarantined, "message", "messages"),
             plural(s.conflicts, "open conflict", "open conflicts")
         );
+        if let Some(at) = s.verify.last_finished_at {
+            println!(
+                "  verified        {} ({} ago), {}, {} differ",
+                format_ms(at),
+                ago(now_ms() - at),
+                plural(s.verify.last_pairs.unwrap_or(0), "pair", "pairs"),
+                s.diverged.len()
+            );
+        }
         if s.early > 0 {
             println!(
                 "  early           {} set aside: they came before the partner's accept and are sent again \

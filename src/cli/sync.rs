@@ -138,6 +138,7 @@ pub enum SyncCmd {
     Records(super::sync_records::RecordsCmd),
     #[command(flatten)]
     Resync(super::sync_resync::ResyncCmd),
+    Verify(super::sync_verify::VerifyArgs),
     /// Change a sync's exchange folder, mail, Redmine or Jira settings, name
     /// tables and mapping, field owners, mass-change threshold, attachment
     /// limit or forwarding (not its protocol).
@@ -192,6 +193,7 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
         SyncCmd::Life(cmd) => return super::sync_life::life(home, cmd),
         SyncCmd::Records(cmd) => return super::sync_records::run(home, cmd),
         SyncCmd::Resync(cmd) => return super::sync_resync::run(home, cmd),
+        SyncCmd::Verify(args) => return args.execute(home),
         other => other,
     };
     let mut conn = home.open_db()?;
@@ -423,7 +425,9 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 println!("{}\t{}\t{}\t{}\t{}", s.name, s.role.as_str(), s.shown_state(now), s.project, s.id);
             }
         }
-        SyncCmd::Life(_) | SyncCmd::Records(_) | SyncCmd::Resync(_) => unreachable!("handled above"),
+        SyncCmd::Life(_) | SyncCmd::Records(_) | SyncCmd::Resync(_) | SyncCmd::Verify(_) => {
+            unreachable!("handled above")
+        }
         SyncCmd::Timing { sync, resend_after_secs, gap_after_secs } => {
             if resend_after_secs.is_none() && gap_after_secs.is_none() {
                 bail!("nothing to change: give --resend-after-secs, --gap-after-secs or both");

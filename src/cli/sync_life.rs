@@ -137,6 +137,7 @@ fn describe(c: &crate::protocol::Change) -> String {
         Change::IssueState { .. } => "state (resync)".into(),
         Change::ResyncRequest { .. } => "a resync asked of the partner".into(),
         Change::FieldOwners { .. } => "the fields one side owns".into(),
+        Change::Verify(_) => "a verify of both sides".into(),
         Change::Paired { .. } => "pairing".into(),
         Change::Part { .. } => "part of a large change".into(),
     }

@@ -71,6 +71,10 @@ pub fn apply_message(
             crate::store::syncs::set_initial_resync(conn, &sync.id, Some(&pending.to_json()))?;
             continue;
         }
+        if let Change::Verify(step) = change {
+            super::verify::handle(conn, tracker, sync, step)?;
+            continue;
+        }
         if let Change::FieldOwners { owners } = change {
             tracing::info!(sync = %sync.name, ?owners, "the partner set which side owns which fields");
             crate::store::syncs::set_field_owners(conn, &sync.id, owners)?;
@@ -314,9 +318,11 @@ fn apply_to_linked(
                 None => Ok(()),
             }
         }
-        Change::Paired { .. } | Change::Part { .. } | Change::ResyncRequest { .. } | Change::FieldOwners { .. } => {
-            Ok(())
-        }
+        Change::Paired { .. }
+        | Change::Part { .. }
+        | Change::ResyncRequest { .. }
+        | Change::FieldOwners { .. }
+        | Change::Verify(_) => Ok(()),
     }
 }
 

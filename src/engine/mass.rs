@@ -34,7 +34,8 @@ pub fn issues<'a>(changes: impl IntoIterator<Item = &'a WireChange>) -> HashSet<
                 Change::Paired { .. }
                 | Change::IssueState { .. }
                 | Change::ResyncRequest { .. }
-                | Change::FieldOwners { .. },
+                | Change::FieldOwners { .. }
+                | Change::Verify(_),
             ) => None,
             WireChange::Known(c) => Some(c.issue()),
             WireChange::Unknown(_) => None,

@@ -29,6 +29,7 @@ pub mod resync;
 pub mod rules;
 pub mod snapshots;
 pub mod transfers;
+pub mod verify;
 pub mod worklogs;
 
 use std::sync::Arc;

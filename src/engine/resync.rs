@@ -135,7 +135,7 @@ pub fn run(
 }
 
 /// A paired issue's state, and its attachments that never crossed.
-fn state(
+pub(super) fn state(
     conn: &Connection,
     tracker: &impl Tracker,
     sync: &SyncRecord,

@@ -355,6 +355,9 @@ pub enum Change {
     FieldOwners {
         owners: std::collections::BTreeMap<String, String>,
     },
+    /// A step of a verify round (`sync verify`): digests, then views of
+    /// the issues that differ. About no single issue.
+    Verify(Box<super::verify::VerifyStep>),
     /// Piece `index` (from 0) of `total` of one change too large for a
     /// message: `data` is base64 of a slice of that change's JSON. The
     /// pieces travel in consecutive messages and the receiver applies the
@@ -385,7 +388,7 @@ impl Change {
             | Change::IssueState { issue, .. }
             | Change::Part { issue, .. } => issue,
             Change::Paired { yours, .. } => yours,
-            Change::ResyncRequest { .. } | Change::FieldOwners { .. } => "",
+            Change::ResyncRequest { .. } | Change::FieldOwners { .. } | Change::Verify(_) => "",
         }
     }
 }

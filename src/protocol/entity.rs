@@ -90,6 +90,7 @@ fn kind(c: &WireChange) -> &str {
             Change::IssueState { .. } => "issue_state",
             Change::ResyncRequest { .. } => "resync_request",
             Change::FieldOwners { .. } => "field_owners",
+            Change::Verify(_) => "verify",
             Change::Part { .. } => "part",
         },
         WireChange::Unknown(v) => v["type"].as_str().unwrap_or("unknown"),

@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod names;
 pub mod scope;
 pub mod sequence;
+pub mod verify;
 
 pub use change::{
     AttachmentSnapshot, Change, CommentSnapshot, FieldChanges, IssueFields, WireChange, WorklogSnapshot, FIELD_NAMES,

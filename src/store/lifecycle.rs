@@ -57,6 +57,9 @@ const SYNC_TABLES: &[&str] = &[
     "transfer_out",
     "transfer_in",
     "attachment_skipped",
+    "verify_round",
+    "divergent",
+    "verify_setting",
 ];
 
 /// Removes everything postern keeps for sync `id`, in one transaction.

@@ -16,6 +16,7 @@ pub mod skipped;
 pub mod syncs;
 pub mod transfers;
 pub mod trouble;
+pub mod verify;
 
 use std::path::Path;
 
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema11.sql"),
     include_str!("schema12.sql"),
     include_str!("schema13.sql"),
+    include_str!("schema14.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.
