@@ -111,7 +111,7 @@ fn overview_sync_page_metrics_and_health() {
     }
 
     let health = get(&addr, "/health");
-    assert_eq!((health.status, health.body.as_str()), (200, "ok: 2 sync(s), 1 failing\n"));
+    assert_eq!((health.status, health.body.as_str()), (200, "ok: 2 sync(s), 1 failing, 0 diverged\n"));
 
     // A page of another site renamed to our address is refused (DNS rebinding).
     let rebound = http(&addr, "GET", "/api/status", &[("Host", "evil.example:8470")], "");

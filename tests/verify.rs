@@ -132,3 +132,61 @@ fn changes_on_their_way_are_not_reported_as_differences() {
     }
     assert_eq!(content(&m.issue("SAM2-1")), content(&s.issue("SP2-1")));
 }
+
+#[test]
+fn a_resync_that_left_attachments_behind_says_so_and_is_followed_by_a_verify() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "v", "SAM2", "SP2");
+    for summary in ["one", "two", "three"] {
+        m.ok(&["issue", "create", "--project", "SAM2", "--summary", summary]);
+    }
+    settle(&m, &s, "v");
+    m.ok(&["sync", "edit", "v", "--max-attachment-mb", "1"]);
+    for name in ["a.bin", "b.bin"] {
+        let file = m.home().join(name);
+        std::fs::write(&file, vec![7u8; 1_200_000]).unwrap();
+        m.ok(&["attachment", "add", "SAM2-2", file.to_str().unwrap()]);
+    }
+    settle(&m, &s, "v");
+    let report = m.json(&["sync", "resync", "v", "--yes", "--json"]);
+    assert_eq!(
+        report["warnings"],
+        serde_json::json!(["[SAM2-2] failed to sync attachments: total: 2, synchronized: 0"])
+    );
+    let text = m.ok(&["sync", "resync", "v", "--yes"]);
+    assert!(text.starts_with("Completed with warnings\n[SAM2-2] failed to sync attachments"), "{text}");
+    // The verify that followed names the same issue.
+    settle(&m, &s, "v");
+    let r = last(&m, "v");
+    assert_eq!(r["differing"][0]["key"], "SAM2-2", "{r}");
+    assert_eq!(r["differing"][0]["what"], serde_json::json!(["2 attachments missing at the partner"]));
+}
+
+#[test]
+fn a_verify_runs_on_its_schedule_and_repairs_under_the_repair_policy() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "v", "SAM2", "SP2");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "one"]);
+    settle(&m, &s, "v");
+    assert!(m.fail(&["sync", "edit", "v", "--verify-every", "5s"]).contains("at least a minute"));
+    let out = s.ok(&["sync", "edit", "v", "--verify-every", "1m", "--verify-policy", "repair"]);
+    assert_eq!(out, "Sync 'v' is verified every minute and what differs is repaired");
+    let st = s.status_of("v");
+    assert_eq!((st["verify"]["every_ms"].as_i64(), st["verify"]["policy"].as_str()), (Some(60_000), Some("repair")));
+    let db = rusqlite::Connection::open(m.home().join("postern.db")).unwrap();
+    db.execute("UPDATE t_issue SET summary = 'changed behind the back' WHERE key = 'SAM2-1'", []).unwrap();
+    // The sync is older than a minute, as far as the schedule can tell.
+    let db = rusqlite::Connection::open(s.home().join("postern.db")).unwrap();
+    db.execute("UPDATE sync SET created_at = created_at - 120000", []).unwrap();
+    drop(db);
+    settle(&m, &s, "v");
+    let r = last(&s, "v");
+    assert_eq!(r["repaired"], serde_json::json!(["SP2-1"]), "{r}");
+    settle(&m, &s, "v");
+    // The master's summary carries the later change it knows of (its
+    // creation; the edit behind its back left no trace): it wins.
+    assert_eq!(s.issue("SP2-1")["summary"], "changed behind the back");
+    // Not again before a minute has passed.
+    s.cycle();
+    assert!(s.outgoing("v").is_empty());
+}

@@ -31,6 +31,57 @@ impl EditArgs {
     }
 }
 
+impl EditArgs {
+    /// Whether anything but the verify settings is to change.
+    fn others_given(&self) -> bool {
+        self.max_attachment_mb.is_some()
+            || self.mapping.is_some()
+            || self.no_mapping
+            || self.mass_change_threshold.is_some()
+            || self.field_owner.is_some()
+            || self.exchange.is_some()
+            || self.mail.given()
+            || self.forward.is_some()
+            || self.tracker_given()
+    }
+}
+
+/// `--verify-every`: `0` (only when asked), or a number with `s`, `m`, `h`
+/// or `d`, at least a minute. In ms.
+pub(super) fn verify_every(text: &str) -> Result<i64, String> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    let t = text.trim();
+    let (n, unit) = t.split_at(t.len().saturating_sub(1));
+    let ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("takes 0 or a time such as 90m, 6h or 1d, not {text}")),
+    };
+    match n.parse::<i64>() {
+        Ok(n) if n > 0 && n.saturating_mul(ms) >= 60_000 && n <= 100_000 => Ok(n * ms),
+        _ => Err(format!("takes 0 or a time of at least a minute such as 90m, 6h or 1d, not {text}")),
+    }
+}
+
+/// "day", "6 hours", "90 minutes".
+fn every(ms: i64) -> String {
+    let (n, one) = match ms {
+        ms if ms % 86_400_000 == 0 => (ms / 86_400_000, "day"),
+        ms if ms % 3_600_000 == 0 => (ms / 3_600_000, "hour"),
+        ms if ms % 60_000 == 0 => (ms / 60_000, "minute"),
+        ms => (ms / 1000, "second"),
+    };
+    if n == 1 {
+        one.to_string()
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
 /// `--max-attachment-mb`: 1 MiB to 1 TiB.
 pub(super) fn attachment_mib(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
@@ -107,6 +158,14 @@ pub struct EditArgs {
     /// `errors list`.
     #[arg(long, value_name = "MIB", value_parser = attachment_mib)]
     max_attachment_mb: Option<u64>,
+    /// How often this side verifies that both trackers agree (`sync
+    /// verify`), e.g. 6h or 1d (the default); 0: only when asked.
+    #[arg(long, value_name = "TIME", value_parser = verify_every)]
+    verify_every: Option<i64>,
+    /// What a scheduled verify does with what differs: `report` it (in
+    /// `status`, the console and `/metrics`; the default) or `repair` it.
+    #[arg(long, value_parser = ["report", "repair"])]
+    verify_policy: Option<String>,
     /// Save Redmine settings without checking them against Redmine.
     #[arg(long)]
     pub(super) skip_tracker_check: bool,
@@ -120,7 +179,7 @@ pub struct EditArgs {
 }
 
 const GIVE: &str = "give what to change: --mapping, --no-mapping, --field-owner, --mass-change-threshold, \
-                    --max-attachment-mb, --forward, ";
+                    --max-attachment-mb, --verify-every, --verify-policy, --forward, ";
 
 pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
     let conn = home.open_db()?;
@@ -134,6 +193,24 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                 sync.name,
                 sync.protocol
             );
+        }
+    }
+    if a.verify_every.is_some() || a.verify_policy.is_some() {
+        let mut v = crate::store::verify::setting(&conn, &sync.id)?;
+        v.every_ms = a.verify_every.unwrap_or(v.every_ms);
+        v.policy = a.verify_policy.clone().unwrap_or(v.policy);
+        crate::store::verify::set_setting(&conn, &sync.id, &v)?;
+        match v.every_ms {
+            0 => println!("Sync '{}' is verified only when asked (`postern sync verify`)", sync.name),
+            ms => println!(
+                "Sync '{}' is verified every {} and what differs is {}",
+                sync.name,
+                every(ms),
+                if v.policy == "repair" { "repaired" } else { "reported" }
+            ),
+        }
+        if !a.others_given() {
+            return Ok(());
         }
     }
     if let Some(n) = a.max_attachment_mb {

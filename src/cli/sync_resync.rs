@@ -115,6 +115,11 @@ pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
         }
     };
     let report = resync::run(&mut conn, &s, &scope, "resync", planned, &mut progress)?;
+    // A verify follows the states, so the partner compares once it has
+    // applied them (unless verifies are switched off).
+    if report.issues > report.new {
+        crate::engine::verify::if_due(&mut conn, &s, true);
+    }
     if json {
         return super::print_json(&report);
     }

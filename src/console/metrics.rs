@@ -88,6 +88,18 @@ const FAMILIES: &[Family] = &[
         help: "Open conflicts.",
         value: |r| Some(r.s.conflicts as f64),
     },
+    Family {
+        name: "postern_divergent_issues",
+        kind: "gauge",
+        help: "Issues that differed from the partner's at the last verify.",
+        value: |r| Some(r.s.diverged.len() as f64),
+    },
+    Family {
+        name: "postern_last_verify_timestamp_seconds",
+        kind: "gauge",
+        help: "When the last verify of both trackers finished (Unix time).",
+        value: |r| r.s.verify.last_finished_at.map(|t| t as f64 / 1000.0),
+    },
     Family { name: "postern_pairs", kind: "gauge", help: "Paired issues.", value: |r| Some(r.pairs as f64) },
     Family {
         name: "postern_sync_failing",
@@ -177,11 +189,14 @@ pub async fn health(State(c): State<Shared>) -> Response {
     let counts = c
         .read(|conn| {
             let all = collect(conn)?;
-            Ok((all.len(), all.iter().filter(|s| !s.failing.is_empty()).count()))
+            let failing = all.iter().filter(|s| !s.failing.is_empty()).count();
+            Ok((all.len(), failing, all.iter().filter(|s| !s.diverged.is_empty()).count()))
         })
         .await;
     match counts {
-        Ok((n, failing)) => (StatusCode::OK, format!("ok: {n} sync(s), {failing} failing\n")).into_response(),
+        Ok((n, failing, diverged)) => {
+            (StatusCode::OK, format!("ok: {n} sync(s), {failing} failing, {diverged} diverged\n")).into_response()
+        }
         Err(e) => {
             tracing::warn!("console: health check failed: {e:#}");
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable: postern's database cannot be read\n").into_response()

@@ -254,6 +254,24 @@ fn render(view: &SyncView, v: &Viewer, now: i64) -> String {
         None => out.push_str("<p id=\"resync\" class=\"empty\">No resync yet.</p>"),
     }
 
+    out.push_str("<h2>Verify</h2>");
+    let every = match s.verify.every_ms {
+        0 => "only when asked".to_string(),
+        ms => format!("every {}, policy {}", crate::cli::status::ago(ms), esc(&s.verify.policy)),
+    };
+    out.push_str(&format!(
+        "<p id=\"verify\">Last verify: {} ({every}).</p>",
+        s.verify.last_finished_at.map_or("never".to_string(), |t| esc(&format_ms(t)))
+    ));
+    let diverged: Vec<String> = s
+        .diverged
+        .iter()
+        .map(|d| {
+            format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(&d.issue), esc(&d.what), when(Some(d.since), now))
+        })
+        .collect();
+    out.push_str(&table("diverged", &["Issue", "What differs", "Since"], &diverged, "Both sides agree."));
+
     let pairs: Vec<String> = view
         .pairs
         .iter()

@@ -10,7 +10,8 @@ use crate::cli::status::{collect, SyncStatus};
 use crate::store::{activity, conflicts, links, now_ms, problems, syncs};
 
 /// One word for how a sync is, worst first: `failing`, `expired`,
-/// `paused`, `held` (a mass change waits), `handshake`, `active`.
+/// `paused`, `held` (a mass change waits), `diverged` (the last verify
+/// found issues that differ from the partner's), `handshake`, `active`.
 pub fn health(s: &SyncStatus) -> &'static str {
     if !s.failing.is_empty() {
         "failing"
@@ -18,6 +19,8 @@ pub fn health(s: &SyncStatus) -> &'static str {
         s.state
     } else if s.mass_change_held.is_some() {
         "held"
+    } else if !s.diverged.is_empty() {
+        "diverged"
     } else {
         s.state
     }
@@ -66,6 +69,16 @@ pub fn advice(s: &SyncStatus) -> Vec<String> {
             "{} issue(s) with errors: their later changes wait. Fix the cause, then retry (`postern errors retry \
              {name} --all`).",
             s.issues_with_errors
+        ));
+    }
+    if !s.diverged.is_empty() {
+        let keys: Vec<&str> = s.diverged.iter().take(5).map(|d| d.issue.as_str()).collect();
+        out.push(format!(
+            "{} issue(s) differ from the partner's ({}{}): see `postern sync verify {name} --last`; \
+             `postern sync verify {name} --repair` converges them.",
+            s.diverged.len(),
+            keys.join(", "),
+            if s.diverged.len() > 5 { ", …" } else { "" }
         ));
     }
     if s.conflicts > 0 {

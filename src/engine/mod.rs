@@ -216,6 +216,10 @@ impl Peer {
         })?;
         store::syncs::set_initial_resync(&self.conn, &sync.id, None)?;
         tracing::info!(sync = %sync.name, issues = report.issues, outcome = report.outcome(), "{kind}: sent");
+        // Checked once the partner has applied it (the verify follows it).
+        if report.issues > report.new {
+            verify::if_due(&mut self.conn, sync, true);
+        }
         for w in &report.warnings {
             tracing::warn!(sync = %sync.name, "{w}");
         }
@@ -342,6 +346,13 @@ impl Peer {
         // The accept may have told us where the partner's mail goes.
         let transport =
             if after.mail != sync.mail { crate::transport::AnyTransport::for_sync(&after)? } else { transport };
+        if tracker_error.is_none() && received.is_ok() {
+            // After an outage of the tracker or the exchange: a check.
+            let recovered = store::trouble::of(&self.conn, &sync.id)?
+                .iter()
+                .any(|t| t.what == "tracker" || (work.receive && t.what == "receive"));
+            verify::if_due(&mut self.conn, &after, recovered);
+        }
         let paused = self.backoffs.send_paused_until(&sync.id).is_some();
         let sent =
             if paused { Ok(0) } else { outgoing::send(&mut self.conn, &self.key, &self.retired, &after, &transport) };

@@ -57,6 +57,35 @@ pub fn start(conn: &mut Connection, sync: &SyncRecord, repair: bool) -> anyhow::
     Ok(round)
 }
 
+/// Starts a round when one is due: the sync's schedule (`sync edit
+/// --verify-every`, daily by default) has passed since the last, or
+/// `now` after a resync or an outage (unless verifies are switched off).
+/// The sync's policy says whether it repairs. A failure is logged: the
+/// next cycle tries again.
+pub fn if_due(conn: &mut Connection, sync: &SyncRecord, now: bool) {
+    let due = || -> anyhow::Result<bool> {
+        if sync.partner_fpr.is_none() || sync.replaced_by.is_some() || sync.paused_at.is_some() {
+            return Ok(false);
+        }
+        let setting = store::setting(conn, &sync.id)?;
+        if setting.every_ms == 0 {
+            return Ok(false);
+        }
+        let last = store::last_started(conn, &sync.id)?.unwrap_or(sync.created_at);
+        Ok(now || now_ms() >= last.saturating_add(setting.every_ms))
+    };
+    let started = due().and_then(|due| match due {
+        true => {
+            let repair = store::setting(conn, &sync.id)?.policy == "repair";
+            start(conn, sync, repair).map(Some)
+        }
+        false => Ok(None),
+    });
+    if let Err(e) = started {
+        tracing::warn!(sync = %sync.name, "a verify could not start (tried again next cycle): {e:#}");
+    }
+}
+
 fn send(conn: &Connection, sync: &SyncRecord, step: VerifyStep) -> TResult<()> {
     let mut batch = Batch::for_sync(sync)?;
     let now = now_ms();
