@@ -153,4 +153,23 @@ fn peers_killed_at_random_instants_lose_nothing_and_apply_nothing_twice() {
     assert!(comments > 5000);
     assert_eq!(m.status()["quarantined"], 0);
     assert_eq!(s.status()["quarantined"], 0);
+
+    // And postern's own check agrees: a verify finds nothing that differs.
+    m.ok(&["sync", "verify", "acme", "--wait", "0"]);
+    let report = |p: &TestPeer| {
+        let out = p.cli(&["sync", "verify", "acme", "--last", "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).ok().map(|r| (out.status.code(), r))
+    };
+    for _ in 0..20 {
+        m.cycle();
+        s.cycle();
+        if report(&m).is_some() {
+            break;
+        }
+    }
+    for p in [&m, &s] {
+        let (code, r) = report(p).expect("a verify report");
+        assert_eq!((code, r["differing"].as_array().map(Vec::len)), (Some(0), Some(0)), "{r}");
+        assert_eq!((r["pairs"].as_u64(), r["partner_pairs"].as_u64()), (Some(5000), Some(5000)));
+    }
 }

@@ -367,3 +367,46 @@ fn a_redmine_vendor_and_a_jira_customer_converge_both_ways() {
     assert_eq!(fake.state.lock().unwrap().issues.len(), 1);
     assert_eq!(fake.state.lock().unwrap().issues[0].comments.len(), 2);
 }
+
+/// A worklog logged and then edited while its issue waits behind an error
+/// arrives edited once the error is retried: the worklog the sync user
+/// logs on the retry is no "later edit" of Jira's own. A verify then finds
+/// both sides equal.
+fn worklog_edited_behind_an_error(cloud: bool) {
+    let fake = jira_fake::start(Fake::new(cloud, "SUP"));
+    let (m, s) = paired(&fake);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "waits", "--status", "Waiting"]);
+    let user = if cloud { "Alice Admin" } else { "alice" };
+    let id = m.ok(&["worklog", "add", "SAM2-1", "--minutes", "30", "--on", "2026-11-21", "--as", user]);
+    // Each in its own message: the issue (refused there), the worklog,
+    // and later its edit, all parked behind the error.
+    settle(&m, &s, "acme");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    m.ok(&["worklog", "edit", "SAM2-1", &id, "--minutes", "77"]);
+    settle(&m, &s, "acme");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let errs = s.json(&["errors", "list", "acme", "--json"]);
+    assert_eq!(errs.as_array().map(Vec::len), Some(1), "{errs}");
+    s.ok(&["sync", "edit", "acme", "--status-map", "Waiting=In Progress"]);
+    s.ok(&["errors", "retry", "acme", "--all"]);
+    settle(&m, &s, "acme");
+    let i = as_sync_user(&fake).issue("SUP-1").unwrap().expect("the issue in Jira");
+    let minutes: Vec<u32> = i.worklogs.iter().map(|w| w.minutes).collect();
+    assert_eq!(minutes, [77], "the edit arrived");
+    s.ok(&["sync", "verify", "acme", "--wait", "0"]);
+    settle(&m, &s, "acme");
+    for p in [&m, &s] {
+        let r = p.json(&["sync", "verify", "acme", "--last", "--json"]);
+        assert_eq!(r["differing"], serde_json::json!([]), "{r}");
+    }
+}
+
+#[test]
+fn a_worklog_edited_while_its_issue_waits_behind_an_error_arrives_edited_on_jira_cloud() {
+    worklog_edited_behind_an_error(true);
+}
+
+#[test]
+fn a_worklog_edited_while_its_issue_waits_behind_an_error_arrives_edited_on_jira_data_center() {
+    worklog_edited_behind_an_error(false);
+}

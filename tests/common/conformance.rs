@@ -335,6 +335,9 @@ fn worklogs(t: &Sides<'_>, a: &str, cursor: &mut String) {
     let (news, c) = t.read(cursor);
     *cursor = c;
     assert_eq!(kinds(&news, a), [], "no echo: {news:?}");
+    // Written last by the sync user: no local change for a partner's later
+    // edit of it to lose to (a worklog logged on an error's retry).
+    assert_eq!(t.sync.local_worklog_time(a, &theirs, t.sync_id).unwrap(), None, "the sync user's worklog");
     t.sync.delete_worklog(a, &theirs, t.as_sync()).unwrap();
     let (news, c) = t.read(cursor);
     *cursor = c;

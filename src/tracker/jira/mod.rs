@@ -217,7 +217,11 @@ impl Tracker for Jira {
     }
 
     fn local_comment_time(&self, key: &str, comment: &str, _sync: &str) -> TResult<Option<i64>> {
-        self.comment_time(key, comment)
+        self.note_time(key, "comment", comment)
+    }
+
+    fn local_worklog_time(&self, key: &str, id: &str, _sync: &str) -> TResult<Option<i64>> {
+        self.note_time(key, "worklog", id)
     }
 
     fn create_issue(&self, _project: &str, fields: &IssueFields, _actor: Actor<'_>) -> TResult<String> {

@@ -48,10 +48,12 @@ impl Jira {
         self.api.delete(&format!("{}/issue/{}/comment/{}", self.rest(), encode(key), encode(id)))
     }
 
-    /// When comment `id` was last edited by someone but the sync user.
-    pub(super) fn comment_time(&self, key: &str, id: &str) -> TResult<Option<i64>> {
+    /// When comment (`what` = `comment`) or worklog (`worklog`) `id` was
+    /// last changed by someone but the sync user: `None` when the sync
+    /// user wrote it last (a partner's later edit of it is no conflict).
+    pub(super) fn note_time(&self, key: &str, what: &str, id: &str) -> TResult<Option<i64>> {
         let m = self.meta()?;
-        let path = format!("{}/issue/{}/comment/{}", self.rest(), encode(key), encode(id));
+        let path = format!("{}/issue/{}/{what}/{}", self.rest(), encode(key), encode(id));
         let Some(c) = self.api.get_opt(&path)? else {
             return Ok(None);
         };

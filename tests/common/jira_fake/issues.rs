@@ -87,7 +87,7 @@ pub(super) fn comment_json(f: &Fake, c: &Comment, user: usize, expand: bool) -> 
 
 pub(super) fn worklog_json(f: &Fake, w: &Worklog, key: u64, user: usize, expand: bool) -> Value {
     let mut v = json!({"id": w.id.to_string(), "issueId": key.to_string(), "author": f.user_json(w.author),
-        "updateAuthor": f.user_json(w.author), "comment": w.comment, "started": w.started,
+        "updateAuthor": f.user_json(w.update_author), "comment": w.comment, "started": w.started,
         "timeSpentSeconds": w.seconds, "created": f.time(w.created, user), "updated": f.time(w.updated, user)});
     if expand {
         v["properties"] = json!(w.properties);

@@ -39,6 +39,7 @@ pub struct Attachment {
 pub struct Worklog {
     pub id: u64,
     pub author: usize,
+    pub update_author: usize,
     pub seconds: u64,
     pub started: String,
     pub comment: Value,

@@ -150,6 +150,7 @@ pub async fn worklog_add(
     let w = Worklog {
         id,
         author: user,
+        update_author: user,
         seconds,
         started,
         comment: body["comment"].clone(),
@@ -202,6 +203,7 @@ pub async fn worklog_edit(
     w.started = started;
     w.comment = body["comment"].clone();
     w.updated = now;
+    w.update_author = user;
     if let Some(p) = body["properties"].as_array() {
         w.properties = p.clone();
     }
