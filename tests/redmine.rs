@@ -547,3 +547,57 @@ fn large_attachments_stream_to_and_from_redmine() {
         assert_eq!(p.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]));
     }
 }
+
+/// Changed in Redmine's database behind postern's back (no journal, no
+/// new `updated_on`): nothing would ever cross, and a verify names it on
+/// both sides; a repair converges both; the verify's API calls are counted.
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn verify_names_what_was_changed_in_redmines_database_and_a_repair_converges() {
+    let server = common::redmine::server();
+    let (m, s, project) = embedded_and_redmine(&server);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "to be changed behind"]);
+    m.ok(&["comment", "add", "SAM2-1", "--body", "hello from the vendor", "--as", "vera"]);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "left alone"]);
+    settle(&m, &s, "acme");
+    let id = server.issues(&project).iter().find(|i| i["subject"] == "to be changed behind").unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let db = rusqlite::Connection::open(server.dir.join("db.sqlite3")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    db.execute("UPDATE issues SET subject = 'changed in the database' WHERE id = ?1", [id]).unwrap();
+    let gone =
+        db.execute("DELETE FROM journals WHERE journalized_id = ?1 AND notes LIKE '%hello from the vendor%'", [id]);
+    assert_eq!(gone.unwrap(), 1);
+    drop(db);
+
+    s.ok(&["sync", "verify", "acme", "--wait", "0"]);
+    settle(&m, &s, "acme");
+    let theirs = s.cli(&["sync", "verify", "acme", "--last", "--json"]);
+    assert_eq!(theirs.status.code(), Some(2), "something differs");
+    let r: serde_json::Value = serde_json::from_slice(&theirs.stdout).unwrap();
+    assert_eq!(r["differing"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["differing"][0]["key"], id.to_string());
+    assert_eq!(
+        r["differing"][0]["what"],
+        serde_json::json!([
+            "summary (here \"changed in the database\", partner \"to be changed behind\")",
+            "1 comment missing here"
+        ])
+    );
+    assert!(r["api_calls"].as_u64().unwrap() >= 2, "the calls are counted: {r}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&m.cli(&["sync", "verify", "acme", "--last", "--json"]).stdout).unwrap();
+    assert_eq!(r["differing"][0]["key"], "SAM2-1", "{r}");
+
+    m.ok(&["sync", "verify", "acme", "--repair", "--wait", "0"]);
+    settle(&m, &s, "acme");
+    let i = server.issues(&project).into_iter().find(|i| i["id"] == id).unwrap();
+    assert_eq!(i["subject"], "to be changed behind", "the vendor's recorded change wins");
+    s.ok(&["sync", "verify", "acme", "--wait", "0"]);
+    settle(&m, &s, "acme");
+    for p in [&m, &s] {
+        let out = p.cli(&["sync", "verify", "acme", "--last", "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+}

@@ -10,6 +10,7 @@ pub mod jira;
 pub mod many;
 pub mod redmine;
 mod setup;
+pub mod verify;
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};

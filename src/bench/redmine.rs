@@ -43,6 +43,11 @@ pub struct RedmineFigures {
     /// reading and writing.
     pub in_calls_per_change: f64,
     pub out_calls_per_change: f64,
+    /// `sync verify` started on the Redmine side, both sides agreeing:
+    /// seconds, and HTTP calls to Redmine per pair.
+    pub verify_pairs: usize,
+    pub verify_secs: f64,
+    pub verify_calls_per_pair: f64,
 }
 
 fn read_env(path: &Path) -> Result<HashMap<String, String>> {
@@ -167,6 +172,7 @@ pub fn run(env_file: &Path, issues: usize, journals: usize, samples: usize) -> R
         }
     }
     let out_bare_secs = t.elapsed().as_secs_f64();
+    let (verify_secs, verify_calls) = verify(&mut s, &mut m)?;
     drop((m, s));
 
     // Latency through daemons: a person's edit in Redmine → the vendor.
@@ -208,7 +214,27 @@ pub fn run(env_file: &Path, issues: usize, journals: usize, samples: usize) -> R
         tracker_interval_secs: interval,
         in_calls_per_change,
         out_calls_per_change,
+        verify_pairs: 2 * issues,
+        verify_secs,
+        verify_calls_per_pair: verify_calls as f64 / (2 * issues) as f64,
     })
+}
+
+/// A verify started by `here` (the Redmine side), cycled until its report
+/// is kept: (seconds, calls to Redmine it counted).
+fn verify(here: &mut crate::engine::Peer, there: &mut crate::engine::Peer) -> Result<(f64, u64)> {
+    let sync = crate::store::syncs::find(&here.conn, "bench")?;
+    let t = Instant::now();
+    let round = crate::engine::verify::start(&mut here.conn, &sync, false)?;
+    for _ in 0..100 {
+        here.cycle()?;
+        there.cycle()?;
+        if let Some(r) = crate::store::verify::get(&here.conn, &sync.id, &round)?.and_then(|r| r.report) {
+            anyhow::ensure!(r.differing.is_empty(), "the verify found differences: {}", r.text());
+            return Ok((t.elapsed().as_secs_f64(), r.api_calls));
+        }
+    }
+    anyhow::bail!("the verify did not finish in 100 cycles")
 }
 
 pub fn print_table(f: &RedmineFigures) {
@@ -225,5 +251,9 @@ pub fn print_table(f: &RedmineFigures) {
     println!(
         "  HTTP calls per synced change: Redmine -> embedded {:.2}, embedded -> Redmine {:.2}",
         f.in_calls_per_change, f.out_calls_per_change
+    );
+    println!(
+        "  verify of {} pairs (both agree): {:.2} s, {:.2} HTTP calls per pair",
+        f.verify_pairs, f.verify_secs, f.verify_calls_per_pair
     );
 }

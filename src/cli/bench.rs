@@ -51,9 +51,24 @@ pub struct BenchArgs {
     /// (--issues issues with --comments journals each; --latency-samples).
     #[arg(long, value_name = "ENV_FILE")]
     redmine: Option<std::path::PathBuf>,
+    /// Instead: `sync verify` of --issues pairs with --comments each,
+    /// embedded on both sides, when both agree and after this many issues
+    /// were changed behind postern's back.
+    #[arg(long, value_name = "CHANGED")]
+    verify: Option<usize>,
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
+    if let Some(changed) = a.verify {
+        let f = bench::verify::run(a.issues.max(1), a.comments, changed)?;
+        bench::verify::print_table(&f);
+        let json = serde_json::to_string_pretty(&f)?;
+        println!("\n{json}");
+        if let Some(p) = a.json_out {
+            std::fs::write(p, json)?;
+        }
+        return Ok(());
+    }
     if let Some(env) = &a.redmine {
         let f = bench::redmine::run(env, a.issues.max(1), a.comments, a.latency_samples.max(1))?;
         bench::redmine::print_table(&f);

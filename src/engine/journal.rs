@@ -216,6 +216,12 @@ impl Tracker for Journaled<'_, '_> {
     fn local_field_times(&self, key: &str, sync: &str) -> TResult<std::collections::BTreeMap<String, i64>> {
         self.inner.local_field_times(key, sync)
     }
+    fn issues(&self, keys: &[String]) -> TResult<Vec<Option<Issue>>> {
+        self.inner.issues(keys)
+    }
+    fn not_carried(&self) -> TResult<Vec<String>> {
+        self.inner.not_carried()
+    }
     fn local_worklog_time(&self, key: &str, id: &str, sync: &str) -> TResult<Option<i64>> {
         self.inner.local_worklog_time(key, id, sync)
     }

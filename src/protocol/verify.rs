@@ -45,6 +45,11 @@ pub struct VerifyStep {
     /// Steps 1 and 3: the starter repairs what differs.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub repair: bool,
+    /// The parts (`labels`, `worklogs`, …) the sender's tracker does not
+    /// carry, with those the partner said in an earlier step: neither
+    /// side's digests or views hold them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip: Vec<String>,
     /// Step 5: the parts of these issues whose state the receiver sends.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub send: Vec<RepairAsk>,

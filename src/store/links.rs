@@ -239,6 +239,13 @@ fn local_item(conn: &Connection, table: &str, sync_id: &str, remote_id: &str) ->
 }
 
 /// All links of a sync with their comment pairs.
+/// Every pair of a sync, without its comment pairs.
+pub fn all_bare(conn: &Connection, sync_id: &str) -> Result<Vec<Link>> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM link WHERE sync_id = ?1 ORDER BY id"))?;
+    let links = stmt.query_map([sync_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(links)
+}
+
 pub fn all(conn: &Connection, sync_id: &str) -> Result<Vec<Link>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM link WHERE sync_id = ?1 ORDER BY id"))?;
     let mut links = stmt.query_map([sync_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;

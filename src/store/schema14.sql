@@ -10,6 +10,8 @@ CREATE TABLE verify_round (
     finished_at INTEGER,
     -- the report (JSON) once finished
     report      TEXT,
+    -- calls to a remote tracker's API made for it on this side
+    calls       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (sync_id, round)
 );
 -- Issues that differed from the partner at the last verify that compared
@@ -27,3 +29,5 @@ CREATE TABLE verify_setting (
     -- report | repair
     policy   TEXT NOT NULL
 );
+-- An issue's comment pairs are read by issue (`links::all`, `by_local`).
+CREATE INDEX comment_link_issue ON comment_link (sync_id, local_key);

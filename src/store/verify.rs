@@ -43,6 +43,10 @@ pub struct VerifyReport {
     pub changing: Vec<String>,
     /// Issues whose repair was queued (`--repair` or the repair policy).
     pub repaired: Vec<String>,
+    /// Calls to a remote tracker's API this side made for the round (0
+    /// for the embedded tracker).
+    #[serde(default)]
+    pub api_calls: u64,
 }
 
 impl VerifyReport {
@@ -76,6 +80,9 @@ impl VerifyReport {
                 self.changing.join(", ")
             ));
         }
+        if self.api_calls > 0 {
+            out.push_str(&format!("; {} calls to the tracker's API", self.api_calls));
+        }
         if !self.repaired.is_empty() {
             out.push_str(&format!("; repair sent for {}", self.repaired.join(", ")));
         }
@@ -104,16 +111,31 @@ pub fn begin(conn: &Connection, sync_id: &str, round: &str, started_here: bool, 
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Round> {
     let report: Option<String> = r.get(4)?;
+    let calls: i64 = r.get(5)?;
     Ok(Round {
         id: r.get(0)?,
         started_here: r.get(1)?,
         repair: r.get(2)?,
         started_at: r.get(3)?,
-        report: report.and_then(|t| serde_json::from_str(&t).ok()),
+        report: report.and_then(|t| serde_json::from_str::<VerifyReport>(&t).ok()).map(|mut rep| {
+            rep.api_calls = calls as u64;
+            rep
+        }),
     })
 }
 
-const COLUMNS: &str = "round, started_here, repair, started_at, report";
+const COLUMNS: &str = "round, started_here, repair, started_at, report, calls";
+
+/// Counts calls to the tracker's API made for a round.
+pub fn add_calls(conn: &Connection, sync_id: &str, round: &str, n: u64) -> Result<()> {
+    if n > 0 {
+        conn.execute(
+            "UPDATE verify_round SET calls = calls + ?3 WHERE sync_id = ?1 AND round = ?2",
+            params![sync_id, round, n as i64],
+        )?;
+    }
+    Ok(())
+}
 
 pub fn get(conn: &Connection, sync_id: &str, round: &str) -> Result<Option<Round>> {
     Ok(conn

@@ -140,6 +140,12 @@ impl Tracker for AnyTracker<'_> {
     fn local_field_times(&self, key: &str, sync: &str) -> TResult<std::collections::BTreeMap<String, i64>> {
         each!(self, t => t.local_field_times(key, sync))
     }
+    fn issues(&self, keys: &[String]) -> TResult<Vec<Option<Issue>>> {
+        each!(self, t => t.issues(keys))
+    }
+    fn not_carried(&self) -> TResult<Vec<String>> {
+        each!(self, t => t.not_carried())
+    }
     fn local_worklog_time(&self, key: &str, id: &str, sync: &str) -> TResult<Option<i64>> {
         each!(self, t => t.local_worklog_time(key, id, sync))
     }

@@ -327,6 +327,17 @@ pub trait Tracker {
     /// resync).
     fn issue_keys(&self, project: &str) -> TResult<Vec<String>>;
     fn issue(&self, key: &str) -> TResult<Option<Issue>>;
+    /// The parts of an issue (`labels`, `worklogs`, a field's wire name)
+    /// this tracker, as configured, does not hold: a verify leaves them out.
+    fn not_carried(&self) -> TResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+    /// Several issues at once, in the order of `keys` (`None`: not in the
+    /// project). A backend that can share reads between them does (a
+    /// verify reads every paired issue).
+    fn issues(&self, keys: &[String]) -> TResult<Vec<Option<Issue>>> {
+        keys.iter().map(|k| self.issue(k)).collect()
+    }
     /// When `field` of issue `key` was last set by anyone but the sync
     /// `sync` (whose partner's changes arrive in order anyway).
     fn local_field_time(&self, key: &str, field: &str, sync: &str) -> TResult<Option<i64>>;

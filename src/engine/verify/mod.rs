@@ -42,16 +42,19 @@ pub fn start(conn: &mut Connection, sync: &SyncRecord, repair: bool) -> anyhow::
         anyhow::bail!("sync '{}' has no partner yet: finish the handshake first", sync.name);
     }
     let round = uuid::Uuid::new_v4().to_string();
-    let (pairs, tree) = {
+    let calls = crate::tracker::remote::calls();
+    let (pairs, tree, skip) = {
         let tracker = crate::tracker::for_sync(sync, conn)?;
         let pairs = view::pairs(conn, sync)?;
-        let digests = view::digests(&tracker, sync, &Mapping::of(sync.mapping.as_deref())?, &pairs)?;
-        (pairs.len() as u64, view::tree(&digests, view::bucket_count(pairs.len() as u64)))
+        let skip = tracker.not_carried()?;
+        let digests = view::digests(&tracker, (sync, &Mapping::of(sync.mapping.as_deref())?), &pairs, &skip)?;
+        (pairs.len() as u64, view::tree(&digests, view::bucket_count(pairs.len() as u64)), skip)
     };
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = now_ms();
     store::begin(&tx, &sync.id, &round, true, repair, now)?;
-    send(&tx, sync, VerifyStep { round: round.clone(), step: 1, pairs, tree, repair, ..Default::default() })?;
+    send(&tx, sync, VerifyStep { round: round.clone(), step: 1, pairs, tree, repair, skip, ..Default::default() })?;
+    store::add_calls(&tx, &sync.id, &round, crate::tracker::remote::calls() - calls)?;
     tx.commit()?;
     tracing::info!(sync = %sync.name, pairs, round, "verify started");
     Ok(round)
@@ -98,7 +101,8 @@ fn send(conn: &Connection, sync: &SyncRecord, step: VerifyStep) -> TResult<()> {
 pub fn handle(conn: &Connection, tracker: &impl Tracker, sync: &SyncRecord, step: &VerifyStep) -> TResult<()> {
     let mapping = Mapping::of(sync.mapping.as_deref())?;
     let here = Here { conn, tracker, sync, mapping: &mapping };
-    match step.step {
+    let calls = crate::tracker::remote::calls();
+    let done = match step.step {
         1 => here.tree_arrived(step),
         2 => here.digests_arrived(step),
         3 => here.views_arrived(step),
@@ -108,7 +112,9 @@ pub fn handle(conn: &Connection, tracker: &impl Tracker, sync: &SyncRecord, step
             tracing::warn!(sync = %sync.name, step = n, "a verify step this version does not know; ignored");
             Ok(())
         }
-    }
+    };
+    store::add_calls(conn, &sync.id, &step.round, crate::tracker::remote::calls() - calls)?;
+    done
 }
 
 struct Here<'a, T> {
@@ -119,6 +125,12 @@ struct Here<'a, T> {
 }
 
 impl<T: Tracker> Here<'_, T> {
+    /// The parts neither side's digests hold: what the partner said and
+    /// what our tracker does not carry.
+    fn skip(&self, step: &VerifyStep) -> TResult<Vec<String>> {
+        Ok(view::union(&step.skip, &self.tracker.not_carried()?))
+    }
+
     fn report(&self, step: &VerifyStep, pairs: u64) -> VerifyReport {
         let started = store::get(self.conn, &self.sync.id, &step.round).ok().flatten().map(|r| r.started_at);
         VerifyReport {
@@ -145,9 +157,10 @@ impl<T: Tracker> Here<'_, T> {
         let count = (step.tree.len() / 8) as u32;
         let pairs = view::pairs(self.conn, self.sync)?;
         let n = pairs.len() as u64;
-        let digests = view::digests(self.tracker, self.sync, self.mapping, &pairs)?;
+        let skip = self.skip(step)?;
+        let digests = view::digests(self.tracker, (self.sync, self.mapping), &pairs, &skip)?;
         let buckets = view::differing_buckets(&view::tree(&digests, count), &step.tree);
-        let mut reply = VerifyStep { round: step.round.clone(), step: 2, pairs: n, ..Default::default() };
+        let mut reply = VerifyStep { round: step.round.clone(), step: 2, pairs: n, skip, ..Default::default() };
         if buckets.is_empty() {
             self.finish_clean(step, n)?;
         } else {
@@ -175,7 +188,8 @@ impl<T: Tracker> Here<'_, T> {
         let count = view::bucket_count(n);
         let ours: Vec<Pair> =
             pairs.into_iter().filter(|p| step.buckets.contains(&view::bucket(&p.master_key, count))).collect();
-        let ours = view::digests(self.tracker, self.sync, self.mapping, &ours)?;
+        let skip = self.skip(step)?;
+        let ours = view::digests(self.tracker, (self.sync, self.mapping), &ours, &skip)?;
         let mut differ: BTreeSet<String> = step.digests.keys().cloned().collect();
         for (p, d) in &ours {
             match step.digests.get(&p.master_key) {
@@ -187,8 +201,9 @@ impl<T: Tracker> Here<'_, T> {
                 }
             }
         }
-        let (views, absent) = self.views(&differ)?;
+        let (views, absent) = self.views(&differ, &skip)?;
         let reply = VerifyStep {
+            skip,
             round: step.round.clone(),
             step: 3,
             pairs: n,
@@ -202,7 +217,7 @@ impl<T: Tracker> Here<'_, T> {
 
     /// Our views of the pairs `keys` (master keys), with when each field
     /// was last changed; the keys we do not hold.
-    fn views(&self, keys: &BTreeSet<String>) -> TResult<(Vec<IssueView>, Vec<String>)> {
+    fn views(&self, keys: &BTreeSet<String>, skip: &[String]) -> TResult<(Vec<IssueView>, Vec<String>)> {
         let pairs = view::pairs(self.conn, self.sync)?;
         let (mut views, mut absent) = (Vec::new(), Vec::new());
         for key in keys {
@@ -212,7 +227,7 @@ impl<T: Tracker> Here<'_, T> {
             };
             match issue {
                 Some((p, i)) => {
-                    let mut v = view::of(self.sync, self.mapping, p, &i);
+                    let mut v = view::of(self.sync, self.mapping, p, &i, skip);
                     v.at = self.tracker.local_field_times(&p.local, &self.sync.id)?;
                     views.push(v);
                 }
@@ -227,7 +242,8 @@ impl<T: Tracker> Here<'_, T> {
     fn judge(&self, step: &VerifyStep) -> TResult<Judged> {
         let keys: BTreeSet<String> =
             step.views.iter().map(|v| v.key.clone()).chain(step.absent.iter().cloned()).collect();
-        let (ours, absent) = self.views(&keys)?;
+        let skip = self.skip(step)?;
+        let (ours, absent) = self.views(&keys, &skip)?;
         let pairs = view::pairs(self.conn, self.sync)?;
         let mut report = self.report(step, pairs.len() as u64);
         report.compared = keys.len() as u64;
@@ -246,7 +262,7 @@ impl<T: Tracker> Here<'_, T> {
             let what = match (mine, theirs) {
                 (Some(m), Some(t)) => {
                     let issue = self.tracker.issue(&name)?;
-                    let ours = issue.map(|i| view::fields(self.sync, &i.fields)).unwrap_or_default();
+                    let ours = issue.map(|i| view::fields(self.sync, &i.fields, &skip)).unwrap_or_default();
                     let f = compare::compare(self.mapping, &ours, m, t);
                     if f.is_empty() {
                         continue;
@@ -268,7 +284,8 @@ impl<T: Tracker> Here<'_, T> {
     fn views_arrived(&self, step: &VerifyStep) -> TResult<()> {
         let (report, views, absent, _) = self.judge(step)?;
         let pairs = report.pairs;
-        let reply = VerifyStep { round: step.round.clone(), step: 4, pairs, views, absent, ..Default::default() };
+        let skip = self.skip(step)?;
+        let reply = VerifyStep { round: step.round.clone(), step: 4, pairs, views, absent, skip, ..Default::default() };
         send(self.conn, self.sync, reply)?;
         log(self.sync, &report);
         store::finish(self.conn, &self.sync.id, &report, now_ms())?;

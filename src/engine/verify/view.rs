@@ -28,7 +28,7 @@ pub struct Pair {
 /// on its way), sorted by master key.
 pub fn pairs(conn: &rusqlite::Connection, sync: &SyncRecord) -> TResult<Vec<Pair>> {
     let mut out = Vec::new();
-    for l in links::all(conn, &sync.id)? {
+    for l in links::all_bare(conn, &sync.id)? {
         let Some(remote) = l.remote_issue_key.clone().filter(|_| !l.incoming_changes_ignored) else {
             continue;
         };
@@ -51,17 +51,25 @@ pub fn text(s: &str) -> String {
 }
 
 /// Fields as compared: every field this side sends (not those either
-/// side owns), text normalised, labels sorted, no address, no empty
-/// custom value.
-pub fn fields(sync: &SyncRecord, f: &IssueFields) -> FieldChanges {
+/// side owns, nor those either tracker does not carry: `skip`), text
+/// normalised, labels sorted, no address, no empty custom value.
+pub fn fields(sync: &SyncRecord, f: &IssueFields, skip: &[String]) -> FieldChanges {
     let mut c = FieldChanges::all(f);
     for name in c.names() {
-        if conflict::owner(sync, name).is_some() {
+        if conflict::owner(sync, name).is_some() || skip.iter().any(|s| s == name) {
             c.drop_field(name);
         }
     }
     normalise(&mut c);
     c
+}
+
+/// The union of two lists of parts not carried, sorted.
+pub fn union(a: &[String], b: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = a.iter().chain(b).cloned().collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Normalises a field set in place (see [`fields`]).
@@ -76,9 +84,10 @@ pub fn normalise(c: &mut FieldChanges) {
     c.custom.retain(|_, v| !v.trim().is_empty());
 }
 
-/// This side's view of `issue` (the pair `pair`), in the wire's terms.
-pub fn of(sync: &SyncRecord, mapping: &Mapping, pair: &Pair, issue: &Issue) -> IssueView {
-    let mut fields = fields(sync, &issue.fields);
+/// This side's view of `issue` (the pair `pair`), in the wire's terms,
+/// without the parts in `skip`.
+pub fn of(sync: &SyncRecord, mapping: &Mapping, pair: &Pair, issue: &Issue, skip: &[String]) -> IssueView {
+    let mut fields = fields(sync, &issue.fields, skip);
     mapping.outgoing(&mut fields);
     fields.assignee_email = None;
     let sorted = |mut v: Vec<String>| {
@@ -92,13 +101,28 @@ pub fn of(sync: &SyncRecord, mapping: &Mapping, pair: &Pair, issue: &Issue) -> I
         .chain(issue.worklogs.iter().map(|w| w.updated_at))
         .max()
         .unwrap_or(0);
+    let kept = |part: &str| !skip.iter().any(|s| s == part);
     IssueView {
         key: pair.master_key.clone(),
         theirs: issue.key.clone(),
         fields,
-        comments: sorted(issue.comments.iter().map(|c| text(&c.body)).collect()),
-        worklogs: sorted(issue.worklogs.iter().map(|w| format!("{}@{}", w.minutes, w.spent_on)).collect()),
-        attachments: sorted(issue.attachments.iter().map(|a| format!("{} {}", a.sha256, a.filename)).collect()),
+        comments: sorted(issue.comments.iter().filter(|_| kept("comments")).map(|c| text(&c.body)).collect()),
+        worklogs: sorted(
+            issue
+                .worklogs
+                .iter()
+                .filter(|_| kept("worklogs"))
+                .map(|w| format!("{}@{}", w.minutes, w.spent_on))
+                .collect(),
+        ),
+        attachments: sorted(
+            issue
+                .attachments
+                .iter()
+                .filter(|_| kept("attachments"))
+                .map(|a| format!("{} {}", a.sha256, a.filename))
+                .collect(),
+        ),
         at: Default::default(),
         parts_at,
         busy: pair.busy,
@@ -106,24 +130,31 @@ pub fn of(sync: &SyncRecord, mapping: &Mapping, pair: &Pair, issue: &Issue) -> I
 }
 
 /// The view's digest: 16 hex digits over what crosses (not the times,
-/// not whether changes are on their way).
+/// not whether changes are on their way). The issue type is left out: a
+/// tracker without types leaves it unset where the other has a default;
+/// it is compared when the issue is compared for another difference.
 pub fn digest(v: &IssueView) -> String {
-    let what = serde_json::json!([v.key, v.fields, v.comments, v.worklogs, v.attachments]);
+    let mut fields = v.fields.clone();
+    fields.issue_type = None;
+    let what = serde_json::json!([v.key, fields, v.comments, v.worklogs, v.attachments]);
     hex::encode(Sha256::digest(what.to_string().as_bytes()))[..16].to_string()
 }
 
 /// Reads each pair's issue and gives its digest (`None`: the issue is no
-/// longer here). One read per pair.
+/// longer here). One read per pair, in batches a remote backend can share
+/// reads within.
 pub fn digests(
     tracker: &impl Tracker,
-    sync: &SyncRecord,
-    mapping: &Mapping,
+    (sync, mapping): (&SyncRecord, &Mapping),
     pairs: &[Pair],
+    skip: &[String],
 ) -> TResult<Vec<(Pair, Option<String>)>> {
     let mut out = Vec::with_capacity(pairs.len());
-    for p in pairs {
-        let d = tracker.issue(&p.local)?.map(|i| digest(&of(sync, mapping, p, &i)));
-        out.push((p.clone(), d));
+    for batch in pairs.chunks(500) {
+        let keys: Vec<String> = batch.iter().map(|p| p.local.clone()).collect();
+        for (p, issue) in batch.iter().zip(tracker.issues(&keys)?) {
+            out.push((p.clone(), issue.map(|i| digest(&of(sync, mapping, p, &i, skip)))));
+        }
     }
     Ok(out)
 }

@@ -258,6 +258,26 @@ impl Tracker for Redmine {
         }
     }
 
+    /// Labels without a labels field, worklogs without time tracking.
+    fn not_carried(&self) -> TResult<Vec<String>> {
+        let m = self.meta()?;
+        let mut out = Vec::new();
+        if m.labels_field.is_none() {
+            out.push("labels".to_string());
+        }
+        if !m.time_tracking {
+            out.push("worklogs".to_string());
+        }
+        Ok(out)
+    }
+
+    fn issues(&self, keys: &[String]) -> TResult<Vec<Option<Issue>>> {
+        match keys {
+            [one] => Ok(vec![self.issue(one)?]),
+            _ => self.many(keys),
+        }
+    }
+
     fn local_field_time(&self, key: &str, field: &str, _sync: &str) -> TResult<Option<i64>> {
         let v = self.must_issue(key)?;
         Ok(issue::field_time(&v, field, self.meta()?))
