@@ -113,6 +113,20 @@ fn jira_under_faults(seed: u64) {
         assert_eq!(logged.matches("worklog ").count(), 2, "SAM2-{n}: no worklog came back ({said}):\n{logged}");
     }
     assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing left parked");
+    verified_equal(&m, &s);
+}
+
+/// A verify started on the tracker's side finds nothing that differs, on
+/// either side.
+fn verified_equal(m: &TestPeer, s: &TestPeer) {
+    s.ok(&["sync", "verify", "acme", "--wait", "0"]);
+    churn(m, s, 6);
+    for p in [m, s] {
+        let out = p.cli(&["sync", "verify", "acme", "--last", "--json"]);
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a verify report");
+        assert_eq!(r["differing"], serde_json::json!([]), "{r}");
+        assert!(r["pairs"].as_u64().unwrap() > 0, "{r}");
+    }
 }
 
 #[test]
@@ -222,4 +236,5 @@ fn a_redmine_behind_lost_and_cut_answers_gets_everything_once_tracker_faults() {
     }
     assert_eq!(m.issues("SAM2").len(), issues, "no issue came back ({said})");
     assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing left parked");
+    verified_equal(&m, &s);
 }
