@@ -58,39 +58,34 @@ pub struct BenchArgs {
     verify: Option<usize>,
 }
 
+/// Prints the figures (the table, then JSON) and writes the JSON to
+/// `--json-out` if given.
+fn emit<F: serde::Serialize>(f: &F, table: impl Fn(&F), out: Option<&std::path::Path>) -> Result<()> {
+    table(f);
+    let json = serde_json::to_string_pretty(f)?;
+    println!("\n{json}");
+    if let Some(p) = out {
+        std::fs::write(p, json)?;
+    }
+    Ok(())
+}
+
 pub fn run(a: BenchArgs) -> Result<()> {
+    let out = a.json_out.as_deref();
     if let Some(changed) = a.verify {
         let f = bench::verify::run(a.issues.max(1), a.comments, changed)?;
-        bench::verify::print_table(&f);
-        let json = serde_json::to_string_pretty(&f)?;
-        println!("\n{json}");
-        if let Some(p) = a.json_out {
-            std::fs::write(p, json)?;
-        }
-        return Ok(());
+        return emit(&f, bench::verify::print_table, out);
     }
     if let Some(env) = &a.redmine {
         let f = bench::redmine::run(env, a.issues.max(1), a.comments, a.latency_samples.max(1))?;
-        bench::redmine::print_table(&f);
-        let json = serde_json::to_string_pretty(&f)?;
-        println!("\n{json}");
-        if let Some(p) = a.json_out {
-            std::fs::write(p, json)?;
-        }
-        return Ok(());
+        return emit(&f, bench::redmine::print_table, out);
     }
     if !a.syncs.is_empty() {
         if !(a.idle_secs.is_finite() && a.idle_secs > 0.0) {
             anyhow::bail!("--idle-secs must be positive");
         }
         let f = bench::many::run(&a.syncs, a.latency_samples, std::time::Duration::from_secs_f64(a.idle_secs))?;
-        bench::many::print_table(&f);
-        let json = serde_json::to_string_pretty(&f)?;
-        println!("\n{json}");
-        if let Some(p) = a.json_out {
-            std::fs::write(p, json)?;
-        }
-        return Ok(());
+        return emit(&f, |f: &Vec<_>| bench::many::print_table(f), out);
     }
     let o = BenchOptions {
         issues: a.issues.max(1),
@@ -108,12 +103,5 @@ pub fn run(a: BenchArgs) -> Result<()> {
         },
         attachments_only: a.attachments_only,
     };
-    let f = bench::run(&o)?;
-    bench::print_table(&f);
-    let json = serde_json::to_string_pretty(&f)?;
-    println!("\n{json}");
-    if let Some(p) = a.json_out {
-        std::fs::write(p, json)?;
-    }
-    Ok(())
+    emit(&bench::run(&o)?, bench::print_table, out)
 }
