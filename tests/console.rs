@@ -396,3 +396,55 @@ fn console_settings_are_checked_before_anything_starts() {
         http(&addr, "POST", "/sync/nothing/pause", &[("Authorization", "Bearer token-from-the-config-file")], "");
     assert_eq!(answer.status, 409, "the token of the file works, admin is on: {}", answer.body);
 }
+
+/// Issues a verify found different show on the overview, the sync page,
+/// `/metrics` and `/health`.
+#[test]
+fn issues_that_differ_from_the_partner_show_everywhere() {
+    let sc = healthy_scene(3);
+    let db = rusqlite::Connection::open(sc.s1.home().join("postern.db")).unwrap();
+    db.execute("UPDATE t_issue SET status = 'Done' WHERE key = 'SP2-2'", []).unwrap();
+    drop(db);
+    sc.m.ok(&["sync", "verify", "acme", "--wait", "0"]);
+    settle(&sc.m, &sc.s1, "acme");
+    let (_d, addr) = serve(&sc.m, &["--http", "127.0.0.1:0"]);
+    let overview = get(&addr, "/");
+    let row = overview.body.split("data-sync=\"acme\"").nth(1).unwrap().split("</tr>").next().unwrap().to_string();
+    assert!(row.contains("data-state=\"diverged\""), "{row}");
+    assert!(
+        row.contains("1 issue(s) differ from the partner&#39;s (SAM2-2)")
+            || row.contains("1 issue(s) differ from the partner's (SAM2-2)"),
+        "{row}"
+    );
+    let page = get(&addr, "/sync/acme");
+    let table = page.body.split("id=\"diverged\"").nth(1).expect("the diverged table").to_string();
+    assert!(table.contains("<td>SAM2-2</td><td>status (here Open, partner Done)</td>"), "{table}");
+    assert!(page.body.contains("id=\"verify\">Last verify: 20"), "{}", page.body);
+    let metrics = get(&addr, "/metrics").body;
+    assert!(metrics.contains("postern_divergent_issues{sync=\"acme\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("postern_last_verify_timestamp_seconds{sync=\"acme\"}"), "{metrics}");
+    assert_eq!(get(&addr, "/health").body, "ok: 2 sync(s), 0 failing, 1 diverged\n");
+    assert!(page.body.contains("<td>SAM2-2 <span class=\"badge bad\">differs</span></td>"), "{}", page.body);
+}
+
+/// An admin verifies from the console; the repair converges.
+#[test]
+fn an_admin_verifies_and_repairs_from_the_console() {
+    let sc = healthy_scene(2);
+    let db = rusqlite::Connection::open(sc.s1.home().join("postern.db")).unwrap();
+    db.execute("UPDATE t_issue SET summary = 'behind the back' WHERE key = 'SP2-1'", []).unwrap();
+    drop(db);
+    let token_file = sc.m.home().join("console.token");
+    let token = "c0ffee-for-the-console-0123456789";
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let (d, addr) =
+        serve(&sc.m, &["--http", "127.0.0.1:0", "--http-admin", "--http-token-file", token_file.to_str().unwrap()]);
+    assert_eq!(http(&addr, "POST", "/sync/acme/repair", &[], "").status, 401);
+    let bearer = format!("Bearer {token}");
+    let sent = http(&addr, "POST", "/sync/acme/repair", &[("Authorization", &bearer)], "");
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert!(sent.body.starts_with("Verify and repair of sync 'acme' sent to the partner"), "{}", sent.body);
+    sc.m.stop(d);
+    settle(&sc.m, &sc.s1, "acme");
+    assert_eq!(sc.s1.issue("SP2-1")["summary"], "Printer 0 jams", "repaired from the master");
+}

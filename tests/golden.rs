@@ -296,6 +296,7 @@ fn envelopes() -> Vec<Envelope> {
                             at: [("status".to_string(), 1_604_663_099_000)].into(),
                             parts_at: 1_604_663_100_000,
                             busy: false,
+                            ignored: false,
                         }],
                         absent: vec!["SAM2-9".into()],
                         ..Default::default()

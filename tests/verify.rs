@@ -190,3 +190,66 @@ fn a_verify_runs_on_its_schedule_and_repairs_under_the_repair_policy() {
     s.cycle();
     assert!(s.outgoing("v").is_empty());
 }
+
+#[test]
+fn sync_verify_waits_for_the_partners_daemon_and_prints_the_report() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "v", "SAM2", "SP2");
+    for n in 0..5 {
+        m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("issue {n}")]);
+    }
+    settle(&m, &s, "v");
+    wire(&m, &s, "v");
+    let d = s.daemon(&["--interval", "0.2"]);
+    // No daemon on this side: the command sends and reads itself.
+    let text = m.ok(&["sync", "verify", "v", "--wait", "60"]);
+    assert_eq!(text, "Completed Successfully\n5 pairs here, 5 at the partner; 0 differ");
+    let db = rusqlite::Connection::open(s.home().join("postern.db")).unwrap();
+    db.execute("UPDATE t_issue SET priority = 'High' WHERE key = 'SP2-3'", []).unwrap();
+    drop(db);
+    let out = m.cli(&["sync", "verify", "v", "--wait", "60"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("[SAM2-3] differs: priority (here Medium, partner High)"), "{text}");
+    s.stop(d);
+    // Nobody answers: said, with where the report will show.
+    let err = m.fail(&["sync", "verify", "v", "--wait", "1"]);
+    assert!(err.contains("has not answered the verify within 1s") && err.contains("--last"), "{err}");
+}
+
+#[test]
+fn an_issue_one_side_ignores_is_not_reported_as_a_difference() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "v", "SAM2", "SP2");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "one"]);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "two"]);
+    settle(&m, &s, "v");
+    s.ok(&["errors", "ignore-issue", "v", "SP2-1"]);
+    m.ok(&["issue", "edit", "SAM2-1", "--summary", "not taken there"]);
+    settle(&m, &s, "v");
+    verify(&m, &s, "v", &[]);
+    let r = last(&m, "v");
+    assert_eq!((r["differing"].clone(), r["ignored"].clone()), (serde_json::json!([]), serde_json::json!(["SAM2-1"])));
+    let text = m.ok(&["sync", "verify", "v", "--last"]);
+    assert!(text.ends_with("0 differ; 1 ignored on one side (`errors ignore-issue`), not compared (SAM2-1)"), "{text}");
+    assert_eq!(last(&s, "v")["ignored"], serde_json::json!(["SP2-1"]));
+}
+
+#[test]
+fn a_verify_follows_a_recovered_outage() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "v", "SAM2", "SP2");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "one"]);
+    settle(&m, &s, "v");
+    let (rx, away) = (m.exchange("v").join("RECEIVE"), m.home().join("away"));
+    std::fs::rename(&rx, &away).unwrap();
+    std::fs::write(&rx, "not a folder").unwrap();
+    assert!(m.peer().cycle().is_err(), "receiving fails");
+    assert_eq!(m.status_of("v")["failing"][0]["what"], "receive");
+    assert!(m.fail(&["sync", "verify", "v", "--last"]).contains("was never verified"));
+    std::fs::remove_file(&rx).unwrap();
+    std::fs::rename(&away, &rx).unwrap();
+    settle(&m, &s, "v");
+    let r = last(&m, "v");
+    assert_eq!((r["pairs"].as_u64(), r["differing"].as_array().map(Vec::len)), (Some(1), Some(0)), "{r}");
+}

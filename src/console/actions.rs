@@ -1,4 +1,5 @@
-//! Admin actions (only with `--http-admin`): pause and resume a sync, retry
+//! Admin actions (only with `--http-admin`): pause and resume a sync,
+//! verify it (and repair what differs), retry
 //! an issue's blocked changes, re-apply or dismiss a conflict. Each needs
 //! the token (a session with the form's CSRF token, or a Bearer header),
 //! runs the same code as the CLI command, and is logged.
@@ -59,7 +60,7 @@ async fn run(
     }
 }
 
-/// `POST /sync/{name}/pause|resume`.
+/// `POST /sync/{name}/pause|resume|verify|repair`.
 pub async fn act(
     State(c): State<Shared>,
     Extension(v): Extension<Viewer>,
@@ -69,6 +70,18 @@ pub async fn act(
     match action.as_str() {
         "pause" => run(c, v, form, name, action, |conn, s| admin::pause(conn, s)).await,
         "resume" => run(c, v, form, name, action, |conn, s| admin::resume(conn, s)).await,
+        "verify" | "repair" => {
+            let repair = action == "repair";
+            run(c, v, form, name, action, move |conn, s| {
+                crate::engine::verify::start(conn, s, repair)?;
+                Ok(format!(
+                    "{} of sync '{}' sent to the partner: the report shows here once it answered",
+                    if repair { "Verify and repair" } else { "Verify" },
+                    s.name
+                ))
+            })
+            .await
+        }
         _ => super::html::not_found().await,
     }
 }

@@ -260,8 +260,10 @@ fn render(view: &SyncView, v: &Viewer, now: i64) -> String {
         ms => format!("every {}, policy {}", crate::cli::status::ago(ms), esc(&s.verify.policy)),
     };
     out.push_str(&format!(
-        "<p id=\"verify\">Last verify: {} ({every}).</p>",
-        s.verify.last_finished_at.map_or("never".to_string(), |t| esc(&format_ms(t)))
+        "<p id=\"verify\">Last verify: {} ({every}). {}{}</p>",
+        s.verify.last_finished_at.map_or("never".to_string(), |t| esc(&format_ms(t))),
+        button(v, &format!("{url}/verify"), "Verify now", "verify-now"),
+        button(v, &format!("{url}/repair"), "Verify and repair", "verify-repair"),
     ));
     let diverged: Vec<String> = s
         .diverged
@@ -276,8 +278,12 @@ fn render(view: &SyncView, v: &Viewer, now: i64) -> String {
         .pairs
         .iter()
         .map(|l| {
+            let differs = match s.diverged.iter().any(|d| d.issue == l.local_issue_key) {
+                true => " <span class=\"badge bad\">differs</span>",
+                false => "",
+            };
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}{differs}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&l.local_issue_key),
                 esc(l.remote_issue_key.as_deref().unwrap_or("— (not yet)")),
                 when(l.last_outgoing_change, now),

@@ -84,6 +84,10 @@ pub struct IssueView {
     /// behind an error): a difference may be one in passing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub busy: bool,
+    /// The sender's admin stopped taking the partner's changes of it
+    /// (`errors ignore-issue`): the two may differ on purpose.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
 }
 
 /// What one side asks the other to send of one issue (a repair).

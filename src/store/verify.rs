@@ -41,6 +41,10 @@ pub struct VerifyReport {
     /// Issues with changes on their way (either side): not compared this
     /// time.
     pub changing: Vec<String>,
+    /// Issues whose partner's changes one side ignores
+    /// (`errors ignore-issue`): not compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
     /// Issues whose repair was queued (`--repair` or the repair policy).
     pub repaired: Vec<String>,
     /// Calls to a remote tracker's API this side made for the round (0
@@ -78,6 +82,13 @@ impl VerifyReport {
                 "; {} with changes on their way, not compared ({})",
                 self.changing.len(),
                 self.changing.join(", ")
+            ));
+        }
+        if !self.ignored.is_empty() {
+            out.push_str(&format!(
+                "; {} ignored on one side (`errors ignore-issue`), not compared ({})",
+                self.ignored.len(),
+                self.ignored.join(", ")
             ));
         }
         if self.api_calls > 0 {

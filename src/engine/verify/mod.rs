@@ -60,6 +60,9 @@ pub fn start(conn: &mut Connection, sync: &SyncRecord, repair: bool) -> anyhow::
     Ok(round)
 }
 
+/// The least time between two verifies started by a resync or an outage.
+const AGAIN_AFTER_MS: i64 = 600_000;
+
 /// Starts a round when one is due: the sync's schedule (`sync edit
 /// --verify-every`, daily by default) has passed since the last, or
 /// `now` after a resync or an outage (unless verifies are switched off).
@@ -74,8 +77,13 @@ pub fn if_due(conn: &mut Connection, sync: &SyncRecord, now: bool) {
         if setting.every_ms == 0 {
             return Ok(false);
         }
-        let last = store::last_started(conn, &sync.id)?.unwrap_or(sync.created_at);
-        Ok(now || now_ms() >= last.saturating_add(setting.every_ms))
+        let last = store::last_started(conn, &sync.id)?;
+        if now {
+            // A tracker that keeps coming and going starts one at most
+            // every ten minutes.
+            return Ok(last.is_none_or(|t| now_ms() - t >= AGAIN_AFTER_MS));
+        }
+        Ok(now_ms() >= last.unwrap_or(sync.created_at).saturating_add(setting.every_ms))
     };
     let started = due().and_then(|due| match due {
         true => {
@@ -226,6 +234,12 @@ impl<T: Tracker> Here<'_, T> {
                 None => None,
             };
             match issue {
+                Some((p, _)) if p.ignored => views.push(IssueView {
+                    key: key.clone(),
+                    theirs: p.local.clone(),
+                    ignored: true,
+                    ..Default::default()
+                }),
                 Some((p, i)) => {
                     let mut v = view::of(self.sync, self.mapping, p, &i, skip);
                     v.at = self.tracker.local_field_times(&p.local, &self.sync.id)?;
@@ -254,6 +268,10 @@ impl<T: Tracker> Here<'_, T> {
             let local = pairs.iter().find(|p| &p.master_key == key);
             let busy = mine.is_some_and(|v| v.busy) || theirs.is_some_and(|v| v.busy);
             let name = local.map(|p| p.local.clone()).unwrap_or_default();
+            if mine.is_some_and(|v| v.ignored) || theirs.is_some_and(|v| v.ignored) {
+                report.ignored.push(if name.is_empty() { key.clone() } else { name });
+                continue;
+            }
             if busy {
                 report.changing.push(if name.is_empty() { key.clone() } else { name });
                 continue;

@@ -22,20 +22,23 @@ pub struct Pair {
     /// Changes of it from this side are not acknowledged yet, or the
     /// partner's wait behind an error here.
     pub busy: bool,
+    /// The partner's changes of it are ignored here.
+    pub ignored: bool,
 }
 
-/// The sync's pairs (not those ignored, nor those whose pairing is still
-/// on its way), sorted by master key.
+/// The sync's pairs (not those whose pairing is still on its way), sorted
+/// by master key.
 pub fn pairs(conn: &rusqlite::Connection, sync: &SyncRecord) -> TResult<Vec<Pair>> {
     let mut out = Vec::new();
     for l in links::all_bare(conn, &sync.id)? {
-        let Some(remote) = l.remote_issue_key.clone().filter(|_| !l.incoming_changes_ignored) else {
+        let Some(remote) = l.remote_issue_key.clone() else {
             continue;
         };
+        let ignored = l.incoming_changes_ignored;
         let unacked = l.outgoing_message_sequence_id.is_some_and(|s| s > sync.out_acked);
         let busy = unacked || problems::is_blocked(conn, &sync.id, &remote)?;
         let master_key = if sync.role == Role::Master { l.local_issue_key.clone() } else { remote.clone() };
-        out.push(Pair { master_key, local: l.local_issue_key, partner: remote, busy });
+        out.push(Pair { master_key, local: l.local_issue_key, partner: remote, busy, ignored });
     }
     out.sort_by(|a, b| a.master_key.cmp(&b.master_key));
     Ok(out)
@@ -126,6 +129,7 @@ pub fn of(sync: &SyncRecord, mapping: &Mapping, pair: &Pair, issue: &Issue, skip
         at: Default::default(),
         parts_at,
         busy: pair.busy,
+        ignored: pair.ignored,
     }
 }
 
@@ -153,7 +157,13 @@ pub fn digests(
     for batch in pairs.chunks(500) {
         let keys: Vec<String> = batch.iter().map(|p| p.local.clone()).collect();
         for (p, issue) in batch.iter().zip(tracker.issues(&keys)?) {
-            out.push((p.clone(), issue.map(|i| digest(&of(sync, mapping, p, &i, skip)))));
+            // Ignored on one side: compared as such (the partner's digest
+            // of it differs, and the views say why).
+            let d = match p.ignored {
+                true => Some("ignored".to_string()),
+                false => issue.map(|i| digest(&of(sync, mapping, p, &i, skip))),
+            };
+            out.push((p.clone(), d));
         }
     }
     Ok(out)
@@ -207,7 +217,8 @@ mod tests {
 
     #[test]
     fn a_tree_tells_which_buckets_differ() {
-        let pair = |k: &str| Pair { master_key: k.into(), local: k.into(), partner: k.into(), busy: false };
+        let pair =
+            |k: &str| Pair { master_key: k.into(), local: k.into(), partner: k.into(), busy: false, ignored: false };
         let keys: Vec<String> = (1..=200).map(|i| format!("SAM-{i}")).collect();
         let count = bucket_count(keys.len() as u64);
         assert_eq!(count, 8);
