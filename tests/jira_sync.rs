@@ -410,3 +410,24 @@ fn a_worklog_edited_while_its_issue_waits_behind_an_error_arrives_edited_on_jira
 fn a_worklog_edited_while_its_issue_waits_behind_an_error_arrives_edited_on_jira_data_center() {
     worklog_edited_behind_an_error(false);
 }
+
+/// A person in Jira corrects a comment the sync user wrote there (the
+/// vendor's, copied): the vendor's comment takes the correction, and
+/// nothing comes back.
+#[test]
+fn a_person_editing_a_comment_the_sync_user_wrote_reaches_the_partner() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let (m, s) = paired(&fake);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "corrected there"]);
+    m.ok(&["comment", "add", "SAM2-1", "--body", "the vendor's words", "--as", "vera"]);
+    settle(&m, &s, "acme");
+    let copy = as_sync_user(&fake).issue("SUP-1").unwrap().unwrap().comments[0].id.clone();
+    alice(&fake).edit_comment("SUP-1", &copy, "the vendor's words, corrected by Alice", person()).unwrap();
+    settle(&m, &s, "acme");
+    let comments = m.issue("SAM2-1")["comments"].clone();
+    assert_eq!(comments[0]["body"], "the vendor's words, corrected by Alice", "{comments}");
+    settle(&m, &s, "acme");
+    let i = as_sync_user(&fake).issue("SUP-1").unwrap().unwrap();
+    assert_eq!(i.comments.len(), 1, "nothing came back");
+    assert_eq!(i.comments[0].body, "the vendor's words, corrected by Alice");
+}

@@ -83,7 +83,13 @@ fn tagged_writes_are_found_exactly(cloud: bool) {
         worklogs.push(j.add_worklog(&keys[1], &time, Some(origin), sync).unwrap());
     }
     let c = WrittenBefore::Comment { key: &keys[1], body: "+1", author: Some("Vera Vendor") };
-    let w = WrittenBefore::Worklog { key: &keys[1], minutes: 30, spent_on: "2026-11-20" };
+    let w = WrittenBefore::Worklog {
+        key: &keys[1],
+        minutes: 30,
+        spent_on: "2026-11-20",
+        comment: "call",
+        on_behalf_of: Some("Vera Vendor"),
+    };
     for n in 0..2 {
         let tag = format!("c-{}", n + 1);
         assert_eq!(j.find_write(&c, &tag, since).unwrap().as_deref(), Some(comments[n].as_str()));

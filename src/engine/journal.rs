@@ -34,10 +34,52 @@ use crate::tracker::{
     Tracker, TrackerError, Vocabulary, WrittenBefore,
 };
 
+impl Journaled<'_, '_> {
+    /// Whether `id`, found for a write begun before an interruption,
+    /// already stands for something else: another write's result in the
+    /// journal, or paired with one of the partner's by an earlier message.
+    /// Then it is not this write's (a tracker's lookup that matches by
+    /// content can find an older twin).
+    fn claimed(
+        &self,
+        db: &Connection,
+        lookup: &WrittenBefore<'_>,
+        id: &str,
+        (seq, change, op): (u64, &str, u32),
+    ) -> TResult<bool> {
+        let json = serde_json::to_string(id)?;
+        let other: bool = db.query_row(
+            "SELECT EXISTS (SELECT 1 FROM write WHERE sync = ?1 AND result = ?2
+                            AND NOT (seq = ?3 AND change = ?4 AND op = ?5))",
+            params![self.sync, json, seq as i64, change, op],
+            |r| r.get(0),
+        )?;
+        if other {
+            return Ok(true);
+        }
+        let Some(path) = &self.engine_db else { return Ok(false) };
+        let (table, column) = match lookup {
+            WrittenBefore::Issue { .. } => ("link", "local_key"),
+            WrittenBefore::Comment { .. } => ("comment_link", "local_id"),
+            WrittenBefore::Attachment { .. } => ("attachment_link", "local_id"),
+            WrittenBefore::Worklog { .. } => ("worklog_link", "local_id"),
+        };
+        let engine = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        engine.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(engine.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE sync_id = ?1 AND {column} = ?2)"),
+            params![self.sync, id],
+            |r| r.get(0),
+        )?)
+    }
+}
+
 /// A tracker whose writes go through the journal (when it needs one).
 pub struct Journaled<'a, 'c> {
     inner: &'a AnyTracker<'c>,
     db: Option<Connection>,
+    /// The engine's database (pairings), read apart from its transaction.
+    engine_db: Option<std::path::PathBuf>,
     sync: String,
     /// The message and change being applied.
     at: RefCell<(u64, String)>,
@@ -83,15 +125,17 @@ pub fn forget(home: &Path, sync_id: &str) -> anyhow::Result<()> {
 impl<'a, 'c> Journaled<'a, 'c> {
     /// `conn`: the engine's database (the journal sits beside it).
     pub fn new(inner: &'a AnyTracker<'c>, conn: &Connection, sync: &str) -> anyhow::Result<Self> {
-        let db = if inner.transactional() {
-            None
+        let (db, engine_db) = if inner.transactional() {
+            (None, None)
         } else {
-            let home = conn.path().and_then(|p| Path::new(p).parent()).context("the database has no folder")?;
-            Some(open_db(home)?)
+            let path = conn.path().map(std::path::PathBuf::from).context("the database has no file")?;
+            let home = path.parent().context("the database has no folder")?;
+            (Some(open_db(home)?), Some(path))
         };
         Ok(Journaled {
             inner,
             db,
+            engine_db,
             sync: sync.into(),
             at: RefCell::new((0, String::new())),
             op: Cell::new(0),
@@ -154,7 +198,15 @@ impl<'a, 'c> Journaled<'a, 'c> {
                 return Ok(serde_json::from_str(&result)?);
             }
             Some((begun, None)) => {
-                if let Some(id) = self.inner.find_write(&lookup, &tag, begun)? {
+                let found_id = self.inner.find_write(&lookup, &tag, begun)?;
+                let found_id = match found_id {
+                    Some(id) if self.claimed(db, &lookup, &id, (seq, &change, op))? => {
+                        tracing::warn!(sync = %self.sync, seq, op, id, "what was found stands for an earlier write; made again");
+                        None
+                    }
+                    other => other,
+                };
+                if let Some(id) = found_id {
                     tracing::info!(sync = %self.sync, seq, op, "a write begun before an interruption was made: found it");
                     let r = found(id);
                     record(&r)?;
@@ -280,7 +332,13 @@ impl Tracker for Journaled<'_, '_> {
         origin: Option<CommentOrigin<'_>>,
         actor: Actor<'_>,
     ) -> TResult<String> {
-        let lookup = WrittenBefore::Worklog { key, minutes: w.minutes, spent_on: w.spent_on };
+        let lookup = WrittenBefore::Worklog {
+            key,
+            minutes: w.minutes,
+            spent_on: w.spent_on,
+            comment: w.comment,
+            on_behalf_of: origin.map(|o| o.author),
+        };
         self.write(Some(lookup), || self.inner.add_worklog(key, w, origin, actor), |id| id)
     }
     fn edit_worklog(&self, key: &str, id: &str, w: &NewWorklog<'_>, actor: Actor<'_>) -> TResult<()> {

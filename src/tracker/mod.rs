@@ -170,10 +170,27 @@ pub struct Comment {
 /// A write that may have been made before an interruption, to look for.
 #[derive(Debug, Clone, Copy)]
 pub enum WrittenBefore<'a> {
-    Issue { summary: &'a str },
-    Comment { key: &'a str, body: &'a str, author: Option<&'a str> },
-    Attachment { key: &'a str, filename: &'a str, size: u64 },
-    Worklog { key: &'a str, minutes: u32, spent_on: &'a str },
+    Issue {
+        summary: &'a str,
+    },
+    Comment {
+        key: &'a str,
+        body: &'a str,
+        author: Option<&'a str>,
+    },
+    Attachment {
+        key: &'a str,
+        filename: &'a str,
+        size: u64,
+    },
+    /// `comment` and `on_behalf_of` as the worklog was to be written.
+    Worklog {
+        key: &'a str,
+        minutes: u32,
+        spent_on: &'a str,
+        comment: &'a str,
+        on_behalf_of: Option<&'a str>,
+    },
 }
 
 /// Changes read after a cursor, and where reading goes on.

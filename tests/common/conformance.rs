@@ -243,10 +243,23 @@ pub fn run(t: &Sides<'_>) {
         t.sync.tag_next_write("tag-worklog");
         let time = NewWorklog { user: None, minutes: 25, spent_on: "2026-11-19", comment: "once" };
         let wl = t.sync.add_worklog(&b, &time, Some(origin), t.as_sync()).unwrap();
-        let w = WrittenBefore::Worklog { key: &b, minutes: 25, spent_on: "2026-11-19" };
+        // A person logs the same time on the same day, later: not the
+        // sync user's write.
+        let alike = NewWorklog { comment: "my own", ..time };
+        let theirs = t.person.add_worklog(&b, &alike, None, person()).unwrap();
+        let w = WrittenBefore::Worklog {
+            key: &b,
+            minutes: 25,
+            spent_on: "2026-11-19",
+            comment: "once",
+            on_behalf_of: Some("Vera Vendor"),
+        };
         assert_eq!(t.sync.find_write(&w, "tag-worklog", since).unwrap().as_deref(), Some(wl.as_str()));
         let (news, _) = t.read(&cursor);
-        assert_eq!(kinds(&news, &b), [], "what the sync user made is no news: {news:?}");
+        assert!(
+            matches!(&kinds(&news, &b)[..], [ChangeKind::WorklogAdded { worklog }] if worklog.id == theirs),
+            "what the sync user made is no news, the person's is: {news:?}"
+        );
     }
 }
 

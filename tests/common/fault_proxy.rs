@@ -31,8 +31,9 @@ pub struct Plan {
     /// and a read (GET).
     pub writes_pct: u64,
     pub reads_pct: u64,
-    /// Requests whose path holds this text are refused with this status
-    /// (say, uploads with 413 by a proxy's size limit).
+    /// Requests whose `METHOD path` holds this text are refused with this
+    /// status, not forwarded (say, uploads with 413 by a proxy's size
+    /// limit; `POST /issues.json` only the creation of issues).
     pub refuse: Option<(String, u16)>,
     /// Counted by kind (and `None` for the requests passed untouched).
     pub counts: std::collections::BTreeMap<Fault, u64>,
@@ -49,7 +50,7 @@ impl Plan {
     }
 
     fn pick(&mut self, method: &str, path: &str) -> Fault {
-        if self.refuse.as_ref().is_some_and(|(p, _)| path.contains(p.as_str())) {
+        if self.refuse.as_ref().is_some_and(|(p, _)| format!("{method} {path}").contains(p.as_str())) {
             *self.counts.entry(Fault::Refused).or_default() += 1;
             return Fault::Refused;
         }

@@ -18,7 +18,9 @@ use crate::tracker::{ChangePage, ChangeRecord, TResult};
 /// Who did what in one issue, from its JSON, comments and history.
 struct History<'a> {
     v: &'a Value,
-    comments: Vec<(String, bool)>,
+    /// Each comment's id, whether the sync user wrote it, and whether it
+    /// changed it last.
+    comments: Vec<(String, bool, bool)>,
     histories: Vec<Value>,
     m: &'a Meta,
 }
@@ -30,7 +32,10 @@ impl Who for History<'_> {
         (name, is_sync_user(c, self.m))
     }
     fn comment_by_sync_user(&self, id: &str) -> bool {
-        self.comments.iter().any(|(c, ours)| c == id && *ours)
+        self.comments.iter().any(|(c, ours, _)| c == id && *ours)
+    }
+    fn comment_last_edited_by_sync_user(&self, id: &str) -> bool {
+        self.comments.iter().any(|(c, _, last)| c == id && *last)
     }
     fn attachment_by_sync_user(&self, id: &str) -> bool {
         self.v["fields"]["attachment"]
@@ -107,7 +112,13 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
             },
         };
         let (issue, listed_comments) = j.full_with(&v, false)?;
-        let comments = listed_comments.iter().map(|x| (str_of(&x["id"]), is_sync_user(&x["author"], m))).collect();
+        let comments = listed_comments
+            .iter()
+            .map(|x| {
+                let by = if x["updateAuthor"].is_null() { &x["author"] } else { &x["updateAuthor"] };
+                (str_of(&x["id"]), is_sync_user(&x["author"], m), is_sync_user(by, m))
+            })
+            .collect();
         let before = j.state.get(&key)?;
         // Who set a field last matters only when a field changed.
         let fields_moved = before.as_ref().is_some_and(|b| b.fields != issue.fields);

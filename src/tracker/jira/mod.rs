@@ -375,7 +375,7 @@ impl Jira {
                     (ours && a["filename"] == filename && a["size"].as_u64() == Some(size)).then(|| str_of(&a["id"]))
                 }))
             }
-            WrittenBefore::Worklog { key, minutes, spent_on } => {
+            WrittenBefore::Worklog { key, minutes, spent_on, .. } => {
                 let Some(i) = self.issue(key)? else { return Ok(None) };
                 let path = format!("{}/issue/{}/worklog?expand=properties", self.rest(), api::encode(key));
                 let raw = self.all_pages(&path, "worklogs")?;

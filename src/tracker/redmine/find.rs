@@ -40,7 +40,9 @@ impl Redmine {
                     .and_then(|j| j["id"].as_u64())
                     .map(|id| id.to_string()))
             }
-            WrittenBefore::Worklog { key, minutes, spent_on } => self.find_time(key, minutes, spent_on, since),
+            WrittenBefore::Worklog { key, minutes, spent_on, comment, on_behalf_of } => {
+                self.find_time(key, (minutes, spent_on), (comment, on_behalf_of), since)
+            }
             WrittenBefore::Attachment { key, filename, size } => {
                 let v = self.must_issue(key)?;
                 Ok(v["attachments"]

@@ -166,7 +166,17 @@ impl Redmine {
     }
 
     /// A time entry of `minutes` on `spent_on` made since `since`.
-    pub(super) fn find_time(&self, key: &str, minutes: u32, spent_on: &str, since: i64) -> TResult<Option<String>> {
+    /// A time entry the sync user wrote at or after `since`: Redmine 5.0
+    /// names no author of a time entry, so it is matched by all it holds,
+    /// the comment with its "on behalf of" mark included (a person's entry
+    /// of the same time on the same day has none).
+    pub(super) fn find_time(
+        &self,
+        key: &str,
+        (minutes, spent_on): (u32, &str),
+        (comment, on_behalf_of): (&str, Option<&str>),
+        since: i64,
+    ) -> TResult<Option<String>> {
         let v = self.api.get(&format!("/time_entries.json?issue_id={key}&limit=100"))?;
         Ok(v["time_entries"]
             .as_array()
@@ -174,7 +184,12 @@ impl Redmine {
             .flatten()
             .filter(|e| ms(&e["created_on"]) >= since)
             .map(|e| (from_json(e), e))
-            .find(|(w, _)| w.minutes == minutes && w.spent_on == spent_on)
+            .find(|(w, _)| {
+                w.minutes == minutes
+                    && w.spent_on == spent_on
+                    && w.comment.trim() == comment.trim()
+                    && w.on_behalf_of.as_deref() == on_behalf_of
+            })
             .and_then(|(_, e)| e["id"].as_u64())
             .map(|id| id.to_string()))
     }

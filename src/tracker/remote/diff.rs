@@ -14,6 +14,12 @@ pub trait Who {
     fn creator(&self) -> (String, bool);
     /// Whether the sync user wrote comment `id`.
     fn comment_by_sync_user(&self, id: &str) -> bool;
+    /// Whether the sync user made the last change of comment `id` (a
+    /// backend that cannot tell: whether it wrote it). A person's edit of
+    /// a comment the sync user wrote is news for the partner.
+    fn comment_last_edited_by_sync_user(&self, id: &str) -> bool {
+        self.comment_by_sync_user(id)
+    }
     /// Whether the sync user attached `id`.
     fn attachment_by_sync_user(&self, id: &str) -> bool;
     /// Whether the sync user set `field` last (its value is the partner's).
@@ -58,10 +64,9 @@ pub fn diff(before: Option<&Seen>, now: &Issue, who: &impl Who) -> Vec<(i64, Str
         out.push((now.updated_at, String::new(), ChangeKind::IssueUpdated { fields }));
     }
     for c in &now.comments {
-        if who.comment_by_sync_user(&c.id) {
-            continue;
-        }
         match before.comments.get(&c.id) {
+            None if who.comment_by_sync_user(&c.id) => {}
+            Some(_) if who.comment_last_edited_by_sync_user(&c.id) => {}
             None => out.push((
                 c.created_at,
                 c.author.clone(),
