@@ -107,6 +107,16 @@ fn in_a_triangle_an_edit_crossing_a_path_for_the_first_time_is_not_lost() {
             "{project}"
         );
     }
+    // Each of the three syncs verified: nothing differs anywhere.
+    for (p, sync) in [(&t.v, "vh"), (&t.h, "hc"), (&t.c, "cv")] {
+        p.ok(&["sync", "verify", sync, "--wait", "0"]);
+    }
+    t.settle();
+    for (p, sync) in [(&t.v, "vh"), (&t.h, "vh"), (&t.h, "hc"), (&t.c, "hc"), (&t.c, "cv"), (&t.v, "cv")] {
+        let out = p.cli(&["sync", "verify", sync, "--last", "--json"]);
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a verify report");
+        assert_eq!((out.status.code(), r["pairs"].as_u64()), (Some(0), Some(1)), "{sync}: {r}");
+    }
 }
 
 #[test]
