@@ -253,3 +253,17 @@ fn a_verify_follows_a_recovered_outage() {
     let r = last(&m, "v");
     assert_eq!((r["pairs"].as_u64(), r["differing"].as_array().map(Vec::len)), (Some(1), Some(0)), "{r}");
 }
+
+#[test]
+fn a_verify_needs_the_handshake_done_and_the_sync_running() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "v", "SAM2", "SP2");
+    // The slave knows the master's key, but its accept was not taken yet.
+    let err = s.fail(&["sync", "verify", "v", "--wait", "0"]);
+    assert!(err.contains("is still in its handshake"), "{err}");
+    settle(&m, &s, "v");
+    m.ok(&["sync", "pause", "v"]);
+    let err = m.fail(&["sync", "verify", "v", "--wait", "0"]);
+    assert!(err.contains("is paused: resume it (`postern sync resume v`)"), "{err}");
+    assert!(m.fail(&["sync", "verify", "nope"]).contains("nope"));
+}

@@ -215,7 +215,7 @@ fn apply_to_linked(
 ) -> Result<()> {
     let key = link.local_issue_key.as_str();
     let local_comment = |remote_id: &str| -> Result<String> {
-        links::local_comment(conn, &sync.id, remote_id)?
+        links::local_comment(conn, &sync.id, key, remote_id)?
             .ok_or_else(|| Refusal::NoComment { issue: key.into(), comment: format!("(partner's {remote_id})") }.into())
     };
     match change {
@@ -233,7 +233,7 @@ fn apply_to_linked(
             // it learns it again, so the issue is not half paired.
             let mut pairs = Vec::new();
             for c in comments {
-                if let Some(local) = links::local_comment(conn, &sync.id, &c.id)? {
+                if let Some(local) = links::local_comment(conn, &sync.id, key, &c.id)? {
                     pairs.push((c.id.clone(), local));
                 }
             }

@@ -169,7 +169,7 @@ pub fn comment<T: Tracker>(
     replies: &mut Vec<Change>,
 ) -> Result<()> {
     let Here { conn, tracker, sync, actor } = *h;
-    if links::local_comment(conn, &sync.id, &c.id)?.is_some() {
+    if links::local_comment(conn, &sync.id, key, &c.id)?.is_some() {
         return Ok(());
     }
     let gid = gid_of(sync, c.gid.as_deref(), &c.id);
@@ -303,7 +303,7 @@ pub fn state<T: Tracker>(
     let here = tracker.issue(key)?.map(|i| i.comments).unwrap_or_default();
     let mut again = Vec::new();
     for c in list {
-        match links::local_comment(conn, &sync.id, &c.id)? {
+        match links::local_comment(conn, &sync.id, key, &c.id)? {
             Some(local) => match here.iter().find(|x| x.id == local) {
                 Some(x) if x.body == c.body => {}
                 Some(_) => tracker.edit_comment(key, &local, &c.body, actor)?,

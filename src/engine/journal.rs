@@ -58,17 +58,20 @@ impl Journaled<'_, '_> {
             return Ok(true);
         }
         let Some(path) = &self.engine_db else { return Ok(false) };
-        let (table, column) = match lookup {
-            WrittenBefore::Issue { .. } => ("link", "local_key"),
-            WrittenBefore::Comment { .. } => ("comment_link", "local_id"),
-            WrittenBefore::Attachment { .. } => ("attachment_link", "local_id"),
-            WrittenBefore::Worklog { .. } => ("worklog_link", "local_id"),
+        // Comments are paired per issue (their ids may be given again).
+        let (table, column, issue) = match *lookup {
+            WrittenBefore::Issue { .. } => ("link", "local_key", None),
+            WrittenBefore::Comment { key, .. } => ("comment_link", "local_id", Some(key)),
+            WrittenBefore::Attachment { .. } => ("attachment_link", "local_id", None),
+            WrittenBefore::Worklog { .. } => ("worklog_link", "local_id", None),
         };
         let engine = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         engine.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(engine.query_row(
-            &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE sync_id = ?1 AND {column} = ?2)"),
-            params![self.sync, id],
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM {table} WHERE sync_id = ?1 AND {column} = ?2 AND (?3 IS NULL OR local_key = ?3))"
+            ),
+            params![self.sync, id, issue],
             |r| r.get(0),
         )?)
     }

@@ -178,9 +178,14 @@ pub fn pair_comment(conn: &Connection, sync_id: &str, local_key: &str, local_id:
     pair_item(conn, "comment_link", sync_id, local_key, local_id, remote_id)
 }
 
-/// Local comment id for the partner's comment id.
-pub fn local_comment(conn: &Connection, sync_id: &str, remote_id: &str) -> Result<Option<String>> {
-    local_item(conn, "comment_link", sync_id, remote_id)
+/// Local comment id, on local issue `local_key`, for the partner's
+/// comment id (pairs are per issue: a tracker may give a deleted
+/// comment's id to a new one on another issue).
+pub fn local_comment(conn: &Connection, sync_id: &str, local_key: &str, remote_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT local_id FROM comment_link WHERE sync_id = ?1 AND local_key = ?2 AND remote_id = ?3")?
+        .query_row(params![sync_id, local_key, remote_id], |r| r.get(0))
+        .optional()?)
 }
 
 pub fn pair_attachment(
@@ -238,7 +243,6 @@ fn local_item(conn: &Connection, table: &str, sync_id: &str, remote_id: &str) ->
         .optional()?)
 }
 
-/// All links of a sync with their comment pairs.
 /// Every pair of a sync, without its comment pairs.
 pub fn all_bare(conn: &Connection, sync_id: &str) -> Result<Vec<Link>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM link WHERE sync_id = ?1 ORDER BY id"))?;
@@ -246,6 +250,7 @@ pub fn all_bare(conn: &Connection, sync_id: &str) -> Result<Vec<Link>> {
     Ok(links)
 }
 
+/// All links of a sync with their comment pairs.
 pub fn all(conn: &Connection, sync_id: &str) -> Result<Vec<Link>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM link WHERE sync_id = ?1 ORDER BY id"))?;
     let mut links = stmt.query_map([sync_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -275,4 +280,41 @@ pub fn page(conn: &Connection, sync_id: &str, search: &str, offset: usize, limit
         .query_map(params![sync_id, pattern, limit as i64, offset as i64], from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((total as u64, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_comment_id_given_again_on_another_issue_keeps_both_pairs() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("postern.db")).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        // Comment 50 on A (the partner's V) was deleted behind postern's
+        // back; the tracker gave 50 to the copy of W on B.
+        pair_comment(&conn, "s", "A", "50", "V").unwrap();
+        pair_comment(&conn, "s", "B", "50", "W").unwrap();
+        assert_eq!(local_comment(&conn, "s", "A", "V").unwrap().as_deref(), Some("50"));
+        assert_eq!(local_comment(&conn, "s", "B", "W").unwrap().as_deref(), Some("50"));
+        assert_eq!(local_comment(&conn, "s", "B", "V").unwrap(), None, "V is A's, not B's");
+        // Within one issue a pair is still replaced.
+        pair_comment(&conn, "s", "A", "51", "V").unwrap();
+        assert_eq!(local_comment(&conn, "s", "A", "V").unwrap().as_deref(), Some("51"));
+    }
+
+    #[test]
+    fn the_comment_pairs_of_an_older_database_are_kept_by_the_migration() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &crate::store::MIGRATIONS[..14] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 14).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        conn.execute("INSERT INTO comment_link VALUES ('s', 'A', '50', 'V')", []).unwrap();
+        crate::store::migrate(&conn).unwrap();
+        assert_eq!(local_comment(&conn, "s", "A", "V").unwrap().as_deref(), Some("50"));
+        pair_comment(&conn, "s", "B", "50", "W").unwrap();
+        assert_eq!(local_comment(&conn, "s", "A", "V").unwrap().as_deref(), Some("50"), "kept after reuse");
+    }
 }

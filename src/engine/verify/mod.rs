@@ -38,8 +38,11 @@ use view::Pair;
 /// Starts a round: reads every paired issue once and queues the tree.
 /// Returns the round's id.
 pub fn start(conn: &mut Connection, sync: &SyncRecord, repair: bool) -> anyhow::Result<String> {
-    if sync.partner_fpr.is_none() {
-        anyhow::bail!("sync '{}' has no partner yet: finish the handshake first", sync.name);
+    if sync.state != crate::store::SyncState::Active {
+        anyhow::bail!("sync '{}' is still in its handshake: a verify needs it done on both sides", sync.name);
+    }
+    if sync.paused_at.is_some() {
+        anyhow::bail!("sync '{}' is paused: resume it (`postern sync resume {}`), then verify", sync.name, sync.name);
     }
     let round = uuid::Uuid::new_v4().to_string();
     let calls = crate::tracker::remote::calls();
@@ -70,7 +73,9 @@ const AGAIN_AFTER_MS: i64 = 600_000;
 /// next cycle tries again.
 pub fn if_due(conn: &mut Connection, sync: &SyncRecord, now: bool) {
     let due = || -> anyhow::Result<bool> {
-        if sync.partner_fpr.is_none() || sync.replaced_by.is_some() || sync.paused_at.is_some() {
+        // Not before the handshake is done on both sides: a slave knows its
+        // partner's key before the master took its accept.
+        if sync.state != crate::store::SyncState::Active || sync.replaced_by.is_some() || sync.paused_at.is_some() {
             return Ok(false);
         }
         let setting = store::setting(conn, &sync.id)?;
