@@ -185,20 +185,30 @@ fn a_status_refused_after_the_issue_was_made_leaves_no_orphan_and_a_retry_no_cop
     assert_eq!(m.issue("SAM2-1")["comments"].as_array().unwrap().len(), 1);
 }
 
-/// The same faults in front of a real Redmine (the integration script
-/// starts one): every issue and comment there once, nothing sent back.
-#[test]
-#[ignore = "needs a Redmine: scripts/integration.sh"]
-fn a_redmine_behind_lost_and_cut_answers_gets_everything_once_tracker_faults() {
+/// An embedded vendor paired with a fresh project of the real Redmine,
+/// reached through a fault proxy (no faults yet) seeded with `seed`.
+fn behind_a_proxy(
+    prefix: &str,
+    seed: u64,
+) -> (common::redmine::Server, String, fault_proxy::Proxy, TestPeer, TestPeer) {
     let server = common::redmine::server();
-    let project = server.new_project("faults");
-    let proxy = fault_proxy::start(server.url().trim_start_matches("http://"), 5);
+    let project = server.new_project(prefix);
+    let proxy = fault_proxy::start(server.url().trim_start_matches("http://"), seed);
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
     let mut accept = server.mapped_flags();
     let at = accept.iter().position(|f| f == "--redmine-url").unwrap() + 1;
     accept[at] = proxy.url.clone();
     let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
     pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
+    (server, project, proxy, m, s)
+}
+
+/// The same faults in front of a real Redmine (the integration script
+/// starts one): every issue and comment there once, nothing sent back.
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn a_redmine_behind_lost_and_cut_answers_gets_everything_once_tracker_faults() {
+    let (server, project, proxy, m, s) = behind_a_proxy("faults", 5);
     settle(&m, &s, "acme");
     {
         let mut plan = proxy.plan.lock().unwrap();
@@ -245,15 +255,7 @@ fn a_redmine_behind_lost_and_cut_answers_gets_everything_once_tracker_faults() {
 #[test]
 #[ignore = "needs a Redmine: scripts/integration.sh"]
 fn a_write_that_never_reached_redmine_is_not_taken_for_an_older_twin_tracker_faults() {
-    let server = common::redmine::server();
-    let project = server.new_project("twins");
-    let proxy = fault_proxy::start(server.url().trim_start_matches("http://"), 1);
-    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
-    let mut accept = server.mapped_flags();
-    let at = accept.iter().position(|f| f == "--redmine-url").unwrap() + 1;
-    accept[at] = proxy.url.clone();
-    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
-    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
+    let (server, project, proxy, m, s) = behind_a_proxy("twins", 1);
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Same title"]);
     settle(&m, &s, "acme");
     assert_eq!(server.issues(&project).len(), 1);

@@ -36,27 +36,12 @@ use crate::tracker::{
 
 impl Journaled<'_, '_> {
     /// Whether `id`, found for a write begun before an interruption,
-    /// already stands for something else: another write's result in the
-    /// journal, or paired with one of the partner's by an earlier message.
-    /// Then it is not this write's (a tracker's lookup that matches by
-    /// content can find an older twin).
-    fn claimed(
-        &self,
-        db: &Connection,
-        lookup: &WrittenBefore<'_>,
-        id: &str,
-        (seq, change, op): (u64, &str, u32),
-    ) -> TResult<bool> {
-        let json = serde_json::to_string(id)?;
-        let other: bool = db.query_row(
-            "SELECT EXISTS (SELECT 1 FROM write WHERE sync = ?1 AND result = ?2
-                            AND NOT (seq = ?3 AND change = ?4 AND op = ?5))",
-            params![self.sync, json, seq as i64, change, op],
-            |r| r.get(0),
-        )?;
-        if other {
-            return Ok(true);
-        }
+    /// already stands for something else: paired with one of the
+    /// partner's by an earlier message. Then it is not this write's (a
+    /// tracker's lookup that matches by content can find an older twin).
+    /// (The journal's other results are no guide: an issue's and a note's
+    /// ids are both numbers in Redmine.)
+    fn claimed(&self, lookup: &WrittenBefore<'_>, id: &str) -> TResult<bool> {
         let Some(path) = &self.engine_db else { return Ok(false) };
         // Comments are paired per issue (their ids may be given again).
         let (table, column, issue) = match *lookup {
@@ -203,7 +188,7 @@ impl<'a, 'c> Journaled<'a, 'c> {
             Some((begun, None)) => {
                 let found_id = self.inner.find_write(&lookup, &tag, begun)?;
                 let found_id = match found_id {
-                    Some(id) if self.claimed(db, &lookup, &id, (seq, &change, op))? => {
+                    Some(id) if self.claimed(&lookup, &id)? => {
                         tracing::warn!(sync = %self.sync, seq, op, id, "what was found stands for an earlier write; made again");
                         None
                     }

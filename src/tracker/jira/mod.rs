@@ -341,10 +341,17 @@ impl Jira {
     /// after `since`.
     fn find(&self, write: &WrittenBefore<'_>, tag: &str, since: i64) -> TResult<Option<String>> {
         let m = self.meta()?;
-        let since = since - 1000;
+        // In Jira's clock, as the Date of its last answer says (a postern
+        // clock ahead of Jira's would hide the write; an old answer only
+        // widens the window).
+        let since = since + self.api.server_now().map_or(0, |s| s - crate::store::now_ms()) - 2000;
         let after = |t: &serde_json::Value| jql::ms(t.as_str().unwrap_or_default()).is_some_and(|t| t >= since);
-        // Tagged: that write and no other; untagged: by what it holds.
-        let tagged = |mark: Option<&str>, same: bool| mark.map_or(same, |m| m == tag);
+        // Tagged: that write and no other, whenever it was made;
+        // untagged: by what it holds, made since the write began.
+        let matched = |mark: Option<&str>, same: bool, recent: bool| match mark {
+            Some(m) => m == tag,
+            None => same && recent,
+        };
         match *write {
             WrittenBefore::Issue { summary } => {
                 let jql = format!(
@@ -355,17 +362,17 @@ impl Jira {
                 Ok(self.search_all(&jql, &[], true)?.into_iter().find_map(|found| {
                     let f = &found.v["fields"];
                     let mark = found.v["properties"][PROPERTY]["write"].as_str();
-                    let ours = issue::is_sync_user(&f["creator"], m) && after(&f["created"]);
-                    (ours && tagged(mark, f["summary"] == summary)).then_some(found.key)
+                    let ours = issue::is_sync_user(&f["creator"], m);
+                    (ours && matched(mark, f["summary"] == summary, after(&f["created"]))).then_some(found.key)
                 }))
             }
             WrittenBefore::Comment { key, body, author } => {
                 let Some(v) = self.issue_json(key)? else { return Ok(None) };
                 let (i, listed) = self.full_with(&v, true)?;
                 Ok(i.comments.iter().zip(&listed).rev().find_map(|(c, raw)| {
-                    let ours = issue::is_sync_user(&raw["author"], m) && after(&raw["created"]);
+                    let ours = issue::is_sync_user(&raw["author"], m);
                     let same = c.body == body && c.on_behalf_of.as_deref() == author;
-                    (ours && tagged(issue::entity_mark(raw), same)).then(|| c.id.clone())
+                    (ours && matched(issue::entity_mark(raw), same, after(&raw["created"]))).then(|| c.id.clone())
                 }))
             }
             WrittenBefore::Attachment { key, filename, size } => {
@@ -384,8 +391,9 @@ impl Jira {
                     .rev()
                     .find(|w| {
                         let Some(r) = raw.iter().find(|r| str_of(&r["id"]) == w.id) else { return false };
-                        let ours = issue::is_sync_user(&r["author"], m) && w.updated_at >= since;
-                        ours && tagged(issue::entity_mark(r), w.minutes == minutes && w.spent_on == spent_on)
+                        let same = w.minutes == minutes && w.spent_on == spent_on;
+                        issue::is_sync_user(&r["author"], m)
+                            && matched(issue::entity_mark(r), same, w.updated_at >= since)
                     })
                     .map(|w| w.id.clone()))
             }
