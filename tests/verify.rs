@@ -267,3 +267,21 @@ fn a_verify_needs_the_handshake_done_and_the_sync_running() {
     assert!(err.contains("is paused: resume it (`postern sync resume v`)"), "{err}");
     assert!(m.fail(&["sync", "verify", "nope"]).contains("nope"));
 }
+
+#[test]
+fn an_issue_whose_changes_wait_behind_an_error_is_changing_not_a_difference() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "v", "SAM2", "SP2");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "one"]);
+    settle(&m, &s, "v");
+    s.ok(&["project", "edit", "SP2", "--statuses", "Open,Done"]);
+    m.ok(&["issue", "edit", "SAM2-1", "--status", "Review"]);
+    settle(&m, &s, "v");
+    assert_eq!(s.json(&["errors", "list", "v", "--json"]).as_array().map(Vec::len), Some(1));
+    verify(&m, &s, "v", &[]);
+    // The status differs, but the error already says why: not reported
+    // twice, and not repaired over the admin's head.
+    let r = last(&m, "v");
+    assert_eq!((r["differing"].clone(), r["changing"].clone()), (serde_json::json!([]), serde_json::json!(["SAM2-1"])));
+    assert_eq!(last(&s, "v")["changing"], serde_json::json!(["SP2-1"]));
+}

@@ -214,7 +214,7 @@ impl<T: Tracker> Here<'_, T> {
                 }
             }
         }
-        let (views, absent) = self.views(&differ, &skip)?;
+        let Ours { views, absent, .. } = self.views(&differ, &skip)?;
         let reply = VerifyStep {
             skip,
             round: step.round.clone(),
@@ -229,31 +229,32 @@ impl<T: Tracker> Here<'_, T> {
     }
 
     /// Our views of the pairs `keys` (master keys), with when each field
-    /// was last changed; the keys we do not hold.
-    fn views(&self, keys: &BTreeSet<String>, skip: &[String]) -> TResult<(Vec<IssueView>, Vec<String>)> {
+    /// was last changed; the keys we do not hold; and our fields in our
+    /// own terms (what the partner's views are compared with). One read
+    /// of each issue.
+    fn views(&self, keys: &BTreeSet<String>, skip: &[String]) -> TResult<Ours> {
         let pairs = view::pairs(self.conn, self.sync)?;
-        let (mut views, mut absent) = (Vec::new(), Vec::new());
+        let mut ours = Ours::default();
         for key in keys {
-            let issue = match pairs.iter().find(|p| &p.master_key == key) {
-                Some(p) => self.tracker.issue(&p.local)?.map(|i| (p, i)),
-                None => None,
+            let Some(p) = pairs.iter().find(|p| &p.master_key == key) else {
+                ours.absent.push(key.clone());
+                continue;
             };
-            match issue {
-                Some((p, _)) if p.ignored => views.push(IssueView {
-                    key: key.clone(),
-                    theirs: p.local.clone(),
-                    ignored: true,
-                    ..Default::default()
-                }),
-                Some((p, i)) => {
-                    let mut v = view::of(self.sync, self.mapping, p, &i, skip);
-                    v.at = self.tracker.local_field_times(&p.local, &self.sync.id)?;
-                    views.push(v);
-                }
-                None => absent.push(key.clone()),
+            if p.ignored {
+                let v = IssueView { key: key.clone(), theirs: p.local.clone(), ignored: true, ..Default::default() };
+                ours.views.push(v);
+                continue;
             }
+            let Some(i) = self.tracker.issue(&p.local)? else {
+                ours.absent.push(key.clone());
+                continue;
+            };
+            let mut v = view::of(self.sync, self.mapping, p, &i, skip);
+            v.at = self.tracker.local_field_times(&p.local, &self.sync.id)?;
+            ours.views.push(v);
+            ours.fields.insert(key.clone(), view::fields(self.sync, &i.fields, skip));
         }
-        Ok((views, absent))
+        Ok(ours)
     }
 
     /// Steps 3 and 4: compares the partner's views with ours. Gives our
@@ -262,7 +263,7 @@ impl<T: Tracker> Here<'_, T> {
         let keys: BTreeSet<String> =
             step.views.iter().map(|v| v.key.clone()).chain(step.absent.iter().cloned()).collect();
         let skip = self.skip(step)?;
-        let (ours, absent) = self.views(&keys, &skip)?;
+        let Ours { views: ours, absent, fields } = self.views(&keys, &skip)?;
         let pairs = view::pairs(self.conn, self.sync)?;
         let mut report = self.report(step, pairs.len() as u64);
         report.compared = keys.len() as u64;
@@ -284,9 +285,7 @@ impl<T: Tracker> Here<'_, T> {
             let partner_key = theirs.map(|v| v.theirs.clone()).or(local.map(|p| p.partner.clone())).unwrap_or_default();
             let what = match (mine, theirs) {
                 (Some(m), Some(t)) => {
-                    let issue = self.tracker.issue(&name)?;
-                    let ours = issue.map(|i| view::fields(self.sync, &i.fields, &skip)).unwrap_or_default();
-                    let f = compare::compare(self.mapping, &ours, m, t);
+                    let f = compare::compare(self.mapping, &fields[key], m, t);
                     if f.is_empty() {
                         continue;
                     }
@@ -425,6 +424,14 @@ impl<T: Tracker> Here<'_, T> {
 /// A comparison's outcome: our report, our views of the issues asked
 /// about, those we do not hold, and what differs by master key.
 type Judged = (VerifyReport, Vec<IssueView>, Vec<String>, BTreeMap<String, Differing>);
+
+/// This side's part of a comparison (see `Here::views`).
+#[derive(Default)]
+struct Ours {
+    views: Vec<IssueView>,
+    absent: Vec<String>,
+    fields: BTreeMap<String, crate::protocol::FieldChanges>,
+}
 
 /// What differs in one issue, with both views (for a repair).
 struct Differing {
