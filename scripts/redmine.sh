@@ -166,6 +166,9 @@ INSERT OR IGNORE INTO custom_fields_trackers (custom_field_id, tracker_id)
   SELECT cf.id, t.id FROM custom_fields cf, trackers t WHERE cf.name = 'Labels';
 UPDATE roles SET permissions = permissions || '- :edit_own_issue_notes' || char(10)
   WHERE name='Developer' AND permissions NOT LIKE '%:edit_own_issue_notes%';
+-- People correct others' notes too (the sync user's among them).
+UPDATE roles SET permissions = permissions || '- :edit_issue_notes' || char(10)
+  WHERE name='Developer' AND permissions NOT LIKE '%:edit_issue_notes%';
 -- A second text field, for custom fields mapped by name.
 INSERT INTO custom_fields (type, name, field_format, is_for_all, position, editable, visible, format_store)
   SELECT 'IssueCustomField', 'Ticket ref', 'string', 1, 2, 1, 1, '--- {}'

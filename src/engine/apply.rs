@@ -269,7 +269,7 @@ fn apply_to_linked(
             // arrived: they are dropped). Gone here too: both sides deleted
             // it. Nothing to do either way.
             super::transfers::inbound::cancel(conn, sync, issue, attachment)?;
-            match links::local_attachment(conn, &sync.id, attachment)? {
+            match links::local_attachment(conn, &sync.id, key, attachment)? {
                 Some(local) if tracker.attachment(key, &local)?.is_some() => {
                     tracker.delete_attachment(key, &local, actor)
                 }

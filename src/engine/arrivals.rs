@@ -202,7 +202,7 @@ pub fn attachment<T: Tracker>(
     replies: &mut Vec<Change>,
 ) -> Result<()> {
     let Here { conn, tracker, sync, actor } = *h;
-    if links::local_attachment(conn, &sync.id, &a.id)?.is_some() {
+    if links::local_attachment(conn, &sync.id, key, &a.id)?.is_some() {
         return Ok(());
     }
     let gid = gid_of(sync, a.gid.as_deref(), &a.id);

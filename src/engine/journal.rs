@@ -43,12 +43,13 @@ impl Journaled<'_, '_> {
     /// ids are both numbers in Redmine.)
     fn claimed(&self, lookup: &WrittenBefore<'_>, id: &str) -> TResult<bool> {
         let Some(path) = &self.engine_db else { return Ok(false) };
-        // Comments are paired per issue (their ids may be given again).
+        // Comments, attachments and worklogs are paired per issue (their ids
+        // may be given again).
         let (table, column, issue) = match *lookup {
             WrittenBefore::Issue { .. } => ("link", "local_key", None),
             WrittenBefore::Comment { key, .. } => ("comment_link", "local_id", Some(key)),
-            WrittenBefore::Attachment { .. } => ("attachment_link", "local_id", None),
-            WrittenBefore::Worklog { .. } => ("worklog_link", "local_id", None),
+            WrittenBefore::Attachment { key, .. } => ("attachment_link", "local_id", Some(key)),
+            WrittenBefore::Worklog { key, .. } => ("worklog_link", "local_id", Some(key)),
         };
         let engine = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         engine.busy_timeout(std::time::Duration::from_secs(10))?;

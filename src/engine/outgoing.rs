@@ -130,7 +130,7 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
             } else {
                 if let ChangeKind::WorklogDeleted { worklog } = &row.kind {
                     // Its id may come again for a new one (a tracker on SQLite).
-                    links::unpair_worklog(&tx, &sync.id, Some(worklog), None)?;
+                    links::unpair_worklog(&tx, &sync.id, &row.issue_key, Some(worklog), None)?;
                 }
                 to_change(&tx, tracker, &row, Some(seen))?.and_then(|c| without_owned(sync, c)).into_iter().collect()
             };

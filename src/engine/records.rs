@@ -310,7 +310,7 @@ pub fn pair(conn: &mut Connection, sync: &SyncRecord, records: Records) -> Resul
 }
 
 /// `sync unpair`: forgets the pairing of one issue (by either key) with
-/// its comment and attachment pairs. Its next change crosses as a new
+/// its comment, attachment and worklog pairs. Its next change crosses as a new
 /// issue. Returns (local, partner's) keys.
 pub fn unpair(conn: &mut Connection, sync: &SyncRecord, issue: &str) -> Result<(String, String)> {
     let link = match links::by_local(conn, &sync.id, issue)? {
@@ -321,7 +321,7 @@ pub fn unpair(conn: &mut Connection, sync: &SyncRecord, issue: &str) -> Result<(
         },
     };
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for table in ["comment_link", "attachment_link"] {
+    for table in ["comment_link", "attachment_link", "worklog_link"] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE sync_id = ?1 AND local_key = ?2"),
             [&sync.id, &link.local_issue_key],

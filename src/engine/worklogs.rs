@@ -34,7 +34,7 @@ pub fn added<T: Tracker>(
     let m = mapping(h)?;
     let mut pairs = Vec::new();
     for w in list {
-        if links::local_worklog(h.conn, &h.sync.id, &w.id)?.is_some() {
+        if links::local_worklog(h.conn, &h.sync.id, key, &w.id)?.is_some() {
             continue;
         }
         let user = user_for(h, &m, w)?;
@@ -60,7 +60,7 @@ pub fn added<T: Tracker>(
 /// deleted here meanwhile stays deleted.
 pub fn edited<T: Tracker>(h: &Here<'_, T>, key: &str, w: &WorklogSnapshot) -> Result<()> {
     // Unpaired: deleted here (which forgot the pair) before the edit came.
-    let local = match links::local_worklog(h.conn, &h.sync.id, &w.id)? {
+    let local = match links::local_worklog(h.conn, &h.sync.id, key, &w.id)? {
         Some(l) if exists(h, key, &l)? => l,
         _ => {
             tracing::info!(sync = %h.sync.name, issue = key, "a worklog edit crossed a delete: it stays deleted");
@@ -82,13 +82,13 @@ pub fn edited<T: Tracker>(h: &Here<'_, T>, key: &str, w: &WorklogSnapshot) -> Re
 /// The partner deleted a worklog: so is the paired one (if still here).
 pub fn deleted<T: Tracker>(h: &Here<'_, T>, key: &str, remote_id: &str) -> Result<()> {
     // Unpaired: deleted on both sides.
-    let Some(local) = links::local_worklog(h.conn, &h.sync.id, remote_id)? else {
+    let Some(local) = links::local_worklog(h.conn, &h.sync.id, key, remote_id)? else {
         return Ok(());
     };
     if exists(h, key, &local)? {
         h.tracker.delete_worklog(key, &local, h.actor)?;
     }
-    Ok(links::unpair_worklog(h.conn, &h.sync.id, Some(&local), Some(remote_id))?)
+    Ok(links::unpair_worklog(h.conn, &h.sync.id, key, Some(&local), Some(remote_id))?)
 }
 
 /// A resync's worklogs of the partner's issue on local issue `key`: the
@@ -105,7 +105,7 @@ pub fn converge<T: Tracker>(
     let m = mapping(h)?;
     let mut fresh = Vec::new();
     for w in list {
-        match links::local_worklog(h.conn, &h.sync.id, &w.id)? {
+        match links::local_worklog(h.conn, &h.sync.id, key, &w.id)? {
             Some(local) => match here.iter().find(|x| x.id == local) {
                 Some(x)
                     if (x.minutes, x.spent_on.as_str(), x.comment.as_str())
@@ -121,7 +121,7 @@ pub fn converge<T: Tracker>(
                     h.tracker.edit_worklog(key, &local, &new, h.actor)?;
                 }
                 None => {
-                    links::unpair_worklog(h.conn, &h.sync.id, Some(&local), Some(&w.id))?;
+                    links::unpair_worklog(h.conn, &h.sync.id, key, Some(&local), Some(&w.id))?;
                     fresh.push(w.clone());
                 }
             },
@@ -129,10 +129,10 @@ pub fn converge<T: Tracker>(
         }
     }
     for x in &here {
-        let Some(theirs) = links::remote_worklog(h.conn, &h.sync.id, &x.id)? else { continue };
+        let Some(theirs) = links::remote_worklog(h.conn, &h.sync.id, key, &x.id)? else { continue };
         if !list.iter().any(|w| w.id == theirs) {
             h.tracker.delete_worklog(key, &x.id, h.actor)?;
-            links::unpair_worklog(h.conn, &h.sync.id, Some(&x.id), Some(&theirs))?;
+            links::unpair_worklog(h.conn, &h.sync.id, key, Some(&x.id), Some(&theirs))?;
         }
     }
     added(h, key, remote, &fresh, replies)

@@ -182,10 +182,7 @@ pub fn pair_comment(conn: &Connection, sync_id: &str, local_key: &str, local_id:
 /// comment id (pairs are per issue: a tracker may give a deleted
 /// comment's id to a new one on another issue).
 pub fn local_comment(conn: &Connection, sync_id: &str, local_key: &str, remote_id: &str) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT local_id FROM comment_link WHERE sync_id = ?1 AND local_key = ?2 AND remote_id = ?3")?
-        .query_row(params![sync_id, local_key, remote_id], |r| r.get(0))
-        .optional()?)
+    local_item(conn, "comment_link", sync_id, local_key, remote_id)
 }
 
 pub fn pair_attachment(
@@ -198,33 +195,44 @@ pub fn pair_attachment(
     pair_item(conn, "attachment_link", sync_id, local_key, local_id, remote_id)
 }
 
-/// Local attachment id for the partner's attachment id.
-pub fn local_attachment(conn: &Connection, sync_id: &str, remote_id: &str) -> Result<Option<String>> {
-    local_item(conn, "attachment_link", sync_id, remote_id)
+/// Local attachment id, on local issue `local_key`, for the partner's
+/// attachment id (pairs are per issue, as comments').
+pub fn local_attachment(conn: &Connection, sync_id: &str, local_key: &str, remote_id: &str) -> Result<Option<String>> {
+    local_item(conn, "attachment_link", sync_id, local_key, remote_id)
 }
 
 pub fn pair_worklog(conn: &Connection, sync_id: &str, local_key: &str, local_id: &str, remote_id: &str) -> Result<()> {
     pair_item(conn, "worklog_link", sync_id, local_key, local_id, remote_id)
 }
 
-/// Local worklog id for the partner's worklog id.
-pub fn local_worklog(conn: &Connection, sync_id: &str, remote_id: &str) -> Result<Option<String>> {
-    local_item(conn, "worklog_link", sync_id, remote_id)
+/// Local worklog id, on local issue `local_key`, for the partner's
+/// worklog id (pairs are per issue, as comments').
+pub fn local_worklog(conn: &Connection, sync_id: &str, local_key: &str, remote_id: &str) -> Result<Option<String>> {
+    local_item(conn, "worklog_link", sync_id, local_key, remote_id)
 }
 
-/// The partner's id of our worklog `local_id`.
-pub fn remote_worklog(conn: &Connection, sync_id: &str, local_id: &str) -> Result<Option<String>> {
+/// The partner's id of our worklog `local_id` on local issue `local_key`.
+pub fn remote_worklog(conn: &Connection, sync_id: &str, local_key: &str, local_id: &str) -> Result<Option<String>> {
     Ok(conn
-        .prepare_cached("SELECT remote_id FROM worklog_link WHERE sync_id = ?1 AND local_id = ?2")?
-        .query_row(params![sync_id, local_id], |r| r.get(0))
+        .prepare_cached("SELECT remote_id FROM worklog_link WHERE sync_id = ?1 AND local_key = ?2 AND local_id = ?3")?
+        .query_row(params![sync_id, local_key, local_id], |r| r.get(0))
         .optional()?)
 }
 
-/// Forgets a deleted worklog's pair, by our id or the partner's (a
-/// tracker may give a new worklog the id of a deleted one).
-pub fn unpair_worklog(conn: &Connection, sync_id: &str, local_id: Option<&str>, remote_id: Option<&str>) -> Result<()> {
-    conn.prepare_cached("DELETE FROM worklog_link WHERE sync_id = ?1 AND (local_id = ?2 OR remote_id = ?3)")?
-        .execute(params![sync_id, local_id, remote_id])?;
+/// Forgets a deleted worklog's pair on local issue `local_key`, by our id
+/// or the partner's (a tracker may give a new worklog the id of a deleted
+/// one).
+pub fn unpair_worklog(
+    conn: &Connection,
+    sync_id: &str,
+    local_key: &str,
+    local_id: Option<&str>,
+    remote_id: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM worklog_link WHERE sync_id = ?1 AND local_key = ?2 AND (local_id = ?3 OR remote_id = ?4)",
+    )?
+    .execute(params![sync_id, local_key, local_id, remote_id])?;
     Ok(())
 }
 
@@ -236,10 +244,12 @@ fn pair_item(conn: &Connection, table: &str, sync_id: &str, key: &str, local_id:
     Ok(())
 }
 
-fn local_item(conn: &Connection, table: &str, sync_id: &str, remote_id: &str) -> Result<Option<String>> {
+fn local_item(conn: &Connection, table: &str, sync_id: &str, key: &str, remote_id: &str) -> Result<Option<String>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT local_id FROM {table} WHERE sync_id = ?1 AND remote_id = ?2"))?
-        .query_row(params![sync_id, remote_id], |r| r.get(0))
+        .prepare_cached(&format!(
+            "SELECT local_id FROM {table} WHERE sync_id = ?1 AND local_key = ?2 AND remote_id = ?3"
+        ))?
+        .query_row(params![sync_id, key, remote_id], |r| r.get(0))
         .optional()?)
 }
 
@@ -316,5 +326,47 @@ mod tests {
         assert_eq!(local_comment(&conn, "s", "A", "V").unwrap().as_deref(), Some("50"));
         pair_comment(&conn, "s", "B", "50", "W").unwrap();
         assert_eq!(local_comment(&conn, "s", "A", "V").unwrap().as_deref(), Some("50"), "kept after reuse");
+    }
+
+    #[test]
+    fn attachment_and_worklog_ids_given_again_on_another_issue_keep_both_pairs() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("postern.db")).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        // Time entry 7 on A (the partner's V) was deleted behind postern's
+        // back and its id given to the copy of W on B; the same for
+        // attachment 9.
+        pair_worklog(&conn, "s", "A", "7", "V").unwrap();
+        pair_worklog(&conn, "s", "B", "7", "W").unwrap();
+        assert_eq!(local_worklog(&conn, "s", "A", "V").unwrap().as_deref(), Some("7"));
+        assert_eq!(local_worklog(&conn, "s", "B", "W").unwrap().as_deref(), Some("7"));
+        assert_eq!(remote_worklog(&conn, "s", "A", "7").unwrap().as_deref(), Some("V"));
+        assert_eq!(remote_worklog(&conn, "s", "B", "7").unwrap().as_deref(), Some("W"));
+        // The deletion on A forgets A's pair only.
+        unpair_worklog(&conn, "s", "A", Some("7"), None).unwrap();
+        assert_eq!(remote_worklog(&conn, "s", "A", "7").unwrap(), None);
+        assert_eq!(remote_worklog(&conn, "s", "B", "7").unwrap().as_deref(), Some("W"));
+        pair_attachment(&conn, "s", "A", "9", "X").unwrap();
+        pair_attachment(&conn, "s", "B", "9", "Y").unwrap();
+        assert_eq!(local_attachment(&conn, "s", "A", "X").unwrap().as_deref(), Some("9"));
+        assert_eq!(local_attachment(&conn, "s", "B", "Y").unwrap().as_deref(), Some("9"));
+        assert_eq!(local_attachment(&conn, "s", "B", "X").unwrap(), None, "X is A's, not B's");
+    }
+
+    #[test]
+    fn the_attachment_and_worklog_pairs_of_an_older_database_are_kept_by_the_migration() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &crate::store::MIGRATIONS[..15] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 15).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        conn.execute("INSERT INTO attachment_link VALUES ('s', 'A', '9', 'X')", []).unwrap();
+        conn.execute("INSERT INTO worklog_link VALUES ('s', 'A', '7', 'V')", []).unwrap();
+        crate::store::migrate(&conn).unwrap();
+        pair_attachment(&conn, "s", "B", "9", "Y").unwrap();
+        pair_worklog(&conn, "s", "B", "7", "W").unwrap();
+        assert_eq!(local_attachment(&conn, "s", "A", "X").unwrap().as_deref(), Some("9"), "kept after reuse");
+        assert_eq!(local_worklog(&conn, "s", "A", "V").unwrap().as_deref(), Some("7"), "kept after reuse");
     }
 }

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema13.sql"),
     include_str!("schema14.sql"),
     include_str!("schema15.sql"),
+    include_str!("schema16.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.

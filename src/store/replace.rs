@@ -45,7 +45,7 @@ pub fn inherit_links(conn: &Connection, old: &str, new: &str) -> Result<()> {
          WHERE sync_id = ?2 AND remote_key IS NULL",
         params![old, new],
     )?;
-    for table in ["comment_link", "attachment_link"] {
+    for table in ["comment_link", "attachment_link", "worklog_link"] {
         conn.execute(
             &format!(
                 "INSERT OR IGNORE INTO {table} (sync_id, local_key, local_id, remote_id)

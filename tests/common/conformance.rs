@@ -166,6 +166,18 @@ pub fn run(t: &Sides<'_>) {
     t.sync.edit_comment(&a, &theirs, "From the partner, edited.", t.as_sync()).unwrap();
     let c0 = t.sync.issue(&a).unwrap().unwrap().comments.into_iter().find(|c| c.id == theirs).unwrap();
     assert_eq!((c0.on_behalf_of.as_deref(), c0.body.as_str()), (Some("Vera Vendor"), "From the partner, edited."));
+    let (news, c) = t.read(&cursor);
+    cursor = c;
+    assert_eq!(kinds(&news, &a), [], "no echo: {news:?}");
+    // A person corrects the sync user's comment: news for the partner.
+    t.person.edit_comment(&a, &theirs, "From the partner, corrected here.", person()).unwrap();
+    let (news, c) = t.read(&cursor);
+    cursor = c;
+    assert_eq!(
+        kinds(&news, &a),
+        [ChangeKind::CommentEdited { comment: theirs.clone(), body: "From the partner, corrected here.".into() }],
+        "a person's edit of the sync user's comment: {news:?}"
+    );
     t.sync.delete_comment(&a, &theirs, t.as_sync()).unwrap();
     let (news, c) = t.read(&cursor);
     cursor = c;

@@ -25,7 +25,15 @@ pub enum Fault {
     Refused,
 }
 
-#[derive(Debug, Default)]
+/// Something done (once) just before the `nth` request whose `METHOD
+/// path` holds `matches` is forwarded: a person's edit meanwhile.
+pub struct Hook {
+    pub matches: String,
+    pub nth: u64,
+    pub run: Box<dyn FnOnce() + Send>,
+}
+
+#[derive(Default)]
 pub struct Plan {
     /// Out of 100: the chance a write (POST, PUT, DELETE) meets a fault,
     /// and a read (GET).
@@ -37,6 +45,7 @@ pub struct Plan {
     pub refuse: Option<(String, u16)>,
     /// Counted by kind (and `None` for the requests passed untouched).
     pub counts: std::collections::BTreeMap<Fault, u64>,
+    pub before: Option<Hook>,
     seed: u64,
 }
 
@@ -66,6 +75,19 @@ impl Plan {
         };
         *self.counts.entry(fault).or_default() += 1;
         fault
+    }
+
+    /// The hook, when this request is the one it waits for.
+    fn hook_for(&mut self, method: &str, path: &str) -> Option<Box<dyn FnOnce() + Send>> {
+        let hook = self.before.as_mut()?;
+        if !format!("{method} {path}").contains(hook.matches.as_str()) {
+            return None;
+        }
+        hook.nth -= 1;
+        if hook.nth > 0 {
+            return None;
+        }
+        self.before.take().map(|h| h.run)
     }
 
     /// The faults made so far, for a test to print.
@@ -140,6 +162,10 @@ fn serve(mut client: TcpStream, upstream: &str, plan: &Mutex<Plan>) -> std::io::
     }
     let mut words = head.split(' ');
     let (method, path) = (words.next().unwrap_or("").to_string(), words.next().unwrap_or("").to_string());
+    let hook = plan.lock().unwrap().hook_for(&method, &path);
+    if let Some(run) = hook {
+        run();
+    }
     let fault = plan.lock().unwrap().pick(&method, &path);
     if fault == Fault::Refused {
         let status = plan.lock().unwrap().refuse.as_ref().map_or(400, |(_, s)| *s);

@@ -49,25 +49,56 @@ pub fn start(r: &Redmine) -> TResult<String> {
 
 /// Issues updated at or after `since` (ms), oldest first, with their
 /// `updated_on`; and Redmine's clock when it answered.
+///
+/// Pages are anchored at the last `updated_on` read, not at an offset: an
+/// issue updated while the pages are read moves to the end of the order,
+/// and with offsets the one after it would slide onto a page already
+/// read and never be listed (the cursor then passes it). Anchored, it is
+/// listed again at its new place. Only within one second holding more
+/// than a page of issues does an offset remain.
 fn updated_since(r: &Redmine, since: i64) -> TResult<(Vec<(String, i64)>, i64)> {
+    const PAGE: usize = 100;
     let m = r.meta()?;
-    let when = chrono::DateTime::from_timestamp_millis(since.max(0)).unwrap_or_default();
-    let stamp = when.format("%Y-%m-%dT%H:%M:%SZ");
-    let mut keys = Vec::new();
+    let mut keys: Vec<(String, i64)> = Vec::new();
     let mut server_time = 0;
+    let (mut from, mut offset) = (since.max(0), 0);
     loop {
+        let when = chrono::DateTime::from_timestamp_millis(from).unwrap_or_default();
+        let stamp = when.format("%Y-%m-%dT%H:%M:%SZ");
         let (v, date) = r.api.get_dated(&format!(
-            "/issues.json?project_id={}&status_id=*&updated_on=%3E%3D{stamp}&sort=updated_on,id&limit=100&offset={}",
+            "/issues.json?project_id={}&status_id=*&updated_on=%3E%3D{stamp}&sort=updated_on,id&limit={PAGE}&offset={offset}",
             m.project_id,
-            keys.len()
         ))?;
-        let page = v["issues"].as_array().cloned().unwrap_or_default();
         if server_time == 0 {
             server_time = date.unwrap_or(0);
         }
-        keys.extend(page.iter().filter_map(|i| Some((i["id"].as_u64()?.to_string(), ms(&i["updated_on"])))));
-        if page.is_empty() || keys.len() as u64 >= v["total_count"].as_u64().unwrap_or(0) {
+        let page: Vec<(String, i64)> = v["issues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| Some((i["id"].as_u64()?.to_string(), ms(&i["updated_on"]))))
+            .collect();
+        let full = page.len() >= PAGE;
+        let last = page.last().map(|(_, t)| *t);
+        for (key, t) in page {
+            // Listed again (moved, or read again at the anchor): its
+            // latest `updated_on` counts.
+            match keys.iter_mut().find(|(k, _)| *k == key) {
+                Some(known) => known.1 = known.1.max(t),
+                None => keys.push((key, t)),
+            }
+        }
+        let Some(last) = last.filter(|_| full) else {
+            keys.sort_by_key(|(_, t)| *t);
             return Ok((keys, server_time));
+        };
+        // The next page starts at the last second read (its issues are
+        // read again, and known); past this page when it held that second
+        // alone.
+        if last / 1000 == from / 1000 {
+            offset += PAGE;
+        } else {
+            (from, offset) = (last, 0);
         }
     }
 }
@@ -144,7 +175,8 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
             continue;
         }
         let now_issue = r.full(&v)?;
-        c.t = c.t.max(now_issue.updated_at);
+        // The cursor moves by what was listed only: an issue read after the
+        // listing may be newer than others updated meanwhile and not listed.
         let before = r.state.get(&key)?;
         for (at, actor, kind) in diff(before.as_ref(), &now_issue, &Journals { v: &v, m }) {
             changes.push(ChangeRecord {
@@ -185,6 +217,14 @@ impl crate::tracker::remote::diff::Who for Journals<'_> {
     }
     fn comment_by_sync_user(&self, id: &str) -> bool {
         super::issue::journal(self.v, id).is_some_and(|j| j["user"]["id"].as_u64() == Some(self.m.user_id))
+    }
+    /// Redmine 5.1 says who edited a note last (`updated_by`). Before it,
+    /// nothing does; the sync user's notes change only through postern,
+    /// which keeps the text it wrote: a different text is a person's edit.
+    fn comment_last_edited_by_sync_user(&self, id: &str) -> bool {
+        super::issue::journal(self.v, id)
+            .and_then(|j| j["updated_by"]["id"].as_u64())
+            .is_some_and(|by| by == self.m.user_id)
     }
     fn attachment_by_sync_user(&self, id: &str) -> bool {
         self.v["attachments"]
