@@ -1,4 +1,5 @@
-//! Change detection: issues updated in the JQL window (see `jql`), each
+//! Change detection: issues updated in the JQL window (see `jql`; pages
+//! anchored as `remote::listing` says), each
 //! read again only when its `updated` moved, compared with what postern
 //! last saw (`remote::state`); a periodic full rescan catches what does not
 //! move `updated`. What the sync user did is never reported: its comments,
@@ -7,7 +8,7 @@
 use serde_json::Value;
 
 use super::issue::is_sync_user;
-use super::jql::{updated_since, Cursor};
+use super::jql::Cursor;
 use super::meta::{str_of, Meta};
 use super::read::{item_sets, Found};
 use super::Jira;
@@ -54,11 +55,10 @@ impl Who for History<'_> {
 
 /// A new sync starts now: what is there is known.
 fn start(j: &Jira) -> TResult<String> {
-    let m = j.meta()?;
     // Jira's clock where it said (JQL windows are in its time).
     let now = j.api.server_now().unwrap_or_else(crate::store::now_ms);
     let mut c = Cursor { t: now, full: crate::store::now_ms(), ..Default::default() };
-    for found in j.search_all(&updated_since(&j.settings.project, &c.window(m.time_zone)), &[], true)? {
+    for found in j.search_moved(c.t - super::jql::OVERLAP_MS, &[])? {
         j.state.written(&j.full(&found.v)?)?;
         c.read(&found.id, found.updated);
     }
@@ -76,7 +76,7 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
     let full = now - c.full >= j.settings.rescan_secs as i64 * 1000;
     let written: Vec<String> = std::mem::take(&mut *j.written_ids.lock().expect("lock"));
     // The search brings each issue whole: no call per issue.
-    let listed = j.search_all(&updated_since(&j.settings.project, &c.window(m.time_zone)), &written, true)?;
+    let listed = j.search_moved(c.t - super::jql::OVERLAP_MS, &written)?;
     // What was updated a minute before Jira's clock showed when it was
     // searched is listed by now: the next window need not go back further
     // (else a burst long past is listed again at every poll).

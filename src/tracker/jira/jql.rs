@@ -32,12 +32,6 @@ impl Cursor {
         serde_json::from_str(text).unwrap_or_default()
     }
 
-    /// Where the window starts: the cursor minus the overlap, rounded
-    /// down to its minute in `zone`, as JQL writes it.
-    pub fn window(&self, zone: chrono_tz::Tz) -> String {
-        jql_time(self.t - OVERLAP_MS, zone)
-    }
-
     /// Whether issue `id` listed with `updated` needs reading (not read at
     /// that very `updated` before).
     pub fn is_new(&self, id: &str, updated: i64) -> bool {
@@ -80,13 +74,13 @@ mod tests {
     #[test]
     fn the_window_is_a_minute_in_the_users_zone_minus_the_overlap() {
         let at = ms("2026-12-04T10:15:30.123+0000").unwrap();
-        let c = Cursor { t: at, ..Default::default() };
-        assert_eq!(c.window(chrono_tz::UTC), "2026/12/04 10:14");
-        assert_eq!(c.window(chrono_tz::Europe::Berlin), "2026/12/04 11:14");
-        assert_eq!(c.window(chrono_tz::America::New_York), "2026/12/04 05:14");
+        let window = |t: i64, zone| jql_time(t - OVERLAP_MS, zone);
+        assert_eq!(window(at, chrono_tz::UTC), "2026/12/04 10:14");
+        assert_eq!(window(at, chrono_tz::Europe::Berlin), "2026/12/04 11:14");
+        assert_eq!(window(at, chrono_tz::America::New_York), "2026/12/04 05:14");
         // Summer time: Berlin is two hours ahead.
-        let summer = Cursor { t: ms("2026-07-01T10:00:00.000+0000").unwrap(), ..Default::default() };
-        assert_eq!(summer.window(chrono_tz::Europe::Berlin), "2026/07/01 11:59");
+        let summer = ms("2026-07-01T10:00:00.000+0000").unwrap();
+        assert_eq!(window(summer, chrono_tz::Europe::Berlin), "2026/07/01 11:59");
         assert_eq!(
             updated_since("SUP", "2026/12/04 10:14"),
             "project = \"SUP\" AND updated >= \"2026/12/04 10:14\" ORDER BY updated ASC, key ASC"

@@ -220,6 +220,21 @@ impl Jira {
         }
     }
 
+    /// The project's issues updated at or after `since` (ms), whole, oldest
+    /// first. Pages are anchored (see `remote::listing`): JQL's grain is a
+    /// minute in the sync user's zone.
+    pub(super) fn search_moved(&self, since: i64, reconcile: &[String]) -> TResult<Vec<Found>> {
+        use crate::tracker::remote::listing::{anchored, Listed};
+        let zone = self.meta()?.time_zone;
+        let listed = anchored(since, 60_000, |from, next: Option<String>| {
+            let jql = super::jql::updated_since(&self.settings.project, &super::jql::jql_time(from, zone));
+            let (rows, more) = self.search(&jql, next.as_deref(), reconcile, true)?;
+            let rows = rows.into_iter().map(|f| Listed { key: f.id.clone(), updated: f.updated, row: f }).collect();
+            Ok((rows, more))
+        })?;
+        Ok(listed.into_iter().map(|l| l.row).collect())
+    }
+
     /// When `field` was last set by someone but the sync user (the issue's
     /// creation if no one changed it since).
     pub(super) fn field_time(&self, key: &str, field: &str) -> TResult<Option<i64>> {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::issue::ms;
 use super::Redmine;
 use crate::tracker::remote::diff::{changed, diff};
+use crate::tracker::remote::listing::{anchored, Listed};
 use crate::tracker::remote::state::{fingerprint, Seen};
 use crate::tracker::{ChangePage, ChangeRecord, TResult};
 
@@ -48,21 +49,14 @@ pub fn start(r: &Redmine) -> TResult<String> {
 }
 
 /// Issues updated at or after `since` (ms), oldest first, with their
-/// `updated_on`; and Redmine's clock when it answered.
-///
-/// Pages are anchored at the last `updated_on` read, not at an offset: an
-/// issue updated while the pages are read moves to the end of the order,
-/// and with offsets the one after it would slide onto a page already
-/// read and never be listed (the cursor then passes it). Anchored, it is
-/// listed again at its new place. Only within one second holding more
-/// than a page of issues does an offset remain.
+/// `updated_on`; and Redmine's clock when it answered. Pages are anchored
+/// (see `remote::listing`): Redmine's grain is a second.
 fn updated_since(r: &Redmine, since: i64) -> TResult<(Vec<(String, i64)>, i64)> {
     const PAGE: usize = 100;
     let m = r.meta()?;
-    let mut keys: Vec<(String, i64)> = Vec::new();
     let mut server_time = 0;
-    let (mut from, mut offset) = (since.max(0), 0);
-    loop {
+    let listed = anchored(since.max(0), 1000, |from, offset: Option<usize>| {
+        let offset = offset.unwrap_or(0);
         let when = chrono::DateTime::from_timestamp_millis(from).unwrap_or_default();
         let stamp = when.format("%Y-%m-%dT%H:%M:%SZ");
         let (v, date) = r.api.get_dated(&format!(
@@ -72,35 +66,16 @@ fn updated_since(r: &Redmine, since: i64) -> TResult<(Vec<(String, i64)>, i64)> 
         if server_time == 0 {
             server_time = date.unwrap_or(0);
         }
-        let page: Vec<(String, i64)> = v["issues"]
+        let rows: Vec<Listed<()>> = v["issues"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|i| Some((i["id"].as_u64()?.to_string(), ms(&i["updated_on"]))))
+            .filter_map(|i| Some(Listed { key: i["id"].as_u64()?.to_string(), updated: ms(&i["updated_on"]), row: () }))
             .collect();
-        let full = page.len() >= PAGE;
-        let last = page.last().map(|(_, t)| *t);
-        for (key, t) in page {
-            // Listed again (moved, or read again at the anchor): its
-            // latest `updated_on` counts.
-            match keys.iter_mut().find(|(k, _)| *k == key) {
-                Some(known) => known.1 = known.1.max(t),
-                None => keys.push((key, t)),
-            }
-        }
-        let Some(last) = last.filter(|_| full) else {
-            keys.sort_by_key(|(_, t)| *t);
-            return Ok((keys, server_time));
-        };
-        // The next page starts at the last second read (its issues are
-        // read again, and known); past this page when it held that second
-        // alone.
-        if last / 1000 == from / 1000 {
-            offset += PAGE;
-        } else {
-            (from, offset) = (last, 0);
-        }
-    }
+        let more = (rows.len() >= PAGE).then_some(offset + rows.len());
+        Ok((rows, more))
+    })?;
+    Ok((listed.into_iter().map(|l| (l.key, l.updated)).collect(), server_time))
 }
 
 pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> {

@@ -1,9 +1,11 @@
 //! What the remote backends (Redmine, Jira) share: change detection by
-//! state. Each keeps what it last saw of an issue (`state`) and reports
-//! what differs, by someone other than the sync user (`diff`).
+//! state. Each lists what moved (`listing`: the cursor never passes a
+//! change it did not list), keeps what it last saw of an issue (`state`)
+//! and reports what differs, by someone other than the sync user (`diff`).
 
 pub mod diff;
 pub mod http;
+pub mod listing;
 pub mod state;
 
 use std::sync::atomic::{AtomicU64, Ordering};
