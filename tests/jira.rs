@@ -297,3 +297,35 @@ fn a_failed_accept_says_what_failed_and_saves_nothing() {
         assert_eq!(s.json(&["sync", "list", "--json"]).as_array().map(Vec::len), Some(0), "nothing saved");
     }
 }
+
+/// A creation whose answer was lost, looked for while Cloud's search lags
+/// behind it: found by reading the keys after the newest known, by its
+/// tag (an older issue of the same summary is not it).
+#[test]
+fn a_lost_creation_is_found_while_the_search_lags_behind_it() {
+    use postern::tracker::{Actor, Tracker, WrittenBefore};
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let proxy = common::fault_proxy::start(fake.url.trim_start_matches("http://"), 1);
+    let sync = open(&settings(&proxy.url, Flavour::Cloud, cloud_auth("t0ken"))).unwrap();
+    let me = Actor { user: "sync-user", origin: Some("sync-1"), via: None };
+    let fields = postern::protocol::IssueFields {
+        summary: "Twice the same".into(),
+        status: "To Do".into(),
+        priority: "Medium".into(),
+        ..Default::default()
+    };
+    sync.tag_next_write("tag-twin");
+    let twin = sync.create_issue("SUP", &fields, me).unwrap();
+    fake.state.lock().unwrap().clock_offset_ms += 30_000;
+    fake.state.lock().unwrap().search_lag_ms = 20_000;
+    let since = postern::store::now_ms();
+    proxy.plan.lock().unwrap().lose = Some("POST /rest/api/3/issue".into());
+    sync.tag_next_write("tag-lost");
+    let lost = sync.create_issue("SUP", &fields, me);
+    assert!(matches!(lost, Err(TrackerError::Unavailable { .. })), "{lost:?}");
+    let made: Vec<String> = fake.state.lock().unwrap().issues.iter().map(|i| i.key.clone()).collect();
+    assert_eq!(made, [twin.as_str(), "SUP-2"], "made, its answer lost");
+    let w = WrittenBefore::Issue { summary: "Twice the same" };
+    assert_eq!(sync.find_write(&w, "tag-lost", since).unwrap().as_deref(), Some("SUP-2"));
+    assert_eq!(sync.find_write(&w, "tag-never-written", since).unwrap(), None, "neither the twin nor the other");
+}

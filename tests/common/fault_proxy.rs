@@ -46,6 +46,9 @@ pub struct Plan {
     /// Counted by kind (and `None` for the requests passed untouched).
     pub counts: std::collections::BTreeMap<Fault, u64>,
     pub before: Option<Hook>,
+    /// The first request whose `METHOD path` holds this text is forwarded
+    /// and its answer lost (once).
+    pub lose: Option<String>,
     seed: u64,
 }
 
@@ -62,6 +65,11 @@ impl Plan {
         if self.refuse.as_ref().is_some_and(|(p, _)| format!("{method} {path}").contains(p.as_str())) {
             *self.counts.entry(Fault::Refused).or_default() += 1;
             return Fault::Refused;
+        }
+        if self.lose.as_ref().is_some_and(|p| format!("{method} {path}").contains(p.as_str())) {
+            self.lose = None;
+            *self.counts.entry(Fault::AnswerLost).or_default() += 1;
+            return Fault::AnswerLost;
         }
         let pct = if method == "GET" { self.reads_pct } else { self.writes_pct };
         let fault = if self.next() % 100 < pct {

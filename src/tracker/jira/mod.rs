@@ -337,6 +337,29 @@ impl Tracker for Jira {
 }
 
 impl Jira {
+    /// The first issue after the highest of `known` keys (numbered in
+    /// this project) that `is_it`, reading keys one by one until three in
+    /// a row are not there (a gap: a deleted or moved issue).
+    fn probe_after(
+        &self,
+        known: impl Iterator<Item = String>,
+        is_it: &dyn Fn(&serde_json::Value) -> bool,
+    ) -> TResult<Option<String>> {
+        let prefix = format!("{}-", self.settings.project);
+        let newest = known.filter_map(|k| k.strip_prefix(&prefix)?.parse::<u64>().ok()).max().unwrap_or(0);
+        let mut missing = 0;
+        for n in newest + 1.. {
+            let key = format!("{prefix}{n}");
+            match self.issue_json(&key)? {
+                Some(v) if is_it(&v) => return Ok(Some(key)),
+                Some(_) => missing = 0,
+                None if missing == 2 => return Ok(None),
+                None => missing += 1,
+            }
+        }
+        Ok(None)
+    }
+
     /// The id of `write` (tagged `tag`) if the sync user made it at or
     /// after `since`.
     fn find(&self, write: &WrittenBefore<'_>, tag: &str, since: i64) -> TResult<Option<String>> {
@@ -359,12 +382,20 @@ impl Jira {
                     self.settings.project,
                     jql::jql_time(since - jql::OVERLAP_MS, m.time_zone)
                 );
-                Ok(self.search_all(&jql, &[], true)?.into_iter().find_map(|found| {
-                    let f = &found.v["fields"];
-                    let mark = found.v["properties"][PROPERTY]["write"].as_str();
-                    let ours = issue::is_sync_user(&f["creator"], m);
-                    (ours && matched(mark, f["summary"] == summary, after(&f["created"]))).then_some(found.key)
-                }))
+                let is_it = |v: &serde_json::Value| {
+                    let f = &v["fields"];
+                    let mark = v["properties"][PROPERTY]["write"].as_str();
+                    issue::is_sync_user(&f["creator"], m)
+                        && matched(mark, f["summary"] == summary, after(&f["created"]))
+                };
+                let listed = self.search_all(&jql, &[], true)?;
+                if let Some(found) = listed.iter().find(|found| is_it(&found.v)) {
+                    return Ok(Some(found.key.clone()));
+                }
+                // Cloud's search can lag behind a creation; reading an issue
+                // never does: the keys after the newest known are read.
+                let newest = listed.iter().map(|f| f.key.clone()).chain(self.state.keys()?);
+                self.probe_after(newest, &is_it)
             }
             WrittenBefore::Comment { key, body, author } => {
                 let Some(v) = self.issue_json(key)? else { return Ok(None) };
