@@ -27,6 +27,8 @@ pub struct Api {
     /// read again when it changes: a key reset needs no restart).
     source: crate::transport::mail::Password,
     key: std::sync::Mutex<(String, Option<std::time::SystemTime>)>,
+    /// Redmine's clock minus ours at its last answer with a `Date`, ms.
+    skew: std::sync::Mutex<Option<i64>>,
 }
 
 impl std::fmt::Debug for Api {
@@ -53,6 +55,7 @@ impl Api {
             base: s.base().to_string(),
             source: s.api_key.clone(),
             key: std::sync::Mutex::new((key, stamp)),
+            skew: std::sync::Mutex::new(None),
         })
     }
 
@@ -91,7 +94,18 @@ impl Api {
             _ => return Err(anyhow::anyhow!("{method} without a body").into()),
         };
         let mut resp = result.map_err(|e| unreachable(method, path, &e))?;
-        answer(method, path, &mut resp)
+        let a = answer(method, path, &mut resp)?;
+        if let Some(date) = a.date {
+            // `Date` has whole seconds: Redmine may be up to one ahead.
+            *self.skew.lock().expect("lock") = Some(date - crate::store::now_ms());
+        }
+        Ok(a)
+    }
+
+    /// How far Redmine's clock is ahead of ours (negative: behind), as
+    /// its last answer's `Date` said, to within a second.
+    pub fn skew(&self) -> Option<i64> {
+        *self.skew.lock().expect("lock")
     }
 
     /// GET returning JSON; any status but 2xx is an error.

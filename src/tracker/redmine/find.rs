@@ -1,5 +1,9 @@
 //! Finding a write begun before an interruption (the apply journal asks):
-//! what the sync user made since, matched by what it wrote.
+//! what the sync user made since the write began (in Redmine's clock),
+//! matched by what it wrote. Redmine has no field to hide a tag in (every
+//! field of an issue, note, file or time entry shows): what the journal
+//! finds is checked against the pairs of earlier messages instead, so an
+//! older twin is never taken for it.
 
 use super::{issue, Redmine};
 use crate::tracker::{TResult, WrittenBefore};
@@ -8,8 +12,7 @@ impl Redmine {
     /// The id of `write` if the sync user made it at or after `since`.
     pub(super) fn find(&self, write: &WrittenBefore<'_>, since: i64) -> TResult<Option<String>> {
         let m = self.meta()?;
-        // Redmine's clock may differ from ours: look a little earlier.
-        let since = since - 120_000;
+        let since = in_redmines_clock(since, self.api.skew());
         match *write {
             WrittenBefore::Issue { summary } => {
                 let v = self.api.get(&format!(
@@ -60,5 +63,30 @@ impl Redmine {
                     .map(|id| id.to_string()))
             }
         }
+    }
+}
+
+/// When a write begun at `since` (our clock) began in Redmine's clock
+/// (its `Date`: whole seconds, as its times, and a second for the trip);
+/// without one, two minutes earlier.
+fn in_redmines_clock(since: i64, skew: Option<i64>) -> i64 {
+    match skew {
+        Some(skew) => since + skew - 2000,
+        None => since - 120_000,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_redmine_clock_minutes_behind_ours_still_finds_the_write() {
+        let began = 1_800_000_000_000;
+        // Redmine three minutes behind: its created_on is three minutes
+        // earlier than our clock said.
+        let made_at = began - 180_000 + 400;
+        assert!(made_at >= super::in_redmines_clock(began, Some(-180_000)));
+        assert!(made_at < super::in_redmines_clock(began, None), "a fixed window would miss it");
+        // Ahead: nothing written before the write began is taken.
+        assert!(began + 60_000 - 5_000 < super::in_redmines_clock(began, Some(60_000)));
     }
 }
