@@ -12,9 +12,9 @@ use super::jql::Cursor;
 use super::meta::{str_of, Meta};
 use super::read::{item_sets, Found};
 use super::Jira;
-use crate::tracker::remote::diff::{changed, diff, Who};
-use crate::tracker::remote::state::Seen;
-use crate::tracker::{ChangePage, ChangeRecord, TResult};
+use crate::tracker::remote::detect::Round;
+use crate::tracker::remote::diff::Who;
+use crate::tracker::{ChangePage, TResult};
 
 /// Who did what in one issue, from its JSON, comments and history.
 struct History<'a> {
@@ -102,7 +102,7 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
         }
         c.full = now;
     }
-    let mut changes = Vec::new();
+    let mut round = Round::default();
     for (key, listed) in keys {
         let v = match &listed {
             Some(found) if !full => found.v.clone(),
@@ -119,34 +119,14 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
                 (str_of(&x["id"]), is_sync_user(&x["author"], m), is_sync_user(by, m))
             })
             .collect();
-        let before = j.state.get(&key)?;
         // Who set a field last matters only when a field changed.
-        let fields_moved = before.as_ref().is_some_and(|b| b.fields != issue.fields);
+        let fields_moved = j.state.get(&key)?.is_some_and(|b| b.fields != issue.fields);
         let histories = if fields_moved { j.changelog(&v)? } else { Vec::new() };
-        let who = History { v: &v, comments, histories, m };
-        for (at, actor, kind) in diff(before.as_ref(), &issue, &who) {
-            changes.push(ChangeRecord {
-                cursor: String::new(),
-                issue_key: key.clone(),
-                at,
-                actor,
-                origin: None,
-                via: Vec::new(),
-                kind,
-            });
-        }
-        let mut seen = Seen::of(&issue);
-        seen.ours = changed(before.as_ref(), &seen, false);
-        j.state.staged.lock().expect("lock").insert(key.clone(), seen);
+        round.issue(&j.state, &issue, &History { v: &v, comments, histories, m }, 0)?;
         if let Some(found) = listed {
             c.read(&found.id, found.updated);
         }
     }
-    let next = serde_json::to_string(&c)?;
-    for ch in &mut changes {
-        ch.cursor = next.clone();
-    }
-    tracing::debug!(listed = listed_count, changes = changes.len(), full, "Jira polled");
-    // Each read lists all that moved since the cursor.
-    Ok(ChangePage { changes, next, done: true })
+    tracing::debug!(listed = listed_count, changes = round.count(), full, "Jira polled");
+    Ok(round.page(serde_json::to_string(&c)?))
 }

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::issue::ms;
 use super::Redmine;
-use crate::tracker::remote::diff::{changed, diff};
+use crate::tracker::remote::detect::Round;
 use crate::tracker::remote::listing::{anchored, Listed};
-use crate::tracker::remote::state::{fingerprint, Seen};
-use crate::tracker::{ChangePage, ChangeRecord, TResult};
+use crate::tracker::remote::state::fingerprint;
+use crate::tracker::{ChangePage, TResult};
 
 /// Seconds read again before the cursor.
 const OVERLAP_MS: i64 = 2000;
@@ -141,7 +141,7 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
         c.full = now;
     }
     let m = r.meta()?;
-    let mut changes = Vec::new();
+    let mut round = Round::default();
     for key in keys {
         let Some(v) = r.issue_json(&key)? else {
             continue; // deleted, or moved out of the project since
@@ -149,34 +149,15 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
         if v["project"]["id"].as_u64() != Some(m.project_id) {
             continue;
         }
-        let now_issue = r.full(&v)?;
         // The cursor moves by what was listed only: an issue read after the
         // listing may be newer than others updated meanwhile and not listed.
-        let before = r.state.get(&key)?;
-        for (at, actor, kind) in diff(before.as_ref(), &now_issue, &Journals { v: &v, m }) {
-            changes.push(ChangeRecord {
-                cursor: String::new(),
-                issue_key: key.clone(),
-                at,
-                actor,
-                origin: None,
-                via: Vec::new(),
-                kind,
-            });
-        }
+        let now_issue = r.full(&v)?;
         // Read after this listing: not earlier than Redmine's clock then.
-        let mut seen = Seen { read_at: server_time, ..Seen::of(&now_issue) };
-        seen.ours = changed(before.as_ref(), &seen, false);
-        r.state.staged.lock().expect("lock").insert(key.clone(), seen);
+        round.issue(&r.state, &now_issue, &Journals { v: &v, m }, server_time)?;
         r.recent.lock().expect("lock").insert(key, now_issue);
     }
-    let next = serde_json::to_string(&c)?;
-    for ch in &mut changes {
-        ch.cursor = next.clone();
-    }
-    tracing::debug!(listed = listed_count, changes = changes.len(), full, "Redmine polled");
-    // Each read lists all that moved since the cursor.
-    Ok(ChangePage { changes, next, done: true })
+    tracing::debug!(listed = listed_count, changes = round.count(), full, "Redmine polled");
+    Ok(round.page(serde_json::to_string(&c)?))
 }
 
 /// Who wrote what, from an issue's journals and authors.

@@ -1,8 +1,10 @@
 //! What the remote backends (Redmine, Jira) share: change detection by
 //! state. Each lists what moved (`listing`: the cursor never passes a
 //! change it did not list), keeps what it last saw of an issue (`state`)
-//! and reports what differs, by someone other than the sync user (`diff`).
+//! and reports what differs, by someone other than the sync user (`diff`),
+//! one round at a time (`detect`).
 
+pub mod detect;
 pub mod diff;
 pub mod http;
 pub mod listing;
