@@ -13,6 +13,7 @@ mod jira_fake;
 use common::fault_proxy::{self, Fault};
 use common::*;
 use jira_fake::Fake;
+use postern::tracker::Tracker;
 
 /// Cycles both peers and carries files `rounds` times, whatever fails.
 fn churn(m: &TestPeer, s: &TestPeer, rounds: usize) {
@@ -74,6 +75,7 @@ fn jira_under_faults(seed: u64) {
         plan.reads_pct = 15;
     }
     let issues = 6;
+    let files = tempfile::tempdir().unwrap();
     for n in 1..=issues {
         let key = format!("SAM2-{n}");
         m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("Fault {n}")]);
@@ -81,8 +83,47 @@ fn jira_under_faults(seed: u64) {
         m.ok(&["worklog", "add", &key, "--minutes", &format!("{}", 10 * n), "--on", "2026-11-20", "--as", "vera"]);
         m.ok(&["worklog", "add", &key, "--minutes", "5", "--on", "2026-11-21", "--as", "vera"]);
         m.ok(&["comment", "add", &key, "--body", &format!("second note {n}"), "--as", "vera"]);
+        let file = files.path().join(format!("trace-{n}.log"));
+        std::fs::write(&file, format!("trace {n}\n").repeat(100 * n)).unwrap();
+        m.ok(&["attachment", "add", &key, file.to_str().unwrap(), "--as", "vera"]);
     }
-    churn(&m, &s, 40);
+    churn(&m, &s, 20);
+    for _ in 0..20 {
+        if fake.state.lock().unwrap().issues.len() >= 2 {
+            break;
+        }
+        churn(&m, &s, 5);
+    }
+    // Meanwhile a person works on the issues that arrived in Jira (past
+    // the proxy: her answers are not the sync's faults).
+    let arrived: Vec<String> = fake.state.lock().unwrap().issues.iter().map(|i| i.key.clone()).collect();
+    assert!(arrived.len() >= 2, "issues arrived in Jira under the faults");
+    let alice = postern::tracker::jira::Jira::open(
+        &postern::tracker::jira::JiraSettings {
+            url: fake.url.clone(),
+            project: "SUP".into(),
+            flavour: postern::tracker::jira::Flavour::Cloud,
+            auth: postern::tracker::jira::JiraAuth::Basic {
+                user: "alice@example.com".into(),
+                secret: postern::transport::mail::Password::Value("al1ce".into()),
+            },
+            ca_file: None,
+            statuses: Default::default(),
+            priorities: Default::default(),
+            rescan_secs: 3600,
+        },
+        files.path(),
+        "alice",
+    )
+    .unwrap();
+    for key in arrived.iter().take(2) {
+        let person = postern::tracker::Actor::person("alice");
+        alice.add_comment(key, "Alice's note meanwhile", None, person).unwrap();
+        let edit =
+            postern::protocol::FieldChanges { summary: Some(format!("{key} retitled by Alice")), ..Default::default() };
+        alice.update_issue(key, &edit, person).unwrap();
+    }
+    churn(&m, &s, 20);
     proxy.plan.lock().unwrap().writes_pct = 0;
     proxy.plan.lock().unwrap().reads_pct = 0;
     let said = proxy.plan.lock().unwrap().said();
@@ -92,26 +133,40 @@ fn jira_under_faults(seed: u64) {
     churn(&m, &s, 15);
 
     let counts = proxy.plan.lock().unwrap().counts.clone();
-    for kind in [Fault::AnswerLost, Fault::Truncated, Fault::Unavailable] {
+    for kind in [Fault::AnswerLost, Fault::Truncated, Fault::Unavailable, Fault::Throttled] {
         assert!(counts.get(&kind).copied().unwrap_or(0) > 0, "no {kind:?} was made: {said}");
     }
+    let retitled = |key: &str| arrived.iter().take(2).any(|k| k == key);
     let f = fake.state.lock().unwrap();
+    assert_eq!(f.issues.len(), issues, "each issue once in Jira ({said})");
+    for i in &f.issues {
+        let extra = usize::from(retitled(&i.key));
+        assert_eq!(i.comments.len(), 2 + extra, "{}: each comment once ({said})", i.key);
+        assert_eq!(i.worklogs.len(), 2, "{}: each worklog once ({said})", i.key);
+        assert_eq!(i.attachments.len(), 1, "{}: each attachment once ({said})", i.key);
+    }
     let mut summaries: Vec<String> =
         f.issues.iter().map(|i| i.fields["summary"].as_str().unwrap().to_string()).collect();
-    summaries.sort();
-    let want: Vec<String> = (1..=issues).map(|n| format!("Fault {n}")).collect();
-    assert_eq!(summaries, want, "each issue once in Jira ({said})");
-    for i in &f.issues {
-        assert_eq!(i.comments.len(), 2, "{}: each comment once ({said})", i.key);
-        assert_eq!(i.worklogs.len(), 2, "{}: each worklog once ({said})", i.key);
-    }
     drop(f);
+    summaries.retain(|t| !t.ends_with("retitled by Alice"));
+    summaries.sort();
+    let want: Vec<String> = (1..=issues).map(|n| format!("Fault {n}")).filter(|t| summaries.contains(t)).collect();
+    assert_eq!((summaries.len(), &summaries), (issues - 2, &want), "({said})");
+    let mut alices = 0;
     for n in 1..=issues {
         let issue = m.issue(&format!("SAM2-{n}"));
-        assert_eq!(issue["comments"].as_array().unwrap().len(), 2, "SAM2-{n}: no comment came back ({said})");
+        let comments = issue["comments"].as_array().unwrap();
+        let by_alice = comments.iter().filter(|c| c["body"] == "Alice's note meanwhile").count();
+        alices += by_alice;
+        assert_eq!(comments.len(), 2 + by_alice, "SAM2-{n}: no comment came back ({said})");
+        assert_eq!(issue["attachments"].as_array().unwrap().len(), 1, "SAM2-{n}: no attachment came back ({said})");
         let logged = m.ok(&["issue", "show", &format!("SAM2-{n}")]);
         assert_eq!(logged.matches("worklog ").count(), 2, "SAM2-{n}: no worklog came back ({said}):\n{logged}");
     }
+    assert_eq!(alices, 2, "Alice's notes reached the vendor once each ({said})");
+    let retitled_here =
+        m.issues("SAM2").iter().filter(|i| i["summary"].as_str().unwrap().ends_with("retitled by Alice")).count();
+    assert_eq!(retitled_here, 2, "Alice's titles reached the vendor ({said})");
     assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing left parked");
     verified_equal(&m, &s);
 }
@@ -216,13 +271,28 @@ fn a_redmine_behind_lost_and_cut_answers_gets_everything_once_tracker_faults() {
         plan.reads_pct = 10;
     }
     let issues = 5;
+    let files = tempfile::tempdir().unwrap();
     for n in 1..=issues {
         let key = format!("SAM2-{n}");
         m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("Redmine fault {n}")]);
         m.ok(&["comment", "add", &key, "--body", &format!("first note {n}")]);
         m.ok(&["comment", "add", &key, "--body", &format!("second note {n}")]);
+        let file = files.path().join(format!("trace-{n}.log"));
+        std::fs::write(&file, format!("trace {n}\n").repeat(100 * n)).unwrap();
+        m.ok(&["attachment", "add", &key, file.to_str().unwrap()]);
     }
-    churn(&m, &s, 40);
+    churn(&m, &s, 20);
+    for _ in 0..20 {
+        if !server.issues(&project).is_empty() {
+            break;
+        }
+        churn(&m, &s, 5);
+    }
+    // Meanwhile a person adds a note to an issue that arrived (past the
+    // proxy: her answers are not the sync's faults).
+    let first = server.issues(&project)[0]["id"].as_u64().expect("an issue arrived under the faults");
+    server.alice("PUT", &format!("/issues/{first}.json"), r#"{"issue": {"notes": "Alice's note meanwhile"}}"#);
+    churn(&m, &s, 20);
     proxy.plan.lock().unwrap().writes_pct = 0;
     proxy.plan.lock().unwrap().reads_pct = 0;
     let said = proxy.plan.lock().unwrap().said();
@@ -235,15 +305,18 @@ fn a_redmine_behind_lost_and_cut_answers_gets_everything_once_tracker_faults() {
     let want: Vec<String> = (1..=issues).map(|n| format!("Redmine fault {n}")).collect();
     assert_eq!(subjects, want, "each issue once in Redmine ({said})");
     for i in &made {
-        assert_eq!(common::redmine::Server::notes(i).len(), 2, "each note once: {i} ({said})");
+        let alices = usize::from(i["id"].as_u64() == Some(first));
+        assert_eq!(common::redmine::Server::notes(i).len(), 2 + alices, "each note once: {i} ({said})");
+        assert_eq!(i["attachments"].as_array().unwrap().len(), 1, "each file once: {i} ({said})");
     }
+    let mut alices = 0;
     for n in 1..=issues {
-        assert_eq!(
-            m.issue(&format!("SAM2-{n}"))["comments"].as_array().unwrap().len(),
-            2,
-            "nothing came back ({said})"
-        );
+        let comments = m.issue(&format!("SAM2-{n}"))["comments"].as_array().unwrap().clone();
+        let by_alice = comments.iter().filter(|c| c["body"] == "Alice's note meanwhile").count();
+        alices += by_alice;
+        assert_eq!(comments.len(), 2 + by_alice, "nothing came back ({said})");
     }
+    assert_eq!(alices, 1, "Alice's note reached the vendor once ({said})");
     assert_eq!(m.issues("SAM2").len(), issues, "no issue came back ({said})");
     assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing left parked");
     verified_equal(&m, &s);

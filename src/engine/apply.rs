@@ -221,9 +221,18 @@ fn apply_to_linked(
     match change {
         // Already here (sent again after a lost pairing, or made before
         // without all of it taking): bring fields up to date, add what is
-        // missing.
-        Change::IssueCreated { issue, fields, comments, worklogs, .. } => {
-            tracker.update_issue(key, &crate::protocol::FieldChanges::all(fields), actor)?;
+        // missing. A field someone changed here after the partner's last
+        // change was applied is not put back, unless the partner's own
+        // change of it is later still (`fields_at`).
+        Change::IssueCreated { issue, fields, comments, worklogs, fields_at, .. } => {
+            let mut update = crate::protocol::FieldChanges::all(fields);
+            let applied = link.last_incoming_change.unwrap_or(0);
+            for (name, mine) in tracker.local_field_times(key, &sync.id)? {
+                if mine > applied && fields_at.get(&name).is_none_or(|theirs| *theirs < mine) {
+                    update.drop_field(&name);
+                }
+            }
+            tracker.update_issue(key, &update, actor)?;
             let here = arrivals::Here { conn, tracker, sync, actor };
             for c in comments {
                 arrivals::comment(&here, key, issue, c, replies)?;

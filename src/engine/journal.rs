@@ -277,8 +277,13 @@ impl Tracker for Journaled<'_, '_> {
         let key = self.write(Some(lookup), || self.inner.create_issue(project, fields, actor), |id| id)?;
         if self.again.get() {
             // Made before, perhaps not whole (a status step cut off): its
-            // fields are set again (the same when repeated).
-            self.inner.update_issue(&key, &FieldChanges::all(fields), actor)?;
+            // fields are set again (the same when repeated), but for those
+            // a person changed since: theirs is the later edit.
+            let mut again = FieldChanges::all(fields);
+            for name in self.inner.local_field_times(&key, &self.sync)?.keys() {
+                again.drop_field(name);
+            }
+            self.inner.update_issue(&key, &again, actor)?;
         }
         Ok(key)
     }

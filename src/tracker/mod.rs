@@ -344,7 +344,8 @@ pub trait Tracker {
     /// resync).
     fn issue_keys(&self, project: &str) -> TResult<Vec<String>>;
     fn issue(&self, key: &str) -> TResult<Option<Issue>>;
-    /// The parts of an issue (`labels`, `worklogs`, a field's wire name)
+    /// The parts of an issue (`labels`, `worklogs`, a field's wire name,
+    /// `attachment_digests` when reading an issue gives no file digests)
     /// this tracker, as configured, does not hold: a verify leaves them out.
     fn not_carried(&self) -> TResult<Vec<String>> {
         Ok(Vec::new())

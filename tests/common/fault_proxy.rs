@@ -1,6 +1,7 @@
 //! An HTTP proxy that makes the faults real servers make, between postern
 //! and a tracker: the server acts but its answer is lost (the connection
-//! reset after forwarding), an answer cut short, a 502 without acting.
+//! reset after forwarding), an answer cut short, a 502 without acting,
+//! storms of 429 (`Retry-After`).
 //! Faults come from a seeded generator, so a run can be repeated; each
 //! kind is counted. Every connection carries one request
 //! (`Connection: close` both ways).
@@ -23,7 +24,14 @@ pub enum Fault {
     Unavailable,
     /// Not forwarded: the status of [`Plan::refuse`] (a proxy's limit).
     Refused,
+    /// Not forwarded: 429 with `Retry-After: 0` (a test has no time to
+    /// wait), in storms (the next
+    /// requests meet it too).
+    Throttled,
 }
+
+/// How many requests in a row a storm of 429s lasts.
+const STORM: u32 = 4;
 
 /// Something done (once) just before the `nth` request whose `METHOD
 /// path` holds `matches` is forwarded: a person's edit meanwhile.
@@ -49,6 +57,8 @@ pub struct Plan {
     /// The first request whose `METHOD path` holds this text is forwarded
     /// and its answer lost (once).
     pub lose: Option<String>,
+    /// Requests left in the storm of 429s under way.
+    storm: u32,
     seed: u64,
 }
 
@@ -72,11 +82,18 @@ impl Plan {
             return Fault::AnswerLost;
         }
         let pct = if method == "GET" { self.reads_pct } else { self.writes_pct };
-        let fault = if self.next() % 100 < pct {
-            match self.next() % 3 {
+        let fault = if self.storm > 0 && pct > 0 {
+            self.storm -= 1;
+            Fault::Throttled
+        } else if self.next() % 100 < pct {
+            match self.next() % 4 {
                 0 => Fault::AnswerLost,
                 1 => Fault::Truncated,
-                _ => Fault::Unavailable,
+                2 => Fault::Unavailable,
+                _ => {
+                    self.storm = STORM - 1;
+                    Fault::Throttled
+                }
             }
         } else {
             Fault::None
@@ -178,6 +195,11 @@ fn serve(mut client: TcpStream, upstream: &str, plan: &Mutex<Plan>) -> std::io::
     if fault == Fault::Refused {
         let status = plan.lock().unwrap().refuse.as_ref().map_or(400, |(_, s)| *s);
         let answer = format!("HTTP/1.1 {status} Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return client.write_all(answer.as_bytes());
+    }
+    if fault == Fault::Throttled {
+        let answer =
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         return client.write_all(answer.as_bytes());
     }
     if fault == Fault::Unavailable {

@@ -45,11 +45,20 @@ impl Who for History<'_> {
             .is_some_and(|a| is_sync_user(&a["author"], self.m))
     }
     fn field_last_set_by_sync_user(&self, field: &str) -> bool {
+        self.last_setter(field).is_some_and(|h| is_sync_user(&h["author"], self.m))
+    }
+    fn field_last_set_by_someone_else(&self, field: &str) -> bool {
+        self.last_setter(field).is_some_and(|h| !is_sync_user(&h["author"], self.m))
+    }
+}
+
+impl History<'_> {
+    /// The last history entry that set `field`.
+    fn last_setter(&self, field: &str) -> Option<&Value> {
         self.histories
             .iter()
             .rev()
             .find(|h| h["items"].as_array().into_iter().flatten().any(|i| item_sets(i, field, self.m)))
-            .is_some_and(|h| is_sync_user(&h["author"], self.m))
     }
 }
 
@@ -119,8 +128,9 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
                 (str_of(&x["id"]), is_sync_user(&x["author"], m), is_sync_user(by, m))
             })
             .collect();
-        // Who set a field last matters only when a field changed.
-        let fields_moved = j.state.get(&key)?.is_some_and(|b| b.fields != issue.fields);
+        // Who set a field last matters only when a field changed (or the
+        // issue is not known as written: see `diff`).
+        let fields_moved = j.state.get(&key)?.is_none_or(|b| b.fields != issue.fields);
         let histories = if fields_moved { j.changelog(&v)? } else { Vec::new() };
         round.issue(&j.state, &issue, &History { v: &v, comments, histories, m }, 0)?;
         if let Some(found) = listed {

@@ -166,7 +166,8 @@ impl Jira {
     /// The issue `v`, as read after postern wrote `what` to it.
     fn remember(&self, v: &serde_json::Value, what: Wrote<'_>) -> TResult<()> {
         self.written_ids.lock().expect("lock").push(str_of(&v["id"]));
-        self.state.written_part(&self.full_with(v, false)?.0, what)
+        let ours = issue::is_sync_user(&v["fields"]["creator"], self.meta()?);
+        self.state.written_part(&self.full_with(v, false)?.0, what, ours)
     }
 }
 
@@ -199,6 +200,11 @@ impl Tracker for Jira {
     fn issue_keys(&self, _project: &str) -> TResult<Vec<String>> {
         let jql = format!("project = \"{}\" ORDER BY created ASC, key ASC", self.settings.project);
         Ok(self.search_all(&jql, &[], false)?.into_iter().map(|f| f.key).collect())
+    }
+
+    /// Attachments' digests: reading an issue gives their sizes only.
+    fn not_carried(&self) -> TResult<Vec<String>> {
+        Ok(vec!["attachment_digests".to_string()])
     }
 
     fn issue(&self, key: &str) -> TResult<Option<Issue>> {
@@ -326,7 +332,8 @@ impl Tracker for Jira {
             // Found again: postern's, as if its answer had come (else the
             // partner would get its own worklog or comment back).
             match *write {
-                WrittenBefore::Issue { .. } => self.wrote(id, Wrote::Issue)?,
+                // Not kept as read: what a person did in it since is news.
+                WrittenBefore::Issue { .. } => self.state.forget(id)?,
                 WrittenBefore::Comment { key, body, .. } => self.wrote(key, Wrote::Comment(id, Some(body)))?,
                 WrittenBefore::Worklog { key, .. } => self.wrote(key, Wrote::Worklog(id))?,
                 WrittenBefore::Attachment { key, .. } => self.wrote(key, Wrote::Attachment(id))?,

@@ -191,4 +191,7 @@ impl crate::tracker::remote::diff::Who for Journals<'_> {
     fn field_last_set_by_sync_user(&self, field: &str) -> bool {
         super::issue::last_setter(self.v, field, self.m) == Some(self.m.user_id)
     }
+    fn field_last_set_by_someone_else(&self, field: &str) -> bool {
+        super::issue::last_setter(self.v, field, self.m).is_some_and(|u| u != self.m.user_id)
+    }
 }

@@ -182,7 +182,8 @@ impl Redmine {
         self.recent.lock().expect("lock").clear();
         let v = self.must_issue(key)?;
         let i = self.full(&v)?;
-        self.state.written_part(&i, what)?;
+        let ours = v["author"]["id"].as_u64() == Some(self.meta()?.user_id);
+        self.state.written_part(&i, what, ours)?;
         match status {
             Some(s) if s != i.fields.status => {
                 let why = format!(
@@ -258,10 +259,11 @@ impl Tracker for Redmine {
         }
     }
 
-    /// Labels without a labels field, worklogs without time tracking.
+    /// Labels without a labels field, worklogs without time tracking, and
+    /// attachments' digests (an issue's read gives sizes only).
     fn not_carried(&self) -> TResult<Vec<String>> {
         let m = self.meta()?;
-        let mut out = Vec::new();
+        let mut out = vec!["attachment_digests".to_string()];
         if m.labels_field.is_none() {
             out.push("labels".to_string());
         }
@@ -351,7 +353,8 @@ impl Tracker for Redmine {
         let after = self.must_issue(key)?;
         let id = issue::newest_journal(&after, self.meta()?.user_id, &notes)
             .ok_or_else(|| anyhow::anyhow!("Redmine took the note on issue {key} but does not list it"))?;
-        self.state.written_part(&self.full(&after)?, Wrote::Comment(&id, Some(body)))?;
+        let ours = after["author"]["id"].as_u64() == Some(self.meta()?.user_id);
+        self.state.written_part(&self.full(&after)?, Wrote::Comment(&id, Some(body)), ours)?;
         Ok(id)
     }
 
@@ -410,7 +413,8 @@ impl Tracker for Redmine {
         let after = self.must_issue(key)?;
         let id = issue::newest_attachment(&after, self.meta()?.user_id, file.filename)
             .ok_or_else(|| anyhow::anyhow!("Redmine took the attachment on issue {key} but does not list it"))?;
-        self.state.written_part(&self.full(&after)?, Wrote::Attachment(&id))?;
+        let ours = after["author"]["id"].as_u64() == Some(self.meta()?.user_id);
+        self.state.written_part(&self.full(&after)?, Wrote::Attachment(&id), ours)?;
         Ok(id)
     }
 
@@ -449,7 +453,8 @@ impl Tracker for Redmine {
             // Found again: postern's, as if its answer had come (else the
             // partner would get its own worklog or comment back).
             match *write {
-                WrittenBefore::Issue { .. } => self.written(id, Wrote::Issue, None)?,
+                // Not kept as read: what a person did in it since is news.
+                WrittenBefore::Issue { .. } => self.state.forget(id)?,
                 WrittenBefore::Comment { key, body, .. } => self.written(key, Wrote::Comment(id, Some(body)), None)?,
                 WrittenBefore::Worklog { key, .. } => self.written(key, Wrote::Worklog(id), None)?,
                 WrittenBefore::Attachment { key, .. } => self.written(key, Wrote::Attachment(id), None)?,

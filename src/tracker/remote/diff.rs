@@ -24,18 +24,20 @@ pub trait Who {
     fn attachment_by_sync_user(&self, id: &str) -> bool;
     /// Whether the sync user set `field` last (its value is the partner's).
     fn field_last_set_by_sync_user(&self, field: &str) -> bool;
+    /// Whether someone other than the sync user set `field` last (false
+    /// when nobody changed it since the issue was made).
+    fn field_last_set_by_someone_else(&self, field: &str) -> bool;
 }
 
 /// What changed from `before` to `now` by someone other than the sync
 /// user: `(when, who, what)`.
 pub fn diff(before: Option<&Seen>, now: &Issue, who: &impl Who) -> Vec<(i64, String, ChangeKind)> {
     let Some(before) = before else {
-        // Never seen: made by someone here (what the sync user made was
-        // remembered when it was written).
         let (creator, by_sync_user) = who.creator();
         if by_sync_user {
-            return Vec::new();
+            return others_in_ours(now, who);
         }
+        // Never seen: made by someone here.
         return vec![(now.created_at, creator, ChangeKind::IssueCreated)];
     };
     let mut out = Vec::new();
@@ -112,6 +114,37 @@ pub fn diff(before: Option<&Seen>, now: &Issue, who: &impl Who) -> Vec<(i64, Str
         if !now.worklogs.iter().any(|w| &w.id == id) {
             out.push((now.updated_at, String::new(), ChangeKind::WorklogDeleted { worklog: id.clone() }));
         }
+    }
+    out.sort_by_key(|(at, _, _)| *at);
+    out
+}
+
+/// An issue the sync user made that postern does not know as it was
+/// written (its answer was lost, and it was found again): what others did
+/// in it since, told by who did what. A worklog postern logged says whose
+/// at the partner it is (`on_behalf_of`; its author may be a person here,
+/// the one a mapping names): the others are people's.
+fn others_in_ours(now: &Issue, who: &impl Who) -> Vec<(i64, String, ChangeKind)> {
+    let mut out = Vec::new();
+    let mut fields = FieldChanges::all(&now.fields);
+    for name in crate::protocol::FIELD_NAMES {
+        if !who.field_last_set_by_someone_else(name) {
+            fields.drop_field(name);
+        }
+    }
+    if !fields.is_empty() {
+        out.push((now.updated_at, String::new(), ChangeKind::IssueUpdated { fields }));
+    }
+    for c in now.comments.iter().filter(|c| !who.comment_by_sync_user(&c.id)) {
+        let kind = ChangeKind::CommentAdded { comment: c.id.clone(), author: c.author.clone(), body: c.body.clone() };
+        out.push((c.created_at, c.author.clone(), kind));
+    }
+    for a in now.attachments.iter().filter(|a| !who.attachment_by_sync_user(&a.id)) {
+        let kind = ChangeKind::AttachmentAdded { attachment: a.id.clone(), filename: a.filename.clone(), size: a.size };
+        out.push((a.created_at, a.author.clone(), kind));
+    }
+    for w in now.worklogs.iter().filter(|w| w.on_behalf_of.is_none()) {
+        out.push((now.updated_at, w.author.clone(), ChangeKind::WorklogAdded { worklog: w.clone() }));
     }
     out.sort_by_key(|(at, _, _)| *at);
     out

@@ -158,11 +158,28 @@ impl State {
         self.put(&i.key, &now)
     }
 
+    /// Forgets issue `key`: read next as never seen (one the sync user
+    /// made is then compared by who did what, see `diff`).
+    pub fn forget(&self, key: &str) -> TResult<()> {
+        self.staged.lock().expect("lock").remove(key);
+        self.with_db(|db| {
+            db.execute("DELETE FROM seen WHERE key = ?1", [key])?;
+            Ok(())
+        })
+    }
+
     /// What postern itself just wrote, and only that: a person's change
     /// made meanwhile and not read yet stays news (it differs from what is
-    /// kept). `i`: the issue as read after the write.
-    pub fn written_part(&self, i: &Issue, what: Wrote<'_>) -> TResult<()> {
+    /// kept). `i`: the issue as read after the write; `made_by_sync_user`:
+    /// whether the sync user made it. One never seen is kept whole, unless
+    /// the sync user made it: then it stays unknown, and detection tells
+    /// what others did in it by who did what (a person's edit between a
+    /// lost answer and this write is not taken for postern's).
+    pub fn written_part(&self, i: &Issue, what: Wrote<'_>, made_by_sync_user: bool) -> TResult<()> {
         let Some(before) = self.get(&i.key)? else {
+            if made_by_sync_user && !matches!(what, Wrote::Issue) {
+                return Ok(());
+            }
             return self.written(i);
         };
         self.staged.lock().expect("lock").remove(&i.key);
