@@ -33,6 +33,7 @@ fn main() -> anyhow::Result<()> {
         statuses: [("Open".to_string(), "To Do".to_string())].into(),
         priorities: Default::default(),
         rescan_secs: 3600,
+        timeout_secs: 60,
     };
     // Before the steady stream: five minutes later, for the fake Jira.
     let later = || fake.state.lock().unwrap().clock_offset_ms += 5 * 60_000;

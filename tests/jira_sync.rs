@@ -57,6 +57,7 @@ fn signed_in(fake: &Running, user: &str, token: &str) -> Jira {
         statuses: Default::default(),
         priorities: Default::default(),
         rescan_secs: 3600,
+        timeout_secs: 60,
     };
     Jira::open(&s, &tempfile::tempdir().unwrap().keep(), "alice").unwrap()
 }
@@ -138,10 +139,13 @@ fn an_embedded_vendor_and_a_jira_customer_converge_both_ways() {
         "Resolved=Done",
         "--jira-rescan-secs",
         "600",
+        "--jira-timeout-secs",
+        "90",
     ]);
     assert!(out.contains("statuses   Open=To Do, Resolved=Done"), "{out}");
     let t = &s.status()["tracker"];
     assert_eq!((t["rescan_secs"].as_u64(), t["statuses"]["Resolved"].as_str()), (Some(600), Some("Done")), "{t}");
+    assert_eq!(t["timeout_secs"].as_u64(), Some(90), "{t}");
     std::fs::write(&moved, "wrong").unwrap();
     let bad = s.home().join("jira-token-3");
     std::fs::write(&bad, "wrong").unwrap();

@@ -45,6 +45,9 @@ fn paired(url: &str) -> (TestPeer, TestPeer) {
         token.to_str().unwrap(),
         "--status-map",
         "Open=To Do",
+        // An answer held longer than this is one the proxy made slow.
+        "--jira-timeout-secs",
+        "1",
         "--mapping",
         mapping.to_str().unwrap(),
     ];
@@ -73,6 +76,7 @@ fn jira_under_faults(seed: u64) {
         let mut plan = proxy.plan.lock().unwrap();
         plan.writes_pct = 45;
         plan.reads_pct = 15;
+        plan.slow_ms = 1200;
     }
     let issues = 6;
     let files = tempfile::tempdir().unwrap();
@@ -111,6 +115,7 @@ fn jira_under_faults(seed: u64) {
             statuses: Default::default(),
             priorities: Default::default(),
             rescan_secs: 3600,
+            timeout_secs: 60,
         },
         files.path(),
         "alice",
@@ -133,7 +138,7 @@ fn jira_under_faults(seed: u64) {
     churn(&m, &s, 15);
 
     let counts = proxy.plan.lock().unwrap().counts.clone();
-    for kind in [Fault::AnswerLost, Fault::Truncated, Fault::Unavailable, Fault::Throttled] {
+    for kind in [Fault::AnswerLost, Fault::Truncated, Fault::Unavailable, Fault::Throttled, Fault::Slow] {
         assert!(counts.get(&kind).copied().unwrap_or(0) > 0, "no {kind:?} was made: {said}");
     }
     let retitled = |key: &str| arrived.iter().take(2).any(|k| k == key);

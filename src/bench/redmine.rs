@@ -69,6 +69,7 @@ fn api(url: &str, key: &str, project: &str) -> Result<Api> {
         statuses: [("Open".to_string(), "New".to_string())].into(),
         priorities: [("Medium".to_string(), "Normal".to_string())].into(),
         rescan_secs: 3600,
+        timeout_secs: crate::tracker::remote::http::default_timeout(),
     })
 }
 
@@ -112,6 +113,7 @@ pub fn run(env_file: &Path, issues: usize, journals: usize, samples: usize) -> R
         statuses: [("Open".to_string(), "New".to_string())].into(),
         priorities: [("Medium".to_string(), "Normal".to_string())].into(),
         rescan_secs: 3600,
+        timeout_secs: crate::tracker::remote::http::default_timeout(),
     };
     settings.check()?;
     let pair = Pair::with_slave_tracker(tmp.path(), &synced, TrackerSettings::Redmine(settings))?;

@@ -38,6 +38,9 @@ pub struct JiraArgs {
     /// Seconds between full reads of the synced Jira issues.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub jira_rescan_secs: u64,
+    /// Seconds a Jira answer may take before postern gives up on it.
+    #[arg(long, value_name = "SECS", default_value_t = crate::tracker::remote::http::default_timeout())]
+    pub jira_timeout_secs: u64,
 }
 
 impl JiraArgs {
@@ -84,6 +87,7 @@ impl JiraArgs {
             statuses: parse_map("status-map", maps.0)?,
             priorities: parse_map("priority-map", maps.1)?,
             rescan_secs: self.jira_rescan_secs,
+            timeout_secs: self.jira_timeout_secs,
         };
         s.check()?;
         if self.jira_flavour.is_none() {

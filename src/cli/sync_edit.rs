@@ -23,11 +23,13 @@ impl EditArgs {
             || self.redmine_key_env.is_some()
             || self.redmine_ca_file.is_some()
             || self.redmine_rescan_secs.is_some()
+            || self.redmine_timeout_secs.is_some()
             || self.jira_url.is_some()
             || self.jira_token_file.is_some()
             || self.jira_token_env.is_some()
             || self.jira_ca_file.is_some()
             || self.jira_rescan_secs.is_some()
+            || self.jira_timeout_secs.is_some()
     }
 }
 
@@ -129,6 +131,9 @@ pub struct EditArgs {
     /// Redmine: seconds between full reads of the synced issues.
     #[arg(long, value_name = "SECS")]
     pub(super) redmine_rescan_secs: Option<u64>,
+    /// Redmine: seconds an answer may take before postern gives up on it.
+    #[arg(long, value_name = "SECS")]
+    pub(super) redmine_timeout_secs: Option<u64>,
     /// Jira: its new base URL.
     #[arg(long, value_name = "URL")]
     pub(super) jira_url: Option<String>,
@@ -144,6 +149,9 @@ pub struct EditArgs {
     /// Jira: seconds between full reads of the synced issues.
     #[arg(long, value_name = "SECS")]
     pub(super) jira_rescan_secs: Option<u64>,
+    /// Jira: seconds an answer may take before postern gives up on it.
+    #[arg(long, value_name = "SECS")]
+    pub(super) jira_timeout_secs: Option<u64>,
     /// Fields one side owns (FIELD=master|slave, comma-separated;
     /// FIELD=latest: the later edit wins again, the default): only the
     /// owner's edits of them cross, and win any conflict.

@@ -39,7 +39,8 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
         || a.jira_token_file.is_some()
         || a.jira_token_env.is_some()
         || a.jira_ca_file.is_some()
-        || a.jira_rescan_secs.is_some();
+        || a.jira_rescan_secs.is_some()
+        || a.jira_timeout_secs.is_some();
     let mut s = match current {
         TrackerSettings::Redmine(_) if jira_given => {
             bail!("sync '{}' uses Redmine: Jira settings do not apply", sync.name)
@@ -70,6 +71,9 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
     }
     if let Some(secs) = a.redmine_rescan_secs {
         s.rescan_secs = secs;
+    }
+    if let Some(secs) = a.redmine_timeout_secs {
+        s.timeout_secs = secs;
     }
     s.check()?;
     check_redmine(&s, home.root(), a.skip_tracker_check)?;
@@ -106,6 +110,7 @@ fn edit_jira(
         || a.redmine_key_env.is_some()
         || a.redmine_ca_file.is_some()
         || a.redmine_rescan_secs.is_some()
+        || a.redmine_timeout_secs.is_some()
     {
         bail!("sync '{}' uses Jira: Redmine settings do not apply (--jira-url, --jira-token-file, …)", sync.name);
     }
@@ -135,6 +140,9 @@ fn edit_jira(
     }
     if let Some(secs) = a.jira_rescan_secs {
         s.rescan_secs = secs;
+    }
+    if let Some(secs) = a.jira_timeout_secs {
+        s.timeout_secs = secs;
     }
     s.check()?;
     super::jira_args::check_jira(&s, home.root(), a.skip_tracker_check)?;

@@ -52,6 +52,9 @@ pub struct TrackerArgs {
     /// deleted).
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub redmine_rescan_secs: u64,
+    /// Seconds a Redmine answer may take before postern gives up on it.
+    #[arg(long, value_name = "SECS", default_value_t = crate::tracker::remote::http::default_timeout())]
+    pub redmine_timeout_secs: u64,
     /// Save the sync without first checking the tracker (reachable, key
     /// valid, project visible).
     #[arg(long)]
@@ -112,6 +115,7 @@ impl TrackerArgs {
             statuses: parse_map("status-map", self.status_map.as_deref().unwrap_or(""))?,
             priorities: parse_map("priority-map", self.priority_map.as_deref().unwrap_or(""))?,
             rescan_secs: self.redmine_rescan_secs,
+            timeout_secs: self.redmine_timeout_secs,
         };
         s.check()?;
         Ok(TrackerSettings::Redmine(s))

@@ -1,7 +1,7 @@
 //! An HTTP proxy that makes the faults real servers make, between postern
 //! and a tracker: the server acts but its answer is lost (the connection
-//! reset after forwarding), an answer cut short, a 502 without acting,
-//! storms of 429 (`Retry-After`).
+//! reset after forwarding), an answer cut short, an answer slower than
+//! the client waits, a 502 without acting, storms of 429 (`Retry-After`).
 //! Faults come from a seeded generator, so a run can be repeated; each
 //! kind is counted. Every connection carries one request
 //! (`Connection: close` both ways).
@@ -24,6 +24,9 @@ pub enum Fault {
     Unavailable,
     /// Not forwarded: the status of [`Plan::refuse`] (a proxy's limit).
     Refused,
+    /// Forwarded (the server acts), its answer held for [`Plan::slow_ms`]:
+    /// longer than the client waits.
+    Slow,
     /// Not forwarded: 429 with `Retry-After: 0` (a test has no time to
     /// wait), in storms (the next
     /// requests meet it too).
@@ -57,6 +60,8 @@ pub struct Plan {
     /// The first request whose `METHOD path` holds this text is forwarded
     /// and its answer lost (once).
     pub lose: Option<String>,
+    /// How long a slow answer is held (0: no slow answers).
+    pub slow_ms: u64,
     /// Requests left in the storm of 429s under way.
     storm: u32,
     seed: u64,
@@ -86,7 +91,9 @@ impl Plan {
             self.storm -= 1;
             Fault::Throttled
         } else if self.next() % 100 < pct {
-            match self.next() % 4 {
+            let kinds = if self.slow_ms > 0 { 5 } else { 4 };
+            match self.next() % kinds {
+                4 => Fault::Slow,
                 0 => Fault::AnswerLost,
                 1 => Fault::Truncated,
                 2 => Fault::Unavailable,
@@ -211,6 +218,10 @@ fn serve(mut client: TcpStream, upstream: &str, plan: &Mutex<Plan>) -> std::io::
     server.write_all(&body)?;
     let mut answer = Vec::new();
     server.read_to_end(&mut answer)?;
+    if fault == Fault::Slow {
+        let hold = plan.lock().unwrap().slow_ms;
+        std::thread::sleep(std::time::Duration::from_millis(hold));
+    }
     match fault {
         Fault::AnswerLost => Ok(()), // dropped: the client sees the connection close
         Fault::Truncated => {

@@ -49,6 +49,7 @@ impl Server {
             statuses: Default::default(),
             priorities: Default::default(),
             rescan_secs: 0,
+            timeout_secs: 60,
         }
     }
 

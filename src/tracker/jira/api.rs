@@ -15,8 +15,6 @@ pub use crate::tracker::remote::http::encode;
 pub(super) use crate::tracker::remote::http::short;
 use crate::tracker::{Refusal, TResult, TrackerError};
 
-/// The longest a single request may take.
-const TIMEOUT: Duration = Duration::from_secs(60);
 /// Waited when Jira throttles without saying how long.
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 /// A throttle this short is waited out in place, the call asked again.
@@ -47,7 +45,7 @@ pub struct Answer {
 
 impl Api {
     pub fn new(s: &JiraSettings) -> Result<Self> {
-        let agent = http::agent(s.ca_file.as_deref(), TIMEOUT)?;
+        let agent = http::agent(s.ca_file.as_deref(), Duration::from_secs(s.timeout_secs.max(1)))?;
         Ok(Api {
             agent,
             base: s.base().to_string(),

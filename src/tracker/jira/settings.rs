@@ -63,6 +63,10 @@ pub struct JiraSettings {
     /// Seconds between full rescans of the synced issues.
     #[serde(default = "default_rescan")]
     pub rescan_secs: u64,
+    /// Seconds an answer may take before postern gives up on it (a write
+    /// given up on is looked for before it is made again).
+    #[serde(default = "crate::tracker::remote::http::default_timeout")]
+    pub timeout_secs: u64,
 }
 
 fn default_rescan() -> u64 {
@@ -106,6 +110,7 @@ mod tests {
             statuses: BTreeMap::new(),
             priorities: BTreeMap::new(),
             rescan_secs: 3600,
+            timeout_secs: crate::tracker::remote::http::default_timeout(),
         }
     }
 

@@ -13,8 +13,6 @@ pub use crate::tracker::remote::http::encode;
 use crate::tracker::remote::http::{self, short};
 use crate::tracker::{Content, NewAttachment, Refusal, TResult, TrackerError};
 
-/// The longest a single request may take.
-const TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest an attachment's upload or download may take.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The largest attachment read back (Redmine's own limit is lower).
@@ -49,7 +47,7 @@ impl Api {
     pub fn new(s: &RedmineSettings) -> Result<Self> {
         let key = s.api_key.resolve().context("the Redmine API key")?;
         let stamp = key_stamp(&s.api_key);
-        let agent = http::agent(s.ca_file.as_deref(), TIMEOUT)?;
+        let agent = http::agent(s.ca_file.as_deref(), Duration::from_secs(s.timeout_secs.max(1)))?;
         Ok(Api {
             agent,
             base: s.base().to_string(),

@@ -35,6 +35,10 @@ pub struct RedmineSettings {
     /// not move `updated_on`: journal edits, attachment deletions).
     #[serde(default = "default_rescan")]
     pub rescan_secs: u64,
+    /// Seconds an answer may take before postern gives up on it (a write
+    /// given up on is looked for before it is made again).
+    #[serde(default = "crate::tracker::remote::http::default_timeout")]
+    pub timeout_secs: u64,
 }
 
 fn default_rescan() -> u64 {

@@ -11,6 +11,11 @@ use crate::tracker::TrackerError;
 
 /// A client that returns every status as an answer, trusting `ca_file`
 /// (PEM) instead of the public roots when given.
+/// How long an answer may take by default (seconds).
+pub fn default_timeout() -> u64 {
+    60
+}
+
 pub fn agent(ca_file: Option<&str>, timeout: Duration) -> Result<ureq::Agent> {
     let mut tls = ureq::tls::TlsConfig::builder();
     if let Some(file) = ca_file {

@@ -180,6 +180,7 @@ pub fn settings(
         statuses: Default::default(),
         priorities: Default::default(),
         rescan_secs: 3600,
+        timeout_secs: 60,
     }
 }
 
