@@ -31,8 +31,11 @@ fn block(b: Block) -> Value {
     match b {
         Block::Code(lang, lines) => {
             let mut node = json!({"type": "codeBlock", "content": []});
-            if !lines.is_empty() {
-                node["content"] = json!([{"type": "text", "text": lines.join("\n")}]);
+            // ADF has no empty text node: a block of one empty line is
+            // written (and reads back) as an empty block.
+            let code = lines.join("\n");
+            if !code.is_empty() {
+                node["content"] = json!([{"type": "text", "text": code}]);
             }
             if !lang.is_empty() {
                 node["attrs"] = json!({ "language": lang });
@@ -265,5 +268,21 @@ mod tests {
             from_adf(&doc),
             "Hi @Alice Admin 😄https://example.com/card\n\nNote\n\na | b\n\n[attachment: shot.png]"
         );
+    }
+
+    #[test]
+    fn no_empty_text_node_and_no_unsafe_link_is_written() {
+        // Atlassian's schema forbids a text node without text.
+        let doc = to_adf("```\n\n```");
+        assert_eq!(doc["content"][0], json!({"type": "codeBlock", "content": []}));
+        let doc = to_adf("[x](javascript:alert(1)) [y](mailto:a@b.c)");
+        let marks: Vec<&Value> = doc["content"][0]["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["marks"].as_array())
+            .flatten()
+            .collect();
+        assert_eq!(marks, [&json!({"type": "link", "attrs": {"href": "mailto:a@b.c"}})]);
     }
 }

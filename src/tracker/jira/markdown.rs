@@ -109,7 +109,7 @@ pub fn spans(line: &str) -> Vec<Span<'_>> {
             '*' => delimited(rest, "*").map(|(inner, n)| (Span::Em(inner), n)),
             '[' => link(rest),
             'h' if rest.starts_with("https://") || rest.starts_with("http://") => {
-                let n = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                let n = bare_url(rest);
                 Some((Span::Url(&rest[..n]), n))
             }
             _ => None,
@@ -143,14 +143,36 @@ fn delimited<'a>(s: &'a str, d: &str) -> Option<(&'a str, usize)> {
     ok.then_some((inner, 2 * d.len() + end))
 }
 
-/// `[text](url)` at the start of `s`.
+/// `[text](url)` at the start of `s`, for a URL postern may write as a
+/// link (http, https, mailto: never `javascript:` or the like).
 fn link(s: &str) -> Option<(Span<'_>, usize)> {
     let close = s.find("](")?;
     let text = &s[1..close];
     let end = s[close + 2..].find(')')? + close + 2;
     let url = &s[close + 2..end];
-    let ok = !text.is_empty() && !text.contains(['[', ']']) && !url.is_empty() && !url.contains(char::is_whitespace);
+    let ok = !text.is_empty() && !text.contains(['[', ']']) && safe_url(url) && !url.contains(char::is_whitespace);
     ok.then_some((Span::Link(text, url), end + 1))
+}
+
+/// Whether `url` is one postern writes as a link: http, https or mailto.
+pub fn safe_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    ["https://", "http://", "mailto:"].iter().any(|s| lower.starts_with(s) && lower.len() > s.len())
+}
+
+/// A bare URL's length in `s`: up to white space, without punctuation
+/// that ends a sentence or a closing parenthesis it did not open.
+fn bare_url(s: &str) -> usize {
+    let mut n = s.find(char::is_whitespace).unwrap_or(s.len());
+    loop {
+        let url = &s[..n];
+        let trailing = url.ends_with(['.', ',', '!', '?'])
+            || (url.ends_with(')') && url.matches('(').count() < url.matches(')').count());
+        if !trailing || n <= "http://".len() {
+            return n;
+        }
+        n -= 1;
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +208,16 @@ mod tests {
             ]
         );
         assert_eq!(spans("2 * 3 * 4"), [Span::Plain("2 * 3 * 4")]);
+        // Only http, https and mailto make links; a bare URL leaves the
+        // parenthesis or full stop around it.
+        assert_eq!(spans("[x](javascript:alert(1))"), [Span::Plain("[x](javascript:alert(1))")]);
+        assert_eq!(spans("[x](JavaScript:go)"), [Span::Plain("[x](JavaScript:go)")]);
+        assert_eq!(spans("[m](mailto:a@b.c)"), [Span::Link("m", "mailto:a@b.c")]);
+        assert_eq!(spans("[](https://e.com)"), [Span::Plain("[]("), Span::Url("https://e.com"), Span::Plain(")")]);
+        assert_eq!(
+            spans("(see https://e.com/a_(b).)"),
+            [Span::Plain("(see "), Span::Url("https://e.com/a_(b)"), Span::Plain(".)")]
+        );
         assert_eq!(blocks("3. a\n5. b"), [Block::Para(vec!["3. a", "5. b"])]);
         assert_eq!(blocks("a\n\n\nb"), [Block::Para(vec!["a"]), Block::Para(vec!["", "b"])]);
     }
