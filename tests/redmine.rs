@@ -601,3 +601,27 @@ fn verify_names_what_was_changed_in_redmines_database_and_a_repair_converges() {
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     }
 }
+
+/// The labels field is chosen later with `sync edit`, checked against the
+/// project first; labels cross from then on, and `""` stops them.
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn the_labels_field_is_set_and_cleared_with_sync_edit() {
+    let server = common::redmine::server();
+    let project = server.new_project("lbl");
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let accept = server.mapped_flags();
+    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
+    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
+    settle(&m, &s, "acme");
+    let err = s.fail(&["sync", "edit", "acme", "--redmine-labels-field", "No such field"]);
+    assert!(err.contains("\"No such field\" is not a custom field of project"), "{err}");
+    assert!(s.status()["tracker"]["labels_field"].is_null(), "nothing was saved");
+    s.ok(&["sync", "edit", "acme", "--redmine-labels-field", "Labels"]);
+    assert_eq!(s.status()["tracker"]["labels_field"], "Labels");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "labelled", "--label", "sso"]);
+    settle(&m, &s, "acme");
+    assert_eq!(server.issues(&project)[0]["custom_fields"][0]["value"], "sso", "labels cross now");
+    s.ok(&["sync", "edit", "acme", "--redmine-labels-field", ""]);
+    assert!(s.status()["tracker"]["labels_field"].is_null());
+}

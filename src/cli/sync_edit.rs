@@ -24,6 +24,7 @@ impl EditArgs {
             || self.redmine_ca_file.is_some()
             || self.redmine_rescan_secs.is_some()
             || self.redmine_timeout_secs.is_some()
+            || self.redmine_labels_field.is_some()
             || self.jira_url.is_some()
             || self.jira_token_file.is_some()
             || self.jira_token_env.is_some()
@@ -134,6 +135,10 @@ pub struct EditArgs {
     /// Redmine: seconds an answer may take before postern gives up on it.
     #[arg(long, value_name = "SECS")]
     pub(super) redmine_timeout_secs: Option<u64>,
+    /// Redmine: the custom field (by name) that holds labels; "" stops
+    /// syncing labels with Redmine.
+    #[arg(long, value_name = "NAME")]
+    pub(super) redmine_labels_field: Option<String>,
     /// Jira: its new base URL.
     #[arg(long, value_name = "URL")]
     pub(super) jira_url: Option<String>,

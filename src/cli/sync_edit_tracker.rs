@@ -75,6 +75,9 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
     if let Some(secs) = a.redmine_timeout_secs {
         s.timeout_secs = secs;
     }
+    if let Some(name) = &a.redmine_labels_field {
+        s.labels_field = Some(name.trim().to_string()).filter(|n| !n.is_empty());
+    }
     s.check()?;
     check_redmine(&s, home.root(), a.skip_tracker_check)?;
     let json = serde_json::to_string(&TrackerSettings::Redmine(s.clone()))?;
@@ -111,6 +114,7 @@ fn edit_jira(
         || a.redmine_ca_file.is_some()
         || a.redmine_rescan_secs.is_some()
         || a.redmine_timeout_secs.is_some()
+        || a.redmine_labels_field.is_some()
     {
         bail!("sync '{}' uses Jira: Redmine settings do not apply (--jira-url, --jira-token-file, …)", sync.name);
     }
