@@ -435,3 +435,24 @@ fn a_person_editing_a_comment_the_sync_user_wrote_reaches_the_partner() {
     assert_eq!(i.comments.len(), 1, "nothing came back");
     assert_eq!(i.comments[0].body, "the vendor's words, corrected by Alice");
 }
+
+/// Statuses are named in one place: a mapping file with a `[status]`
+/// table beside `--status-map` is refused (a name in both was mapped
+/// twice), and nothing is saved.
+#[test]
+fn statuses_named_both_by_the_map_and_the_mapping_file_are_refused() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let (_m, s) = paired(&fake);
+    let file = s.home().join("mapping.toml");
+    std::fs::write(&file, "[status]\n\"Done\" = \"Done\"\n").unwrap();
+    let err = s.fail(&["sync", "edit", "acme", "--mapping", file.to_str().unwrap()]);
+    assert!(err.contains("statuses are named both by --status-map and by the mapping file's table"), "{err}");
+    assert!(s.status()["mapping"].is_null(), "nothing was saved: {}", s.status());
+    // A mapping file without a status table goes beside the map, and the
+    // map cannot gain a table the file has.
+    std::fs::write(&file, "[priority]\n\"Medium\" = \"Medium\"\n").unwrap();
+    s.ok(&["sync", "edit", "acme", "--mapping", file.to_str().unwrap()]);
+    let err = s.fail(&["sync", "edit", "acme", "--priority-map", "Medium=High"]);
+    assert!(err.contains("priorities are named both by --priority-map"), "{err}");
+    assert!(s.status()["tracker"]["priorities"].as_object().is_none_or(|p| p.is_empty()), "{}", s.status());
+}

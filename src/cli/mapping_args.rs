@@ -20,6 +20,7 @@ pub fn load(path: &Path, settings: &TrackerSettings, conn: &rusqlite::Connection
         anyhow::anyhow!("line {line}: byte {at} is not UTF-8: save the file as UTF-8 text").context(context())
     })?;
     let mapping = Mapping::parse(&text).with_context(context)?;
+    one_place(settings, &mapping).with_context(context)?;
     if mapping.summary() == "no names mapped" && mapping.is_default_users() {
         return Err(
             anyhow::anyhow!("it maps nothing: to remove the sync's mapping, use --no-mapping").context(context())
@@ -38,4 +39,28 @@ pub fn load(path: &Path, settings: &TrackerSettings, conn: &rusqlite::Connection
     }
     eprintln!("Mapping {}: {}", path.display(), mapping.summary());
     Ok(text)
+}
+
+/// Statuses and priorities are named in one place: the tracker's tables
+/// (`--status-map`, `--priority-map`) or the mapping file, never both (a
+/// name in both would be mapped twice).
+pub fn one_place(settings: &TrackerSettings, mapping: &Mapping) -> Result<()> {
+    let (statuses, priorities) = match settings {
+        TrackerSettings::Redmine(r) => (&r.statuses, &r.priorities),
+        TrackerSettings::Jira(j) => (&j.statuses, &j.priorities),
+        _ => return Ok(()),
+    };
+    let (file_statuses, file_priorities) = mapping.names_statuses_and_priorities();
+    for (what, table, in_file, flag) in [
+        ("statuses", statuses, file_statuses, "--status-map"),
+        ("priorities", priorities, file_priorities, "--priority-map"),
+    ] {
+        if in_file && !table.is_empty() {
+            anyhow::bail!(
+                "{what} are named both by {flag} and by the mapping file's table: name them in one place (the \
+                 mapping file, or {flag} with no such table in the file)"
+            );
+        }
+    }
+    Ok(())
 }

@@ -79,6 +79,7 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
         s.labels_field = Some(name.trim().to_string()).filter(|n| !n.is_empty());
     }
     s.check()?;
+    with_mapping(sync, &TrackerSettings::Redmine(s.clone()))?;
     check_redmine(&s, home.root(), a.skip_tracker_check)?;
     let json = serde_json::to_string(&TrackerSettings::Redmine(s.clone()))?;
     syncs::set_tracker(conn, &sync.id, Some(&json))?;
@@ -149,10 +150,18 @@ fn edit_jira(
         s.timeout_secs = secs;
     }
     s.check()?;
+    with_mapping(sync, &TrackerSettings::Jira(s.clone()))?;
     super::jira_args::check_jira(&s, home.root(), a.skip_tracker_check)?;
     let json = serde_json::to_string(&TrackerSettings::Jira(s.clone()))?;
     syncs::set_tracker(conn, &sync.id, Some(&json))?;
     println!("Sync '{}': Jira {}, project {}", sync.name, s.base(), s.project);
     saved(sync, &s.statuses, &s.priorities);
     Ok(())
+}
+
+/// The new tables beside the sync's mapping file: names in one place.
+fn with_mapping(sync: &SyncRecord, settings: &TrackerSettings) -> Result<()> {
+    let Some(text) = &sync.mapping else { return Ok(()) };
+    let mapping = crate::engine::mapping::Mapping::parse(text)?;
+    anyhow::Context::context(super::mapping_args::one_place(settings, &mapping), "nothing was saved")
 }

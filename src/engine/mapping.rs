@@ -103,6 +103,12 @@ fn place(text: &str, at: usize) -> String {
 }
 
 impl Mapping {
+    /// Whether the file names statuses (`[status]`) and priorities
+    /// (`[priority]`).
+    pub fn names_statuses_and_priorities(&self) -> (bool, bool) {
+        (!self.file.status.is_empty(), !self.file.priority.is_empty())
+    }
+
     /// Parses and checks a mapping file; errors name the line and column.
     pub fn parse(text: &str) -> anyhow::Result<Mapping> {
         let file: File = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
