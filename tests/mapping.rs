@@ -52,7 +52,15 @@ fn peers() -> (TestPeer, TestPeer) {
 #[test]
 fn names_cross_through_the_mapping_both_ways_with_worklogs() {
     let (m, s) = peers();
-    assert!(s.ok(&["status"]).contains("mapping         4 statuses, 1 priority, 1 type, 1 custom field, 1 user"));
+    let status = s.ok(&["status"]);
+    assert!(
+        status.contains(
+            "mapping         statuses Done=Closed, In Progress=In Progress, In Review=In Progress, Open=New; \
+             priorities Medium=Normal; types Defect=Bug; custom fields Customer ref=Ticket ref; \
+             users mona@vendor.example=Mona M; fallback user Sam Slave"
+        ),
+        "the tables themselves: {status}"
+    );
     let key = m.ok(&[
         "issue",
         "create",

@@ -78,7 +78,11 @@ fn entries(server: &Server, id: u64) -> Vec<(f64, String, String)> {
 fn embedded_and_redmine_sync_through_a_mapping_file_with_worklogs() {
     let server = common::redmine::server();
     let (m, s, project) = peers(&server);
-    assert!(s.ok(&["status"]).contains("mapping         4 statuses, 1 priority, 2 types, 1 custom field, 1 user"));
+    let status = s.ok(&["status"]);
+    assert!(
+        status.contains("mapping         statuses Done=Closed, In Progress=In Progress, In Review=In Progress, Open=New; priorities Medium=Normal; types Defect=Bug, Task=Feature; custom fields Customer ref=Ticket ref; users "),
+        "the tables themselves: {status}"
+    );
 
     // Vendor → Redmine: every name through the mapping.
     let args = [

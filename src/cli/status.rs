@@ -205,7 +205,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 mass_change_threshold: s.mass_threshold,
                 field_owners: s.field_owners.clone(),
                 mapping: s.mapping.as_deref().map(|t| match crate::engine::mapping::Mapping::parse(t) {
-                    Ok(m) => m.summary(),
+                    Ok(m) => m.tables(),
                     Err(e) => format!("damaged: {e}"),
                 }),
                 last_resync: s.last_resync.as_deref().and_then(|r| serde_json::from_str(r).ok()),

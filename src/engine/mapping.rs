@@ -260,6 +260,35 @@ impl Mapping {
         }
     }
 
+    /// The tables themselves, partner's name = ours, as `status` shows
+    /// them: `statuses Done=Closed, Open=New; users vera=Alice Admin`.
+    pub fn tables(&self) -> String {
+        let f = &self.file;
+        let pairs = |t: &Table| t.iter().map(|(k, v)| format!("{k}={}", v.get_ref())).collect::<Vec<_>>().join(", ");
+        let mut parts: Vec<String> = [
+            ("statuses", &f.status),
+            ("priorities", &f.priority),
+            ("types", &f.types),
+            ("custom fields", &f.fields),
+            ("users", &f.users.table),
+        ]
+        .iter()
+        .filter(|(_, t)| !t.is_empty())
+        .map(|(name, t)| format!("{name} {}", pairs(t)))
+        .collect();
+        if let Some(fb) = &f.users.fallback {
+            parts.push(format!("fallback user {}", fb.get_ref()));
+        }
+        if !f.users.by_email {
+            parts.push("users not matched by e-mail".into());
+        }
+        if parts.is_empty() {
+            "no names mapped".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+
     /// Our names a section already maps to.
     pub fn targets<'a>(&'a self, section: &str) -> Box<dyn Iterator<Item = &'a str> + 'a> {
         match section {
