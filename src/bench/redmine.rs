@@ -76,7 +76,7 @@ fn api(url: &str, key: &str, project: &str) -> Result<Api> {
 /// A fresh project with the sync user and the person as developers.
 fn project(admin: &Api, env: &HashMap<String, String>, prefix: &str) -> Result<String> {
     let id = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let p = json!({"project": {"name": id, "identifier": id, "enabled_module_names": ["issue_tracking"], "tracker_ids": [1, 2]}});
+    let p = json!({"project": {"name": id, "identifier": id, "enabled_module_names": ["issue_tracking", "time_tracking"], "tracker_ids": [1, 2]}});
     admin.post("/projects.json", &p)?;
     let roles = admin.get("/roles.json")?;
     let dev = roles["roles"]

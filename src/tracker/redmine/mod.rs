@@ -181,7 +181,7 @@ impl Redmine {
     fn written(&self, key: &str, what: Wrote<'_>, status: Option<&str>) -> TResult<()> {
         self.recent.lock().expect("lock").clear();
         let v = self.must_issue(key)?;
-        let i = self.full(&v)?;
+        let i = self.read_back(&v, &what)?;
         let ours = v["author"]["id"].as_u64() == Some(self.meta()?.user_id);
         self.state.written_part(&i, what, ours)?;
         match status {
@@ -354,7 +354,8 @@ impl Tracker for Redmine {
         let id = issue::newest_journal(&after, self.meta()?.user_id, &notes)
             .ok_or_else(|| anyhow::anyhow!("Redmine took the note on issue {key} but does not list it"))?;
         let ours = after["author"]["id"].as_u64() == Some(self.meta()?.user_id);
-        self.state.written_part(&self.full(&after)?, Wrote::Comment(&id, Some(body)), ours)?;
+        let what = Wrote::Comment(&id, Some(body));
+        self.state.written_part(&self.read_back(&after, &what)?, what, ours)?;
         Ok(id)
     }
 
@@ -414,7 +415,8 @@ impl Tracker for Redmine {
         let id = issue::newest_attachment(&after, self.meta()?.user_id, file.filename)
             .ok_or_else(|| anyhow::anyhow!("Redmine took the attachment on issue {key} but does not list it"))?;
         let ours = after["author"]["id"].as_u64() == Some(self.meta()?.user_id);
-        self.state.written_part(&self.full(&after)?, Wrote::Attachment(&id), ours)?;
+        let what = Wrote::Attachment(&id);
+        self.state.written_part(&self.read_back(&after, &what)?, what, ours)?;
         Ok(id)
     }
 

@@ -12,6 +12,20 @@ impl Redmine {
         self.full_with(v, None)
     }
 
+    /// Issue `v` as read after postern wrote `what` to it: without its
+    /// time entries (a call saved per change) when the write was not one
+    /// and the issue is known (only the part written is kept, see
+    /// `remote::state`; an issue not known yet is kept whole).
+    pub(super) fn read_back(&self, v: &Value, what: &crate::tracker::remote::state::Wrote<'_>) -> TResult<Issue> {
+        use crate::tracker::remote::state::Wrote;
+        let part = matches!(what, Wrote::Fields(_) | Wrote::Comment(..) | Wrote::Attachment(_));
+        let key = v["id"].as_u64().map(|n| n.to_string()).unwrap_or_default();
+        if part && self.state.get(&key)?.is_some() {
+            return self.full_with(v, Some(Vec::new()));
+        }
+        self.full(v)
+    }
+
     /// [`Self::full`] with the issue's time entries already read.
     fn full_with(&self, v: &Value, entries: Option<Vec<Value>>) -> TResult<Issue> {
         let mut i = issue::from_json(v, self.meta()?, &self.settings);
