@@ -26,8 +26,14 @@
 //!   Redmine over REST (`tracker::redmine`: `api` sorts answers into
 //!   outcomes, `meta` and the name tables, `issue` reads journals,
 //!   `custom` fields by name, `time` entries as worklogs, `detect` finds
-//!   changes by state). The
-//!   embedded tracker's tables have their own migrations (`schema`).
+//!   changes by state) and Jira (`tracker::jira`: Cloud's ADF and Data
+//!   Center's wiki markup from one Markdown reading, JQL windows). What
+//!   the remote backends share is `tracker::remote`: `listing` (pages
+//!   anchored at the last time read: the cursor never passes a change it
+//!   did not list), `detect` (one detection round), `diff` (what someone
+//!   other than the sync user changed) and `state` (what was last seen or
+//!   written). The embedded tracker's tables have their own migrations
+//!   (`schema`).
 //! - [`transport`]: the [`transport::Transport`] plug point, the
 //!   SEND/RECEIVE folder transport and the mail transport (SMTP out with
 //!   lettre, IMAP in with async-imap, OpenPGP/MIME, UIDVALIDITY/UID
