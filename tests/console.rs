@@ -111,7 +111,7 @@ fn overview_sync_page_metrics_and_health() {
     }
 
     let health = get(&addr, "/health");
-    assert_eq!((health.status, health.body.as_str()), (200, "ok: 2 sync(s), 1 failing, 0 diverged\n"));
+    assert_eq!((health.status, health.body.as_str()), (200, "ok: 2 sync(s), 1 failing, 0 stalled, 0 diverged\n"));
 
     // A page of another site renamed to our address is refused (DNS rebinding).
     let rebound = http(&addr, "GET", "/api/status", &[("Host", "evil.example:8470")], "");
@@ -423,7 +423,7 @@ fn issues_that_differ_from_the_partner_show_everywhere() {
     let metrics = get(&addr, "/metrics").body;
     assert!(metrics.contains("postern_divergent_issues{sync=\"acme\"} 1\n"), "{metrics}");
     assert!(metrics.contains("postern_last_verify_timestamp_seconds{sync=\"acme\"}"), "{metrics}");
-    assert_eq!(get(&addr, "/health").body, "ok: 2 sync(s), 0 failing, 1 diverged\n");
+    assert_eq!(get(&addr, "/health").body, "ok: 2 sync(s), 0 failing, 0 stalled, 1 diverged\n");
     assert!(page.body.contains("<td>SAM2-2 <span class=\"badge bad\">differs</span></td>"), "{}", page.body);
 }
 

@@ -162,3 +162,61 @@ fn a_cycle_that_panics_shows_as_failing_and_the_other_syncs_go_on() {
     wait_for("b recovered", Duration::from_secs(20), || m.status_of("b")["failing"] == serde_json::json!([]));
     m.stop(dm);
 }
+
+/// The slave's RECEIVE relinked, while both daemons run, to a folder
+/// nobody writes into: every file still lands somewhere, nothing fails,
+/// and yet nothing the master sends is read. Both sides show it as
+/// stalled (not acknowledged) in `status` within a few resend times,
+/// and both clear once the link is put right.
+#[test]
+fn a_partner_that_reads_nothing_we_send_shows_as_stalled_on_both_sides() {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
+    pair(&m, &s, "acme", "SAM2", "SP2");
+    for p in [&m, &s] {
+        p.ok(&["sync", "timing", "acme", "--resend-after-secs", "0.3"]);
+    }
+    let (dm, ds) = (m.daemon(&["--interval", "3600"]), s.daemon(&["--interval", "3600"]));
+    std::thread::sleep(Duration::from_millis(500));
+    let share = tempfile::tempdir().unwrap();
+    let (m2s, s2m) = (share.path().join("m2s"), share.path().join("s2m"));
+    std::fs::create_dir_all(&m2s).unwrap();
+    std::fs::create_dir_all(&s2m).unwrap();
+    link_into_share(&m, "acme", &m2s, &s2m);
+    link_into_share(&s, "acme", &s2m, &m2s);
+    wait_for("both sides active", Duration::from_secs(20), || {
+        m.status()["state"] == "active" && s.status()["state"] == "active"
+    });
+    let stalled = |p: &TestPeer| p.status()["stalled"].as_array().unwrap().clone();
+    assert!(stalled(&m).is_empty() && stalled(&s).is_empty());
+
+    let nowhere = share.path().join("nobody-writes-here");
+    std::fs::create_dir(&nowhere).unwrap();
+    let link = s.exchange("acme").join("RECEIVE");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&nowhere, &link).unwrap();
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "never read"]);
+    s.ok(&["issue", "create", "--project", "SP2", "--summary", "read, but its acknowledgement is not"]);
+    wait_for("the master shows its message as unanswered", Duration::from_secs(30), || {
+        stalled(&m).iter().any(|st| st["what"] == "unanswered")
+    });
+    wait_for("the slave shows its message as unanswered", Duration::from_secs(30), || {
+        stalled(&s).iter().any(|st| st["what"] == "unanswered")
+    });
+    assert!(m.issues("SAM2").iter().any(|i| i["summary"] == "read, but its acknowledgement is not"));
+    assert!(s.issues("SP2").len() == 1, "nothing of the master's crossed");
+    let text = m.ok(&["status"]);
+    assert!(text.contains("UNANSWERED      our message"), "{text}");
+    assert!(text.contains("reads the folder or mailbox this side sends to"), "{text}");
+    assert!(m.status()["failing"].as_array().unwrap().is_empty(), "not a failure of the master's own work");
+
+    // Put right: the link back to where the master writes. The resends
+    // cross, both sides acknowledge, both clear.
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&m2s, &link).unwrap();
+    wait_for("the master's issue crossed", Duration::from_secs(30), || {
+        s.issues("SP2").iter().any(|i| i["summary"] == "never read")
+    });
+    wait_for("both sides clear", Duration::from_secs(30), || stalled(&m).is_empty() && stalled(&s).is_empty());
+    m.stop(dm);
+    s.stop(ds);
+}

@@ -157,6 +157,14 @@ fn duplicated_reordered_and_missing_files_apply_once_in_order() {
     let r = s.cycle();
     assert_eq!((r.applied, r.held), (0, 2));
     assert_eq!(s.status()["held_for_gap"], 2);
+    assert_eq!(s.status()["stalled"], serde_json::json!([]), "a gap is not a stall at once");
+    // A gap that lasts several gap and resend times shows as stalled.
+    s.ok(&["sync", "timing", "acme", "--resend-after-secs", "0.01", "--gap-after-secs", "0.01"]);
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    let stall = &s.status()["stalled"][0];
+    assert_eq!((&stall["what"], &stall["seq"], &stall["count"]), (&"gap".into(), &1.into(), &2.into()), "{stall}");
+    assert!(s.ok(&["status"]).contains("GAP             the partner's message 1 has not come"));
+    s.ok(&["sync", "timing", "acme", "--resend-after-secs", "3600", "--gap-after-secs", "0.05"]);
     deliver(&files[0], true);
     s.cycle();
     // The same file again (a duplicating share, or a replay): dropped as a

@@ -89,6 +89,9 @@ pub struct SyncStatus {
     /// `panic`, `cycle`: see [`crate::store::trouble::Trouble`]), with the
     /// last error and since when.
     pub failing: Vec<crate::store::trouble::Trouble>,
+    /// Messages the partner does not acknowledge, or a gap in its messages
+    /// that asking again does not fill (see [`crate::engine::stall`]).
+    pub stalled: Vec<crate::engine::stall::Stall>,
     /// The tracker asked to slow down lately (waited out; not a failure).
     pub throttled: Option<crate::store::trouble::Trouble>,
     /// The tracker this side syncs (`kind`, and a remote one's settings;
@@ -170,6 +173,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
         .map(|s| {
             let state = s.shown_state(now_ms());
             Ok(SyncStatus {
+                stalled: crate::engine::stall::of(conn, &s, now_ms())?,
                 failing: crate::store::trouble::of(conn, &s.id)?
                     .into_iter()
                     .filter(|t| t.what != "throttled")
@@ -353,6 +357,9 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
                 plural(t.tries, "try", "tries"),
                 t.error
             );
+        }
+        for st in &s.stalled {
+            println!("  {:<15} {}", st.what.to_uppercase(), st.describe(&ago(now_ms() - st.since)));
         }
         if !s.diverged.is_empty() {
             println!(

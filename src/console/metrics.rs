@@ -108,6 +108,12 @@ const FAMILIES: &[Family] = &[
         value: |r| Some(f64::from(u8::from(!r.s.failing.is_empty()))),
     },
     Family {
+        name: "postern_sync_stalled",
+        kind: "gauge",
+        help: "1 while the partner does not acknowledge our messages, or a gap in its messages does not fill.",
+        value: |r| Some(f64::from(u8::from(!r.s.stalled.is_empty()))),
+    },
+    Family {
         name: "postern_sync_paused",
         kind: "gauge",
         help: "1 while the admin paused the sync.",
@@ -189,13 +195,19 @@ pub async fn health(State(c): State<Shared>) -> Response {
     let counts = c
         .read(|conn| {
             let all = collect(conn)?;
-            let failing = all.iter().filter(|s| !s.failing.is_empty()).count();
-            Ok((all.len(), failing, all.iter().filter(|s| !s.diverged.is_empty()).count()))
+            let count = |f: fn(&SyncStatus) -> bool| all.iter().filter(|s| f(s)).count();
+            Ok((
+                all.len(),
+                count(|s| !s.failing.is_empty()),
+                count(|s| !s.stalled.is_empty()),
+                count(|s| !s.diverged.is_empty()),
+            ))
         })
         .await;
     match counts {
-        Ok((n, failing, diverged)) => {
-            (StatusCode::OK, format!("ok: {n} sync(s), {failing} failing, {diverged} diverged\n")).into_response()
+        Ok((n, failing, stalled, diverged)) => {
+            (StatusCode::OK, format!("ok: {n} sync(s), {failing} failing, {stalled} stalled, {diverged} diverged\n"))
+                .into_response()
         }
         Err(e) => {
             tracing::warn!("console: health check failed: {e:#}");

@@ -9,12 +9,15 @@ use serde::Serialize;
 use crate::cli::status::{collect, SyncStatus};
 use crate::store::{activity, conflicts, links, now_ms, problems, syncs};
 
-/// One word for how a sync is, worst first: `failing`, `expired`,
+/// One word for how a sync is, worst first: `failing`, `stalled` (the
+/// partner does not acknowledge, or a gap does not fill), `expired`,
 /// `paused`, `held` (a mass change waits), `diverged` (the last verify
 /// found issues that differ from the partner's), `handshake`, `active`.
 pub fn health(s: &SyncStatus) -> &'static str {
     if !s.failing.is_empty() {
         "failing"
+    } else if !s.stalled.is_empty() {
+        "stalled"
     } else if s.state == "expired" || s.state == "paused" {
         s.state
     } else if s.mass_change_held.is_some() {
@@ -45,6 +48,12 @@ pub fn advice(s: &SyncStatus) -> Vec<String> {
             crate::engine::handshake::format_ms(t.since),
             t.tries,
             t.error
+        ));
+    }
+    for st in &s.stalled {
+        out.push(format!(
+            "{}.",
+            crate::engine::stall::Stall::describe(st, &crate::cli::status::ago(now_ms() - st.since))
         ));
     }
     match s.state {

@@ -28,6 +28,7 @@ pub mod rekey;
 pub mod resync;
 pub mod rules;
 pub mod snapshots;
+pub mod stall;
 pub mod transfers;
 pub mod verify;
 pub mod worklogs;

@@ -156,3 +156,12 @@ pub fn held_summary(conn: &Connection, sync_id: &str) -> Result<(u64, Option<u64
         Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<i64>>(1)?.map(|v| v as u64), r.get(2)?))
     })?)
 }
+
+/// Our oldest message the partner has not acknowledged: its number, when
+/// it was put together, and how often it was sent.
+pub fn oldest_unacknowledged(conn: &Connection, sync_id: &str) -> Result<Option<(u64, i64, u32)>> {
+    Ok(conn
+        .prepare_cached("SELECT seq, created_at, attempts FROM outbox WHERE sync_id = ?1 ORDER BY seq LIMIT 1")?
+        .query_row([sync_id], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)))
+        .optional()?)
+}
