@@ -146,6 +146,23 @@ impl Home {
         }
     }
 
+    /// Whether another process holds the run lock at this moment: a
+    /// `postern run` daemon serving the home (or a command at work). The
+    /// lock is only tried, never waited for, and let go at once.
+    pub fn served(&self) -> Result<bool> {
+        let path = self.root.join("postern.lock");
+        let f = match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+        };
+        match f.try_lock() {
+            Ok(()) => Ok(false),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+            Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+        }
+    }
+
     /// The own key, if this home has one.
     pub fn own_key(&self) -> Result<Option<OwnKey>> {
         OwnKey::load(&self.keys_dir())

@@ -217,6 +217,9 @@ fn a_partner_that_reads_nothing_we_send_shows_as_stalled_on_both_sides() {
         s.issues("SP2").iter().any(|i| i["summary"] == "never read")
     });
     wait_for("both sides clear", Duration::from_secs(30), || stalled(&m).is_empty() && stalled(&s).is_empty());
+    assert!(!m.ok(&["status"]).contains("NOT RUNNING"));
     m.stop(dm);
     s.stop(ds);
+    // A daemon that stopped is no silent stall either.
+    assert!(m.ok(&["status"]).starts_with("NOT RUNNING: no `postern run` serves this home now"));
 }

@@ -237,6 +237,13 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
     if all.is_empty() {
         println!("no syncs in {}", home.root().display());
     }
+    let waiting = all.iter().any(|s| matches!(s.state, "active" | "handshake"));
+    if waiting && !home.served()? {
+        println!(
+            "NOT RUNNING: no `postern run` serves this home now, so nothing is collected, sent or applied until one \
+             does (its service, or `postern run --once` from cron)\n"
+        );
+    }
     for s in all {
         println!("{} ({})", s.name, s.id);
         println!("  role {}, state {}, protocol {}, project {}", s.role, s.state, s.protocol, s.project);
