@@ -175,6 +175,16 @@ INSERT INTO custom_fields (type, name, field_format, is_for_all, position, edita
   WHERE NOT EXISTS (SELECT 1 FROM custom_fields WHERE name = 'Ticket ref');
 INSERT OR IGNORE INTO custom_fields_trackers (custom_field_id, tracker_id)
   SELECT cf.id, t.id FROM custom_fields cf, trackers t WHERE cf.name = 'Ticket ref';
+-- Labels as customers usually keep them: a list with several values
+-- ("multiple"), whose values the admin chose, enabled per project.
+INSERT INTO custom_fields (type, name, field_format, possible_values, multiple, is_for_all, position, editable,
+    visible, format_store)
+  SELECT 'IssueCustomField', 'Tags', 'list',
+    '---' || char(10) || '- customer' || char(10) || '- backend' || char(10) || '- sso' || char(10),
+    1, 0, 3, 1, 1, '--- {}'
+  WHERE NOT EXISTS (SELECT 1 FROM custom_fields WHERE name = 'Tags');
+INSERT OR IGNORE INTO custom_fields_trackers (custom_field_id, tracker_id)
+  SELECT cf.id, t.id FROM custom_fields cf, trackers t WHERE cf.name = 'Tags';
 -- Worklogs: developers log and change time for others (the sync user logs
 -- a partner's time for the user a mapping names).
 UPDATE roles SET permissions = permissions || '- :log_time_for_other_users' || char(10) || '- :edit_time_entries' || char(10)
@@ -298,6 +308,7 @@ REDMINE_CLOSED_STATUS_IDS='$CLOSED'
 REDMINE_PRIORITIES='$PRIORITIES'
 REDMINE_DEFAULT_PRIORITY_ID='$DEFAULT_PRIORITY'
 REDMINE_LABELS_FIELD_ID='$(q "SELECT id FROM custom_fields WHERE name='Labels'")'
+REDMINE_TAGS_FIELD_ID='$(q "SELECT id FROM custom_fields WHERE name='Tags'")'
 ENV
 rm -f "$OUT"
 echo "redmine up: $URL ($DIR/env)"

@@ -61,12 +61,15 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
             }
             for e in errs {
                 println!(
-                    "[{}] {} (local {}, message {}, {} waiting; first failed {}, last {}, {})",
+                    "[{}] {} (local {}, message {}, {}; first failed {}, last {}, {})",
                     e.remote_issue,
                     e.reason,
                     e.local_key.as_deref().unwrap_or("-"),
                     e.seq,
-                    plural(e.parked, "change", "changes"),
+                    match e.blocks {
+                        true => format!("{} waiting", plural(e.parked, "change", "changes")),
+                        false => format!("{} kept for a retry, blocks nothing", plural(e.parked, "change", "changes")),
+                    },
                     format_ms(e.first_at),
                     format_ms(e.at),
                     match e.tries {
@@ -107,7 +110,7 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
         ErrorsCmd::Ignore { sync, remote_issue } => {
             let s = syncs::find(&conn, &sync)?;
             let remote_issue = partner_key(&conn, &s, &remote_issue)?;
-            if !problems::is_blocked(&conn, &s.id, &remote_issue)? {
+            if !problems::has_error(&conn, &s.id, &remote_issue)? {
                 bail!("issue {remote_issue} of sync '{}' has no error", s.name);
             }
             let n = problems::discard(&conn, &s.id, &remote_issue)?;
@@ -121,7 +124,7 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
             };
             let remote = link.remote_issue_key.as_deref().unwrap_or("-");
             // What waits behind an error of this issue is ignored too.
-            let dropped = match (undo, problems::is_blocked(&conn, &s.id, remote)?) {
+            let dropped = match (undo, problems::has_error(&conn, &s.id, remote)?) {
                 (false, true) => problems::discard(&conn, &s.id, remote)?,
                 _ => 0,
             };

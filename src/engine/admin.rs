@@ -31,7 +31,7 @@ pub fn resume(conn: &Connection, s: &SyncRecord) -> Result<String> {
 /// The partner's key of an issue named by either key (errors are kept by
 /// the partner's key; an admin may well give the local one).
 pub fn partner_key(conn: &Connection, s: &SyncRecord, issue: &str) -> Result<String> {
-    if problems::is_blocked(conn, &s.id, issue)? {
+    if problems::has_error(conn, &s.id, issue)? {
         return Ok(issue.to_string());
     }
     Ok(links::by_local(conn, &s.id, issue)?.and_then(|l| l.remote_issue_key).unwrap_or_else(|| issue.to_string()))
@@ -41,7 +41,7 @@ pub fn partner_key(conn: &Connection, s: &SyncRecord, issue: &str) -> Result<Str
 /// all its changes applied, `Err(line)` with the reason when it still fails.
 pub fn retry(conn: &mut Connection, s: &SyncRecord, issue: &str) -> Result<Result<String, String>> {
     let remote_issue = partner_key(conn, s, issue)?;
-    if !problems::is_blocked(conn, &s.id, &remote_issue)? {
+    if !problems::has_error(conn, &s.id, &remote_issue)? {
         bail!("issue {remote_issue} of sync '{}' has no error", s.name);
     }
     let (applied, left) = retry_parked(conn, s, &remote_issue)?;

@@ -260,6 +260,9 @@ impl Tracker for Journaled<'_, '_> {
     fn issues(&self, keys: &[String]) -> TResult<Vec<Option<Issue>>> {
         self.inner.issues(keys)
     }
+    fn take_not_held(&self) -> Vec<String> {
+        self.inner.take_not_held()
+    }
     fn not_carried(&self) -> TResult<Vec<String>> {
         self.inner.not_carried()
     }

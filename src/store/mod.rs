@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema14.sql"),
     include_str!("schema15.sql"),
     include_str!("schema16.sql"),
+    include_str!("schema17.sql"),
 ];
 
 /// Opens (creating if needed) the database and brings its schema up to date.

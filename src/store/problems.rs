@@ -19,14 +19,51 @@ pub struct IssueError {
     /// How often it was tried (1: failed once, never retried).
     pub tries: u64,
     pub parked: u64,
+    /// Whether the issue's later changes wait behind it (a refused change)
+    /// or go on (a value the tracker could not hold, the rest written).
+    pub blocks: bool,
 }
 
+/// Whether the partner's changes of `remote_issue` wait behind an error.
 pub fn is_blocked(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM issue_error WHERE sync_id = ?1 AND remote_issue = ?2 AND blocks = 1)",
+        params![sync_id, remote_issue],
+        |r| r.get(0),
+    )?)
+}
+
+/// Whether `remote_issue` has an error, blocking or not.
+pub fn has_error(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result<bool> {
     Ok(conn.query_row(
         "SELECT EXISTS(SELECT 1 FROM issue_error WHERE sync_id = ?1 AND remote_issue = ?2)",
         params![sync_id, remote_issue],
         |r| r.get(0),
     )?)
+}
+
+/// Lists on `remote_issue` a change that was written all but values the
+/// tracker could not hold: it holds back nothing (an error that does
+/// stays one).
+pub fn record_not_held(
+    conn: &Connection,
+    sync_id: &str,
+    remote_issue: &str,
+    local_key: Option<&str>,
+    seq: u64,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO issue_error (sync_id, remote_issue, local_key, seq, reason, at, first_at, tries, blocks)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1, 0)
+         ON CONFLICT (sync_id, remote_issue) DO UPDATE SET local_key = excluded.local_key,
+             seq = CASE WHEN blocks = 1 THEN seq ELSE excluded.seq END,
+             reason = CASE WHEN blocks = 1 THEN reason ELSE excluded.reason END,
+             at = excluded.at, tries = tries + 1",
+        params![sync_id, remote_issue, local_key, seq as i64, reason, now],
+    )?;
+    Ok(())
 }
 
 pub fn record_error(
@@ -112,7 +149,7 @@ pub fn errors(conn: &Connection, sync_id: &str) -> Result<Vec<IssueError>> {
     let mut stmt = conn.prepare(
         "SELECT e.remote_issue, e.local_key, e.seq, e.reason, e.at,
                 (SELECT COUNT(*) FROM parked p WHERE p.sync_id = e.sync_id AND p.remote_issue = e.remote_issue),
-                COALESCE(e.first_at, e.at), e.tries
+                COALESCE(e.first_at, e.at), e.tries, e.blocks
          FROM issue_error e WHERE e.sync_id = ?1 ORDER BY e.at",
     )?;
     let rows = stmt
@@ -126,6 +163,7 @@ pub fn errors(conn: &Connection, sync_id: &str) -> Result<Vec<IssueError>> {
                 parked: r.get::<_, i64>(5)? as u64,
                 first_at: r.get(6)?,
                 tries: r.get::<_, i64>(7)? as u64,
+                blocks: r.get(8)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -143,6 +143,9 @@ impl Tracker for AnyTracker<'_> {
     fn issues(&self, keys: &[String]) -> TResult<Vec<Option<Issue>>> {
         each!(self, t => t.issues(keys))
     }
+    fn take_not_held(&self) -> Vec<String> {
+        each!(self, t => t.take_not_held())
+    }
     fn not_carried(&self) -> TResult<Vec<String>> {
         each!(self, t => t.not_carried())
     }

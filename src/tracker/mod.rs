@@ -350,6 +350,13 @@ pub trait Tracker {
     fn not_carried(&self) -> TResult<Vec<String>> {
         Ok(Vec::new())
     }
+    /// Values the writes since the last call could not set, each with
+    /// why (a value outside a Redmine list's): the rest of each write took.
+    /// The engine lists them on the issue without holding back its other
+    /// changes. Taken: a second call answers only what came since.
+    fn take_not_held(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Several issues at once, in the order of `keys` (`None`: not in the
     /// project). A backend that can share reads between them does (a
     /// verify reads every paired issue).

@@ -36,7 +36,7 @@ pub fn pairs(conn: &rusqlite::Connection, sync: &SyncRecord) -> TResult<Vec<Pair
         };
         let ignored = l.incoming_changes_ignored;
         let unacked = l.outgoing_message_sequence_id.is_some_and(|s| s > sync.out_acked);
-        let busy = unacked || problems::is_blocked(conn, &sync.id, &remote)?;
+        let busy = unacked || problems::has_error(conn, &sync.id, &remote)?;
         let master_key = if sync.role == Role::Master { l.local_issue_key.clone() } else { remote.clone() };
         out.push(Pair { master_key, local: l.local_issue_key, partner: remote, busy, ignored });
     }

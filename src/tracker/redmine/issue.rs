@@ -63,12 +63,23 @@ pub fn on_behalf_of(journal: &Value, m: &Meta) -> Option<String> {
 }
 
 pub fn from_json(v: &Value, m: &Meta, s: &RedmineSettings) -> Issue {
+    m.shapes.learn(&v["custom_fields"]);
+    // A list field's values as they are; a text field's split at commas.
     let labels = match m.labels_field {
         Some(cf) => v["custom_fields"]
             .as_array()
             .and_then(|l| l.iter().find(|f| f["id"].as_u64() == Some(cf)))
-            .and_then(|f| f["value"].as_str())
-            .map(|t| t.split(',').map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
+            .map(|f| match &f["value"] {
+                Value::Array(_) => super::shapes::values_of(&f["value"]),
+                t => t
+                    .as_str()
+                    .into_iter()
+                    .flat_map(|t| t.split(','))
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect(),
+            })
             .unwrap_or_default(),
         None => Vec::new(),
     };

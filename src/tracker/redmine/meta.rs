@@ -32,6 +32,9 @@ pub struct Meta {
     /// new time entries get (the default one, else the first).
     pub time_tracking: bool,
     pub activity_id: Option<u64>,
+    /// Which custom fields hold several values, and a list's values when
+    /// Redmine lets us read them.
+    pub shapes: std::sync::Arc<super::shapes::Shapes>,
 }
 
 fn named(list: &Value) -> BTreeMap<String, u64> {
@@ -89,6 +92,14 @@ impl Meta {
         for (name, id) in named(&any["issues"][0]["custom_fields"]) {
             fields.entry(name).or_insert(id);
         }
+        // Administration's list of fields answers only an admin (403
+        // otherwise): what it says is a bonus, never needed.
+        let admin_list = match api.get_opt("/custom_fields.json") {
+            Ok(v) => v,
+            Err(TrackerError::Refused(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let shapes = super::shapes::Shapes::new(admin_list.as_ref(), &any["issues"][0]["custom_fields"]);
         let labels_field = match &s.labels_field {
             None => None,
             Some(name) => {
@@ -96,7 +107,8 @@ impl Meta {
                 Some(id.ok_or_else(|| {
                     Refusal::Invalid(format!(
                         "the labels field {name:?} is not a custom field of project {} (ask the Redmine admin to \
-                         add a text custom field of that name to the project)",
+                         add a text or list custom field of that name, \"Multiple values\" on for a list, to the \
+                         project)",
                         s.project
                     ))
                 })?)
@@ -133,6 +145,7 @@ impl Meta {
                 .as_array()
                 .is_some_and(|l| l.iter().any(|m| m["name"].as_str() == Some("time_tracking"))),
             activity_id: activity(api, project)?,
+            shapes: std::sync::Arc::new(shapes),
         })
     }
 

@@ -11,6 +11,7 @@ mod issue;
 mod meta;
 mod read;
 pub mod settings;
+mod shapes;
 mod time;
 
 use std::path::Path;
@@ -41,6 +42,8 @@ pub struct Redmine {
     /// Issues read while finding changes, until the engine has collected
     /// them (its snapshot of a new issue need not read it again).
     recent: std::sync::Mutex<std::collections::HashMap<String, Issue>>,
+    /// Values the last writes could not set (see `take_not_held`).
+    not_held: std::sync::Mutex<Vec<String>>,
 }
 
 impl Redmine {
@@ -55,6 +58,7 @@ impl Redmine {
             learned: Default::default(),
             state: crate::tracker::remote::state::State::new(&state_path(home, sync_id)),
             recent: Default::default(),
+            not_held: Default::default(),
         })
     }
 
@@ -152,7 +156,7 @@ impl Redmine {
         }
         let mut custom = Vec::new();
         if let (Some(v), Some(cf)) = (&c.labels, m.labels_field) {
-            custom.push(json!({"id": cf, "value": v.join(", ")}));
+            custom.push(m.shapes.entry(cf, v));
         }
         custom.extend(self.custom_json(&c.custom)?);
         if !custom.is_empty() {
@@ -261,6 +265,10 @@ impl Tracker for Redmine {
 
     /// Labels without a labels field, worklogs without time tracking, and
     /// attachments' digests (an issue's read gives sizes only).
+    fn take_not_held(&self) -> Vec<String> {
+        std::mem::take(&mut *self.not_held.lock().expect("lock"))
+    }
+
     fn not_carried(&self) -> TResult<Vec<String>> {
         let m = self.meta()?;
         let mut out = vec!["attachment_digests".to_string()];
@@ -311,13 +319,26 @@ impl Tracker for Redmine {
         let mut all = FieldChanges::all(fields);
         // Custom fields postern could not see yet (an empty project): set
         // once the new issue shows them.
-        let later = if m.fields_complete { Default::default() } else { self.unseen_fields(&mut all.custom) };
+        let later = self.unseen_fields(&mut all.custom);
+        // Labels in a field whose shape is not known yet (one value or
+        // several): set once the new issue shows it.
+        let later_labels = match m.labels_field {
+            Some(cf) if !m.shapes.is_known(cf) => all.labels.take(),
+            _ => None,
+        };
         let mut body = self.fields_json(&all)?;
         body.insert("project_id".into(), json!(m.project_id));
         if let (Some(t), None) = (m.tracker_id, &fields.issue_type) {
             body.insert("tracker_id".into(), json!(t));
         }
-        let created = self.api.post("/issues.json", &json!({ "issue": body }))?;
+        let created = match self.api.post("/issues.json", &json!({ "issue": body })) {
+            // A value outside a list's: the issue is made without it.
+            Err(TrackerError::Refused(Refusal::Invalid(why))) => match self.drop_refused(&mut body, &why)? {
+                true => self.api.post("/issues.json", &json!({ "issue": body }))?,
+                false => return Err(Refusal::Invalid(why).into()),
+            },
+            other => other?,
+        };
         let id = created["issue"]["id"].as_u64().ok_or_else(|| anyhow::anyhow!("Redmine gave no issue id"))?;
         let key = id.to_string();
         // A workflow may start every issue in its default status.
@@ -329,14 +350,22 @@ impl Tracker for Redmine {
             // Redmine's answer is the new issue (no notes, no files yet).
             self.state.written(&issue::from_json(&created["issue"], m, &self.settings))?;
         }
-        self.set_unseen_fields(&key, &created["issue"], later)?;
+        self.set_unseen_fields(&key, &created["issue"], later, later_labels)?;
         Ok(key)
     }
 
     fn update_issue(&self, key: &str, changes: &FieldChanges, _actor: Actor<'_>) -> TResult<()> {
-        let body = self.fields_json(changes)?;
+        let mut body = self.fields_json(changes)?;
         if !body.is_empty() {
-            self.put_issue(key, serde_json::Value::Object(body))?;
+            match self.put_issue(key, serde_json::Value::Object(body.clone())) {
+                // A value outside a list's: the rest is written without it.
+                Err(TrackerError::Refused(Refusal::Invalid(why))) => match self.drop_refused(&mut body, &why)? {
+                    true if body.is_empty() => {}
+                    true => self.put_issue(key, serde_json::Value::Object(body))?,
+                    false => return Err(Refusal::Invalid(why).into()),
+                },
+                other => other?,
+            }
         }
         self.written(key, Wrote::Fields(changes), changes.status.as_deref())
     }

@@ -1,0 +1,95 @@
+//! Against a real Redmine (`scripts/redmine.sh`; run by the integration
+//! script): labels kept as customers keep them, in a list custom field
+//! with several values ("Tags": customer, backend, sso) and a non-admin
+//! sync user. Several labels cross as several values both ways; a label
+//! outside the list is listed on its issue, which is made all the same,
+//! and nothing of the issue waits behind it.
+
+mod common;
+
+use common::redmine::Server;
+use common::*;
+
+fn tags(server: &Server, issue: &serde_json::Value) -> serde_json::Value {
+    let id = server.get("REDMINE_TAGS_FIELD_ID").parse::<u64>().unwrap();
+    let f = issue["custom_fields"].as_array().unwrap().iter().find(|f| f["id"] == id).cloned();
+    f.map(|f| f["value"].clone()).unwrap_or_default()
+}
+
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn labels_in_a_list_with_several_values_cross_and_one_outside_it_holds_nothing_back() {
+    let server = common::redmine::server();
+    let project = server.new_project("tags");
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let mut accept = server.mapped_flags();
+    accept.extend(["--redmine-labels-field", "Tags"].map(String::from));
+    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
+    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
+    settle(&m, &s, "acme");
+
+    // Two labels of the list: an array of two values, not "a, b".
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "listed", "--label", "customer", "--label", "sso"]);
+    settle(&m, &s, "acme");
+    let listed = server.issues(&project).into_iter().find(|i| i["subject"] == "listed").unwrap();
+    assert_eq!(tags(&server, &listed), serde_json::json!(["customer", "sso"]));
+    assert_eq!(s.status()["issues_with_errors"], 0, "{}", s.ok(&["errors", "list", "acme"]));
+
+    // A label outside the list: the issue is made without it, its comment
+    // follows, and the issue lists what was not set and why.
+    m.ok(&[
+        "issue",
+        "create",
+        "--project",
+        "SAM2",
+        "--summary",
+        "unlisted",
+        "--label",
+        "customer",
+        "--label",
+        "security",
+    ]);
+    m.ok(&["comment", "add", "SAM2-2", "--body", "after the create"]);
+    settle(&m, &s, "acme");
+    let unlisted = server.issues(&project).into_iter().find(|i| i["subject"] == "unlisted").expect("made");
+    assert_eq!(tags(&server, &unlisted), serde_json::json!([]));
+    assert_eq!(Server::notes(&unlisted).len(), 1, "the comment did not wait behind the label");
+    let errors = s.json(&["errors", "list", "acme", "--json"]);
+    let e = &errors[0];
+    assert_eq!(e["remote_issue"], "SAM2-2", "{errors}");
+    assert_eq!(e["blocks"], false, "{errors}");
+    let reason = e["reason"].as_str().unwrap();
+    assert!(reason.contains("Redmine's Tags does not hold 'customer', 'security'"), "{reason}");
+    assert!(reason.contains("is not included in the list"), "{reason}");
+    assert!(reason.contains("Administration › Custom fields › Tags"), "{reason}");
+
+    // A retry while the list still lacks the value: listed again, still
+    // holding nothing back.
+    let err = s.fail(&["errors", "retry", "acme", "SAM2-2"]);
+    assert!(err.contains("still failing") && err.contains("'security'"), "{err}");
+    let e = &s.json(&["errors", "list", "acme", "--json"])[0];
+    assert_eq!((&e["blocks"], &e["tries"], &e["parked"]), (&false.into(), &2.into(), &1.into()), "{e}");
+    // Later labels that fit cross, and supersede the ones not held: the
+    // listing goes, and nothing puts the older labels back.
+    m.ok(&["issue", "edit", "SAM2-2", "--labels", "backend"]);
+    settle(&m, &s, "acme");
+    let unlisted = server.issues(&project).into_iter().find(|i| i["subject"] == "unlisted").unwrap();
+    assert_eq!(tags(&server, &unlisted), serde_json::json!(["backend"]));
+    assert_eq!(s.status()["issues_with_errors"], 0, "{}", s.ok(&["errors", "list", "acme"]));
+
+    // Redmine → vendor: a person's two values arrive as two labels.
+    let rid = listed["id"].as_u64().unwrap();
+    let cf = server.get("REDMINE_TAGS_FIELD_ID");
+    let body = format!(r#"{{"issue":{{"custom_fields":[{{"id":{cf},"value":["backend","customer"]}}]}}}}"#);
+    server.alice("PUT", &format!("/issues/{rid}.json"), &body);
+    settle(&m, &s, "acme");
+    let mut labels: Vec<String> =
+        m.issue("SAM2-1")["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
+    labels.sort();
+    assert_eq!(labels, ["backend", "customer"]);
+    // All labels removed on the vendor's side: the field is emptied.
+    m.ok(&["issue", "edit", "SAM2-1", "--labels", ""]);
+    settle(&m, &s, "acme");
+    let listed = server.issues(&project).into_iter().find(|i| i["subject"] == "listed").unwrap();
+    assert_eq!(tags(&server, &listed), serde_json::json!([]));
+}
