@@ -65,6 +65,16 @@ fn each_failure_of_the_check_says_what_to_do_and_never_shows_the_secret() {
     let why = open(&settings(&fake.url, Flavour::Cloud, cloud_auth("t0ken"))).unwrap().check().unwrap_err();
     let why = why.to_string();
     assert!(why.contains("TRANSITION_ISSUES (to change an issue's status), WORK_ON_ISSUES (to log work)"), "{why}");
+    // Permissions a sync works without: named with what happens then.
+    fake.state.lock().unwrap().lacking = vec!["EDIT_ALL_COMMENTS".into()];
+    let found = open(&settings(&fake.url, Flavour::Cloud, cloud_auth("t0ken"))).unwrap().check().unwrap();
+    assert!(
+        found.contains(
+            "without EDIT_ALL_COMMENTS (not granted): a partner's edit of a comment a Jira user wrote is refused"
+        ),
+        "{found}"
+    );
+    fake.state.lock().unwrap().lacking.clear();
     // Nothing listens: unavailable, the address named.
     let j = open(&settings("http://127.0.0.1:9", Flavour::Cloud, cloud_auth("t0ken"))).unwrap();
     assert!(matches!(j.check(), Err(TrackerError::Unavailable { .. })));

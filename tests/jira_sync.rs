@@ -436,6 +436,32 @@ fn a_person_editing_a_comment_the_sync_user_wrote_reaches_the_partner() {
     assert_eq!(i.comments[0].body, "the vendor's words, corrected by Alice");
 }
 
+/// Jira's ownership rule: without EDIT_ALL_COMMENTS the sync user may not
+/// edit a comment Alice wrote, so the vendor's edit of its copy is that
+/// issue's error naming the permission; granted, a retry carries it.
+#[test]
+fn an_edit_of_a_jira_users_comment_without_edit_all_comments_names_the_permission() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    fake.state.lock().unwrap().lacking = vec!["EDIT_ALL_COMMENTS".into()];
+    let (m, s) = paired(&fake);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Alice's words"]);
+    settle(&m, &s, "acme");
+    alice(&fake).add_comment("SUP-1", "written by Alice", None, person()).unwrap();
+    settle(&m, &s, "acme");
+    let copy = m.issue("SAM2-1")["comments"][0]["id"].as_str().unwrap().to_string();
+    m.ok(&["comment", "edit", "SAM2-1", &copy, "--body", "corrected at the vendor"]);
+    settle(&m, &s, "acme");
+    let errors = s.ok(&["errors", "list", "acme"]);
+    assert!(
+        errors.contains("403 Forbidden") && errors.contains("EDIT_ALL_COMMENTS (to edit a comment a Jira user wrote)"),
+        "{errors}"
+    );
+    fake.state.lock().unwrap().lacking.clear();
+    s.ok(&["errors", "retry", "acme", "--all"]);
+    let i = as_sync_user(&fake).issue("SUP-1").unwrap().unwrap();
+    assert_eq!(i.comments[0].body, "corrected at the vendor");
+}
+
 /// Statuses are named in one place: a mapping file with a `[status]`
 /// table beside `--status-map` is refused (a name in both was mapped
 /// twice), and nothing is saved.

@@ -213,6 +213,25 @@ pub(super) fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<u
     }
 }
 
+/// The permission a refused request most likely needed, in Jira's words.
+pub fn permission_for(method: &str, path: &str) -> &'static str {
+    let has = |part: &str| path.contains(part);
+    match method {
+        "PUT" if has("/comment/") => "EDIT_ALL_COMMENTS (to edit a comment a Jira user wrote)",
+        "DELETE" if has("/comment/") => "DELETE_ALL_COMMENTS (to delete a comment a Jira user wrote)",
+        "PUT" if has("/worklog/") => "EDIT_ALL_WORKLOGS (to edit a Jira user's worklog)",
+        "DELETE" if has("/worklog/") => "DELETE_ALL_WORKLOGS (to delete a Jira user's worklog)",
+        "DELETE" if has("/attachment/") => "DELETE_ALL_ATTACHMENTS (to delete a Jira user's attachment)",
+        "POST" if has("/transitions") => "TRANSITION_ISSUES (to change an issue's status)",
+        "POST" if has("/comment") => "ADD_COMMENTS (to comment)",
+        "POST" if has("/worklog") => "WORK_ON_ISSUES (to log work)",
+        "POST" if has("/attachments") => "CREATE_ATTACHMENTS (to attach files)",
+        "POST" if path.ends_with("/issue") => "CREATE_ISSUES (to create issues)",
+        "PUT" => "EDIT_ISSUES (to edit issues)",
+        _ => "a permission",
+    }
+}
+
 /// The body of a 2xx answer; a refusal for 400, 403, 404 and 409.
 pub(super) fn ok(a: Answer, method: &str, path: &str) -> TResult<Value> {
     let path = short(path);
@@ -222,7 +241,9 @@ pub(super) fn ok(a: Answer, method: &str, path: &str) -> TResult<Value> {
             Err(Refusal::Invalid(format!("Jira refused the change ({}): {}", a.status, errors_of(&a.body))).into())
         }
         403 => Err(Refusal::Invalid(format!(
-            "Jira refused {method} {path} (403 Forbidden): the sync user lacks a permission in the project: {}",
+            "Jira refused {method} {path} (403 Forbidden): the sync user lacks {} in the project's permission \
+             scheme: {}",
+            permission_for(method, path),
             errors_of(&a.body)
         ))
         .into()),

@@ -24,6 +24,17 @@ pub const NEEDED: &[(&str, &str)] = &[
     ("WORK_ON_ISSUES", "log work"),
 ];
 
+/// Permissions a sync works without, each with what happens then: the
+/// partner's edits of what Jira users wrote (their copies at the partner)
+/// are refused on their issue, the rest goes on.
+pub const ADVISED: &[(&str, &str)] = &[
+    ("EDIT_ALL_COMMENTS", "a partner's edit of a comment a Jira user wrote is refused on its issue"),
+    ("DELETE_ALL_COMMENTS", "a partner's deletion of a comment a Jira user wrote is refused on its issue"),
+    ("EDIT_ALL_WORKLOGS", "a partner's edit of a Jira user's worklog is refused on its issue"),
+    ("DELETE_ALL_WORKLOGS", "a partner's deletion of a Jira user's worklog is refused on its issue"),
+    ("DELETE_ALL_ATTACHMENTS", "a partner's deletion of a Jira user's attachment is refused on its issue"),
+];
+
 #[derive(Debug, Clone)]
 pub struct Meta {
     pub flavour: Flavour,
@@ -95,10 +106,10 @@ impl Meta {
         })
     }
 
-    /// The needed permissions the sync user lacks in the project, with
-    /// what each lets it do.
+    /// The permissions the sync user lacks in the project, of
+    /// [`NEEDED`] and [`ADVISED`], with what each is for.
     pub fn missing_permissions(api: &Api, s: &JiraSettings) -> TResult<Vec<(&'static str, &'static str)>> {
-        let keys: Vec<&str> = NEEDED.iter().map(|(k, _)| *k).collect();
+        let keys: Vec<&str> = NEEDED.iter().chain(ADVISED).map(|(k, _)| *k).collect();
         let v = api.get(&format!(
             "{}/mypermissions?projectKey={}&permissions={}",
             s.flavour.rest(),
@@ -107,6 +118,7 @@ impl Meta {
         ))?;
         Ok(NEEDED
             .iter()
+            .chain(ADVISED)
             .copied()
             .filter(|(k, _)| v["permissions"][k]["havePermission"].as_bool() != Some(true))
             .collect())

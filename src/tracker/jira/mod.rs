@@ -116,7 +116,9 @@ impl Jira {
             }
             other => other?,
         };
-        let missing = Meta::missing_permissions(&self.api, s)?;
+        let (advised, missing): (Vec<_>, Vec<_>) = Meta::missing_permissions(&self.api, s)?
+            .into_iter()
+            .partition(|(k, _)| meta::ADVISED.iter().any(|(a, _)| a == k));
         if !missing.is_empty() {
             let list: Vec<String> = missing.iter().map(|(k, what)| format!("{k} (to {what})")).collect();
             return Err(Refusal::Invalid(format!(
@@ -143,7 +145,10 @@ impl Jira {
             m.statuses.len(),
             m.priorities.len(),
             m.custom.len()
-        ))
+        ) + &advised
+            .iter()
+            .map(|(k, without)| format!("\nwithout {k} (not granted): {without}"))
+            .collect::<String>())
     }
 
     /// What postern just wrote to issue `key`: remembered, never reported

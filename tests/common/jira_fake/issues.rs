@@ -442,9 +442,15 @@ pub async fn attachment_delete(
     Path((v, id)): Path<(String, String)>,
     h: HeaderMap,
 ) -> Response {
-    signed_in!(s, h, v);
+    let user = signed_in!(s, h, v);
     let mut f = s.lock().unwrap();
     let now = f.now();
+    let owner = f.issues.iter().flat_map(|i| &i.attachments).find(|a| a.id.to_string() == id).map(|a| a.author);
+    if let Some(owner) = owner {
+        if let Err(r) = super::may_change(&f, user, owner, "DELETE_ALL_ATTACHMENTS") {
+            return r;
+        }
+    }
     for i in &mut f.issues {
         if let Some(p) = i.attachments.iter().position(|a| a.id.to_string() == id) {
             i.attachments.remove(p);

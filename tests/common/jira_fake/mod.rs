@@ -195,6 +195,15 @@ async fn date_header(State(s): State<Shared>, mut res: Response) -> Response {
 }
 
 /// A Jira error answer.
+/// Jira's ownership rule: changing what someone else wrote needs the
+/// `_ALL_` permission (`all`); one's own, only the `_OWN_` one.
+pub fn may_change(f: &Fake, user: usize, owner: usize, all: &str) -> Result<(), Response> {
+    match user != owner && f.lacking.iter().any(|l| l == all) {
+        true => Err(error(StatusCode::FORBIDDEN, "You do not have the permission to do this.")),
+        false => Ok(()),
+    }
+}
+
 pub fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"errorMessages": [message], "errors": {}}))).into_response()
 }

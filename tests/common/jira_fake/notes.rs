@@ -81,9 +81,14 @@ pub async fn comment_edit(
     }
     let now = f.now();
     let Some(i) = f.issue_mut(&key) else { return no_issue() };
-    let Some(c) = i.comments.iter_mut().find(|c| c.id.to_string() == id) else {
+    let Some(owner) = i.comments.iter().find(|c| c.id.to_string() == id).map(|c| c.author) else {
         return error(StatusCode::NOT_FOUND, "Can not find a comment for the id.");
     };
+    if let Err(r) = super::may_change(&f, user, owner, "EDIT_ALL_COMMENTS") {
+        return r;
+    }
+    let Some(i) = f.issue_mut(&key) else { return no_issue() };
+    let c = i.comments.iter_mut().find(|c| c.id.to_string() == id).unwrap();
     c.body = body["body"].clone();
     c.updated = now;
     c.update_author = user;
@@ -97,9 +102,15 @@ pub async fn comment_delete(
     Path((v, key, id)): Path<(String, String, String)>,
     h: HeaderMap,
 ) -> Response {
-    signed_in!(s, h, v);
+    let user = signed_in!(s, h, v);
     let mut f = s.lock().unwrap();
     let now = f.now();
+    let Some(i) = f.issue(&key) else { return no_issue() };
+    if let Some(c) = i.comments.iter().find(|c| c.id.to_string() == id) {
+        if let Err(r) = super::may_change(&f, user, c.author, "DELETE_ALL_COMMENTS") {
+            return r;
+        }
+    }
     let Some(i) = f.issue_mut(&key) else { return no_issue() };
     let before = i.comments.len();
     i.comments.retain(|c| c.id.to_string() != id);
@@ -194,6 +205,12 @@ pub async fn worklog_edit(
         Err(r) => return r,
     };
     let now = f.now();
+    let Some(i) = f.issue(&key) else { return no_issue() };
+    if let Some(w) = i.worklogs.iter().find(|w| w.id.to_string() == id) {
+        if let Err(r) = super::may_change(&f, user, w.author, "EDIT_ALL_WORKLOGS") {
+            return r;
+        }
+    }
     let Some(i) = f.issue_mut(&key) else { return no_issue() };
     let issue_id = i.id;
     let Some(w) = i.worklogs.iter_mut().find(|w| w.id.to_string() == id) else {
@@ -217,9 +234,15 @@ pub async fn worklog_delete(
     Path((v, key, id)): Path<(String, String, String)>,
     h: HeaderMap,
 ) -> Response {
-    signed_in!(s, h, v);
+    let user = signed_in!(s, h, v);
     let mut f = s.lock().unwrap();
     let now = f.now();
+    let Some(i) = f.issue(&key) else { return no_issue() };
+    if let Some(w) = i.worklogs.iter().find(|w| w.id.to_string() == id) {
+        if let Err(r) = super::may_change(&f, user, w.author, "DELETE_ALL_WORKLOGS") {
+            return r;
+        }
+    }
     let Some(i) = f.issue_mut(&key) else { return no_issue() };
     let before = i.worklogs.len();
     i.worklogs.retain(|w| w.id.to_string() != id);
