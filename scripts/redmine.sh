@@ -185,6 +185,15 @@ INSERT INTO custom_fields (type, name, field_format, possible_values, multiple, 
   WHERE NOT EXISTS (SELECT 1 FROM custom_fields WHERE name = 'Tags');
 INSERT OR IGNORE INTO custom_fields_trackers (custom_field_id, tracker_id)
   SELECT cf.id, t.id FROM custom_fields cf, trackers t WHERE cf.name = 'Tags';
+-- A role as a careful customer gives its sync user: issues, notes and its
+-- own time entries, but not time for others nor others' notes.
+INSERT INTO roles (name, position, assignable, builtin, issues_visibility, users_visibility,
+    time_entries_visibility, all_roles_managed, permissions)
+  SELECT 'Sync', 6, 1, 0, 'default', 'all', 'all', 1,
+    '---' || char(10) || '- :view_issues' || char(10) || '- :add_issues' || char(10) || '- :edit_issues' || char(10)
+    || '- :add_issue_notes' || char(10) || '- :edit_own_issue_notes' || char(10) || '- :log_time' || char(10)
+    || '- :view_time_entries' || char(10) || '- :edit_own_time_entries' || char(10)
+  WHERE NOT EXISTS (SELECT 1 FROM roles WHERE name = 'Sync');
 -- Worklogs: developers log and change time for others (the sync user logs
 -- a partner's time for the user a mapping names).
 UPDATE roles SET permissions = permissions || '- :log_time_for_other_users' || char(10) || '- :edit_time_entries' || char(10)

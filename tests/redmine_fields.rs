@@ -1,9 +1,11 @@
 //! Against a real Redmine (`scripts/redmine.sh`; run by the integration
-//! script): labels kept as customers keep them, in a list custom field
-//! with several values ("Tags": customer, backend, sso) and a non-admin
-//! sync user. Several labels cross as several values both ways; a label
-//! outside the list is listed on its issue, which is made all the same,
-//! and nothing of the issue waits behind it.
+//! script), configured as customers configure it: labels in a list custom
+//! field with several values ("Tags": customer, backend, sso), a non-admin
+//! sync user, and a role that gives it less than everything. Several
+//! labels cross as several values both ways; a label outside the list is
+//! listed on its issue, which is made all the same, and nothing of the
+//! issue waits behind it; the permissions are checked at setup and a
+//! refusal for a missing one names it.
 
 mod common;
 
@@ -92,4 +94,44 @@ fn labels_in_a_list_with_several_values_cross_and_one_outside_it_holds_nothing_b
     settle(&m, &s, "acme");
     let listed = server.issues(&project).into_iter().find(|i| i["subject"] == "listed").unwrap();
     assert_eq!(tags(&server, &listed), serde_json::json!([]));
+}
+
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn permissions_the_role_lacks_are_named_at_setup_and_in_the_refusal() {
+    use postern::tracker::{Actor, NewWorklog, Tracker};
+    let server = common::redmine::server();
+    let home = tempfile::tempdir().unwrap();
+    // A role without edit_issues: the setup stops, naming it.
+    let reporter = server.new_project_as("perm", "1,2", "Reporter");
+    let r = postern::tracker::redmine::Redmine::open(&server.settings(&reporter, "SYNC"), home.path(), "r").unwrap();
+    let err = r.check().unwrap_err().to_string();
+    assert!(
+        err.contains("lacks permissions in project") && err.contains("edit_issues (to carry field changes and files)"),
+        "{err}"
+    );
+    // The careful customer's role: the setup goes on, naming what the sync
+    // cannot do without the rest.
+    let project = server.new_project_as("perm", "1,2", "Sync");
+    let sync = postern::tracker::redmine::Redmine::open(&server.settings(&project, "SYNC"), home.path(), "p").unwrap();
+    let found = sync.check().unwrap();
+    assert!(found.contains("without log_time_for_other_users (not granted): a worklog the mapping gives"), "{found}");
+    assert!(found.contains("without edit_issue_notes (not granted)"), "{found}");
+    assert!(!found.contains("without log_time "), "{found}");
+    // And a worklog for Alice says which permission it lacks.
+    let key = sync
+        .create_issue(
+            &project,
+            &postern::protocol::IssueFields {
+                summary: "time".into(),
+                status: "New".into(),
+                priority: "Normal".into(),
+                ..Default::default()
+            },
+            Actor::person("x"),
+        )
+        .unwrap();
+    let w = NewWorklog { minutes: 30, spent_on: "2026-12-01", comment: "work", user: Some("Alice Example") };
+    let err = sync.add_worklog(&key, &w, None, Actor::person("x")).unwrap_err().to_string();
+    assert!(err.contains("User is invalid") && err.contains("log_time_for_other_users"), "{err}");
 }

@@ -107,6 +107,12 @@ impl Server {
 
     /// As [`Server::new_project`], with these tracker ids enabled.
     pub fn new_project_with(&self, prefix: &str, trackers: &str) -> String {
+        self.new_project_as(prefix, trackers, "Developer")
+    }
+
+    /// As [`Server::new_project_with`], the sync user with role `role`
+    /// (alice stays a developer).
+    pub fn new_project_as(&self, prefix: &str, trackers: &str, role: &str) -> String {
         let id = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let body = format!(
             r#"{{"project":{{"name":"{id}","identifier":"{id}","is_public":false,"enabled_module_names":["issue_tracking","time_tracking"],"tracker_ids":[{trackers}],"issue_custom_field_ids":[{},{}]}}}}"#,
@@ -116,9 +122,11 @@ impl Server {
         let created = self.admin("POST", "/projects.json", Some(&body));
         assert!(created["project"]["id"].is_u64(), "{created}");
         let roles = self.admin("GET", "/roles.json", None);
-        let dev = roles["roles"].as_array().unwrap().iter().find(|r| r["name"] == "Developer").unwrap()["id"].clone();
-        for user in [self.get("REDMINE_SYNC_USER_ID"), self.get("REDMINE_ALICE_USER_ID")] {
-            let m = format!(r#"{{"membership":{{"user_id":{user},"role_ids":[{dev}]}}}}"#);
+        let role_id =
+            |name: &str| roles["roles"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap()["id"].clone();
+        for (user, role) in [(self.get("REDMINE_SYNC_USER_ID"), role), (self.get("REDMINE_ALICE_USER_ID"), "Developer")]
+        {
+            let m = format!(r#"{{"membership":{{"user_id":{user},"role_ids":[{}]}}}}"#, role_id(role));
             self.admin("POST", &format!("/projects/{id}/memberships.json"), Some(&m));
         }
         id

@@ -9,6 +9,7 @@ mod detect;
 mod find;
 mod issue;
 mod meta;
+mod permissions;
 mod read;
 pub mod settings;
 mod shapes;
@@ -98,8 +99,10 @@ impl Redmine {
                 }
             }
         }
+        let granted = permissions::granted(&self.api, m.project_id)?;
+        let without = permissions::check(granted.as_ref(), &m.user_name, &self.settings.project, m.time_tracking)?;
         Ok(format!(
-            "Redmine {}: project {} (id {}), sync user {} (id {}), {} statuses, {} priorities, {} members",
+            "Redmine {}: project {} (id {}), sync user {} (id {}), {} statuses, {} priorities, {} members{}",
             self.settings.base(),
             self.settings.project,
             m.project_id,
@@ -107,7 +110,8 @@ impl Redmine {
             m.user_id,
             m.statuses.len(),
             m.priorities.len(),
-            m.members.len()
+            m.members.len(),
+            without.iter().map(|w| format!("\n{w}")).collect::<String>()
         ))
     }
 

@@ -135,7 +135,7 @@ impl Redmine {
         if let Some(a) = self.meta()?.activity_id {
             e.insert("activity_id".into(), json!(a));
         }
-        let made = self.api.post("/time_entries.json", &json!({ "time_entry": e }))?;
+        let made = self.api.post("/time_entries.json", &json!({ "time_entry": e })).map_err(for_others)?;
         let id = made["time_entry"]["id"].as_u64().ok_or_else(|| anyhow::anyhow!("Redmine gave no time entry id"))?;
         self.written(key, Wrote::Worklog(&id.to_string()), None)?;
         Ok(id.to_string())
@@ -149,7 +149,7 @@ impl Redmine {
         };
         let origin = old.on_behalf_of.as_deref().map(|author| CommentOrigin { author, created_at: 0 });
         let e = self.entry_json(w, origin)?;
-        self.api.put(&format!("/time_entries/{id}.json"), &json!({ "time_entry": e }))?;
+        self.api.put(&format!("/time_entries/{id}.json"), &json!({ "time_entry": e })).map_err(for_others)?;
         self.written(key, Wrote::Worklog(id), None)
     }
 
@@ -192,6 +192,16 @@ impl Redmine {
             })
             .and_then(|(_, e)| e["id"].as_u64())
             .map(|id| id.to_string()))
+    }
+}
+
+/// A refusal of a time entry for another user names the permission.
+fn for_others(e: crate::tracker::TrackerError) -> crate::tracker::TrackerError {
+    match e {
+        crate::tracker::TrackerError::Refused(Refusal::Invalid(why)) => {
+            Refusal::Invalid(super::permissions::time_entry_refusal(&why).unwrap_or(why)).into()
+        }
+        other => other,
     }
 }
 
