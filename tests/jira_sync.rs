@@ -462,6 +462,37 @@ fn an_edit_of_a_jira_users_comment_without_edit_all_comments_names_the_permissio
     assert_eq!(i.comments[0].body, "corrected at the vendor");
 }
 
+/// A workflow as customers have one: To Do → In Progress → Done, Done →
+/// To Do, and a screen on the way to Done that asks for a resolution. The
+/// vendor's Open → Done takes two transitions with the resolution filled;
+/// Done → In Progress goes back through To Do.
+#[test]
+fn a_status_several_transitions_away_is_reached_through_the_workflow() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    {
+        let mut f = fake.state.lock().unwrap();
+        let edge = |a: &str, b: &str| (a.to_string(), b.to_string());
+        f.workflow = vec![edge("To Do", "In Progress"), edge("In Progress", "Done"), edge("Done", "To Do")];
+        f.resolution_on = Some("Done".into());
+    }
+    let (m, s) = paired(&fake);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "walked"]);
+    settle(&m, &s, "acme");
+    m.ok(&["issue", "edit", "SAM2-1", "--status", "Done"]);
+    settle(&m, &s, "acme");
+    assert_eq!(s.status()["issues_with_errors"], 0, "{}", s.ok(&["errors", "list", "acme"]));
+    let raw = |fake: &Running| fake.state.lock().unwrap().issues[0].fields.clone();
+    assert_eq!(raw(&fake)["status"], "Done");
+    assert_eq!(raw(&fake)["resolution"]["name"], "Done", "the screen's resolution was filled");
+    m.ok(&["issue", "edit", "SAM2-1", "--status", "In Progress"]);
+    settle(&m, &s, "acme");
+    assert_eq!(raw(&fake)["status"], "In Progress");
+    // The walk is the sync user's own: nothing comes back to the vendor.
+    settle(&m, &s, "acme");
+    assert_eq!(m.issue("SAM2-1")["status"], "In Progress");
+    assert_eq!(s.status()["issues_with_errors"], 0, "{}", s.ok(&["errors", "list", "acme"]));
+}
+
 /// Statuses are named in one place: a mapping file with a `[status]`
 /// table beside `--status-map` is refused (a name in both was mapped
 /// twice), and nothing is saved.

@@ -47,6 +47,9 @@ pub struct Meta {
     pub types: BTreeMap<String, String>,
     pub priorities: BTreeMap<String, String>,
     pub statuses: Vec<String>,
+    /// Each status's category (`new`, `indeterminate`, `done`): which way a
+    /// path through the workflow goes.
+    pub categories: BTreeMap<String, String>,
     /// Custom fields: name → id (`customfield_10010`).
     pub custom: BTreeMap<String, String>,
 }
@@ -77,9 +80,11 @@ impl Meta {
         let types = names_ids(&project["issueTypes"]);
         let priorities = names_ids(&api.get(&format!("{rest}/priority"))?);
         let mut statuses = Vec::new();
+        let mut categories = BTreeMap::new();
         for t in api.get(&format!("{rest}/project/{}/statuses", encode(&s.project)))?.as_array().into_iter().flatten() {
             for st in t["statuses"].as_array().into_iter().flatten() {
                 let name = str_of(&st["name"]);
+                categories.insert(name.clone(), str_of(&st["statusCategory"]["key"]));
                 if !statuses.contains(&name) {
                     statuses.push(name);
                 }
@@ -102,6 +107,7 @@ impl Meta {
             types,
             priorities,
             statuses,
+            categories,
             custom,
         })
     }

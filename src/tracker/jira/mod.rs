@@ -22,6 +22,7 @@ pub mod text;
 mod wiki;
 mod wiki_inline;
 mod wiki_read;
+mod workflow;
 mod write;
 
 use std::collections::HashMap;

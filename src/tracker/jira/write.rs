@@ -148,31 +148,4 @@ impl Jira {
         }
         Ok(())
     }
-
-    /// Moves issue `key` to status `to` through a transition that leads
-    /// there; none: a refusal listing the transitions there are.
-    fn transition(&self, key: &str, to: &str) -> TResult<()> {
-        let path = format!("{}/issue/{}/transitions", self.rest(), encode(key));
-        let Some(v) = self.api.get_opt(&path)? else {
-            return Err(Refusal::NoIssue(key.into()).into());
-        };
-        let list = v["transitions"].as_array().cloned().unwrap_or_default();
-        let Some(t) = list.iter().find(|t| t["to"]["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(to))) else {
-            // None leads there: fine if it is there already.
-            let now = self.issue_json(key)?.map(|i| str_of(&i["fields"]["status"]["name"])).unwrap_or_default();
-            if now.eq_ignore_ascii_case(to) {
-                return Ok(());
-            }
-            let there: Vec<String> =
-                list.iter().map(|t| format!("{} → {}", str_of(&t["name"]), str_of(&t["to"]["name"]))).collect();
-            return Err(Refusal::Invalid(format!(
-                "no transition of {key} leads from '{now}' to '{to}' in Jira's workflow (transitions there: {}); \
-                 add one to the workflow, or map the status to one that can be reached",
-                if there.is_empty() { "none".to_string() } else { there.join(", ") }
-            ))
-            .into());
-        };
-        self.api.post(&path, &json!({ "transition": { "id": str_of(&t["id"]) } }))?;
-        Ok(())
-    }
 }

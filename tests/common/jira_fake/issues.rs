@@ -278,15 +278,46 @@ pub async fn edit(
     StatusCode::NO_CONTENT.into_response()
 }
 
-pub async fn transitions(State(s): State<Shared>, Path((v, key)): Path<(String, String)>, h: HeaderMap) -> Response {
+/// Whether the workflow has a transition from `from` to `to`.
+fn leads(f: &super::Fake, from: &str, to: &str) -> bool {
+    from != to
+        && !f.no_transition_to.iter().any(|x| x == to)
+        && (f.workflow.is_empty() || f.workflow.iter().any(|(a, b)| a == from && b == to))
+}
+
+pub async fn transitions(
+    State(s): State<Shared>,
+    Path((v, key)): Path<(String, String)>,
+    q: Q,
+    h: HeaderMap,
+) -> Response {
     signed_in!(s, h, v);
     let f = s.lock().unwrap();
     let Some(i) = f.issue(&key) else { return no_issue() };
     let now = i.fields["status"].as_str().unwrap_or_default();
+    let with_fields = q.get("expand").is_some_and(|e| e.contains("transitions.fields"));
     let list: Vec<Value> = model::STATUSES
         .iter()
-        .filter(|(_, n)| *n != now && !f.no_transition_to.iter().any(|x| x == n))
-        .map(|(id, n)| json!({"id": format!("1{id}"), "name": format!("Move to {n}"), "to": {"id": id, "name": n}}))
+        .filter(|(_, n)| leads(&f, now, n))
+        .map(|(id, n)| {
+            let mut t = json!({"id": format!("1{id}"), "name": format!("Move to {n}"),
+                "to": {"id": id, "name": n, "statusCategory": model::category(n)}});
+            if with_fields {
+                let mut fields = serde_json::Map::new();
+                if f.resolution_on.as_deref() == Some(*n) {
+                    let allowed: Vec<Value> =
+                        model::RESOLUTIONS.iter().map(|(id, name)| json!({"id": id, "name": name})).collect();
+                    fields.insert(
+                        "resolution".into(),
+                        json!({"required": true, "name": "Resolution",
+                        "key": "resolution", "operations": ["set"], "allowedValues": allowed,
+                        "schema": {"type": "resolution", "system": "resolution"}}),
+                    );
+                }
+                t["fields"] = Value::Object(fields);
+            }
+            t
+        })
         .collect();
     Json(json!({"transitions": list})).into_response()
 }
@@ -302,13 +333,23 @@ pub async fn transition(
     let Some(i) = f.issue(&key) else { return no_issue() };
     let now = i.fields["status"].as_str().unwrap_or_default().to_string();
     let id = body["transition"]["id"].as_str().unwrap_or_default();
-    let Some((_, to)) = model::STATUSES
-        .iter()
-        .find(|(sid, n)| format!("1{sid}") == id && **n != now && !f.no_transition_to.iter().any(|x| x == *n))
-    else {
+    let Some((_, to)) = model::STATUSES.iter().find(|(sid, n)| format!("1{sid}") == id && leads(&f, &now, n)) else {
         return error(StatusCode::BAD_REQUEST, "Transition id is not valid for this issue.");
     };
-    f.issue_mut(&key).unwrap().fields.insert("status".into(), json!(to));
+    let resolution = &body["fields"]["resolution"];
+    if f.resolution_on.as_deref() == Some(*to) {
+        let known = model::RESOLUTIONS.iter().any(|(id, name)| resolution["id"] == *id || resolution["name"] == *name);
+        if !known {
+            let e = json!({"errorMessages": [], "errors": {"resolution": "Resolution is required."}});
+            return (StatusCode::BAD_REQUEST, Json(e)).into_response();
+        }
+    }
+    let picked = model::RESOLUTIONS.iter().find(|(id, name)| resolution["id"] == *id || resolution["name"] == *name);
+    let i = f.issue_mut(&key).unwrap();
+    i.fields.insert("status".into(), json!(to));
+    if let Some((id, name)) = picked {
+        i.fields.insert("resolution".into(), json!({"id": id, "name": name}));
+    }
     let item = json!({"field": "status", "fieldtype": "jira", "fieldId": "status", "from": Value::Null, "fromString": now,
         "to": Value::Null, "toString": to});
     f.history(&key, user, vec![item]);

@@ -50,6 +50,11 @@ pub struct Fake {
     pub retry_after_secs: u64,
     /// Statuses no transition leads to.
     pub no_transition_to: Vec<String>,
+    /// The workflow's transitions (from, to), as a real one has them (a
+    /// path of several to some statuses); empty: any status to any other.
+    pub workflow: Vec<(String, String)>,
+    /// The status whose transition screen asks for a resolution (required).
+    pub resolution_on: Option<String>,
     /// Search does not see writes younger than this (ms), unless reconciled.
     pub search_lag_ms: i64,
     /// Issue ids searches asked to reconcile.
@@ -96,6 +101,8 @@ impl Fake {
             throttled: 0,
             retry_after_secs: 1,
             no_transition_to: Vec::new(),
+            workflow: Vec::new(),
+            resolution_on: None,
             search_lag_ms: 0,
             reconciled: Vec::new(),
             base_url: String::new(),
@@ -268,7 +275,10 @@ async fn project(State(s): State<Shared>, Path((v, key)): Path<(String, String)>
 
 async fn statuses(State(s): State<Shared>, Path((v, _key)): Path<(String, String)>, h: HeaderMap) -> Response {
     signed_in!(s, h, v);
-    let list: Vec<Value> = model::STATUSES.iter().map(|(id, name)| json!({"id": id, "name": name})).collect();
+    let list: Vec<Value> = model::STATUSES
+        .iter()
+        .map(|(id, name)| json!({"id": id, "name": name, "statusCategory": model::category(name)}))
+        .collect();
     let per_type: Vec<Value> = model::TYPES
         .iter()
         .map(|(id, name)| {

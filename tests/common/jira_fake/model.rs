@@ -67,6 +67,18 @@ pub struct Issue {
 }
 
 pub const STATUSES: &[(&str, &str)] = &[("1", "To Do"), ("3", "In Progress"), ("10001", "Done")];
+/// A status's category, as Jira gives it with the status.
+pub fn category(status: &str) -> Value {
+    match status {
+        "To Do" => json!({"id": 2, "key": "new", "name": "To Do", "colorName": "blue-gray"}),
+        "Done" => json!({"id": 3, "key": "done", "name": "Done", "colorName": "green"}),
+        _ => json!({"id": 4, "key": "indeterminate", "name": "In Progress", "colorName": "yellow"}),
+    }
+}
+
+/// The resolutions a transition screen offers.
+pub const RESOLUTIONS: &[(&str, &str)] = &[("10000", "Done"), ("10001", "Won't Do")];
+
 pub const PRIORITIES: &[(&str, &str)] = &[("1", "Highest"), ("2", "High"), ("3", "Medium"), ("4", "Low")];
 pub const TYPES: &[(&str, &str)] = &[("10001", "Bug"), ("10002", "Task")];
 pub const CUSTOM: (&str, &str) = ("customfield_10010", "Ticket ref");
