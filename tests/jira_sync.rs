@@ -512,4 +512,13 @@ fn statuses_named_both_by_the_map_and_the_mapping_file_are_refused() {
     let err = s.fail(&["sync", "edit", "acme", "--priority-map", "Medium=High"]);
     assert!(err.contains("priorities are named both by --priority-map"), "{err}");
     assert!(s.status()["tracker"]["priorities"].as_object().is_none_or(|p| p.is_empty()), "{}", s.status());
+    // Jira Cloud hiding users' addresses: matching by e-mail is said to
+    // find only those who show theirs.
+    fake.state.lock().unwrap().hidden_emails = true;
+    let out = s.cli(&["sync", "edit", "acme", "--mapping", file.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && said.contains("note: 2 of 3 users of the tracker show no e-mail address"),
+        "{said}"
+    );
 }

@@ -28,7 +28,12 @@ pub fn load(path: &Path, settings: &TrackerSettings, conn: &rusqlite::Connection
     }
     let tracker = crate::tracker::open(settings, conn, "check")?;
     match tracker.vocabulary(project) {
-        Ok(v) => mapping.check_against(&v).with_context(context)?,
+        Ok(v) => {
+            mapping.check_against(&v).with_context(context)?;
+            if let Some(note) = mapping.hidden_addresses(v.users.as_deref()) {
+                eprintln!("note: {note}");
+            }
+        }
         Err(TrackerError::Unavailable { reason, .. }) => {
             eprintln!("warning: the names of the mapping file were not checked against the tracker: {reason}")
         }

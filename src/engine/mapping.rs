@@ -289,6 +289,22 @@ impl Mapping {
         }
     }
 
+    /// A note when matching users by address cannot find most of them:
+    /// the tracker shows no address for some (Jira Cloud hides them
+    /// unless each user allows it).
+    pub fn hidden_addresses(&self, users: Option<&[crate::tracker::User]>) -> Option<String> {
+        let users = users?;
+        let hidden = users.iter().filter(|u| u.email.is_none()).count();
+        (self.file.users.by_email && hidden > 0).then(|| {
+            format!(
+                "{hidden} of {} users of the tracker show no e-mail address (Jira Cloud hides them unless each \
+                 user allows it): matching by e-mail finds only the others; name the rest in [users.table] \
+                 (\"partner's address\" = \"our display name\")",
+                users.len()
+            )
+        })
+    }
+
     /// Our names a section already maps to.
     pub fn targets<'a>(&'a self, section: &str) -> Box<dyn Iterator<Item = &'a str> + 'a> {
         match section {

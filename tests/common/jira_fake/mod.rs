@@ -55,6 +55,8 @@ pub struct Fake {
     pub workflow: Vec<(String, String)>,
     /// The status whose transition screen asks for a resolution (required).
     pub resolution_on: Option<String>,
+    /// Cloud users hide their addresses (all but the sync user's).
+    pub hidden_emails: bool,
     /// Search does not see writes younger than this (ms), unless reconciled.
     pub search_lag_ms: i64,
     /// Issue ids searches asked to reconcile.
@@ -103,6 +105,7 @@ impl Fake {
             no_transition_to: Vec::new(),
             workflow: Vec::new(),
             resolution_on: None,
+            hidden_emails: false,
             search_lag_ms: 0,
             reconciled: Vec::new(),
             base_url: String::new(),
@@ -152,6 +155,7 @@ pub fn start(fake: Fake) -> Running {
         .route("/rest/api/{v}/attachment/content/{id}", get(issues::attachment_content))
         .route("/rest/api/{v}/attachment/{id}", axum::routing::delete(issues::attachment_delete))
         .route("/secure/attachment/{id}/{name}", get(issues::secure_attachment))
+        .route("/media/file/{id}/binary", get(issues::media))
         .route("/rest/api/3/search/jql", post(search::search_jql))
         .route("/rest/api/2/search", get(search::search_v2))
         .with_state(state.clone())

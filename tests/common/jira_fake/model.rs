@@ -100,8 +100,13 @@ impl super::Fake {
     pub fn user_json(&self, i: usize) -> Value {
         let u = &self.users[i];
         if self.cloud {
-            json!({"accountId": u.account_id, "displayName": u.display, "emailAddress": u.email, "active": true,
-                "timeZone": u.time_zone, "accountType": "atlassian"})
+            let mut v = json!({"accountId": u.account_id, "displayName": u.display, "active": true,
+                "timeZone": u.time_zone, "accountType": "atlassian"});
+            // Cloud shows an address only where the user lets it be seen.
+            if !self.hidden_emails || i == 0 {
+                v["emailAddress"] = json!(u.email);
+            }
+            v
         } else {
             json!({"name": u.name, "key": u.account_id, "displayName": u.display, "emailAddress": u.email,
                 "active": true, "timeZone": u.time_zone})

@@ -67,8 +67,14 @@ pub async fn search_jql(State(s): State<Shared>, h: HeaderMap, Json(body): Json<
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     f.last_found.store(found.len(), std::sync::atomic::Ordering::Relaxed);
-    let start: usize =
-        body["nextPageToken"].as_str().and_then(|t| t.strip_prefix("page-")).and_then(|t| t.parse().ok()).unwrap_or(0);
+    // A token Jira did not give is refused, as Jira refuses it.
+    let start: usize = match body["nextPageToken"].as_str() {
+        None => 0,
+        Some(t) => match t.strip_prefix("page-").and_then(|t| t.parse().ok()) {
+            Some(n) => n,
+            None => return error(StatusCode::BAD_REQUEST, "The provided next page token is invalid or expired."),
+        },
+    };
     let max = body["maxResults"].as_u64().unwrap_or(50).min(100) as usize;
     let rows: Vec<Value> = found.iter().skip(start).take(max).map(|i| search_row(&f, i, user, &body)).collect();
     let mut out = json!({"issues": rows, "isLast": start + max >= found.len()});
