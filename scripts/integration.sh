@@ -13,6 +13,7 @@ command -v gpg >/dev/null || need+=(gnupg)
 command -v script >/dev/null || need+=(bsdutils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v socat >/dev/null || need+=(socat)
+python3 -c 'import jsonschema' 2>/dev/null || need+=(python3-jsonschema)
 command -v postfix >/dev/null || need+=(postfix)
 command -v dovecot >/dev/null || need+=(dovecot-core dovecot-imapd)
 # The console's browser test: headless Chromium through ChromeDriver.

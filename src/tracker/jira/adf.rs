@@ -84,8 +84,16 @@ fn inline(line: &str) -> Vec<Value> {
         .map(|s| match s {
             Span::Plain(t) => text(t),
             Span::Code(t) => marked(t, json!({"type": "code"})),
-            Span::Strong(t) => marked(t, json!({"type": "strong"})),
-            Span::Em(t) => marked(t, json!({"type": "em"})),
+            Span::Strong(t) | Span::Em(t) => {
+                let kind = if matches!(s, Span::Strong(_)) { "strong" } else { "em" };
+                // A whole link made bold: the link's mark first, so it
+                // reads back as written.
+                match super::markdown::whole_link(t) {
+                    Some((t, href)) => json!({"type": "text", "text": t,
+                        "marks": [{"type": "link", "attrs": {"href": href}}, {"type": kind}]}),
+                    None => marked(t, json!({ "type": kind })),
+                }
+            }
             Span::Link(t, href) => link(t, href),
             Span::Url(url) => link(url, url),
         })
@@ -212,6 +220,17 @@ mod tests {
     use super::*;
 
     const RICH: &str = "# Crash on login\n\nSteps, with **care**:\n\n1. open `app`\n2. see [the log](https://example.com/log) and https://example.com/x\n\n- one\n- *two*\n\n> quoted\n> twice\n\n```rust\nfn main() {\n\n    let a = 1;\n}\n```\n\n---\n\nEnd\nof it";
+
+    #[test]
+    fn a_link_made_bold_is_a_link_and_reads_back_as_written() {
+        for t in ["**[l](https://e.com)**", "*[l](https://e.com)*"] {
+            let doc = to_adf(t);
+            let node = &doc["content"][0]["content"][0];
+            assert_eq!(node["marks"][0]["attrs"]["href"], "https://e.com", "{doc}");
+            assert_eq!(node["text"], "l");
+            assert_eq!(from_adf(&doc), t);
+        }
+    }
 
     #[test]
     fn the_text_crosses_to_adf_and_back_unchanged() {

@@ -154,6 +154,15 @@ fn link(s: &str) -> Option<(Span<'_>, usize)> {
     ok.then_some((Span::Link(text, url), end + 1))
 }
 
+/// `[text](url)` making up all of `s` (a link made bold or emphasised as
+/// a whole): `(text, url)`.
+pub fn whole_link(s: &str) -> Option<(&str, &str)> {
+    match link(s)? {
+        (Span::Link(text, url), n) if n == s.len() => Some((text, url)),
+        _ => None,
+    }
+}
+
 /// Whether `url` is one postern writes as a link: http, https or mailto.
 pub fn safe_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
