@@ -185,6 +185,19 @@ INSERT INTO custom_fields (type, name, field_format, possible_values, multiple, 
   WHERE NOT EXISTS (SELECT 1 FROM custom_fields WHERE name = 'Tags');
 INSERT OR IGNORE INTO custom_fields_trackers (custom_field_id, tracker_id)
   SELECT cf.id, t.id FROM custom_fields cf, trackers t WHERE cf.name = 'Tags';
+-- Custom fields of the formats that hold ids: a user, a version and a
+-- key/value list (Severity: High, Low), enabled per project.
+INSERT INTO custom_fields (type, name, field_format, is_for_all, position, editable, visible, multiple, format_store)
+  SELECT 'IssueCustomField', n, f, 0, p, 1, 1, 0, '--- {}'
+  FROM (SELECT 'Contact' AS n, 'user' AS f, 4 AS p UNION SELECT 'Target', 'version', 5
+        UNION SELECT 'Severity', 'enumeration', 6)
+  WHERE NOT EXISTS (SELECT 1 FROM custom_fields WHERE name = n);
+INSERT INTO custom_field_enumerations (custom_field_id, name, active, position)
+  SELECT cf.id, e.n, 1, e.p FROM custom_fields cf, (SELECT 'High' AS n, 1 AS p UNION SELECT 'Low', 2) e
+  WHERE cf.name = 'Severity'
+    AND NOT EXISTS (SELECT 1 FROM custom_field_enumerations x WHERE x.custom_field_id = cf.id AND x.name = e.n);
+INSERT OR IGNORE INTO custom_fields_trackers (custom_field_id, tracker_id)
+  SELECT cf.id, t.id FROM custom_fields cf, trackers t WHERE cf.name IN ('Contact', 'Target', 'Severity');
 -- A role as a careful customer gives its sync user: issues, notes and its
 -- own time entries, but not time for others nor others' notes.
 INSERT INTO roles (name, position, assignable, builtin, issues_visibility, users_visibility,
@@ -318,6 +331,7 @@ REDMINE_PRIORITIES='$PRIORITIES'
 REDMINE_DEFAULT_PRIORITY_ID='$DEFAULT_PRIORITY'
 REDMINE_LABELS_FIELD_ID='$(q "SELECT id FROM custom_fields WHERE name='Labels'")'
 REDMINE_TAGS_FIELD_ID='$(q "SELECT id FROM custom_fields WHERE name='Tags'")'
+REDMINE_ID_FIELD_IDS='$(q "SELECT group_concat(id) FROM custom_fields WHERE name IN ('Contact','Target','Severity')")'
 ENV
 rm -f "$OUT"
 echo "redmine up: $URL ($DIR/env)"

@@ -135,3 +135,48 @@ fn permissions_the_role_lacks_are_named_at_setup_and_in_the_refusal() {
     let err = sync.add_worklog(&key, &w, None, Actor::person("x")).unwrap_err().to_string();
     assert!(err.contains("User is invalid") && err.contains("log_time_for_other_users"), "{err}");
 }
+
+/// Custom fields whose values are ids in Redmine (a user, a version, a
+/// key/value list) cross as names where Redmine tells their format (an
+/// admin's key); a non-admin's setup says they cross as ids.
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn user_version_and_key_value_fields_cross_as_names_where_their_format_is_known() {
+    use postern::tracker::{Actor, Tracker};
+    let server = common::redmine::server();
+    let home = tempfile::tempdir().unwrap();
+    let project = server.new_project("ids");
+    let made =
+        server.admin("POST", &format!("/projects/{project}/versions.json"), Some(r#"{"version":{"name":"4.2"}}"#));
+    let version = made["version"]["id"].as_u64().unwrap();
+    let sync = postern::tracker::redmine::Redmine::open(&server.settings(&project, "SYNC"), home.path(), "s").unwrap();
+    let found = sync.check().unwrap();
+    assert!(found.contains("a user, version or key/value list field crosses as Redmine's ids"), "{found}");
+    let admin =
+        postern::tracker::redmine::Redmine::open(&server.settings(&project, "ADMIN"), home.path(), "a").unwrap();
+    assert!(!admin.check().unwrap().contains("formats are not known"));
+    let custom: std::collections::BTreeMap<String, String> =
+        [("Contact", "Alice Example"), ("Target", "4.2"), ("Severity", "High")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    let fields = postern::protocol::IssueFields {
+        summary: "ids".into(),
+        status: "New".into(),
+        priority: "Normal".into(),
+        custom: custom.clone(),
+        ..Default::default()
+    };
+    let key = admin.create_issue(&project, &fields, Actor::person("x")).unwrap();
+    let raw = server.issues(&project).into_iter().find(|i| i["id"].as_u64() == key.parse().ok()).unwrap();
+    let value = |name: &str| {
+        raw["custom_fields"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap()["value"].clone()
+    };
+    assert_eq!(value("Contact"), server.get("REDMINE_ALICE_USER_ID"), "{raw}");
+    assert_eq!(value("Target"), version.to_string(), "{raw}");
+    assert_ne!(value("Severity"), "High", "a key, not the label: {raw}");
+    let read = admin.issue(&key).unwrap().unwrap();
+    for (k, v) in &custom {
+        assert_eq!(read.fields.custom.get(k), Some(v), "{:?}", read.fields.custom);
+    }
+}

@@ -115,9 +115,10 @@ impl Server {
     pub fn new_project_as(&self, prefix: &str, trackers: &str, role: &str) -> String {
         let id = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let body = format!(
-            r#"{{"project":{{"name":"{id}","identifier":"{id}","is_public":false,"enabled_module_names":["issue_tracking","time_tracking"],"tracker_ids":[{trackers}],"issue_custom_field_ids":[{},{}]}}}}"#,
+            r#"{{"project":{{"name":"{id}","identifier":"{id}","is_public":false,"enabled_module_names":["issue_tracking","time_tracking"],"tracker_ids":[{trackers}],"issue_custom_field_ids":[{},{},{}]}}}}"#,
             self.get("REDMINE_LABELS_FIELD_ID"),
-            self.get("REDMINE_TAGS_FIELD_ID")
+            self.get("REDMINE_TAGS_FIELD_ID"),
+            self.get("REDMINE_ID_FIELD_IDS")
         );
         let created = self.admin("POST", "/projects.json", Some(&body));
         assert!(created["project"]["id"].is_u64(), "{created}");

@@ -29,11 +29,14 @@ impl Redmine {
                 known.dedup();
                 return Err(Refusal::Unknown { what: "custom field".into(), value: name.clone(), known }.into());
             };
-            let values = match self.meta()?.shapes.is_multiple(id) {
+            let m = self.meta()?;
+            let values: Vec<String> = match m.shapes.is_multiple(id) {
                 true => value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(String::from).collect(),
                 false => vec![value.clone()],
             };
-            out.push(self.meta()?.shapes.entry(id, &values));
+            let values: Vec<String> =
+                values.iter().map(|v| if v.is_empty() { v.clone() } else { m.custom_value_out(id, v) }).collect();
+            out.push(m.shapes.entry(id, &values));
         }
         Ok(out)
     }

@@ -158,9 +158,12 @@ fn custom_of(v: &Value, m: &Meta) -> std::collections::BTreeMap<String, String> 
         .flatten()
         .filter(|f| f["id"].as_u64().is_some() && f["id"].as_u64() != m.labels_field)
         .filter_map(|f| {
+            let id = f["id"].as_u64()?;
             let value = match &f["value"] {
-                Value::String(s) => s.clone(),
-                Value::Array(l) => l.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+                Value::String(s) if !s.is_empty() => m.custom_value_in(id, s),
+                Value::Array(l) => {
+                    l.iter().filter_map(Value::as_str).map(|v| m.custom_value_in(id, v)).collect::<Vec<_>>().join(", ")
+                }
                 _ => String::new(),
             };
             Some((f["name"].as_str()?.to_string(), value)).filter(|(_, v)| !v.is_empty())

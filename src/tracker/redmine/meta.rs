@@ -35,6 +35,8 @@ pub struct Meta {
     /// Which custom fields hold several values, and a list's values when
     /// Redmine lets us read them.
     pub shapes: std::sync::Arc<super::shapes::Shapes>,
+    /// The project's versions by name (for version custom fields).
+    pub versions: BTreeMap<String, u64>,
 }
 
 fn named(list: &Value) -> BTreeMap<String, u64> {
@@ -146,6 +148,11 @@ impl Meta {
                 .is_some_and(|l| l.iter().any(|m| m["name"].as_str() == Some("time_tracking"))),
             activity_id: activity(api, project)?,
             shapes: std::sync::Arc::new(shapes),
+            versions: match api.get_opt(&format!("/projects/{project_id}/versions.json")) {
+                Ok(v) => v.map(|v| named(&v["versions"])).unwrap_or_default(),
+                Err(TrackerError::Refused(_)) => BTreeMap::new(),
+                Err(e) => return Err(e),
+            },
         })
     }
 
@@ -178,6 +185,34 @@ impl Meta {
             ))
             .into()
         })
+    }
+
+    /// A custom field's value in Redmine's terms: a user's, a version's or
+    /// a key/value list's name as its id, where the field's format is known
+    /// (else, or for a name not found, as it is: Redmine then says what
+    /// it does not take).
+    pub fn custom_value_out(&self, id: u64, value: &str) -> String {
+        let found = match self.shapes.format(id) {
+            Some("user") => self.members.get(value).map(u64::to_string),
+            Some("version") => self.versions.get(value).map(u64::to_string),
+            Some("enumeration") => self.shapes.key_label(id, value, false),
+            _ => None,
+        };
+        found.unwrap_or_else(|| value.to_string())
+    }
+
+    /// A custom field's value as Redmine gives it, in names (see
+    /// [`Meta::custom_value_out`]).
+    pub fn custom_value_in(&self, id: u64, value: &str) -> String {
+        let name_of =
+            |l: &BTreeMap<String, u64>| l.iter().find(|(_, v)| v.to_string() == value).map(|(k, _)| k.clone());
+        let found = match self.shapes.format(id) {
+            Some("user") => name_of(&self.members),
+            Some("version") => name_of(&self.versions),
+            Some("enumeration") => self.shapes.key_label(id, value, true),
+            _ => None,
+        };
+        found.unwrap_or_else(|| value.to_string())
     }
 
     /// The user id for an assignee's name (empty: nobody).

@@ -100,7 +100,15 @@ impl Redmine {
             }
         }
         let granted = permissions::granted(&self.api, m.project_id)?;
-        let without = permissions::check(granted.as_ref(), &m.user_name, &self.settings.project, m.time_tracking)?;
+        let mut without = permissions::check(granted.as_ref(), &m.user_name, &self.settings.project, m.time_tracking)?;
+        if !m.shapes.formats_known() && !m.custom_fields.is_empty() {
+            without.push(
+                "custom fields' formats are not known (Redmine shows them only to an admin): a user, version or \
+                 key/value list field crosses as Redmine's ids, the others (text, list, date, number, link, \
+                 yes/no) as they are"
+                    .into(),
+            );
+        }
         Ok(format!(
             "Redmine {}: project {} (id {}), sync user {} (id {}), {} statuses, {} priorities, {} members{}",
             self.settings.base(),

@@ -18,6 +18,13 @@ pub struct Shapes {
     known: Mutex<BTreeSet<u64>>,
     /// A list field's allowed values (only when Redmine lets us read them).
     possible: BTreeMap<u64, Vec<String>>,
+    /// Each field's format (`user`, `version`, `enumeration`, `list`,
+    /// `bool`, …), when Redmine lets us read them.
+    formats: BTreeMap<u64, String>,
+    /// A key/value list's keys and labels.
+    keys: BTreeMap<u64, Vec<(String, String)>>,
+    /// Whether Administration's list was read (formats known).
+    listed: bool,
 }
 
 impl Shapes {
@@ -25,9 +32,16 @@ impl Shapes {
     /// read) and an issue's `custom_fields`.
     pub fn new(admin_list: Option<&Value>, issue_fields: &Value) -> Shapes {
         let shapes = Shapes::default();
-        let mut possible = BTreeMap::new();
+        let (mut possible, mut formats, mut keys) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         for f in admin_list.and_then(|l| l["custom_fields"].as_array()).into_iter().flatten() {
             let Some(id) = f["id"].as_u64() else { continue };
+            let format = f["field_format"].as_str().unwrap_or_default();
+            formats.insert(id, format.to_string());
+            if format == "enumeration" {
+                let pairs = f["possible_values"].as_array().into_iter().flatten();
+                let pairs = pairs.filter_map(|v| Some((value_text(&v["value"])?, v["label"].as_str()?.to_string())));
+                keys.insert(id, pairs.collect());
+            }
             shapes.known.lock().expect("lock").insert(id);
             if f["multiple"].as_bool() == Some(true) {
                 shapes.multiple.lock().expect("lock").insert(id);
@@ -38,7 +52,25 @@ impl Shapes {
             }
         }
         shapes.learn(issue_fields);
-        Shapes { possible, ..shapes }
+        Shapes { possible, formats, keys, listed: admin_list.is_some(), ..shapes }
+    }
+
+    /// Whether each field's format is known (the sync user may read
+    /// Administration's list: an admin).
+    pub fn formats_known(&self) -> bool {
+        self.listed
+    }
+
+    /// Field `id`'s format, when known.
+    pub fn format(&self, id: u64) -> Option<&str> {
+        self.formats.get(&id).map(String::as_str)
+    }
+
+    /// A key/value list's label for `key`, or its key for `label`.
+    pub fn key_label(&self, id: u64, value: &str, to_label: bool) -> Option<String> {
+        let pairs = self.keys.get(&id)?;
+        let hit = pairs.iter().find(|(k, l)| if to_label { k == value } else { l == value })?;
+        Some(if to_label { hit.1.clone() } else { hit.0.clone() })
     }
 
     /// Notes which fields of an issue's `custom_fields` hold several values.
@@ -78,6 +110,14 @@ impl Shapes {
         } else {
             json!({"id": id, "value": values.join(", ")})
         }
+    }
+}
+
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 
@@ -129,6 +169,13 @@ mod tests {
         assert!(s.is_multiple(3) && !s.is_multiple(5));
         assert_eq!(s.allowed(3).unwrap(), ["customer", "backend"]);
         assert_eq!(s.allowed(5), None);
+        assert!(s.formats_known() && s.format(5) == Some("string"));
+        let admin = json!({"custom_fields": [{"id": 7, "name": "Severity", "field_format": "enumeration",
+            "possible_values": [{"value": "3", "label": "High"}, {"value": "4", "label": "Low"}]}]});
+        let s = Shapes::new(Some(&admin), &json!([]));
+        assert_eq!(s.key_label(7, "4", true).as_deref(), Some("Low"));
+        assert_eq!(s.key_label(7, "High", false).as_deref(), Some("3"));
+        assert!(!Shapes::new(None, &json!([])).formats_known());
     }
 
     #[test]
