@@ -180,3 +180,48 @@ fn user_version_and_key_value_fields_cross_as_names_where_their_format_is_known(
         assert_eq!(read.fields.custom.get(k), Some(v), "{:?}", read.fields.custom);
     }
 }
+
+/// Labels in the issue category (one per issue): the vendor's label is
+/// the category, a second one is listed as not held (nothing waits), and
+/// a category set in Redmine is the vendor's label.
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn labels_in_the_issue_category_cross_one_per_issue() {
+    let server = common::redmine::server();
+    let project = server.new_project("cat");
+    for name in ["customer", "backend"] {
+        let body = format!(r#"{{"issue_category":{{"name":"{name}"}}}}"#);
+        server.admin("POST", &format!("/projects/{project}/issue_categories.json"), Some(&body));
+    }
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let mut accept = server.mapped_flags();
+    accept.extend(["--redmine-labels-field", "(category)"].map(String::from));
+    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
+    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
+    settle(&m, &s, "acme");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "one", "--label", "customer"]);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "two", "--label", "backend", "--label", "security"]);
+    settle(&m, &s, "acme");
+    let issues = server.issues(&project);
+    let category = |subject: &str| issues.iter().find(|i| i["subject"] == subject).unwrap()["category"]["name"].clone();
+    assert_eq!((category("one"), category("two")), ("customer".into(), "backend".into()));
+    let errors = s.json(&["errors", "list", "acme", "--json"]);
+    assert_eq!(errors.as_array().unwrap().len(), 1, "{errors}");
+    assert_eq!(errors[0]["blocks"], false);
+    assert!(
+        errors[0]["reason"].as_str().unwrap().contains("holds one label: 'backend' set, 'security' not"),
+        "{errors}"
+    );
+    // A person sets another category in Redmine: the vendor's label follows.
+    let rid = issues.iter().find(|i| i["subject"] == "one").unwrap()["id"].as_u64().unwrap();
+    let backend = server.admin("GET", &format!("/projects/{project}/issue_categories.json"), None)["issue_categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "backend")
+        .unwrap()["id"]
+        .clone();
+    server.alice("PUT", &format!("/issues/{rid}.json"), &format!(r#"{{"issue":{{"category_id":{backend}}}}}"#));
+    settle(&m, &s, "acme");
+    assert_eq!(m.issue("SAM2-1")["labels"], serde_json::json!(["backend"]));
+}

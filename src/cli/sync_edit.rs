@@ -135,8 +135,9 @@ pub struct EditArgs {
     /// Redmine: seconds an answer may take before postern gives up on it.
     #[arg(long, value_name = "SECS")]
     pub(super) redmine_timeout_secs: Option<u64>,
-    /// Redmine: the custom field (by name) that holds labels; "" stops
-    /// syncing labels with Redmine.
+    /// Redmine: the custom field (by name) that holds labels, or
+    /// "(category)" for the issue category; "" stops syncing labels with
+    /// Redmine.
     #[arg(long, value_name = "NAME")]
     pub(super) redmine_labels_field: Option<String>,
     /// Jira: its new base URL.

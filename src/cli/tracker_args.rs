@@ -36,8 +36,10 @@ pub struct TrackerArgs {
     /// Trust this CA certificate (PEM) for Redmine, e.g. a company CA.
     #[arg(long, value_name = "FILE")]
     pub redmine_ca_file: Option<String>,
-    /// A Redmine custom field (by name) that holds labels, comma-separated;
-    /// without it labels are not synced with Redmine.
+    /// A Redmine custom field (by name) that holds labels: a text field
+    /// (comma-separated) or a list, usually with several values; "(category)":
+    /// the issue category (one label). Without it labels are not synced with
+    /// Redmine.
     #[arg(long, value_name = "NAME")]
     pub redmine_labels_field: Option<String>,
     /// Statuses whose names differ: PARTNER=OURS pairs, comma-separated

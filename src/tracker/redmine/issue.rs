@@ -81,7 +81,10 @@ pub fn from_json(v: &Value, m: &Meta, s: &RedmineSettings) -> Issue {
                     .collect(),
             })
             .unwrap_or_default(),
-        None => Vec::new(),
+        None => match &m.label_categories {
+            Some(_) => v["category"]["name"].as_str().map(String::from).into_iter().collect(),
+            None => Vec::new(),
+        },
     };
     let comments = v["journals"]
         .as_array()
@@ -182,6 +185,7 @@ fn sets(d: &Value, field: &str, m: &Meta) -> bool {
         "assignee" => "assigned_to_id",
         "type" => "tracker_id",
         "due_date" => "due_date",
+        "labels" if m.label_categories.is_some() => "category_id",
         "labels" => return m.labels_field.is_some_and(|id| d["property"] == "cf" && name == id.to_string()),
         "custom" => {
             return d["property"] == "cf" && m.labels_field.is_none_or(|id| name != id.to_string());

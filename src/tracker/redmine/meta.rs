@@ -21,6 +21,9 @@ pub struct Meta {
     /// Project members by display name.
     pub members: BTreeMap<String, u64>,
     pub labels_field: Option<u64>,
+    /// The project's issue categories by name, when they hold the labels
+    /// (`--redmine-labels-field "(category)"`: one label per issue).
+    pub label_categories: Option<BTreeMap<String, u64>>,
     /// The project's trackers (postern's issue types) by name.
     pub trackers: BTreeMap<String, u64>,
     /// Issue custom fields by name, the labels field left out.
@@ -102,8 +105,15 @@ impl Meta {
             Err(e) => return Err(e),
         };
         let shapes = super::shapes::Shapes::new(admin_list.as_ref(), &any["issues"][0]["custom_fields"]);
+        let label_categories = match s.labels_field.as_deref() {
+            Some(super::settings::CATEGORY) => {
+                Some(named(&api.get(&format!("/projects/{project_id}/issue_categories.json"))?["issue_categories"]))
+            }
+            _ => None,
+        };
         let labels_field = match &s.labels_field {
             None => None,
+            Some(name) if name == super::settings::CATEGORY => None,
             Some(name) => {
                 let id = fields.remove(name);
                 Some(id.ok_or_else(|| {
@@ -140,6 +150,7 @@ impl Meta {
             priorities: named(&api.get("/enumerations/issue_priorities.json")?["issue_priorities"]),
             members,
             labels_field,
+            label_categories,
             trackers: named(&project["trackers"]),
             custom_fields: fields,
             fields_complete,

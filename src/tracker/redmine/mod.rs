@@ -170,11 +170,43 @@ impl Redmine {
         if let (Some(v), Some(cf)) = (&c.labels, m.labels_field) {
             custom.push(m.shapes.entry(cf, v));
         }
+        if let (Some(v), Some(categories)) = (&c.labels, &m.label_categories) {
+            if let Some(id) = self.category_for(v, categories) {
+                out.insert("category_id".into(), id);
+            }
+        }
         custom.extend(self.custom_json(&c.custom)?);
         if !custom.is_empty() {
             out.insert("custom_fields".into(), Value::Array(custom));
         }
         Ok(out)
+    }
+
+    /// The category for labels held in the issue category: the first
+    /// label's (none: no category). A second label, or one no category
+    /// is named, is not held (noted for `take_not_held`).
+    fn category_for(&self, labels: &[String], categories: &std::collections::BTreeMap<String, u64>) -> Option<Value> {
+        let Some(first) = labels.first() else {
+            return Some(json!(""));
+        };
+        let mut notes = self.not_held.lock().expect("lock");
+        if labels.len() > 1 {
+            notes.push(format!(
+                "Redmine's issue category holds one label: '{first}' set, {} not",
+                labels[1..].iter().map(|l| format!("'{l}'")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        match categories.get(first) {
+            Some(id) => Some(json!(id)),
+            None => {
+                notes.push(format!(
+                    "Redmine has no issue category '{first}' in this project (it has: {}): add it (the project's \
+                     Settings › Issue categories), then `postern errors retry`",
+                    categories.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+                None
+            }
+        }
     }
 
     /// PUT on an issue; one that is gone is that issue's refusal.
@@ -284,7 +316,7 @@ impl Tracker for Redmine {
     fn not_carried(&self) -> TResult<Vec<String>> {
         let m = self.meta()?;
         let mut out = vec!["attachment_digests".to_string()];
-        if m.labels_field.is_none() {
+        if m.labels_field.is_none() && m.label_categories.is_none() {
             out.push("labels".to_string());
         }
         if !m.time_tracking {

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::transport::mail::Password;
 
+/// The labels field's name for the issue category.
+pub const CATEGORY: &str = "(category)";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedmineSettings {
     /// Base URL, e.g. `https://redmine.example.com` (no trailing slash).
@@ -23,6 +26,8 @@ pub struct RedmineSettings {
     /// A custom field (by name) that holds labels, comma-separated; without
     /// one, labels are not synced with this tracker.
     #[serde(default)]
+    /// The custom field that holds labels, or [`CATEGORY`]: the issue's
+    /// category (one label).
     pub labels_field: Option<String>,
     /// The partner's status names mapped to ours (partner → here); a name
     /// not listed must exist here under the same name.
