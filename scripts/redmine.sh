@@ -207,6 +207,18 @@ INSERT INTO roles (name, position, assignable, builtin, issues_visibility, users
     || '- :add_issue_notes' || char(10) || '- :edit_own_issue_notes' || char(10) || '- :log_time' || char(10)
     || '- :view_time_entries' || char(10) || '- :edit_own_time_entries' || char(10)
   WHERE NOT EXISTS (SELECT 1 FROM roles WHERE name = 'Sync');
+-- The Sync role's workflow, as a customer's: New → In Progress →
+-- Resolved → Closed, and Closed → New (reopen); new issues start New.
+INSERT INTO workflows(tracker_id,old_status_id,new_status_id,role_id,assignee,author,type)
+  SELECT t.id, COALESCE(o.id, 0), n.id, r.id, 0, 0, 'WorkflowTransition'
+  FROM trackers t, roles r,
+    (SELECT 'New' AS a, 'In Progress' AS b UNION SELECT 'In Progress', 'Resolved' UNION SELECT 'Resolved', 'Closed'
+     UNION SELECT 'Closed', 'New' UNION SELECT NULL, 'New') p
+  LEFT JOIN issue_statuses o ON o.name = p.a
+  JOIN issue_statuses n ON n.name = p.b
+  WHERE r.name = 'Sync'
+    AND NOT EXISTS (SELECT 1 FROM workflows w WHERE w.type='WorkflowTransition' AND w.role_id=r.id
+      AND w.tracker_id=t.id AND w.old_status_id=COALESCE(o.id, 0) AND w.new_status_id=n.id);
 -- Worklogs: developers log and change time for others (the sync user logs
 -- a partner's time for the user a mapping names).
 UPDATE roles SET permissions = permissions || '- :log_time_for_other_users' || char(10) || '- :edit_time_entries' || char(10)

@@ -6,7 +6,8 @@
 //! workflow itself (an admin's API), so the path is found on the way:
 //! the transition to the status if there is one, else the one to a
 //! status not yet passed whose category (to do, in progress, done) is
-//! closest to the wanted one's.
+//! closest to the wanted one's, never further than where it stands and
+//! never a done status on the way to another (a dead end, often).
 
 use serde_json::{json, Map, Value};
 
@@ -88,10 +89,15 @@ impl Jira {
             if passed.len() == 1 {
                 there = list.iter().map(|t| format!("{} → {}", str_of(&t["name"]), name_of(t))).collect();
             }
-            let distance = |t: &Value| (rank(t["to"]["statusCategory"]["key"].as_str().unwrap_or("")) - wanted).abs();
+            let category = |t: &Value| t["to"]["statusCategory"]["key"].as_str().unwrap_or("").to_string();
+            let distance = |t: &Value| (rank(&category(t)) - wanted).abs();
+            let here = (self.meta()?.categories.get(&now).map_or(1, |c| rank(c)) - wanted).abs();
+            // Never further from the wanted status, and never through a
+            // done status (often a dead end) on the way to another.
             let next = list
                 .iter()
                 .filter(|t| !passed.iter().any(|p| p.eq_ignore_ascii_case(&name_of(t))))
+                .filter(|t| distance(t) <= here && category(t) != "done")
                 .min_by_key(|t| distance(t));
             let Some(next) = next else {
                 return Ok(Err(Stuck { passed, now, there }));
