@@ -31,6 +31,21 @@ fn link_into_share(p: &TestPeer, sync: &str, send_to: &Path, receive_from: &Path
     std::os::unix::fs::symlink(receive_from, ex.join("RECEIVE")).unwrap();
 }
 
+/// Both sides' SEND and RECEIVE linked into one share (m2s, s2m), once
+/// both sides are active.
+fn shared(m: &TestPeer, s: &TestPeer) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let share = tempfile::tempdir().unwrap();
+    let (m2s, s2m) = (share.path().join("m2s"), share.path().join("s2m"));
+    std::fs::create_dir_all(&m2s).unwrap();
+    std::fs::create_dir_all(&s2m).unwrap();
+    link_into_share(m, "acme", &m2s, &s2m);
+    link_into_share(s, "acme", &s2m, &m2s);
+    wait_for("both sides active", Duration::from_secs(20), || {
+        m.status()["state"] == "active" && s.status()["state"] == "active"
+    });
+    (share, m2s, s2m)
+}
+
 #[test]
 fn folders_rewired_while_the_daemons_run_are_read_without_a_restart() {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
@@ -39,15 +54,7 @@ fn folders_rewired_while_the_daemons_run_are_read_without_a_restart() {
     // what arrives must be seen through the watches.
     let (dm, ds) = (m.daemon(&["--interval", "3600"]), s.daemon(&["--interval", "3600"]));
     std::thread::sleep(Duration::from_millis(500));
-    let share = tempfile::tempdir().unwrap();
-    let (m2s, s2m) = (share.path().join("m2s"), share.path().join("s2m"));
-    std::fs::create_dir_all(&m2s).unwrap();
-    std::fs::create_dir_all(&s2m).unwrap();
-    link_into_share(&m, "acme", &m2s, &s2m);
-    link_into_share(&s, "acme", &s2m, &m2s);
-    wait_for("both sides active", Duration::from_secs(20), || {
-        m.status()["state"] == "active" && s.status()["state"] == "active"
-    });
+    let (share, _, _) = shared(&m, &s);
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "through the share"]);
     wait_for("the issue crossed", Duration::from_secs(20), || s.issues("SP2").len() == 1);
 
@@ -177,15 +184,7 @@ fn a_partner_that_reads_nothing_we_send_shows_as_stalled_on_both_sides() {
     }
     let (dm, ds) = (m.daemon(&["--interval", "3600"]), s.daemon(&["--interval", "3600"]));
     std::thread::sleep(Duration::from_millis(500));
-    let share = tempfile::tempdir().unwrap();
-    let (m2s, s2m) = (share.path().join("m2s"), share.path().join("s2m"));
-    std::fs::create_dir_all(&m2s).unwrap();
-    std::fs::create_dir_all(&s2m).unwrap();
-    link_into_share(&m, "acme", &m2s, &s2m);
-    link_into_share(&s, "acme", &s2m, &m2s);
-    wait_for("both sides active", Duration::from_secs(20), || {
-        m.status()["state"] == "active" && s.status()["state"] == "active"
-    });
+    let (share, m2s, _) = shared(&m, &s);
     let stalled = |p: &TestPeer| p.status()["stalled"].as_array().unwrap().clone();
     assert!(stalled(&m).is_empty() && stalled(&s).is_empty());
 

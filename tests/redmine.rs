@@ -82,12 +82,7 @@ use common::*;
 /// with status and priority tables.
 fn embedded_and_redmine(server: &Server) -> (TestPeer, TestPeer, String) {
     let project = server.new_project("e2e");
-    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
-    let mut accept = server.mapped_flags();
-    accept.extend(["--redmine-labels-field", "Labels"].map(String::from));
-    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
-    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
-    settle(&m, &s, "acme");
+    let (m, s) = server.paired(&project, &["--redmine-labels-field", "Labels"]);
     (m, s, project)
 }
 
@@ -609,11 +604,7 @@ fn verify_names_what_was_changed_in_redmines_database_and_a_repair_converges() {
 fn the_labels_field_is_set_and_cleared_with_sync_edit() {
     let server = common::redmine::server();
     let project = server.new_project("lbl");
-    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
-    let accept = server.mapped_flags();
-    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
-    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
-    settle(&m, &s, "acme");
+    let (m, s) = server.paired(&project, &[]);
     let err = s.fail(&["sync", "edit", "acme", "--redmine-labels-field", "No such field"]);
     assert!(err.contains("\"No such field\" is not a custom field of project"), "{err}");
     assert!(s.status()["tracker"]["labels_field"].is_null(), "nothing was saved");

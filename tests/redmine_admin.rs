@@ -19,12 +19,7 @@ fn a_redmine_sides_existing_issues_resync_records_and_life_cycle() {
     let first = server.issues(&project)[0]["id"].as_u64().unwrap();
     server.alice("PUT", &format!("/issues/{first}.json"), r#"{"issue":{"notes":"an old note"}}"#);
 
-    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
-    let mut accept = server.mapped_flags();
-    accept.extend(["--existing", "all"].map(String::from));
-    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
-    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
-    settle(&m, &s, "acme");
+    let (m, s) = server.paired(&project, &["--existing", "all"]);
     let mut summaries: Vec<String> =
         m.issues("SAM2").iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
     summaries.sort();

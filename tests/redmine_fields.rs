@@ -23,12 +23,7 @@ fn tags(server: &Server, issue: &serde_json::Value) -> serde_json::Value {
 fn labels_in_a_list_with_several_values_cross_and_one_outside_it_holds_nothing_back() {
     let server = common::redmine::server();
     let project = server.new_project("tags");
-    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
-    let mut accept = server.mapped_flags();
-    accept.extend(["--redmine-labels-field", "Tags"].map(String::from));
-    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
-    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
-    settle(&m, &s, "acme");
+    let (m, s) = server.paired(&project, &["--redmine-labels-field", "Tags"]);
 
     // Two labels of the list: an array of two values, not "a, b".
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "listed", "--label", "customer", "--label", "sso"]);
@@ -39,18 +34,8 @@ fn labels_in_a_list_with_several_values_cross_and_one_outside_it_holds_nothing_b
 
     // A label outside the list: the issue is made without it, its comment
     // follows, and the issue lists what was not set and why.
-    m.ok(&[
-        "issue",
-        "create",
-        "--project",
-        "SAM2",
-        "--summary",
-        "unlisted",
-        "--label",
-        "customer",
-        "--label",
-        "security",
-    ]);
+    let two = ["--label", "customer", "--label", "security"];
+    m.ok(&[&["issue", "create", "--project", "SAM2", "--summary", "unlisted"][..], &two].concat());
     m.ok(&["comment", "add", "SAM2-2", "--body", "after the create"]);
     settle(&m, &s, "acme");
     let unlisted = server.issues(&project).into_iter().find(|i| i["subject"] == "unlisted").expect("made");
@@ -193,12 +178,7 @@ fn labels_in_the_issue_category_cross_one_per_issue() {
         let body = format!(r#"{{"issue_category":{{"name":"{name}"}}}}"#);
         server.admin("POST", &format!("/projects/{project}/issue_categories.json"), Some(&body));
     }
-    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
-    let mut accept = server.mapped_flags();
-    accept.extend(["--redmine-labels-field", "(category)"].map(String::from));
-    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
-    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
-    settle(&m, &s, "acme");
+    let (m, s) = server.paired(&project, &["--redmine-labels-field", "(category)"]);
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "one", "--label", "customer"]);
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "two", "--label", "backend", "--label", "security"]);
     settle(&m, &s, "acme");

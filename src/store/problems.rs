@@ -42,6 +42,20 @@ pub fn has_error(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result
     )?)
 }
 
+/// Lists a refused change on `remote_issue`: its later changes wait
+/// behind it.
+pub fn record_error(
+    conn: &Connection,
+    sync_id: &str,
+    remote_issue: &str,
+    local_key: Option<&str>,
+    seq: u64,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    record(conn, (sync_id, remote_issue, local_key), seq, reason, now, true)
+}
+
 /// Lists on `remote_issue` a change that was written all but values the
 /// tracker could not hold: it holds back nothing (an error that does
 /// stays one).
@@ -54,38 +68,30 @@ pub fn record_not_held(
     reason: &str,
     now: i64,
 ) -> Result<()> {
-    conn.execute(
-        "INSERT INTO issue_error (sync_id, remote_issue, local_key, seq, reason, at, first_at, tries, blocks)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1, 0)
-         ON CONFLICT (sync_id, remote_issue) DO UPDATE SET local_key = excluded.local_key,
-             seq = CASE WHEN blocks = 1 THEN seq ELSE excluded.seq END,
-             reason = CASE WHEN blocks = 1 THEN reason ELSE excluded.reason END,
-             at = excluded.at, tries = tries + 1",
-        params![sync_id, remote_issue, local_key, seq as i64, reason, now],
-    )?;
-    Ok(())
+    record(conn, (sync_id, remote_issue, local_key), seq, reason, now, false)
 }
 
-pub fn record_error(
+fn record(
     conn: &Connection,
-    sync_id: &str,
-    remote_issue: &str,
-    local_key: Option<&str>,
+    (sync_id, remote_issue, local_key): (&str, &str, Option<&str>),
     seq: u64,
     reason: &str,
     now: i64,
+    blocks: bool,
 ) -> Result<()> {
+    // A blocking error stays what the issue shows until it is retried.
     conn.execute(
-        "INSERT INTO issue_error (sync_id, remote_issue, local_key, seq, reason, at, first_at, tries)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1)
+        "INSERT INTO issue_error (sync_id, remote_issue, local_key, seq, reason, at, first_at, tries, blocks)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1, ?7)
          ON CONFLICT (sync_id, remote_issue) DO UPDATE SET local_key = excluded.local_key,
-             seq = excluded.seq, reason = excluded.reason, at = excluded.at, tries = tries + 1",
-        params![sync_id, remote_issue, local_key, seq as i64, reason, now],
+             seq = CASE WHEN blocks = 1 AND excluded.blocks = 0 THEN seq ELSE excluded.seq END,
+             reason = CASE WHEN blocks = 1 AND excluded.blocks = 0 THEN reason ELSE excluded.reason END,
+             at = excluded.at, tries = tries + 1, blocks = MAX(blocks, excluded.blocks)",
+        params![sync_id, remote_issue, local_key, seq as i64, reason, now, blocks],
     )?;
     Ok(())
 }
 
-/// When an issue's error first happened and how often it was tried.
 pub fn history(conn: &Connection, sync_id: &str, remote_issue: &str) -> Result<Option<(i64, u64)>> {
     use rusqlite::OptionalExtension;
     Ok(conn

@@ -178,6 +178,19 @@ impl Server {
         f
     }
 
+    /// An embedded master (SAM2) and a Redmine slave on `project`, paired
+    /// as sync `acme` with [`Server::mapped_flags`] and `extra` accept
+    /// flags, settled.
+    pub fn paired(&self, project: &str, extra: &[&str]) -> (super::TestPeer, super::TestPeer) {
+        let (m, s) =
+            (super::TestPeer::new(super::MASTER_KEY, "SAM2"), super::TestPeer::new(super::SLAVE_KEY, "UNUSED"));
+        let flags = self.mapped_flags();
+        let accept: Vec<&str> = flags.iter().map(String::as_str).chain(extra.iter().copied()).collect();
+        super::pair_with(&m, &s, "acme", "SAM2", project, &[], &accept);
+        super::settle(&m, &s, "acme");
+        (m, s)
+    }
+
     /// `sync accept`/`create` flags for a Redmine side on `project`.
     pub fn flags(&self) -> Vec<String> {
         ["--tracker", "redmine", "--redmine-url", self.url(), "--redmine-key", self.get("REDMINE_SYNC_KEY")]
