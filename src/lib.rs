@@ -25,9 +25,15 @@
 //!   and its user directory), built on the engine's transaction, and
 //!   Redmine over REST (`tracker::redmine`: `api` sorts answers into
 //!   outcomes, `meta` and the name tables, `issue` reads journals,
-//!   `custom` fields by name, `time` entries as worklogs, `detect` finds
+//!   `custom` fields by name, `shapes` of their values (several values,
+//!   a list's values, ids that stand for users, versions and keys), the
+//!   sync user's `permissions`, `time` entries as worklogs, `detect` finds
 //!   changes by state) and Jira (`tracker::jira`: Cloud's ADF and Data
-//!   Center's wiki markup from one Markdown reading, JQL windows). What
+//!   Center's wiki markup from one Markdown reading, JQL windows, the
+//!   `workflow` walked to a status several transitions away). A value a
+//!   tracker cannot hold (outside a list) is not a refusal: the rest is
+//!   written, and `Tracker::take_not_held` says what was left out, which
+//!   the engine lists on the issue without holding its changes back. What
 //!   the remote backends share is `tracker::remote`: `listing` (pages
 //!   anchored at the last time read: the cursor never passes a change it
 //!   did not list), `detect` (one detection round), `diff` (what someone
@@ -55,7 +61,8 @@
 //!   `mapping` (the per-sync TOML file of the partner's names to ours,
 //!   applied at the edge for every backend: incoming in `apply`, outgoing
 //!   in the outbox batch) and `worklogs` (the partner's time, logged for
-//!   the user the mapping names).
+//!   the user the mapping names); `stall` (a partner that does not
+//!   acknowledge, a gap that does not fill: shown, not failed).
 //! - [`daemon`]: the long-running loop: each sync on its own schedule
 //!   (`schedule`, pure) and its cycles on a thread of their own
 //!   (`worker`: its own database connection, panics caught and shown as
