@@ -34,6 +34,7 @@ fn main() -> anyhow::Result<()> {
         priorities: Default::default(),
         rescan_secs: 3600,
         timeout_secs: 60,
+        screens: Default::default(),
     };
     // Before the steady stream: five minutes later, for the fake Jira.
     let later = || fake.state.lock().unwrap().clock_offset_ms += 5 * 60_000;

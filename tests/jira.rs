@@ -151,6 +151,15 @@ fn conformance(cloud: bool, prism: bool) {
         transactional: false,
         binary: !prism,
     });
+    // Cloud's attachment content came from the media host, without the
+    // credentials (behind Prism, Prism follows the redirect itself).
+    let f = fake.state.lock().unwrap();
+    if cloud {
+        assert!(f.media_reads > 0, "the content came through the media host");
+    }
+    if cloud && !prism {
+        assert_eq!(f.media_reads_with_credentials, 0, "credentials went along to the media host");
+    }
 }
 
 fn cloud_auth_of(user: &str, token: &str) -> JiraAuth {

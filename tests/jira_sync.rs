@@ -58,6 +58,7 @@ fn signed_in(fake: &Running, user: &str, token: &str) -> Jira {
         priorities: Default::default(),
         rescan_secs: 3600,
         timeout_secs: 60,
+        screens: Default::default(),
     };
     Jira::open(&s, &tempfile::tempdir().unwrap().keep(), "alice").unwrap()
 }
@@ -484,6 +485,30 @@ fn a_status_several_transitions_away_is_reached_through_the_workflow() {
     let raw = |fake: &Running| fake.state.lock().unwrap().issues[0].fields.clone();
     assert_eq!(raw(&fake)["status"], "Done");
     assert_eq!(raw(&fake)["resolution"]["name"], "Done", "the screen's resolution was filled");
+    // The mapping file names the resolution: it is the one taken, and one
+    // the screen does not offer is that issue's error naming those it does.
+    let file = s.home().join("mapping.toml");
+    std::fs::write(&file, "[screens]\nResolution = \"Won't Do\"\n").unwrap();
+    s.ok(&["sync", "edit", "acme", "--mapping", file.to_str().unwrap()]);
+    m.ok(&["issue", "edit", "SAM2-1", "--status", "Open"]);
+    settle(&m, &s, "acme");
+    m.ok(&["issue", "edit", "SAM2-1", "--status", "Done"]);
+    settle(&m, &s, "acme");
+    assert_eq!((&raw(&fake)["status"], &raw(&fake)["resolution"]["name"]), (&"Done".into(), &"Won't Do".into()));
+    std::fs::write(&file, "[screens]\nResolution = \"Duplicate\"\n").unwrap();
+    s.ok(&["sync", "edit", "acme", "--mapping", file.to_str().unwrap()]);
+    m.ok(&["issue", "edit", "SAM2-1", "--status", "Open"]);
+    settle(&m, &s, "acme");
+    m.ok(&["issue", "edit", "SAM2-1", "--status", "Done"]);
+    settle(&m, &s, "acme");
+    let errors = s.ok(&["errors", "list", "acme"]);
+    assert!(
+        errors.contains("gives 'Duplicate' for 'Resolution'") && errors.contains("it offers: Done, Won't Do"),
+        "{errors}"
+    );
+    s.ok(&["errors", "ignore", "acme", "SAM2-1"]);
+    std::fs::remove_file(&file).unwrap();
+    s.ok(&["sync", "edit", "acme", "--no-mapping"]);
     m.ok(&["issue", "edit", "SAM2-1", "--status", "In Progress"]);
     settle(&m, &s, "acme");
     assert_eq!(raw(&fake)["status"], "In Progress");

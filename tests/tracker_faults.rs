@@ -116,6 +116,7 @@ fn jira_under_faults(seed: u64) {
             priorities: Default::default(),
             rescan_secs: 3600,
             timeout_secs: 60,
+            screens: Default::default(),
         },
         files.path(),
         "alice",

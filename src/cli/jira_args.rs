@@ -88,6 +88,7 @@ impl JiraArgs {
             priorities: parse_map("priority-map", maps.1)?,
             rescan_secs: self.jira_rescan_secs,
             timeout_secs: self.jira_timeout_secs,
+            screens: Default::default(),
         };
         s.check()?;
         if self.jira_flavour.is_none() {

@@ -19,6 +19,8 @@
 //! fallback = "Sync Bot"
 //! [users.table]       # the partner's name or address = our user
 //! "vera@vendor.example" = "Vera Redmine"
+//! [screens]           # what a Jira transition's screen asks for
+//! Resolution = "Fixed"
 //! ```
 //!
 //! Incoming values go through the tables (a name not listed stays as it
@@ -51,6 +53,10 @@ struct File {
     users: Users,
     #[serde(default)]
     send: Send,
+    /// Values for the fields a Jira transition's screen requires, by the
+    /// field's name (a resolution on the way to Done).
+    #[serde(default)]
+    screens: Table,
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,6 +251,7 @@ impl Mapping {
             ("type", "types", f.types.len()),
             ("custom field", "custom fields", f.fields.len()),
             ("user", "users", f.users.table.len()),
+            ("transition screen field", "transition screen fields", f.screens.len()),
         ]
         .iter()
         .filter(|(_, _, n)| *n > 0)
@@ -253,6 +260,7 @@ impl Mapping {
         if let Some(fb) = &f.users.fallback {
             parts.push(format!("fallback user {}", fb.get_ref()));
         }
+
         if parts.is_empty() {
             "no names mapped".into()
         } else {
@@ -271,6 +279,7 @@ impl Mapping {
             ("types", &f.types),
             ("custom fields", &f.fields),
             ("users", &f.users.table),
+            ("transition screens", &f.screens),
         ]
         .iter()
         .filter(|(_, t)| !t.is_empty())
@@ -303,6 +312,11 @@ impl Mapping {
                 users.len()
             )
         })
+    }
+
+    /// What the `[screens]` table gives: field name → value.
+    pub fn screens(&self) -> BTreeMap<String, String> {
+        self.file.screens.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect()
     }
 
     /// Our names a section already maps to.

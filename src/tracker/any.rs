@@ -57,11 +57,19 @@ fn cached<T, S: Serialize>(
 impl TrackerSettings {
     /// The tracker settings stored with a sync.
     pub fn of(sync: &SyncRecord) -> anyhow::Result<TrackerSettings> {
-        match sync.tracker.as_deref() {
-            None => Ok(TrackerSettings::Embedded),
+        let mut settings = match sync.tracker.as_deref() {
+            None => TrackerSettings::Embedded,
             Some(json) => serde_json::from_str(json)
-                .map_err(|e| anyhow::anyhow!("the tracker settings of sync '{}' are damaged: {e}", sync.name)),
+                .map_err(|e| anyhow::anyhow!("the tracker settings of sync '{}' are damaged: {e}", sync.name))?,
+        };
+        // A mapping file's values for Jira's transition screens (a damaged
+        // file is said where it is applied).
+        if let TrackerSettings::Jira(j) = &mut settings {
+            if let Ok(m) = crate::engine::mapping::Mapping::of(sync.mapping.as_deref()) {
+                j.screens = m.screens();
+            }
         }
+        Ok(settings)
     }
 }
 

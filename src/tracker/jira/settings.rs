@@ -67,6 +67,11 @@ pub struct JiraSettings {
     /// given up on is looked for before it is made again).
     #[serde(default = "crate::tracker::remote::http::default_timeout")]
     pub timeout_secs: u64,
+    /// Values for fields a transition's screen requires, by field name:
+    /// the `[screens]` of the sync's mapping file, put in when the tracker
+    /// is opened (never stored with the settings).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub screens: BTreeMap<String, String>,
 }
 
 fn default_rescan() -> u64 {
@@ -111,6 +116,7 @@ mod tests {
             priorities: BTreeMap::new(),
             rescan_secs: 3600,
             timeout_secs: crate::tracker::remote::http::default_timeout(),
+            screens: Default::default(),
         }
     }
 

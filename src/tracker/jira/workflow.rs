@@ -108,7 +108,8 @@ impl Jira {
     }
 
     /// Takes transition `t` of issue `key`, filling what its screen
-    /// requires: a resolution (Done, else the first offered).
+    /// requires: the mapping file's `[screens]` value for the field, else
+    /// for a resolution Done (Fixed, Resolved, else the first offered).
     fn take(&self, path: &str, key: &str, t: &Value) -> TResult<()> {
         let mut fields = Map::new();
         for (id, f) in t["fields"].as_object().into_iter().flatten() {
@@ -116,6 +117,31 @@ impl Jira {
                 continue;
             }
             let allowed = f["allowedValues"].as_array().cloned().unwrap_or_default();
+            let name = str_of(&f["name"]);
+            let given = self.settings.screens.iter().find(|(k, _)| k.eq_ignore_ascii_case(&name) || *k == id);
+            if let Some((_, value)) = given {
+                if allowed.is_empty() {
+                    fields.insert(id.clone(), json!(value));
+                    continue;
+                }
+                let Some(pick) = allowed.iter().find(|v| {
+                    [&v["name"], &v["value"]].iter().any(|n| n.as_str().is_some_and(|n| n.eq_ignore_ascii_case(value)))
+                }) else {
+                    let offered: Vec<String> = allowed
+                        .iter()
+                        .map(|v| str_of(if v["name"].is_null() { &v["value"] } else { &v["name"] }))
+                        .collect();
+                    return Err(Refusal::Invalid(format!(
+                        "the mapping file's [screens] gives '{value}' for '{name}', which the transition '{}' of \
+                         {key} does not offer (it offers: {})",
+                        str_of(&t["name"]),
+                        offered.join(", ")
+                    ))
+                    .into());
+                };
+                fields.insert(id.clone(), json!({ "id": str_of(&pick["id"]) }));
+                continue;
+            }
             if f["schema"]["system"] == "resolution" || id == "resolution" {
                 let pick = allowed
                     .iter()
@@ -127,11 +153,10 @@ impl Jira {
                 }
             }
             return Err(Refusal::Invalid(format!(
-                "the transition '{}' of {key} to '{}' asks for the field '{}' on its screen, which postern cannot \
-                 fill: make it optional or give it a default in Jira (or map the status to another)",
+                "the transition '{}' of {key} to '{}' asks for the field '{name}' on its screen: give its value \
+                 under [screens] of the sync's mapping file ({name:?} = \"…\"), or make it optional in Jira",
                 str_of(&t["name"]),
                 str_of(&t["to"]["name"]),
-                str_of(&f["name"])
             ))
             .into());
         }

@@ -57,6 +57,10 @@ pub struct Fake {
     pub resolution_on: Option<String>,
     /// Cloud users hide their addresses (all but the sync user's).
     pub hidden_emails: bool,
+    /// Reads of attachment content at the media host, and those that
+    /// came with credentials (which must not travel there).
+    pub media_reads: usize,
+    pub media_reads_with_credentials: usize,
     /// Search does not see writes younger than this (ms), unless reconciled.
     pub search_lag_ms: i64,
     /// Issue ids searches asked to reconcile.
@@ -106,6 +110,8 @@ impl Fake {
             workflow: Vec::new(),
             resolution_on: None,
             hidden_emails: false,
+            media_reads: 0,
+            media_reads_with_credentials: 0,
             search_lag_ms: 0,
             reconciled: Vec::new(),
             base_url: String::new(),
@@ -192,6 +198,7 @@ pub fn settings(
         priorities: Default::default(),
         rescan_secs: 3600,
         timeout_secs: 60,
+        screens: Default::default(),
     }
 }
 
