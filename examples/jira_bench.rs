@@ -8,7 +8,7 @@
 #[allow(dead_code)]
 mod jira_fake;
 
-use postern::tracker::jira::{Flavour, JiraAuth, JiraSettings};
+use postern::tracker::jira::{Flavour, JiraAuth};
 use postern::transport::mail::Password;
 
 fn main() -> anyhow::Result<()> {
@@ -24,17 +24,12 @@ fn main() -> anyhow::Result<()> {
     let cloud = !args.iter().any(|a| a == "--datacenter");
     let (issues, comments) = if bench { (value("--issues", 1000), value("--comments", 5)) } else { (5, 2) };
     let fake = jira_fake::start(jira_fake::Fake::new(cloud, "SUP"));
-    let settings = |user: &str, token: &str| JiraSettings {
-        url: fake.url.clone(),
-        project: "SUP".into(),
-        flavour: if cloud { Flavour::Cloud } else { Flavour::DataCenter },
-        auth: JiraAuth::Basic { user: user.into(), secret: Password::Value(token.into()) },
-        ca_file: None,
-        statuses: [("Open".to_string(), "To Do".to_string())].into(),
-        priorities: Default::default(),
-        rescan_secs: 3600,
-        timeout_secs: 60,
-        screens: Default::default(),
+    let settings = |user: &str, token: &str| {
+        let flavour = if cloud { Flavour::Cloud } else { Flavour::DataCenter };
+        let auth = JiraAuth::Basic { user: user.into(), secret: Password::Value(token.into()) };
+        let mut s = jira_fake::settings(&fake.url, flavour, auth);
+        s.statuses = [("Open".to_string(), "To Do".to_string())].into();
+        s
     };
     // Before the steady stream: five minutes later, for the fake Jira.
     let later = || fake.state.lock().unwrap().clock_offset_ms += 5 * 60_000;

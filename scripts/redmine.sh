@@ -207,13 +207,21 @@ INSERT INTO roles (name, position, assignable, builtin, issues_visibility, users
     || '- :add_issue_notes' || char(10) || '- :edit_own_issue_notes' || char(10) || '- :log_time' || char(10)
     || '- :view_time_entries' || char(10) || '- :edit_own_time_entries' || char(10)
   WHERE NOT EXISTS (SELECT 1 FROM roles WHERE name = 'Sync');
--- The Sync role's workflow, as a customer's: New → In Progress →
--- Resolved → Closed, and Closed → New (reopen); new issues start New.
+-- Statuses a customer names for itself, after Debian's.
+INSERT INTO issue_statuses (name, is_closed, position)
+  SELECT n, 0, (SELECT max(position) FROM issue_statuses) + p
+  FROM (SELECT 'Triage' AS n, 1 AS p UNION SELECT 'Waiting for customer', 2)
+  WHERE NOT EXISTS (SELECT 1 FROM issue_statuses WHERE name = n);
+-- The Sync role's workflow, as a customer's: New → Triage → In Progress
+-- ⇄ Waiting for customer, In Progress → Resolved → Closed, Closed → New
+-- (reopen), and New → In Progress; new issues start New.
 INSERT INTO workflows(tracker_id,old_status_id,new_status_id,role_id,assignee,author,type)
   SELECT t.id, COALESCE(o.id, 0), n.id, r.id, 0, 0, 'WorkflowTransition'
   FROM trackers t, roles r,
     (SELECT 'New' AS a, 'In Progress' AS b UNION SELECT 'In Progress', 'Resolved' UNION SELECT 'Resolved', 'Closed'
-     UNION SELECT 'Closed', 'New' UNION SELECT NULL, 'New') p
+     UNION SELECT 'Closed', 'New' UNION SELECT NULL, 'New' UNION SELECT 'New', 'Triage'
+     UNION SELECT 'Triage', 'In Progress' UNION SELECT 'In Progress', 'Waiting for customer'
+     UNION SELECT 'Waiting for customer', 'In Progress') p
   LEFT JOIN issue_statuses o ON o.name = p.a
   JOIN issue_statuses n ON n.name = p.b
   WHERE r.name = 'Sync'

@@ -10,62 +10,14 @@ mod common;
 #[path = "common/jira_fake/mod.rs"]
 mod jira_fake;
 
+#[path = "common/jira_peers.rs"]
+mod jira_peers;
+
 use common::*;
-use jira_fake::{Fake, Running};
+use jira_fake::Fake;
+use jira_peers::*;
 use postern::protocol::FieldChanges;
-use postern::tracker::jira::{Flavour, Jira, JiraAuth, JiraSettings};
-use postern::tracker::{Actor, Tracker};
-use postern::transport::mail::Password;
-
-/// An embedded vendor (master) and a Jira Cloud customer (slave), paired.
-fn paired(fake: &Running) -> (TestPeer, TestPeer) {
-    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
-    let accept = jira_flags(fake, &s, &["--status-map", "Open=To Do"]);
-    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
-    pair_with(&m, &s, "acme", "SAM2", "SUP", &[], &accept);
-    settle(&m, &s, "acme");
-    (m, s)
-}
-
-/// `sync accept` flags for the fake Jira, the sync user's token in a file
-/// of `s`'s home, and `maps`.
-fn jira_flags(fake: &Running, s: &TestPeer, maps: &[&str]) -> Vec<String> {
-    let token = s.home().join("jira-token");
-    std::fs::write(&token, "t0ken\n").unwrap();
-    let flags = ["--tracker", "jira", "--jira-url", &fake.url, "--jira-user", "sync@example.com", "--jira-token-file"];
-    let token = token.to_str().unwrap();
-    flags.iter().chain(&[token]).chain(maps).map(|f| f.to_string()).collect()
-}
-
-/// Alice, working in the Jira.
-fn alice(fake: &Running) -> Jira {
-    signed_in(fake, "alice@example.com", "al1ce")
-}
-
-/// Jira as the sync user sees it (whose behalf its comments were written on).
-fn as_sync_user(fake: &Running) -> Jira {
-    signed_in(fake, "sync@example.com", "t0ken")
-}
-
-fn signed_in(fake: &Running, user: &str, token: &str) -> Jira {
-    let s = JiraSettings {
-        url: fake.url.clone(),
-        project: "SUP".into(),
-        flavour: if fake.state.lock().unwrap().cloud { Flavour::Cloud } else { Flavour::DataCenter },
-        auth: JiraAuth::Basic { user: user.into(), secret: Password::Value(token.into()) },
-        ca_file: None,
-        statuses: Default::default(),
-        priorities: Default::default(),
-        rescan_secs: 3600,
-        timeout_secs: 60,
-        screens: Default::default(),
-    };
-    Jira::open(&s, &tempfile::tempdir().unwrap().keep(), "alice").unwrap()
-}
-
-fn person() -> Actor<'static> {
-    Actor::person("alice")
-}
+use postern::tracker::Tracker;
 
 /// Cycles both peers and carries files until `done` holds, through the
 /// tracker's "later" (a cycle that meets a throttled Jira reports it and
@@ -463,61 +415,6 @@ fn an_edit_of_a_jira_users_comment_without_edit_all_comments_names_the_permissio
     assert_eq!(i.comments[0].body, "corrected at the vendor");
 }
 
-/// A workflow as customers have one: To Do → In Progress → Done, Done →
-/// To Do, and a screen on the way to Done that asks for a resolution. The
-/// vendor's Open → Done takes two transitions with the resolution filled;
-/// Done → In Progress goes back through To Do.
-#[test]
-fn a_status_several_transitions_away_is_reached_through_the_workflow() {
-    let fake = jira_fake::start(Fake::new(true, "SUP"));
-    {
-        let mut f = fake.state.lock().unwrap();
-        let edge = |a: &str, b: &str| (a.to_string(), b.to_string());
-        f.workflow = vec![edge("To Do", "In Progress"), edge("In Progress", "Done"), edge("Done", "To Do")];
-        f.resolution_on = Some("Done".into());
-    }
-    let (m, s) = paired(&fake);
-    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "walked"]);
-    settle(&m, &s, "acme");
-    m.ok(&["issue", "edit", "SAM2-1", "--status", "Done"]);
-    settle(&m, &s, "acme");
-    assert_eq!(s.status()["issues_with_errors"], 0, "{}", s.ok(&["errors", "list", "acme"]));
-    let raw = |fake: &Running| fake.state.lock().unwrap().issues[0].fields.clone();
-    assert_eq!(raw(&fake)["status"], "Done");
-    assert_eq!(raw(&fake)["resolution"]["name"], "Done", "the screen's resolution was filled");
-    // The mapping file names the resolution: it is the one taken, and one
-    // the screen does not offer is that issue's error naming those it does.
-    let file = s.home().join("mapping.toml");
-    std::fs::write(&file, "[screens]\nResolution = \"Won't Do\"\n").unwrap();
-    s.ok(&["sync", "edit", "acme", "--mapping", file.to_str().unwrap()]);
-    m.ok(&["issue", "edit", "SAM2-1", "--status", "Open"]);
-    settle(&m, &s, "acme");
-    m.ok(&["issue", "edit", "SAM2-1", "--status", "Done"]);
-    settle(&m, &s, "acme");
-    assert_eq!((&raw(&fake)["status"], &raw(&fake)["resolution"]["name"]), (&"Done".into(), &"Won't Do".into()));
-    std::fs::write(&file, "[screens]\nResolution = \"Duplicate\"\n").unwrap();
-    s.ok(&["sync", "edit", "acme", "--mapping", file.to_str().unwrap()]);
-    m.ok(&["issue", "edit", "SAM2-1", "--status", "Open"]);
-    settle(&m, &s, "acme");
-    m.ok(&["issue", "edit", "SAM2-1", "--status", "Done"]);
-    settle(&m, &s, "acme");
-    let errors = s.ok(&["errors", "list", "acme"]);
-    assert!(
-        errors.contains("gives 'Duplicate' for 'Resolution'") && errors.contains("it offers: Done, Won't Do"),
-        "{errors}"
-    );
-    s.ok(&["errors", "ignore", "acme", "SAM2-1"]);
-    std::fs::remove_file(&file).unwrap();
-    s.ok(&["sync", "edit", "acme", "--no-mapping"]);
-    m.ok(&["issue", "edit", "SAM2-1", "--status", "In Progress"]);
-    settle(&m, &s, "acme");
-    assert_eq!(raw(&fake)["status"], "In Progress");
-    // The walk is the sync user's own: nothing comes back to the vendor.
-    settle(&m, &s, "acme");
-    assert_eq!(m.issue("SAM2-1")["status"], "In Progress");
-    assert_eq!(s.status()["issues_with_errors"], 0, "{}", s.ok(&["errors", "list", "acme"]));
-}
-
 /// Statuses are named in one place: a mapping file with a `[status]`
 /// table beside `--status-map` is refused (a name in both was mapped
 /// twice), and nothing is saved.
@@ -546,4 +443,50 @@ fn statuses_named_both_by_the_map_and_the_mapping_file_are_refused() {
         out.status.success() && said.contains("note: 2 of 3 users of the tracker show no e-mail address"),
         "{said}"
     );
+}
+
+/// Jira Cloud's display names are not unique (and its addresses mostly
+/// hidden): the users table names a user by account id, as Jira's own
+/// mentions do. The partner's vera lands on that account, not on the
+/// other user of the same name, and reads back as vera; the other user
+/// reads as their display name. An account id Jira does not have is
+/// refused when the mapping is saved.
+#[test]
+fn a_users_table_names_jira_cloud_users_by_account_id() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let twin = "5b10aa11bb22cc33dd44ee55";
+    {
+        let mut f = fake.state.lock().unwrap();
+        let mut u = f.users[2].clone();
+        (u.account_id, u.name, u.email) = (twin.into(), "bob2".into(), "bob2@example.com".into());
+        f.users.push(u);
+    }
+    let (m, s) = paired(&fake);
+    let file = s.home().join("mapping.toml");
+    std::fs::write(&file, "[users.table]\nvera = \"accountid:0000\"\n").unwrap();
+    let err = s.fail(&["sync", "edit", "acme", "--mapping", file.to_str().unwrap()]);
+    assert!(err.contains("user \"accountid:0000\" is not a user of this tracker"), "{err}");
+    std::fs::write(&file, format!("[users.table]\nvera = \"accountid:{twin}\"\n")).unwrap();
+    s.ok(&["sync", "edit", "acme", "--mapping", file.to_str().unwrap()]);
+
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Twins", "--assignee", "vera"]);
+    settle(&m, &s, "acme");
+    let assigned = || fake.state.lock().unwrap().issues[0].fields["assignee"].clone();
+    assert_eq!(assigned(), serde_json::json!(3), "the account named, not the first Bob Builder");
+    // A Jira edit elsewhere on the issue leaves vera assigned on the vendor's side.
+    alice(&fake)
+        .update_issue("SUP-1", &FieldChanges { summary: Some("Twins again".into()), ..Default::default() }, person())
+        .unwrap();
+    settle(&m, &s, "acme");
+    let vendor = m.ok(&["issue", "show", "SAM2-1", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&vendor).unwrap();
+    assert_eq!((v["summary"].as_str(), v["assignee"].as_str()), (Some("Twins again"), Some("vera")), "{v}");
+    // The other Bob Builder crosses by display name.
+    fake.state.lock().unwrap().issues[0].fields.insert("assignee".into(), serde_json::json!(2));
+    alice(&fake)
+        .update_issue("SUP-1", &FieldChanges { summary: Some("Other Bob".into()), ..Default::default() }, person())
+        .unwrap();
+    settle(&m, &s, "acme");
+    let v: serde_json::Value = serde_json::from_str(&m.ok(&["issue", "show", "SAM2-1", "--json"])).unwrap();
+    assert_eq!(v["assignee"].as_str(), Some("Bob Builder"), "{v}");
 }

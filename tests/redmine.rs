@@ -157,17 +157,17 @@ fn an_embedded_and_a_redmine_peer_converge_both_ways() {
     assert_eq!(Server::notes(&server.issues(&project)[0]).len(), 2);
 
     // A status Redmine lacks is listed as the issue's error, with the fix.
-    m.ok(&["issue", "edit", "SAM2-2", "--status", "Waiting for customer"]);
+    m.ok(&["issue", "edit", "SAM2-2", "--status", "On hold"]);
     settle(&m, &s, "acme");
     let errors = s.ok(&["errors", "list", "acme"]);
-    assert!(errors.contains("Waiting for customer") && errors.contains("--status-map"), "{errors}");
+    assert!(errors.contains("On hold") && errors.contains("--status-map"), "{errors}");
     // The admin adds the name, retries, and the issue crosses.
     // A name Redmine lacks is refused, and nothing changes.
-    let err = s.fail(&["sync", "edit", "acme", "--status-map", "Waiting for customer=Feedbak"]);
+    let err = s.fail(&["sync", "edit", "acme", "--status-map", "On hold=Feedbak"]);
     assert!(err.contains("'Feedbak', which is not a Redmine status") && err.contains("Feedback"), "{err}");
     // The pair is added; the others stay.
-    let out = s.ok(&["sync", "edit", "acme", "--status-map", "Waiting for customer=Feedback"]);
-    assert!(out.contains("Done=Closed, Open=New, Waiting for customer=Feedback"), "{out}");
+    let out = s.ok(&["sync", "edit", "acme", "--status-map", "On hold=Feedback"]);
+    assert!(out.contains("Done=Closed, On hold=Feedback, Open=New"), "{out}");
     let rid = server.issues(&project)[1]["id"].as_u64().unwrap().to_string();
     let remote = m.ok(&["sync", "export", "acme"]);
     assert!(remote.contains(&rid), "{remote}");

@@ -205,3 +205,59 @@ fn labels_in_the_issue_category_cross_one_per_issue() {
     settle(&m, &s, "acme");
     assert_eq!(m.issue("SAM2-1")["labels"], serde_json::json!(["backend"]));
 }
+
+/// A customer's own statuses (Triage, Waiting for customer) and the Sync
+/// role's workflow through them: the vendor's statuses map onto them one
+/// step at a time, a person's move in Redmine crosses back by the same
+/// table, and a move the workflow does not allow (In Progress → Closed
+/// for this role) is the issue's error naming the workflow, never a
+/// silent difference.
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn a_customers_own_statuses_and_workflow_carry_each_step_and_name_a_step_it_forbids() {
+    let server = common::redmine::server();
+    let project = server.new_project_as("flow", "1,2", "Sync");
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    m.ok(&["project", "edit", "SAM2", "--statuses", "Open,Triage,Working,Needs info,Done"]);
+    let file = s.home().join("mapping.toml");
+    let table = "Open = \"New\"\nTriage = \"Triage\"\nWorking = \"In Progress\"\n\"Needs info\" = \"Waiting for customer\"\nDone = \"Closed\"\n";
+    std::fs::write(&file, format!("[status]\n{table}[priority]\nMedium = \"Normal\"\n")).unwrap();
+    let mut accept = server.flags();
+    accept.extend(["--mapping".to_string(), file.to_string_lossy().into_owned()]);
+    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
+    pair_with(&m, &s, "acme", "SAM2", &project, &[], &accept);
+    settle(&m, &s, "acme");
+
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "flow"]);
+    settle(&m, &s, "acme");
+    let status = || server.issues(&project)[0]["status"]["name"].as_str().unwrap().to_string();
+    assert_eq!(status(), "New");
+    for (ours, theirs) in [("Triage", "Triage"), ("Working", "In Progress"), ("Needs info", "Waiting for customer")] {
+        m.ok(&["issue", "edit", "SAM2-1", "--status", ours]);
+        settle(&m, &s, "acme");
+        assert_eq!(status(), theirs, "{}", s.ok(&["errors", "list", "acme"]));
+    }
+    assert_eq!(s.status()["issues_with_errors"], 0, "{}", s.ok(&["errors", "list", "acme"]));
+
+    // Alice answers the question in Redmine: back to In Progress, which
+    // the vendor sees as Working.
+    let rid = server.issues(&project)[0]["id"].as_u64().unwrap();
+    let statuses = server.admin("GET", "/issue_statuses.json", None);
+    let id_of =
+        |n: &str| statuses["issue_statuses"].as_array().unwrap().iter().find(|s| s["name"] == n).unwrap()["id"].clone();
+    server.alice(
+        "PUT",
+        &format!("/issues/{rid}.json"),
+        &format!(r#"{{"issue":{{"status_id":{}}}}}"#, id_of("In Progress")),
+    );
+    settle(&m, &s, "acme");
+    assert_eq!(m.issue("SAM2-1")["status"], "Working");
+
+    // Done from In Progress: the role's workflow has no such step.
+    m.ok(&["issue", "edit", "SAM2-1", "--status", "Done"]);
+    settle(&m, &s, "acme");
+    assert_eq!(status(), "In Progress", "Redmine kept its status");
+    assert_eq!(s.status()["issues_with_errors"], 1, "the difference shows");
+    let errors = s.ok(&["errors", "list", "acme"]);
+    assert!(errors.contains("did not take status 'Closed'") && errors.contains("workflow"), "{errors}");
+}

@@ -103,21 +103,14 @@ fn jira_under_faults(seed: u64) {
     let arrived: Vec<String> = fake.state.lock().unwrap().issues.iter().map(|i| i.key.clone()).collect();
     assert!(arrived.len() >= 2, "issues arrived in Jira under the faults");
     let alice = postern::tracker::jira::Jira::open(
-        &postern::tracker::jira::JiraSettings {
-            url: fake.url.clone(),
-            project: "SUP".into(),
-            flavour: postern::tracker::jira::Flavour::Cloud,
-            auth: postern::tracker::jira::JiraAuth::Basic {
+        &jira_fake::settings(
+            &fake.url,
+            postern::tracker::jira::Flavour::Cloud,
+            postern::tracker::jira::JiraAuth::Basic {
                 user: "alice@example.com".into(),
                 secret: postern::transport::mail::Password::Value("al1ce".into()),
             },
-            ca_file: None,
-            statuses: Default::default(),
-            priorities: Default::default(),
-            rescan_secs: 3600,
-            timeout_secs: 60,
-            screens: Default::default(),
-        },
+        ),
         files.path(),
         "alice",
     )

@@ -89,6 +89,7 @@ impl JiraArgs {
             rescan_secs: self.jira_rescan_secs,
             timeout_secs: self.jira_timeout_secs,
             screens: Default::default(),
+            account_ids: Default::default(),
         };
         s.check()?;
         if self.jira_flavour.is_none() {

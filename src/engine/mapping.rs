@@ -19,6 +19,7 @@
 //! fallback = "Sync Bot"
 //! [users.table]       # the partner's name or address = our user
 //! "vera@vendor.example" = "Vera Redmine"
+//! "bob@vendor.example" = "accountid:5b10a0effa615349cb016cd8"  # Jira Cloud
 //! [screens]           # what a Jira transition's screen asks for
 //! Resolution = "Fixed"
 //! ```
@@ -37,6 +38,10 @@ use crate::protocol::{FieldChanges, IssueFields};
 use crate::tracker::{Refusal, TResult, User, Vocabulary};
 
 type Table = BTreeMap<String, Spanned<String>>;
+
+/// How a mapping names a Jira Cloud user by account id, as Jira's own
+/// mentions do (`[~accountid:5b10…]`).
+pub const ACCOUNT_ID: &str = "accountid:";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -222,7 +227,7 @@ impl Mapping {
             }
         }
         if let Some(users) = &v.users {
-            let known = |n: &str| users.iter().any(|u| u.name == n);
+            let known = |n: &str| users.iter().any(|u| u.name == n || u.id.as_deref() == Some(n));
             let listed = self.file.users.table.values().chain(self.file.users.fallback.as_ref());
             for u in listed {
                 if !known(u.get_ref()) {
@@ -308,10 +313,23 @@ impl Mapping {
             format!(
                 "{hidden} of {} users of the tracker show no e-mail address (Jira Cloud hides them unless each \
                  user allows it): matching by e-mail finds only the others; name the rest in [users.table] \
-                 (\"partner's address\" = \"our display name\")",
+                 (\"partner's address\" = \"our display name\", or \"accountid:…\" where names repeat)",
                 users.len()
             )
         })
+    }
+
+    /// The Jira Cloud account ids the users table and fallback name
+    /// (`"vera@vendor.example" = "accountid:5b10…"`), for users whose
+    /// display names are not unique or not known.
+    pub fn account_ids(&self) -> std::collections::BTreeSet<String> {
+        let u = &self.file.users;
+        u.table
+            .values()
+            .chain(u.fallback.as_ref())
+            .filter_map(|v| v.get_ref().strip_prefix(ACCOUNT_ID))
+            .map(String::from)
+            .collect()
     }
 
     /// What the `[screens]` table gives: field name → value.

@@ -67,6 +67,7 @@ impl TrackerSettings {
         if let TrackerSettings::Jira(j) = &mut settings {
             if let Ok(m) = crate::engine::mapping::Mapping::of(sync.mapping.as_deref()) {
                 j.screens = m.screens();
+                j.account_ids = m.account_ids();
             }
         }
         Ok(settings)

@@ -86,6 +86,9 @@ pub struct NewWorklog<'a> {
 pub struct User {
     pub name: String,
     pub email: Option<String>,
+    /// How a mapping may name the user where names are not unique
+    /// (`accountid:…` on Jira Cloud).
+    pub id: Option<String>,
 }
 
 /// The values a project accepts, for mappings and their checks; `None`

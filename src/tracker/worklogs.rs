@@ -141,7 +141,7 @@ impl Embedded<'_> {
     /// The user directory; empty when none was set up (any name is taken).
     pub fn users(&self) -> TResult<Vec<User>> {
         let mut stmt = self.conn().prepare_cached("SELECT name, email FROM t_user ORDER BY name")?;
-        let rows = stmt.query_map([], |r| Ok(User { name: r.get(0)?, email: r.get(1)? }))?;
+        let rows = stmt.query_map([], |r| Ok(User { name: r.get(0)?, email: r.get(1)?, id: None }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -22,10 +22,10 @@ fallback = "Sync Bot"
 
 fn users() -> Vec<User> {
     vec![
-        User { name: "Ann Admin".into(), email: Some("ann@customer.example".into()) },
-        User { name: "Sync Bot".into(), email: None },
-        User { name: "Vera Redmine".into(), email: None },
-        User { name: "Robert B".into(), email: None },
+        User { name: "Ann Admin".into(), email: Some("ann@customer.example".into()), id: None },
+        User { name: "Sync Bot".into(), email: None, id: None },
+        User { name: "Vera Redmine".into(), email: None, id: None },
+        User { name: "Robert B".into(), email: None, id: None },
     ]
 }
 

@@ -29,7 +29,7 @@ struct History<'a> {
 impl Who for History<'_> {
     fn creator(&self) -> (String, bool) {
         let c = &self.v["fields"]["creator"];
-        let name = super::issue::user_name(c, self.m.flavour).map(|(n, _)| n).unwrap_or_default();
+        let name = super::issue::user_name(c, self.m).map(|(n, _)| n).unwrap_or_default();
         (name, is_sync_user(c, self.m))
     }
     fn comment_by_sync_user(&self, id: &str) -> bool {

@@ -10,6 +10,7 @@ use super::jql::ms;
 use super::meta::{str_of, unknown, Meta};
 use super::settings::Flavour;
 use super::text;
+use crate::engine::mapping::ACCOUNT_ID;
 use crate::protocol::IssueFields;
 use crate::tracker::{AttachmentInfo, Comment, Issue, Refusal, TResult, Worklog};
 
@@ -53,12 +54,15 @@ pub fn fields_param(m: &Meta) -> String {
 
 /// A user's name as postern shows it: the display name on Cloud, the user
 /// name on Data Center; with the e-mail address when Jira shows it.
-pub fn user_name(v: &Value, flavour: Flavour) -> Option<(String, Option<String>)> {
+pub fn user_name(v: &Value, m: &Meta) -> Option<(String, Option<String>)> {
     if v.is_null() {
         return None;
     }
-    let name = match flavour {
-        Flavour::Cloud => str_of(&v["displayName"]),
+    let name = match m.flavour {
+        Flavour::Cloud => match v["accountId"].as_str().filter(|id| m.named.contains(*id)) {
+            Some(id) => format!("{ACCOUNT_ID}{id}"),
+            None => str_of(&v["displayName"]),
+        },
         Flavour::DataCenter => str_of(&v["name"]),
     };
     let email = v["emailAddress"].as_str().filter(|e| !e.is_empty()).map(String::from);
@@ -77,7 +81,7 @@ pub fn is_sync_user(user: &Value, m: &Meta) -> bool {
 /// The fields of issue JSON `v`.
 pub fn fields_of(v: &Value, m: &Meta) -> IssueFields {
     let f = &v["fields"];
-    let assignee = user_name(&f["assignee"], m.flavour);
+    let assignee = user_name(&f["assignee"], m);
     let mut custom = BTreeMap::new();
     for (name, id) in &m.custom {
         let value = match &f[id] {
@@ -110,7 +114,7 @@ pub fn fields_of(v: &Value, m: &Meta) -> IssueFields {
 /// with their properties) and the attachments' owners, as an [`Issue`].
 pub fn from_json(v: &Value, comments: &[Value], worklogs: &[Value], behalf: &Map<String, Value>, m: &Meta) -> Issue {
     let f = &v["fields"];
-    let name = |u: &Value| user_name(u, m.flavour).map(|(n, _)| n).unwrap_or_default();
+    let name = |u: &Value| user_name(u, m).map(|(n, _)| n).unwrap_or_default();
     let comments = comments
         .iter()
         .map(|c| Comment {
@@ -157,7 +161,7 @@ pub fn from_json(v: &Value, comments: &[Value], worklogs: &[Value], behalf: &Map
 /// someone at the partner (both kept in its property).
 pub fn worklog(w: &Value, m: &Meta) -> Worklog {
     let ours = is_sync_user(&w["author"], m);
-    let (author, email) = user_name(&w["author"], m.flavour).unwrap_or_default();
+    let (author, email) = user_name(&w["author"], m).unwrap_or_default();
     let started = w["started"].as_str().unwrap_or_default();
     Worklog {
         id: str_of(&w["id"]),

@@ -52,6 +52,8 @@ pub struct Meta {
     pub categories: BTreeMap<String, String>,
     /// Custom fields: name → id (`customfield_10010`).
     pub custom: BTreeMap<String, String>,
+    /// Account ids the mapping names users by ([`JiraSettings::account_ids`]).
+    pub named: std::collections::BTreeSet<String>,
 }
 
 /// Which flavour a Jira is, from its `serverInfo` (Cloud says
@@ -109,6 +111,7 @@ impl Meta {
             statuses,
             categories,
             custom,
+            named: s.account_ids.clone(),
         })
     }
 

@@ -47,8 +47,6 @@ pub struct Jira {
     settings: JiraSettings,
     meta: OnceLock<Meta>,
     users: OnceLock<Vec<super::User>>,
-    /// Display name → account id (Cloud).
-    user_ids: OnceLock<HashMap<String, String>>,
     /// What was last sent or written, per issue (change detection).
     state: State,
     /// Issues postern wrote since the last read: Cloud's search is
@@ -81,7 +79,6 @@ impl Jira {
             settings: settings.clone(),
             meta: OnceLock::new(),
             users: OnceLock::new(),
-            user_ids: OnceLock::new(),
             state: State::new(&home.join("trackers").join(format!("jira-{sync_id}.db"))),
             written_ids: Mutex::new(Vec::new()),
             next_tag: Mutex::new(None),

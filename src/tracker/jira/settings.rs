@@ -3,7 +3,7 @@
 //! or a file, or the value itself when given so): never logged, shown or
 //! exported.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -72,6 +72,11 @@ pub struct JiraSettings {
     /// is opened (never stored with the settings).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub screens: BTreeMap<String, String>,
+    /// The account ids the mapping's users table names (Cloud): such a
+    /// user reads as `accountid:…`, not by display name, so the table
+    /// maps it back. Put in when the tracker is opened.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub account_ids: BTreeSet<String>,
 }
 
 fn default_rescan() -> u64 {
@@ -117,6 +122,7 @@ mod tests {
             rescan_secs: 3600,
             timeout_secs: crate::tracker::remote::http::default_timeout(),
             screens: Default::default(),
+            account_ids: Default::default(),
         }
     }
 

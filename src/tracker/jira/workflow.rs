@@ -57,8 +57,9 @@ impl Jira {
             },
         };
         Err(Refusal::Invalid(format!(
-            "no transition of {key} leads from '{from}' to '{to}' in Jira's workflow{moved} (transitions there: {}); \
-             add one to the workflow, or map the status to one that can be reached",
+            "no transition of {key} leads from '{from}' to '{to}' in Jira's workflow{moved} (transitions there: {}; \
+             a condition may hide it from the sync user, such as \"only the assignee\"); add one to the \
+             workflow, let the sync user take it, or map the status to one that can be reached",
             if stuck.there.is_empty() { "none".to_string() } else { stuck.there.join(", ") }
         ))
         .into())

@@ -8,6 +8,7 @@ use super::issue::{self, write_fields};
 use super::meta::{str_of, unknown};
 use super::settings::Flavour;
 use super::Jira;
+use crate::engine::mapping::ACCOUNT_ID;
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::tracker::remote::state::Wrote;
 use crate::tracker::{Refusal, TResult, User};
@@ -24,39 +25,34 @@ impl Jira {
             encode(&self.settings.project)
         );
         let list = self.api.get(&path)?;
-        let users = list
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|u| issue::user_name(u, self.settings.flavour))
-            .map(|(name, email)| User { name, email })
-            .collect();
-        self.user_ids.get_or_init(|| {
-            list.as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|u| {
-                    let (name, _) = issue::user_name(u, self.settings.flavour)?;
-                    Some((name, str_of(&u["accountId"])))
-                })
-                .collect()
-        });
+        let cloud = self.settings.flavour == Flavour::Cloud;
+        let mut users = Vec::new();
+        for u in list.as_array().into_iter().flatten() {
+            let name = match self.settings.flavour {
+                Flavour::Cloud => str_of(&u["displayName"]),
+                Flavour::DataCenter => str_of(&u["name"]),
+            };
+            let email = u["emailAddress"].as_str().filter(|e| !e.is_empty()).map(String::from);
+            let id = u["accountId"].as_str().filter(|_| cloud).map(|id| format!("{ACCOUNT_ID}{id}"));
+            users.push(User { name, email, id });
+        }
         Ok(self.users.get_or_init(|| users))
     }
 
-    /// How Jira names user `name` in a write (`{"accountId"}` on Cloud,
-    /// `{"name"}` on Data Center); a refusal listing who exists.
+    /// How Jira names user `name` (a display name, or `accountid:…` on
+    /// Cloud) in a write (`{"accountId"}` on Cloud, `{"name"}` on Data
+    /// Center); a refusal listing who exists.
     pub(super) fn user_ref(&self, name: &str) -> TResult<Value> {
         let users = self.users()?;
-        if !users.iter().any(|u| u.name == name) {
+        let Some(user) =
+            users.iter().find(|u| u.id.as_deref() == Some(name)).or_else(|| users.iter().find(|u| u.name == name))
+        else {
             return Err(unknown("user", name, users.iter().map(|u| u.name.clone())));
-        }
-        Ok(match self.settings.flavour {
-            Flavour::Cloud => {
-                let id = self.user_ids.get().and_then(|m| m.get(name)).cloned().unwrap_or_default();
-                json!({ "accountId": id })
-            }
-            Flavour::DataCenter => json!({ "name": name }),
+        };
+        Ok(match (self.settings.flavour, &user.id) {
+            (Flavour::Cloud, Some(id)) => json!({ "accountId": &id[ACCOUNT_ID.len()..] }),
+            (Flavour::Cloud, None) => json!({ "accountId": "" }),
+            (Flavour::DataCenter, _) => json!({ "name": name }),
         })
     }
 

@@ -58,7 +58,7 @@ impl Redmine {
         for (name, id) in &self.meta()?.members {
             let v = self.api.get_opt(&format!("/users/{id}.json"))?;
             let email = v.and_then(|v| v["user"]["mail"].as_str().map(String::from));
-            list.push(crate::tracker::User { name: name.clone(), email });
+            list.push(crate::tracker::User { name: name.clone(), email, id: None });
         }
         Ok(self.users.get_or_init(|| list).clone())
     }

@@ -278,11 +278,15 @@ pub async fn edit(
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Whether the workflow has a transition from `from` to `to`.
-fn leads(f: &super::Fake, from: &str, to: &str) -> bool {
+/// Whether the workflow has a transition from issue `i`'s status to `to`
+/// that `user` may see (its conditions hold).
+fn leads(f: &super::Fake, i: &model::Issue, user: usize, to: &str) -> bool {
+    let from = i.fields["status"].as_str().unwrap_or_default();
+    let assigned = i.fields.get("assignee").and_then(Value::as_u64) == Some(user as u64);
     from != to
         && !f.no_transition_to.iter().any(|x| x == to)
         && (f.workflow.is_empty() || f.workflow.iter().any(|(a, b)| a == from && b == to))
+        && (assigned || !f.assignee_only_to.iter().any(|x| x == to))
 }
 
 pub async fn transitions(
@@ -291,14 +295,13 @@ pub async fn transitions(
     q: Q,
     h: HeaderMap,
 ) -> Response {
-    signed_in!(s, h, v);
+    let user = signed_in!(s, h, v);
     let f = s.lock().unwrap();
     let Some(i) = f.issue(&key) else { return no_issue() };
-    let now = i.fields["status"].as_str().unwrap_or_default();
     let with_fields = q.get("expand").is_some_and(|e| e.contains("transitions.fields"));
     let list: Vec<Value> = model::STATUSES
         .iter()
-        .filter(|(_, n)| leads(&f, now, n))
+        .filter(|(_, n)| leads(&f, i, user, n))
         .map(|(id, n)| {
             let mut t = json!({"id": format!("1{id}"), "name": format!("Move to {n}"),
                 "to": {"id": id, "name": n, "statusCategory": model::category(n)}});
@@ -333,9 +336,14 @@ pub async fn transition(
     let Some(i) = f.issue(&key) else { return no_issue() };
     let now = i.fields["status"].as_str().unwrap_or_default().to_string();
     let id = body["transition"]["id"].as_str().unwrap_or_default();
-    let Some((_, to)) = model::STATUSES.iter().find(|(sid, n)| format!("1{sid}") == id && leads(&f, &now, n)) else {
+    let Some((_, to)) = model::STATUSES.iter().find(|(sid, n)| format!("1{sid}") == id && leads(&f, i, user, n)) else {
         return error(StatusCode::BAD_REQUEST, "Transition id is not valid for this issue.");
     };
+    if let Some((_, message)) = f.labels_required_to.as_ref().filter(|(s, _)| s == to) {
+        if i.fields.get("labels").and_then(Value::as_array).is_none_or(|l| l.is_empty()) {
+            return error(StatusCode::BAD_REQUEST, message);
+        }
+    }
     let resolution = &body["fields"]["resolution"];
     if f.resolution_on.as_deref() == Some(*to) {
         let known = model::RESOLUTIONS.iter().any(|(id, name)| resolution["id"] == *id || resolution["name"] == *name);

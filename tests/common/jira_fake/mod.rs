@@ -55,6 +55,12 @@ pub struct Fake {
     pub workflow: Vec<(String, String)>,
     /// The status whose transition screen asks for a resolution (required).
     pub resolution_on: Option<String>,
+    /// Statuses whose transitions have Jira's "only the assignee"
+    /// condition: hidden from anyone the issue is not assigned to.
+    pub assignee_only_to: Vec<String>,
+    /// A validator on the transitions to a status: its message refuses
+    /// them while the issue has no labels.
+    pub labels_required_to: Option<(String, String)>,
     /// Cloud users hide their addresses (all but the sync user's).
     pub hidden_emails: bool,
     /// Reads of attachment content at the media host, and those that
@@ -109,6 +115,8 @@ impl Fake {
             no_transition_to: Vec::new(),
             workflow: Vec::new(),
             resolution_on: None,
+            assignee_only_to: Vec::new(),
+            labels_required_to: None,
             hidden_emails: false,
             media_reads: 0,
             media_reads_with_credentials: 0,
@@ -199,6 +207,7 @@ pub fn settings(
         rescan_secs: 3600,
         timeout_secs: 60,
         screens: Default::default(),
+        account_ids: Default::default(),
     }
 }
 
