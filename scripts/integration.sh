@@ -44,6 +44,14 @@ for ex in examples/*.sh; do
   rm -rf "$work"
 done
 
+echo "== the Debian package (scripts/package.sh), installed and checked when root"
+deb=$(bash scripts/package.sh)
+if [ "$(id -u)" = 0 ] && command -v dpkg >/dev/null; then
+  bash scripts/package-check.sh "$deb"
+else
+  echo "built $deb; not installed (needs root and dpkg)"
+fi
+
 echo "== real mail servers on loopback"
 mail=$(mktemp -d)
 export POSTERN_MAIL_DIR=$mail

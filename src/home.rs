@@ -27,6 +27,7 @@ impl Home {
     /// Uses `root`, creating it and its folders if needed (a new home is
     /// readable by its owner only: it holds keys and mail passwords).
     pub fn create(root: &Path) -> Result<Self> {
+        not_a_file(root)?;
         let new = !root.exists();
         std::fs::create_dir_all(root.join("keys"))
             .with_context(|| format!("cannot create home folder {}", root.display()))?;
@@ -40,6 +41,7 @@ impl Home {
 
     /// Uses `root`, which must be a home already (it has a database).
     pub fn existing(root: &Path) -> Result<Self> {
+        not_a_file(root)?;
         if !root.join("postern.db").is_file() {
             anyhow::bail!(
                 "there is no postern home at {} (no postern.db): check --home or {HOME_ENV}; \
@@ -177,4 +179,19 @@ impl Home {
         key.store(&self.keys_dir())?;
         Ok((key, true))
     }
+}
+
+/// A home is a folder: `--home` naming a file (the database itself, say)
+/// is said as such.
+fn not_a_file(root: &Path) -> Result<()> {
+    if root.is_file() {
+        let hint = match root.file_name().and_then(|n| n.to_str()) {
+            Some("postern.db") => {
+                format!(" (the home is the folder that holds it: {})", root.parent().unwrap_or(root).display())
+            }
+            _ => String::new(),
+        };
+        anyhow::bail!("--home {} is a file, not a folder{hint}", root.display());
+    }
+    Ok(())
 }

@@ -79,7 +79,9 @@
 //!   and CSRF tokens.
 //! - [`cli`]: one file per subcommand (`sync` is split: `sync_life`
 //!   pause/resume/delete, `sync_records`, `sync_resync`, `sync_edit`);
-//!   `main.rs` only parses and runs.
+//!   `generate` makes the man pages and completions the Debian package
+//!   ships (`scripts/package.sh`, units in `debian/`); `main.rs` only
+//!   parses and runs.
 //! - [`bench`]: `postern bench`, two real peers measured end to end.
 //!
 //! # Message flow

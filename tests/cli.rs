@@ -194,6 +194,8 @@ fn every_option_has_a_help_line() {
         &["sync", "pending"],
         &["sync", "allow-mass-change"],
         &["sync", "unpair"],
+        &["project", "edit"],
+        &["generate", "man"],
         &["demo"],
         &["bench"],
     ];
@@ -202,7 +204,8 @@ fn every_option_has_a_help_line() {
         let out = postern(home.path(), &[cmd, &["--help"][..]].concat());
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{cmd:?}: {help}");
-        let lines: Vec<&str> = help.lines().collect();
+        // Examples' continuation lines start with options too.
+        let lines: Vec<&str> = help.lines().take_while(|l| !l.starts_with("Examples:")).collect();
         for (i, line) in lines.iter().enumerate() {
             let t = line.trim_start();
             if !(t.starts_with("--") || t.starts_with('-') && t.chars().nth(1).is_some_and(|c| c.is_alphabetic())) {
@@ -237,4 +240,26 @@ fn output_into_a_closed_pipe_ends_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stdout.contains("status=0"), "{stdout}{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Man pages and completions come from the CLI's own definition: a page
+/// per command, each with its options; completion scripts that name the
+/// commands. (The Debian package ships them; `scripts/package-check.sh`
+/// checks them installed.)
+#[test]
+fn man_pages_and_completions_are_made_from_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let man = dir.path().join("man");
+    let out = postern(dir.path(), &["generate", "man", man.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = |name: &str| std::fs::read_to_string(man.join(format!("{name}.1"))).unwrap_or_default();
+    assert!(page("postern").contains("postern\\-sync(1)"), "the top page lists the commands");
+    let create = page("postern-sync-create");
+    assert!(create.contains("\\-\\-passphrase\\-out") && create.contains("postern sync create"), "{create}");
+    assert!(!man.join("postern-help.1").exists(), "no page for clap's help");
+    let bash = postern(dir.path(), &["generate", "completions", "bash"]);
+    let script = String::from_utf8_lossy(&bash.stdout);
+    assert!(bash.status.success() && script.contains("complete -F") && script.contains("verify"), "{script}");
+    let bad = postern(dir.path(), &["generate", "completions", "tcsh"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("possible values: bash"));
 }

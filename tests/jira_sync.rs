@@ -490,3 +490,43 @@ fn a_users_table_names_jira_cloud_users_by_account_id() {
     let v: serde_json::Value = serde_json::from_str(&m.ok(&["issue", "show", "SAM2-1", "--json"])).unwrap();
     assert_eq!(v["assignee"].as_str(), Some("Bob Builder"), "{v}");
 }
+
+/// A secret as a systemd credential (the packaged unit's
+/// `LoadCredential=NAME`): `--jira-token-file credential:NAME` is read
+/// from `$CREDENTIALS_DIRECTORY` under a unit; status shows the name,
+/// never the token; a daemon without the credential says which one it
+/// lacks and where it looked, and one with it carries the vendor's issue.
+#[test]
+fn a_token_as_a_systemd_credential_is_read_from_the_units_credentials() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let (m, s) = paired(&fake);
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(creds.path().join("jira-token"), "t0ken\n").unwrap();
+    let dir = creds.path().to_str().unwrap();
+    let edit = ["sync", "edit", "acme", "--jira-token-file", "credential:jira-token"];
+    let out = s.cli_env(&edit, &[("CREDENTIALS_DIRECTORY", dir)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let status = s.ok(&["status", "--json"]);
+    assert!(status.contains("\"credential\": \"jira-token\"") && !status.contains("t0ken"), "{status}");
+    // Outside a unit, and not in a credstore: said, naming both places.
+    let out = s.cli_env(&["sync", "edit", "acme", "--jira-token-file", "credential:other"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("systemd credential 'other' cannot be found"), "{err}");
+    assert!(err.contains("/etc/credstore/other"), "{err}");
+    let out = s.cli_env(&["sync", "edit", "acme", "--jira-token-file", "credential:../x"], &[]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not name a credential"));
+
+    // The daemon under a unit whose credentials lack it: the sync fails,
+    // naming the credential and the unit setting.
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "by credential"]);
+    m.ok(&["run", "--once"]);
+    carry(&m, &s, "acme");
+    let empty = tempfile::tempdir().unwrap();
+    let out = s.cli_env(&["run", "--once"], &[("CREDENTIALS_DIRECTORY", empty.path().to_str().unwrap())]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("LoadCredential=jira-token"), "{said}");
+    assert!(fake.state.lock().unwrap().issues.iter().all(|i| i.fields["summary"] != "by credential"));
+    let out = s.cli_env(&["run", "--once"], &[("CREDENTIALS_DIRECTORY", dir)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(fake.state.lock().unwrap().issues.iter().any(|i| i.fields["summary"] == "by credential"));
+}

@@ -2,7 +2,8 @@
 # The customer side of an email sync through the company's mail relay:
 # SMTP with STARTTLS and authentication on port 587, its own IMAP mailbox
 # over TLS on port 993, settings in /etc/postern/mail.toml. Run once as
-# the postern user; then enable postern.service.
+# the postern user; then `systemctl enable --now postern` (the package's
+# unit; README, "Installing").
 #
 #   setup-customer.sh HANDSHAKE_FILE PASSPHRASE_FILE [MAIL_CONFIG [ACCEPT FLAGS...]]
 #

@@ -14,7 +14,8 @@ pub enum ConflictsCmd {
     /// List the open conflicts of a sync: issue, field, both values, both
     /// times, which won and by which rule.
     List {
-        sync: String,
+        /// The sync (default: the home's only one).
+        sync: Option<String>,
         /// Also those dismissed or re-applied.
         #[arg(long)]
         all: bool,
@@ -33,7 +34,7 @@ pub fn conflicts(home: &Home, cmd: ConflictsCmd) -> Result<()> {
     let conn = home.open_db()?;
     match cmd {
         ConflictsCmd::List { sync, all, json } => {
-            let s = syncs::find(&conn, &sync)?;
+            let s = syncs::find_or_only(&conn, sync.as_deref())?;
             let list = conflicts::list(&conn, &s.id, all)?;
             if json {
                 return print_json(&list);

@@ -15,7 +15,8 @@ pub enum ErrorsCmd {
     /// List issues whose incoming changes are blocked: what failed, when
     /// first and last, how often tried, how many changes wait behind it.
     List {
-        sync: String,
+        /// The sync (default: the home's only one).
+        sync: Option<String>,
         /// Print JSON (for scripts) instead of text.
         #[arg(long)]
         json: bool,
@@ -48,7 +49,7 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
     let mut conn = home.open_db()?;
     match cmd {
         ErrorsCmd::List { sync, json } => {
-            let s = syncs::find(&conn, &sync)?;
+            let s = syncs::find_or_only(&conn, sync.as_deref())?;
             let errs = problems::errors(&conn, &s.id)?;
             let skipped = skipped::list(&conn, &s.id)?;
             if json {

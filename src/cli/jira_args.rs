@@ -8,6 +8,7 @@ use crate::tracker::jira::{Flavour, Jira, JiraAuth, JiraSettings};
 use crate::transport::mail::Password;
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Jira (--tracker jira)")]
 pub struct JiraArgs {
     /// Jira's base URL, e.g. https://example.atlassian.net.
     #[arg(long, value_name = "URL")]
@@ -29,7 +30,7 @@ pub struct JiraArgs {
     /// Name of an environment variable holding the token.
     #[arg(long, value_name = "VAR")]
     pub jira_token_env: Option<String>,
-    /// File holding the token.
+    /// File holding the token, or credential:NAME (a systemd credential).
     #[arg(long, value_name = "FILE")]
     pub jira_token_file: Option<String>,
     /// Trust this CA certificate (PEM) for Jira, e.g. a company CA.
@@ -68,7 +69,7 @@ impl JiraArgs {
         let token = match (&self.jira_token, &self.jira_token_env, &self.jira_token_file) {
             (Some(v), None, None) => Password::Value(v.clone()),
             (None, Some(e), None) => Password::Env(e.clone()),
-            (None, None, Some(f)) => Password::File(absolute(f)?),
+            (None, None, Some(f)) => Password::from_file_flag(f, absolute)?,
             (None, None, None) => {
                 bail!("give the sync user's Jira token with --jira-token-env, --jira-token-file or --jira-token")
             }

@@ -7,6 +7,7 @@ use clap::Args;
 use crate::transport::mail::{Account, MailSettings, Password, Security};
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Mail (--protocol email)")]
 pub struct MailArgs {
     /// Our mail address: the partner sends here; our From.
     #[arg(long)]
@@ -29,7 +30,8 @@ pub struct MailArgs {
     /// Name of an environment variable holding the IMAP password.
     #[arg(long)]
     pub imap_password_env: Option<String>,
-    /// File holding the IMAP password.
+    /// File holding the IMAP password, or credential:NAME (a systemd
+    /// credential).
     #[arg(long)]
     pub imap_password_file: Option<String>,
     /// Mailbox to read [default: INBOX].
@@ -53,7 +55,8 @@ pub struct MailArgs {
     /// Name of an environment variable holding the SMTP password.
     #[arg(long)]
     pub smtp_password_env: Option<String>,
-    /// File holding the SMTP password.
+    /// File holding the SMTP password, or credential:NAME (a systemd
+    /// credential).
     #[arg(long)]
     pub smtp_password_file: Option<String>,
     /// Use the IMAP user and password for SMTP too.
@@ -87,7 +90,7 @@ fn password(what: &str, value: &Option<String>, env: &Option<String>, file: &Opt
     match (value, env, file) {
         (Some(v), None, None) => Ok(Password::Value(v.clone())),
         (None, Some(e), None) => Ok(Password::Env(e.clone())),
-        (None, None, Some(f)) => Ok(Password::File(absolute(f)?)),
+        (None, None, Some(f)) => Ok(Password::from_file_flag(f, absolute)?),
         (None, None, None) => {
             bail!("give the {what} password with --{what}-password-env, --{what}-password-file or --{what}-password")
         }

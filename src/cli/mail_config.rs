@@ -55,7 +55,7 @@ impl AccountConfig {
         let password = match (self.password, self.password_env, self.password_file) {
             (Some(v), None, None) => Password::Value(v),
             (None, Some(e), None) => Password::Env(e),
-            (None, None, Some(f)) => Password::File(existing(dir, &f)?),
+            (None, None, Some(f)) => Password::from_file_flag(&f.to_string_lossy(), |f| existing(dir, Path::new(f)))?,
             (None, None, None) if self.username.is_empty() => Password::Value(String::new()),
             (None, None, None) => bail!("[{what}] needs one of password_file, password_env or password"),
             _ => bail!(

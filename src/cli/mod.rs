@@ -6,6 +6,7 @@ mod bench;
 mod conflicts;
 pub(crate) mod demo;
 mod errors;
+mod generate;
 mod jira_args;
 mod key;
 mod mail;
@@ -38,15 +39,21 @@ use crate::home::{Home, HOME_ENV};
 /// Keeps the issues of two trackers in sync across firewalls, through
 /// signed, encrypted, numbered messages in shared folders or by mail.
 #[derive(Debug, Parser)]
-#[command(name = "postern", version)]
+#[command(
+    name = "postern",
+    version,
+    after_help = "Start with `postern demo` (two peers syncing on this machine). A first sync of your own: \
+                  `postern sync create --help` (the vendor's side) and `postern sync accept --help` (the \
+                  customer's). `man postern-<command>` or `postern help <command>` for each command."
+)]
 pub struct Cli {
     /// The peer's home folder (database, keys, exchange folders).
-    #[arg(long, global = true, env = HOME_ENV)]
+    #[arg(long, global = true, env = HOME_ENV, help_heading = "Global options")]
     pub home: Option<PathBuf>,
     /// More log output on stderr (-v info, -vv debug, -vvv trace); or set
     /// POSTERN_LOG to a filter such as `postern=debug`. No level shows a
     /// password.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
@@ -54,6 +61,26 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create, accept, list and inspect synchronizations.
+    #[command(subcommand)]
+    Sync(Box<sync::SyncCmd>),
+    /// Run every sync of the home, over folders and mail (a daemon;
+    /// `--once` for one cycle).
+    Run(run::RunArgs),
+    /// Show the state of every sync.
+    Status(status::StatusArgs),
+    /// Issues whose incoming changes are blocked by an error.
+    #[command(subcommand)]
+    Errors(errors::ErrorsCmd),
+    /// Edits both sides made to the same field before hearing of each other.
+    #[command(subcommand)]
+    Conflicts(conflicts::ConflictsCmd),
+    /// This peer's OpenPGP key.
+    #[command(subcommand)]
+    Key(key::KeyCmd),
+    /// Check mail accounts for the email protocol.
+    #[command(subcommand)]
+    Mail(Box<mail::MailCmd>),
     /// Projects of the embedded tracker.
     #[command(subcommand)]
     Project(tracker::ProjectCmd),
@@ -73,31 +100,14 @@ pub enum Command {
     /// Files attached to issues of the embedded tracker.
     #[command(subcommand)]
     Attachment(attachment::AttachmentCmd),
-    /// Create, accept, list and inspect synchronizations.
-    #[command(subcommand)]
-    Sync(Box<sync::SyncCmd>),
-    /// Issues whose incoming changes are blocked by an error.
-    #[command(subcommand)]
-    Errors(errors::ErrorsCmd),
-    /// Edits both sides made to the same field before hearing of each other.
-    #[command(subcommand)]
-    Conflicts(conflicts::ConflictsCmd),
-    /// Check mail accounts for the email protocol.
-    #[command(subcommand)]
-    Mail(Box<mail::MailCmd>),
-    /// This peer's OpenPGP key.
-    #[command(subcommand)]
-    Key(key::KeyCmd),
-    /// Run every sync of the home, over folders and mail (a daemon;
-    /// `--once` for one cycle).
-    Run(run::RunArgs),
-    /// Show the state of every sync.
-    Status(status::StatusArgs),
     /// Two peers on one machine, syncing over folders, from scratch.
     Demo(demo::DemoArgs),
     /// Measure throughput, latency, initial sync and memory against a
     /// gpg-per-message baseline (two real peers in a temporary folder).
     Bench(bench::BenchArgs),
+    /// Man pages and shell completions, from this program's own commands.
+    #[command(subcommand)]
+    Generate(generate::GenerateCmd),
 }
 
 /// Logging to stderr: `POSTERN_LOG` (an `EnvFilter`), else by `-v`; the
@@ -162,7 +172,10 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             result
         }
-        Command::Sync(c) => sync::sync(&existing()?, *c),
+        Command::Sync(c) => match c.without_home() {
+            Ok(done) => done,
+            Err(c) => sync::sync(&existing()?, *c),
+        },
         Command::Errors(c) => errors::errors(&existing()?, c),
         Command::Conflicts(c) => conflicts::conflicts(&existing()?, c),
         Command::Key(c) if matches!(c, key::KeyCmd::Import { .. }) => key::key(&home()?, c),
@@ -172,6 +185,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Status(a) => status::status(&existing()?, a),
         Command::Demo(a) => demo::demo(a),
         Command::Bench(a) => bench::run(a),
+        Command::Generate(c) => generate::generate(c),
     }
 }
 

@@ -67,6 +67,7 @@ pub enum Existing {
 
 /// At `sync create`/`accept`: what happens to issues that already exist.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Existing issues (an initial resync)")]
 pub struct ExistingArgs {
     /// Issues that exist before the sync: none cross until they change
     /// (the default), all of the project, or those matching the

@@ -19,6 +19,15 @@ use crate::store::syncs;
 #[derive(Debug, Subcommand)]
 pub enum SyncCmd {
     /// Master: create a sync and write its handshake file.
+    #[command(after_help = "Examples:
+  # folders (the default); the handshake file is written to ./acme.handshake.asc
+  postern sync create --name acme --project SAM2 --sync-user sync-vendor
+  # by mail, settings from a file, the passphrase into a file for a script
+  postern sync create --name acme --project SAM2 --sync-user sync-vendor \\
+      --protocol email --mail-config /etc/postern/mail.toml --passphrase-out acme.passphrase
+  # a Redmine project, its key in a file
+  postern sync create --name acme --project support --sync-user sync-vendor \\
+      --tracker redmine --redmine-url https://redmine.example.com --redmine-key-file /etc/postern/redmine-key")]
     Create {
         /// Name of the sync in this home (letters, digits, '-', '_', '.').
         #[arg(long)]
@@ -35,12 +44,6 @@ pub enum SyncCmd {
         /// Exchange protocol, `file` or `email`; fixed for the life of the sync.
         #[arg(long, default_value = "file", value_parser = ["file", "email"])]
         protocol: String,
-        #[command(flatten)]
-        mail: MailArgs,
-        #[command(flatten)]
-        tracker: TrackerArgs,
-        #[command(flatten)]
-        existing: ExistingArgs,
         /// Exchange folder holding SEND and RECEIVE (default <home>/exchange/<name>).
         #[arg(long)]
         exchange: Option<PathBuf>,
@@ -75,8 +78,21 @@ pub enum SyncCmd {
         /// collects nothing more. Both sides replace.
         #[arg(long, value_name = "SYNC")]
         replaces: Option<String>,
+        #[command(flatten)]
+        mail: MailArgs,
+        #[command(flatten)]
+        tracker: TrackerArgs,
+        #[command(flatten)]
+        existing: ExistingArgs,
     },
     /// Slave: upload a handshake file, show it, and accept the sync.
+    #[command(after_help = "Examples:
+  # shows the master's fingerprint and asks; the passphrase came by phone
+  postern sync accept --file acme.handshake.asc --project SP2 --sync-user sync-customer
+  # a Jira Cloud project, the token as a systemd credential
+  postern sync accept --file acme.handshake.asc --passphrase-file acme.passphrase --project SUP \\
+      --sync-user sync-customer --tracker jira --jira-url https://example.atlassian.net \\
+      --jira-user sync@example.com --jira-token-file credential:jira-token")]
     Accept {
         /// The handshake file from the master.
         #[arg(long)]
@@ -110,13 +126,6 @@ pub enum SyncCmd {
         /// Accept without asking.
         #[arg(long)]
         yes: bool,
-        /// Mail settings, when the handshake says the protocol is email.
-        #[command(flatten)]
-        mail: MailArgs,
-        #[command(flatten)]
-        tracker: TrackerArgs,
-        #[command(flatten)]
-        existing: ExistingArgs,
         /// Pass on changes that other syncs of this home applied for their
         /// partners (a hub between partners); never back to a peer a
         /// change came through, so even a cycle of syncs makes no loop.
@@ -127,6 +136,13 @@ pub enum SyncCmd {
         /// collects nothing more. Both sides replace.
         #[arg(long, value_name = "SYNC")]
         replaces: Option<String>,
+        /// Mail settings, when the handshake says the protocol is email.
+        #[command(flatten)]
+        mail: MailArgs,
+        #[command(flatten)]
+        tracker: TrackerArgs,
+        #[command(flatten)]
+        existing: ExistingArgs,
     },
     /// List syncs.
     List {
@@ -184,6 +200,16 @@ impl SyncCmd {
         match self {
             SyncCmd::Create { tracker, .. } | SyncCmd::Accept { tracker, .. } => tracker.tracker != "embedded",
             _ => false,
+        }
+    }
+
+    /// A command that works on files alone (`sync merge`); it is run here.
+    pub fn without_home(self: Box<Self>) -> std::result::Result<Result<()>, Box<SyncCmd>> {
+        match *self {
+            SyncCmd::Records(cmd @ super::sync_records::RecordsCmd::Merge { .. }) => {
+                Ok(super::sync_records::without_home(cmd))
+            }
+            other => Err(Box::new(other)),
         }
     }
 }

@@ -103,8 +103,6 @@ pub struct EditArgs {
     #[arg(long)]
     exchange: Option<PathBuf>,
     /// New mail settings, complete, as flags or --mail-config (email protocol).
-    #[command(flatten)]
-    mail: MailArgs,
     /// Pass on changes other syncs of this home applied (`on`: a hub), or
     /// not (`off`, the default).
     #[arg(long, value_parser = ["on", "off"])]
@@ -190,6 +188,8 @@ pub struct EditArgs {
     /// Remove the sync's mapping: names cross as they are.
     #[arg(long)]
     no_mapping: bool,
+    #[command(flatten)]
+    mail: MailArgs,
 }
 
 const GIVE: &str = "give what to change: --mapping, --no-mapping, --field-owner, --mass-change-threshold, \

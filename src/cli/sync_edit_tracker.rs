@@ -62,7 +62,7 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
     }
     match (&a.redmine_key_file, &a.redmine_key_env) {
         (Some(_), Some(_)) => bail!("give the Redmine API key one way only"),
-        (Some(f), None) => s.api_key = Password::File(absolute(f)?),
+        (Some(f), None) => s.api_key = Password::from_file_flag(f, absolute)?,
         (None, Some(e)) => s.api_key = Password::Env(e.clone()),
         (None, None) => {}
     }
@@ -130,7 +130,7 @@ fn edit_jira(
     }
     let token = match (&a.jira_token_file, &a.jira_token_env) {
         (Some(_), Some(_)) => bail!("give the Jira token one way only"),
-        (Some(f), None) => Some(Password::File(absolute(f)?)),
+        (Some(f), None) => Some(Password::from_file_flag(f, absolute)?),
         (None, Some(e)) => Some(Password::Env(e.clone())),
         (None, None) => None,
     };

@@ -67,6 +67,19 @@ fn emit(records: &Records, out: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// The commands that need no home: a merge reads and writes files only.
+pub fn without_home(cmd: RecordsCmd) -> Result<()> {
+    let RecordsCmd::Merge { ours, theirs, out } = cmd else {
+        anyhow::bail!("this command needs a home");
+    };
+    let merged = records::merge(read(&ours)?, read(&theirs)?)?;
+    let (a, b) = (merged.first_connector.len(), merged.second_connector.as_ref().map_or(0, Vec::len));
+    emit(&merged, out)?;
+    let plural = |n: usize| super::plural(n as u64, "record", "records");
+    eprintln!("Merged {} of {} with {} of {}", plural(a), ours.display(), plural(b), theirs.display());
+    Ok(())
+}
+
 pub fn run(home: &Home, cmd: RecordsCmd) -> Result<()> {
     match cmd {
         RecordsCmd::Export { sync, out } => {
@@ -74,13 +87,7 @@ pub fn run(home: &Home, cmd: RecordsCmd) -> Result<()> {
             let s = syncs::find(&conn, &sync)?;
             emit(&records::export(&conn, &s)?, out)
         }
-        RecordsCmd::Merge { ours, theirs, out } => {
-            let merged = records::merge(read(&ours)?, read(&theirs)?)?;
-            let (a, b) = (merged.first_connector.len(), merged.second_connector.as_ref().map_or(0, Vec::len));
-            emit(&merged, out)?;
-            eprintln!("Merged {a} record(s) of {} with {b} of {}", ours.display(), theirs.display());
-            Ok(())
-        }
+        RecordsCmd::Merge { .. } => without_home(cmd),
         RecordsCmd::Unpair { sync, issue } => {
             let mut conn = home.open_db()?;
             let s = syncs::find(&conn, &sync)?;

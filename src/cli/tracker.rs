@@ -28,9 +28,14 @@ pub enum ProjectCmd {
         #[arg(long, value_delimiter = ',')]
         types: Option<Vec<String>>,
     },
-    /// Change the statuses, priorities or types a project allows.
+    /// Rename a project, or change the statuses, priorities or types it
+    /// allows.
     Edit {
+        /// The project's key, e.g. SAM2.
         key: String,
+        /// The name to show.
+        #[arg(long)]
+        name: Option<String>,
         /// Comma-separated statuses; empty to allow any.
         #[arg(long)]
         statuses: Option<String>,
@@ -182,12 +187,15 @@ pub fn project(home: &Home, cmd: ProjectCmd) -> Result<()> {
             tx.commit()?;
             println!("{key}");
         }
-        ProjectCmd::Edit { key, statuses, priorities, types } => {
+        ProjectCmd::Edit { key, name, statuses, priorities, types } => {
             let lists = [("statuses", statuses), ("priorities", priorities), ("types", types)];
-            if lists.iter().all(|(_, l)| l.is_none()) {
-                bail!("nothing to change: give --statuses, --priorities or --types");
+            if name.is_none() && lists.iter().all(|(_, l)| l.is_none()) {
+                bail!("nothing to change: give --name, --statuses, --priorities or --types");
             }
             let tx = conn.unchecked_transaction()?;
+            if let Some(name) = name {
+                Embedded::new(&tx).set_project_name(&key, &name)?;
+            }
             for (column, list) in lists {
                 let Some(list) = list else { continue };
                 let list: Vec<String> =

@@ -12,6 +12,7 @@ use crate::tracker::TrackerSettings;
 use crate::transport::mail::Password;
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Tracker")]
 pub struct TrackerArgs {
     /// The tracker this side syncs: `embedded` (postern's own), `redmine`
     /// (then --project is the Redmine project's identifier) or `jira` (then
@@ -21,26 +22,26 @@ pub struct TrackerArgs {
     #[command(flatten)]
     pub jira: super::jira_args::JiraArgs,
     /// Redmine's base URL, e.g. https://redmine.example.com.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", help_heading = "Redmine (--tracker redmine)")]
     pub redmine_url: Option<String>,
     /// The sync user's Redmine API key (prefer --redmine-key-env or
     /// --redmine-key-file: a value given here is stored in the database).
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", help_heading = "Redmine (--tracker redmine)")]
     pub redmine_key: Option<String>,
     /// Name of an environment variable holding the API key.
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", help_heading = "Redmine (--tracker redmine)")]
     pub redmine_key_env: Option<String>,
-    /// File holding the API key.
-    #[arg(long, value_name = "FILE")]
+    /// File holding the API key, or credential:NAME (a systemd credential).
+    #[arg(long, value_name = "FILE", help_heading = "Redmine (--tracker redmine)")]
     pub redmine_key_file: Option<String>,
     /// Trust this CA certificate (PEM) for Redmine, e.g. a company CA.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Redmine (--tracker redmine)")]
     pub redmine_ca_file: Option<String>,
     /// A Redmine custom field (by name) that holds labels: a text field
     /// (comma-separated) or a list, usually with several values; "(category)":
     /// the issue category (one label). Without it labels are not synced with
     /// Redmine.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Redmine (--tracker redmine)")]
     pub redmine_labels_field: Option<String>,
     /// Statuses whose names differ: PARTNER=OURS pairs, comma-separated
     /// (e.g. "Open=New,Done=Closed"); other names must exist on both sides.
@@ -52,10 +53,10 @@ pub struct TrackerArgs {
     /// Seconds between full reads of the synced Redmine issues, which
     /// catch changes that do not move `updated_on` (a note edited, a file
     /// deleted).
-    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    #[arg(long, value_name = "SECS", default_value_t = 3600, help_heading = "Redmine (--tracker redmine)")]
     pub redmine_rescan_secs: u64,
     /// Seconds a Redmine answer may take before postern gives up on it.
-    #[arg(long, value_name = "SECS", default_value_t = crate::tracker::remote::http::default_timeout())]
+    #[arg(long, value_name = "SECS", default_value_t = crate::tracker::remote::http::default_timeout(), help_heading = "Redmine (--tracker redmine)")]
     pub redmine_timeout_secs: u64,
     /// Save the sync without first checking the tracker (reachable, key
     /// valid, project visible).
@@ -100,7 +101,7 @@ impl TrackerArgs {
         let api_key = match (&self.redmine_key, &self.redmine_key_env, &self.redmine_key_file) {
             (Some(v), None, None) => Password::Value(v.clone()),
             (None, Some(e), None) => Password::Env(e.clone()),
-            (None, None, Some(f)) => Password::File(absolute(f)?),
+            (None, None, Some(f)) => Password::from_file_flag(f, absolute)?,
             (None, None, None) => {
                 bail!(
                     "give the sync user's Redmine API key with --redmine-key-env, --redmine-key-file or --redmine-key"

@@ -40,6 +40,8 @@ pub struct Record {
     pub last_incoming_change: Option<i64>,
     #[serde(default)]
     pub incoming_message_sequence_id: Option<u64>,
+    /// Left out when empty, as Backbone's own downloads do (seed 002's
+    /// merged file); `comments` is always there, as in Backbone's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<ItemPair>,
     #[serde(default)]

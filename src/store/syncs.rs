@@ -270,6 +270,22 @@ pub fn find(conn: &Connection, name_or_id: &str) -> Result<SyncRecord> {
     ))
 }
 
+/// Sync `name`, or where none is named the home's only sync.
+pub fn find_or_only(conn: &Connection, name: Option<&str>) -> Result<SyncRecord> {
+    if let Some(name) = name {
+        return find(conn, name);
+    }
+    let mut all = list(conn)?;
+    match all.len() {
+        0 => Err(anyhow!("this home has no sync yet (`postern sync create` or `sync accept` makes one)")),
+        1 => Ok(all.remove(0)),
+        n => {
+            let names: Vec<String> = all.into_iter().map(|s| s.name).collect();
+            Err(anyhow!("this home has {n} syncs ({}): name one", names.join(", ")))
+        }
+    }
+}
+
 pub fn list(conn: &Connection) -> Result<Vec<SyncRecord>> {
     let mut stmt = conn.prepare(&format!("SELECT {SELECT} FROM sync ORDER BY name"))?;
     let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;

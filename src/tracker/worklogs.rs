@@ -194,6 +194,15 @@ impl Embedded<'_> {
         Ok(())
     }
 
+    /// Renames project `key` (the name shown; the key stays).
+    pub fn set_project_name(&self, key: &str, name: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(!name.trim().is_empty(), "a project's name must not be empty");
+        if self.conn().execute("UPDATE t_project SET name = ?2 WHERE key = ?1", params![key, name.trim()])? == 0 {
+            anyhow::bail!("project {key} does not exist");
+        }
+        Ok(())
+    }
+
     pub(super) fn vocabulary_of(&self, project: &str) -> TResult<Vocabulary> {
         let users = self.users()?;
         Ok(Vocabulary {

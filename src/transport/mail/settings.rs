@@ -1,5 +1,6 @@
 //! Mail account settings of a sync. Passwords come from the settings, an
-//! environment variable or a file, and never show in `Debug`.
+//! environment variable, a file or a systemd credential, and never show
+//! in `Debug`.
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -31,7 +32,19 @@ pub enum Password {
     Value(String),
     Env(String),
     File(String),
+    /// A systemd credential by name (`credential:NAME` where a file is
+    /// asked for): the unit's `LoadCredential=NAME` puts it in
+    /// `$CREDENTIALS_DIRECTORY`; outside a unit (an admin's `sync edit`),
+    /// it is read where systemd reads it from, `/etc/credstore` or
+    /// `/run/credstore`.
+    Credential(String),
 }
+
+/// How a file flag names a systemd credential instead of a path.
+pub const CREDENTIAL: &str = "credential:";
+
+/// Where systemd's `LoadCredential=NAME` looks for NAME without a path.
+const CREDSTORES: [&str; 2] = ["/etc/credstore", "/run/credstore"];
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,6 +52,7 @@ impl std::fmt::Debug for Password {
             Password::Value(_) => f.write_str("Value(<redacted>)"),
             Password::Env(v) => write!(f, "Env({v})"),
             Password::File(p) => write!(f, "File({p})"),
+            Password::Credential(n) => write!(f, "Credential({n})"),
         }
     }
 }
@@ -50,12 +64,56 @@ impl Password {
             Password::Env(name) => std::env::var(name).with_context(|| {
                 format!("environment variable {name}, which should hold the password or token, is not set")
             }),
-            Password::File(path) => Ok(std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the password or token file {path}"))?
-                .trim_end_matches(['\r', '\n'])
-                .to_string()),
+            Password::File(path) => read_secret(std::path::Path::new(path)),
+            Password::Credential(name) => read_secret(&credential_path(name)?),
         }
     }
+
+    /// A file flag's value: `credential:NAME` (a systemd credential) or a
+    /// path.
+    pub fn from_file_flag(value: &str, path: impl FnOnce(&str) -> Result<String>) -> Result<Password> {
+        match value.strip_prefix(CREDENTIAL) {
+            Some(name) if name.is_empty() || name.contains('/') || name == "." || name == ".." => {
+                bail!("'{value}' does not name a credential: give credential:NAME, NAME as in the unit's LoadCredential=NAME")
+            }
+            Some(name) => {
+                credential_path(name)?;
+                Ok(Password::Credential(name.to_string()))
+            }
+            None => Ok(Password::File(path(value)?)),
+        }
+    }
+}
+
+fn read_secret(path: &std::path::Path) -> Result<String> {
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the password or token file {}", path.display()))?
+        .trim_end_matches(['\r', '\n'])
+        .to_string())
+}
+
+/// Where credential `name` is: in `$CREDENTIALS_DIRECTORY` under a unit,
+/// else in a credstore.
+fn credential_path(name: &str) -> Result<std::path::PathBuf> {
+    if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+        let p = std::path::Path::new(&dir).join(name);
+        if !p.is_file() {
+            bail!(
+                "systemd credential '{name}' is not in $CREDENTIALS_DIRECTORY ({}): add LoadCredential={name} \
+                 (or LoadCredential={name}:/path/to/file) to the unit",
+                std::path::Path::new(&dir).display()
+            );
+        }
+        return Ok(p);
+    }
+    CREDSTORES.iter().map(|d| std::path::Path::new(d).join(name)).find(|p| p.exists()).with_context(|| {
+        format!(
+            "systemd credential '{name}' cannot be found: postern runs outside a unit (no $CREDENTIALS_DIRECTORY) \
+             and neither {} holds it; put the secret in /etc/credstore/{name} (mode 0600), where the unit's \
+             LoadCredential={name} reads it too",
+            CREDSTORES.join(" nor ")
+        )
+    })
 }
 
 /// One server account.

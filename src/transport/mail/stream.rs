@@ -39,7 +39,7 @@ pub async fn connect(
         Security::Tls => ImapStream::Tls(Box::new(tls::connect("IMAP", host, port, tcp, trust).await?)),
         Security::Starttls => {
             let mut client = async_imap::Client::new(tcp);
-            client.read_response().await?.ok_or_else(closed)?;
+            greeting(&mut client, host, port).await?.ok_or_else(closed)?;
             client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| {
                 anyhow!(
                     "the IMAP server {host}:{port} refused STARTTLS ({}); try --imap-security tls on port 993",
@@ -52,8 +52,24 @@ pub async fn connect(
         }
     };
     let mut client = async_imap::Client::new(stream);
-    client.read_response().await?.ok_or_else(closed)?;
+    greeting(&mut client, host, port).await?.ok_or_else(closed)?;
     Ok(client)
+}
+
+/// The server's greeting; one that is not IMAP's (an SMTP or POP3 server
+/// on that port) is said in words, not as the parser's dump.
+async fn greeting<T>(client: &mut async_imap::Client<T>, host: &str, port: u16) -> Result<Option<()>>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    match client.read_response().await {
+        Ok(r) => Ok(r.map(|_| ())),
+        Err(e) if e.kind() == io::ErrorKind::Other || e.kind() == io::ErrorKind::InvalidData => Err(anyhow!(
+            "the server at {host}:{port} does not greet as an IMAP server does (an SMTP or POP3 port? IMAP is \
+             usually 143, or 993 with TLS)"
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl AsyncRead for ImapStream {
