@@ -138,3 +138,4 @@ pub mod protocol;
 pub mod store;
 pub mod tracker;
 pub mod transport;
+pub mod words;

@@ -50,7 +50,7 @@ fn overview_sync_page_metrics_and_health() {
     // The sync page: pairs, newest first, 50 a page, searchable.
     let page = get(&addr, "/sync/acme");
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("55 pair(s), 1–50 shown"), "{}", page.body);
+    assert!(page.body.contains("55 pairs, 1–50 shown"), "{}", page.body);
     assert!(
         page.body.contains(&format!("<td>{}</td>", sc.issues[54]))
             && !page.body.contains(&format!("<td>{}</td>", sc.issues[0]))
@@ -58,17 +58,17 @@ fn overview_sync_page_metrics_and_health() {
     assert!(page.body.contains("id=\"next\""));
     let second = get(&addr, "/sync/acme?page=1");
     assert!(
-        second.body.contains("55 pair(s), 51–55 shown") && second.body.contains(&format!("<td>{}</td>", sc.issues[0]))
+        second.body.contains("55 pairs, 51–55 shown") && second.body.contains(&format!("<td>{}</td>", sc.issues[0]))
     );
     assert!(second.body.contains("id=\"prev\"") && !second.body.contains("id=\"next\""));
     let key = &sc.issues[7];
     let found = get(&addr, &format!("/sync/acme?q={key}"));
-    assert!(found.body.contains(&format!("1 pair(s) matching “{key}”")), "{}", found.body);
-    assert!(get(&addr, "/sync/acme?q=%25").body.contains("0 pair(s)"), "a % is searched for, not a wildcard");
-    assert!(page.body.contains("Last 24 hours: 1 messages out (55 changes)"), "the traffic chart: {}", page.body);
+    assert!(found.body.contains(&format!("1 pair matching “{key}”")), "{}", found.body);
+    assert!(get(&addr, "/sync/acme?q=%25").body.contains("0 pairs"), "a % is searched for, not a wildcard");
+    assert!(page.body.contains("Last 24 hours: 1 message out (55 changes)"), "the traffic chart: {}", page.body);
     assert_eq!(get(&addr, "/sync/nothing").status, 404);
     let fragment = get(&addr, "/sync/acme?fragment=1");
-    assert!(fragment.body.starts_with("<table id=\"facts\"") && !fragment.body.contains("<html"));
+    assert!(fragment.body.starts_with("<div class=\"scroll\"><table id=\"facts\"") && !fragment.body.contains("<html"));
 
     // JSON for scripts.
     let status: serde_json::Value = serde_json::from_str(&get(&addr, "/api/status").body).unwrap();
@@ -111,7 +111,7 @@ fn overview_sync_page_metrics_and_health() {
     }
 
     let health = get(&addr, "/health");
-    assert_eq!((health.status, health.body.as_str()), (200, "ok: 2 sync(s), 1 failing, 0 stalled, 0 diverged\n"));
+    assert_eq!((health.status, health.body.as_str()), (200, "ok: 2 syncs, 1 failing, 0 stalled, 0 diverged\n"));
 
     // A page of another site renamed to our address is refused (DNS rebinding).
     let rebound = http(&addr, "GET", "/api/status", &[("Host", "evil.example:8470")], "");
@@ -196,6 +196,8 @@ fn read_only_console_refuses_actions_and_a_public_address_needs_the_token() {
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(refused.body.contains("--http-admin"));
     assert_eq!(sc.m.status_of("acme")["state"], "active");
+    let page = get(&addr, "/");
+    assert!(page.status == 200 && !page.body.contains("login-link"), "no token, no log-in link: {}", page.body);
     sc.m.stop(d);
 
     // Any address but loopback: the token is needed even for reading.
@@ -206,6 +208,7 @@ fn read_only_console_refuses_actions_and_a_public_address_needs_the_token() {
     assert_eq!(log.matches(&token).count(), 1, "the token is shown once");
     let page = get(&addr, "/sync/acme");
     assert_eq!((page.status, page.header("location")), (303, Some("/login?next=/sync/acme")));
+    assert!(get(&addr, "/login").body.contains("id=\"login\""), "a token to log in with");
     assert_eq!(get(&addr, "/metrics").status, 401);
     assert_eq!(get(&addr, "/api/status").status, 401);
     assert_eq!(get(&addr, "/health").status, 200, "a load balancer needs no token");
@@ -268,7 +271,16 @@ fn errors_and_conflicts_are_shown_and_can_be_retried_reapplied_and_dismissed() {
     let shown = page.body.split("id=\"conflicts\"").nth(1).unwrap().split("</table>").next().unwrap();
     assert!(shown.contains("slave&#39;s, later") && shown.contains("master&#39;s"), "{shown}");
     let overview = get(&addr, "/");
-    assert!(overview.body.contains("1 issue(s) with errors") && overview.body.contains("2 open conflict(s)"));
+    assert!(
+        overview.body.contains("1 issue with errors: its later changes wait")
+            && overview.body.contains("2 open conflicts")
+    );
+    // Active, but not well: the badge says so.
+    assert!(
+        overview.body.contains("<span class=\"badge warn\" data-state=\"attention\">attention</span>"),
+        "{}",
+        overview.body
+    );
 
     let bearer = format!("Bearer {token}");
     let post = |path: &str| http(&addr, "POST", path, &[("Authorization", &bearer)], "");
@@ -308,17 +320,17 @@ fn ten_thousand_pairs_are_paged_and_searchable() {
     }
     let (_d, addr) = serve(&sc.m, &["--http", "127.0.0.1:0"]);
     let first = get(&addr, "/sync/acme");
-    assert!(first.body.contains("10000 pair(s), 1–50 shown") && first.body.contains("<td>K-10000</td>"));
+    assert!(first.body.contains("10000 pairs, 1–50 shown") && first.body.contains("<td>K-10000</td>"));
     let last = get(&addr, "/sync/acme?page=199");
-    assert!(last.body.contains("10000 pair(s), 9951–10000 shown"), "{}", last.body);
+    assert!(last.body.contains("10000 pairs, 9951–10000 shown"), "{}", last.body);
     assert!(last.body.contains("<td>K-1</td>") && !last.body.contains("id=\"next\""));
     let found = get(&addr, "/sync/acme?q=p-5000");
     assert!(
-        found.body.contains("1 pair(s) matching “p-5000”") && found.body.contains("<td>K-5000</td>"),
+        found.body.contains("1 pair matching “p-5000”") && found.body.contains("<td>K-5000</td>"),
         "by the partner's key, any case"
     );
     let some = get(&addr, "/sync/acme?q=K-99");
-    assert!(some.body.contains("111 pair(s) matching"), "K-99, K-990…K-999, K-9900…K-9999");
+    assert!(some.body.contains("111 pairs matching"), "K-99, K-990…K-999, K-9900…K-9999");
     let past = get(&addr, "/sync/acme?page=5000");
     assert_eq!(past.status, 200);
     assert!(past.body.contains("id=\"prev\""), "a page past the end still leads back");
@@ -411,9 +423,10 @@ fn issues_that_differ_from_the_partner_show_everywhere() {
     let overview = get(&addr, "/");
     let row = overview.body.split("data-sync=\"acme\"").nth(1).unwrap().split("</tr>").next().unwrap().to_string();
     assert!(row.contains("data-state=\"diverged\""), "{row}");
+    assert!(row.contains("<code>postern sync verify acme --last</code>") && !row.contains('`'), "{row}");
     assert!(
-        row.contains("1 issue(s) differ from the partner&#39;s (SAM2-2)")
-            || row.contains("1 issue(s) differ from the partner's (SAM2-2)"),
+        row.contains("1 issue differs from the partner&#39;s (SAM2-2)")
+            || row.contains("1 issue differs from the partner's (SAM2-2)"),
         "{row}"
     );
     let page = get(&addr, "/sync/acme");
@@ -423,7 +436,7 @@ fn issues_that_differ_from_the_partner_show_everywhere() {
     let metrics = get(&addr, "/metrics").body;
     assert!(metrics.contains("postern_divergent_issues{sync=\"acme\"} 1\n"), "{metrics}");
     assert!(metrics.contains("postern_last_verify_timestamp_seconds{sync=\"acme\"}"), "{metrics}");
-    assert_eq!(get(&addr, "/health").body, "ok: 2 sync(s), 0 failing, 0 stalled, 1 diverged\n");
+    assert_eq!(get(&addr, "/health").body, "ok: 2 syncs, 0 failing, 0 stalled, 1 diverged\n");
     assert!(page.body.contains("<td>SAM2-2 <span class=\"badge bad\">differs</span></td>"), "{}", page.body);
 }
 

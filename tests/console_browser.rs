@@ -2,8 +2,9 @@
 //! WebDriver protocol: the overview shows both syncs with their states, a
 //! failing sync its error, the sync page its pairs; the page refreshes
 //! itself under the console's content security policy; an action without
-//! the token is refused, one after logging in works. Screenshots are
-//! written to `target/tmp/console/`. Needs Debian's `chromium` and
+//! the token is refused, one after logging in works; at 1280 and 800 px
+//! no page is wider than the window, even with a long path in an error.
+//! Screenshots are written to `target/tmp/console/`. Needs Debian's `chromium` and
 //! `chromium-driver` (the integration script installs them as root).
 
 mod common;
@@ -124,6 +125,13 @@ impl Browser {
         }
     }
 
+    /// The page's width beyond the window's, at `width` px wide (0: it fits).
+    fn overflow_at(&self, width: u32) -> i64 {
+        self.cmd("POST", "/window/rect", json!({"width": width, "height": 900}));
+        let v = self.script("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
+        v.as_i64().unwrap_or_else(|| panic!("a width: {v}"))
+    }
+
     fn screenshot(&self, name: &str) {
         use base64::Engine;
         let png = self.cmd("GET", "/screenshot", Value::Null);
@@ -139,6 +147,13 @@ impl Browser {
 #[ignore = "needs Debian's chromium and chromium-driver (scripts/integration.sh)"]
 fn the_console_in_chromium() {
     let sc = scene(3);
+    // beta's folder deep in a share with long names: its error names the
+    // whole path, which must wrap, not push the page sideways.
+    let deep = (0..6).fold(sc.m.home().join("shares"), |p, i| p.join(format!("customer-exchange-mount-level-{i}")));
+    std::fs::create_dir_all(&deep).unwrap();
+    sc.m.ok(&["sync", "edit", "beta", "--exchange", deep.to_str().unwrap()]);
+    std::fs::remove_dir_all(&deep).unwrap();
+    std::fs::write(&deep, "not a folder").unwrap();
     let token = "console-token-for-the-browser-test";
     let token_file = sc.m.home().join("console.token");
     std::fs::write(&token_file, token).unwrap();
@@ -155,16 +170,28 @@ fn the_console_in_chromium() {
     // The page refreshes itself (the script runs under the console's CSP).
     b.until("a refresh", "document.getElementById('live').hasAttribute('data-refreshed')");
     assert_eq!(b.find_all("tr.sync").len(), 2, "both syncs, still, after the refresh");
-    b.screenshot("overview.png");
+    assert!(b.text("tr[data-sync=\"beta\"] td.todo").contains("customer-exchange-mount-level-5"));
+    for width in [1280, 800] {
+        assert_eq!(b.overflow_at(width), 0, "the overview fits {width} px");
+        b.screenshot(&format!("overview-{width}.png"));
+    }
 
     b.goto(&format!("{base}/sync/acme"));
     let pairs = b.text("#pairs");
     for key in &sc.issues {
         assert!(pairs.contains(key.as_str()), "{key} in {pairs}");
     }
-    assert!(b.text("#pair-count").starts_with("3 pair(s)"));
+    assert!(b.text("#pair-count").starts_with("3 pairs"));
     assert!(b.find_all("#pause").is_empty(), "no actions before logging in");
-    b.screenshot("sync.png");
+    for width in [1280, 800] {
+        assert_eq!(b.overflow_at(width), 0, "the sync page fits {width} px");
+        b.screenshot(&format!("sync-{width}.png"));
+    }
+    b.goto(&format!("{base}/sync/beta"));
+    for width in [1280, 800] {
+        assert_eq!(b.overflow_at(width), 0, "the failing sync's page fits {width} px");
+        b.screenshot(&format!("failing-{width}.png"));
+    }
     // An action without the token is refused, even from the console's own page.
     let refused = b.script("return fetch('/sync/acme/pause', {method: 'POST'}).then(r => r.status)");
     assert_eq!(refused, json!(401));

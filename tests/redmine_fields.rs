@@ -45,6 +45,9 @@ fn labels_in_a_list_with_several_values_cross_and_one_outside_it_holds_nothing_b
     let e = &errors[0];
     assert_eq!(e["remote_issue"], "SAM2-2", "{errors}");
     assert_eq!(e["blocks"], false, "{errors}");
+    let status = s.status();
+    assert_eq!((&status["issues_with_errors"], &status["issues_blocked"]), (&1.into(), &0.into()), "{status}");
+    assert!(s.ok(&["status"]).contains("1 issue with errors (values this tracker does not hold; they block nothing)"));
     let reason = e["reason"].as_str().unwrap();
     assert!(reason.contains("Redmine's Tags does not hold 'customer', 'security'"), "{reason}");
     assert!(reason.contains("is not included in the list"), "{reason}");

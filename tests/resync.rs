@@ -87,7 +87,7 @@ fn a_resync_restores_a_comment_lost_on_one_side_without_duplicates_or_echo() {
     assert_eq!(s.issue("SP2-1")["comments"].as_array().unwrap().len(), 1);
 
     let err = m.fail(&["sync", "resync", "acme", "--keys", "SAM2-1"]);
-    assert!(err.contains("sends 1 issue(s)") && err.contains("--yes"), "{err}");
+    assert!(err.contains("sends 1 issue of") && err.contains("--yes"), "{err}");
     let out = m.ok(&["sync", "resync", "acme", "--keys", "SAM2-1", "--yes"]);
     assert!(out.starts_with("Completed Successfully\n1 issue queued in 1 message"), "{out}");
     settle(&m, &s, "acme");

@@ -271,7 +271,7 @@ fn ignoring_an_error_drops_the_parked_changes() {
     settle(&m, &s, "acme");
     m.ok(&["issue", "edit", "SAM2-1", "--status", "Closed"]);
     settle(&m, &s, "acme");
-    assert_eq!(s.ok(&["errors", "ignore", "acme", "SAM2-1"]), "[SAM2-1] 1 change(s) dropped");
+    assert_eq!(s.ok(&["errors", "ignore", "acme", "SAM2-1"]), "[SAM2-1] 1 change dropped");
     m.ok(&["issue", "edit", "SAM2-1", "--summary", "y"]);
     settle(&m, &s, "acme");
     assert_eq!(s.issue("SP2-1")["summary"], "y", "the issue is unblocked");

@@ -116,7 +116,7 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
             }
             let n = problems::discard(&conn, &s.id, &remote_issue)?;
             crate::engine::transfers::inbound::clean(&conn, &s.id)?;
-            println!("[{remote_issue}] {n} change(s) dropped");
+            println!("[{remote_issue}] {} dropped", plural(n as u64, "change", "changes"));
         }
         ErrorsCmd::IgnoreIssue { sync, issue, undo } => {
             let s = syncs::find(&conn, &sync)?;

@@ -189,12 +189,9 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Prints a value as pretty JSON on stdout.
-/// "1 issue", "2 issues".
-pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub(crate) use crate::words::plural;
 
+/// Prints a value as pretty JSON on stdout.
 /// A table with no rows says so (on stdout, like the rows would be).
 pub(crate) fn say_if_empty(len: usize, what: &str) {
     if len == 0 {

@@ -65,6 +65,9 @@ pub struct SyncStatus {
     /// Attachments over a limit that did not cross (they block nothing).
     pub attachments_not_crossed: Vec<crate::store::skipped::Skipped>,
     pub issues_with_errors: u64,
+    /// Of those, the issues whose later changes wait behind the error (the
+    /// others hold a value this tracker does not, and block nothing).
+    pub issues_blocked: u64,
     /// Files that failed the checks.
     pub quarantined: u64,
     /// Genuine messages set aside because they came before the partner's
@@ -172,6 +175,7 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
         .cloned()
         .map(|s| {
             let state = s.shown_state(now_ms());
+            let errors = problems::errors(conn, &s.id)?;
             Ok(SyncStatus {
                 stalled: crate::engine::stall::of(conn, &s, now_ms())?,
                 failing: crate::store::trouble::of(conn, &s.id)?
@@ -189,7 +193,8 @@ pub fn collect(conn: &rusqlite::Connection) -> Result<Vec<SyncStatus>> {
                 max_attachment_bytes: crate::store::transfers::max_bytes(conn, &s.id)?,
                 transfers: crate::store::transfers::progress(conn, &s.id)?,
                 attachments_not_crossed: crate::store::skipped::list(conn, &s.id)?,
-                issues_with_errors: problems::errors(conn, &s.id)?.len() as u64,
+                issues_with_errors: errors.len() as u64,
+                issues_blocked: errors.iter().filter(|e| e.blocks).count() as u64,
                 quarantined: problems::quarantined(conn, &s.id)?,
                 early: problems::early(conn, &s.id)?,
                 conflicts: crate::store::conflicts::open_count(conn, &s.id)?,
@@ -398,7 +403,10 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
         println!("  sequence        outgoing {}, incoming {}", s.outgoing_seq, s.incoming_seq);
         println!("  waiting         {} awaiting acknowledgement, {} held for a gap", s.awaiting_ack, s.held_for_gap);
         if s.parts_pending > 0 {
-            println!("  in parts        {} piece(s) of a large change received so far", s.parts_pending);
+            println!(
+                "  in parts        {} of a large change received so far",
+                plural(s.parts_pending, "piece", "pieces")
+            );
         }
         for t in &s.transfers {
             let (way, whose) = if t.direction == "out" { ("sending", "") } else { ("receiving", "the partner's ") };
@@ -421,8 +429,17 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
             s.max_message_bytes,
             crate::engine::transfers::mb(s.max_attachment_bytes)
         );
+        let blocking = match (s.issues_with_errors, s.issues_blocked) {
+            (0, _) => String::new(),
+            (1, 1) => " (its later changes wait)".to_string(),
+            (n, b) if n == b => " (their later changes wait)".to_string(),
+            (_, 0) => " (values this tracker does not hold; they block nothing)".to_string(),
+            (_, b) => {
+                format!(" ({b} of them {} later changes)", if b == 1 { "holds back its" } else { "hold back their" })
+            }
+        };
         println!(
-            "  problems        {} with errors, {} quarantined, {}",
+            "  problems        {} with errors{blocking}, {} quarantined, {}",
             plural(s.issues_with_errors, "issue", "issues"),
             plural(s.quarantined, "message", "messages"),
             plural(s.conflicts, "open conflict", "open conflicts")

@@ -94,19 +94,21 @@ pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
             let left = lifecycle::what_delete_forgets(&conn, &s.id)?;
             if (left.awaiting_ack > 0 || left.held > 0) && !force {
                 bail!(
-                    "sync '{}' still has {} message(s) awaiting the partner's acknowledgement and {} held for a gap: \
+                    "sync '{}' still has {} awaiting the partner's acknowledgement and {} held for a gap: \
                      run it until they are done (`postern status`), or delete anyway with --force",
                     s.name,
-                    left.awaiting_ack,
+                    super::plural(left.awaiting_ack, "message", "messages"),
                     left.held
                 );
             }
             let gone = lifecycle::delete(&mut conn, &s.id)?;
             crate::engine::forget_sync(home.root(), &s.id)?;
             println!(
-                "Deleted sync '{}': {} issue pairing(s), {} unacknowledged message(s) and {} error(s) forgotten; \
-                 no issue in the tracker was changed",
-                s.name, gone.pairs, gone.awaiting_ack, gone.errors
+                "Deleted sync '{}': {}, {} and {} forgotten; no issue in the tracker was changed",
+                s.name,
+                super::plural(gone.pairs, "issue pairing", "issue pairings"),
+                super::plural(gone.awaiting_ack, "unacknowledged message", "unacknowledged messages"),
+                super::plural(gone.errors, "error", "errors")
             );
             if s.mail.is_none() {
                 println!(
@@ -123,7 +125,9 @@ pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
 fn describe(c: &crate::protocol::Change) -> String {
     use crate::protocol::Change;
     match c {
-        Change::IssueCreated { comments, .. } => format!("new issue, with {} comment(s)", comments.len()),
+        Change::IssueCreated { comments, .. } => {
+            format!("new issue, with {}", super::plural(comments.len() as u64, "comment", "comments"))
+        }
         Change::IssueUpdated { fields, .. } if fields.is_empty() => "no field (an empty update)".into(),
         Change::IssueUpdated { fields, .. } => format!("fields {}", fields.names().join(", ")),
         Change::CommentAdded { .. } => "comment added".into(),

@@ -66,7 +66,8 @@ pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
     let new = planned.0.iter().filter(|i| matches!(links::by_local(&conn, &s.id, &i.key), Ok(None))).count();
     let total = planned.0.len();
     let sends = format!(
-        "This resync sends {total} issue(s) of project {} to the partner ({new} never crossed before)",
+        "This resync sends {} of project {} to the partner ({new} never crossed before)",
+        super::plural(total as u64, "issue", "issues"),
         s.project
     );
     let asks = match &scope.keys[..] {

@@ -125,6 +125,8 @@ pub struct Viewer {
     pub admin: bool,
     /// The last action's outcome, shown once.
     pub flash: Option<String>,
+    /// The console has a token one can log in with.
+    pub can_log_in: bool,
 }
 
 fn cookie(headers: &HeaderMap) -> Option<&str> {
@@ -157,7 +159,7 @@ pub async fn guard(State(c): State<Shared>, mut req: Request, next: Next) -> Res
         return (StatusCode::MISDIRECTED_REQUEST, "this console answers only to a loopback host name\n")
             .into_response();
     }
-    let mut viewer = Viewer::default();
+    let mut viewer = Viewer { can_log_in: c.opts.token.is_some(), ..Viewer::default() };
     if let Some(token) = &c.opts.token {
         let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         if let Some(given) = bearer.and_then(|b| b.strip_prefix("Bearer ")) {

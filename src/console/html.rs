@@ -5,6 +5,20 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::auth::Viewer;
+use crate::words::plural;
+
+/// Advice text, escaped, its `backticked` commands and paths as code.
+pub fn prose(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return esc(s); // an unpaired backtick: shown as it is
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| if i % 2 == 1 { format!("<code>{}</code>", esc(p)) } else { esc(p) })
+        .collect()
+}
 
 /// Escapes text for HTML content and quoted attributes.
 pub fn esc(s: &str) -> String {
@@ -30,7 +44,9 @@ pub fn layout(title: &str, body: &str, viewer: Option<&Viewer>) -> Html<String> 
              value=\"{}\"><button type=\"submit\" id=\"logout\">Log out</button></form>",
             esc(v.csrf.as_deref().unwrap_or(""))
         ),
-        _ => "<a href=\"/login\" id=\"login-link\">Log in</a>".into(),
+        // A read-only console without a token has nothing to log in to.
+        Some(v) if v.can_log_in => "<a href=\"/login\" id=\"login-link\">Log in</a>".into(),
+        _ => String::new(),
     };
     Html(format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -56,7 +72,7 @@ pub fn badge(state: &str) -> String {
     let class = match state {
         "active" => "ok",
         "handshake" => "wait",
-        "paused" | "held" => "warn",
+        "paused" | "held" | "attention" => "warn",
         _ => "bad",
     };
     format!("<span class=\"badge {class}\" data-state=\"{}\">{}</span>", esc(state), esc(state))
@@ -85,12 +101,12 @@ pub fn chart(hours: &[crate::store::activity::Traffic]) -> String {
         let up = (t.messages_out as f64 / max * h).round();
         let down = (t.messages_in as f64 / max * h).round();
         let title = format!(
-            "{}: {} messages out ({} changes), {} in ({} changes)",
+            "{}: {} out ({}), {} in ({})",
             crate::engine::handshake::format_ms(t.hour),
-            t.messages_out,
-            t.changes_out,
+            plural(t.messages_out, "message", "messages"),
+            plural(t.changes_out, "change", "changes"),
             t.messages_in,
-            t.changes_in
+            plural(t.changes_in, "change", "changes")
         );
         bars.push_str(&format!(
             "<g><title>{}</title><rect class=\"out\" x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"{up}\"/>\
@@ -103,14 +119,14 @@ pub fn chart(hours: &[crate::store::activity::Traffic]) -> String {
     format!(
         "<figure class=\"chart\"><svg viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"messages per hour\" preserveAspectRatio=\"none\">{bars}\
          <line x1=\"0\" y1=\"{h}\" x2=\"{}\" y2=\"{h}\"/></svg><figcaption id=\"traffic\">Last 24 hours: {} \
-         messages out ({} changes) above the line, {} in ({} changes) below.</figcaption></figure>",
+         out ({}) above the line, {} in ({}) below.</figcaption></figure>",
         hours.len() as f64 * (w + 2.0),
         2.0 * h,
         hours.len() as f64 * (w + 2.0),
-        total(|t| t.messages_out),
-        total(|t| t.changes_out),
+        plural(total(|t| t.messages_out), "message", "messages"),
+        plural(total(|t| t.changes_out), "change", "changes"),
         total(|t| t.messages_in),
-        total(|t| t.changes_in)
+        plural(total(|t| t.changes_in), "change", "changes")
     )
 }
 

@@ -205,10 +205,14 @@ pub async fn health(State(c): State<Shared>) -> Response {
         })
         .await;
     match counts {
-        Ok((n, failing, stalled, diverged)) => {
-            (StatusCode::OK, format!("ok: {n} sync(s), {failing} failing, {stalled} stalled, {diverged} diverged\n"))
-                .into_response()
-        }
+        Ok((n, failing, stalled, diverged)) => (
+            StatusCode::OK,
+            format!(
+                "ok: {}, {failing} failing, {stalled} stalled, {diverged} diverged\n",
+                crate::words::plural(n as u64, "sync", "syncs")
+            ),
+        )
+            .into_response(),
         Err(e) => {
             tracing::warn!("console: health check failed: {e:#}");
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable: postern's database cannot be read\n").into_response()

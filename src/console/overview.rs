@@ -7,7 +7,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::auth::Viewer;
-use super::html::{badge, esc, failed, layout, live, when};
+use super::html::{badge, esc, failed, layout, live, prose, when};
 use super::view::{advice, health};
 use super::Shared;
 use crate::cli::status::{collect, SyncStatus};
@@ -58,15 +58,15 @@ fn render(all: &[SyncStatus], now: i64) -> String {
         } else {
             format!(
                 "<ul class=\"todo\">{}</ul>",
-                todo.iter().map(|t| format!("<li>{}</li>", esc(t))).collect::<String>()
+                todo.iter().map(|t| format!("<li>{}</li>", prose(t))).collect::<String>()
             )
         };
         rows.push_str(&format!(
             "<tr class=\"sync\" data-sync=\"{name}\"><td><a href=\"/sync/{url}\">{name}</a></td><td>{role}</td>\
-             <td class=\"state\">{badge}</td><td>{protocol}</td><td>{fpr}</td><td>{last}</td>\
-             <td class=\"n\">{out}</td><td class=\"n\">{inn}</td><td class=\"n\">{ack}</td><td class=\"n\">{gap}</td>\
-             <td class=\"n errors\">{errors}</td><td class=\"n\">{conflicts}</td><td class=\"n\">{quarantined}</td>\
-             <td class=\"todo\">{todo}</td></tr>",
+             <td class=\"state\">{badge}</td><td class=\"todo\">{todo}</td><td>{protocol}</td><td>{fpr}</td>\
+             <td>{last}</td><td class=\"n\">{out}</td><td class=\"n\">{inn}</td><td class=\"n\">{ack}</td>\
+             <td class=\"n\">{gap}</td><td class=\"n errors\">{errors}</td><td class=\"n\">{conflicts}</td>\
+             <td class=\"n\">{quarantined}</td></tr>",
             name = esc(&s.name),
             url = super::auth::percent(&s.name),
             role = s.role,
@@ -87,10 +87,10 @@ fn render(all: &[SyncStatus], now: i64) -> String {
         ));
     }
     format!(
-        "<table id=\"syncs\"><thead><tr><th>Sync</th><th>Role</th><th>State</th><th>Protocol</th><th>Partner</th>\
-         <th>Last message in</th><th class=\"n\">Out seq</th><th class=\"n\">In seq</th>\
+        "<div class=\"scroll\"><table id=\"syncs\"><thead><tr><th>Sync</th><th>Role</th><th>State</th><th>What to do</th><th>Protocol</th>\
+         <th>Partner</th><th>Last message in</th><th class=\"n\">Out seq</th><th class=\"n\">In seq</th>\
          <th class=\"n\">Awaiting ack</th><th class=\"n\">Held for gap</th><th class=\"n\">Issues with errors</th>\
-         <th class=\"n\">Conflicts</th><th class=\"n\">Quarantined</th><th>What to do</th></tr></thead>\
-         <tbody>{rows}</tbody></table>"
+         <th class=\"n\">Conflicts</th><th class=\"n\">Quarantined</th></tr></thead>\
+         <tbody>{rows}</tbody></table></div>"
     )
 }

@@ -10,7 +10,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::auth::{percent, Viewer};
-use super::html::{badge, chart, esc, failed, layout, live, when};
+use super::html::{badge, chart, esc, failed, layout, live, prose, when};
 use super::view::{self, SyncView, PAGE};
 use super::Shared;
 use crate::engine::handshake::format_ms;
@@ -94,24 +94,27 @@ fn table(id: &str, head: &[&str], rows: &[String], empty: &str) -> String {
         return format!("<p id=\"{id}\" class=\"empty\">{empty}</p>");
     }
     let head: String = head.iter().map(|h| format!("<th>{h}</th>")).collect();
-    format!("<table id=\"{id}\"><thead><tr>{head}</tr></thead><tbody>{}</tbody></table>", rows.concat())
+    format!(
+        "<div class=\"scroll\"><table id=\"{id}\"><thead><tr>{head}</tr></thead><tbody>{}</tbody></table></div>",
+        rows.concat()
+    )
 }
 
 fn render(view: &SyncView, v: &Viewer, now: i64) -> String {
     let s = &view.status;
     let url = format!("/sync/{}", percent(&s.name));
     let mut out = String::new();
-    let todo: String = view.advice.iter().map(|a| format!("<li>{}</li>", esc(a))).collect();
+    let todo: String = view.advice.iter().map(|a| format!("<li>{}</li>", prose(a))).collect();
     if !todo.is_empty() {
         out.push_str(&format!("<ul class=\"todo\" id=\"advice\">{todo}</ul>"));
     }
     let toggle = if s.state == "paused" { "resume" } else { "pause" };
     out.push_str(&button(v, &format!("{url}/{toggle}"), if toggle == "pause" { "Pause" } else { "Resume" }, toggle));
     out.push_str(&format!(
-        "<table id=\"facts\"><tbody><tr><th>Role</th><td>{}</td><th>Protocol</th><td>{}</td><th>Project</th><td>{}</td></tr>\
+        "<div class=\"scroll\"><table id=\"facts\"><tbody><tr><th>Role</th><td>{}</td><th>Protocol</th><td>{}</td><th>Project</th><td>{}</td></tr>\
          <tr><th>Partner</th><td class=\"fpr\">{}</td><th>Last message in</th><td>{}</td><th>Out / in seq</th><td>{} / {}</td></tr>\
          <tr><th>Awaiting ack</th><td>{}</td><th>Held for a gap</th><td>{}</td><th>Pairs</th><td>{}</td></tr>\
-         <tr><th>Changes sent</th><td>{}</td><th>Changes applied</th><td>{}</td><th>Mapping</th><td>{}</td></tr></tbody></table>",
+         <tr><th>Changes sent</th><td>{}</td><th>Changes applied</th><td>{}</td><th>Mapping</th><td>{}</td></tr></tbody></table></div>",
         s.role,
         esc(&s.protocol),
         esc(&s.project),
@@ -294,8 +297,8 @@ fn render(view: &SyncView, v: &Viewer, now: i64) -> String {
         .collect();
     let first = view.page * PAGE;
     out.push_str(&format!(
-        "<h2>Paired issues</h2><p id=\"pair-count\">{} pair(s){}{}</p>",
-        view.pairs_total,
+        "<h2>Paired issues</h2><p id=\"pair-count\">{}{}{}</p>",
+        crate::words::plural(view.pairs_total, "pair", "pairs"),
         if view.search.is_empty() { String::new() } else { format!(" matching “{}”", esc(&view.search)) },
         if !view.pairs.is_empty() {
             format!(", {}–{} shown", first + 1, first + view.pairs.len())

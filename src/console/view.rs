@@ -8,11 +8,14 @@ use serde::Serialize;
 
 use crate::cli::status::{collect, SyncStatus};
 use crate::store::{activity, conflicts, links, now_ms, problems, syncs};
+use crate::words::plural;
 
 /// One word for how a sync is, worst first: `failing`, `stalled` (the
 /// partner does not acknowledge, or a gap does not fill), `expired`,
 /// `paused`, `held` (a mass change waits), `diverged` (the last verify
-/// found issues that differ from the partner's), `handshake`, `active`.
+/// found issues that differ from the partner's), `attention` (active, with
+/// issue errors, open conflicts or quarantined files), `handshake`,
+/// `active`.
 pub fn health(s: &SyncStatus) -> &'static str {
     if !s.failing.is_empty() {
         "failing"
@@ -24,6 +27,8 @@ pub fn health(s: &SyncStatus) -> &'static str {
         "held"
     } else if !s.diverged.is_empty() {
         "diverged"
+    } else if s.state == "active" && (s.issues_with_errors > 0 || s.conflicts > 0 || s.quarantined > 0) {
+        "attention"
     } else {
         s.state
     }
@@ -73,36 +78,52 @@ pub fn advice(s: &SyncStatus) -> Vec<String> {
             h.issues, h.threshold
         ));
     }
-    if s.issues_with_errors > 0 {
+    if s.issues_blocked > 0 {
         out.push(format!(
-            "{} issue(s) with errors: their later changes wait. Fix the cause, then retry (`postern errors retry \
-             {name} --all`).",
-            s.issues_with_errors
+            "{} with errors: {} later changes wait. Fix the cause, then retry (`postern errors retry {name} --all`).",
+            plural(s.issues_blocked, "issue", "issues"),
+            if s.issues_blocked == 1 { "its" } else { "their" }
+        ));
+    }
+    let not_held = s.issues_with_errors.saturating_sub(s.issues_blocked);
+    if not_held > 0 {
+        out.push(format!(
+            "{} a value this tracker does not hold (it blocks nothing; see `postern errors list {name}`): add it \
+             to the tracker or map it, then retry.",
+            match not_held {
+                1 => "1 issue lacks".to_string(),
+                n => format!("{n} issues lack"),
+            }
         ));
     }
     if !s.diverged.is_empty() {
         let keys: Vec<&str> = s.diverged.iter().take(5).map(|d| d.issue.as_str()).collect();
         out.push(format!(
-            "{} issue(s) differ from the partner's ({}{}): see `postern sync verify {name} --last`; \
+            "{} from the partner's ({}{}): see `postern sync verify {name} --last`; \
              `postern sync verify {name} --repair` converges them.",
-            s.diverged.len(),
+            match s.diverged.len() {
+                1 => "1 issue differs".to_string(),
+                n => format!("{n} issues differ"),
+            },
             keys.join(", "),
             if s.diverged.len() > 5 { ", …" } else { "" }
         ));
     }
     if s.conflicts > 0 {
-        out.push(format!("{} open conflict(s): review them (`postern conflicts list {name}`).", s.conflicts));
+        let n = plural(s.conflicts, "open conflict", "open conflicts");
+        out.push(format!("{n}: review them (`postern conflicts list {name}`)."));
     }
     if s.quarantined > 0 {
         out.push(format!(
-            "{} file(s) quarantined: they failed the checks (forged, damaged or for another sync); see the reasons below.",
-            s.quarantined
+            "{} quarantined: {} the checks (forged, damaged or for another sync); see the reasons below.",
+            plural(s.quarantined, "file", "files"),
+            if s.quarantined == 1 { "it failed" } else { "they failed" }
         ));
     }
     if s.held_for_gap > 0 {
         out.push(format!(
-            "{} message(s) held for a gap: a missing message was asked for again; it crosses once the partner resends it.",
-            s.held_for_gap
+            "{} held for a gap: a missing message was asked for again; it crosses once the partner resends it.",
+            plural(s.held_for_gap, "message", "messages")
         ));
     }
     out

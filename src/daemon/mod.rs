@@ -139,8 +139,8 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
             }
             if Instant::now() >= by {
                 tracing::warn!(
-                    "stopping: {} cycle(s) did not finish in {STOP_WAIT:?}; cut, as after a crash",
-                    d.running
+                    "stopping: {} did not finish in {STOP_WAIT:?}; cut, as after a crash",
+                    crate::words::plural(d.running as u64, "cycle", "cycles")
                 );
                 break;
             }
@@ -182,7 +182,7 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
             _ = &mut shutdown, if stopping.is_none() => {
                 stopping = Some(Instant::now() + STOP_WAIT);
                 if d.running > 0 {
-                    tracing::info!("stopping: waiting for {} cycle(s) under way", d.running);
+                    tracing::info!("stopping: waiting for {} under way", crate::words::plural(d.running as u64, "cycle", "cycles"));
                 }
                 false
             }

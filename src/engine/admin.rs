@@ -6,10 +6,10 @@ use anyhow::{bail, Result};
 use rusqlite::Connection;
 
 use super::apply::retry_parked;
-use crate::cli::plural;
 use crate::protocol::FieldChanges;
 use crate::store::{conflicts, lifecycle, links, now_ms, problems, SyncRecord};
 use crate::tracker::{Actor, Tracker};
+use crate::words::plural;
 
 pub fn pause(conn: &Connection, s: &SyncRecord) -> Result<String> {
     if !lifecycle::set_paused(conn, &s.id, Some(now_ms()))? {

@@ -262,7 +262,10 @@ impl Peer {
         };
         let n = crate::tracker::Tracker::take_throttled(&tracker);
         if n > 0 {
-            let why = anyhow::anyhow!("the tracker asked {n} time(s) to slow down (429/503); postern waited as told");
+            let why = anyhow::anyhow!(
+                "the tracker asked {} to slow down (429/503); postern waited as told",
+                crate::words::plural(n, "time", "times")
+            );
             return store::trouble::record(&self.conn, &sync.id, "throttled", Some(&why));
         }
         let last = store::trouble::of(&self.conn, &sync.id)?.into_iter().find(|t| t.what == "throttled");
@@ -414,7 +417,7 @@ fn remove_stale_temps(conn: &Connection) {
     for s in store::syncs::list(conn).unwrap_or_default().iter().filter(|s| s.mail.is_none()) {
         let t = crate::transport::FileTransport::new(std::path::Path::new(&s.exchange_dir));
         if let Ok(n @ 1..) = t.remove_stale_temps(STALE_TEMP) {
-            tracing::info!(sync = %s.name, "removed {n} temporary file(s) left by an interrupted write");
+            tracing::info!(sync = %s.name, "removed {} left by an interrupted write", crate::words::plural(n as u64, "temporary file", "temporary files"));
         }
     }
 }
