@@ -74,5 +74,5 @@ echo "== ignored tests (real servers, sq)"
 # Every test group runs, so one failing file does not hide the others.
 cargo test --release --no-fail-fast -- --ignored
 
-echo "== postern bench against the Redmine (figures; the README has a 1,000-issue run)"
+echo "== postern bench against the Redmine (figures; docs/performance.md has a 1,000-issue run)"
 ./target/release/postern bench --redmine "$POSTERN_REDMINE_ENV" --issues 30 --comments 5 --latency-samples 2

@@ -158,7 +158,7 @@ UPDATE users SET must_change_passwd=0 WHERE login='admin';
 DELETE FROM tokens WHERE user_id=(SELECT id FROM users WHERE login='admin') AND action='api';
 INSERT INTO tokens(user_id,action,value,created_on,updated_on)
   SELECT id,'api','$ADMIN_KEY',$now,$now FROM users WHERE login='admin';
--- A text field for labels (the README's --redmine-labels-field).
+-- A text field for labels (docs/redmine.md, --redmine-labels-field).
 INSERT INTO custom_fields (type, name, field_format, is_for_all, position, editable, visible, format_store)
   SELECT 'IssueCustomField', 'Labels', 'string', 1, 1, 1, 1, '--- {}'
   WHERE NOT EXISTS (SELECT 1 FROM custom_fields WHERE name = 'Labels');

@@ -190,7 +190,7 @@ fn an_auditor_rebuilds_a_large_attachment_from_its_chunks_with_gnupg() {
     std::fs::write(&sec, s.ok(&["key", "export", "--secret"])).unwrap();
     let out = gpg(g.0.path(), &["--passphrase", "", "--import", sec.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    // What the README says: the first line is the chunk's JSON, the rest
+    // What docs/email.md says: the first line is the chunk's JSON, the rest
     // its bytes (`gpg --decrypt F | tail -n +2`).
     let shell = |f: &std::path::Path, filter: &str| -> Vec<u8> {
         let script =

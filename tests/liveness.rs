@@ -17,7 +17,7 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Dura
     start.elapsed()
 }
 
-/// The README's step 3 on one side: SEND's waiting messages into the
+/// The user guide's step 3 (docs/setup.md) on one side: SEND's waiting messages into the
 /// share, then SEND and RECEIVE replaced by links into it.
 fn link_into_share(p: &TestPeer, sync: &str, send_to: &Path, receive_from: &Path) {
     let ex = p.exchange(sync);

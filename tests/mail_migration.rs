@@ -1,4 +1,4 @@
-//! Moving a sync from folders to email keeps every pairing: the README's
+//! Moving a sync from folders to email keeps every pairing: the user guide's
 //! migration steps, end to end against real Postfix and Dovecot. Ignored in
 //! plain `cargo test`; run by `scripts/integration.sh`.
 

@@ -3,7 +3,7 @@
 # SMTP with STARTTLS and authentication on port 587, its own IMAP mailbox
 # over TLS on port 993, settings in /etc/postern/mail.toml. Run once as
 # the postern user; then `systemctl enable --now postern` (the package's
-# unit; README, "Installing").
+# unit; docs/service.md).
 #
 #   setup-customer.sh HANDSHAKE_FILE PASSPHRASE_FILE [MAIL_CONFIG [ACCEPT FLAGS...]]
 #

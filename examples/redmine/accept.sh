@@ -2,7 +2,7 @@
 # The customer side of a sync whose tracker is a Redmine: accepts the
 # vendor's handshake file into a Redmine project, by script, and shows the
 # result. Redmine needs REST switched on and a sync user with an API key
-# (see the README, "Syncing a Redmine").
+# (see docs/redmine.md).
 #
 # Usage: examples/redmine/accept.sh HANDSHAKE PASSPHRASE_FILE URL PROJECT KEY_FILE [more accept flags]
 #   POSTERN_HOME  the peer's home (made if it is not there yet)

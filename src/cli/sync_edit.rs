@@ -181,7 +181,7 @@ pub struct EditArgs {
     /// Save Redmine settings without checking them against Redmine.
     #[arg(long)]
     pub(super) skip_tracker_check: bool,
-    /// Replace the sync's mapping file (TOML; see the README). Then
+    /// Replace the sync's mapping file (TOML; see docs/mappings.md). Then
     /// `postern errors retry` what was refused for want of a mapping.
     #[arg(long, value_name = "FILE", conflicts_with = "no_mapping")]
     mapping: Option<PathBuf>,

@@ -63,7 +63,7 @@ pub struct TrackerArgs {
     #[arg(long)]
     pub skip_tracker_check: bool,
     /// A mapping file (TOML) of the partner's statuses, priorities, issue
-    /// types, custom fields and users to ours (see the README).
+    /// types, custom fields and users to ours (see docs/mappings.md).
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<std::path::PathBuf>,
 }

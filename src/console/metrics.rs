@@ -1,6 +1,6 @@
 //! `/metrics` in the Prometheus text format (0.0.4) and `/health`.
 //!
-//! Every metric is documented in the README ("Monitoring"). Counters come
+//! Every metric is documented in docs/console.md. Counters come
 //! from the database (sequence numbers, the activity table), so they
 //! survive restarts; gauges are read at scrape time.
 

@@ -1,6 +1,6 @@
 //! The RECEIVE folders the daemon watches, kept in line with what is on
 //! disk: a RECEIVE folder removed, re-created, renamed or relinked while
-//! the daemon runs (the README's step 3 done with the daemons already
+//! the daemon runs (the user guide's step 3, docs/setup.md, done with the daemons already
 //! running) is watched again at once, through a watch on its exchange
 //! folder, and at the latest on the next check of the interval. A folder
 //! that cannot be watched (missing, an unmounted share) is polled, and its

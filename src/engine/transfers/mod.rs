@@ -23,7 +23,7 @@
 //! **By hand.** Every chunk is a standard OpenPGP message whose plaintext
 //! is one line of JSON, then the bytes: `gpg --decrypt F | tail -n +2`
 //! gives a chunk's bytes, and the chunks of a transfer concatenated in
-//! order of `index` give the file (see the README).
+//! order of `index` give the file (see docs/email.md).
 
 pub mod inbound;
 pub mod out;
