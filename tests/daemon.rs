@@ -14,7 +14,8 @@ fn daemons_wake_on_changes_without_polling_and_idle_quietly() {
     // A full scan only once an hour: anything that arrives sooner came
     // through a notify wake-up.
     let (dm, ds) = (m.daemon(&["--interval", "3600"]), s.daemon(&["--interval", "3600"]));
-    std::thread::sleep(Duration::from_millis(300));
+    m.wait_running();
+    s.wait_running();
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "woken"]);
     let start = Instant::now();
     while s.issues("SP2").is_empty() {

@@ -14,19 +14,24 @@ use common::*;
 use jira_fake::{Fake, Running};
 use jira_peers::*;
 
+/// A fake Jira Cloud whose workflow is a customer's: To Do → In Progress
+/// → Done, and Done → To Do.
+fn customers_workflow() -> Running {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let edge = |a: &str, b: &str| (a.to_string(), b.to_string());
+    fake.state.lock().unwrap().workflow =
+        vec![edge("To Do", "In Progress"), edge("In Progress", "Done"), edge("Done", "To Do")];
+    fake
+}
+
 /// A workflow as customers have one: To Do → In Progress → Done, Done →
 /// To Do, and a screen on the way to Done that asks for a resolution. The
 /// vendor's Open → Done takes two transitions with the resolution filled;
 /// Done → In Progress goes back through To Do.
 #[test]
 fn a_status_several_transitions_away_is_reached_through_the_workflow() {
-    let fake = jira_fake::start(Fake::new(true, "SUP"));
-    {
-        let mut f = fake.state.lock().unwrap();
-        let edge = |a: &str, b: &str| (a.to_string(), b.to_string());
-        f.workflow = vec![edge("To Do", "In Progress"), edge("In Progress", "Done"), edge("Done", "To Do")];
-        f.resolution_on = Some("Done".into());
-    }
+    let fake = customers_workflow();
+    fake.state.lock().unwrap().resolution_on = Some("Done".into());
     let (m, s) = paired(&fake);
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "walked"]);
     settle(&m, &s, "acme");
@@ -77,13 +82,8 @@ fn a_status_several_transitions_away_is_reached_through_the_workflow() {
 /// in Jira's words; once the validator is satisfied, a retry applies it.
 #[test]
 fn a_transition_hidden_by_a_condition_or_refused_by_a_validator_is_the_issues_error() {
-    let fake = jira_fake::start(Fake::new(true, "SUP"));
-    {
-        let mut f = fake.state.lock().unwrap();
-        let edge = |a: &str, b: &str| (a.to_string(), b.to_string());
-        f.workflow = vec![edge("To Do", "In Progress"), edge("In Progress", "Done"), edge("Done", "To Do")];
-        f.assignee_only_to = vec!["Done".into()];
-    }
+    let fake = customers_workflow();
+    fake.state.lock().unwrap().assignee_only_to = vec!["Done".into()];
     let (m, s) = paired(&fake);
     m.ok(&["issue", "create", "--project", "SAM2", "--summary", "guarded"]);
     settle(&m, &s, "acme");

@@ -46,10 +46,17 @@ fn a_tracker_that_says_retry_after_is_not_asked_again_before() {
     let (_m, s) = redmine_slave(port);
     assert_eq!(count.load(Ordering::SeqCst), 0, "a sync can be saved while its tracker is away");
     let d = s.daemon(&["--interval", "0.1", "--tracker-interval", "0.1"]);
+    // The first question, whenever the daemon gets to it...
+    let start = std::time::Instant::now();
+    while count.load(Ordering::SeqCst) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(30), "the daemon never asked the tracker");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // ...then none for the next 3 s (30 intervals): without Retry-After
+    // the daemon would have asked about 5 more times, backing off from
+    // 0.1 s.
     std::thread::sleep(Duration::from_secs(3));
     let log = s.stop(d);
-    // Without Retry-After the daemon would have asked about 5 times
-    // (backing off from 0.1 s).
     assert_eq!(count.load(Ordering::SeqCst), 1, "{log}");
     assert!(log.contains("too many requests (429)"), "{log}");
     assert!(log.contains("Retry-After"), "{log}");

@@ -161,6 +161,17 @@ impl TestPeer {
             .unwrap()
     }
 
+    /// Waits until the daemon started by [`TestPeer::daemon`] says it runs:
+    /// it logs that after its folders are watched.
+    pub fn wait_running(&self) {
+        let start = std::time::Instant::now();
+        let log = self.home().join("daemon.log");
+        while !std::fs::read_to_string(&log).unwrap_or_default().contains("postern running") {
+            assert!(start.elapsed() < std::time::Duration::from_secs(30), "the daemon never said it runs");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Stops a daemon with SIGTERM, asserts it ended successfully, returns
     /// its log.
     pub fn stop(&self, mut d: Daemon) -> String {
