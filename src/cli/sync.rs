@@ -206,8 +206,8 @@ impl SyncCmd {
     /// A command that works on files alone (`sync merge`); it is run here.
     pub fn without_home(self: Box<Self>) -> std::result::Result<Result<()>, Box<SyncCmd>> {
         match *self {
-            SyncCmd::Records(cmd @ super::sync_records::RecordsCmd::Merge { .. }) => {
-                Ok(super::sync_records::without_home(cmd))
+            SyncCmd::Records(super::sync_records::RecordsCmd::Merge { ours, theirs, out }) => {
+                Ok(super::sync_records::merge(&ours, &theirs, out))
             }
             other => Err(Box::new(other)),
         }

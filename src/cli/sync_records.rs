@@ -67,12 +67,9 @@ fn emit(records: &Records, out: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// The commands that need no home: a merge reads and writes files only.
-pub fn without_home(cmd: RecordsCmd) -> Result<()> {
-    let RecordsCmd::Merge { ours, theirs, out } = cmd else {
-        anyhow::bail!("this command needs a home");
-    };
-    let merged = records::merge(read(&ours)?, read(&theirs)?)?;
+/// Merges two downloads: files only, no home needed.
+pub fn merge(ours: &PathBuf, theirs: &PathBuf, out: Option<PathBuf>) -> Result<()> {
+    let merged = records::merge(read(ours)?, read(theirs)?)?;
     let (a, b) = (merged.first_connector.len(), merged.second_connector.as_ref().map_or(0, Vec::len));
     emit(&merged, out)?;
     let plural = |n: usize| super::plural(n as u64, "record", "records");
@@ -87,7 +84,7 @@ pub fn run(home: &Home, cmd: RecordsCmd) -> Result<()> {
             let s = syncs::find(&conn, &sync)?;
             emit(&records::export(&conn, &s)?, out)
         }
-        RecordsCmd::Merge { .. } => without_home(cmd),
+        RecordsCmd::Merge { ours, theirs, out } => merge(&ours, &theirs, out),
         RecordsCmd::Unpair { sync, issue } => {
             let mut conn = home.open_db()?;
             let s = syncs::find(&conn, &sync)?;

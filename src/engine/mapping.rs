@@ -319,17 +319,14 @@ impl Mapping {
         })
     }
 
-    /// The Jira Cloud account ids the users table and fallback name
+    /// The Jira Cloud account ids the users table names
     /// (`"vera@vendor.example" = "accountid:5b10…"`), for users whose
-    /// display names are not unique or not known.
+    /// display names are not unique or not known. Such a user reads back
+    /// as `accountid:…`, which the table maps to the partner's user; a
+    /// fallback has no way back, so its account reads by display name.
     pub fn account_ids(&self) -> std::collections::BTreeSet<String> {
-        let u = &self.file.users;
-        u.table
-            .values()
-            .chain(u.fallback.as_ref())
-            .filter_map(|v| v.get_ref().strip_prefix(ACCOUNT_ID))
-            .map(String::from)
-            .collect()
+        let table = self.file.users.table.values();
+        table.filter_map(|v| v.get_ref().strip_prefix(ACCOUNT_ID)).map(String::from).collect()
     }
 
     /// What the `[screens]` table gives: field name → value.

@@ -44,16 +44,15 @@ impl Jira {
     /// Center); a refusal listing who exists.
     pub(super) fn user_ref(&self, name: &str) -> TResult<Value> {
         let users = self.users()?;
-        let Some(user) =
-            users.iter().find(|u| u.id.as_deref() == Some(name)).or_else(|| users.iter().find(|u| u.name == name))
-        else {
-            return Err(unknown("user", name, users.iter().map(|u| u.name.clone())));
-        };
-        Ok(match (self.settings.flavour, &user.id) {
-            (Flavour::Cloud, Some(id)) => json!({ "accountId": &id[ACCOUNT_ID.len()..] }),
-            (Flavour::Cloud, None) => json!({ "accountId": "" }),
-            (Flavour::DataCenter, _) => json!({ "name": name }),
-        })
+        let found =
+            users.iter().find(|u| u.id.as_deref() == Some(name)).or_else(|| users.iter().find(|u| u.name == name));
+        // A Cloud user is written by account id: one without is no user
+        // to assign (never an empty id, which Jira would take as nobody).
+        match (self.settings.flavour, found) {
+            (Flavour::Cloud, Some(User { id: Some(id), .. })) => Ok(json!({ "accountId": &id[ACCOUNT_ID.len()..] })),
+            (Flavour::DataCenter, Some(_)) => Ok(json!({ "name": name })),
+            _ => Err(unknown("user", name, users.iter().map(|u| u.name.clone()))),
+        }
     }
 
     fn assignee_of(&self, f: &FieldChanges) -> TResult<Option<Value>> {

@@ -214,12 +214,9 @@ impl Api {
     }
 }
 
-/// When a key file last changed (`None` for other sources).
+/// When a key file (or credential) last changed (`None` for other sources).
 fn key_stamp(source: &crate::transport::mail::Password) -> Option<std::time::SystemTime> {
-    match source {
-        crate::transport::mail::Password::File(f) => std::fs::metadata(f).and_then(|m| m.modified()).ok(),
-        _ => None,
-    }
+    source.file().and_then(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
 }
 
 /// The server could not be reached.

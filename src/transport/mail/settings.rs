@@ -69,6 +69,16 @@ impl Password {
         }
     }
 
+    /// The file a secret is read from, where it comes from one (a file,
+    /// or a credential found now): a changed file is read again.
+    pub fn file(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Password::File(path) => Some(path.into()),
+            Password::Credential(name) => credential_path(name).ok(),
+            _ => None,
+        }
+    }
+
     /// A file flag's value: `credential:NAME` (a systemd credential) or a
     /// path.
     pub fn from_file_flag(value: &str, path: impl FnOnce(&str) -> Result<String>) -> Result<Password> {
