@@ -20,9 +20,10 @@
 //!   things that arrived were first made (`origins`).
 //! - [`tracker`]: the [`tracker::Tracker`] plug point (no access to
 //!   postern's database; typed outcomes: refused, unavailable, failed; an
-//!   opaque cursor), chosen per sync ([`tracker::AnyTracker`]): the
-//!   embedded SQLite tracker (issues, comments, attachments, `worklogs`
-//!   and its user directory), built on the engine's transaction, and
+//!   opaque cursor), chosen per sync ([`tracker::AnyTracker`]), one room
+//!   per backend: `tracker::embedded` (the SQLite tracker: issues, its
+//!   change log, comments, attachments, worklogs and its user directory,
+//!   its own migrations in `schema`), built on the engine's transaction, and
 //!   Redmine over REST (`tracker::redmine`: `api` sorts answers into
 //!   outcomes, `meta` and the name tables, `issue` reads journals,
 //!   `custom` fields by name, `shapes` of their values (several values,
@@ -38,8 +39,8 @@
 //!   anchored at the last time read: the cursor never passes a change it
 //!   did not list), `detect` (one detection round), `diff` (what someone
 //!   other than the sync user changed) and `state` (what was last seen or
-//!   written). The embedded tracker's tables have their own migrations
-//!   (`schema`).
+//!   written). Every backend checks worklogs and dates the same way
+//!   (`checks`) and hashes and checks files the same way (`attachments`).
 //! - [`transport`]: the [`transport::Transport`] plug point, the
 //!   SEND/RECEIVE folder transport and the mail transport (SMTP out with
 //!   lettre, IMAP in with async-imap, OpenPGP/MIME, UIDVALIDITY/UID
@@ -57,12 +58,16 @@
 //!   synchronized-issue JSON: export, merge, pair), `conflict` (both
 //!   sides changed a field: recorded, later edit or owner wins, labels
 //!   merge), `mass` (a cycle over the mass-change threshold waits) and
-//!   `admin` (pause, resume, retry, re-apply: the CLI's and the console's);
+//!   `admin` (every admin action: pause, resume, retry or drop an issue's
+//!   blocked changes, ignore an issue, re-apply or dismiss a conflict, set
+//!   field owners: the CLI's and the console's);
 //!   `mapping` (the per-sync TOML file of the partner's names to ours,
 //!   applied at the edge for every backend: incoming in `apply`, outgoing
 //!   in the outbox batch) and `worklogs` (the partner's time, logged for
 //!   the user the mapping names); `stall` (a partner that does not
 //!   acknowledge, a gap that does not fill: shown, not failed).
+//! - [`status`]: the read model: what `postern status`, the console's
+//!   pages and `/metrics` show of each sync, read in one place, redacted.
 //! - [`daemon`]: the long-running loop: each sync on its own schedule
 //!   (`schedule`, pure) and its cycles on a thread of their own
 //!   (`worker`: its own database connection, panics caught and shown as
@@ -74,11 +79,14 @@
 //!   without IDLE.
 //! - [`console`]: the status console in the browser, `/metrics` and
 //!   `/health`, served by the daemon (`run --http`) from its runtime:
-//!   server-rendered pages over the same redacted status `postern status`
-//!   shows, actions (through `engine::admin`, as the CLI) behind a token
+//!   server-rendered pages over the read model ([`status`]) `postern
+//!   status` prints, actions (through `engine::admin`, as the CLI) behind a token
 //!   and CSRF tokens.
-//! - [`cli`]: one file per subcommand (`sync` is split: `sync_life`
-//!   pause/resume/delete, `sync_records`, `sync_resync`, `sync_edit`);
+//! - [`cli`]: parses and prints, nothing more: one file per subcommand
+//!   (`sync` is split: `sync_life` pause/resume/delete, `sync_records`,
+//!   `sync_resync`, `sync_edit`); what a command does lives below it
+//!   (`engine::admin`, `engine::handshake`, `engine::resync`, [`status`]),
+//!   where the console finds it too;
 //!   `generate` makes the man pages and completions the Debian package
 //!   ships (`scripts/package.sh`, units in `debian/`); `main.rs` only
 //!   parses and runs.
@@ -122,7 +130,8 @@
 //! and after it is made, so applying the message again (after a crash or
 //! an outage mid-message) uses what was done instead of repeating it, and
 //! finds a write whose result was not recorded by what the sync user
-//! wrote since. Its changes are found by polling "updated since" with an
+//! wrote since; one not found is made again only once a tracker that got
+//! it late would have made it (one answer's time after the last try). Its changes are found by polling "updated since" with an
 //! overlap and comparing with what was last sent or written.
 
 #![forbid(unsafe_code)]
@@ -135,6 +144,7 @@ pub mod daemon;
 pub mod engine;
 pub mod home;
 pub mod protocol;
+pub mod status;
 pub mod store;
 pub mod tracker;
 pub mod transport;

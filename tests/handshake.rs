@@ -132,12 +132,52 @@ fn expired_handshake_is_refused() {
         forward: false,
         replaces: None,
         tracker: postern::tracker::TrackerSettings::Embedded,
+        start: Default::default(),
     };
     let created = postern::engine::handshake::create_master(&mut home.open_db().unwrap(), &key, &settings, 1).unwrap();
     let file = m.home().join("acme.handshake.asc");
     std::fs::write(&file, &created.handshake).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(5));
     assert_refused(&s, accept(&s, &file, &created.passphrase), "expired");
+}
+
+/// A sync is made whole or not at all: when its handshake file cannot be
+/// written, no sync is left behind (the name is free, status shows none);
+/// when it can, the mapping and attachment limit it started with are
+/// there with it.
+#[test]
+fn a_sync_is_created_whole_or_not_at_all() {
+    let m = TestPeer::new(MASTER_KEY, "SAM2");
+    let home = postern::home::Home::create(m.home()).unwrap();
+    let key = home.own_key().unwrap().unwrap();
+    let settings = postern::engine::handshake::SyncSettings {
+        name: "acme".into(),
+        description: String::new(),
+        project: "SAM2".into(),
+        sync_user: "bot".into(),
+        exchange_dir: home.default_exchange("acme"),
+        mail: None,
+        max_message_bytes: postern::engine::handshake::DEFAULT_MESSAGE_LIMIT,
+        forward: false,
+        replaces: None,
+        tracker: postern::tracker::TrackerSettings::Embedded,
+        start: postern::engine::handshake::SyncStart {
+            mapping: Some("[statuses]\nOpen = \"New\"\n".into()),
+            initial_resync: None,
+            max_attachment_bytes: Some(5 << 20),
+        },
+    };
+    let mut db = home.open_db().unwrap();
+    let failed = postern::engine::handshake::create_master_then(&mut db, &key, &settings, 86_400_000, |_| {
+        anyhow::bail!("the disk is full")
+    });
+    assert!(failed.err().expect("refused").to_string().contains("the disk is full"));
+    assert_eq!(m.json(&["status", "--json"]), serde_json::json!([]), "no sync left behind");
+    postern::engine::handshake::create_master(&mut db, &key, &settings, 86_400_000).unwrap();
+    let st = m.status();
+    assert_eq!(st["name"], "acme", "the name was free: {st}");
+    assert_eq!(st["max_attachment_bytes"], 5 << 20, "{st}");
+    assert!(st["mapping"].as_str().unwrap_or_default().contains("status"), "{st}");
 }
 
 #[test]

@@ -230,6 +230,9 @@ fn a_jira_peer_killed_at_random_writes_everything_exactly_once() {
     fake.delay_ms = 15;
     let fake = jira_fake::start(fake);
     let (m, s) = paired(&fake);
+    // A write cut by a kill is looked for after this long, when Jira has
+    // surely made it if it ever will.
+    s.ok(&["sync", "edit", "acme", "--jira-timeout-secs", "2"]);
     m.crash_issues(N);
     m.cycle();
     assert!(carry(&m, &s, "acme") >= 1);
@@ -260,6 +263,7 @@ fn a_jira_peer_killed_at_random_writes_everything_exactly_once() {
     }
     assert!(mid_message >= 1, "no kill landed while a message was being applied: the test proved nothing");
     fake.state.lock().unwrap().delay_ms = 0;
+    settle_until(&m, &s, "every issue, comment and file written", || written() >= 4 * N);
     settle(&m, &s, "acme");
     let f = fake.state.lock().unwrap();
     assert_eq!(f.issues.len(), N, "each issue once");

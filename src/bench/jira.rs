@@ -50,7 +50,7 @@ pub fn run(
     let as_person = Actor::person("bench");
     let (mut m, mut s) =
         (crate::engine::Peer::open(pair.master.clone())?, crate::engine::Peer::open(pair.slave.clone())?);
-    crate::cli::demo::run_until_quiet(&mut s, &mut m)?;
+    crate::engine::run_until_quiet(&mut s, &mut m)?;
     let changes = (issues * (1 + comments)) as f64;
 
     // Jira → embedded.
@@ -69,7 +69,7 @@ pub fn run(
         keys.push(key);
     }
     let (t, before) = (Instant::now(), calls());
-    crate::cli::demo::run_until_quiet(&mut s, &mut m)?;
+    crate::engine::run_until_quiet(&mut s, &mut m)?;
     let in_secs = t.elapsed().as_secs_f64();
     let in_calls = (calls() - before) as f64;
     let arrived = Embedded::new(&m.conn).issue_keys("SAM2")?.len();
@@ -78,14 +78,14 @@ pub fn run(
     // Embedded → Jira.
     super::vendor_issues(&mut m.conn, issues, comments)?;
     let (t, before) = (Instant::now(), calls());
-    crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
+    crate::engine::run_until_quiet(&mut m, &mut s)?;
     let out_secs = t.elapsed().as_secs_f64();
     let out_calls = (calls() - before) as f64;
 
     // A steady stream: edits and comments, one at a time.
     later();
     // The polls of those minutes (per interval, not per change).
-    crate::cli::demo::run_until_quiet(&mut s, &mut m)?;
+    crate::engine::run_until_quiet(&mut s, &mut m)?;
     let steady = 20.min(issues * 2).max(2);
     let mut steady_in = 0;
     for n in 0..steady {
@@ -102,7 +102,7 @@ pub fn run(
         let before = calls();
         s.cycle()?;
         steady_in += calls() - before;
-        crate::cli::demo::run_until_quiet(&mut s, &mut m)?;
+        crate::engine::run_until_quiet(&mut s, &mut m)?;
     }
     // Issues the vendor made: those edited in Jira just now would keep
     // Jira's newer edit (the fake's clock runs ahead), and nothing would
@@ -136,7 +136,7 @@ pub fn run(
         let before = calls();
         s.cycle()?;
         steady_out += calls() - before;
-        crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
+        crate::engine::run_until_quiet(&mut m, &mut s)?;
     }
     let rate = |secs: f64| issues as f64 / secs.max(1e-9);
     Ok(JiraFigures {

@@ -113,6 +113,7 @@ fn setup(root: &Path, n: usize) -> Result<Pair> {
             forward: false,
             replaces: None,
             tracker: crate::tracker::TrackerSettings::Embedded,
+            start: Default::default(),
         };
         let created = handshake::create_master(&mut mdb, &mkey, &settings(&master, format!("M{i}")), 86_400_000)?;
         let file = handshake::read_handshake(&created.handshake, &created.passphrase)?;
@@ -131,7 +132,7 @@ fn setup(root: &Path, n: usize) -> Result<Pair> {
         super::progress(&format!("pairing {n} syncs"), i as u64 + 1, n as u64);
     }
     let (mut m, mut s) = (Peer::open(master.clone())?, Peer::open(slave.clone())?);
-    crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
+    crate::engine::run_until_quiet(&mut m, &mut s)?;
     let tx = m.conn.transaction()?;
     for i in 0..n {
         let f = IssueFields {
@@ -143,7 +144,7 @@ fn setup(root: &Path, n: usize) -> Result<Pair> {
         Embedded::new(&tx).create_issue(&format!("M{i}"), &f, Actor::person("bench"))?;
     }
     tx.commit()?;
-    crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
+    crate::engine::run_until_quiet(&mut m, &mut s)?;
     Ok(Pair { root: root.to_path_buf(), master, slave })
 }
 

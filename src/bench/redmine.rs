@@ -131,7 +131,7 @@ pub fn run(env_file: &Path, issues: usize, journals: usize, samples: usize) -> R
         (crate::engine::Peer::open(pair.master.clone())?, crate::engine::Peer::open(pair.slave.clone())?);
     let t = Instant::now();
     let calls = crate::tracker::remote::calls();
-    crate::cli::demo::run_until_quiet(&mut s, &mut m)?;
+    crate::engine::run_until_quiet(&mut s, &mut m)?;
     let in_secs = t.elapsed().as_secs_f64();
     let changes = (issues * (1 + journals)) as f64;
     let in_calls_per_change = (crate::tracker::remote::calls() - calls) as f64 / changes;
@@ -158,7 +158,7 @@ pub fn run(env_file: &Path, issues: usize, journals: usize, samples: usize) -> R
     super::vendor_issues(&mut m.conn, issues, journals)?;
     let t = Instant::now();
     let calls = crate::tracker::remote::calls();
-    crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
+    crate::engine::run_until_quiet(&mut m, &mut s)?;
     let out_secs = t.elapsed().as_secs_f64();
     let out_calls_per_change = (crate::tracker::remote::calls() - calls) as f64 / changes;
     let written = total(&person, &synced)?;

@@ -84,6 +84,7 @@ impl Pair {
             forward: false,
             replaces: None,
             tracker,
+            start: Default::default(),
         };
         let (mkey, _) = master.own_key_or_generate()?;
         let created = handshake::create_master(
@@ -123,7 +124,7 @@ impl Pair {
         link(&mx, "RECEIVE", &share.join("s2m"))?;
         link(&sx, "SEND", &share.join("s2m"))?;
         link(&sx, "RECEIVE", &share.join("m2s"))?;
-        crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
+        crate::engine::run_until_quiet(&mut m, &mut s)?;
         Ok(pair)
     }
 

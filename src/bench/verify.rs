@@ -69,7 +69,7 @@ pub fn run(issues: usize, comments: usize, changed: usize) -> Result<VerifyFigur
     let pair = Pair::new(dir.path(), None)?;
     super::vendor_issues(&mut pair.master_db()?, issues, comments)?;
     let (mut m, mut s) = (Peer::open(pair.master.clone())?, Peer::open(pair.slave.clone())?);
-    crate::cli::demo::run_until_quiet(&mut m, &mut s)?;
+    crate::engine::run_until_quiet(&mut m, &mut s)?;
     let mut f = VerifyFigures { pairs: issues, comments_per_issue: comments, ..Default::default() };
     f.setup_seconds = start.elapsed().as_secs_f64();
     (f.clean_seconds, f.clean_messages, f.clean_bytes, _) = one(&pair, &mut m, &mut s)?;

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 
 use super::print_json;
-use super::tracker::Who;
+use super::Who;
 use crate::home::Home;
 use crate::tracker::attachments::MAX_ATTACHMENT_BYTES;
 use crate::tracker::{Actor, Content, Embedded, NewAttachment, Tracker};

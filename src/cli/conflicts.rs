@@ -1,13 +1,13 @@
-//! `postern conflicts …` and `sync edit --field-owner`: edits both sides
+//! `postern conflicts …`: edits both sides
 //! made to the same field before hearing of each other.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Subcommand;
 
 use super::print_json;
 use crate::engine::handshake::format_ms;
 use crate::home::Home;
-use crate::store::{conflicts, syncs, SyncRecord};
+use crate::store::{conflicts, syncs};
 
 #[derive(Debug, Subcommand)]
 pub enum ConflictsCmd {
@@ -74,52 +74,4 @@ pub fn conflicts(home: &Home, cmd: ConflictsCmd) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `sync edit --field-owner FIELD=master|slave|latest,...`.
-pub fn set_owners(conn: &rusqlite::Connection, s: &SyncRecord, spec: &str) -> Result<()> {
-    const FIELDS: &[&str] =
-        &["summary", "description", "status", "priority", "labels", "assignee", "type", "due_date", "custom"];
-    let mut owners = s.field_owners.clone();
-    for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some((field, who)) = pair.split_once('=') else {
-            bail!("--field-owner: '{pair}' is not FIELD=master, FIELD=slave or FIELD=latest");
-        };
-        let field = field.trim();
-        if !FIELDS.contains(&field) {
-            bail!("--field-owner: '{field}' is not one of {}", FIELDS.join(", "));
-        }
-        match who.trim() {
-            "master" | "slave" => {
-                owners.insert(field.into(), who.trim().into());
-            }
-            "latest" => {
-                owners.remove(field);
-            }
-            other => bail!("--field-owner: '{other}' for {field} is not master, slave or latest"),
-        }
-    }
-    // Both sides must apply the same rule: the partner takes the same map.
-    let tx = conn.unchecked_transaction()?;
-    syncs::set_field_owners(&tx, &s.id, &owners)?;
-    let change = crate::protocol::WireChange::Known(crate::protocol::Change::FieldOwners { owners: owners.clone() });
-    let body = crate::protocol::Body::Changes { changes: vec![change], via: Vec::new() };
-    crate::store::outbox::enqueue(&tx, &s.id, &body, crate::store::now_ms())?;
-    tx.commit()?;
-    println!(
-        "Sync '{}': {} (other fields: the later edit wins). The partner takes the same with its next cycle.",
-        s.name,
-        owned_list(&owners)
-    );
-    Ok(())
-}
-
-/// The owned fields in words.
-pub fn owned_list(owners: &std::collections::BTreeMap<String, String>) -> String {
-    match owners.is_empty() {
-        true => "no field is owned by one side".into(),
-        false => {
-            format!("owned fields {}", owners.iter().map(|(f, w)| format!("{f}={w}")).collect::<Vec<_>>().join(", "))
-        }
-    }
 }

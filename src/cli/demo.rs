@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::engine::handshake::{self, SyncSettings};
-use crate::engine::Peer;
+use crate::engine::{run_until_quiet, Peer};
 use crate::home::Home;
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::store::{links, outbox, syncs};
@@ -28,20 +28,6 @@ fn link_folder(exchange: &Path, name: &str, target: &Path) -> Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::symlink(target, &p)?;
     Ok(())
-}
-
-/// Runs both peers' cycles until neither moves anything. Returns cycles run.
-pub fn run_until_quiet(a: &mut Peer, b: &mut Peer) -> Result<u32> {
-    let mut quiet_rounds = 0;
-    for round in 1..=1000 {
-        let ra = a.cycle()?;
-        let rb = b.cycle()?;
-        quiet_rounds = if ra.is_idle() && rb.is_idle() { quiet_rounds + 1 } else { 0 };
-        if quiet_rounds == 2 {
-            return Ok(round);
-        }
-    }
-    bail!("the peers did not settle after 1000 cycles")
 }
 
 fn write(peer: &mut Peer, user: &str, f: impl FnOnce(&rusqlite::Connection, Actor<'_>) -> Result<()>) -> Result<()> {
@@ -103,6 +89,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             forward: false,
             replaces: None,
             tracker: crate::tracker::TrackerSettings::Embedded,
+            start: Default::default(),
         },
         7 * 86_400_000,
     )?;
@@ -132,6 +119,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             forward: false,
             replaces: None,
             tracker: crate::tracker::TrackerSettings::Embedded,
+            start: Default::default(),
         },
     )?;
     println!("2. customer uploaded it; master fingerprint {}", hs.master_fingerprint);

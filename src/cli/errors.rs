@@ -5,10 +5,10 @@ use anyhow::{bail, Result};
 use clap::Subcommand;
 
 use super::{plural, print_json};
-use crate::engine::admin::{partner_key, retry};
+use crate::engine::admin::{self, retry};
 use crate::engine::handshake::format_ms;
 use crate::home::Home;
-use crate::store::{links, problems, skipped, syncs};
+use crate::store::{problems, skipped, syncs};
 
 #[derive(Debug, Subcommand)]
 pub enum ErrorsCmd {
@@ -109,38 +109,10 @@ pub fn errors(home: &Home, cmd: ErrorsCmd) -> Result<()> {
             }
         }
         ErrorsCmd::Ignore { sync, remote_issue } => {
-            let s = syncs::find(&conn, &sync)?;
-            let remote_issue = partner_key(&conn, &s, &remote_issue)?;
-            if !problems::has_error(&conn, &s.id, &remote_issue)? {
-                bail!("issue {remote_issue} of sync '{}' has no error", s.name);
-            }
-            let n = problems::discard(&conn, &s.id, &remote_issue)?;
-            crate::engine::transfers::inbound::clean(&conn, &s.id)?;
-            println!("[{remote_issue}] {} dropped", plural(n as u64, "change", "changes"));
+            println!("{}", admin::drop_errors(&conn, &syncs::find(&conn, &sync)?, &remote_issue)?);
         }
         ErrorsCmd::IgnoreIssue { sync, issue, undo } => {
-            let s = syncs::find(&conn, &sync)?;
-            let Some(link) = links::set_ignored(&conn, &s.id, &issue, !undo)? else {
-                bail!("issue {issue} is not paired in sync '{}' (give its local or the partner's key)", s.name);
-            };
-            let remote = link.remote_issue_key.as_deref().unwrap_or("-");
-            // What waits behind an error of this issue is ignored too.
-            let dropped = match (undo, problems::has_error(&conn, &s.id, remote)?) {
-                (false, true) => problems::discard(&conn, &s.id, remote)?,
-                _ => 0,
-            };
-            crate::engine::transfers::inbound::clean(&conn, &s.id)?;
-            match undo {
-                false => println!(
-                    "{} (partner's {remote}): the partner's changes are ignored from now on{}; `--undo` takes them again",
-                    link.local_issue_key,
-                    if dropped > 0 { format!(" ({dropped} waiting behind its error dropped)") } else { String::new() }
-                ),
-                true => println!(
-                    "{} (partner's {remote}): the partner's changes are applied again, from its next change",
-                    link.local_issue_key
-                ),
-            }
+            println!("{}", admin::ignore_issue(&conn, &syncs::find(&conn, &sync)?, &issue, undo)?);
         }
     }
     Ok(())

@@ -208,3 +208,18 @@ pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
 pub(crate) fn default_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| "admin".into())
 }
+
+/// Who makes a change in the embedded tracker (`--as`; the login user by
+/// default).
+#[derive(Debug, clap::Args)]
+pub struct Who {
+    /// The user making the change.
+    #[arg(long = "as", value_name = "USER")]
+    user: Option<String>,
+}
+
+impl Who {
+    pub(crate) fn name(&self) -> String {
+        self.user.clone().unwrap_or_else(default_user)
+    }
+}

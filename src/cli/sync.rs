@@ -279,12 +279,18 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 forward,
                 replaces,
                 tracker: tracker_settings,
+                start: Default::default(),
             };
             handshake::check_settings(&conn, &settings)?;
             tracker.check_before_saving(&settings.tracker, home.root())?;
-            let mapping = match &tracker.mapping {
-                Some(f) => Some(super::mapping_args::load(f, &settings.tracker, &conn, &settings.project)?),
-                None => None,
+            let mut settings = settings;
+            settings.start = handshake::SyncStart {
+                mapping: match &tracker.mapping {
+                    Some(f) => Some(super::mapping_args::load(f, &settings.tracker, &conn, &settings.project)?),
+                    None => None,
+                },
+                initial_resync: existing_scope.as_ref().map(|scope| resync::Pending::existing(scope).to_json()),
+                max_attachment_bytes: max_attachment_mb.map(|n| n << 20),
             };
             for f in std::iter::once(&out).chain(passphrase_out.as_ref()) {
                 check_writable(f)?;
@@ -293,18 +299,16 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
             if generated {
                 eprintln!("Generated this peer's key {}", key.fingerprint());
             }
-            let created = handshake::create_master(&mut conn, &key, &settings, expires_days as i64 * 86_400_000)?;
-            if let Some(scope) = &existing_scope {
-                syncs::set_initial_resync(&conn, &created.sync.id, Some(&resync::Pending::existing(scope).to_json()))?;
-            }
-            syncs::set_mapping(&conn, &created.sync.id, mapping.as_deref())?;
-            if let Some(n) = max_attachment_mb {
-                crate::store::transfers::set_max_bytes(&conn, &created.sync.id, n << 20)?;
-            }
-            std::fs::write(&out, &created.handshake).with_context(|| format!("cannot write {}", out.display()))?;
-            if let Some(p) = &passphrase_out {
-                write_private(p, &created.passphrase)?;
-            }
+            // The files are written before the sync is committed: if one
+            // cannot be, no sync is made.
+            let valid_for = expires_days as i64 * 86_400_000;
+            let created = handshake::create_master_then(&mut conn, &key, &settings, valid_for, |created| {
+                std::fs::write(&out, &created.handshake).with_context(|| format!("cannot write {}", out.display()))?;
+                if let Some(p) = &passphrase_out {
+                    write_private(p, &created.passphrase)?;
+                }
+                Ok(())
+            })?;
             if json {
                 return print_json(&serde_json::json!({
                     "sync_id": created.sync.id, "name": created.sync.name, "handshake_file": out,
@@ -413,6 +417,11 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 forward,
                 replaces,
                 tracker: tracker_settings,
+                start: handshake::SyncStart {
+                    mapping,
+                    initial_resync: existing_scope.as_ref().map(|scope| resync::Pending::existing(scope).to_json()),
+                    max_attachment_bytes: max_attachment_mb.map(|n| n << 20),
+                },
             };
             handshake::check_accept(&conn, &hs, &settings)?;
             let (key, generated) = home.own_key_or_generate()?;
@@ -420,13 +429,6 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
                 eprintln!("Generated this peer's key {}", key.fingerprint());
             }
             let rec = handshake::accept(&mut conn, &key, &hs, &settings)?;
-            if let Some(scope) = &existing_scope {
-                syncs::set_initial_resync(&conn, &rec.id, Some(&resync::Pending::existing(scope).to_json()))?;
-            }
-            syncs::set_mapping(&conn, &rec.id, mapping.as_deref())?;
-            if let Some(n) = max_attachment_mb {
-                crate::store::transfers::set_max_bytes(&conn, &rec.id, n << 20)?;
-            }
             println!("Accepted sync '{}' ({}), status: handshake", rec.name, rec.id);
             if rec.protocol == "file" {
                 println!("Exchange folder:  {}", rec.exchange_dir);

@@ -283,7 +283,7 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
         }
     }
     if let Some(spec) = &a.field_owner {
-        super::conflicts::set_owners(&conn, &sync, spec)?;
+        println!("{}", crate::engine::admin::set_field_owners(&conn, &sync, spec)?);
         if a.exchange.is_none() && !mail_given && a.forward.is_none() && !a.tracker_given() {
             return Ok(());
         }

@@ -93,7 +93,7 @@ pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
         }
     }
     if let Some(theirs) = theirs {
-        ask_partner(&conn, &s, theirs)?;
+        resync::ask_partner(&conn, &s, theirs)?;
         println!(
             "Asked: the partner {}; it does after its next cycle reads this, and keeps the report. What arrives is \
              subject to this side's mass-change threshold.",
@@ -152,13 +152,6 @@ fn partner_scope(
 }
 
 /// Queues the request for the partner.
-fn ask_partner(conn: &rusqlite::Connection, s: &crate::store::SyncRecord, theirs: resync::Scope) -> Result<()> {
-    let change = crate::protocol::WireChange::Known(crate::protocol::Change::ResyncRequest { scope: theirs });
-    let body = crate::protocol::Body::Changes { changes: vec![change], via: Vec::new() };
-    crate::store::outbox::enqueue(conn, &s.id, &body, crate::store::now_ms())?;
-    Ok(())
-}
-
 /// The report in Timetracker's shape.
 pub fn print_report(r: &Report) {
     println!("{}", r.outcome());

@@ -1,9 +1,9 @@
 //! `postern project|issue|comment`: the embedded tracker by hand.
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 
-use super::{default_user, print_json};
+use super::{print_json, Who};
 use crate::home::Home;
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::tracker::embedded::{DEFAULT_PRIORITY, DEFAULT_STATUS};
@@ -52,19 +52,6 @@ pub enum ProjectCmd {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Debug, Args)]
-pub struct Who {
-    /// The user making the change.
-    #[arg(long = "as", value_name = "USER")]
-    user: Option<String>,
-}
-
-impl Who {
-    pub(crate) fn name(&self) -> String {
-        self.user.clone().unwrap_or_else(default_user)
-    }
 }
 
 #[derive(Debug, Subcommand)]

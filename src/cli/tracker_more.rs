@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
-use super::tracker::Who;
+use super::Who;
 use crate::home::Home;
 use crate::protocol::FieldChanges;
 use crate::tracker::{Actor, Embedded, Issue, NewWorklog, Tracker};

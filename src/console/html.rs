@@ -84,7 +84,7 @@ pub fn when(at: Option<i64>, now: i64) -> String {
         Some(at) => format!(
             "<time title=\"{}\">{} ago</time>",
             esc(&crate::engine::handshake::format_ms(at)),
-            crate::cli::status::ago(now - at)
+            crate::status::ago(now - at)
         ),
         None => "never".into(),
     }

@@ -11,7 +11,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::Shared;
-use crate::cli::status::{collect, SyncStatus};
+use crate::status::{collect, SyncStatus};
 use crate::store::{activity, now_ms};
 
 /// Escapes a label value (backslash, quote, newline).

@@ -10,7 +10,7 @@ use super::auth::Viewer;
 use super::html::{badge, esc, failed, layout, live, prose, when};
 use super::view::{advice, health};
 use super::Shared;
-use crate::cli::status::{collect, SyncStatus};
+use crate::status::{collect, SyncStatus};
 use crate::store::now_ms;
 
 #[derive(Deserialize)]

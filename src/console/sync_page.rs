@@ -260,7 +260,7 @@ fn render(view: &SyncView, v: &Viewer, now: i64) -> String {
     out.push_str("<h2>Verify</h2>");
     let every = match s.verify.every_ms {
         0 => "only when asked".to_string(),
-        ms => format!("every {}, policy {}", crate::cli::status::ago(ms), esc(&s.verify.policy)),
+        ms => format!("every {}, policy {}", crate::status::ago(ms), esc(&s.verify.policy)),
     };
     out.push_str(&format!(
         "<p id=\"verify\">Last verify: {} ({every}). {}{}</p>",

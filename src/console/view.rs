@@ -6,7 +6,7 @@ use anyhow::Result;
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::cli::status::{collect, SyncStatus};
+use crate::status::{collect, SyncStatus};
 use crate::store::{activity, conflicts, links, now_ms, problems, syncs};
 use crate::words::plural;
 
@@ -56,10 +56,7 @@ pub fn advice(s: &SyncStatus) -> Vec<String> {
         ));
     }
     for st in &s.stalled {
-        out.push(format!(
-            "{}.",
-            crate::engine::stall::Stall::describe(st, &crate::cli::status::ago(now_ms() - st.since))
-        ));
+        out.push(format!("{}.", crate::engine::stall::Stall::describe(st, &crate::status::ago(now_ms() - st.since))));
     }
     match s.state {
         "paused" => out.push(format!("Paused: nothing crosses. Resume with `postern sync resume {name}`.")),

@@ -81,8 +81,7 @@ pub fn apply_message(
             // The master's table is the one both keep: it confirms what it
             // took, so two admins changing it at once end up with the same.
             if sync.role == crate::store::Role::Master {
-                let echo = WireChange::Known(Change::FieldOwners { owners: owners.clone() });
-                outbox::enqueue(conn, &sync.id, &Body::Changes { changes: vec![echo], via: Vec::new() }, now_ms())?;
+                outbox::enqueue_change(conn, &sync.id, Change::FieldOwners { owners: owners.clone() })?;
             }
             continue;
         }

@@ -16,7 +16,8 @@ pub struct Backoffs(Arc<Mutex<Waits>>);
 #[derive(Debug, Default)]
 struct Waits {
     send: HashMap<String, SendPause>,
-    tracker: HashMap<String, Instant>,
+    /// Until when, and why (the tracker's words).
+    tracker: HashMap<String, (Instant, String)>,
 }
 
 /// Sending of one sync backing off after failures.
@@ -55,17 +56,18 @@ impl Backoffs {
         })
     }
 
-    /// The tracker of sync `id` asked not to be asked again before
-    /// `retry_after` (a 429 or 503 with `Retry-After`).
-    pub fn tracker_asked_to_wait(&self, id: &str, retry_after: Option<Duration>) {
+    /// The tracker of sync `id` is not to be asked again before
+    /// `retry_after` (a 429 or 503 with `Retry-After`, a write that may
+    /// still be under way), for `why`.
+    pub fn tracker_asked_to_wait(&self, id: &str, retry_after: Option<Duration>, why: &str) {
         if let Some(wait) = retry_after {
-            self.with(|w| w.tracker.insert(id.to_string(), Instant::now() + wait));
+            self.with(|w| w.tracker.insert(id.to_string(), (Instant::now() + wait, why.to_string())));
         }
     }
 
-    /// Until when sync `id`'s tracker asked not to be asked, if it did.
-    pub fn tracker_waits_until(&self, id: &str) -> Option<Instant> {
-        self.with(|w| w.tracker.get(id).copied()).filter(|u| *u > Instant::now())
+    /// Until when sync `id`'s tracker is not to be asked, and why, if so.
+    pub fn tracker_waits_until(&self, id: &str) -> Option<(Instant, String)> {
+        self.with(|w| w.tracker.get(id).cloned()).filter(|(u, _)| *u > Instant::now())
     }
 }
 
@@ -91,9 +93,9 @@ mod tests {
     fn a_workers_copy_shares_the_waits() {
         let b = Backoffs::default();
         let worker = b.clone();
-        worker.tracker_asked_to_wait("s", Some(Duration::from_secs(30)));
-        worker.tracker_asked_to_wait("t", None);
-        assert!(b.tracker_waits_until("s").is_some());
+        worker.tracker_asked_to_wait("s", Some(Duration::from_secs(30)), "Jira throttles (429)");
+        worker.tracker_asked_to_wait("t", None, "down");
+        assert_eq!(b.tracker_waits_until("s").map(|(_, why)| why).as_deref(), Some("Jira throttles (429)"));
         assert!(b.tracker_waits_until("t").is_none(), "no Retry-After, no wait");
     }
 }

@@ -120,6 +120,33 @@ pub struct SyncSettings {
     pub replaces: Option<String>,
     /// The tracker this side syncs.
     pub tracker: crate::tracker::TrackerSettings,
+    /// What else the sync starts with, made in the same transaction.
+    pub start: SyncStart,
+}
+
+/// What a new sync starts with besides its settings: stored with it in one
+/// transaction, so a sync is made whole or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct SyncStart {
+    /// The mapping file's text.
+    pub mapping: Option<String>,
+    /// The existing issues to send once paired (a resync's pending JSON).
+    pub initial_resync: Option<String>,
+    /// The largest attachment that crosses, bytes.
+    pub max_attachment_bytes: Option<u64>,
+}
+
+impl SyncStart {
+    fn store(&self, conn: &Connection, sync_id: &str) -> Result<()> {
+        if let Some(pending) = &self.initial_resync {
+            syncs::set_initial_resync(conn, sync_id, Some(pending))?;
+        }
+        syncs::set_mapping(conn, sync_id, self.mapping.as_deref())?;
+        if let Some(n) = self.max_attachment_bytes {
+            crate::store::transfers::set_max_bytes(conn, sync_id, n)?;
+        }
+        Ok(())
+    }
 }
 
 pub fn check_name(name: &str) -> Result<()> {
@@ -264,6 +291,19 @@ pub struct Created {
 
 /// Master: creates the sync and its handshake file.
 pub fn create_master(conn: &mut Connection, key: &OwnKey, s: &SyncSettings, valid_for_ms: i64) -> Result<Created> {
+    create_master_then(conn, key, s, valid_for_ms, |_| Ok(()))
+}
+
+/// Master: creates the sync and its handshake file, and hands them to
+/// `deliver` (which writes the file) before the sync is committed: when
+/// `deliver` fails, no sync is made.
+pub fn create_master_then(
+    conn: &mut Connection,
+    key: &OwnKey,
+    s: &SyncSettings,
+    valid_for_ms: i64,
+    deliver: impl FnOnce(&Created) -> Result<()>,
+) -> Result<Created> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     check_settings(&tx, s)?;
     let now = now_ms();
@@ -300,8 +340,11 @@ pub fn create_master(conn: &mut Connection, key: &OwnKey, s: &SyncSettings, vali
     }
     syncs::insert(&tx, &rec)?;
     take_over(&tx, s, &rec.id)?;
+    s.start.store(&tx, &rec.id)?;
+    let created = Created { sync: rec, handshake, passphrase, fingerprint: key.fingerprint() };
+    deliver(&created)?;
     tx.commit()?;
-    Ok(Created { sync: rec, handshake, passphrase, fingerprint: key.fingerprint() })
+    Ok(created)
 }
 
 /// Slave: decrypts and checks a handshake file. Creates nothing.
@@ -364,6 +407,7 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
     }
     syncs::insert(&tx, &rec)?;
     take_over(&tx, s, &rec.id)?;
+    s.start.store(&tx, &rec.id)?;
     let body = Body::Accept {
         cert: key.public_for(&super::own_user_id(&rec))?,
         proof: pairing_proof(&file.pairing_secret, &file.sync_id, &key.fingerprint()),

@@ -8,7 +8,7 @@ use super::{apply, handshake, CycleReport, Peer, MAX_MESSAGE_BYTES};
 use crate::crypto::message::Secret;
 use crate::crypto::{cert_from_armored, open, CryptoError};
 use crate::protocol::{classify, names, Arrival, Body, Envelope};
-use crate::store::seen::{self, Seen};
+use crate::store::seen::{self, PriorCopy};
 use crate::store::{self, now_ms, outbox, problems, syncs, SyncRecord};
 use crate::tracker::{TResult, TrackerError};
 use crate::transport::{Incoming, Transport};
@@ -51,8 +51,11 @@ pub fn receive(peer: &mut Peer, sync: &SyncRecord, transport: &impl Transport) -
             // after it (they come in order); the cycle says why.
             Outcome::TrackerDown(reason, retry_after) => {
                 tracing::warn!(sync = %sync.name, file = %item.id, %reason, "tracker unreachable; the message waits");
-                peer.tracker_asked_to_wait(&sync.id, retry_after);
-                let why = anyhow::anyhow!("{reason}; message {} and what follows wait and are tried again", item.id);
+                peer.tracker_asked_to_wait(&sync.id, retry_after, &reason);
+                let why = anyhow::anyhow!(
+                    "the tracker is unavailable: {reason}; message {} and what follows wait and are tried again",
+                    item.id
+                );
                 return Ok(Received { report, tracker_down: Some(why) });
             }
             // Removed only now that what it carried is committed.
@@ -132,15 +135,15 @@ fn process(
     let digest = seen::digest(&data);
     let outcome = match seen::lookup(&peer.conn, &sync.id, &digest)? {
         // Taken before a crash, not yet removed: finish the removal.
-        Seen::Leftover { .. } => Outcome::Taken(CycleReport { duplicates: 1, ..Default::default() }),
+        PriorCopy::Leftover { .. } => Outcome::Taken(CycleReport { duplicates: 1, ..Default::default() }),
         // An exact copy of a message applied before (a transport that
         // duplicates files, or a replay): it can do no harm and is dropped
         // as a duplicate; quarantine stays for what is forged or damaged.
-        Seen::Replay { seq } => {
+        PriorCopy::Replay { seq } => {
             tracing::debug!(sync = %sync.name, seq, "an exact copy of a message applied before: dropped");
             Outcome::Taken(CycleReport { duplicates: 1, ..Default::default() })
         }
-        Seen::New => {
+        PriorCopy::New => {
             let opened = open_checked(peer, sync, &data, name.seq);
             drop(data); // a large chunk: its sealed form is not needed any more
             match opened {
@@ -324,8 +327,7 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str, issues
                     if peer.tracker_waiting(&sync.id)
                         && matches!(env.body, Body::Changes { .. } | Body::Chunk { .. }) =>
                 {
-                    let why = "the tracker is away (it did not answer this cycle, or asked by Retry-After to wait)"
-                        .to_string();
+                    let why = "it did not answer this cycle, or is not to be asked yet".to_string();
                     return Ok(Outcome::TrackerDown(why, None));
                 }
                 Arrival::Apply => {
@@ -357,8 +359,7 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str, issues
                             Ok(()) => report.applied += 1,
                             // The transaction is dropped: nothing of this message is kept.
                             Err(TrackerError::Unavailable { reason, retry_after }) => {
-                                let why = format!("the tracker is unavailable: {reason}");
-                                return Ok(Outcome::TrackerDown(why, retry_after));
+                                return Ok(Outcome::TrackerDown(reason, retry_after));
                             }
                             Err(e) => return Err(e.into()),
                         }

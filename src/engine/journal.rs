@@ -88,6 +88,15 @@ fn open_db(home: &Path) -> anyhow::Result<Connection> {
             begun INTEGER NOT NULL, result TEXT,
             PRIMARY KEY (sync, seq, change, op));",
     )?;
+    // Until when a write with no known result is not made again (ms): the
+    // tracker may still be making it. Added after the first release.
+    let has_settle: bool =
+        db.query_row("SELECT EXISTS (SELECT 1 FROM pragma_table_info('write') WHERE name = 'settle')", [], |r| {
+            r.get(0)
+        })?;
+    if !has_settle {
+        db.execute_batch("ALTER TABLE write ADD COLUMN settle INTEGER NOT NULL DEFAULT 0")?;
+    }
     Ok(db)
 }
 
@@ -166,13 +175,21 @@ impl<'a, 'c> Journaled<'a, 'c> {
         self.op.set(op + 1);
         let key = params![self.sync, seq as i64, change, op];
         let tag = crate::store::seen::digest(format!("{}/{seq}/{change}/{op}", self.sync).as_bytes())[..24].to_string();
-        let row: Option<(i64, Option<String>)> = db
+        let row: Option<(i64, Option<String>, i64)> = db
             .query_row(
-                "SELECT begun, result FROM write WHERE sync = ?1 AND seq = ?2 AND change = ?3 AND op = ?4",
+                "SELECT begun, result, settle FROM write WHERE sync = ?1 AND seq = ?2 AND change = ?3 AND op = ?4",
                 key,
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
+        let answer_ms = self.inner.answer_timeout().as_millis() as i64;
+        let settle = |until: i64| -> TResult<()> {
+            db.execute(
+                "UPDATE write SET settle = ?5 WHERE sync = ?1 AND seq = ?2 AND change = ?3 AND op = ?4",
+                params![self.sync, seq as i64, change, op, until],
+            )?;
+            Ok(())
+        };
         let record = |result: &T| -> TResult<()> {
             db.execute(
                 "UPDATE write SET result = ?5 WHERE sync = ?1 AND seq = ?2 AND change = ?3 AND op = ?4",
@@ -181,12 +198,12 @@ impl<'a, 'c> Journaled<'a, 'c> {
             Ok(())
         };
         match row {
-            Some((_, Some(result))) => {
+            Some((_, Some(result), _)) => {
                 tracing::debug!(sync = %self.sync, seq, op, "write done before; not repeated");
                 self.again.set(true);
                 return Ok(serde_json::from_str(&result)?);
             }
-            Some((begun, None)) => {
+            Some((begun, None, until)) => {
                 let found_id = self.inner.find_write(&lookup, &tag, begun)?;
                 let found_id = match found_id {
                     Some(id) if self.claimed(&lookup, &id)? => {
@@ -202,11 +219,20 @@ impl<'a, 'c> Journaled<'a, 'c> {
                     self.again.set(true);
                     return Ok(r);
                 }
+                // Not there (yet): a tracker that got the write but not to
+                // the end of it may still make it. Made again now, it could
+                // be there twice; so it waits its time, looked for again.
+                let now = now_ms();
+                if now < until {
+                    return Err(still_settling(&lookup, now - begun, until - now));
+                }
+                settle(now + answer_ms)?;
             }
             None => {
+                let now = now_ms();
                 db.execute(
-                    "INSERT INTO write (sync, seq, change, op, begun) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![self.sync, seq as i64, change, op, now_ms()],
+                    "INSERT INTO write (sync, seq, change, op, begun, settle) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![self.sync, seq as i64, change, op, now, now + answer_ms],
                 )?;
             }
         }
@@ -230,8 +256,34 @@ impl<'a, 'c> Journaled<'a, 'c> {
                 )?;
                 Err(e)
             }
-            Err(e) => Err(e),
+            // No answer, or one that says nothing of what was done: the
+            // tracker may make it up to one answer's time from now.
+            Err(e) => {
+                settle(if e.may_have_acted() { now_ms() + answer_ms } else { 0 })?;
+                Err(e)
+            }
         }
+    }
+}
+
+/// The error of a write whose earlier try got no answer and is not found
+/// yet: the sync waits `left_ms`, then looks again.
+fn still_settling(lookup: &WrittenBefore<'_>, ago_ms: i64, left_ms: i64) -> TrackerError {
+    let what = match *lookup {
+        WrittenBefore::Issue { summary } => format!("the issue {summary:?}"),
+        WrittenBefore::Comment { key, .. } => format!("a comment on {key}"),
+        WrittenBefore::Attachment { key, filename, .. } => format!("the file {filename} on {key}"),
+        WrittenBefore::Worklog { key, .. } => format!("a worklog on {key}"),
+    };
+    let wait = std::time::Duration::from_millis(left_ms.max(0) as u64);
+    TrackerError::Unavailable {
+        reason: format!(
+            "the write of {what} {}s ago got no answer and is not in the tracker yet; a tracker may still make it, \
+             so postern looks for it again in {}s before writing it again",
+            ago_ms / 1000,
+            wait.as_secs().max(1)
+        ),
+        retry_after: Some(wait),
     }
 }
 

@@ -244,8 +244,8 @@ impl Peer {
 
     /// The tracker of sync `id` asked not to be asked again before
     /// `retry_after` (a 429 or 503 with `Retry-After`).
-    pub(crate) fn tracker_asked_to_wait(&mut self, id: &str, retry_after: Option<std::time::Duration>) {
-        self.backoffs.tracker_asked_to_wait(id, retry_after);
+    pub(crate) fn tracker_asked_to_wait(&mut self, id: &str, retry_after: Option<std::time::Duration>, why: &str) {
+        self.backoffs.tracker_asked_to_wait(id, retry_after, why);
     }
 
     /// Whether sync `id`'s tracker asked not to be asked yet, or was found
@@ -312,9 +312,9 @@ impl Peer {
         self.tracker_away.remove(&sync.id);
         let waiting = self.backoffs.tracker_waits_until(&sync.id);
         let mut tracker_error = match waiting {
-            Some(until) => {
+            Some((until, why)) => {
                 let left = until.saturating_duration_since(std::time::Instant::now()).as_secs() + 1;
-                Some(anyhow::anyhow!("the tracker is unavailable and asked (Retry-After) not to be asked for {left}s"))
+                Some(anyhow::anyhow!("the tracker is unavailable: {why} (not asked again for {left}s)"))
             }
             None => match outgoing::collect(&mut self.conn, sync) {
                 Ok(n) => {
@@ -322,7 +322,7 @@ impl Peer {
                     None
                 }
                 Err(TrackerError::Unavailable { reason, retry_after }) => {
-                    self.tracker_asked_to_wait(&sync.id, retry_after);
+                    self.tracker_asked_to_wait(&sync.id, retry_after, &reason);
                     // Messages wait rather than hang on it once more.
                     self.tracker_away.insert(sync.id.clone());
                     Some(anyhow::anyhow!("the tracker is unavailable: {reason}"))
@@ -447,4 +447,19 @@ pub fn forget_sync(home: &std::path::Path, sync_id: &str) -> Result<()> {
     journal::forget(home, sync_id)?;
     transfers::forget(home, sync_id)?;
     crate::tracker::forget(home, sync_id)
+}
+
+/// Runs two peers' cycles (of one home each, their exchange folders
+/// shared) until neither moves anything: the demo's and benchmarks' loop. Returns cycles run.
+pub fn run_until_quiet(a: &mut Peer, b: &mut Peer) -> Result<u32> {
+    let mut quiet_rounds = 0;
+    for round in 1..=1000 {
+        let ra = a.cycle()?;
+        let rb = b.cycle()?;
+        quiet_rounds = if ra.is_idle() && rb.is_idle() { quiet_rounds + 1 } else { 0 };
+        if quiet_rounds == 2 {
+            return Ok(round);
+        }
+    }
+    anyhow::bail!("the peers did not settle after 1000 cycles")
 }

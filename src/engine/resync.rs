@@ -63,6 +63,13 @@ impl Report {
     }
 }
 
+/// Asks the partner to send the state of its issues in `scope` (a resync
+/// of its side); it does after its next cycle reads the request.
+pub fn ask_partner(conn: &Connection, s: &SyncRecord, scope: Scope) -> anyhow::Result<()> {
+    crate::store::outbox::enqueue_change(conn, &s.id, Change::ResyncRequest { scope })?;
+    Ok(())
+}
+
 /// The issues of the sync's project that `scope` matches, read from the
 /// tracker; issues that cannot be read are reported, not skipped silently.
 pub fn plan(tracker: &impl Tracker, sync: &SyncRecord, scope: &Scope) -> anyhow::Result<(Vec<Issue>, Vec<String>)> {

@@ -59,7 +59,8 @@ pub fn open(path: &Path) -> Result<Connection> {
     // A large transfer's pieces go through the WAL: do not keep it that big.
     conn.pragma_update(None, "journal_size_limit", 64i64 << 20)?;
     migrate(&conn).with_context(|| format!("cannot migrate database {}", path.display()))?;
-    crate::tracker::schema::migrate(&conn).with_context(|| format!("cannot migrate database {}", path.display()))?;
+    crate::tracker::embedded::schema::migrate(&conn)
+        .with_context(|| format!("cannot migrate database {}", path.display()))?;
     Ok(conn)
 }
 

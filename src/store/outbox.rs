@@ -15,6 +15,13 @@ pub struct OutboxEntry {
     pub attempts: u32,
 }
 
+/// Queues one change of the sync's own (field owners, a resync request)
+/// for the partner, as a message of its own, now.
+pub fn enqueue_change(conn: &Connection, sync_id: &str, change: crate::protocol::Change) -> Result<u64> {
+    let body = Body::Changes { changes: vec![crate::protocol::WireChange::Known(change)], via: Vec::new() };
+    enqueue(conn, sync_id, &body, crate::store::now_ms())
+}
+
 /// Gives `body` the next sequence number of the sync and stores it. Call
 /// inside the transaction that produced the body.
 pub fn enqueue(conn: &Connection, sync_id: &str, body: &Body, now: i64) -> Result<u64> {

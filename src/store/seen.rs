@@ -11,7 +11,7 @@ pub fn digest(data: &[u8]) -> String {
 
 /// What is known of an exact copy of this message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seen {
+pub enum PriorCopy {
     New,
     /// Taken, but the file was not removed yet (a crash came between).
     Leftover {
@@ -23,16 +23,16 @@ pub enum Seen {
     },
 }
 
-pub fn lookup(conn: &Connection, sync_id: &str, digest: &str) -> Result<Seen> {
+pub fn lookup(conn: &Connection, sync_id: &str, digest: &str) -> Result<PriorCopy> {
     let row: Option<(i64, bool)> = conn
         .query_row("SELECT seq, removed FROM seen WHERE sync_id = ?1 AND digest = ?2", params![sync_id, digest], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?;
     Ok(match row {
-        None => Seen::New,
-        Some((seq, false)) => Seen::Leftover { seq: seq as u64 },
-        Some((seq, true)) => Seen::Replay { seq: seq as u64 },
+        None => PriorCopy::New,
+        Some((seq, false)) => PriorCopy::Leftover { seq: seq as u64 },
+        Some((seq, true)) => PriorCopy::Replay { seq: seq as u64 },
     })
 }
 

@@ -227,4 +227,7 @@ impl Tracker for AnyTracker<'_> {
     fn take_throttled(&self) -> u64 {
         each!(self, t => t.take_throttled())
     }
+    fn answer_timeout(&self) -> std::time::Duration {
+        each!(self, t => t.answer_timeout())
+    }
 }

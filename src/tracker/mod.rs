@@ -6,13 +6,11 @@
 
 mod any;
 pub mod attachments;
-mod changelog;
+pub mod checks;
 pub mod embedded;
 pub mod jira;
 pub mod redmine;
 pub mod remote;
-pub mod schema;
-pub mod worklogs;
 
 use serde::Serialize;
 
@@ -307,6 +305,17 @@ pub enum TrackerError {
     Failed(#[from] anyhow::Error),
 }
 
+impl TrackerError {
+    /// Whether a write that failed so may still have been made, or may
+    /// still be made, by the tracker: anything but a refusal and a "not
+    /// now" the server gave with a time to come back (429, 503), which
+    /// servers send without acting. A lost or cut answer, a timeout, a
+    /// 502 or 504 from a proxy: the server may be at it still.
+    pub fn may_have_acted(&self) -> bool {
+        !matches!(self, TrackerError::Refused(_) | TrackerError::Unavailable { retry_after: Some(_), .. })
+    }
+}
+
 impl From<rusqlite::Error> for TrackerError {
     fn from(e: rusqlite::Error) -> Self {
         TrackerError::Failed(e.into())
@@ -445,6 +454,12 @@ pub trait Tracker {
     /// issue, comment or worklog); a backend that can store it with that
     /// write, in the same request, does, so `find_write` finds exactly it.
     fn tag_next_write(&self, _tag: &str) {}
+    /// How long an answer may take: a write whose answer did not come
+    /// may still be made by the tracker up to this long after postern
+    /// gave up on it (zero for a tracker in postern's transaction).
+    fn answer_timeout(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
     /// How often the tracker throttled this backend since the last ask
     /// (each time waited out as told), for `status`.
     fn take_throttled(&self) -> u64 {

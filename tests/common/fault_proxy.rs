@@ -31,6 +31,10 @@ pub enum Fault {
     /// wait), in storms (the next
     /// requests meet it too).
     Throttled,
+    /// Held for [`Plan::late`]'s time, longer than the client waits, then
+    /// forwarded (the server acts after the client gave up) and its
+    /// answer dropped: a server busy with it still.
+    Late,
 }
 
 /// How many requests in a row a storm of 429s lasts.
@@ -60,8 +64,13 @@ pub struct Plan {
     /// The first request whose `METHOD path` holds this text is forwarded
     /// and its answer lost (once).
     pub lose: Option<String>,
+    /// The first request whose `METHOD path` holds this text is held this
+    /// many ms, then forwarded with no answer (once): [`Fault::Late`].
+    pub late: Option<(String, u64)>,
     /// How long a slow answer is held (0: no slow answers).
     pub slow_ms: u64,
+    /// How long the late request under way is held.
+    late_ms: u64,
     /// Requests left in the storm of 429s under way.
     storm: u32,
     seed: u64,
@@ -85,6 +94,11 @@ impl Plan {
             self.lose = None;
             *self.counts.entry(Fault::AnswerLost).or_default() += 1;
             return Fault::AnswerLost;
+        }
+        if self.late.as_ref().is_some_and(|(p, _)| format!("{method} {path}").contains(p.as_str())) {
+            self.late_ms = self.late.take().map_or(0, |(_, ms)| ms);
+            *self.counts.entry(Fault::Late).or_default() += 1;
+            return Fault::Late;
         }
         let pct = if method == "GET" { self.reads_pct } else { self.writes_pct };
         let fault = if self.storm > 0 && pct > 0 {
@@ -212,6 +226,15 @@ fn serve(mut client: TcpStream, upstream: &str, plan: &Mutex<Plan>) -> std::io::
     if fault == Fault::Unavailable {
         let answer = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         return client.write_all(answer.as_bytes());
+    }
+    if fault == Fault::Late {
+        let hold = plan.lock().unwrap().late_ms;
+        std::thread::sleep(std::time::Duration::from_millis(hold));
+        drop(client);
+        let mut server = TcpStream::connect(upstream)?;
+        server.write_all(closing(&head).as_bytes())?;
+        server.write_all(&body)?;
+        return server.read_to_end(&mut Vec::new()).map(drop);
     }
     let mut server = TcpStream::connect(upstream)?;
     server.write_all(closing(&head).as_bytes())?;

@@ -29,6 +29,8 @@ pub struct Api {
     throttled: std::sync::atomic::AtomicU64,
     /// Jira's clock at its last answer (its `Date`), ms; 0: not known.
     server_ms: std::sync::atomic::AtomicI64,
+    /// How long an answer may take.
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for Api {
@@ -45,9 +47,11 @@ pub struct Answer {
 
 impl Api {
     pub fn new(s: &JiraSettings) -> Result<Self> {
-        let agent = http::agent(s.ca_file.as_deref(), Duration::from_secs(s.timeout_secs.max(1)))?;
+        let timeout = Duration::from_secs(s.timeout_secs.max(1));
+        let agent = http::agent(s.ca_file.as_deref(), timeout)?;
         Ok(Api {
             agent,
+            timeout,
             base: s.base().to_string(),
             auth: s.auth.clone(),
             throttled: Default::default(),

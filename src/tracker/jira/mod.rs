@@ -321,6 +321,9 @@ impl Tracker for Jira {
     fn take_throttled(&self) -> u64 {
         self.api.take_throttled()
     }
+    fn answer_timeout(&self) -> std::time::Duration {
+        self.api.timeout
+    }
 
     fn tag_next_write(&self, tag: &str) {
         *self.next_tag.lock().unwrap_or_else(|e| e.into_inner()) = Some(tag.to_string());

@@ -27,6 +27,8 @@ pub struct Api {
     key: std::sync::Mutex<(String, Option<std::time::SystemTime>)>,
     /// Redmine's clock minus ours at its last answer with a `Date`, ms.
     skew: std::sync::Mutex<Option<i64>>,
+    /// How long an answer may take.
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for Api {
@@ -47,9 +49,11 @@ impl Api {
     pub fn new(s: &RedmineSettings) -> Result<Self> {
         let key = s.api_key.resolve().context("the Redmine API key")?;
         let stamp = key_stamp(&s.api_key);
-        let agent = http::agent(s.ca_file.as_deref(), Duration::from_secs(s.timeout_secs.max(1)))?;
+        let timeout = Duration::from_secs(s.timeout_secs.max(1));
+        let agent = http::agent(s.ca_file.as_deref(), timeout)?;
         Ok(Api {
             agent,
+            timeout,
             base: s.base().to_string(),
             source: s.api_key.clone(),
             key: std::sync::Mutex::new((key, stamp)),

@@ -253,6 +253,9 @@ impl Redmine {
 }
 
 impl Tracker for Redmine {
+    fn answer_timeout(&self) -> std::time::Duration {
+        self.api.timeout
+    }
     fn has_project(&self, _project: &str) -> TResult<bool> {
         match self.meta() {
             Ok(_) => Ok(true),

@@ -110,7 +110,7 @@ impl Redmine {
         w: &NewWorklog<'_>,
         origin: Option<CommentOrigin<'_>>,
     ) -> TResult<serde_json::Map<String, Value>> {
-        crate::tracker::worklogs::check_worklog(w)?;
+        crate::tracker::checks::check_worklog(w)?;
         let m = self.meta()?;
         let mut e = serde_json::Map::new();
         e.insert("hours".into(), json!(f64::from(w.minutes) / 60.0));

@@ -5,7 +5,7 @@
 //! (`listing`) and says who did what (`diff::Who`).
 
 use super::diff::{changed, diff, Who};
-use super::state::{Seen, State};
+use super::state::{Snapshot, State};
 use crate::tracker::{ChangePage, ChangeRecord, Issue, TResult};
 
 /// The changes found so far in one round.
@@ -31,7 +31,7 @@ impl Round {
                 kind,
             });
         }
-        let mut seen = Seen { read_at, ..Seen::of(now) };
+        let mut seen = Snapshot { read_at, ..Snapshot::of(now) };
         seen.ours = changed(before.as_ref(), &seen, false);
         state.staged.lock().expect("lock").insert(now.key.clone(), seen);
         Ok(())

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::state::{fingerprint, Seen};
+use super::state::{fingerprint, Snapshot};
 use crate::protocol::FieldChanges;
 use crate::tracker::{ChangeKind, Issue};
 
@@ -31,7 +31,7 @@ pub trait Who {
 
 /// What changed from `before` to `now` by someone other than the sync
 /// user: `(when, who, what)`.
-pub fn diff(before: Option<&Seen>, now: &Issue, who: &impl Who) -> Vec<(i64, String, ChangeKind)> {
+pub fn diff(before: Option<&Snapshot>, now: &Issue, who: &impl Who) -> Vec<(i64, String, ChangeKind)> {
     let Some(before) = before else {
         let (creator, by_sync_user) = who.creator();
         if by_sync_user {
@@ -152,7 +152,7 @@ fn others_in_ours(now: &Issue, who: &impl Who) -> Vec<(i64, String, ChangeKind)>
 
 /// The worklogs postern wrote last after `now` was taken: those it wrote
 /// before and nobody changed, and (`written`) those this write changed.
-pub fn changed(before: Option<&Seen>, now: &Seen, written: bool) -> BTreeSet<String> {
+pub fn changed(before: Option<&Snapshot>, now: &Snapshot, written: bool) -> BTreeSet<String> {
     let old = before.and_then(|b| b.worklogs.as_ref());
     let mut out = BTreeSet::new();
     for (id, fp) in now.worklogs.iter().flatten() {

@@ -60,7 +60,7 @@ fn copy_fields(to: &mut IssueFields, from: &IssueFields, f: &FieldChanges) {
 
 /// What postern last saw of an issue, sent or written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Seen {
+pub struct Snapshot {
     pub fields: IssueFields,
     pub comments: BTreeMap<String, String>,
     pub attachments: BTreeSet<String>,
@@ -82,9 +82,9 @@ pub struct Seen {
     pub read_at: i64,
 }
 
-impl Seen {
+impl Snapshot {
     pub fn of(i: &Issue) -> Self {
-        Seen {
+        Snapshot {
             fields: i.fields.clone(),
             comments: i.comments.iter().map(|c| (c.id.clone(), c.body.clone())).collect(),
             attachments: i.attachments.iter().map(|a| a.id.clone()).collect(),
@@ -101,7 +101,7 @@ pub struct State {
     /// Opened at first use (a check before saving a sync opens nothing).
     db: Mutex<Option<Connection>>,
     /// Read but not yet committed by the engine.
-    pub staged: Mutex<HashMap<String, Seen>>,
+    pub staged: Mutex<HashMap<String, Snapshot>>,
 }
 
 impl State {
@@ -127,7 +127,7 @@ impl State {
         f(guard.as_ref().expect("opened"))
     }
 
-    pub fn get(&self, key: &str) -> TResult<Option<Seen>> {
+    pub fn get(&self, key: &str) -> TResult<Option<Snapshot>> {
         if let Some(s) = self.staged.lock().expect("lock").get(key) {
             return Ok(Some(s.clone()));
         }
@@ -137,7 +137,7 @@ impl State {
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
-    pub fn put(&self, key: &str, s: &Seen) -> TResult<()> {
+    pub fn put(&self, key: &str, s: &Snapshot) -> TResult<()> {
         let state = serde_json::to_string(s)?;
         self.with_db(|db| {
             db.execute(
@@ -152,7 +152,7 @@ impl State {
     pub fn written(&self, i: &Issue) -> TResult<()> {
         let before = self.get(&i.key)?;
         self.staged.lock().expect("lock").remove(&i.key);
-        let mut now = Seen::of(i);
+        let mut now = Snapshot::of(i);
         // What this write changed is postern's; what it left stays as it was.
         now.ours = changed(before.as_ref(), &now, true);
         self.put(&i.key, &now)
@@ -254,7 +254,7 @@ impl State {
 
     /// The engine committed what was read: keep it.
     pub fn commit(&self) -> TResult<()> {
-        let staged: Vec<(String, Seen)> = self.staged.lock().expect("lock").drain().collect();
+        let staged: Vec<(String, Snapshot)> = self.staged.lock().expect("lock").drain().collect();
         for (k, s) in staged {
             self.put(&k, &s)?;
         }

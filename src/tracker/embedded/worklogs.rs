@@ -4,28 +4,10 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::{Actor, ChangeKind, CommentOrigin, Embedded, NewWorklog, Refusal, TResult, User, Vocabulary, Worklog};
+use super::Embedded;
 use crate::store::now_ms;
-
-/// Checks what any tracker would refuse in a worklog.
-pub fn check_worklog(w: &NewWorklog<'_>) -> TResult<()> {
-    if w.minutes == 0 || w.minutes > 24 * 60 * 31 {
-        return Err(Refusal::Invalid(format!(
-            "a worklog of {} minutes is out of range (1 minute to 31 days)",
-            w.minutes
-        ))
-        .into());
-    }
-    check_date("spent on", w.spent_on)
-}
-
-/// A `YYYY-MM-DD` date, or a refusal naming `what`.
-pub fn check_date(what: &str, date: &str) -> TResult<()> {
-    if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() || date.len() != 10 {
-        return Err(Refusal::Invalid(format!("{what} date '{date}' is not a date (YYYY-MM-DD)")).into());
-    }
-    Ok(())
-}
+use crate::tracker::checks::check_worklog;
+use crate::tracker::{Actor, ChangeKind, CommentOrigin, NewWorklog, Refusal, TResult, User, Vocabulary, Worklog};
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Worklog> {
     Ok(Worklog {

@@ -4,7 +4,8 @@
 
 use rusqlite::params;
 
-use super::{ChangeRecord, Embedded, TResult};
+use super::Embedded;
+use crate::tracker::{ChangeRecord, TResult};
 
 impl Embedded<'_> {
     /// Change-log rows of `project` after id `after`, oldest first.

@@ -5,12 +5,17 @@
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{
+mod attachments;
+mod changelog;
+pub mod schema;
+mod worklogs;
+
+use crate::protocol::{FieldChanges, IssueFields};
+use crate::store::now_ms;
+use crate::tracker::{
     Actor, AttachmentInfo, ChangeKind, ChangePage, Comment, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal,
     TResult, Tracker, Vocabulary,
 };
-use crate::protocol::{FieldChanges, IssueFields};
-use crate::store::now_ms;
 
 pub const DEFAULT_STATUS: &str = "Open";
 pub const DEFAULT_PRIORITY: &str = "Medium";
@@ -181,7 +186,7 @@ impl Embedded<'_> {
             self.check_user(a)?;
         }
         match c.due_date.as_deref() {
-            Some(d) if !d.is_empty() => super::worklogs::check_date("due", d),
+            Some(d) if !d.is_empty() => crate::tracker::checks::check_date("due", d),
             _ => Ok(()),
         }
     }
