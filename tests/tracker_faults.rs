@@ -504,3 +504,47 @@ fn an_issue_jira_makes_after_postern_gave_up_on_it_is_there_once_tracker_faults(
     assert_eq!(m.issues("SAM2").len(), 1, "nothing came back");
     verified_equal(&m, &s);
 }
+
+/// A copy the tracker makes later still (after postern waited its time and
+/// wrote the issue again) is not silent: the next poll finds an issue the
+/// sync user made that no pairing holds, and `status` shows it as
+/// diverged, with what to do, until it is gone.
+#[test]
+fn a_copy_jira_makes_even_later_shows_as_diverged_until_it_is_gone_tracker_faults() {
+    let fake = jira_fake::start(Fake::new(true, "SUP"));
+    let proxy = fault_proxy::start(fake.url.trim_start_matches("http://"), 4);
+    let (m, s) = paired(&proxy.url);
+    // Held 4 s: postern gives up after 1 s, waits 1 s more, looks, finds
+    // nothing and writes it again; Jira makes the first one after that.
+    proxy.plan.lock().unwrap().late = Some(("POST /rest/api/3/issue".into(), 4000));
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Made twice"]);
+    let (mut pm, mut ps) = (m.peer(), s.peer());
+    let _ = pm.cycle();
+    carry(&m, &s, "acme");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let copies = || fake.state.lock().unwrap().issues.len();
+    while copies() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the late copy never landed");
+        let _ = ps.cycle();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let late = fake.state.lock().unwrap().issues[1].key.clone();
+    // One poll later the copy is shown, by its key.
+    let _ = ps.cycle();
+    let st = s.status();
+    let diverged = st["diverged"].as_array().unwrap();
+    assert_eq!(diverged.len(), 1, "{st}");
+    assert_eq!(diverged[0]["issue"], late.as_str(), "{st}");
+    assert!(diverged[0]["what"].as_str().unwrap().contains("made by the sync user"), "{st}");
+    let text = s.ok(&["status"]);
+    assert!(text.contains("DIVERGED") && text.contains("1 is made by the sync user and paired with none"), "{text}");
+    // A verify compares pairs: it leaves what it cannot see.
+    drop((pm, ps));
+    verified_equal(&m, &s);
+    assert_eq!(s.status()["diverged"].as_array().unwrap().len(), 1, "still shown after a verify");
+    // The admin deletes the copy in Jira: the next poll clears it.
+    fake.state.lock().unwrap().issues.retain(|i| i.key != late);
+    settle(&m, &s, "acme");
+    assert_eq!(s.status()["diverged"], serde_json::json!([]), "gone with the copy");
+    assert_eq!(m.issues("SAM2").len(), 1, "nothing came back");
+}

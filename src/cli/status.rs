@@ -159,10 +159,18 @@ pub fn status(home: &Home, args: StatusArgs) -> Result<()> {
             println!("  {:<15} {}", st.what.to_uppercase(), st.describe(&ago(now_ms() - st.since)));
         }
         if !s.diverged.is_empty() {
+            let unpaired = s.diverged.iter().filter(|d| d.what == crate::store::verify::UNPAIRED).count();
             println!(
-                "  DIVERGED        {} differ from the partner's (`postern sync verify {} --last`; \
-                 `--repair` converges them)",
+                "  DIVERGED        {} differ from the partner's ({}`postern sync verify {} --last`; \
+                 `--repair` converges what a verify found)",
                 plural(s.diverged.len() as u64, "issue", "issues"),
+                match unpaired {
+                    0 => String::new(),
+                    n => format!(
+                        "{} made by the sync user and paired with none, see below; ",
+                        plural(n as u64, "is", "are")
+                    ),
+                },
                 s.name
             );
             for d in s.diverged.iter().take(5) {

@@ -93,17 +93,33 @@ pub fn advice(s: &SyncStatus) -> Vec<String> {
             }
         ));
     }
-    if !s.diverged.is_empty() {
-        let keys: Vec<&str> = s.diverged.iter().take(5).map(|d| d.issue.as_str()).collect();
+    let (unpaired, differ): (Vec<_>, Vec<_>) =
+        s.diverged.iter().partition(|d| d.what == crate::store::verify::UNPAIRED);
+    let listed = |ds: &[&crate::status::Diverged]| {
+        let keys: Vec<&str> = ds.iter().take(5).map(|d| d.issue.as_str()).collect();
+        format!("{}{}", keys.join(", "), if ds.len() > 5 { ", …" } else { "" })
+    };
+    if !differ.is_empty() {
         out.push(format!(
-            "{} from the partner's ({}{}): see `postern sync verify {name} --last`; \
+            "{} from the partner's ({}): see `postern sync verify {name} --last`; \
              `postern sync verify {name} --repair` converges them.",
-            match s.diverged.len() {
+            match differ.len() {
                 1 => "1 issue differs".to_string(),
                 n => format!("{n} issues differ"),
             },
-            keys.join(", "),
-            if s.diverged.len() > 5 { ", …" } else { "" }
+            listed(&differ)
+        ));
+    }
+    if !unpaired.is_empty() {
+        out.push(format!(
+            "{} by the sync user, paired with no issue of the partner ({}): a copy the tracker made late, or \
+             someone at work as the sync user, whose work never crosses. Delete it, or pair it with \
+             `postern sync records pair {name}`.",
+            match unpaired.len() {
+                1 => "1 issue was made".to_string(),
+                n => format!("{n} issues were made"),
+            },
+            listed(&unpaired)
         ));
     }
     if s.conflicts > 0 {

@@ -68,6 +68,7 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     // inside this transaction) and outlives it (told what was committed).
     let conn: &Connection = conn;
     let tracker = &crate::tracker::for_sync(sync, conn)?;
+    recheck_unpaired(conn, tracker, sync)?;
     // A read that was not stored (an error, a dry run, a mass change held)
     // leaves nothing behind that would hide its changes now.
     tracker.uncollected();
@@ -109,6 +110,12 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
             None => tracker.changes_since(&sync.project, &cursor, PAGE)?,
         };
         cursor = page.next;
+        for key in page.made_by_sync_user {
+            if unpaired(&tx, sync, &key)? {
+                tracing::warn!(sync = %sync.name, issue = %key, "an issue the sync user made is paired with none");
+                crate::store::verify::mark_unpaired(&tx, &sync.id, &key, now)?;
+            }
+        }
         if page.changes.is_empty() {
             break;
         }
@@ -164,6 +171,37 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     // Large attachments: copied and queued after the commit (see `transfers`).
     enqueued += super::transfers::out::feed(conn, tracker, &current, now)?;
     Ok(enqueued)
+}
+
+/// Whether issue `key`, which the sync user made, is paired with none: no
+/// sync of this home on the same project pairs it, and none of them is in
+/// the middle of a message (whose pairings are not committed yet; that
+/// sync's own collecting, which waits for it, tells then).
+fn unpaired(conn: &Connection, sync: &SyncRecord, key: &str) -> Result<bool> {
+    if links::paired_in_project(conn, &sync.project, key)? {
+        return Ok(false);
+    }
+    let Some(home) = conn.path().and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_path_buf())) else {
+        return Ok(true);
+    };
+    for other in syncs::list(conn)?.iter().filter(|o| o.project == sync.project && o.tracker.is_some()) {
+        if super::journal::pending(&home, &other.id)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Issues found made by the sync user and paired with none stay shown
+/// until a pairing holds them or they are gone (asked before collecting
+/// begins its transaction: one read each, only while there are some).
+fn recheck_unpaired(conn: &Connection, tracker: &impl Tracker, sync: &SyncRecord) -> Result<()> {
+    for key in crate::store::verify::unpaired(conn, &sync.id)? {
+        if links::paired_in_project(conn, &sync.project, &key)? || tracker.issue(&key)?.is_none() {
+            crate::store::verify::clear_unpaired(conn, &sync.id, &key)?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether change-log row `row` goes to this sync's partner, and with

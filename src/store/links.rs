@@ -63,6 +63,17 @@ pub fn by_local(conn: &Connection, sync_id: &str, local_key: &str) -> Result<Opt
         .optional()?)
 }
 
+/// Whether any sync of this home on project `project` pairs issue
+/// `local_key` (one made by the sync user for another sync of a hub).
+pub fn paired_in_project(conn: &Connection, project: &str, local_key: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM link JOIN sync ON sync.id = link.sync_id
+             WHERE link.local_key = ?2 AND sync.project = ?1)",
+        params![project, local_key],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn by_remote(conn: &Connection, sync_id: &str, remote_key: &str) -> Result<Option<Link>> {
     Ok(conn
         .query_row(

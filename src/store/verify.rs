@@ -186,8 +186,8 @@ pub fn finish(conn: &Connection, sync_id: &str, report: &VerifyReport, now: i64)
     )?;
     let keep: Vec<String> = report.differing.iter().map(key_of).collect();
     let old = divergent(conn, sync_id)?;
-    for (issue, _, _) in &old {
-        if !keep.contains(issue) && !report.changing.contains(issue) {
+    for (issue, what, _) in &old {
+        if !keep.contains(issue) && !report.changing.contains(issue) && what != UNPAIRED {
             conn.execute("DELETE FROM divergent WHERE sync_id = ?1 AND issue = ?2", params![sync_id, issue])?;
         }
     }
@@ -213,6 +213,38 @@ fn key_of(d: &Difference) -> String {
     } else {
         d.key.clone()
     }
+}
+
+/// What `divergent` says of an issue the sync user made that no pairing
+/// holds (found by change detection, not by a verify, which compares
+/// pairs: a verify leaves it).
+pub const UNPAIRED: &str = "made by the sync user, yet paired with no issue of the partner: a second copy of a write \
+                            the tracker made late, or someone at work as the sync user (whose work never crosses); \
+                            delete it, or pair it with `postern sync records pair`";
+
+/// Records issue `issue` as made by the sync user and paired with none.
+pub fn mark_unpaired(conn: &Connection, sync_id: &str, issue: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO divergent (sync_id, issue, what, since) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        params![sync_id, issue, UNPAIRED, now],
+    )?;
+    Ok(())
+}
+
+/// The issues recorded as made by the sync user and paired with none.
+pub fn unpaired(conn: &Connection, sync_id: &str) -> Result<Vec<String>> {
+    let mut st = conn.prepare("SELECT issue FROM divergent WHERE sync_id = ?1 AND what = ?2 ORDER BY issue")?;
+    let rows = st.query_map(params![sync_id, UNPAIRED], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Issue `issue` is paired now, or gone.
+pub fn clear_unpaired(conn: &Connection, sync_id: &str, issue: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM divergent WHERE sync_id = ?1 AND issue = ?2 AND what = ?3",
+        params![sync_id, issue, UNPAIRED],
+    )?;
+    Ok(())
 }
 
 /// The issues that differed at the last verify: (issue, what, since).

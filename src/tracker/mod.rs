@@ -203,6 +203,11 @@ pub struct ChangePage {
     /// poll (a remote tracker's read costs calls; an empty page says the
     /// same).
     pub done: bool,
+    /// Issues read for the first time that the sync user made: postern's
+    /// own if a pairing holds them; if none does, a copy nobody sees (a
+    /// write the tracker made after postern wrote it again) or someone at
+    /// work as the sync user, whose work does not cross.
+    pub made_by_sync_user: Vec<String>,
 }
 
 /// One change of an issue, as the tracker reports it.

@@ -221,7 +221,7 @@ impl Tracker for Embedded<'_> {
             cursor.parse().map_err(|_| anyhow::anyhow!("the embedded tracker's cursor {cursor:?} is not a number"))?;
         let changes = self.read_log(project, after, limit)?;
         let next = changes.last().map_or_else(|| cursor.to_string(), |c| c.cursor.clone());
-        Ok(ChangePage { changes, next, done: false })
+        Ok(ChangePage { changes, next, done: false, made_by_sync_user: Vec::new() })
     }
 
     fn local_field_time(&self, key: &str, field: &str, sync: &str) -> TResult<Option<i64>> {

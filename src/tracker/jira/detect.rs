@@ -77,7 +77,7 @@ fn start(j: &Jira) -> TResult<String> {
 
 pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
     if cursor.is_empty() {
-        return Ok(ChangePage { changes: Vec::new(), next: start(j)?, done: true });
+        return Ok(ChangePage { next: start(j)?, done: true, ..Default::default() });
     }
     let m = j.meta()?;
     let mut c = Cursor::parse(cursor);

@@ -80,7 +80,7 @@ fn updated_since(r: &Redmine, since: i64) -> TResult<(Vec<(String, i64)>, i64)> 
 
 pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> {
     if cursor.is_empty() {
-        return Ok(ChangePage { changes: Vec::new(), next: start(r)?, done: true });
+        return Ok(ChangePage { next: start(r)?, done: true, ..Default::default() });
     }
     let mut c = parse(cursor);
     let now = crate::store::now_ms();

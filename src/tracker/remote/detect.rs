@@ -12,6 +12,7 @@ use crate::tracker::{ChangePage, ChangeRecord, Issue, TResult};
 #[derive(Default)]
 pub struct Round {
     changes: Vec<ChangeRecord>,
+    made_by_sync_user: Vec<String>,
 }
 
 impl Round {
@@ -20,6 +21,9 @@ impl Round {
     /// postern last saw it, by anyone but the sync user.
     pub fn issue(&mut self, state: &State, now: &Issue, who: &impl Who, read_at: i64) -> TResult<()> {
         let before = state.get(&now.key)?;
+        if before.is_none() && who.creator().1 {
+            self.made_by_sync_user.push(now.key.clone());
+        }
         for (at, actor, kind) in diff(before.as_ref(), now, who) {
             self.changes.push(ChangeRecord {
                 cursor: String::new(),
@@ -47,6 +51,6 @@ impl Round {
         for ch in &mut self.changes {
             ch.cursor = next.clone();
         }
-        ChangePage { changes: self.changes, next, done: true }
+        ChangePage { changes: self.changes, next, done: true, made_by_sync_user: self.made_by_sync_user }
     }
 }
