@@ -19,31 +19,6 @@ use jira_peers::*;
 use postern::protocol::FieldChanges;
 use postern::tracker::Tracker;
 
-/// Cycles both peers and carries files until `done` holds, through the
-/// tracker's "later" (a cycle that meets a throttled Jira reports it and
-/// waits out its `Retry-After`).
-fn settle_until(m: &TestPeer, s: &TestPeer, what: &str, mut done: impl FnMut() -> bool) {
-    let (mut pm, mut ps) = (m.peer(), s.peer());
-    let mut later = 0;
-    for _ in 0..200 {
-        if let Err(e) = pm.cycle() {
-            assert!(e.to_string().contains("unavailable"), "{e:#}");
-            later += 1;
-        }
-        carry(m, s, "acme");
-        if let Err(e) = ps.cycle() {
-            assert!(e.to_string().contains("unavailable"), "{e:#}");
-            later += 1;
-        }
-        carry(s, m, "acme");
-        if done() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(150));
-    }
-    panic!("never converged: {what} ({later} cycles met a throttled Jira)");
-}
-
 /// Data Center from the CLI: the vendor's text is Jira's wiki markup there,
 /// escaped where markup would take effect, and a person's comment comes
 /// back as the text it says.

@@ -296,6 +296,9 @@ fn a_redmine_peer_killed_at_random_writes_everything_exactly_once() {
     const N: usize = 20;
     let server = common::redmine::server();
     let (m, s, project) = embedded_and_redmine(&server);
+    // A write cut by a kill is looked for after this long, when Redmine
+    // has surely made it if it ever will.
+    s.ok(&["sync", "edit", "acme", "--redmine-timeout-secs", "2"]);
     m.crash_issues(N);
     m.cycle();
     assert!(carry(&m, &s, "acme") >= 1);
@@ -314,6 +317,11 @@ fn a_redmine_peer_killed_at_random_writes_everything_exactly_once() {
         }
     }
     assert!(mid_message >= 1, "no kill landed while a message was being applied: the test proved nothing");
+    settle_until(&m, &s, "every issue, note and file in Redmine", || {
+        let issues = server.issues(&project);
+        issues.len() >= N
+            && issues.iter().all(|i| Server::notes(i).len() >= 2 && !i["attachments"].as_array().unwrap().is_empty())
+    });
     settle(&m, &s, "acme");
     let issues = server.issues(&project);
     assert_eq!(issues.len(), N, "each issue once");

@@ -19,6 +19,8 @@ mod run_http;
 mod scope_args;
 pub(crate) mod status;
 mod sync;
+mod sync_accept;
+mod sync_create;
 mod sync_edit;
 mod sync_edit_tracker;
 mod sync_life;

@@ -300,6 +300,32 @@ pub fn settle(a: &TestPeer, b: &TestPeer, sync: &str) {
     panic!("peers did not settle");
 }
 
+/// Cycles both peers of sync `acme` and carries files until `done` holds,
+/// through the tracker's "later" (a cycle that meets a throttled tracker,
+/// or a write that waits its time after a lost answer, reports it and goes
+/// on), at most 200 rounds of 150 ms.
+pub fn settle_until(m: &TestPeer, s: &TestPeer, what: &str, mut done: impl FnMut() -> bool) {
+    let (mut pm, mut ps) = (m.peer(), s.peer());
+    let mut later = 0;
+    for _ in 0..200 {
+        if let Err(e) = pm.cycle() {
+            assert!(e.to_string().contains("unavailable"), "{e:#}");
+            later += 1;
+        }
+        carry(m, s, "acme");
+        if let Err(e) = ps.cycle() {
+            assert!(e.to_string().contains("unavailable"), "{e:#}");
+            later += 1;
+        }
+        carry(s, m, "acme");
+        if done() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    panic!("never converged: {what} ({later} cycles met a tracker that said later)");
+}
+
 /// Comparable view of an issue: fields and comment bodies.
 pub fn content(issue: &serde_json::Value) -> serde_json::Value {
     let mut v = issue.clone();
