@@ -6,19 +6,18 @@ mod common;
 use postern::tracker::redmine::Redmine;
 use postern::tracker::{Tracker, TrackerError};
 
-#[test]
-#[ignore = "needs a Redmine: scripts/integration.sh"]
-fn redmine_passes_the_conformance_suite() {
+/// One behaviour of the conformance suite on a fresh project of the real
+/// Redmine, in which an issue was there before the sync (not news).
+fn on_redmine(behaviour: fn(&common::conformance::Sides<'_>)) {
     let server = common::redmine::server();
     let home = tempfile::tempdir().unwrap();
-    // Issues already there (in a project used before) are not news.
     let project = server.new_project("conf");
     let old = format!(r#"{{"issue":{{"project_id":"{project}","subject":"there before the sync"}}}}"#);
     server.alice("POST", "/issues.json", &old);
     let sync = Redmine::open(&server.settings(&project, "SYNC"), home.path(), "conf-sync").unwrap();
     let alice = Redmine::open(&server.settings(&project, "ALICE"), home.path(), "conf-alice").unwrap();
     assert!(sync.has_project(&project).unwrap());
-    common::conformance::run(&common::conformance::Sides {
+    behaviour(&common::conformance::Sides {
         sync: &sync,
         person: &alice,
         project: &project,
@@ -31,7 +30,17 @@ fn redmine_passes_the_conformance_suite() {
         transactional: false,
         binary: true,
     });
-    // A project the sync user cannot see is "not there", not an error.
+}
+
+mod conformance {
+    crate::conformance_tests!(super::on_redmine, #[ignore = "needs a Redmine: scripts/integration.sh"]);
+}
+
+#[test]
+#[ignore = "needs a Redmine: scripts/integration.sh"]
+fn a_project_the_sync_user_cannot_see_is_not_there() {
+    let server = common::redmine::server();
+    let home = tempfile::tempdir().unwrap();
     let other = Redmine::open(&server.settings("no-such-project", "SYNC"), home.path(), "x").unwrap();
     assert!(!other.has_project("no-such-project").unwrap());
 }

@@ -44,11 +44,13 @@ fn a_tracker_that_says_retry_after_is_not_asked_again_before() {
         "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 120\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
     );
     let (_m, s) = redmine_slave(port);
-    assert_eq!(count.load(Ordering::SeqCst), 0, "a sync can be saved while its tracker is away");
+    // Saved while its tracker is away: asked once where the sync starts.
+    let at_save = count.load(Ordering::SeqCst);
+    assert!(at_save <= 1, "{at_save} questions to save a sync");
     let d = s.daemon(&["--interval", "0.1", "--tracker-interval", "0.1"]);
     // The first question, whenever the daemon gets to it...
     let start = std::time::Instant::now();
-    while count.load(Ordering::SeqCst) == 0 {
+    while count.load(Ordering::SeqCst) == at_save {
         assert!(start.elapsed() < Duration::from_secs(30), "the daemon never asked the tracker");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -57,7 +59,7 @@ fn a_tracker_that_says_retry_after_is_not_asked_again_before() {
     // 0.1 s.
     std::thread::sleep(Duration::from_secs(3));
     let log = s.stop(d);
-    assert_eq!(count.load(Ordering::SeqCst), 1, "{log}");
+    assert_eq!(count.load(Ordering::SeqCst), at_save + 1, "{log}");
     assert!(log.contains("too many requests (429)"), "{log}");
     assert!(log.contains("not asked again for"), "{log}");
     let st = s.status();

@@ -1,6 +1,9 @@
-//! The conformance suite every tracker backend passes: written once, run
-//! against the embedded tracker in `cargo test` and against a real Redmine
-//! in the integration script.
+//! The conformance suite every tracker backend passes, one behaviour per
+//! function, written once: [`conformance_tests!`] makes one named test of
+//! each for a backend (the embedded tracker and the fake Jira in `cargo
+//! test`, a real Redmine in the integration script), so the first failure
+//! hides none of the others; [`run`] goes through all of them on one
+//! backend (behind Prism, whose start costs seconds).
 
 use postern::protocol::{FieldChanges, IssueFields};
 use postern::tracker::{
@@ -72,15 +75,67 @@ fn refused<T: std::fmt::Debug>(r: Result<T, TrackerError>, what: &str) -> Refusa
     }
 }
 
-/// The whole suite.
-pub fn run(t: &Sides<'_>) {
-    let start = t.sync.start_cursor(t.project).unwrap();
-    let (before, mut cursor) = t.read(&start);
-    assert!(before.is_empty(), "a new cursor reports nothing old: {before:?}");
+/// One behaviour, run against a backend's two sides.
+pub type Behaviour = fn(&Sides<'_>);
 
-    // Create and read back, every field.
-    let fields = IssueFields {
-        summary: "Conformance: login fails".into(),
+/// Every behaviour, by name (the names of the tests the macro makes).
+pub const BEHAVIOURS: &[(&str, Behaviour)] = &[
+    ("an_issue_reads_back_whole_and_is_reported_once", an_issue_reads_back_whole_and_is_reported_once),
+    ("a_persons_update_is_reported_field_by_field", a_persons_update_is_reported_field_by_field),
+    ("two_edits_in_one_second_are_both_reported", two_edits_in_one_second_are_both_reported),
+    ("the_sync_users_writes_are_never_reported", the_sync_users_writes_are_never_reported),
+    ("comments_are_reported_unless_the_sync_user_wrote_them", comments_are_reported_unless_the_sync_user_wrote_them),
+    ("attachments_cross_byte_for_byte", attachments_cross_byte_for_byte),
+    ("type_due_date_and_custom_fields_are_set_cleared_and_reported", more_fields),
+    ("worklogs_are_reported_unless_the_sync_user_logged_them", worklogs),
+    ("what_a_tracker_cannot_take_is_refused_never_failed", what_a_tracker_cannot_take_is_refused_never_failed),
+    ("a_write_made_before_an_interruption_is_found_again", a_write_made_before_an_interruption_is_found_again),
+];
+
+/// The whole suite on one backend.
+pub fn run(t: &Sides<'_>) {
+    for (_, behaviour) in BEHAVIOURS {
+        behaviour(t);
+    }
+}
+
+/// One named test per behaviour: `conformance_tests!(with)` where `with`
+/// runs a behaviour against a fresh backend (`fn with(b: fn(&Sides))`);
+/// attributes after it (say `#[ignore = "…"]`) go on every test.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($with:path $(, #[$attr:meta])*) => {
+        $crate::conformance_tests!(@each $with [$(#[$attr])*]
+            an_issue_reads_back_whole_and_is_reported_once
+            a_persons_update_is_reported_field_by_field
+            two_edits_in_one_second_are_both_reported
+            the_sync_users_writes_are_never_reported
+            comments_are_reported_unless_the_sync_user_wrote_them
+            attachments_cross_byte_for_byte
+            type_due_date_and_custom_fields_are_set_cleared_and_reported
+            worklogs_are_reported_unless_the_sync_user_logged_them
+            what_a_tracker_cannot_take_is_refused_never_failed
+            a_write_made_before_an_interruption_is_found_again);
+    };
+    (@each $with:path [$($attrs:tt)*] $name:ident $($rest:ident)*) => {
+        #[test]
+        $($attrs)*
+        fn $name() {
+            let (_, behaviour) = $crate::common::conformance::BEHAVIOURS
+                .iter()
+                .find(|(n, _)| *n == stringify!($name))
+                .expect("a behaviour of that name");
+            $with(*behaviour);
+        }
+        $crate::conformance_tests!(@each $with [$($attrs)*] $($rest)*);
+    };
+    (@each $with:path [$($attrs:tt)*]) => {};
+}
+
+/// The fields of the issues the behaviours make.
+fn base(t: &Sides<'_>, summary: &str) -> IssueFields {
+    IssueFields {
+        summary: summary.into(),
         description: "First line\nsecond line".into(),
         status: t.statuses[0].into(),
         priority: t.priorities[0].into(),
@@ -88,58 +143,83 @@ pub fn run(t: &Sides<'_>) {
         assignee: None,
         issue_type: Some(t.types[0].into()),
         ..Default::default()
-    };
+    }
+}
+
+/// An issue a person made, and the cursor after its creation was read.
+fn made(t: &Sides<'_>, summary: &str) -> (String, String) {
+    let start = t.sync.start_cursor(t.project).unwrap();
+    let a = t.person.create_issue(t.project, &base(t, summary), person()).unwrap();
+    let (news, cursor) = t.read(&start);
+    assert_eq!(kinds(&news, &a), [ChangeKind::IssueCreated], "{news:?}");
+    (a, cursor)
+}
+
+const ORIGIN: CommentOrigin<'static> = CommentOrigin { author: "Vera Vendor", created_at: 1_700_000_000_000 };
+
+fn an_issue_reads_back_whole_and_is_reported_once(t: &Sides<'_>) {
+    let start = t.sync.start_cursor(t.project).unwrap();
+    let (before, cursor) = t.read(&start);
+    assert!(before.is_empty(), "a new cursor reports nothing old: {before:?}");
+    let fields = base(t, "Conformance: login fails");
     let a = t.person.create_issue(t.project, &fields, person()).unwrap();
     let read = t.sync.issue(&a).unwrap().expect("the new issue");
     assert_eq!(read.fields, fields, "every field reads back as written");
-    let (news, c) = t.read(&cursor);
-    cursor = c;
+    let (news, cursor) = t.read(&cursor);
     assert_eq!(kinds(&news, &a), [ChangeKind::IssueCreated], "{news:?}");
     let keys = t.sync.issue_keys(t.project).unwrap();
     assert_eq!(keys.last(), Some(&a), "the project lists its issues, oldest first: {keys:?}");
+    let (again, _) = t.read(&cursor);
+    assert_eq!(kinds(&again, &a), [], "reported once: {again:?}");
+}
 
-    // A person's update: exactly the fields that changed.
+fn a_persons_update_is_reported_field_by_field(t: &Sides<'_>) {
+    let (a, cursor) = made(t, "Conformance: an update");
     let change = FieldChanges {
         summary: Some("Conformance: login fails on SSO".into()),
         status: Some(t.statuses[1].into()),
         ..Default::default()
     };
     t.person.update_issue(&a, &change, person()).unwrap();
-    let (news, c) = t.read(&cursor);
-    cursor = c;
+    let (news, _) = t.read(&cursor);
     assert_eq!(kinds(&news, &a), [ChangeKind::IssueUpdated { fields: change.clone() }], "{news:?}");
     assert!(t.sync.local_field_time(&a, "status", t.sync_id).unwrap().is_some(), "a person set the status");
+}
 
-    // Two edits in the same second, read in between: neither is lost.
+fn two_edits_in_one_second_are_both_reported(t: &Sides<'_>) {
+    let (a, cursor) = made(t, "Conformance: two edits");
     t.person
         .update_issue(&a, &FieldChanges { description: Some("v1".into()), ..Default::default() }, person())
         .unwrap();
-    let (news, c) = t.read(&cursor);
-    cursor = c;
-    assert_eq!(news.len(), 1, "{news:?}");
+    let (news, cursor) = t.read(&cursor);
+    assert_eq!(kinds(&news, &a).len(), 1, "{news:?}");
     t.person
         .update_issue(&a, &FieldChanges { description: Some("v2".into()), ..Default::default() }, person())
         .unwrap();
-    let (news, c) = t.read(&cursor);
-    cursor = c;
+    let (news, _) = t.read(&cursor);
     let want = FieldChanges { description: Some("v2".into()), ..Default::default() };
     assert_eq!(kinds(&news, &a), [ChangeKind::IssueUpdated { fields: want }], "{news:?}");
+}
 
-    // What the sync user writes is never reported back.
+fn the_sync_users_writes_are_never_reported(t: &Sides<'_>) {
+    let (a, cursor) = made(t, "Conformance: no echo");
     let mine = FieldChanges { priority: Some(t.priorities[1].into()), ..Default::default() };
     t.sync.update_issue(&a, &mine, t.as_sync()).unwrap();
     assert_eq!(t.sync.issue(&a).unwrap().unwrap().fields.priority, t.priorities[1]);
-    let origin = CommentOrigin { author: "Vera Vendor", created_at: 1_700_000_000_000 };
-    let theirs = t.sync.add_comment(&a, "From the partner.\n\nTwo paragraphs.", Some(origin), t.as_sync()).unwrap();
-    let (news, c) = t.read(&cursor);
-    cursor = c;
+    let theirs = t.sync.add_comment(&a, "From the partner.\n\nTwo paragraphs.", Some(ORIGIN), t.as_sync()).unwrap();
+    let (news, _) = t.read(&cursor);
     assert_eq!(kinds(&news, &a), [], "no echo: {news:?}");
     let c0 = t.sync.issue(&a).unwrap().unwrap().comments.into_iter().find(|c| c.id == theirs).unwrap();
     assert_eq!(
         (c0.on_behalf_of.as_deref(), c0.body.as_str()),
         (Some("Vera Vendor"), "From the partner.\n\nTwo paragraphs.")
     );
+}
 
+fn comments_are_reported_unless_the_sync_user_wrote_them(t: &Sides<'_>) {
+    let (a, cursor) = made(t, "Conformance: comments");
+    let theirs = t.sync.add_comment(&a, "From the partner.", Some(ORIGIN), t.as_sync()).unwrap();
+    let (_, mut cursor) = t.read(&cursor);
     // Comments: added, edited, deleted by a person.
     let id = t.person.add_comment(&a, "Reproduced on 4.2", None, person()).unwrap();
     let (news, c) = t.read(&cursor);
@@ -179,11 +259,13 @@ pub fn run(t: &Sides<'_>) {
         "a person's edit of the sync user's comment: {news:?}"
     );
     t.sync.delete_comment(&a, &theirs, t.as_sync()).unwrap();
-    let (news, c) = t.read(&cursor);
-    cursor = c;
+    let (news, _) = t.read(&cursor);
     assert_eq!(kinds(&news, &a), [], "no echo: {news:?}");
+}
 
-    // Attachments, byte for byte.
+fn attachments_cross_byte_for_byte(t: &Sides<'_>) {
+    let (a, mut cursor) = made(t, "Conformance: attachments");
+    let origin = ORIGIN;
     let data: Vec<u8> = match t.binary {
         true => (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect(),
         false => (0..70_000u32).map(|i| b"abcdefghij\n"[(i % 11) as usize]).collect(),
@@ -204,15 +286,15 @@ pub fn run(t: &Sides<'_>) {
         "only the person's attachment: {news:?}"
     );
     t.person.delete_attachment(&a, &theirs_att, person()).unwrap();
-    let (news, c) = t.read(&cursor);
-    cursor = c;
+    let (news, _) = t.read(&cursor);
     assert_eq!(kinds(&news, &a), [ChangeKind::AttachmentDeleted { attachment: theirs_att.clone() }], "{news:?}");
     t.sync.delete_attachment(&a, &att, t.as_sync()).unwrap();
     assert!(t.sync.attachment(&a, &att).unwrap().is_none());
+}
 
-    more_fields(t, &a, &mut cursor);
-    worklogs(t, &a, &mut cursor);
-
+fn what_a_tracker_cannot_take_is_refused_never_failed(t: &Sides<'_>) {
+    let (a, _) = made(t, "Conformance: refusals");
+    let change = FieldChanges { summary: Some("Anything".into()), ..Default::default() };
     // Refused, never "failed": the change blocks one issue.
     let bad = FieldChanges { status: Some("No Such Status".into()), ..Default::default() };
     let why = refused(t.sync.update_issue(&a, &bad, t.as_sync()), "an unknown status");
@@ -222,62 +304,63 @@ pub fn run(t: &Sides<'_>) {
     refused(t.sync.add_comment("999999", "x", None, t.as_sync()), "a comment on a missing issue");
     let empty = FieldChanges { summary: Some(" ".into()), ..Default::default() };
     refused(t.sync.update_issue(&a, &empty, t.as_sync()), "an empty summary");
+}
 
-    // After an interruption, a write that was made is found again by what
-    // the sync user wrote (remote backends; the embedded one shares the
-    // engine's transaction and never needs it).
-    if !t.transactional {
-        let since = postern::store::now_ms();
-        // The journal names each write first (a backend may store it).
-        t.sync.tag_next_write("tag-issue");
-        let b = t
-            .sync
-            .create_issue(
-                t.project,
-                &IssueFields { summary: "Made before a crash".into(), ..fields.clone() },
-                t.as_sync(),
-            )
-            .unwrap();
-        let w = WrittenBefore::Issue { summary: "Made before a crash" };
-        let found = t.sync.find_write(&w, "tag-issue", since).unwrap();
-        assert_eq!(found.as_deref(), Some(b.as_str()));
-        t.sync.tag_next_write("tag-comment");
-        let id = t.sync.add_comment(&b, "once", Some(origin), t.as_sync()).unwrap();
-        let w = WrittenBefore::Comment { key: &b, body: "once", author: Some("Vera Vendor") };
-        assert_eq!(t.sync.find_write(&w, "tag-comment", since).unwrap().as_deref(), Some(id.as_str()));
-        let w = WrittenBefore::Comment { key: &b, body: "never written", author: None };
-        assert_eq!(t.sync.find_write(&w, "tag-never", since).unwrap(), None);
-        let file = NewAttachment::bytes("once.txt", "text/plain", b"12345");
-        t.sync.tag_next_write("tag-file");
-        let att = t.sync.add_attachment(&b, file, None, t.as_sync()).unwrap();
-        let w = WrittenBefore::Attachment { key: &b, filename: "once.txt", size: 5 };
-        assert_eq!(t.sync.find_write(&w, "tag-file", since).unwrap().as_deref(), Some(att.as_str()));
-        t.sync.tag_next_write("tag-worklog");
-        let time = NewWorklog { user: None, minutes: 25, spent_on: "2026-11-19", comment: "once" };
-        let wl = t.sync.add_worklog(&b, &time, Some(origin), t.as_sync()).unwrap();
-        // A person logs the same time on the same day, later: not the
-        // sync user's write.
-        let alike = NewWorklog { comment: "my own", ..time };
-        let theirs = t.person.add_worklog(&b, &alike, None, person()).unwrap();
-        let w = WrittenBefore::Worklog {
-            key: &b,
-            minutes: 25,
-            spent_on: "2026-11-19",
-            comment: "once",
-            on_behalf_of: Some("Vera Vendor"),
-        };
-        assert_eq!(t.sync.find_write(&w, "tag-worklog", since).unwrap().as_deref(), Some(wl.as_str()));
-        let (news, _) = t.read(&cursor);
-        assert!(
-            matches!(&kinds(&news, &b)[..], [ChangeKind::WorklogAdded { worklog }] if worklog.id == theirs),
-            "what the sync user made is no news, the person's is: {news:?}"
-        );
+/// After an interruption, a write that was made is found again by what
+/// the sync user wrote (remote backends; the embedded one shares the
+/// engine's transaction and never needs it).
+fn a_write_made_before_an_interruption_is_found_again(t: &Sides<'_>) {
+    if t.transactional {
+        return;
     }
+    let (_, cursor) = made(t, "Conformance: lookups");
+    let fields = base(t, "Made before a crash");
+    let origin = ORIGIN;
+    let since = postern::store::now_ms();
+    // The journal names each write first (a backend may store it).
+    t.sync.tag_next_write("tag-issue");
+    let b = t.sync.create_issue(t.project, &fields, t.as_sync()).unwrap();
+    let w = WrittenBefore::Issue { summary: "Made before a crash" };
+    let found = t.sync.find_write(&w, "tag-issue", since).unwrap();
+    assert_eq!(found.as_deref(), Some(b.as_str()));
+    t.sync.tag_next_write("tag-comment");
+    let id = t.sync.add_comment(&b, "once", Some(origin), t.as_sync()).unwrap();
+    let w = WrittenBefore::Comment { key: &b, body: "once", author: Some("Vera Vendor") };
+    assert_eq!(t.sync.find_write(&w, "tag-comment", since).unwrap().as_deref(), Some(id.as_str()));
+    let w = WrittenBefore::Comment { key: &b, body: "never written", author: None };
+    assert_eq!(t.sync.find_write(&w, "tag-never", since).unwrap(), None);
+    let file = NewAttachment::bytes("once.txt", "text/plain", b"12345");
+    t.sync.tag_next_write("tag-file");
+    let att = t.sync.add_attachment(&b, file, None, t.as_sync()).unwrap();
+    let w = WrittenBefore::Attachment { key: &b, filename: "once.txt", size: 5 };
+    assert_eq!(t.sync.find_write(&w, "tag-file", since).unwrap().as_deref(), Some(att.as_str()));
+    t.sync.tag_next_write("tag-worklog");
+    let time = NewWorklog { user: None, minutes: 25, spent_on: "2026-11-19", comment: "once" };
+    let wl = t.sync.add_worklog(&b, &time, Some(origin), t.as_sync()).unwrap();
+    // A person logs the same time on the same day, later: not the
+    // sync user's write.
+    let alike = NewWorklog { comment: "my own", ..time };
+    let theirs = t.person.add_worklog(&b, &alike, None, person()).unwrap();
+    let w = WrittenBefore::Worklog {
+        key: &b,
+        minutes: 25,
+        spent_on: "2026-11-19",
+        comment: "once",
+        on_behalf_of: Some("Vera Vendor"),
+    };
+    assert_eq!(t.sync.find_write(&w, "tag-worklog", since).unwrap().as_deref(), Some(wl.as_str()));
+    let (news, _) = t.read(&cursor);
+    assert!(
+        matches!(&kinds(&news, &b)[..], [ChangeKind::WorklogAdded { worklog }] if worklog.id == theirs),
+        "what the sync user made is no news, the person's is: {news:?}"
+    );
 }
 
 /// Issue type, due date and custom fields: set, cleared, read back and
 /// reported; the sync user's are not.
-fn more_fields(t: &Sides<'_>, a: &str, cursor: &mut String) {
+fn more_fields(t: &Sides<'_>) {
+    let (a, mut cursor) = made(t, "Conformance: more fields");
+    let (a, cursor) = (a.as_str(), &mut cursor);
     let more = FieldChanges {
         issue_type: Some(t.types[1].into()),
         due_date: Some("2026-12-24".into()),
@@ -320,7 +403,9 @@ fn more_fields(t: &Sides<'_>, a: &str, cursor: &mut String) {
 
 /// Worklogs: a person's added, edited, deleted; the sync user's, logged
 /// for a user on behalf of someone at the partner, never reported.
-fn worklogs(t: &Sides<'_>, a: &str, cursor: &mut String) {
+fn worklogs(t: &Sides<'_>) {
+    let (a, mut cursor) = made(t, "Conformance: worklogs");
+    let (a, cursor) = (a.as_str(), &mut cursor);
     let w = NewWorklog { user: None, minutes: 90, spent_on: "2026-11-20", comment: "Profiling the export" };
     let id = t.person.add_worklog(a, &w, None, person()).unwrap();
     let (news, c) = t.read(cursor);

@@ -62,12 +62,16 @@ impl History<'_> {
     }
 }
 
-/// A new sync starts now: what is there is known.
-fn start(j: &Jira) -> TResult<String> {
+/// A new sync starts now (or at `at`, when the tracker was away as it
+/// was made): what was there then is known; what came after is news.
+pub(super) fn start(j: &Jira, at: Option<i64>) -> TResult<String> {
     // Jira's clock where it said (JQL windows are in its time).
-    let now = j.api.server_now().unwrap_or_else(crate::store::now_ms);
+    let now = at.unwrap_or_else(|| j.api.server_now().unwrap_or_else(crate::store::now_ms));
     let mut c = Cursor { t: now, full: crate::store::now_ms(), ..Default::default() };
     for found in j.search_moved(c.t - super::jql::OVERLAP_MS, &[])? {
+        if found.updated > now {
+            continue;
+        }
         j.state.written(&j.full(&found.v)?)?;
         c.read(&found.id, found.updated);
     }
@@ -76,8 +80,9 @@ fn start(j: &Jira) -> TResult<String> {
 }
 
 pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
-    if cursor.is_empty() {
-        return Ok(ChangePage { next: start(j)?, done: true, ..Default::default() });
+    if cursor.is_empty() || crate::tracker::remote::started_at(cursor).is_some() {
+        let at = crate::tracker::remote::started_at(cursor);
+        return Ok(ChangePage { next: start(j, at)?, done: true, ..Default::default() });
     }
     let m = j.meta()?;
     let mut c = Cursor::parse(cursor);

@@ -184,8 +184,10 @@ impl Tracker for Jira {
     }
 
     /// Empty: the first look at Jira marks the start.
+    /// Where a new sync starts: now (what is there now is known), not at
+    /// its first poll, which may come days later.
     fn start_cursor(&self, _project: &str) -> TResult<String> {
-        Ok(String::new())
+        crate::tracker::remote::start_cursor(|| detect::start(self, None))
     }
 
     fn changes_since(&self, _project: &str, cursor: &str, _limit: usize) -> TResult<ChangePage> {

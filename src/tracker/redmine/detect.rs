@@ -33,14 +33,25 @@ fn parse(cursor: &str) -> Cursor {
     serde_json::from_str(cursor).unwrap_or_default()
 }
 
-/// A new sync starts after the newest issue now there.
-pub fn start(r: &Redmine) -> TResult<String> {
+/// A new sync starts after the newest issue now there (or at `at`, when
+/// Redmine was away as the sync was made: what was there then is known,
+/// what came after is news).
+pub fn start(r: &Redmine, at: Option<i64>) -> TResult<String> {
     let m = r.meta()?;
-    let v = r.api.get(&format!("/issues.json?project_id={}&status_id=*&sort=updated_on:desc&limit=1", m.project_id))?;
-    let t = v["issues"].as_array().and_then(|l| l.first()).map_or(0, |i| ms(&i["updated_on"]));
+    let t = match at {
+        Some(at) => at,
+        None => {
+            let newest = format!("/issues.json?project_id={}&status_id=*&sort=updated_on:desc&limit=1", m.project_id);
+            let v = r.api.get(&newest)?;
+            v["issues"].as_array().and_then(|l| l.first()).map_or(0, |i| ms(&i["updated_on"]))
+        }
+    };
     // The overlap reads the last seconds before the start again: what is
     // there now is known, so only later changes count.
-    for (key, _) in updated_since(r, t - OVERLAP_MS)?.0 {
+    for (key, updated) in updated_since(r, t - OVERLAP_MS)?.0 {
+        if updated > t {
+            continue;
+        }
         if let Some(i) = crate::tracker::Tracker::issue(r, &key)? {
             r.state.written(&i)?;
         }
@@ -79,8 +90,9 @@ fn updated_since(r: &Redmine, since: i64) -> TResult<(Vec<(String, i64)>, i64)> 
 }
 
 pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> {
-    if cursor.is_empty() {
-        return Ok(ChangePage { next: start(r)?, done: true, ..Default::default() });
+    if cursor.is_empty() || crate::tracker::remote::started_at(cursor).is_some() {
+        let at = crate::tracker::remote::started_at(cursor);
+        return Ok(ChangePage { next: start(r, at)?, done: true, ..Default::default() });
     }
     let mut c = parse(cursor);
     let now = crate::store::now_ms();

@@ -266,8 +266,10 @@ impl Tracker for Redmine {
 
     /// Empty: the first look at Redmine marks the start (a sync can be
     /// saved while Redmine is away).
+    /// Where a new sync starts: now (what is there now is known), not at
+    /// its first poll, which may come days later.
     fn start_cursor(&self, _project: &str) -> TResult<String> {
-        Ok(String::new())
+        crate::tracker::remote::start_cursor(|| detect::start(self, None))
     }
 
     fn changes_since(&self, _project: &str, cursor: &str, limit: usize) -> TResult<ChangePage> {

@@ -25,3 +25,30 @@ pub fn count_call() {
 pub fn calls() -> u64 {
     CALLS.load(Ordering::Relaxed)
 }
+
+/// Where a new sync starts, when the tracker cannot be asked at the
+/// accept (it is away; the sync is saved all the same): at this moment,
+/// by postern's clock. The first poll knows what was there then, and
+/// reports what came after.
+pub fn start_later(now_ms: i64) -> String {
+    format!("{START_AT}{now_ms}")
+}
+
+/// The moment a cursor of [`start_later`] starts at.
+pub fn started_at(cursor: &str) -> Option<i64> {
+    cursor.strip_prefix(START_AT)?.parse().ok()
+}
+
+const START_AT: &str = "start-at:";
+
+/// The start cursor of a remote backend: `start` asked now, or, when the
+/// tracker is away, a start at this moment made good at the first poll.
+pub fn start_cursor(start: impl FnOnce() -> crate::tracker::TResult<String>) -> crate::tracker::TResult<String> {
+    match start() {
+        Err(crate::tracker::TrackerError::Unavailable { reason, .. }) => {
+            tracing::info!(%reason, "the tracker is away: the sync starts now, made good at its first poll");
+            Ok(start_later(crate::store::now_ms()))
+        }
+        other => other,
+    }
+}
