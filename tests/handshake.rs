@@ -121,19 +121,7 @@ fn expired_handshake_is_refused() {
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "SP2"));
     let home = postern::home::Home::create(m.home()).unwrap();
     let key = home.own_key().unwrap().unwrap();
-    let settings = postern::engine::handshake::SyncSettings {
-        name: "acme".into(),
-        description: String::new(),
-        project: "SAM2".into(),
-        sync_user: "bot".into(),
-        exchange_dir: home.default_exchange("acme"),
-        mail: None,
-        max_message_bytes: postern::engine::handshake::DEFAULT_MESSAGE_LIMIT,
-        forward: false,
-        replaces: None,
-        tracker: postern::tracker::TrackerSettings::Embedded,
-        start: Default::default(),
-    };
+    let settings = embedded_settings(&home);
     let created = postern::engine::handshake::create_master(&mut home.open_db().unwrap(), &key, &settings, 1).unwrap();
     let file = m.home().join("acme.handshake.asc");
     std::fs::write(&file, &created.handshake).unwrap();
@@ -151,21 +139,12 @@ fn a_sync_is_created_whole_or_not_at_all() {
     let home = postern::home::Home::create(m.home()).unwrap();
     let key = home.own_key().unwrap().unwrap();
     let settings = postern::engine::handshake::SyncSettings {
-        name: "acme".into(),
-        description: String::new(),
-        project: "SAM2".into(),
-        sync_user: "bot".into(),
-        exchange_dir: home.default_exchange("acme"),
-        mail: None,
-        max_message_bytes: postern::engine::handshake::DEFAULT_MESSAGE_LIMIT,
-        forward: false,
-        replaces: None,
-        tracker: postern::tracker::TrackerSettings::Embedded,
         start: postern::engine::handshake::SyncStart {
             mapping: Some("[statuses]\nOpen = \"New\"\n".into()),
             initial_resync: None,
             max_attachment_bytes: Some(5 << 20),
         },
+        ..embedded_settings(&home)
     };
     let mut db = home.open_db().unwrap();
     let failed = postern::engine::handshake::create_master_then(&mut db, &key, &settings, 86_400_000, |_| {
@@ -267,4 +246,21 @@ fn a_change_that_overtakes_the_accept_is_set_aside_as_early_not_as_forged() {
     settle(&m, &s, "acme");
     assert_eq!(m.issues("SAM2").len(), 1);
     assert_eq!(m.status()["quarantined"], 0, "nothing forged was seen");
+}
+
+/// Settings of a sync `acme` of project SAM2 on the embedded tracker.
+fn embedded_settings(home: &postern::home::Home) -> postern::engine::handshake::SyncSettings {
+    postern::engine::handshake::SyncSettings {
+        name: "acme".into(),
+        description: String::new(),
+        project: "SAM2".into(),
+        sync_user: "bot".into(),
+        exchange_dir: home.default_exchange("acme"),
+        mail: None,
+        max_message_bytes: postern::engine::handshake::DEFAULT_MESSAGE_LIMIT,
+        forward: false,
+        replaces: None,
+        tracker: postern::tracker::TrackerSettings::Embedded,
+        start: Default::default(),
+    }
 }

@@ -103,6 +103,22 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
     }
 }
 
+/// What a sync is to the home's other syncs: a hub that passes on their
+/// changes, the successor of one (`sync create` and `sync accept`).
+#[derive(Debug, Args)]
+pub struct HubArgs {
+    /// Pass on changes that other syncs of this home applied for their
+    /// partners (a hub between partners); never back to a peer a
+    /// change came through, so even a cycle of syncs makes no loop.
+    #[arg(long)]
+    pub forward: bool,
+    /// Take over from this sync of the same project (moving to another
+    /// protocol or machine): its pairings and position move here and it
+    /// collects nothing more. Both sides replace.
+    #[arg(long, value_name = "SYNC")]
+    pub replaces: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Print JSON (for scripts) instead of text.

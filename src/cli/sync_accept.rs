@@ -50,16 +50,8 @@ pub struct AcceptArgs {
     /// Accept without asking.
     #[arg(long)]
     pub yes: bool,
-    /// Pass on changes that other syncs of this home applied for their
-    /// partners (a hub between partners); never back to a peer a
-    /// change came through, so even a cycle of syncs makes no loop.
-    #[arg(long)]
-    pub forward: bool,
-    /// Take over from this sync of the same project (moving to another
-    /// protocol or machine): its pairings and position move here and it
-    /// collects nothing more. Both sides replace.
-    #[arg(long, value_name = "SYNC")]
-    pub replaces: Option<String>,
+    #[command(flatten)]
+    pub hub: super::sync::HubArgs,
     /// Mail settings, when the handshake says the protocol is email.
     #[command(flatten)]
     pub mail: MailArgs,
@@ -84,8 +76,7 @@ impl AcceptArgs {
             yes,
             mail,
             tracker,
-            forward,
-            replaces,
+            hub: super::sync::HubArgs { forward, replaces },
             existing,
         } = self;
         let mut conn = home.open_db()?;

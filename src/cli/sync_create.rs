@@ -56,16 +56,8 @@ pub struct CreateArgs {
     /// Print the result as JSON (includes the passphrase).
     #[arg(long)]
     pub json: bool,
-    /// Pass on changes that other syncs of this home applied for their
-    /// partners (a hub between partners); never back to a peer a
-    /// change came through, so even a cycle of syncs makes no loop.
-    #[arg(long)]
-    pub forward: bool,
-    /// Take over from this sync of the same project (moving to another
-    /// protocol or machine): its pairings and position move here and it
-    /// collects nothing more. Both sides replace.
-    #[arg(long, value_name = "SYNC")]
-    pub replaces: Option<String>,
+    #[command(flatten)]
+    pub hub: super::sync::HubArgs,
     #[command(flatten)]
     pub mail: MailArgs,
     #[command(flatten)]
@@ -91,8 +83,7 @@ impl CreateArgs {
             expires_days,
             passphrase_out,
             json,
-            forward,
-            replaces,
+            hub: super::sync::HubArgs { forward, replaces },
             existing,
         } = self;
         let mut conn = home.open_db()?;
