@@ -83,6 +83,10 @@ struct Daemon {
     running: usize,
     /// Syncs whose tracker is being watched for answering again.
     probing: HashSet<String>,
+    /// sync id → why its mailbox cannot be watched, until the watch is up
+    /// again: a cycle that read the mailbox just before it went down does
+    /// not clear what `status` shows of it.
+    watch_down: HashMap<String, String>,
 }
 
 /// Runs the peer until a signal arrives.
@@ -113,6 +117,7 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         spare: Vec::new(),
         running: 0,
         probing: HashSet::new(),
+        watch_down: HashMap::new(),
     };
     let mut version = data_version(&peer.conn)?;
     d.refresh(&peer)?;
@@ -224,6 +229,10 @@ impl Daemon {
             Event::Receive => self.watch_folders(),
             Event::Mail(id) => self.schedule.ask(&id, Work { receive: true }),
             Event::MailState(id, down) => {
+                match &down {
+                    Some(why) => self.watch_down.insert(id.clone(), why.clone()),
+                    None => self.watch_down.remove(&id),
+                };
                 let why = down.map(|d| anyhow::anyhow!("{d}"));
                 if self.syncs.iter().any(|s| s.id == id) {
                     store::trouble::record(&peer.conn, &id, "receive", why.as_ref())?;
@@ -270,6 +279,11 @@ impl Daemon {
             }
         }
         let name = self.syncs.iter().find(|s| s.id == f.id).map_or(f.id.as_str(), |s| s.name.as_str()).to_string();
+        // A cycle that read the mailbox before its watch went down (and
+        // finished after) said receiving works: the watch knows better.
+        if let Some(why) = self.watch_down.get(&f.id).filter(|_| f.work.receive) {
+            store::trouble::record(&peer.conn, &f.id, "receive", Some(&anyhow::anyhow!("{why}")))?;
+        }
         if f.panic.is_some() || store::trouble::since(&peer.conn, &f.id, "panic")?.is_some() {
             let why = f.panic.as_ref().map(|at| anyhow::anyhow!("the cycle panicked: {at}"));
             store::trouble::record(&peer.conn, &f.id, "panic", why.as_ref())?;
@@ -335,6 +349,7 @@ impl Daemon {
             }
             keep
         });
+        self.watch_down.retain(|id, _| ids.contains(&id.as_str()));
         if self.opts.watch {
             for s in &self.syncs {
                 let Some(mail) = &s.mail else { continue };
@@ -345,6 +360,8 @@ impl Daemon {
                 if let Some((_, old)) = self.idlers.remove(&s.id) {
                     old.abort();
                 }
+                // The new watch tells for itself.
+                self.watch_down.remove(&s.id);
                 let settings: crate::transport::mail::MailSettings = serde_json::from_str(mail)?;
                 let (tx, id) = (self.events.clone(), s.id.clone());
                 let task = tokio::spawn(crate::transport::mail::idle_loop(settings, move |news| {
