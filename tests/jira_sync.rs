@@ -519,21 +519,14 @@ fn a_token_as_a_systemd_credential_is_read_from_the_units_credentials() {
 fn an_issue_filed_between_the_accept_and_the_first_poll_crosses() {
     let fake = jira_fake::start(Fake::new(true, "SUP"));
     let jira = alice(&fake);
-    let before = postern::protocol::IssueFields {
-        summary: "Filed before the sync".into(),
-        status: "To Do".into(),
-        priority: "Medium".into(),
-        ..Default::default()
-    };
-    jira.create_issue("SUP", &before, person()).unwrap();
+    file(&jira, "Filed before the sync");
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
     let accept = jira_flags(&fake, &s, &["--status-map", "Open=To Do"]);
     let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
     pair_with(&m, &s, "acme", "SAM2", "SUP", &[], &accept);
     // Jira's search works in minutes: the new one is a minute later.
     fake.state.lock().unwrap().clock_offset_ms += 61_000;
-    let meanwhile = postern::protocol::IssueFields { summary: "Filed meanwhile".into(), ..before };
-    jira.create_issue("SUP", &meanwhile, person()).unwrap();
+    file(&jira, "Filed meanwhile");
     settle(&m, &s, "acme");
     let got: Vec<String> = m.issues("SAM2").iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
     assert_eq!(got, ["Filed meanwhile"], "{}", s.ok(&["status"]));
@@ -546,13 +539,7 @@ fn an_issue_filed_after_an_accept_while_jira_was_away_crosses() {
     let fake = jira_fake::start(Fake::new(true, "SUP"));
     let proxy = common::fault_proxy::start(fake.url.trim_start_matches("http://"), 1);
     let jira = alice(&fake);
-    let before = postern::protocol::IssueFields {
-        summary: "Filed before the sync".into(),
-        status: "To Do".into(),
-        priority: "Medium".into(),
-        ..Default::default()
-    };
-    jira.create_issue("SUP", &before, person()).unwrap();
+    file(&jira, "Filed before the sync");
     let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
     let mut accept = jira_flags(&fake, &s, &["--status-map", "Open=To Do"]);
     let at = accept.iter().position(|f| f == "--jira-url").unwrap() + 1;
@@ -564,9 +551,19 @@ fn an_issue_filed_after_an_accept_while_jira_was_away_crosses() {
     assert!(proxy.plan.lock().unwrap().counts.contains_key(&common::fault_proxy::Fault::Refused), "Jira was away");
     proxy.plan.lock().unwrap().refuse = None;
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let meanwhile = postern::protocol::IssueFields { summary: "Filed meanwhile".into(), ..before };
-    jira.create_issue("SUP", &meanwhile, person()).unwrap();
+    file(&jira, "Filed meanwhile");
     settle(&m, &s, "acme");
     let got: Vec<String> = m.issues("SAM2").iter().map(|i| i["summary"].as_str().unwrap().to_string()).collect();
     assert_eq!(got, ["Filed meanwhile"], "{}", s.ok(&["status"]));
+}
+
+/// A person files an issue in Jira's project SUP.
+fn file(jira: &postern::tracker::jira::Jira, summary: &str) {
+    let fields = postern::protocol::IssueFields {
+        summary: summary.into(),
+        status: "To Do".into(),
+        priority: "Medium".into(),
+        ..Default::default()
+    };
+    jira.create_issue("SUP", &fields, person()).unwrap();
 }

@@ -57,12 +57,9 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     // A partner's message half applied to a remote tracker: what postern
     // wrote may not be known as its own yet (a lost answer). Collecting
     // waits until the message is through, so nothing echoes back.
-    if sync.tracker.is_some() {
-        let home = conn.path().and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_path_buf()));
-        if home.is_some_and(|h| super::journal::pending(&h, &sync.id).unwrap_or(false)) {
-            tracing::debug!(sync = %sync.name, "a message of the partner is partly applied: collecting waits for it");
-            return Ok(0);
-        }
+    if sync.tracker.is_some() && home_of(conn).is_some_and(|h| super::journal::pending(&h, &sync.id).unwrap_or(false)) {
+        tracing::debug!(sync = %sync.name, "a message of the partner is partly applied: collecting waits for it");
+        return Ok(0);
     }
     // The tracker works on the same connection (the embedded tracker reads
     // inside this transaction) and outlives it (told what was committed).
@@ -96,6 +93,9 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     let mut snapshotted: HashSet<String> = HashSet::new();
     let mut batch = Batch::for_sync(sync)?;
     let mut enqueued = 0;
+    // Whether a sync of this project is mid-message (asked once, when an
+    // issue the sync user made turns up).
+    let mut mid_message: Option<bool> = None;
     let mut early = match early {
         Some((read_from, page)) if read_from == cursor => Some(page),
         Some(_) => {
@@ -110,8 +110,11 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
             None => tracker.changes_since(&sync.project, &cursor, PAGE)?,
         };
         cursor = page.next;
+        if !page.made_by_sync_user.is_empty() && mid_message.is_none() {
+            mid_message = Some(project_mid_message(&tx, sync)?);
+        }
         for key in page.made_by_sync_user {
-            if unpaired(&tx, sync, &key)? {
+            if mid_message == Some(false) && !links::paired_in_project(&tx, &sync.project, &key)? {
                 tracing::warn!(sync = %sync.name, issue = %key, "an issue the sync user made is paired with none");
                 crate::store::verify::mark_unpaired(&tx, &sync.id, &key, now)?;
             }
@@ -173,23 +176,23 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     Ok(enqueued)
 }
 
-/// Whether issue `key`, which the sync user made, is paired with none: no
-/// sync of this home on the same project pairs it, and none of them is in
-/// the middle of a message (whose pairings are not committed yet; that
-/// sync's own collecting, which waits for it, tells then).
-fn unpaired(conn: &Connection, sync: &SyncRecord, key: &str) -> Result<bool> {
-    if links::paired_in_project(conn, &sync.project, key)? {
-        return Ok(false);
-    }
-    let Some(home) = conn.path().and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_path_buf())) else {
-        return Ok(true);
-    };
+/// The home's folder (where the apply journal sits beside the database).
+fn home_of(conn: &Connection) -> Option<std::path::PathBuf> {
+    conn.path().and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_path_buf()))
+}
+
+/// Whether a sync of this home on the same project is in the middle of a
+/// message: its pairings are not committed yet, so an issue the sync user
+/// made is not judged unpaired now (that sync's own collecting, which
+/// waits for the message, tells then).
+fn project_mid_message(conn: &Connection, sync: &SyncRecord) -> Result<bool> {
+    let Some(home) = home_of(conn) else { return Ok(false) };
     for other in syncs::list(conn)?.iter().filter(|o| o.project == sync.project && o.tracker.is_some()) {
         if super::journal::pending(&home, &other.id)? {
-            return Ok(false);
+            return Ok(true);
         }
     }
-    Ok(true)
+    Ok(false)
 }
 
 /// Issues found made by the sync user and paired with none stay shown
