@@ -30,6 +30,7 @@ fn embedded(behaviour: fn(&Sides<'_>)) {
         user: "alice",
         transactional: true,
         binary: true,
+        lacks: &[],
     });
 }
 

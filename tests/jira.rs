@@ -174,6 +174,7 @@ fn conformance_with(cloud: bool, prism: bool, behaviour: fn(&common::conformance
         user: alice,
         transactional: false,
         binary: !prism,
+        lacks: &[],
     });
     // Cloud's attachment content came from the media host, without the
     // credentials (behind Prism, Prism follows the redirect itself).

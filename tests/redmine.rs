@@ -29,6 +29,7 @@ fn on_redmine(behaviour: fn(&common::conformance::Sides<'_>)) {
         user: "Alice Example",
         transactional: false,
         binary: true,
+        lacks: &[],
     });
 }
 

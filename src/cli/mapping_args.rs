@@ -50,10 +50,12 @@ pub fn load(path: &Path, settings: &TrackerSettings, conn: &rusqlite::Connection
 /// (`--status-map`, `--priority-map`) or the mapping file, never both (a
 /// name in both would be mapped twice).
 pub fn one_place(settings: &TrackerSettings, mapping: &Mapping) -> Result<()> {
+    let none = std::collections::BTreeMap::new();
     let (statuses, priorities) = match settings {
         TrackerSettings::Redmine(r) => (&r.statuses, &r.priorities),
         TrackerSettings::Jira(j) => (&j.statuses, &j.priorities),
-        _ => return Ok(()),
+        TrackerSettings::GitHub(g) => (&g.statuses, &none),
+        TrackerSettings::Embedded => return Ok(()),
     };
     let (file_statuses, file_priorities) = mapping.names_statuses_and_priorities();
     for (what, table, in_file, flag) in [

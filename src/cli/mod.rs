@@ -7,6 +7,7 @@ mod conflicts;
 pub(crate) mod demo;
 mod errors;
 mod generate;
+mod github_args;
 mod jira_args;
 mod key;
 mod mail;

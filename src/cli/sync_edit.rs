@@ -16,9 +16,12 @@ use crate::transport::FileTransport;
 impl EditArgs {
     /// Whether a tracker's settings or name tables are to change.
     fn tracker_given(&self) -> bool {
-        self.status_map.is_some()
-            || self.priority_map.is_some()
-            || self.redmine_url.is_some()
+        self.status_map.is_some() || self.priority_map.is_some() || self.redmine_or_jira_given() || self.github_given()
+    }
+
+    /// Whether Redmine's or Jira's settings are to change.
+    pub(super) fn redmine_or_jira_given(&self) -> bool {
+        self.redmine_url.is_some()
             || self.redmine_key_file.is_some()
             || self.redmine_key_env.is_some()
             || self.redmine_ca_file.is_some()
@@ -31,6 +34,17 @@ impl EditArgs {
             || self.jira_ca_file.is_some()
             || self.jira_rescan_secs.is_some()
             || self.jira_timeout_secs.is_some()
+    }
+
+    pub(super) fn github_given(&self) -> bool {
+        self.github_url.is_some()
+            || self.github_token_file.is_some()
+            || self.github_token_env.is_some()
+            || self.github_app_key_file.is_some()
+            || self.github_ca_file.is_some()
+            || self.github_webhook_secret_file.is_some()
+            || self.github_rescan_secs.is_some()
+            || self.github_timeout_secs.is_some()
     }
 }
 
@@ -156,6 +170,31 @@ pub struct EditArgs {
     /// Jira: seconds an answer may take before postern gives up on it.
     #[arg(long, value_name = "SECS")]
     pub(super) jira_timeout_secs: Option<u64>,
+    /// GitHub: its new address (an Enterprise Server's, or github.com).
+    #[arg(long, value_name = "URL")]
+    pub(super) github_url: Option<String>,
+    /// GitHub: read the token from this file from now on.
+    #[arg(long, value_name = "FILE")]
+    pub(super) github_token_file: Option<String>,
+    /// GitHub: read the token from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub(super) github_token_env: Option<String>,
+    /// GitHub: read the App's private key from this file from now on.
+    #[arg(long, value_name = "FILE")]
+    pub(super) github_app_key_file: Option<String>,
+    /// GitHub: trust this CA certificate (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub(super) github_ca_file: Option<String>,
+    /// GitHub: the file holding the webhooks' secret ("" to take no
+    /// webhooks).
+    #[arg(long, value_name = "FILE")]
+    pub(super) github_webhook_secret_file: Option<String>,
+    /// GitHub: seconds between full reads of the synced issues.
+    #[arg(long, value_name = "SECS")]
+    pub(super) github_rescan_secs: Option<u64>,
+    /// GitHub: seconds an answer may take before postern gives up on it.
+    #[arg(long, value_name = "SECS")]
+    pub(super) github_timeout_secs: Option<u64>,
     /// Fields one side owns (FIELD=master|slave, comma-separated;
     /// FIELD=latest: the later edit wins again, the default): only the
     /// owner's edits of them cross, and win any conflict.

@@ -11,6 +11,7 @@ use super::sync_edit::EditArgs;
 use super::tracker_args::check_redmine;
 use crate::home::Home;
 use crate::store::{syncs, SyncRecord};
+use crate::tracker::github::{GitHubAuth, GitHubSettings};
 use crate::tracker::jira::{JiraAuth, JiraSettings};
 use crate::tracker::redmine::settings::parse_map;
 use crate::tracker::TrackerSettings;
@@ -42,6 +43,9 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
         || a.jira_rescan_secs.is_some()
         || a.jira_timeout_secs.is_some();
     let mut s = match current {
+        TrackerSettings::Redmine(_) | TrackerSettings::Embedded if a.github_given() => {
+            bail!("sync '{}' does not use GitHub: GitHub settings do not apply", sync.name)
+        }
         TrackerSettings::Redmine(_) if jira_given => {
             bail!("sync '{}' uses Redmine: Jira settings do not apply", sync.name)
         }
@@ -50,7 +54,11 @@ pub fn edit(home: &Home, conn: &rusqlite::Connection, sync: &SyncRecord, a: &Edi
             bail!("sync '{}' uses the embedded tracker: Redmine settings and name tables do not apply", sync.name)
         }
         TrackerSettings::Jira(j) => return edit_jira(home, conn, sync, a, j),
+        TrackerSettings::GitHub(g) => return edit_github(home, conn, sync, a, g),
     };
+    if a.github_given() {
+        bail!("sync '{}' does not use GitHub: GitHub settings do not apply", sync.name);
+    }
     if let Some(t) = &a.status_map {
         merge("status-map", &mut s.statuses, t)?;
     }
@@ -156,6 +164,66 @@ fn edit_jira(
     syncs::set_tracker(conn, &sync.id, Some(&json))?;
     println!("Sync '{}': Jira {}, project {}", sync.name, s.base(), s.project);
     saved(sync, &s.statuses, &s.priorities);
+    Ok(())
+}
+
+/// The same for a GitHub sync.
+fn edit_github(
+    home: &Home,
+    conn: &rusqlite::Connection,
+    sync: &SyncRecord,
+    a: &EditArgs,
+    mut s: GitHubSettings,
+) -> Result<()> {
+    if a.redmine_or_jira_given() {
+        bail!("sync '{}' uses GitHub: only GitHub settings and --status-map apply (--github-token-file, …)", sync.name);
+    }
+    if a.priority_map.is_some() {
+        bail!("GitHub issues have no priority: --priority-map does not apply");
+    }
+    if let Some(t) = &a.status_map {
+        merge("status-map", &mut s.statuses, t)?;
+    }
+    if let Some(u) = &a.github_url {
+        s.url = GitHubSettings::api_base(u);
+    }
+    let token = match (&a.github_token_file, &a.github_token_env) {
+        (Some(_), Some(_)) => bail!("give the GitHub token one way only"),
+        (Some(f), None) => Some(Password::from_file_flag(f, absolute)?),
+        (None, Some(e)) => Some(Password::Env(e.clone())),
+        (None, None) => None,
+    };
+    match (&mut s.auth, token, &a.github_app_key_file) {
+        (GitHubAuth::Token { token }, Some(t), None) => *token = t,
+        (GitHubAuth::App { key, .. }, None, Some(f)) => *key = Password::from_file_flag(f, absolute)?,
+        (_, None, None) => {}
+        (GitHubAuth::Token { .. }, _, Some(_)) => bail!("sync '{}' signs in with a token, not an App", sync.name),
+        (GitHubAuth::App { .. }, Some(_), _) => {
+            bail!("sync '{}' signs in as a GitHub App, not with a token", sync.name)
+        }
+    }
+    if let Some(f) = &a.github_ca_file {
+        s.ca_file = Some(absolute(f)?);
+    }
+    if let Some(f) = &a.github_webhook_secret_file {
+        s.webhook_secret = match f.as_str() {
+            "" => None,
+            f => Some(Password::from_file_flag(f, absolute)?),
+        };
+    }
+    if let Some(secs) = a.github_rescan_secs {
+        s.rescan_secs = secs;
+    }
+    if let Some(secs) = a.github_timeout_secs {
+        s.timeout_secs = secs;
+    }
+    s.check()?;
+    with_mapping(sync, &TrackerSettings::GitHub(s.clone()))?;
+    super::github_args::check_github(&s, home.root(), a.skip_tracker_check)?;
+    let json = serde_json::to_string(&TrackerSettings::GitHub(s.clone()))?;
+    syncs::set_tracker(conn, &sync.id, Some(&json))?;
+    println!("Sync '{}': GitHub {}, repository {}", sync.name, s.base(), s.repo);
+    saved(sync, &s.statuses, &BTreeMap::new());
     Ok(())
 }
 

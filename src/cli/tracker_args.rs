@@ -16,11 +16,14 @@ use crate::transport::mail::Password;
 pub struct TrackerArgs {
     /// The tracker this side syncs: `embedded` (postern's own), `redmine`
     /// (then --project is the Redmine project's identifier) or `jira` (then
-    /// --project is the Jira project's key).
-    #[arg(long, default_value = "embedded", value_parser = ["embedded", "redmine", "jira"])]
+    /// --project is the Jira project's key) or `github` (then --project
+    /// is the repository, owner/name).
+    #[arg(long, default_value = "embedded", value_parser = ["embedded", "redmine", "jira", "github"])]
     pub tracker: String,
     #[command(flatten)]
     pub jira: super::jira_args::JiraArgs,
+    #[command(flatten)]
+    pub github: super::github_args::GitHubArgs,
     /// Redmine's base URL, e.g. https://redmine.example.com.
     #[arg(long, value_name = "URL", help_heading = "Redmine (--tracker redmine)")]
     pub redmine_url: Option<String>,
@@ -85,6 +88,17 @@ impl TrackerArgs {
         if self.tracker != "redmine" && redmine_flags.iter().any(|f| f.is_some()) {
             bail!("Redmine settings were given, but the tracker is {}: add --tracker redmine", self.tracker);
         }
+        if self.tracker != "github" && self.github.given() {
+            bail!("GitHub settings were given, but the tracker is {}: add --tracker github", self.tracker);
+        }
+        if self.tracker == "github" {
+            if self.priority_map.is_some() {
+                bail!("GitHub issues have no priority: --priority-map does not apply");
+            }
+            return Ok(TrackerSettings::GitHub(
+                self.github.settings(project, self.status_map.as_deref().unwrap_or(""))?,
+            ));
+        }
         if self.tracker == "jira" {
             let maps = (self.status_map.as_deref().unwrap_or(""), self.priority_map.as_deref().unwrap_or(""));
             return Ok(TrackerSettings::Jira(self.jira.settings(project, maps, self.skip_tracker_check)?));
@@ -130,6 +144,7 @@ impl TrackerArgs {
         match settings {
             TrackerSettings::Redmine(s) => check_redmine(s, home, self.skip_tracker_check),
             TrackerSettings::Jira(s) => super::jira_args::check_jira(s, home, self.skip_tracker_check),
+            TrackerSettings::GitHub(s) => super::github_args::check_github(s, home, self.skip_tracker_check),
             TrackerSettings::Embedded => Ok(()),
         }
     }

@@ -150,6 +150,19 @@ fn apply_guarded(
             supersede(conn, sync, change, seq)?;
             Ok(true)
         }
+        // A part this tracker cannot hold: what else the change wrote
+        // stands (its pairings kept); the change is listed and kept.
+        Err(TrackerError::Refused(Refusal::NotCarried(why))) => {
+            conn.execute_batch("RELEASE apply_change")?;
+            let remote = change.issue();
+            let local = links::by_remote(conn, &sync.id, remote)?.map(|l| l.local_issue_key);
+            let reason = format!("not carried: {why} (nothing waits behind it)");
+            tracing::warn!(sync = %sync.name, issue = remote, %reason, "part of a change not carried");
+            problems::record_not_held(conn, &sync.id, remote, local.as_deref(), seq, &reason, now_ms())?;
+            problems::park(conn, &sync.id, remote, seq, &WireChange::Known(change.clone()))?;
+            supersede(conn, sync, change, seq)?;
+            Ok(true)
+        }
         Err(TrackerError::Refused(refusal)) => {
             conn.execute_batch("ROLLBACK TO apply_change; RELEASE apply_change")?;
             let remote = change.issue();

@@ -10,7 +10,7 @@ use crate::protocol::{AttachmentSnapshot, Change, CommentSnapshot, FieldChanges,
 use crate::store::origins::{self, Kind};
 use crate::store::{links, SyncRecord};
 use crate::tracker::attachments::{sha256_hex, sha256_of_file};
-use crate::tracker::{Actor, CommentOrigin, Content, NewAttachment, Refusal, TResult as Result, Tracker};
+use crate::tracker::{Actor, CommentOrigin, Content, NewAttachment, Refusal, TResult as Result, Tracker, TrackerError};
 
 /// The local thing named `gid`, if it is (still) here.
 fn find(conn: &Connection, sync: &SyncRecord, kind: Kind, gid: &str) -> Result<Option<String>> {
@@ -230,7 +230,7 @@ pub fn attachment<T: Tracker>(
                         media_type: &a.media_type,
                         content: Content::File { path: &path, size },
                     };
-                    tracker.add_attachment(key, file, Some(origin), actor)?
+                    tracker.add_attachment(key, file, Some(origin), actor)
                 }
                 // Described only: the partner did not send it (over its
                 // limit). Listed; the other changes go on.
@@ -253,8 +253,18 @@ pub fn attachment<T: Tracker>(
                         return Err(damaged().into());
                     }
                     let file = NewAttachment::bytes(&a.filename, &a.media_type, &data);
-                    tracker.add_attachment(key, file, Some(origin), actor)?
+                    tracker.add_attachment(key, file, Some(origin), actor)
                 }
+            };
+            let id = match id {
+                // A tracker that holds no files: listed with the
+                // attachments that did not cross, the other
+                // changes go on.
+                Err(TrackerError::Refused(Refusal::NotCarried(why))) => {
+                    super::transfers::inbound::not_received(conn, sync, remote, a, &format!("not carried: {why}"))?;
+                    return Ok(());
+                }
+                other => other?,
             };
             origins::record(conn, Kind::Attachment, &id, &gid)?;
             id

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+use super::github::{GitHub, GitHubSettings};
 use super::jira::{Jira, JiraSettings};
 use super::redmine::{Redmine, RedmineSettings};
 use super::{
@@ -23,6 +24,8 @@ pub enum TrackerSettings {
     Embedded,
     Redmine(RedmineSettings),
     Jira(JiraSettings),
+    #[serde(rename = "github")]
+    GitHub(GitHubSettings),
 }
 
 /// One of the tracker backends.
@@ -30,6 +33,7 @@ pub enum AnyTracker<'c> {
     Embedded(Embedded<'c>),
     Redmine(Arc<Redmine>),
     Jira(Arc<Jira>),
+    GitHub(Arc<GitHub>),
 }
 
 type Key = (PathBuf, String, String);
@@ -93,6 +97,11 @@ pub fn open<'c>(settings: &TrackerSettings, conn: &'c Connection, sync_id: &str)
             let home = home_of(conn);
             AnyTracker::Jira(cached(&CACHE, (&home, sync_id, s), || Jira::open(s, &home, sync_id))?)
         }
+        TrackerSettings::GitHub(s) => {
+            static CACHE: OnceLock<Mutex<HashMap<Key, Arc<GitHub>>>> = OnceLock::new();
+            let home = home_of(conn);
+            AnyTracker::GitHub(cached(&CACHE, (&home, sync_id, s), || GitHub::open(s, &home, sync_id))?)
+        }
     })
 }
 
@@ -117,6 +126,7 @@ macro_rules! each {
             AnyTracker::Embedded($t) => $e,
             AnyTracker::Redmine($t) => $e,
             AnyTracker::Jira($t) => $e,
+            AnyTracker::GitHub($t) => $e,
         }
     };
 }

@@ -8,6 +8,7 @@ mod any;
 pub mod attachments;
 pub mod checks;
 pub mod embedded;
+pub mod github;
 pub mod jira;
 pub mod redmine;
 pub mod remote;
@@ -22,14 +23,15 @@ pub use embedded::Embedded;
 /// Removes what a backend keeps on disk for a deleted sync (a remote
 /// tracker's change detection state); never the tracker's data.
 pub fn forget(home: &std::path::Path, sync_id: &str) -> anyhow::Result<()> {
-    let db = redmine::state_path(home, sync_id);
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(anyhow::Error::new(e).context(format!("cannot remove {}", path.display())))
+    for db in [redmine::state_path(home, sync_id), github::state_path(home, sync_id)] {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(anyhow::Error::new(e).context(format!("cannot remove {}", path.display())))
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
     Ok(())
@@ -290,6 +292,11 @@ pub enum Refusal {
     /// instead of making another.
     #[error("{why}")]
     PartlyMade { id: String, why: String },
+    /// A part of an issue this tracker cannot hold at all (GitHub: time
+    /// logged, files): nothing was written. The engine lists it on the
+    /// issue and keeps the change; nothing waits behind it.
+    #[error("{0}")]
+    NotCarried(String),
 }
 
 /// What can go wrong at a tracker. The engine branches on the variant:

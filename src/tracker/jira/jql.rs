@@ -4,49 +4,9 @@
 //! and one already read at the same `updated` (to the millisecond) is not
 //! read again. Pure: the clock and the zone are arguments.
 
-use std::collections::BTreeMap;
-
 use chrono::TimeZone;
-use serde::{Deserialize, Serialize};
 
-/// Read again before the cursor: a minute for the rounding, one more for
-/// writes Jira commits late (and Cloud's eventually consistent search).
-pub const OVERLAP_MS: i64 = 60_000;
-
-/// Where reading goes on.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cursor {
-    /// The newest `updated` read, or Jira's clock a minute before the last
-    /// search when later (ms).
-    pub t: i64,
-    /// Issues read in the overlap window: id → the `updated` read.
-    #[serde(default)]
-    pub recent: BTreeMap<String, i64>,
-    /// When every synced issue was last read in full (ms).
-    #[serde(default)]
-    pub full: i64,
-}
-
-impl Cursor {
-    pub fn parse(text: &str) -> Cursor {
-        serde_json::from_str(text).unwrap_or_default()
-    }
-
-    /// Whether issue `id` listed with `updated` needs reading (not read at
-    /// that very `updated` before).
-    pub fn is_new(&self, id: &str, updated: i64) -> bool {
-        self.recent.get(id).is_none_or(|t| *t != updated)
-    }
-
-    /// Issue `id` was read at `updated`; what fell out of the window is
-    /// forgotten.
-    pub fn read(&mut self, id: &str, updated: i64) {
-        self.t = self.t.max(updated);
-        self.recent.insert(id.to_string(), updated);
-        let floor = self.t - 3 * OVERLAP_MS;
-        self.recent.retain(|_, t| *t >= floor);
-    }
-}
+pub use crate::tracker::remote::cursor::{Cursor, OVERLAP_MS};
 
 /// `ms` as JQL's `"yyyy/MM/dd HH:mm"` in `zone`, rounded down.
 pub fn jql_time(ms: i64, zone: chrono_tz::Tz) -> String {

@@ -4,6 +4,7 @@
 //! and reports what differs, by someone other than the sync user (`diff`),
 //! one round at a time (`detect`).
 
+pub mod cursor;
 pub mod detect;
 pub mod diff;
 pub mod http;
