@@ -138,7 +138,7 @@ pub fn ago(ms: i64) -> String {
 /// becomes "<redacted>".
 fn redacted_tracker(json: &str) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-    for path in ["/api_key", "/auth/secret", "/auth/token"] {
+    for path in ["/api_key", "/auth/secret", "/auth/token", "/auth/key", "/webhook_secret"] {
         if let Some(key) = v.pointer_mut(path).and_then(|k| k.as_object_mut()).filter(|k| k.contains_key("value")) {
             key.insert("value".into(), "<redacted>".into());
         }

@@ -156,7 +156,7 @@ fn apply_guarded(
             conn.execute_batch("RELEASE apply_change")?;
             let remote = change.issue();
             let local = links::by_remote(conn, &sync.id, remote)?.map(|l| l.local_issue_key);
-            let reason = format!("not carried: {why} (nothing waits behind it)");
+            let reason = format!("not carried: {why}");
             tracing::warn!(sync = %sync.name, issue = remote, %reason, "part of a change not carried");
             problems::record_not_held(conn, &sync.id, remote, local.as_deref(), seq, &reason, now_ms())?;
             problems::park(conn, &sync.id, remote, seq, &WireChange::Known(change.clone()))?;

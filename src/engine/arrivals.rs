@@ -261,7 +261,10 @@ pub fn attachment<T: Tracker>(
                 // attachments that did not cross, the other
                 // changes go on.
                 Err(TrackerError::Refused(Refusal::NotCarried(why))) => {
-                    super::transfers::inbound::not_received(conn, sync, remote, a, &format!("not carried: {why}"))?;
+                    let pad = a.data.bytes().rev().take_while(|b| *b == b'=').count();
+                    let size = a.size.unwrap_or((a.data.len() / 4 * 3).saturating_sub(pad) as u64);
+                    let reason = format!("not carried: attachment {} ({size} bytes): {why}", a.filename);
+                    super::transfers::inbound::not_received(conn, sync, remote, a, &reason)?;
                     return Ok(());
                 }
                 other => other?,

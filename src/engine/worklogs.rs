@@ -32,13 +32,19 @@ pub fn added<T: Tracker>(
         return Ok(());
     }
     let m = mapping(h)?;
+    let carried = !h.tracker.not_carried()?.iter().any(|p| p == "worklogs");
     let mut pairs = Vec::new();
     for w in list {
         if links::local_worklog(h.conn, &h.sync.id, key, &w.id)?.is_some() {
             continue;
         }
-        let user = user_for(h, &m, w)?;
-        let new = NewWorklog { user: Some(&user), minutes: w.minutes, spent_on: &w.spent_on, comment: &w.comment };
+        // A tracker that holds no logged time says so itself (no user to
+        // map for it).
+        let user = match carried {
+            true => Some(user_for(h, &m, w)?),
+            false => None,
+        };
+        let new = NewWorklog { user: user.as_deref(), minutes: w.minutes, spent_on: &w.spent_on, comment: &w.comment };
         let origin = CommentOrigin { author: &w.author, created_at: 0 };
         let id = h.tracker.add_worklog(key, &new, Some(origin), h.actor)?;
         links::pair_worklog(h.conn, &h.sync.id, key, &id, &w.id)?;

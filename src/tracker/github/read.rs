@@ -69,9 +69,16 @@ pub fn comment_parts(body: &str, by_sync_user: bool) -> (Option<String>, String,
     (None, text, tag)
 }
 
-/// GitHub's times (`2026-12-04T10:15:30Z`) in ms since the epoch.
+/// GitHub's times (`2026-12-04T10:15:30Z`) in ms since the epoch, at the
+/// end of their second: a change made in the same second as one of the
+/// partner's (whose times have milliseconds) is not taken for the older
+/// (the later change wins, and GitHub's could be up to 999 ms later).
 pub fn ms(v: &Value) -> i64 {
-    v.as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map_or(0, |t| t.timestamp_millis())
+    let Some(t) = v.as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) else { return 0 };
+    match t.timestamp_subsec_millis() {
+        0 => t.timestamp_millis() + 999,
+        _ => t.timestamp_millis(),
+    }
 }
 
 /// An issue's fields, in the partner's status names where the sync's
