@@ -34,8 +34,21 @@ fn main() -> anyhow::Result<()> {
     // Before the steady stream: five minutes later, for the fake Jira.
     let later = || fake.state.lock().unwrap().clock_offset_ms += 5 * 60_000;
     let (sync, person) = (settings("sync@example.com", "t0ken"), settings("alice@example.com", "al1ce"));
-    let f = postern::bench::jira::run(&sync, &person, (issues, comments), &later)?;
-    postern::bench::jira::print_table(&f);
+    let home = tempfile::tempdir()?;
+    let person = postern::tracker::jira::Jira::open(&person, home.path(), "bench-person")?;
+    let remote = postern::bench::remote::Remote {
+        name: "Jira",
+        settings: postern::tracker::TrackerSettings::Jira(sync),
+        project: "SUP",
+        person: &person,
+        fields: postern::protocol::IssueFields {
+            status: "To Do".into(),
+            priority: "Medium".into(),
+            ..Default::default()
+        },
+    };
+    let f = postern::bench::remote::run(&remote, (issues, comments), &later)?;
+    postern::bench::remote::print_table(&f);
     println!("\n{}", serde_json::to_string_pretty(&f)?);
     let made = fake.state.lock().unwrap().issues.len();
     anyhow::ensure!(made == 2 * issues, "{made} issues in the fake Jira, {} expected", 2 * issues);

@@ -6,9 +6,9 @@
 
 mod attachment;
 mod baseline;
-pub mod jira;
 pub mod many;
 pub mod redmine;
+pub mod remote;
 mod setup;
 pub mod verify;
 

@@ -36,6 +36,10 @@ pub struct JiraArgs {
     /// Trust this CA certificate (PEM) for Jira, e.g. a company CA.
     #[arg(long, value_name = "FILE")]
     pub jira_ca_file: Option<String>,
+    /// File holding the secret Jira Data Center's webhooks are signed with
+    /// (`run --http` then takes them as a wake-up), or credential:NAME.
+    #[arg(long, value_name = "FILE")]
+    pub jira_webhook_secret_file: Option<String>,
     /// Seconds between full reads of the synced Jira issues.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub jira_rescan_secs: u64,
@@ -53,6 +57,7 @@ impl JiraArgs {
             &self.jira_token_env,
             &self.jira_token_file,
             &self.jira_ca_file,
+            &self.jira_webhook_secret_file,
         ]
         .iter()
         .any(|f| f.is_some())
@@ -91,6 +96,11 @@ impl JiraArgs {
             timeout_secs: self.jira_timeout_secs,
             screens: Default::default(),
             account_ids: Default::default(),
+            webhook_secret: self
+                .jira_webhook_secret_file
+                .as_deref()
+                .map(|f| Password::from_file_flag(f, absolute))
+                .transpose()?,
         };
         s.check()?;
         if self.jira_flavour.is_none() {

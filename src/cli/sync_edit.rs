@@ -34,6 +34,7 @@ impl EditArgs {
             || self.jira_ca_file.is_some()
             || self.jira_rescan_secs.is_some()
             || self.jira_timeout_secs.is_some()
+            || self.jira_webhook_secret_file.is_some()
     }
 
     pub(super) fn github_given(&self) -> bool {
@@ -170,6 +171,10 @@ pub struct EditArgs {
     /// Jira: seconds an answer may take before postern gives up on it.
     #[arg(long, value_name = "SECS")]
     pub(super) jira_timeout_secs: Option<u64>,
+    /// Jira: the file holding the webhooks' secret ("" to take no
+    /// webhooks).
+    #[arg(long, value_name = "FILE")]
+    pub(super) jira_webhook_secret_file: Option<String>,
     /// GitHub: its new address (an Enterprise Server's, or github.com).
     #[arg(long, value_name = "URL")]
     pub(super) github_url: Option<String>,

@@ -154,6 +154,9 @@ fn edit_jira(
     if let Some(secs) = a.jira_rescan_secs {
         s.rescan_secs = secs;
     }
+    if let Some(f) = &a.jira_webhook_secret_file {
+        s.webhook_secret = secret_file(f)?;
+    }
     if let Some(secs) = a.jira_timeout_secs {
         s.timeout_secs = secs;
     }
@@ -206,10 +209,7 @@ fn edit_github(
         s.ca_file = Some(absolute(f)?);
     }
     if let Some(f) = &a.github_webhook_secret_file {
-        s.webhook_secret = match f.as_str() {
-            "" => None,
-            f => Some(Password::from_file_flag(f, absolute)?),
-        };
+        s.webhook_secret = secret_file(f)?;
     }
     if let Some(secs) = a.github_rescan_secs {
         s.rescan_secs = secs;
@@ -225,6 +225,14 @@ fn edit_github(
     println!("Sync '{}': GitHub {}, repository {}", sync.name, s.base(), s.repo);
     saved(sync, &s.statuses, &BTreeMap::new());
     Ok(())
+}
+
+/// A webhook secret's file flag: "" takes no webhooks any more.
+fn secret_file(flag: &str) -> Result<Option<Password>> {
+    match flag {
+        "" => Ok(None),
+        f => Ok(Some(Password::from_file_flag(f, absolute)?)),
+    }
 }
 
 /// The new tables beside the sync's mapping file: names in one place.

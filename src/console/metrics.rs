@@ -170,6 +170,14 @@ pub fn render(conn: &rusqlite::Connection) -> anyhow::Result<String> {
             super::view::health(&r.s)
         );
     }
+    let _ = writeln!(
+        out,
+        "# HELP postern_webhooks_total Webhooks taken (a sync woken) or refused (unsigned, wrongly signed, for \
+         nothing synced here) since the daemon started.\n# TYPE postern_webhooks_total counter\n\
+         postern_webhooks_total{{result=\"taken\"}} {}\npostern_webhooks_total{{result=\"refused\"}} {}",
+        super::hooks::TAKEN.load(std::sync::atomic::Ordering::Relaxed),
+        super::hooks::REFUSED.load(std::sync::atomic::Ordering::Relaxed)
+    );
     for f in FAMILIES {
         let _ = writeln!(out, "# HELP {} {}\n# TYPE {} {}", f.name, f.help, f.name, f.kind);
         for r in &rows {

@@ -20,6 +20,7 @@
 
 mod actions;
 mod auth;
+mod hooks;
 mod html;
 mod metrics;
 mod overview;
@@ -84,6 +85,14 @@ fn router(console: Shared) -> Router {
         .fallback(html::not_found)
         .layer(axum::middleware::from_fn_with_state(console.clone(), auth::guard))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+        // Webhooks prove themselves by their signature, not a session;
+        // an issue's payload can be large (GitHub sends up to 25 MB).
+        .merge(
+            Router::new()
+                .route("/hooks/github", post(hooks::github))
+                .route("/hooks/jira", post(hooks::jira))
+                .layer(axum::extract::DefaultBodyLimit::max(25 << 20)),
+        )
         .with_state(console)
 }
 

@@ -22,6 +22,9 @@ pub enum Event {
     MailState(String, Option<String>),
     /// A sync's cycle ended on its worker thread.
     Ran(Box<super::worker::Finished>),
+    /// A webhook of this sync's tracker came (`run --http`): it reads
+    /// its tracker now.
+    Hook(String),
     /// The tracker of this sync, which did not answer, answers again
     /// (`true`), or answered at once (`false`: it is in trouble, not away).
     Probed(String, bool),
@@ -58,6 +61,22 @@ pub fn event_of(event: &notify::Event) -> Option<Event> {
             None
         }
     })
+}
+
+/// Where webhooks reach the running daemon (the console shares its
+/// process).
+static WAKER: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Event>>> = std::sync::Mutex::new(None);
+
+/// Sends this process's webhooks to `tx` (`None`: nowhere).
+pub fn set_waker(tx: Option<tokio::sync::mpsc::UnboundedSender<Event>>) {
+    *WAKER.lock().unwrap_or_else(|e| e.into_inner()) = tx;
+}
+
+/// Wakes sync `id` for a webhook: it reads its tracker at once. False
+/// when no daemon runs in this process.
+pub fn wake(id: &str) -> bool {
+    let tx = WAKER.lock().unwrap_or_else(|e| e.into_inner());
+    tx.as_ref().is_some_and(|tx| tx.send(Event::Hook(id.to_string())).is_ok())
 }
 
 /// Registers the handlers now, so a signal arriving early is not lost.

@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 use crate::engine::{Peer, Work};
 use crate::home::Home;
 use crate::store::{self, SyncRecord};
+pub use events::wake;
 use events::{data_version, event_of, shutdown_signal, Event};
 use schedule::{Due, Schedule};
 pub use worker::PANIC_ENV;
@@ -110,7 +111,10 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
         folders: Default::default(),
         watched_for: Vec::new(),
         idlers: HashMap::new(),
-        events: tx,
+        events: {
+            events::set_waker(Some(tx.clone()));
+            tx
+        },
         watcher,
         last_change: crate::tracker::Embedded::new(&peer.conn).last_change()?,
         tracker_polled: HashMap::new(),
@@ -208,6 +212,7 @@ pub async fn run(home: Home, opts: RunOptions) -> Result<()> {
             }
         }
     }
+    events::set_waker(None);
     for (_, (_, task)) in d.idlers.drain() {
         task.abort();
     }
@@ -228,6 +233,11 @@ impl Daemon {
             }
             Event::Receive => self.watch_folders(),
             Event::Mail(id) => self.schedule.ask(&id, Work { receive: true }),
+            Event::Hook(id) => {
+                // Asked, not due to the interval: its tracker is read now.
+                self.tracker_polled.remove(&id);
+                self.schedule.ask(&id, Work { receive: false });
+            }
             Event::MailState(id, down) => {
                 match &down {
                     Some(why) => self.watch_down.insert(id.clone(), why.clone()),

@@ -38,21 +38,32 @@ impl GitHub {
         Ok(self.api.get_all(&path)?.into_iter().filter(|v| v["pull_request"].is_null()).collect())
     }
 
-    /// The issue numbers whose comments were added or edited at or after
-    /// `since` (the repository's comments, pull requests' among them).
-    fn moved_comments(&self, since: i64) -> TResult<BTreeSet<String>> {
+    /// The comments added or edited at or after `since`, by issue number
+    /// (the repository's comments, pull requests' among them).
+    fn moved_comments(&self, since: i64) -> TResult<BTreeMap<String, Vec<Value>>> {
         let path = format!(
             "{}/issues/comments?sort=updated&direction=asc&since={}&per_page={PER_PAGE}",
             self.settings.repo_path(),
             iso(since)
         );
-        Ok(self
-            .api
-            .get_all(&path)?
-            .iter()
-            .filter_map(|c| c["issue_url"].as_str()?.rsplit('/').next().map(String::from))
-            .collect())
+        let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for c in self.api.get_all(&path)? {
+            if let Some(n) = c["issue_url"].as_str().and_then(|u| u.rsplit('/').next()) {
+                out.entry(n.to_string()).or_default().push(c);
+            }
+        }
+        Ok(out)
     }
+}
+
+/// Whether any of `listed` (comments the window lists) is new or reads
+/// otherwise than postern last saw it: the list brings each whole, so a
+/// comment seen before costs no call, however often the window lists it.
+fn comments_moved(listed: Option<&Vec<Value>>, before: Option<&Snapshot>, m: &super::meta::Meta) -> bool {
+    listed.into_iter().flatten().any(|c| {
+        let text = read::comment(c, m).body;
+        before.and_then(|b| b.comments.get(&str_of(&c["id"]))) != Some(&text)
+    })
 }
 
 /// A new sync starts now (or at `at`, when GitHub was away as it was
@@ -97,9 +108,9 @@ pub fn changes(g: &GitHub, cursor: &str) -> TResult<ChangePage> {
     let since = c.t - OVERLAP_MS;
     let mut listed: BTreeMap<String, Option<Value>> =
         g.moved_issues(since)?.into_iter().map(|v| (str_of(&v["number"]), Some(v))).collect();
-    let comments_moved = g.moved_comments(since)?;
+    let comments_listed = g.moved_comments(since)?;
     let known: BTreeSet<String> = g.state.keys()?.into_iter().collect();
-    for key in &comments_moved {
+    for key in comments_listed.keys() {
         // A comment of an issue postern knows (else: a pull request's,
         // or an issue the listing brings anyway).
         if known.contains(key) {
@@ -123,7 +134,8 @@ pub fn changes(g: &GitHub, cursor: &str) -> TResult<ChangePage> {
         };
         c.t = c.t.max(read::ms(&v["updated_at"]));
         let before = g.state.get(&key)?;
-        let comments = comments_of(g, &v, before.as_ref(), full || comments_moved.contains(&key))?;
+        let moved = full || comments_moved(comments_listed.get(&key), before.as_ref(), &m);
+        let comments = comments_of(g, &v, before.as_ref(), moved)?;
         let issue = read::issue(&v, &comments, &g.settings, &m);
         if before.as_ref().is_some_and(|b| b.fields == issue.fields && b.comments == Snapshot::of(&issue).comments) {
             continue;

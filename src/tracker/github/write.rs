@@ -151,9 +151,6 @@ impl GitHub {
     }
 
     pub(super) fn comment_add(&self, key: &str, text: &str, origin: Option<CommentOrigin<'_>>) -> TResult<String> {
-        if self.issue_json(key)?.is_none() {
-            return Err(Refusal::NoIssue(key.into()).into());
-        }
         let tag = self.take_tag();
         let body = read::comment_body(text, origin.map(|o| o.author), tag.as_deref());
         let path = format!("{}/comments", self.issue_path(key));

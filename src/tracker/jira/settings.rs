@@ -77,6 +77,10 @@ pub struct JiraSettings {
     /// maps it back. Put in when the tracker is opened.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub account_ids: BTreeSet<String>,
+    /// The secret Jira Data Center's webhooks are signed with
+    /// (`X-Hub-Signature`); with it, `run --http` takes them as a wake-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<Password>,
 }
 
 fn default_rescan() -> u64 {
@@ -123,6 +127,7 @@ mod tests {
             timeout_secs: crate::tracker::remote::http::default_timeout(),
             screens: Default::default(),
             account_ids: Default::default(),
+            webhook_secret: None,
         }
     }
 

@@ -208,6 +208,7 @@ pub fn settings(
         timeout_secs: 60,
         screens: Default::default(),
         account_ids: Default::default(),
+        webhook_secret: None,
     }
 }
 

@@ -1,7 +1,8 @@
-//! The Jira benchmark: an embedded peer and a peer on a Jira (any: the
-//! example `jira_bench` runs it against the fake Jira of the tests), an
-//! initial sync each way and a steady stream of edits and comments, timed,
-//! with the HTTP calls each synced change took.
+//! The remote tracker benchmark: an embedded peer and a peer on a Jira or
+//! a GitHub (any: the examples `jira_bench` and `github_bench` run it
+//! against the fakes of the tests), an initial sync each way and a steady
+//! stream of edits and comments, timed, with the HTTP calls each synced
+//! change took.
 
 use std::time::Instant;
 
@@ -10,12 +11,12 @@ use serde::Serialize;
 
 use super::setup::Pair;
 use crate::protocol::{FieldChanges, IssueFields};
-use crate::tracker::jira::{Jira, JiraSettings};
 use crate::tracker::remote::calls;
 use crate::tracker::{Actor, Embedded, Tracker, TrackerSettings};
 
 #[derive(Debug, Serialize)]
-pub struct JiraFigures {
+pub struct RemoteFigures {
+    pub tracker: String,
     pub issues: usize,
     pub comments_per_issue: usize,
     /// Jira → embedded: issues with comments made in Jira, found, applied.
@@ -33,20 +34,24 @@ pub struct JiraFigures {
     pub steady_out_calls_per_change: f64,
 }
 
-/// `sync`: the sync account's settings; `person`: someone else's in the
-/// same project, who makes the Jira side's changes. `later` runs before
-/// the steady stream: the initial sync's issues should leave the search
-/// window first, as they would in a day's use (a fake Jira moves its
-/// clock; against a real one, wait a few minutes).
-pub fn run(
-    sync: &JiraSettings,
-    person: &JiraSettings,
-    (issues, comments): (usize, usize),
-    later: &dyn Fn(),
-) -> Result<JiraFigures> {
+/// What the remote side is: the sync's tracker settings, its project, a
+/// person's view of the same tracker (who makes that side's changes), and
+/// the fields of the issues that person files.
+pub struct Remote<'a> {
+    pub name: &'a str,
+    pub settings: TrackerSettings,
+    pub project: &'a str,
+    pub person: &'a dyn Tracker,
+    pub fields: IssueFields,
+}
+
+/// `later` runs before the steady stream: the initial sync's issues
+/// should leave the search window first, as they would in a day's use (a
+/// fake moves its clock; against a real tracker, wait a few minutes).
+pub fn run(remote: &Remote<'_>, (issues, comments): (usize, usize), later: &dyn Fn()) -> Result<RemoteFigures> {
     let tmp = tempfile::tempdir()?;
-    let pair = Pair::with_slave_tracker(tmp.path(), &sync.project, TrackerSettings::Jira(sync.clone()))?;
-    let who = Jira::open(person, tmp.path(), "bench-person")?;
+    let pair = Pair::with_slave_tracker(tmp.path(), remote.project, remote.settings.clone())?;
+    let who = remote.person;
     let as_person = Actor::person("bench");
     let (mut m, mut s) =
         (crate::engine::Peer::open(pair.master.clone())?, crate::engine::Peer::open(pair.slave.clone())?);
@@ -56,15 +61,10 @@ pub fn run(
     // Jira → embedded.
     let mut keys = Vec::new();
     for i in 0..issues {
-        let f = IssueFields {
-            summary: format!("from Jira {i}"),
-            status: "To Do".into(),
-            priority: "Medium".into(),
-            ..Default::default()
-        };
-        let key = who.create_issue(&sync.project, &f, as_person)?;
+        let f = IssueFields { summary: format!("from {} {i}", remote.name), ..remote.fields.clone() };
+        let key = who.create_issue(remote.project, &f, as_person)?;
         for j in 0..comments {
-            who.add_comment(&key, &format!("Jira note {j} on {i}"), None, as_person)?;
+            who.add_comment(&key, &format!("{} note {j} on {i}", remote.name), None, as_person)?;
         }
         keys.push(key);
     }
@@ -92,7 +92,7 @@ pub fn run(
         let key = &keys[n % keys.len()];
         match n % 2 {
             0 => {
-                let f = FieldChanges { summary: Some(format!("edited in Jira {n}")), ..Default::default() };
+                let f = FieldChanges { summary: Some(format!("edited in {} {n}", remote.name)), ..Default::default() };
                 who.update_issue(key, &f, as_person)?;
             }
             _ => drop(who.add_comment(key, &format!("steady note {n}"), None, as_person)?),
@@ -139,7 +139,8 @@ pub fn run(
         crate::engine::run_until_quiet(&mut m, &mut s)?;
     }
     let rate = |secs: f64| issues as f64 / secs.max(1e-9);
-    Ok(JiraFigures {
+    Ok(RemoteFigures {
+        tracker: remote.name.to_string(),
         issues,
         comments_per_issue: comments,
         in_secs,
@@ -154,18 +155,19 @@ pub fn run(
     })
 }
 
-pub fn print_table(f: &JiraFigures) {
-    println!("Jira: {} issues with {} comments each", f.issues, f.comments_per_issue);
+pub fn print_table(f: &RemoteFigures) {
+    let t = &f.tracker;
+    println!("{t}: {} issues with {} comments each", f.issues, f.comments_per_issue);
     println!(
-        "  Jira -> embedded      {:>8.2} s  {:>7.1} issues/s   {:.2} HTTP calls per synced change",
+        "  {t} -> embedded  {:>8.2} s  {:>7.1} issues/s   {:.2} HTTP calls per synced change",
         f.in_secs, f.in_issues_per_sec, f.in_calls_per_change
     );
     println!(
-        "  embedded -> Jira      {:>8.2} s  {:>7.1} issues/s   {:.2} HTTP calls per synced change",
+        "  embedded -> {t}  {:>8.2} s  {:>7.1} issues/s   {:.2} HTTP calls per synced change",
         f.out_secs, f.out_issues_per_sec, f.out_calls_per_change
     );
     println!(
-        "  steady stream of {} edits and comments: {:.2} calls per change from Jira, {:.2} into Jira",
+        "  steady stream of {} edits and comments: {:.2} calls per change from {t}, {:.2} into {t}",
         f.steady_changes, f.steady_in_calls_per_change, f.steady_out_calls_per_change
     );
 }

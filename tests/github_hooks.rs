@@ -1,0 +1,159 @@
+//! GitHub's webhooks as a wake-up, against two real daemons: with a hook,
+//! a change made in GitHub reaches the vendor long before the next poll;
+//! an unsigned or wrongly signed hook is refused and counted and wakes
+//! nothing; without any hook the change still crosses at the poll.
+
+mod common;
+#[path = "common/github_fake/mod.rs"]
+mod github_fake;
+
+use std::time::{Duration, Instant};
+
+use common::console::{http, serve};
+use common::*;
+use github_fake::{Fake, Running, ALICE_TOKEN, SYNC_TOKEN};
+use postern::tracker::github::GitHub;
+use postern::tracker::{Actor, Tracker};
+
+const SECRET: &str = "It's a Secret to Everybody";
+
+/// An embedded vendor and a GitHub customer whose webhooks are signed
+/// with [`SECRET`], paired, their folders wired for daemons.
+fn paired(fake: &Running) -> (TestPeer, TestPeer) {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let (token, secret) = (s.home().join("github-token"), s.home().join("hook-secret"));
+    std::fs::write(&token, SYNC_TOKEN).unwrap();
+    std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+    let accept = [
+        "--tracker",
+        "github",
+        "--github-url",
+        &fake.url,
+        "--github-token-file",
+        token.to_str().unwrap(),
+        "--github-webhook-secret-file",
+        secret.to_str().unwrap(),
+    ];
+    pair_with(&m, &s, "acme", "SAM2", "example/support", &[], &accept);
+    settle(&m, &s, "acme");
+    wire(&m, &s, "acme");
+    (m, s)
+}
+
+/// A webhook as GitHub sends it, signed with `secret` (`None`: unsigned).
+fn hook(addr: &str, event: &str, body: &str, secret: Option<&str>) -> common::console::Answer {
+    let sig = secret.map(|k| {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(k.as_bytes()).unwrap();
+        mac.update(body.as_bytes());
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    });
+    let mut headers = vec![("X-GitHub-Event", event), ("Content-Type", "application/json")];
+    if let Some(s) = &sig {
+        headers.push(("X-Hub-Signature-256", s));
+    }
+    // GitHub reaches the console through a proxy: another Host.
+    headers.push(("Host", "hooks.example.com"));
+    http(addr, "POST", "/hooks/github", &headers, body)
+}
+
+fn payload(number: &str) -> String {
+    format!(r#"{{"action":"edited","issue":{{"number":{number}}},"repository":{{"full_name":"example/support"}}}}"#)
+}
+
+fn alice(fake: &Running) -> GitHub {
+    let home = tempfile::tempdir().unwrap().keep();
+    GitHub::open(&github_fake::settings(&fake.url, ALICE_TOKEN), &home, "alice").unwrap()
+}
+
+/// How long until the vendor's issue shows `comment` (at most `limit`).
+fn until_comment(m: &TestPeer, comment: &str, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        let v = m.issue("SAM2-1");
+        if v["comments"].as_array().is_some_and(|c| c.iter().any(|c| c["body"] == comment)) {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn a_signed_webhook_wakes_the_sync_and_a_forged_one_changes_nothing() {
+    let fake = github_fake::start(Fake::new());
+    let (m, s) = paired(&fake);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Login fails"]);
+    let _vendor = m.daemon(&["--interval", "1"]);
+    // The customer polls GitHub once a minute: only a hook is faster.
+    let (_customer, addr) = serve(&s, &["--interval", "1", "--tracker-interval", "60", "--http", "127.0.0.1:0"]);
+    m.wait_running();
+    assert!(until_any_issue(&fake, Duration::from_secs(30)), "the vendor's issue reached GitHub");
+    quiet(&m, &s);
+    let gh = alice(&fake);
+
+    // Forged: unsigned, signed with another secret, for another repository.
+    gh.add_comment("1", "Forged wake", None, Actor::person("alice")).unwrap();
+    assert_eq!(hook(&addr, "issue_comment", &payload("1"), None).status, 401);
+    assert_eq!(hook(&addr, "issue_comment", &payload("1"), Some("guessed")).status, 401);
+    let other = payload("1").replace("example/support", "example/other");
+    assert_eq!(hook(&addr, "issue_comment", &other, Some(SECRET)).status, 401);
+    assert_eq!(until_comment(&m, "Forged wake", Duration::from_secs(4)), None, "a forged hook woke nothing");
+    let metrics = http(&addr, "GET", "/metrics", &[], "").body;
+    assert!(metrics.contains("postern_webhooks_total{result=\"refused\"} 3"), "{metrics}");
+
+    // Signed: the waiting comment and a new one cross at once.
+    let taken = hook(&addr, "issue_comment", &payload("1"), Some(SECRET));
+    assert_eq!(taken.status, 202, "{taken:?}");
+    let first = until_comment(&m, "Forged wake", Duration::from_secs(10));
+    assert!(first.is_some(), "a signed hook wakes the sync");
+    let mut took = Vec::new();
+    for n in 0..3 {
+        let text = format!("Hooked {n}");
+        gh.add_comment("1", &text, None, Actor::person("alice")).unwrap();
+        assert_eq!(hook(&addr, "issue_comment", &payload("1"), Some(SECRET)).status, 202);
+        took.push(until_comment(&m, &text, Duration::from_secs(10)).expect("crossed after its hook"));
+    }
+    took.sort();
+    eprintln!("GitHub change → on the vendor with a hook: {took:?} (p50 {:?})", took[1]);
+    // A ping (sent when the hook is made) is taken, wakes nothing.
+    assert_eq!(hook(&addr, "ping", &payload("1"), Some(SECRET)).status, 202);
+    let metrics = http(&addr, "GET", "/metrics", &[], "").body;
+    assert!(metrics.contains("postern_webhooks_total{result=\"taken\"} 5"), "{metrics}");
+    let log = std::fs::read_to_string(s.home().join("daemon.log")).unwrap();
+    assert!(!log.contains(SECRET) && !log.contains(SYNC_TOKEN), "no secret in the log");
+}
+
+/// Until neither side waits for an acknowledgement, and a while more:
+/// nothing of the pairing's own makes the customer read GitHub after it.
+fn quiet(m: &TestPeer, s: &TestPeer) {
+    let start = Instant::now();
+    while [m, s].iter().any(|p| p.status_of("acme")["awaiting_ack"] != 0) {
+        assert!(start.elapsed() < Duration::from_secs(30), "the pairing did not settle");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+}
+
+fn until_any_issue(fake: &Running, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if !fake.state.lock().unwrap().issues.is_empty() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn without_a_hook_a_change_crosses_at_the_poll() {
+    let fake = github_fake::start(Fake::new());
+    let (m, s) = paired(&fake);
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Login fails"]);
+    let _vendor = m.daemon(&["--interval", "1"]);
+    let _customer = s.daemon(&["--interval", "1", "--tracker-interval", "2"]);
+    assert!(until_any_issue(&fake, Duration::from_secs(30)));
+    alice(&fake).add_comment("1", "Polled", None, Actor::person("alice")).unwrap();
+    assert!(until_comment(&m, "Polled", Duration::from_secs(20)).is_some(), "the poll is the truth");
+}
