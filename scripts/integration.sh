@@ -70,9 +70,16 @@ echo "== Atlassian's Jira specifications and Prism (the fake Jira's contract)"
 export POSTERN_JIRA_CONTRACT=${XDG_CACHE_HOME:-$HOME/.cache}/postern/jira-contract
 bash scripts/jira-contract.sh install "$POSTERN_JIRA_CONTRACT"
 
+echo "== GitHub's OpenAPI descriptions and Prism (the fake GitHub's contract)"
+export POSTERN_GITHUB_CONTRACT=${XDG_CACHE_HOME:-$HOME/.cache}/postern/github-contract
+bash scripts/github-contract.sh install "$POSTERN_GITHUB_CONTRACT"
+
 echo "== ignored tests (real servers, sq)"
 # Every test group runs, so one failing file does not hide the others.
 cargo test --release --no-fail-fast -- --ignored
+
+echo "== the GitHub benchmark against the fake GitHub (figures)"
+cargo run --release --quiet --example github_bench -- --bench --issues 50 --comments 3
 
 echo "== postern bench against the Redmine (figures; docs/performance.md has a 1,000-issue run)"
 ./target/release/postern bench --redmine "$POSTERN_REDMINE_ENV" --issues 30 --comments 5 --latency-samples 2

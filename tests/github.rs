@@ -23,11 +23,22 @@ fn open(s: &GitHubSettings) -> GitHub {
 /// issues at every poll (`rescan_secs` 0), which finds a deleted comment
 /// at once (GitHub moves no time for it).
 fn with(behaviour: fn(&common::conformance::Sides<'_>)) {
-    let fake = github_fake::start(Fake::new());
-    let mut s = settings(&fake.url, SYNC_TOKEN);
+    through(None, behaviour)
+}
+
+/// [`with`], behind Prism checking every request and answer against
+/// `spec` (GitHub's description, of scripts/github-contract.sh) when given.
+fn through(spec: Option<&str>, behaviour: fn(&common::conformance::Sides<'_>)) {
+    // Enterprise Server (3.19) has no issue types: a user's repository,
+    // as on it.
+    let ghes = spec == Some("ghes.json");
+    let fake = github_fake::start(Fake { org: !ghes, ..Fake::new() });
+    let proxy = spec.map(|spec| common::prism::Prism::start("POSTERN_GITHUB_CONTRACT", spec, &fake.url));
+    let url = proxy.as_ref().map_or(fake.url.clone(), |p| p.url.clone());
+    let mut s = settings(&url, SYNC_TOKEN);
     s.rescan_secs = 0;
     let sync = open(&s);
-    let person = open(&settings(&fake.url, ALICE_TOKEN));
+    let person = open(&settings(&url, ALICE_TOKEN));
     behaviour(&common::conformance::Sides {
         sync: &sync,
         person: &person,
@@ -40,12 +51,28 @@ fn with(behaviour: fn(&common::conformance::Sides<'_>)) {
         user: "alice",
         transactional: false,
         binary: true,
-        lacks: &["priority", "due_date", "attachments", "worklogs"],
+        lacks: if ghes {
+            &["priority", "due_date", "attachments", "worklogs", "type"]
+        } else {
+            &["priority", "due_date", "attachments", "worklogs"]
+        },
     });
 }
 
 mod conformance {
     crate::conformance_tests!(super::with);
+}
+
+#[test]
+#[ignore = "needs Prism and GitHub's OpenAPI description: scripts/integration.sh"]
+fn github_com_passes_the_conformance_suite_through_its_description() {
+    through(Some("api.github.com.json"), common::conformance::run);
+}
+
+#[test]
+#[ignore = "needs Prism and GitHub's OpenAPI description: scripts/integration.sh"]
+fn github_enterprise_server_passes_the_conformance_suite_through_its_description() {
+    through(Some("ghes.json"), common::conformance::run);
 }
 
 fn fields(summary: &str) -> IssueFields {

@@ -8,6 +8,7 @@ mod common;
 #[path = "common/jira_fake/mod.rs"]
 mod jira_fake;
 
+use common::prism::Prism;
 use jira_fake::{settings, Fake, ALICE_AUTH, SYNC_AUTH};
 use postern::tracker::jira::{Flavour, Jira, JiraAuth, JiraSettings};
 use postern::tracker::TrackerError;
@@ -158,7 +159,8 @@ fn conformance_with(cloud: bool, prism: bool, behaviour: fn(&common::conformance
     };
     // Through Prism: every request and answer checked against Atlassian's
     // published specification.
-    let proxy = prism.then(|| Prism::start(if cloud { "jira-v3.json" } else { "jira-v2.json" }, &fake.url));
+    let proxy = prism
+        .then(|| Prism::start("POSTERN_JIRA_CONTRACT", if cloud { "jira-v3.json" } else { "jira-v2.json" }, &fake.url));
     let url = proxy.as_ref().map_or(fake.url.clone(), |p| p.url.clone());
     let sync = open(&settings(&url, flavour, sync_auth)).unwrap();
     let person = open(&settings(&url, flavour, alice_auth)).unwrap();
@@ -211,47 +213,6 @@ fn jira_cloud_passes_the_conformance_suite_through_the_specification() {
 #[ignore = "needs Prism and Atlassian's specifications: scripts/integration.sh"]
 fn jira_data_center_passes_the_conformance_suite_through_the_specification() {
     conformance(false, true);
-}
-
-/// Stoplight Prism in proxy mode in front of the fake, with `--errors`: a
-/// request the specification does not allow is refused (422) and an answer
-/// it does not allow becomes a 500, so either fails the test. Binary bodies
-/// do not pass through Prism intact: the suite sends text attachments then.
-struct Prism {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Prism {
-    fn start(spec: &str, upstream: &str) -> Prism {
-        let dir = std::env::var("POSTERN_JIRA_CONTRACT")
-            .expect("POSTERN_JIRA_CONTRACT: the folder of scripts/jira-contract.sh install");
-        let dir = std::path::Path::new(&dir);
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("prism-{port}.log"))).unwrap();
-        let child = std::process::Command::new(dir.join("node_modules/.bin/prism"))
-            .args(["proxy", "--errors", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .arg(dir.join(spec))
-            .arg(upstream)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("prism");
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "Prism did not start (see prism-{port}.log)");
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-        Prism { child, url }
-    }
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 use postern::protocol::{FieldChanges, IssueFields};

@@ -160,7 +160,7 @@ fn base(t: &Sides<'_>, summary: &str) -> IssueFields {
         priority: if t.has("priority") { t.priorities[0].into() } else { String::new() },
         labels: Vec::new(),
         assignee: None,
-        issue_type: Some(t.types[0].into()),
+        issue_type: t.has("type").then(|| t.types[0].into()),
         ..Default::default()
     }
 }
@@ -397,8 +397,9 @@ fn more_fields(t: &Sides<'_>) {
     let (a, mut cursor) = made(t, "Conformance: more fields");
     let (a, cursor) = (a.as_str(), &mut cursor);
     let due = |d: &str| t.has("due_date").then(|| d.to_string());
+    let ty = |n: usize| t.has("type").then(|| t.types[n].to_string());
     let more = FieldChanges {
-        issue_type: Some(t.types[1].into()),
+        issue_type: ty(1),
         due_date: due("2026-12-24"),
         custom: [(t.custom_field.to_string(), "CR-1".to_string())].into(),
         ..Default::default()
@@ -407,7 +408,7 @@ fn more_fields(t: &Sides<'_>) {
     let f = t.sync.issue(a).unwrap().unwrap().fields;
     assert_eq!(
         (f.issue_type.as_deref(), f.due_date, f.custom.get(t.custom_field).map(String::as_str)),
-        (Some(t.types[1]), due("2026-12-24"), Some("CR-1"))
+        (ty(1).as_deref(), due("2026-12-24"), Some("CR-1"))
     );
     let (news, c) = t.read(cursor);
     *cursor = c;
@@ -423,15 +424,24 @@ fn more_fields(t: &Sides<'_>) {
     let (news, c) = t.read(cursor);
     *cursor = c;
     assert_eq!(kinds(&news, a), [ChangeKind::IssueUpdated { fields: clear }], "{news:?}");
-    let mine = FieldChanges { issue_type: Some(t.types[0].into()), due_date: due("2027-01-31"), ..Default::default() };
+    let mine = FieldChanges {
+        issue_type: ty(0),
+        due_date: due("2027-01-31"),
+        custom: [(t.custom_field.to_string(), "CR-1".to_string())].into(),
+        ..Default::default()
+    };
     t.sync.update_issue(a, &mine, t.as_sync()).unwrap();
     let (news, c) = t.read(cursor);
     *cursor = c;
     assert_eq!(kinds(&news, a), [], "no echo: {news:?}");
-    assert!(t.sync.local_field_time(a, "type", t.sync_id).unwrap().is_some(), "a person set the type");
-    let bad = FieldChanges { issue_type: Some("No Such Type".into()), ..Default::default() };
-    let why = refused(t.sync.update_issue(a, &bad, t.as_sync()), "an unknown type");
-    assert!(matches!(&why, Refusal::Unknown { what, .. } if what == "type"), "{why}");
+    if t.has("type") {
+        assert!(t.sync.local_field_time(a, "type", t.sync_id).unwrap().is_some(), "a person set the type");
+        let bad = FieldChanges { issue_type: Some("No Such Type".into()), ..Default::default() };
+        let why = refused(t.sync.update_issue(a, &bad, t.as_sync()), "an unknown type");
+        assert!(matches!(&why, Refusal::Unknown { what, .. } if what == "type"), "{why}");
+    } else {
+        assert!(t.sync.not_carried().unwrap().iter().any(|p| p == "type"), "types listed as not carried");
+    }
     if t.has("due_date") {
         let bad = FieldChanges { due_date: Some("24.12.2026".into()), ..Default::default() };
         refused(t.sync.update_issue(a, &bad, t.as_sync()), "a date that is none");

@@ -385,4 +385,5 @@ pub mod conformance;
 pub mod console;
 pub mod fault_proxy;
 pub mod mail;
+pub mod prism;
 pub mod redmine;

@@ -333,6 +333,15 @@ pub fn message_of(body: &Value) -> String {
             ),
         }
     }
+    // A proxy's problem report (RFC 7807), e.g. a check against GitHub's
+    // description.
+    if let Some(detail) = body["detail"].as_str().or(body["title"].as_str()) {
+        parts.push(detail.to_string());
+    }
+    for v in body["validation"].as_array().into_iter().flatten() {
+        let at: Vec<String> = v["location"].as_array().into_iter().flatten().map(|l| l.to_string()).collect();
+        parts.push(format!("{} at {}", v["message"].as_str().unwrap_or_default(), at.join(".")));
+    }
     if parts.is_empty() {
         "no reason given".into()
     } else {

@@ -6,22 +6,22 @@ use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{answer, error, page, signed_in, Comment, Event, Fake, Issue, Shared, Q};
+use super::{answer, error, page, shapes, signed_in, Comment, Event, Fake, Issue, Shared, Q};
 
 type Repo = (String, String);
 
 fn issue_json(f: &Fake, i: &Issue) -> Value {
-    let labels: Vec<Value> =
-        i.labels.iter().enumerate().map(|(n, l)| json!({"id": 700 + n, "name": l, "color": "ededed"})).collect();
+    let labels: Vec<Value> = i.labels.iter().enumerate().map(|(n, l)| shapes::label(f, n, l)).collect();
     let assignees: Vec<Value> = i.assignees.iter().map(|u| f.user_json(*u)).collect();
-    let milestone = i
-        .milestone
-        .and_then(|n| f.milestones.iter().find(|(m, _)| *m == n))
-        .map(|(n, t)| json!({"id": 500 + n, "number": n, "title": t, "state": "open"}));
-    let ty = i.issue_type.as_ref().map(|t| json!({"id": 30, "name": t}));
-    let url = format!("{}{}/issues/{}", f.base_url, f.repo_path(), i.number);
+    let milestone =
+        i.milestone.and_then(|n| f.milestones.iter().find(|(m, _)| *m == n)).map(|(n, t)| shapes::milestone(f, *n, t));
+    let ty = i.issue_type.as_ref().map(|t| shapes::issue_type(f.types.iter().position(|x| x == t).unwrap_or(0), t));
+    let repo = format!("{}{}", f.base_url, f.repo_path());
+    let url = format!("{repo}/issues/{}", i.number);
     let mut v = json!({"id": 9000 + i.number, "node_id": format!("I_{}", i.number), "number": i.number,
-        "url": url, "html_url": format!("https://github.test{}/issues/{}", f.repo_path(), i.number),
+        "url": url, "repository_url": repo, "labels_url": format!("{url}/labels{{/name}}"),
+        "comments_url": format!("{url}/comments"), "events_url": format!("{url}/events"),
+        "html_url": format!("https://github.test{}/issues/{}", f.repo_path(), i.number),
         "title": i.title, "body": i.body, "state": i.state, "state_reason": i.state_reason,
         "user": f.user_json(i.user), "labels": labels, "assignee": assignees.first().cloned(),
         "assignees": assignees, "milestone": milestone, "type": ty, "locked": false,
@@ -29,13 +29,15 @@ fn issue_json(f: &Fake, i: &Issue) -> Value {
         "created_at": Fake::time(i.created), "updated_at": Fake::time(i.updated),
         "closed_at": (i.state == "closed").then(|| Fake::time(i.updated)), "author_association": "MEMBER"});
     if i.pull_request {
-        v["pull_request"] = json!({"url": format!("{}{}/pulls/{}", f.base_url, f.repo_path(), i.number)});
+        v["pull_request"] = json!({"url": format!("{}{}/pulls/{}", f.base_url, f.repo_path(), i.number),
+            "html_url": null, "diff_url": null, "patch_url": null});
     }
     v
 }
 
 fn comment_json(f: &Fake, c: &Comment) -> Value {
     json!({"id": c.id, "node_id": format!("IC_{}", c.id), "body": c.body, "user": f.user_json(c.user),
+        "url": format!("{}{}/issues/comments/{}", f.base_url, f.repo_path(), c.id),
         "issue_url": format!("{}{}/issues/{}", f.base_url, f.repo_path(), c.issue),
         "html_url": format!("https://github.test{}/issues/{}#issuecomment-{}", f.repo_path(), c.issue, c.id),
         "created_at": Fake::time(c.created), "updated_at": Fake::time(c.updated), "author_association": "MEMBER"})
@@ -118,13 +120,13 @@ fn set(f: &mut Fake, i: &mut Issue, b: &Value, user: usize) -> Result<(), Respon
             "errors": [{"resource": "Issue", "code": "invalid", "field": field, "value": value}]});
         (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
     };
-    let mut events = Vec::new();
+    let mut events: Vec<(&str, Value)> = Vec::new();
     if let Some(t) = b["title"].as_str() {
         if t.trim().is_empty() {
             return Err(invalid("title", &b["title"]));
         }
         if t != i.title {
-            events.push("renamed");
+            events.push(("renamed", json!({"rename": {"from": i.title, "to": t}})));
         }
         i.title = t.into();
     }
@@ -137,7 +139,7 @@ fn set(f: &mut Fake, i: &mut Issue, b: &Value, user: usize) -> Result<(), Respon
             return Err(invalid("state", &b["state"]));
         }
         if st != i.state {
-            events.push(if st == "closed" { "closed" } else { "reopened" });
+            events.push((if st == "closed" { "closed" } else { "reopened" }, json!({})));
         }
         i.state = st.into();
         i.state_reason = match (st, reason) {
@@ -153,11 +155,11 @@ fn set(f: &mut Fake, i: &mut Issue, b: &Value, user: usize) -> Result<(), Respon
         new.dedup();
         for l in &new {
             if !i.labels.contains(l) {
-                events.push("labeled");
+                events.push(("labeled", json!({"label": {"name": l, "color": "ededed"}})));
             }
         }
-        if i.labels.iter().any(|l| !new.contains(l)) {
-            events.push("unlabeled");
+        for l in i.labels.iter().filter(|l| !new.contains(l)) {
+            events.push(("unlabeled", json!({"label": {"name": l, "color": "ededed"}})));
         }
         i.labels = new;
     }
@@ -170,7 +172,12 @@ fn set(f: &mut Fake, i: &mut Issue, b: &Value, user: usize) -> Result<(), Respon
             }
         }
         if new != i.assignees {
-            events.push(if new.is_empty() { "unassigned" } else { "assigned" });
+            let (what, who) = match (new.first(), i.assignees.first()) {
+                (Some(u), _) => ("assigned", *u),
+                (None, Some(u)) => ("unassigned", *u),
+                (None, None) => ("unassigned", user),
+            };
+            events.push((what, json!({"assignee": f.user_json(who), "assigner": f.user_json(user)})));
         }
         i.assignees = new;
     }
@@ -183,7 +190,10 @@ fn set(f: &mut Fake, i: &mut Issue, b: &Value, user: usize) -> Result<(), Respon
             },
         };
         if new != i.milestone {
-            events.push(if new.is_some() { "milestoned" } else { "demilestoned" });
+            let title =
+                new.or(i.milestone).and_then(|n| f.milestones.iter().find(|(m, _)| *m == n)).map(|m| m.1.clone());
+            let what = if new.is_some() { "milestoned" } else { "demilestoned" };
+            events.push((what, json!({"milestone": {"title": title.unwrap_or_default()}})));
         }
         i.milestone = new;
     }
@@ -196,19 +206,21 @@ fn set(f: &mut Fake, i: &mut Issue, b: &Value, user: usize) -> Result<(), Respon
             _ => return Err(invalid("type", t)),
         };
         if new != i.issue_type {
+            let ty = |t: &Option<String>| t.as_ref().map(|t| json!({"id": 30, "name": t, "color": "gray"}));
+            let (now, prev) = (ty(&new), ty(&i.issue_type));
             events.push(match (&i.issue_type, &new) {
-                (None, _) => "issue_type_added",
-                (_, None) => "issue_type_removed",
-                _ => "issue_type_changed",
+                (None, _) => ("issue_type_added", json!({"issue_type": now})),
+                (_, None) => ("issue_type_removed", json!({"prev_issue_type": prev})),
+                _ => ("issue_type_changed", json!({"issue_type": now, "prev_issue_type": prev})),
             });
         }
         i.issue_type = new;
     }
     let now = f.now();
     i.updated = now;
-    for e in events {
+    for (e, detail) in events {
         let id = f.id();
-        f.events.push(Event { id, issue: i.number, actor: user, event: e.into(), created: now });
+        f.events.push(Event { id, issue: i.number, actor: user, event: e.into(), created: now, detail });
     }
     Ok(())
 }
@@ -361,15 +373,7 @@ pub async fn events(
     let f = s.lock().unwrap().clone();
     let Some(at) = find(&f, &(o, r), &n) else { return error(StatusCode::NOT_FOUND, "Not Found") };
     let number = f.issues[at].number;
-    let items = f
-        .events
-        .iter()
-        .filter(|e| e.issue == number)
-        .map(|e| {
-            json!({"id": e.id, "node_id": format!("E_{}", e.id), "actor": f.user_json(e.actor),
-            "event": e.event, "created_at": Fake::time(e.created), "commit_id": null})
-        })
-        .collect();
+    let items = f.events.iter().filter(|e| e.issue == number).map(|e| shapes::event(&f, e, e.detail.clone())).collect();
     page(&s, &h, &uri, &q, items)
 }
 

@@ -13,6 +13,7 @@
 #![allow(clippy::result_large_err)] // a test fake: an answer is the error
 
 pub mod issues;
+pub mod shapes;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -65,6 +66,8 @@ pub struct Event {
     pub actor: usize,
     pub event: String,
     pub created: i64,
+    /// What the event names besides (its label, assignee, title change…).
+    pub detail: Value,
 }
 
 /// What the fake knows and how it misbehaves.
@@ -140,10 +143,7 @@ impl Fake {
     }
 
     pub fn user_json(&self, u: usize) -> Value {
-        let login = &self.logins[u];
-        let kind = if login.ends_with("[bot]") { "Bot" } else { "User" };
-        json!({"login": login, "id": 100 + u, "node_id": format!("U_{u}"), "type": kind, "site_admin": false,
-            "url": format!("{}/users/{login}", self.base_url), "html_url": format!("https://github.test/{login}")})
+        shapes::user(self, u)
     }
 
     pub fn repo_path(&self) -> String {
@@ -313,7 +313,7 @@ async fn user(State(s): State<Shared>, h: HeaderMap) -> Response {
     if s.lock().unwrap().logins[u].ends_with("[bot]") {
         return error(StatusCode::FORBIDDEN, "Resource not accessible by integration");
     }
-    let body = s.lock().unwrap().user_json(u);
+    let body = shapes::private_user(&s.lock().unwrap(), u);
     answer(&s, &h, StatusCode::OK, body, None)
 }
 
@@ -323,10 +323,7 @@ async fn repository(State(s): State<Shared>, Path((o, r)): Path<(String, String)
     if o != f.owner || r != f.repo {
         return error(StatusCode::NOT_FOUND, "Not Found");
     }
-    let owner = json!({"login": f.owner, "id": 9, "type": if f.org { "Organization" } else { "User" }});
-    let body = json!({"id": 77, "node_id": "R_77", "name": f.repo, "full_name": format!("{}/{}", f.owner, f.repo),
-        "private": true, "owner": owner, "has_issues": f.has_issues, "archived": false,
-        "permissions": {"admin": false, "maintain": false, "push": true, "triage": true, "pull": true}});
+    let body = shapes::repository(&f);
     answer(&s, &h, StatusCode::OK, body, None)
 }
 
@@ -340,11 +337,7 @@ async fn assignees(State(s): State<Shared>, uri: Uri, Query(q): Q, h: HeaderMap)
 async fn milestones(State(s): State<Shared>, uri: Uri, Query(q): Q, h: HeaderMap) -> Response {
     signed_in!(s, h, false);
     let f = s.lock().unwrap().clone();
-    let list = f
-        .milestones
-        .iter()
-        .map(|(n, t)| json!({"id": 500 + n, "number": n, "title": t, "state": "open", "due_on": null}))
-        .collect();
+    let list = f.milestones.iter().map(|(n, t)| shapes::milestone(&f, *n, t)).collect();
     page(&s, &h, &uri, &q, list)
 }
 
@@ -354,12 +347,7 @@ async fn issue_types(State(s): State<Shared>, Path(org): Path<String>, h: Header
     if !f.org || org != f.owner {
         return error(StatusCode::NOT_FOUND, "Not Found");
     }
-    let list: Vec<Value> = f
-        .types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| json!({"id": 30 + i, "node_id": format!("IT_{i}"), "name": t, "is_enabled": true}))
-        .collect();
+    let list: Vec<Value> = f.types.iter().enumerate().map(|(i, t)| shapes::issue_type(i, t)).collect();
     answer(&s, &h, StatusCode::OK, json!(list), None)
 }
 
@@ -397,7 +385,8 @@ async fn installation(State(s): State<Shared>, h: HeaderMap) -> Response {
     if let Err(r) = app_signed(&s, &h) {
         return r;
     }
-    answer(&s, &h, StatusCode::OK, json!({"id": 31, "app_id": 4242, "app_slug": "postern-app"}), None)
+    let body = shapes::installation(&s.lock().unwrap());
+    answer(&s, &h, StatusCode::OK, body, None)
 }
 
 async fn access_token(State(s): State<Shared>, Path(id): Path<u64>, h: HeaderMap) -> Response {
