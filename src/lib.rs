@@ -31,14 +31,20 @@
 //!   sync user's `permissions`, `time` entries as worklogs, `detect` finds
 //!   changes by state) and Jira (`tracker::jira`: Cloud's ADF and Data
 //!   Center's wiki markup from one Markdown reading, JQL windows, the
-//!   `workflow` walked to a status several transitions away). A value a
-//!   tracker cannot hold (outside a list) is not a refusal: the rest is
-//!   written, and `Tracker::take_not_held` says what was left out, which
-//!   the engine lists on the issue without holding its changes back. What
-//!   the remote backends share is `tracker::remote`: `listing` (pages
+//!   `workflow` walked to a status several transitions away) and GitHub
+//!   Issues (`tracker::github`: `api` reads conditionally with `ETag`s and
+//!   waits out GitHub's limits, `app` signs in as a GitHub App, `read`
+//!   and `write` map issues, comments and the hidden write marks,
+//!   `detect` reads `since` windows). A value a tracker cannot hold
+//!   (outside a list) is not a refusal: the rest is written, and
+//!   `Tracker::take_not_held` says what was left out; a part it cannot
+//!   hold at all (GitHub: files, logged time) is `Refusal::NotCarried`;
+//!   the engine lists both on the issue without holding its changes back.
+//!   What the remote backends share is `tracker::remote`: `listing` (pages
 //!   anchored at the last time read: the cursor never passes a change it
-//!   did not list), `detect` (one detection round), `diff` (what someone
-//!   other than the sync user changed) and `state` (what was last seen or
+//!   did not list), `cursor` (a time window and what was read in its
+//!   overlap), `detect` (one detection round), `diff` (what someone other
+//!   than the sync user changed) and `state` (what was last seen or
 //!   written). Every backend checks worklogs and dates the same way
 //!   (`checks`) and hashes and checks files the same way (`attachments`).
 //! - [`transport`]: the [`transport::Transport`] plug point, the
@@ -81,7 +87,8 @@
 //!   `/health`, served by the daemon (`run --http`) from its runtime:
 //!   server-rendered pages over the read model ([`status`]) `postern
 //!   status` prints, actions (through `engine::admin`, as the CLI) behind a token
-//!   and CSRF tokens.
+//!   and CSRF tokens, and the trackers' webhooks (`hooks`: a signed hook
+//!   wakes its sync through `daemon::wake`; polling stays the truth).
 //! - [`cli`]: parses and prints, nothing more: one file per subcommand
 //!   (`sync` is split: `sync_life` pause/resume/delete, `sync_records`,
 //!   `sync_resync`, `sync_edit`); what a command does lives below it

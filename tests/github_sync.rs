@@ -171,3 +171,84 @@ fn github_settings_change_from_the_cli_checked_first() {
     let err = s.fail(&flags);
     assert!(err.contains("owner/name"), "{err}");
 }
+
+#[path = "common/jira_fake/mod.rs"]
+mod jira_fake;
+
+/// Both sides remote: a vendor on GitHub and a customer on Jira Cloud,
+/// each a fake, converge both ways from the CLI; what one cannot hold
+/// (GitHub: priority) is left out, nothing echoes.
+#[test]
+fn a_github_vendor_and_a_jira_customer_converge_both_ways() {
+    let (gh, jira) = (github_fake::start(Fake::new()), jira_fake::start(jira_fake::Fake::new(true, "SUP")));
+    let (m, s) = (TestPeer::new(MASTER_KEY, "UNUSED"), TestPeer::new(SLAVE_KEY, "UNUSED2"));
+    // The names differ: one table, on the Jira side, says how (the wire
+    // carries GitHub's).
+    let create = github_flags(&gh, &m);
+    let create: Vec<&str> = create.iter().map(String::as_str).collect();
+    let token = s.home().join("jira-token");
+    std::fs::write(&token, "t0ken\n").unwrap();
+    let accept = [
+        "--tracker",
+        "jira",
+        "--jira-url",
+        &jira.url,
+        "--jira-user",
+        "sync@example.com",
+        "--jira-token-file",
+        token.to_str().unwrap(),
+        "--status-map",
+        "Open=To Do,Closed=Done",
+    ];
+    pair_with(&m, &s, "acme", "example/support", "SUP", &create, &accept);
+    settle(&m, &s, "acme");
+
+    // GitHub → Jira.
+    let vendor = alice(&gh);
+    let made = postern::protocol::IssueFields {
+        summary: "Export hangs".into(),
+        description: "With **many** rows".into(),
+        status: "Open".into(),
+        labels: vec!["export".into()],
+        ..Default::default()
+    };
+    let key = vendor.create_issue("example/support", &made, person()).unwrap();
+    vendor.add_comment(&key, "Seen on 4.2", None, person()).unwrap();
+    settle(&m, &s, "acme");
+    let jira_user = jira_fake_as(&jira, "alice@example.com", "al1ce");
+    let i = jira_user.issue("SUP-1").unwrap().unwrap_or_else(|| {
+        panic!("the issue in Jira: {}\n{}", m.ok(&["errors", "list", "acme"]), s.ok(&["errors", "list", "acme"]))
+    });
+    assert_eq!((i.fields.summary.as_str(), i.fields.status.as_str()), ("Export hangs", "To Do"));
+    assert_eq!(i.fields.labels, ["export"]);
+    assert_eq!(i.comments.iter().map(|c| c.body.as_str()).collect::<Vec<_>>(), ["Seen on 4.2"]);
+
+    // Jira → GitHub: a comment and the issue done.
+    jira_user.add_comment("SUP-1", "Fixed in 4.3", None, person()).unwrap();
+    let done = FieldChanges { status: Some("Done".into()), ..Default::default() };
+    jira_user.update_issue("SUP-1", &done, person()).unwrap();
+    settle(&m, &s, "acme");
+    let home = tempfile::tempdir().unwrap();
+    let as_sync = GitHub::open(&github_fake::settings(&gh.url, SYNC_TOKEN), home.path(), "read").unwrap();
+    let back = as_sync.issue(&key).unwrap().unwrap();
+    assert_eq!(back.fields.status, "Closed");
+    let bodies: Vec<(&str, Option<&str>)> =
+        back.comments.iter().map(|c| (c.body.as_str(), c.on_behalf_of.as_deref())).collect();
+    assert_eq!(bodies, [("Seen on 4.2", None), ("Fixed in 4.3", Some("Alice Admin"))], "once each, nothing echoed");
+    settle(&m, &s, "acme");
+    assert_eq!(gh.state.lock().unwrap().comments.len(), 2);
+    assert_eq!(jira.state.lock().unwrap().issues[0].comments.len(), 2);
+    m.ok(&["sync", "verify", "acme", "--wait", "0"]);
+    settle(&m, &s, "acme");
+    for p in [&m, &s] {
+        let r = p.json(&["sync", "verify", "acme", "--last", "--json"]);
+        assert_eq!(r["differing"], serde_json::json!([]), "{r}");
+    }
+}
+
+fn jira_fake_as(fake: &jira_fake::Running, user: &str, token: &str) -> postern::tracker::jira::Jira {
+    use postern::tracker::jira::{Flavour, Jira, JiraAuth};
+    let auth = JiraAuth::Basic { user: user.into(), secret: postern::transport::mail::Password::Value(token.into()) };
+    let home = tempfile::tempdir().unwrap().keep();
+    Jira::open(&jira_fake::settings(&fake.url, Flavour::Cloud, auth), &home, "person").unwrap()
+}

@@ -3,10 +3,12 @@
 //! is lost after the server acted, answers cut short, 503s. After the
 //! faults stop, every issue, comment and worklog is there exactly once on
 //! each side, nothing came back to where it was made, and both trackers
-//! hold the same. Here against the fake Jira (`cargo test`); the
-//! integration script runs the Redmine ones.
+//! hold the same. Here against the fake Jira and the fake GitHub (`cargo
+//! test`); the integration script runs the Redmine ones.
 
 mod common;
+#[path = "common/github_fake/mod.rs"]
+mod github_fake;
 #[path = "common/jira_fake/mod.rs"]
 mod jira_fake;
 
@@ -547,4 +549,112 @@ fn a_copy_jira_makes_even_later_shows_as_diverged_until_it_is_gone_tracker_fault
     settle(&m, &s, "acme");
     assert_eq!(s.status()["diverged"], serde_json::json!([]), "gone with the copy");
     assert_eq!(m.issues("SAM2").len(), 1, "nothing came back");
+}
+
+/// An embedded vendor and a GitHub customer whose GitHub is at `url`,
+/// paired, rescanning at every poll (a deleted comment is found at once).
+fn paired_on_github(url: &str) -> (TestPeer, TestPeer) {
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let token = s.home().join("github-token");
+    std::fs::write(&token, format!("{}\n", github_fake::SYNC_TOKEN)).unwrap();
+    let accept = [
+        "--tracker",
+        "github",
+        "--github-url",
+        url,
+        "--github-token-file",
+        token.to_str().unwrap(),
+        // An answer held longer than this is one the proxy made slow.
+        "--github-timeout-secs",
+        "1",
+    ];
+    pair_with(&m, &s, "acme", "SAM2", "example/support", &[], &accept);
+    settle(&m, &s, "acme");
+    (m, s)
+}
+
+#[test]
+fn a_github_customer_behind_lost_and_cut_answers_gets_everything_once_tracker_faults() {
+    for seed in [5, 11] {
+        github_under_faults(seed);
+    }
+}
+
+fn github_under_faults(seed: u64) {
+    let fake = github_fake::start(github_fake::Fake::new());
+    let proxy = fault_proxy::start(fake.url.trim_start_matches("http://"), seed);
+    let (m, s) = paired_on_github(&proxy.url);
+    {
+        let mut plan = proxy.plan.lock().unwrap();
+        plan.writes_pct = 45;
+        plan.reads_pct = 15;
+        plan.slow_ms = 1200;
+    }
+    let issues = 6;
+    for n in 1..=issues {
+        let key = format!("SAM2-{n}");
+        m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("Fault {n}")]);
+        m.ok(&["comment", "add", &key, "--body", &format!("first note {n}"), "--as", "vera"]);
+        m.ok(&["comment", "add", &key, "--body", &format!("second note {n}"), "--as", "vera"]);
+    }
+    churn(&m, &s, 20);
+    for _ in 0..20 {
+        if fake.state.lock().unwrap().issues.len() >= 2 {
+            break;
+        }
+        churn(&m, &s, 5);
+    }
+    // Meanwhile a person works on the issues that arrived in GitHub (past
+    // the proxy: her answers are not the sync's faults).
+    let arrived: Vec<String> = fake.state.lock().unwrap().issues.iter().map(|i| i.number.to_string()).collect();
+    assert!(arrived.len() >= 2, "issues arrived in GitHub under the faults");
+    let home = tempfile::tempdir().unwrap();
+    let alice = postern::tracker::github::GitHub::open(
+        &github_fake::settings(&fake.url, github_fake::ALICE_TOKEN),
+        home.path(),
+        "alice",
+    )
+    .unwrap();
+    let person = postern::tracker::Actor::person("alice");
+    for key in arrived.iter().take(2) {
+        alice.add_comment(key, "Alice's note meanwhile", None, person).unwrap();
+        let edit = postern::protocol::FieldChanges {
+            summary: Some(format!("#{key} retitled by Alice")),
+            ..Default::default()
+        };
+        alice.update_issue(key, &edit, person).unwrap();
+    }
+    churn(&m, &s, 20);
+    proxy.plan.lock().unwrap().writes_pct = 0;
+    proxy.plan.lock().unwrap().reads_pct = 0;
+    let said = proxy.plan.lock().unwrap().said();
+    eprintln!("seed {seed}, faults made: {said}; the fake answered {} calls", fake.state.lock().unwrap().calls);
+    s.ok(&["errors", "retry", "acme", "--all"]);
+    drain(&m, &s);
+
+    let counts = proxy.plan.lock().unwrap().counts.clone();
+    for kind in [Fault::AnswerLost, Fault::Truncated, Fault::Unavailable] {
+        assert!(counts.get(&kind).copied().unwrap_or(0) > 0, "no {kind:?} was made: {said}");
+    }
+    let f = fake.state.lock().unwrap().clone();
+    assert_eq!(f.issues.len(), issues, "each issue once in GitHub ({said})");
+    for i in &f.issues {
+        let extra = usize::from(arrived.iter().take(2).any(|k| *k == i.number.to_string()));
+        let comments = f.comments.iter().filter(|c| c.issue == i.number).count();
+        assert_eq!(comments, 2 + extra, "#{}: each comment once ({said})", i.number);
+    }
+    let mut alices = 0;
+    for n in 1..=issues {
+        let issue = m.issue(&format!("SAM2-{n}"));
+        let comments = issue["comments"].as_array().unwrap();
+        let by_alice = comments.iter().filter(|c| c["body"] == "Alice's note meanwhile").count();
+        alices += by_alice;
+        assert_eq!(comments.len(), 2 + by_alice, "SAM2-{n}: no comment came back ({said})");
+    }
+    assert_eq!(alices, 2, "Alice's notes reached the vendor once each ({said})");
+    let retitled =
+        m.issues("SAM2").iter().filter(|i| i["summary"].as_str().unwrap().ends_with("retitled by Alice")).count();
+    assert_eq!(retitled, 2, "Alice's titles reached the vendor ({said})");
+    assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing left parked");
+    verified_equal(&m, &s);
 }

@@ -428,12 +428,21 @@ fn apply_to_linked(
 /// A change with the partner's names in ours (the sync's mapping), or
 /// `None` when it names nothing a mapping changes.
 fn in_our_names(tracker: &impl Tracker, sync: &SyncRecord, change: &Change) -> Result<Option<Change>> {
+    let mut change = change.clone();
+    // A partner whose tracker has no priority (GitHub) sends an empty one:
+    // ours stays as it is (a new issue gets this tracker's default).
+    let mut emptied = false;
+    if let Change::IssueUpdated { fields, .. } | Change::IssueState { fields, .. } = &mut change {
+        emptied = fields.priority.as_deref() == Some("");
+        if emptied {
+            fields.priority = None;
+        }
+    }
     if sync.mapping.is_none() && !matches!(change, Change::IssueCreated { .. } | Change::IssueUpdated { .. }) {
-        return Ok(None);
+        return Ok(emptied.then_some(change));
     }
     let m = super::mapping::Mapping::of(sync.mapping.as_deref())?;
     let users = || Ok(tracker.vocabulary(&sync.project)?.users);
-    let mut change = change.clone();
     match &mut change {
         Change::IssueCreated { fields, .. } => m.issue_fields(fields, true, users)?,
         Change::IssueUpdated { fields, .. } | Change::IssueState { fields, .. } => m.incoming(fields, users)?,

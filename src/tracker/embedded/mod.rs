@@ -176,7 +176,7 @@ impl Embedded<'_> {
     /// Refuses what the project does not take: a priority or type it does
     /// not allow, an assignee not in the directory, a date that is none.
     fn check_fields(&self, project: &str, c: &FieldChanges) -> TResult<()> {
-        if let Some(p) = &c.priority {
+        if let Some(p) = c.priority.as_ref().filter(|p| !p.is_empty()) {
             self.check_allowed(project, "priority", "priorities", p)?;
         }
         if let Some(t) = &c.issue_type {
@@ -321,7 +321,8 @@ impl Tracker for Embedded<'_> {
                 fields.summary,
                 fields.description,
                 fields.status,
-                fields.priority,
+                // The partner's tracker has none: ours, by default.
+                if fields.priority.is_empty() { DEFAULT_PRIORITY } else { fields.priority.as_str() },
                 serde_json::to_string(&fields.labels)?,
                 fields.assignee,
                 now,

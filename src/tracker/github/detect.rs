@@ -109,6 +109,17 @@ pub fn changes(g: &GitHub, cursor: &str) -> TResult<ChangePage> {
     let mut listed: BTreeMap<String, Option<Value>> =
         g.moved_issues(since)?.into_iter().map(|v| (str_of(&v["number"]), Some(v))).collect();
     let comments_listed = g.moved_comments(since)?;
+    // Whatever the window lists was read, and all of it is older than the
+    // overlap before GitHub's clock: the window moves on to GitHub's now
+    // (else a burst long past is listed, page by page, at every poll).
+    // While it lists nothing it stays put, and GitHub answers 304.
+    let updated = listed.values().flatten().map(|v| &v["updated_at"]);
+    let updated: Vec<i64> =
+        updated.chain(comments_listed.values().flatten().map(|c| &c["updated_at"])).map(read::ms).collect();
+    let moved_on = match g.api.server_now() {
+        Some(server) if !updated.is_empty() && updated.iter().all(|t| *t < server - OVERLAP_MS) => Some(server),
+        _ => None,
+    };
     let known: BTreeSet<String> = g.state.keys()?.into_iter().collect();
     for key in comments_listed.keys() {
         // A comment of an issue postern knows (else: a pull request's,
@@ -144,6 +155,9 @@ pub fn changes(g: &GitHub, cursor: &str) -> TResult<ChangePage> {
         let ours = m.is_sync_user(&v["user"]);
         let events = if fields_moved && (before.is_some() || ours) { g.events_json(&key)? } else { Vec::new() };
         round.issue(&g.state, &issue, &History { v: &v, comments: &comments, events, m: &m }, 0)?;
+    }
+    if let Some(server) = moved_on {
+        c.t = c.t.max(server);
     }
     tracing::debug!(changes = round.count(), full, "GitHub polled");
     Ok(round.page(serde_json::to_string(&c)?))

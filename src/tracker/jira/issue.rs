@@ -201,7 +201,8 @@ pub fn write_fields(
     if let Some(d) = &f.description {
         out.insert("description".into(), text::to_jira(m.flavour, d));
     }
-    if let Some(p) = &f.priority {
+    // Empty: the partner's tracker has none; Jira's default stays.
+    if let Some(p) = f.priority.as_ref().filter(|p| !p.is_empty()) {
         if !m.priorities.contains_key(p) {
             return Err(unknown("priority", p, m.priorities.keys().cloned()));
         }

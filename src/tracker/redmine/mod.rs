@@ -154,7 +154,8 @@ impl Redmine {
         if let Some(v) = &c.status {
             out.insert("status_id".into(), json!(m.id_for("status", v, &self.settings.statuses)?));
         }
-        if let Some(v) = &c.priority {
+        // Empty: the partner's tracker has none; Redmine's default stays.
+        if let Some(v) = c.priority.as_ref().filter(|p| !p.is_empty()) {
             out.insert("priority_id".into(), json!(m.id_for("priority", v, &self.settings.priorities)?));
         }
         if let Some(v) = &c.assignee {
