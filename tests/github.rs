@@ -189,6 +189,14 @@ fn an_app_signs_in_with_its_key_and_writes_as_its_bot() {
         matches!(&page.changes[..], [c] if matches!(&c.kind, ChangeKind::CommentAdded { body, .. } if body == "Seen here too")),
         "{page:?}"
     );
+    // A token near its end (GitHub's last an hour) is renewed before it
+    // is used: here each lives 4 minutes, inside the 5 postern keeps.
+    fake.state.lock().unwrap().app_token_secs = 240;
+    let renewing = open(&s);
+    renewing.issue(&key).unwrap().expect("read as the App");
+    let made = fake.state.lock().unwrap().app_tokens;
+    renewing.issue(&key).unwrap().expect("read again");
+    assert!(fake.state.lock().unwrap().app_tokens > made, "renewed before it expired");
     let mut bad = s.clone();
     bad.auth = GitHubAuth::App { app_id: "4243".into(), key: Password::File(github_fake::APP_KEY.into()) };
     let e = open(&bad).check().unwrap_err().to_string();

@@ -157,3 +157,68 @@ fn without_a_hook_a_change_crosses_at_the_poll() {
     alice(&fake).add_comment("1", "Polled", None, Actor::person("alice")).unwrap();
     assert!(until_comment(&m, "Polled", Duration::from_secs(20)).is_some(), "the poll is the truth");
 }
+
+#[path = "common/jira_fake/mod.rs"]
+mod jira_fake;
+
+/// Jira Data Center's webhooks wake its sync the same way, signed with
+/// `X-Hub-Signature`.
+#[test]
+fn a_signed_jira_data_center_webhook_wakes_its_sync() {
+    let fake = jira_fake::start(jira_fake::Fake::new(false, "SUP"));
+    let (m, s) = (TestPeer::new(MASTER_KEY, "SAM2"), TestPeer::new(SLAVE_KEY, "UNUSED"));
+    let (token, secret) = (s.home().join("jira-token"), s.home().join("hook-secret"));
+    std::fs::write(&token, "p4t").unwrap();
+    std::fs::write(&secret, SECRET).unwrap();
+    let accept = [
+        "--tracker",
+        "jira",
+        "--jira-url",
+        &fake.url,
+        "--jira-token-file",
+        token.to_str().unwrap(),
+        "--jira-webhook-secret-file",
+        secret.to_str().unwrap(),
+        "--status-map",
+        "Open=To Do",
+    ];
+    pair_with(&m, &s, "acme", "SAM2", "SUP", &[], &accept);
+    settle(&m, &s, "acme");
+    wire(&m, &s, "acme");
+    m.ok(&["issue", "create", "--project", "SAM2", "--summary", "Login fails"]);
+    let _vendor = m.daemon(&["--interval", "1"]);
+    let (_customer, addr) = serve(&s, &["--interval", "1", "--tracker-interval", "60", "--http", "127.0.0.1:0"]);
+    let start = Instant::now();
+    while fake.state.lock().unwrap().issues.is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the vendor's issue reached Jira");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    quiet(&m, &s);
+    let auth = postern::tracker::jira::JiraAuth::Basic {
+        user: "alice@example.com".into(),
+        secret: postern::transport::mail::Password::Value("al1ce".into()),
+    };
+    let home = tempfile::tempdir().unwrap();
+    let alice = postern::tracker::jira::Jira::open(
+        &jira_fake::settings(&fake.url, postern::tracker::jira::Flavour::DataCenter, auth),
+        home.path(),
+        "alice",
+    )
+    .unwrap();
+    alice.add_comment("SUP-1", "From Jira", None, Actor::person("alice")).unwrap();
+    let body = r#"{"webhookEvent":"comment_created","issue":{"key":"SUP-1","fields":{"project":{"key":"SUP"}}}}"#;
+    let sign = |key: &str| {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(body.as_bytes());
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    };
+    let post = |sig: &str| {
+        let headers = [("X-Hub-Signature", sig), ("Content-Type", "application/json")];
+        http(&addr, "POST", "/hooks/jira", &headers, body).status
+    };
+    assert_eq!(post(&sign("guessed")), 401);
+    assert_eq!(until_comment(&m, "From Jira", Duration::from_secs(3)), None, "a forged hook woke nothing");
+    assert_eq!(post(&sign(SECRET)), 202);
+    assert!(until_comment(&m, "From Jira", Duration::from_secs(10)).is_some(), "the signed hook woke the sync");
+}

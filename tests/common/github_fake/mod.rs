@@ -96,8 +96,9 @@ pub struct Fake {
     /// Answer 403 with `retry-after: 1` to every n-th call (0: never).
     pub limit_every: u64,
     pub limited: u64,
-    /// Installation tokens made, and the calls signed with a JWT.
+    /// Installation tokens made, and how long each is valid (seconds).
     pub app_tokens: u64,
+    pub app_token_secs: i64,
     pub base_url: String,
 }
 
@@ -124,6 +125,7 @@ impl Fake {
             limit_every: 0,
             limited: 0,
             app_tokens: 0,
+            app_token_secs: 3600,
             base_url: String::new(),
         }
     }
@@ -400,7 +402,7 @@ async fn access_token(State(s): State<Shared>, Path(id): Path<u64>, h: HeaderMap
     f.app_tokens += 1;
     let token = format!("ghs_installation{}", f.app_tokens);
     f.tokens.push((format!("Bearer {token}"), 3));
-    let expires = Fake::time(f.now() + 3_600_000);
+    let expires = Fake::time(f.now() + f.app_token_secs * 1000);
     drop(f);
     answer(&s, &h, StatusCode::CREATED, json!({"token": token, "expires_at": expires}), None)
 }
