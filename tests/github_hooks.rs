@@ -116,10 +116,27 @@ fn a_signed_webhook_wakes_the_sync_and_a_forged_one_changes_nothing() {
     }
     took.sort();
     eprintln!("GitHub change → on the vendor with a hook: {took:?} (p50 {:?})", took[1]);
+    // A comment deleted: GitHub moves no time for it, its hook names the
+    // issue, which is read whole at once (without, the hourly full read).
+    // Five minutes on, the issue has left the window the polls list.
+    fake.state.lock().unwrap().clock_offset_ms += 5 * 60_000;
+    for _ in 0..2 {
+        assert_eq!(hook(&addr, "issues", &payload("99"), Some(SECRET)).status, 202);
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    let gone = fake.state.lock().unwrap().comments.iter().find(|c| c.body == "Hooked 0").map(|c| c.id).unwrap();
+    gh.delete_comment("1", &gone.to_string(), Actor::person("alice")).unwrap();
+    let deleted = payload("1").replace("edited", "deleted");
+    assert_eq!(hook(&addr, "issue_comment", &deleted, Some(SECRET)).status, 202);
+    let start = Instant::now();
+    while m.issue("SAM2-1")["comments"].as_array().unwrap().iter().any(|c| c["body"] == "Hooked 0") {
+        assert!(start.elapsed() < Duration::from_secs(10), "the deleted comment went on the vendor's side");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // A ping (sent when the hook is made) is taken, wakes nothing.
     assert_eq!(hook(&addr, "ping", &payload("1"), Some(SECRET)).status, 202);
     let metrics = http(&addr, "GET", "/metrics", &[], "").body;
-    assert!(metrics.contains("postern_webhooks_total{result=\"taken\"} 5"), "{metrics}");
+    assert!(metrics.contains("postern_webhooks_total{result=\"taken\"} 8"), "{metrics}");
     let log = std::fs::read_to_string(s.home().join("daemon.log")).unwrap();
     assert!(!log.contains(SECRET) && !log.contains(SYNC_TOKEN), "no secret in the log");
 }

@@ -85,6 +85,7 @@ async fn take(c: Shared, from: From, h: HeaderMap, body: Bytes) -> Response {
     let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
         return refuse("the webhook's body is not JSON");
     };
+    let number = payload["issue"]["number"].as_u64();
     let home = c.home.clone();
     let body = body.to_vec();
     let found = tokio::task::spawn_blocking(move || {
@@ -102,6 +103,10 @@ async fn take(c: Shared, from: From, h: HeaderMap, body: Bytes) -> Response {
     let wakes = matches!(event.as_str(), "issues" | "issue_comment" | "jira");
     for id in found.iter().filter(|_| wakes) {
         tracing::debug!(sync = %id, event, "a webhook wakes the sync");
+        if let (From::GitHub, Some(n)) = (from, number) {
+            // Read whole: a deleted comment moves nothing GitHub lists.
+            crate::tracker::github::hint(id, n);
+        }
         crate::daemon::wake(id);
     }
     (StatusCode::ACCEPTED, if wakes { "woken\n" } else { "nothing to wake for this event\n" }).into_response()

@@ -96,7 +96,8 @@ fn comments_of(g: &GitHub, v: &Value, before: Option<&Snapshot>, moved: bool) ->
     }
 }
 
-pub fn changes(g: &GitHub, cursor: &str) -> TResult<ChangePage> {
+/// `hinted`: issues a webhook named, read whole (their comments too).
+pub fn changes(g: &GitHub, cursor: &str, hinted: &BTreeSet<String>) -> TResult<ChangePage> {
     if cursor.is_empty() || crate::tracker::remote::started_at(cursor).is_some() {
         let at = crate::tracker::remote::started_at(cursor);
         return Ok(ChangePage { next: start(g, at)?, done: true, ..Default::default() });
@@ -128,6 +129,9 @@ pub fn changes(g: &GitHub, cursor: &str) -> TResult<ChangePage> {
             listed.entry(key.clone()).or_insert(None);
         }
     }
+    for key in hinted.iter().filter(|k| known.contains(*k)) {
+        listed.entry(key.clone()).or_insert(None);
+    }
     if full {
         for key in known {
             listed.entry(key).or_insert(None);
@@ -145,7 +149,7 @@ pub fn changes(g: &GitHub, cursor: &str) -> TResult<ChangePage> {
         };
         c.t = c.t.max(read::ms(&v["updated_at"]));
         let before = g.state.get(&key)?;
-        let moved = full || comments_moved(comments_listed.get(&key), before.as_ref(), &m);
+        let moved = full || hinted.contains(&key) || comments_moved(comments_listed.get(&key), before.as_ref(), &m);
         let comments = comments_of(g, &v, before.as_ref(), moved)?;
         let issue = read::issue(&v, &comments, &g.settings, &m);
         if before.as_ref().is_some_and(|b| b.fields == issue.fields && b.comments == Snapshot::of(&issue).comments) {

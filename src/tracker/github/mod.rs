@@ -39,6 +39,23 @@ pub struct GitHub {
     state: State,
     /// The journal's tag for the next issue or comment added.
     next_tag: Mutex<Option<String>>,
+    sync_id: String,
+}
+
+/// Issues a webhook named, per sync: read whole at the sync's next poll
+/// (a deleted comment moves no time GitHub lists by).
+static HINTS: Mutex<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>> =
+    Mutex::new(std::collections::BTreeMap::new());
+
+/// A webhook of sync `sync_id` named issue `number`.
+pub fn hint(sync_id: &str, number: u64) {
+    let mut hints = HINTS.lock().unwrap_or_else(|e| e.into_inner());
+    hints.entry(sync_id.to_string()).or_default().insert(number.to_string());
+}
+
+/// The issues webhooks named for `sync_id` since the last take.
+fn take_hints(sync_id: &str) -> std::collections::BTreeSet<String> {
+    HINTS.lock().unwrap_or_else(|e| e.into_inner()).remove(sync_id).unwrap_or_default()
 }
 
 /// Where a GitHub sync keeps its detection state.
@@ -56,6 +73,7 @@ impl GitHub {
             meta: Mutex::new(None),
             state: State::new(&state_path(home, sync_id)),
             next_tag: Mutex::new(None),
+            sync_id: sync_id.to_string(),
         })
     }
 
@@ -209,7 +227,13 @@ impl Tracker for GitHub {
     }
 
     fn changes_since(&self, _project: &str, cursor: &str, _limit: usize) -> TResult<ChangePage> {
-        detect::changes(self, cursor)
+        let hinted = take_hints(&self.sync_id);
+        let page = detect::changes(self, cursor, &hinted);
+        if page.is_err() {
+            // Read at the next poll instead.
+            hinted.iter().filter_map(|k| k.parse().ok()).for_each(|n| hint(&self.sync_id, n));
+        }
+        page
     }
 
     fn collected(&self, _cursor: &str) -> TResult<()> {
