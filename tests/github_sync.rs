@@ -115,12 +115,7 @@ fn an_embedded_vendor_and_a_github_customer_converge_both_ways() {
     assert_eq!(fake.state.lock().unwrap().comments.len(), 3);
 
     // Both trackers agree, as far as GitHub carries.
-    s.ok(&["sync", "verify", "acme", "--wait", "0"]);
-    settle(&m, &s, "acme");
-    for p in [&m, &s] {
-        let r = p.json(&["sync", "verify", "acme", "--last", "--json"]);
-        assert_eq!(r["differing"], serde_json::json!([]), "{r}");
-    }
+    verify_settled(&s, &m, &s);
 }
 
 #[test]
@@ -238,12 +233,7 @@ fn a_github_vendor_and_a_jira_customer_converge_both_ways() {
     settle(&m, &s, "acme");
     assert_eq!(gh.state.lock().unwrap().comments.len(), 2);
     assert_eq!(jira.state.lock().unwrap().issues[0].comments.len(), 2);
-    m.ok(&["sync", "verify", "acme", "--wait", "0"]);
-    settle(&m, &s, "acme");
-    for p in [&m, &s] {
-        let r = p.json(&["sync", "verify", "acme", "--last", "--json"]);
-        assert_eq!(r["differing"], serde_json::json!([]), "{r}");
-    }
+    verify_settled(&m, &m, &s);
 }
 
 fn jira_fake_as(fake: &jira_fake::Running, user: &str, token: &str) -> postern::tracker::jira::Jira {

@@ -329,12 +329,7 @@ fn worklog_edited_behind_an_error(cloud: bool) {
     let i = as_sync_user(&fake).issue("SUP-1").unwrap().expect("the issue in Jira");
     let minutes: Vec<u32> = i.worklogs.iter().map(|w| w.minutes).collect();
     assert_eq!(minutes, [77], "the edit arrived");
-    s.ok(&["sync", "verify", "acme", "--wait", "0"]);
-    settle(&m, &s, "acme");
-    for p in [&m, &s] {
-        let r = p.json(&["sync", "verify", "acme", "--last", "--json"]);
-        assert_eq!(r["differing"], serde_json::json!([]), "{r}");
-    }
+    verify_settled(&s, &m, &s);
 }
 
 #[test]

@@ -274,6 +274,17 @@ pub fn pair_with(
     created["sync_id"].as_str().unwrap().to_string()
 }
 
+/// `asker` starts a verify of sync `acme`, the peers settle, and both
+/// reports find nothing that differs.
+pub fn verify_settled(asker: &TestPeer, m: &TestPeer, s: &TestPeer) {
+    asker.ok(&["sync", "verify", "acme", "--wait", "0"]);
+    settle(m, s, "acme");
+    for p in [m, s] {
+        let r = p.json(&["sync", "verify", "acme", "--last", "--json"]);
+        assert_eq!(r["differing"], serde_json::json!([]), "{r}");
+    }
+}
+
 /// Moves every message from `from`'s SEND to `to`'s RECEIVE. Returns count.
 pub fn carry(from: &TestPeer, to: &TestPeer, sync: &str) -> usize {
     let files = from.outgoing(sync);
