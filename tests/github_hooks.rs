@@ -101,6 +101,8 @@ fn a_signed_webhook_wakes_the_sync_and_a_forged_one_changes_nothing() {
     assert_eq!(until_comment(&m, "Forged wake", Duration::from_secs(4)), None, "a forged hook woke nothing");
     let metrics = http(&addr, "GET", "/metrics", &[], "").body;
     assert!(metrics.contains("postern_webhooks_total{result=\"refused\"} 3"), "{metrics}");
+    // Anyone may send one: a body no issue's hook comes near is not read.
+    assert_eq!(hook(&addr, "issues", &"x".repeat(3 << 20), Some(SECRET)).status, 413);
 
     // Signed: the waiting comment and a new one cross at once.
     let taken = hook(&addr, "issue_comment", &payload("1"), Some(SECRET));

@@ -86,12 +86,14 @@ fn router(console: Shared) -> Router {
         .layer(axum::middleware::from_fn_with_state(console.clone(), auth::guard))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         // Webhooks prove themselves by their signature, not a session;
-        // an issue's payload can be large (GitHub sends up to 25 MB).
+        // an issue's payload (its body and a comment's are at most 64 KiB
+        // each on GitHub) is far below 2 MiB; anyone may send them, so no
+        // more is taken.
         .merge(
             Router::new()
                 .route("/hooks/github", post(hooks::github))
                 .route("/hooks/jira", post(hooks::jira))
-                .layer(axum::extract::DefaultBodyLimit::max(25 << 20)),
+                .layer(axum::extract::DefaultBodyLimit::max(2 << 20)),
         )
         .with_state(console)
 }
