@@ -221,6 +221,10 @@ fn a_status_reason_and_a_table_of_names_cross_both_ways() {
     let f = fake.state.lock().unwrap();
     assert_eq!((f.issues[0].state.as_str(), f.issues[0].state_reason.as_deref()), ("open", Some("reopened")));
     drop(f);
+    // A partner's issue without a status is made open.
+    let none = IssueFields { status: String::new(), ..fields("No status") };
+    let key2 = g.create_issue("example/support", &none, Actor::person("x")).unwrap();
+    assert_eq!(g.issue(&key2).unwrap().unwrap().fields.status, "Open");
     let bad = FieldChanges { status: Some("Resolved".into()), ..Default::default() };
     match g.update_issue(&key, &bad, Actor::person("x")) {
         Err(TrackerError::Refused(r)) => assert!(r.to_string().contains("Not planned"), "{r}"),

@@ -71,7 +71,8 @@ impl GitHub {
                 "" => Value::Null,
                 title => {
                     self.known(title, "milestone", |m| m.milestones.contains_key(title))?;
-                    json!(self.meta()?.milestones[title])
+                    let number = self.meta()?.milestones.get(title).copied();
+                    json!(number.ok_or_else(|| unknown("milestone", title, std::iter::empty()))?)
                 }
             };
             out.insert("milestone".into(), number);
@@ -112,7 +113,7 @@ impl GitHub {
         body.insert("body".into(), json!(read::with_mark(&fields.description, tag.as_deref())));
         let made = self.api.post(&format!("{}/issues", self.settings.repo_path()), &Value::Object(body))?;
         let key = str_of(&made["number"]);
-        let made = if close["state"] == "closed" {
+        let made = if close.get("state").and_then(Value::as_str) == Some("closed") {
             match self.api.patch(&self.issue_path(&key), &Value::Object(close)) {
                 // Made, not closed: kept and paired, not made again.
                 Err(TrackerError::Refused(r)) => {
