@@ -35,13 +35,13 @@ pub fn signed(secret: &str, body: &[u8], signature: &str) -> bool {
 
 /// Which tracker a hook is from, and what names the synced thing in it.
 #[derive(Clone, Copy)]
-enum From {
+enum Source {
     GitHub,
     Jira,
 }
 
 /// The syncs `payload` is for whose secret signs `body` as `signature`.
-fn woken(conn: &rusqlite::Connection, from: From, payload: &Value, body: &[u8], signature: &str) -> Vec<String> {
+fn woken(conn: &rusqlite::Connection, from: Source, payload: &Value, body: &[u8], signature: &str) -> Vec<String> {
     let Ok(syncs) = crate::store::syncs::list(conn) else { return Vec::new() };
     syncs
         .into_iter()
@@ -49,11 +49,11 @@ fn woken(conn: &rusqlite::Connection, from: From, payload: &Value, body: &[u8], 
         .filter(|s| {
             let Ok(settings) = TrackerSettings::of(s) else { return false };
             let secret = match (from, &settings) {
-                (From::GitHub, TrackerSettings::GitHub(g)) => {
+                (Source::GitHub, TrackerSettings::GitHub(g)) => {
                     let repo = payload["repository"]["full_name"].as_str().unwrap_or_default();
                     g.webhook_secret.as_ref().filter(|_| g.repo.eq_ignore_ascii_case(repo))
                 }
-                (From::Jira, TrackerSettings::Jira(j)) => {
+                (Source::Jira, TrackerSettings::Jira(j)) => {
                     let project = payload["issue"]["fields"]["project"]["key"]
                         .as_str()
                         .or_else(|| payload["issue"]["key"].as_str().and_then(|k| k.rsplit_once('-').map(|p| p.0)))
@@ -68,11 +68,11 @@ fn woken(conn: &rusqlite::Connection, from: From, payload: &Value, body: &[u8], 
         .collect()
 }
 
-async fn take(c: Shared, from: From, h: HeaderMap, body: Bytes) -> Response {
+async fn take(c: Shared, from: Source, h: HeaderMap, body: Bytes) -> Response {
     let header = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let (signature, event) = match from {
-        From::GitHub => (header("x-hub-signature-256"), header("x-github-event")),
-        From::Jira => (header("x-hub-signature"), "jira".to_string()),
+        Source::GitHub => (header("x-hub-signature-256"), header("x-github-event")),
+        Source::Jira => (header("x-hub-signature"), "jira".to_string()),
     };
     let refuse = |why: &str| {
         REFUSED.fetch_add(1, Ordering::Relaxed);
@@ -103,7 +103,7 @@ async fn take(c: Shared, from: From, h: HeaderMap, body: Bytes) -> Response {
     let wakes = matches!(event.as_str(), "issues" | "issue_comment" | "jira");
     for id in found.iter().filter(|_| wakes) {
         tracing::debug!(sync = %id, event, "a webhook wakes the sync");
-        if let (From::GitHub, Some(n)) = (from, number) {
+        if let (Source::GitHub, Some(n)) = (from, number) {
             // Read whole: a deleted comment moves nothing GitHub lists.
             crate::tracker::github::hint(id, n);
         }
@@ -113,11 +113,11 @@ async fn take(c: Shared, from: From, h: HeaderMap, body: Bytes) -> Response {
 }
 
 pub async fn github(State(c): State<Shared>, h: HeaderMap, body: Bytes) -> Response {
-    take(c, From::GitHub, h, body).await
+    take(c, Source::GitHub, h, body).await
 }
 
 pub async fn jira(State(c): State<Shared>, h: HeaderMap, body: Bytes) -> Response {
-    take(c, From::Jira, h, body).await
+    take(c, Source::Jira, h, body).await
 }
 
 #[cfg(test)]

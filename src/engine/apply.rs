@@ -140,26 +140,17 @@ fn apply_guarded(
             if !not_held.is_empty() {
                 // Written but for values the tracker cannot hold: listed on
                 // the issue and kept for a retry; its other changes go on.
-                let remote = change.issue();
-                let local = links::by_remote(conn, &sync.id, remote)?.map(|l| l.local_issue_key);
                 let reason = format!("{} (the rest was written; nothing waits behind it)", not_held.join("; "));
-                tracing::warn!(sync = %sync.name, issue = remote, %reason, "change written in part");
-                problems::record_not_held(conn, &sync.id, remote, local.as_deref(), seq, &reason, now_ms())?;
-                problems::park(conn, &sync.id, remote, seq, &WireChange::Known(not_held_part(change)))?;
+                list_not_held(conn, sync, (seq, change), &reason, not_held_part(change))?;
             }
             supersede(conn, sync, change, seq)?;
             Ok(true)
         }
-        // A part this tracker cannot hold: what else the change wrote
-        // stands (its pairings kept); the change is listed and kept.
+        // A part this tracker cannot hold at all: what else the change
+        // wrote stands (its pairings kept); the change is listed and kept.
         Err(TrackerError::Refused(Refusal::NotCarried(why))) => {
             conn.execute_batch("RELEASE apply_change")?;
-            let remote = change.issue();
-            let local = links::by_remote(conn, &sync.id, remote)?.map(|l| l.local_issue_key);
-            let reason = format!("not carried: {why}");
-            tracing::warn!(sync = %sync.name, issue = remote, %reason, "part of a change not carried");
-            problems::record_not_held(conn, &sync.id, remote, local.as_deref(), seq, &reason, now_ms())?;
-            problems::park(conn, &sync.id, remote, seq, &WireChange::Known(change.clone()))?;
+            list_not_held(conn, sync, (seq, change), &format!("not carried: {why}"), change.clone())?;
             supersede(conn, sync, change, seq)?;
             Ok(true)
         }
@@ -187,6 +178,23 @@ fn apply_guarded(
             Err(e)
         }
     }
+}
+
+/// Lists `change` (message `seq`) on its issue as written but for `reason`,
+/// blocking nothing, and keeps `kept` of it for a retry.
+fn list_not_held(
+    conn: &Connection,
+    sync: &SyncRecord,
+    (seq, change): (u64, &Change),
+    reason: &str,
+    kept: Change,
+) -> Result<()> {
+    let remote = change.issue();
+    let local = links::by_remote(conn, &sync.id, remote)?.map(|l| l.local_issue_key);
+    tracing::warn!(sync = %sync.name, issue = remote, %reason, "change written in part");
+    problems::record_not_held(conn, &sync.id, remote, local.as_deref(), seq, reason, now_ms())?;
+    problems::park(conn, &sync.id, remote, seq, &WireChange::Known(kept))?;
+    Ok(())
 }
 
 /// What of `change` a retry may still need after the tracker could not
