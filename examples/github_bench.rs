@@ -11,7 +11,7 @@
 mod github_fake;
 
 use postern::tracker::github::GitHub;
-use postern::tracker::{Tracker, TrackerSettings};
+use postern::tracker::{Reads, TrackerSettings};
 
 /// `postern run`'s default `--tracker-interval` (seconds).
 const TRACKER_INTERVAL: u64 = 10;

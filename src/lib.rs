@@ -6,6 +6,9 @@
 //! # Layout
 //!
 //! - [`home`]: a peer's folder: `postern.db`, `keys/`, `exchange/`.
+//! - [`clock`] (milliseconds since the epoch, as stored) and [`secret`]
+//!   (where a password, token or key comes from: the settings, the
+//!   environment, a file, a systemd credential; never in `Debug`).
 //! - [`protocol`]: the wire format, pure: [`protocol::Envelope`] (sync,
 //!   sender, recipient, sequence number, acknowledgement, body), the
 //!   [`protocol::Change`] kinds, file names, receive-side ordering, and
@@ -18,9 +21,12 @@
 //!   quarantine log, parts of large changes, attachment `transfers`, IMAP
 //!   positions, and where
 //!   things that arrived were first made (`origins`).
-//! - [`tracker`]: the [`tracker::Tracker`] plug point (no access to
-//!   postern's database; typed outcomes: refused, unavailable, failed; an
-//!   opaque cursor), chosen per sync ([`tracker::AnyTracker`]), one room
+//! - [`tracker`]: the [`tracker::Tracker`] plug point, in two halves,
+//!   [`tracker::Reads`] and [`tracker::Writes`] (no access to postern's
+//!   database; typed outcomes: refused, unavailable, failed; an opaque
+//!   cursor), chosen per sync ([`tracker::AnyTracker`]; a wrapper such as
+//!   it or the apply journal says what it wraps and its calls are
+//!   forwarded once, in `tracker::backend`), one room
 //!   per backend: `tracker::embedded` (the SQLite tracker: issues, its
 //!   change log, comments, attachments, worklogs and its user directory,
 //!   its own migrations in `schema`), built on the engine's transaction, and
@@ -37,7 +43,7 @@
 //!   and `write` map issues, comments and the hidden write marks,
 //!   `detect` reads `since` windows). A value a tracker cannot hold
 //!   (outside a list) is not a refusal: the rest is written, and
-//!   `Tracker::take_not_held` says what was left out; a part it cannot
+//!   `Reads::take_not_held` says what was left out; a part it cannot
 //!   hold at all (GitHub: files, logged time) is `Refusal::NotCarried`;
 //!   the engine lists both on the issue without holding its changes back.
 //!   What the remote backends share is `tracker::remote`: `listing` (pages
@@ -59,7 +65,8 @@
 //!   1 MiB streamed through a
 //!   spool file in chunk messages, in bounded memory); the handshake; key rotation; the apply `journal` that
 //!   keeps writes to a tracker outside postern's transaction exactly once;
-//!   the admin's tools: `resync` (an issue's state, not its history, and
+//!   `tracker_of` (a sync's tracker, its settings with what the mapping
+//!   file adds); the admin's tools: `resync` (an issue's state, not its history, and
 //!   the existing issues chosen at the start), `records` (Backbone's
 //!   synchronized-issue JSON: export, merge, pair), `conflict` (both
 //!   sides changed a field: recorded, later edit or owner wins, labels
@@ -90,8 +97,9 @@
 //!   and CSRF tokens, and the trackers' webhooks (`hooks`: a signed hook
 //!   wakes its sync through `daemon::wake`; polling stays the truth).
 //! - [`cli`]: parses and prints, nothing more: one file per subcommand
-//!   (`sync` is split: `sync_life` pause/resume/delete, `sync_records`,
-//!   `sync_resync`, `sync_edit`); what a command does lives below it
+//!   (`sync` is a room: `create`, `accept`, `life` pause/resume/delete,
+//!   `records`, `resync`, `verify`, `edit` and its `tracker` settings);
+//!   what a command does lives below it
 //!   (`engine::admin`, `engine::handshake`, `engine::resync`, [`status`]),
 //!   where the console finds it too;
 //!   `generate` makes the man pages and completions the Debian package
@@ -145,12 +153,14 @@
 
 pub mod bench;
 pub mod cli;
+pub mod clock;
 pub mod console;
 pub mod crypto;
 pub mod daemon;
 pub mod engine;
 pub mod home;
 pub mod protocol;
+pub mod secret;
 pub mod status;
 pub mod store;
 pub mod tracker;

@@ -271,7 +271,7 @@ fn fields_from_outside_are_stored_exactly_and_decide_no_path() {
     ];
     let long = "x".repeat(100_000);
     {
-        use postern::tracker::{Actor, Embedded, Tracker};
+        use postern::tracker::{Actor, Embedded, Writes};
         let mut peer = c.m.peer();
         let tx = peer.conn.transaction().unwrap();
         for s in nasty.iter().copied().chain([long.as_str()]) {

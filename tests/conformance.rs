@@ -5,7 +5,7 @@
 mod common;
 
 use common::conformance::Sides;
-use postern::tracker::{Embedded, Tracker};
+use postern::tracker::{Embedded, Reads};
 
 /// Runs `behaviour` against a fresh embedded tracker with project CONF.
 fn embedded(behaviour: fn(&Sides<'_>)) {

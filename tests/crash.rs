@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use postern::protocol::IssueFields;
-use postern::tracker::{Actor, Embedded, Tracker};
+use postern::tracker::{Actor, Embedded, Reads, Writes};
 use rand::Rng;
 
 /// A daemon that may be killed: its log goes nowhere (nothing reads it).

@@ -11,7 +11,7 @@ mod github_fake;
 use github_fake::{settings, Fake, ALICE_TOKEN, SYNC_TOKEN};
 use postern::protocol::{FieldChanges, IssueFields};
 use postern::tracker::github::{GitHub, GitHubAuth, GitHubSettings};
-use postern::tracker::{Actor, ChangeKind, Tracker, TrackerError};
+use postern::tracker::{Actor, ChangeKind, Reads, TrackerError, Writes};
 use postern::transport::mail::Password;
 
 fn open(s: &GitHubSettings) -> GitHub {

@@ -13,7 +13,7 @@ use common::console::{http, serve};
 use common::*;
 use github_fake::{Fake, Running, ALICE_TOKEN, SYNC_TOKEN};
 use postern::tracker::github::GitHub;
-use postern::tracker::{Actor, Tracker};
+use postern::tracker::{Actor, Writes};
 
 const SECRET: &str = "It's a Secret to Everybody";
 

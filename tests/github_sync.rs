@@ -12,7 +12,7 @@ use common::*;
 use github_fake::{Fake, Running, ALICE_TOKEN, SYNC_TOKEN};
 use postern::protocol::FieldChanges;
 use postern::tracker::github::GitHub;
-use postern::tracker::{Actor, Tracker};
+use postern::tracker::{Actor, Reads, Writes};
 
 /// `sync accept` flags for the fake GitHub, the token in a file of `s`'s home.
 fn github_flags(fake: &Running, s: &TestPeer) -> Vec<String> {

@@ -216,7 +216,7 @@ fn jira_data_center_passes_the_conformance_suite_through_the_specification() {
 }
 
 use postern::protocol::{FieldChanges, IssueFields};
-use postern::tracker::{Actor, ChangeKind, Tracker};
+use postern::tracker::{Actor, ChangeKind, Reads, Writes};
 
 /// Everything the sync user's backend reports after `cursor`.
 fn read(j: &Jira, cursor: &mut String) -> Vec<ChangeKind> {
@@ -308,7 +308,7 @@ fn a_failed_accept_says_what_failed_and_saves_nothing() {
 /// tag (an older issue of the same summary is not it).
 #[test]
 fn a_lost_creation_is_found_while_the_search_lags_behind_it() {
-    use postern::tracker::{Actor, Tracker, WrittenBefore};
+    use postern::tracker::{Actor, Reads, Writes, WrittenBefore};
     let fake = jira_fake::start(Fake::new(true, "SUP"));
     let proxy = common::fault_proxy::start(fake.url.trim_start_matches("http://"), 1);
     let sync = open(&settings(&proxy.url, Flavour::Cloud, cloud_auth("t0ken"))).unwrap();

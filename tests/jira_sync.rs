@@ -17,7 +17,7 @@ use common::*;
 use jira_fake::Fake;
 use jira_peers::*;
 use postern::protocol::FieldChanges;
-use postern::tracker::Tracker;
+use postern::tracker::{Reads, Writes};
 
 /// Data Center from the CLI: the vendor's text is Jira's wiki markup there,
 /// escaped where markup would take effect, and a person's comment comes

@@ -11,7 +11,7 @@ mod jira_fake;
 use jira_fake::Fake;
 use postern::protocol::IssueFields;
 use postern::tracker::jira::{Flavour, Jira, JiraAuth};
-use postern::tracker::{Actor, CommentOrigin, NewAttachment, NewWorklog, Tracker, WrittenBefore};
+use postern::tracker::{Actor, CommentOrigin, NewAttachment, NewWorklog, Reads, Writes, WrittenBefore};
 use postern::transport::mail::Password;
 
 fn jira(url: &str, cloud: bool) -> Jira {

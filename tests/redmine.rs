@@ -4,7 +4,7 @@
 mod common;
 
 use postern::tracker::redmine::Redmine;
-use postern::tracker::{Tracker, TrackerError};
+use postern::tracker::{Reads, TrackerError, Writes};
 
 /// One behaviour of the conformance suite on a fresh project of the real
 /// Redmine, in which an issue was there before the sync (not news).

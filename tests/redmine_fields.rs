@@ -87,7 +87,7 @@ fn labels_in_a_list_with_several_values_cross_and_one_outside_it_holds_nothing_b
 #[test]
 #[ignore = "needs a Redmine: scripts/integration.sh"]
 fn permissions_the_role_lacks_are_named_at_setup_and_in_the_refusal() {
-    use postern::tracker::{Actor, NewWorklog, Tracker};
+    use postern::tracker::{Actor, NewWorklog, Writes};
     let server = common::redmine::server();
     let home = tempfile::tempdir().unwrap();
     // A role without edit_issues: the setup stops, naming it.
@@ -130,7 +130,7 @@ fn permissions_the_role_lacks_are_named_at_setup_and_in_the_refusal() {
 #[test]
 #[ignore = "needs a Redmine: scripts/integration.sh"]
 fn user_version_and_key_value_fields_cross_as_names_where_their_format_is_known() {
-    use postern::tracker::{Actor, Tracker};
+    use postern::tracker::{Actor, Reads, Writes};
     let server = common::redmine::server();
     let home = tempfile::tempdir().unwrap();
     let project = server.new_project("ids");

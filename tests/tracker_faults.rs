@@ -15,7 +15,7 @@ mod jira_fake;
 use common::fault_proxy::{self, Fault};
 use common::*;
 use jira_fake::Fake;
-use postern::tracker::Tracker;
+use postern::tracker::Writes;
 
 /// Cycles both peers and carries files `rounds` times, whatever fails.
 fn churn(m: &TestPeer, s: &TestPeer, rounds: usize) {

@@ -16,7 +16,7 @@ use crate::crypto::message::Secret;
 use crate::crypto::{generate_key, open, seal_uncompressed};
 use crate::engine::parts::Budget;
 use crate::tracker::attachments::sha256_of_file;
-use crate::tracker::{Actor, Content, Embedded, NewAttachment, Tracker};
+use crate::tracker::{Actor, Content, Embedded, NewAttachment, Reads, Writes};
 
 /// `len` incompressible bytes (xorshift from `seed`, which must not be 0),
 /// so compression flatters nothing. Tests use it too.

@@ -15,7 +15,7 @@ use crate::engine::handshake::{self, SyncSettings};
 use crate::engine::Peer;
 use crate::home::Home;
 use crate::protocol::{FieldChanges, IssueFields};
-use crate::tracker::{Actor, Embedded, Tracker};
+use crate::tracker::{Actor, Embedded, Writes};
 
 #[derive(Debug, Serialize)]
 pub struct ManyFigures {

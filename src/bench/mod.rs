@@ -20,7 +20,7 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use crate::protocol::{FieldChanges, IssueFields};
-use crate::tracker::{Actor, Embedded, Tracker};
+use crate::tracker::{Actor, Embedded, Reads, Writes};
 pub use attachment::noise;
 use setup::{count, peak_rss, wait_until, Pair};
 

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::setup::{wait_until, Pair};
 use crate::tracker::redmine::api::Api;
 use crate::tracker::redmine::RedmineSettings;
-use crate::tracker::{Embedded, Tracker, TrackerSettings};
+use crate::tracker::{Embedded, Reads, TrackerSettings};
 use crate::transport::mail::Password;
 
 #[derive(Debug, Serialize)]

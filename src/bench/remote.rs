@@ -4,6 +4,7 @@
 //! stream of edits and comments, timed, with the HTTP calls each synced
 //! change took.
 
+use crate::tracker::{Reads, Writes};
 use std::time::Instant;
 
 use anyhow::Result;

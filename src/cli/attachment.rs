@@ -9,7 +9,7 @@ use super::print_json;
 use super::Who;
 use crate::home::Home;
 use crate::tracker::attachments::MAX_ATTACHMENT_BYTES;
-use crate::tracker::{Actor, Content, Embedded, NewAttachment, Tracker};
+use crate::tracker::{Actor, Content, Embedded, NewAttachment, Reads, Writes};
 
 #[derive(Debug, Subcommand)]
 pub enum AttachmentCmd {

@@ -13,7 +13,7 @@ use crate::engine::{run_until_quiet, Peer};
 use crate::home::Home;
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::store::{links, outbox, syncs};
-use crate::tracker::{Actor, Embedded, Tracker};
+use crate::tracker::{Actor, Embedded, Reads, Writes};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::engine::mapping::Mapping;
-use crate::tracker::{Tracker, TrackerError, TrackerSettings};
+use crate::tracker::{Reads, TrackerError, TrackerSettings};
 
 /// The text of mapping file `path`, checked, and its names checked
 /// against what the tracker of `project` knows (when it can be asked).

@@ -7,7 +7,7 @@ use super::{print_json, Who};
 use crate::home::Home;
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::tracker::embedded::{DEFAULT_PRIORITY, DEFAULT_STATUS};
-use crate::tracker::{Actor, Embedded, Issue, Tracker};
+use crate::tracker::{Actor, Embedded, Issue, Reads, Writes};
 
 #[derive(Debug, Subcommand)]
 pub enum ProjectCmd {

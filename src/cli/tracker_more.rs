@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use super::Who;
 use crate::home::Home;
 use crate::protocol::FieldChanges;
-use crate::tracker::{Actor, Embedded, Issue, NewWorklog, Tracker};
+use crate::tracker::{Actor, Embedded, Issue, NewWorklog, Reads, Writes};
 
 /// Issue type, due date and custom fields, for `issue create|edit`.
 #[derive(Debug, Args)]

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::html::{esc, layout};
+use super::html::{esc, layout, Account};
 use super::Shared;
 
 const COOKIE: &str = "postern_session";
@@ -127,6 +127,17 @@ pub struct Viewer {
     pub flash: Option<String>,
     /// The console has a token one can log in with.
     pub can_log_in: bool,
+}
+
+impl Viewer {
+    /// What the page's header offers this viewer.
+    pub fn account(&self) -> Account<'_> {
+        match (&self.session, &self.csrf) {
+            (Some(_), csrf) => Account::LogOut { csrf: csrf.as_deref().unwrap_or("") },
+            (None, _) if self.can_log_in => Account::LogIn,
+            (None, _) => Account::Nothing,
+        }
+    }
 }
 
 fn cookie(headers: &HeaderMap) -> Option<&str> {
@@ -237,7 +248,7 @@ pub async fn login_page(State(c): State<Shared>, Query(q): Query<NextQuery>) -> 
     if c.opts.token.is_none() {
         let body = "<p>This console was started read-only on loopback: there is nothing to log in to. Start the \
                     daemon with <code>--http-admin</code> for actions.</p>";
-        return layout("Log in", body, None).into_response();
+        return layout("Log in", body, Account::Nothing).into_response();
     }
     let body = format!(
         "<form class=\"login\" method=\"post\" action=\"/login\">\
@@ -248,7 +259,7 @@ pub async fn login_page(State(c): State<Shared>, Query(q): Query<NextQuery>) -> 
          <button type=\"submit\" id=\"login\">Log in</button></form>",
         esc(next)
     );
-    layout("Log in", &body, None).into_response()
+    layout("Log in", &body, Account::Nothing).into_response()
 }
 
 #[derive(Deserialize)]
@@ -269,7 +280,7 @@ pub async fn login(State(c): State<Shared>, Form(f): Form<LoginForm>) -> Respons
         tokio::time::sleep(Duration::from_secs(1)).await;
         tracing::warn!("console: a login with a wrong token");
         let body = "<p class=\"flash bad\">Wrong token.</p><p><a href=\"/login\">Try again</a></p>";
-        return (StatusCode::UNAUTHORIZED, layout("Log in", body, None)).into_response();
+        return (StatusCode::UNAUTHORIZED, layout("Log in", body, Account::Nothing)).into_response();
     }
     let id = c.sessions.open();
     let mut r = Redirect::to(safe_next(f.next.as_deref())).into_response();

@@ -47,7 +47,7 @@ fn woken(conn: &rusqlite::Connection, from: Source, payload: &Value, body: &[u8]
         .into_iter()
         .filter(|s| s.paused_at.is_none())
         .filter(|s| {
-            let Ok(settings) = TrackerSettings::of(s) else { return false };
+            let Ok(settings) = crate::engine::tracker_of::settings(s) else { return false };
             let secret = match (from, &settings) {
                 (Source::GitHub, TrackerSettings::GitHub(g)) => {
                     let repo = payload["repository"]["full_name"].as_str().unwrap_or_default();

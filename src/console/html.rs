@@ -4,7 +4,6 @@
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::auth::Viewer;
 use crate::words::plural;
 
 /// Advice text, escaped, its `backticked` commands and paths as code.
@@ -36,17 +35,28 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// What a page's header offers its viewer.
+pub enum Account<'a> {
+    /// Nothing (a read-only console without a token has nothing to log
+    /// in to; a page about logging in).
+    Nothing,
+    LogIn,
+    /// Logged in: a form to log out, with the session's CSRF token.
+    LogOut {
+        csrf: &'a str,
+    },
+}
+
 /// A whole page: `body` goes into `<main>`.
-pub fn layout(title: &str, body: &str, viewer: Option<&Viewer>) -> Html<String> {
-    let account = match viewer {
-        Some(v) if v.session.is_some() => format!(
+pub fn layout(title: &str, body: &str, account: Account<'_>) -> Html<String> {
+    let account = match account {
+        Account::LogOut { csrf } => format!(
             "<form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" \
              value=\"{}\"><button type=\"submit\" id=\"logout\">Log out</button></form>",
-            esc(v.csrf.as_deref().unwrap_or(""))
+            esc(csrf)
         ),
-        // A read-only console without a token has nothing to log in to.
-        Some(v) if v.can_log_in => "<a href=\"/login\" id=\"login-link\">Log in</a>".into(),
-        _ => String::new(),
+        Account::LogIn => "<a href=\"/login\" id=\"login-link\">Log in</a>".into(),
+        Account::Nothing => String::new(),
     };
     Html(format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -139,7 +149,10 @@ pub async fn js() -> Response {
 }
 
 pub async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, layout("Not found", "<p>No such page. <a href=\"/\">The overview</a>.</p>", None))
+    (
+        StatusCode::NOT_FOUND,
+        layout("Not found", "<p>No such page. <a href=\"/\">The overview</a>.</p>", Account::Nothing),
+    )
         .into_response()
 }
 
@@ -147,7 +160,7 @@ pub async fn not_found() -> Response {
 pub fn failed(e: anyhow::Error) -> Response {
     tracing::warn!("console: {e:#}");
     let body = format!("<p class=\"flash bad\">Cannot read postern's database: {}</p>", esc(&format!("{e:#}")));
-    (StatusCode::SERVICE_UNAVAILABLE, layout("Unavailable", &body, None)).into_response()
+    (StatusCode::SERVICE_UNAVAILABLE, layout("Unavailable", &body, Account::Nothing)).into_response()
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub async fn page(State(c): State<Shared>, Extension(v): Extension<Viewer>, Quer
     }
     let flash = v.flash.as_deref().map(|f| format!("<p class=\"flash\">{}</p>", esc(f))).unwrap_or_default();
     let body = format!("<h1>Syncs</h1>{flash}{}", live("/?fragment=1", &inner));
-    layout("Syncs", &body, Some(&v)).into_response()
+    layout("Syncs", &body, v.account()).into_response()
 }
 
 pub async fn json(State(c): State<Shared>) -> Response {

@@ -10,7 +10,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::auth::{percent, Viewer};
-use super::html::{badge, chart, esc, failed, layout, live, prose, when};
+use super::html::{badge, chart, esc, failed, layout, live, prose, when, Account};
 use super::view::{self, SyncView, PAGE};
 use super::Shared;
 use crate::engine::handshake::format_ms;
@@ -31,7 +31,7 @@ async fn load(c: &Shared, name: String, q: &PageQuery) -> Result<Option<SyncView
 
 fn missing(name: &str) -> Response {
     let body = format!("<p>There is no sync named {}. <a href=\"/\">All syncs</a>.</p>", esc(name));
-    (StatusCode::NOT_FOUND, layout("No such sync", &body, None)).into_response()
+    (StatusCode::NOT_FOUND, layout("No such sync", &body, Account::Nothing)).into_response()
 }
 
 pub async fn page(
@@ -63,7 +63,7 @@ pub async fn page(
         esc(&view.search),
         live(&src, &inner)
     );
-    layout(&name, &body, Some(&v)).into_response()
+    layout(&name, &body, v.account()).into_response()
 }
 
 pub async fn json(State(c): State<Shared>, Path(name): Path<String>, Query(q): Query<PageQuery>) -> Response {

@@ -1,10 +1,13 @@
 //! What wakes the daemon: file-system events (a message file in a RECEIVE
 //! folder, a write to the database), IMAP IDLE, signals; and how it tells
-//! another process's commit from its own.
+//! another process's commit from its own; what a cycle ended with.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::Result;
+
+use crate::engine::{CycleReport, Peer, Work};
 
 /// What woke the daemon.
 #[derive(Debug)]
@@ -21,7 +24,7 @@ pub enum Event {
     /// be made (why).
     MailState(String, Option<String>),
     /// A sync's cycle ended on its worker thread.
-    Ran(Box<super::worker::Finished>),
+    Ran(Box<Finished>),
     /// A webhook of this sync's tracker came (`run --http`): it reads
     /// its tracker now.
     Hook(String),
@@ -99,4 +102,24 @@ pub fn data_version(conn: &rusqlite::Connection) -> Result<i64> {
 
 pub fn canonical(dir: &std::path::Path) -> PathBuf {
     std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// A cycle that ended: what it came to, and its peer to use again (none
+/// after a panic: its connection may be mid-transaction).
+pub struct Finished {
+    pub id: String,
+    pub work: Work,
+    /// `Ok(None)`: nothing ran (a poll that found nothing).
+    pub result: Result<Option<CycleReport>>,
+    /// When the sync's own timer is next due.
+    pub timer: Option<Instant>,
+    /// Where the cycle panicked, if it did.
+    pub panic: Option<String>,
+    pub peer: Option<Peer>,
+}
+
+impl std::fmt::Debug for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finished").field("id", &self.id).field("panic", &self.panic).finish()
+    }
 }

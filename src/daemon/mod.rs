@@ -281,7 +281,7 @@ impl Daemon {
     }
 
     /// A cycle ended: its outcome goes into the schedule and the log.
-    fn finished(&mut self, peer: &Peer, f: worker::Finished) -> Result<()> {
+    fn finished(&mut self, peer: &Peer, f: events::Finished) -> Result<()> {
         self.running -= 1;
         if let Some(p) = f.peer {
             if self.spare.len() < SPARE_PEERS {

@@ -10,31 +10,11 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::events::Event;
+use super::events::{Event, Finished};
 use super::schedule::Due;
 use crate::engine::{CycleReport, Peer, Work};
 use crate::store;
 use crate::transport::{FileTransport, Transport};
-
-/// A cycle that ended: what it came to, and its peer to use again (none
-/// after a panic: its connection may be mid-transaction).
-pub struct Finished {
-    pub id: String,
-    pub work: Work,
-    /// `Ok(None)`: nothing ran (a poll that found nothing).
-    pub result: Result<Option<CycleReport>>,
-    /// When the sync's own timer is next due.
-    pub timer: Option<Instant>,
-    /// Where the cycle panicked, if it did.
-    pub panic: Option<String>,
-    pub peer: Option<Peer>,
-}
-
-impl std::fmt::Debug for Finished {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Finished").field("id", &self.id).field("panic", &self.panic).finish()
-    }
-}
 
 /// What the daemon knows before the cycle: why it is due, the exchange
 /// folder to look into first when only the interval came round, and

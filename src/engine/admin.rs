@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use super::apply::retry_parked;
 use crate::protocol::FieldChanges;
 use crate::store::{conflicts, lifecycle, links, now_ms, problems, SyncRecord};
-use crate::tracker::{Actor, Tracker};
+use crate::tracker::{Actor, Writes};
 use crate::words::plural;
 
 pub fn pause(conn: &Connection, s: &SyncRecord) -> Result<String> {
@@ -138,7 +138,7 @@ pub fn reapply(conn: &Connection, s: &SyncRecord, id: i64) -> Result<String> {
         "assignee" => fields.assignee = Some(if lost == "(unassigned)" { String::new() } else { lost.clone() }),
         other => bail!("conflict #{id}: the field {other} cannot be re-applied"),
     }
-    let tracker = crate::tracker::for_sync(s, conn)?;
+    let tracker = crate::engine::tracker_of::for_sync(s, conn)?;
     let actor = Actor { user: &s.sync_user, origin: None, via: None };
     tracker.update_issue(&c.local_key, &fields, actor)?;
     conflicts::set_state(conn, c.id, "reapplied")?;

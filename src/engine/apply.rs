@@ -5,6 +5,7 @@
 //! back alone, recorded as the issue's error, and it and every later change
 //! to that issue are parked until the admin retries or discards them.
 
+use crate::tracker::Reads;
 use rusqlite::Connection;
 
 use super::journal::Journaled;
@@ -469,7 +470,7 @@ fn comment_exists(tracker: &impl Tracker, key: &str, id: &str) -> Result<bool> {
 pub fn retry_parked(conn: &mut Connection, sync: &SyncRecord, remote_issue: &str) -> Result<(usize, usize)> {
     let conn: &Connection = conn;
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
-    let any = crate::tracker::for_sync(sync, conn)?;
+    let any = crate::engine::tracker_of::for_sync(sync, conn)?;
     let tracker = &Journaled::new(&any, conn, &sync.id)?;
     let parked = problems::parked(&tx, &sync.id, remote_issue)?;
     let history = problems::history(&tx, &sync.id, remote_issue)?;

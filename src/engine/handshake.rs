@@ -10,14 +10,13 @@ use rusqlite::{Connection, TransactionBehavior};
 use sequoia_openpgp::Cert;
 use serde::{Deserialize, Serialize};
 
-use super::incoming::Rejected;
-use super::MAX_MESSAGE_BYTES;
+use super::{Rejected, MAX_MESSAGE_BYTES};
 use crate::crypto::message::{open_unverified, seal_with_password, verify_cached, Secret};
 use crate::crypto::password::{new_passphrase, new_secret, pairing_proof, proofs_equal};
 use crate::crypto::{cert_from_armored, fingerprint, CryptoError, OwnKey};
 use crate::protocol::{Body, Envelope};
 use crate::store::{now_ms, outbox, replace, syncs, Role, SyncRecord, SyncState};
-use crate::tracker::{Embedded, Tracker};
+use crate::tracker::{Embedded, Reads};
 use crate::transport::FileTransport;
 
 pub const HANDSHAKE_VERSION: u32 = 1;
@@ -206,11 +205,7 @@ fn take_over(conn: &Connection, s: &SyncSettings, new_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Smallest allowed message size limit (the largest is `MAX_MESSAGE_BYTES`).
-pub const MIN_MESSAGE_LIMIT: u64 = 64 * 1024;
-/// The default limit: Postfix's default `message_size_limit` is 10240000,
-/// and a mail is a little larger than the message it carries.
-pub const DEFAULT_MESSAGE_LIMIT: u64 = 10_000_000;
+pub use super::{DEFAULT_MESSAGE_LIMIT, MIN_MESSAGE_LIMIT};
 
 pub fn check_max_message_bytes(n: u64) -> Result<()> {
     if !(MIN_MESSAGE_LIMIT..=MAX_MESSAGE_BYTES as u64).contains(&n) {
@@ -312,7 +307,7 @@ pub fn create_master_then(
     let secret = new_secret();
     rec.pairing_secret = Some(secret.clone());
     rec.handshake_expires = Some(now + valid_for_ms);
-    rec.change_cursor = crate::tracker::for_sync(&rec, &tx)?.start_cursor(&rec.project)?;
+    rec.change_cursor = crate::engine::tracker_of::for_sync(&rec, &tx)?.start_cursor(&rec.project)?;
     let file = HandshakeFile {
         postern_handshake: HANDSHAKE_VERSION,
         sync_id: rec.id.clone(),
@@ -400,7 +395,7 @@ pub fn accept(conn: &mut Connection, key: &OwnKey, file: &HandshakeFile, s: &Syn
     rec.partner_fpr = Some(file.master_fingerprint.clone());
     rec.partner_cert = Some(file.master_cert.clone());
     rec.pairing_used = true;
-    rec.change_cursor = crate::tracker::for_sync(&rec, &tx)?.start_cursor(&rec.project)?;
+    rec.change_cursor = crate::engine::tracker_of::for_sync(&rec, &tx)?.start_cursor(&rec.project)?;
     rec.max_message_bytes = agreed_limit(rec.max_message_bytes, file.max_message_bytes);
     if s.mail.is_none() {
         FileTransport::create_dirs(&s.exchange_dir)?;

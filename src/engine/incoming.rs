@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::journal::Journaled;
-use super::{apply, handshake, CycleReport, Peer, MAX_MESSAGE_BYTES};
+use super::{apply, handshake, CycleReport, Peer, Rejected, MAX_MESSAGE_BYTES};
 use crate::crypto::message::Secret;
 use crate::crypto::{cert_from_armored, open, CryptoError};
 use crate::protocol::{classify, names, Arrival, Body, Envelope};
@@ -12,10 +12,6 @@ use crate::store::seen::{self, PriorCopy};
 use crate::store::{self, now_ms, outbox, problems, syncs, SyncRecord};
 use crate::tracker::{TResult, TrackerError};
 use crate::transport::{Incoming, Transport};
-
-/// Why a message was refused; the text is the quarantine reason.
-#[derive(Debug)]
-pub struct Rejected(pub String);
 
 /// What a receive came to: what moved, and the tracker's trouble if it
 /// stopped the applying (the message and those after it wait).
@@ -287,7 +283,7 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str, issues
     // writes in this transaction) and outlives it (the journal is told).
     let conn: &Connection = &peer.conn;
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    let any = crate::tracker::for_sync(sync, conn)?;
+    let any = crate::engine::tracker_of::for_sync(sync, conn)?;
     let tracker = Journaled::new(&any, conn, &sync.id)?;
     let now = now_ms();
     if env.ack > sync.out_seq {
@@ -405,7 +401,10 @@ fn apply_in_order(conn: &Connection, tracker: &Journaled, sync: &SyncRecord, env
                 via,
                 data,
             };
-            super::transfers::inbound::take(conn, tracker, sync, (env.seq, env.ack), &chunk)?
+            // The last piece brings the whole attachment, applied as a change.
+            if let Some(change) = super::transfers::inbound::take(conn, sync, env.seq, &chunk)? {
+                apply::apply_message(conn, tracker, sync, (env.seq, env.ack), &[change], via)?
+            }
         }
         _ => {}
     }

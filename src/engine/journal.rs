@@ -9,7 +9,7 @@
 //! (a tracker that went away mid-message, a crash), a write that is
 //! recorded as done is not repeated: its result is used. One recorded as
 //! begun but not done may or may not have happened: the tracker is asked
-//! to find it by what the sync user wrote since ([`Tracker::find_write`]);
+//! to find it by what the sync user wrote since ([`Reads::find_write`]);
 //! a backend that can store a marker with the write (Jira's entity
 //! properties) is given the write's tag first and finds exactly it.
 //! Writes that are the same when repeated (field updates, edits,
@@ -30,8 +30,8 @@ use serde::Serialize;
 use crate::protocol::{Change, FieldChanges, IssueFields};
 use crate::store::now_ms;
 use crate::tracker::{
-    Actor, AnyTracker, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal, TResult,
-    Tracker, TrackerError, Vocabulary, WrittenBefore,
+    Actor, AnyTracker, CommentOrigin, NewAttachment, NewWorklog, Reads, Refusal, TResult, Tracker, TrackerError, Wraps,
+    Writes, WrittenBefore,
 };
 
 impl Journaled<'_, '_> {
@@ -287,46 +287,13 @@ fn still_settling(lookup: &WrittenBefore<'_>, ago_ms: i64, left_ms: i64) -> Trac
     }
 }
 
-impl Tracker for Journaled<'_, '_> {
-    fn has_project(&self, project: &str) -> TResult<bool> {
-        self.inner.has_project(project)
+impl Wraps for Journaled<'_, '_> {
+    fn wrapped(&self) -> &dyn Tracker {
+        self.inner
     }
-    fn start_cursor(&self, project: &str) -> TResult<String> {
-        self.inner.start_cursor(project)
-    }
-    fn changes_since(&self, project: &str, cursor: &str, limit: usize) -> TResult<ChangePage> {
-        self.inner.changes_since(project, cursor, limit)
-    }
-    fn issue_keys(&self, project: &str) -> TResult<Vec<String>> {
-        self.inner.issue_keys(project)
-    }
-    fn issue(&self, key: &str) -> TResult<Option<Issue>> {
-        self.inner.issue(key)
-    }
-    fn local_field_time(&self, key: &str, field: &str, sync: &str) -> TResult<Option<i64>> {
-        self.inner.local_field_time(key, field, sync)
-    }
-    fn local_field_times(&self, key: &str, sync: &str) -> TResult<std::collections::BTreeMap<String, i64>> {
-        self.inner.local_field_times(key, sync)
-    }
-    fn issues(&self, keys: &[String]) -> TResult<Vec<Option<Issue>>> {
-        self.inner.issues(keys)
-    }
-    fn take_not_held(&self) -> Vec<String> {
-        self.inner.take_not_held()
-    }
-    fn not_carried(&self) -> TResult<Vec<String>> {
-        self.inner.not_carried()
-    }
-    fn local_worklog_time(&self, key: &str, id: &str, sync: &str) -> TResult<Option<i64>> {
-        self.inner.local_worklog_time(key, id, sync)
-    }
-    fn local_comment_time(&self, key: &str, comment: &str, sync: &str) -> TResult<Option<i64>> {
-        self.inner.local_comment_time(key, comment, sync)
-    }
-    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
-        self.inner.copy_attachment(key, id, out)
-    }
+}
+
+impl Writes for Journaled<'_, '_> {
     fn create_issue(&self, project: &str, fields: &IssueFields, actor: Actor<'_>) -> TResult<String> {
         let lookup = WrittenBefore::Issue { summary: &fields.summary };
         let key = self.write(Some(lookup), || self.inner.create_issue(project, fields, actor), |id| id)?;
@@ -395,8 +362,5 @@ impl Tracker for Journaled<'_, '_> {
     }
     fn delete_worklog(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
         self.write(None, || self.inner.delete_worklog(key, id, actor), |_| ())
-    }
-    fn vocabulary(&self, project: &str) -> TResult<Vocabulary> {
-        self.inner.vocabulary(project)
     }
 }

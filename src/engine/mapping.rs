@@ -39,9 +39,8 @@ use crate::tracker::{Refusal, TResult, User, Vocabulary};
 
 type Table = BTreeMap<String, Spanned<String>>;
 
-/// How a mapping names a Jira Cloud user by account id, as Jira's own
-/// mentions do (`[~accountid:5b10…]`).
-pub const ACCOUNT_ID: &str = "accountid:";
+/// How a mapping names a Jira Cloud user by account id.
+pub use crate::tracker::jira::ACCOUNT_ID;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -29,6 +29,7 @@ pub mod resync;
 pub mod rules;
 pub mod snapshots;
 pub mod stall;
+pub mod tracker_of;
 pub mod transfers;
 pub mod verify;
 pub mod worklogs;
@@ -48,6 +49,15 @@ pub use backoff::SEND_PAUSE_MAX;
 
 /// Largest message accepted or produced, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+/// Smallest allowed message size limit (the largest is `MAX_MESSAGE_BYTES`).
+pub const MIN_MESSAGE_LIMIT: u64 = 64 * 1024;
+/// The default limit: Postfix's default `message_size_limit` is 10240000,
+/// and a mail is a little larger than the message it carries.
+pub const DEFAULT_MESSAGE_LIMIT: u64 = 10_000_000;
+
+/// Why a message was refused; the text is the quarantine reason.
+#[derive(Debug)]
+pub struct Rejected(pub String);
 
 /// What one cycle did, summed over syncs.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -209,7 +219,7 @@ impl Peer {
         let pending: resync::Pending = serde_json::from_str(scope).context("the sync's pending resync is damaged")?;
         let (kind, scope) = (pending.kind, pending.scope);
         let planned = {
-            let tracker = crate::tracker::for_sync(sync, &self.conn)?;
+            let tracker = crate::engine::tracker_of::for_sync(sync, &self.conn)?;
             resync::plan(&tracker, sync, &scope)?
         };
         let report = resync::run(&mut self.conn, sync, &scope, &kind, planned, &mut |done, total| {
@@ -257,10 +267,10 @@ impl Peer {
     /// A tracker that throttled this cycle (and was waited out) shows in
     /// `status` until ten quiet minutes have passed.
     fn note_throttling(&self, sync: &SyncRecord) -> Result<()> {
-        let Ok(tracker) = crate::tracker::for_sync(sync, &self.conn) else {
+        let Ok(tracker) = crate::engine::tracker_of::for_sync(sync, &self.conn) else {
             return Ok(());
         };
-        let n = crate::tracker::Tracker::take_throttled(&tracker);
+        let n = crate::tracker::Reads::take_throttled(&tracker);
         if n > 0 {
             let why = anyhow::anyhow!(
                 "the tracker asked {} to slow down (429/503); postern waited as told",

@@ -1,5 +1,6 @@
 //! Outgoing: change log → outbox (one transaction), outbox → transport.
 
+use crate::tracker::Reads;
 use std::collections::HashSet;
 
 use anyhow::Result;
@@ -64,7 +65,7 @@ fn collect_into(conn: &mut Connection, sync: &SyncRecord, mut dry: Option<&mut V
     // The tracker works on the same connection (the embedded tracker reads
     // inside this transaction) and outlives it (told what was committed).
     let conn: &Connection = conn;
-    let tracker = &crate::tracker::for_sync(sync, conn)?;
+    let tracker = &crate::engine::tracker_of::for_sync(sync, conn)?;
     recheck_unpaired(conn, tracker, sync)?;
     // A read that was not stored (an error, a dry run, a mass change held)
     // leaves nothing behind that would hide its changes now.

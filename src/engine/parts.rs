@@ -50,7 +50,7 @@ impl Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget::for_limit(super::handshake::DEFAULT_MESSAGE_LIMIT)
+        Budget::for_limit(super::DEFAULT_MESSAGE_LIMIT)
     }
 }
 

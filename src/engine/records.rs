@@ -15,7 +15,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{links, SyncRecord};
-use crate::tracker::Tracker;
+use crate::tracker::Reads;
 
 /// One paired issue, with the seed's field names and order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,7 +211,7 @@ fn candidates(records: Records) -> Vec<Candidate> {
 /// never created or changed. Each record is paired or skipped with a reason.
 pub fn pair(conn: &mut Connection, sync: &SyncRecord, records: Records) -> Result<PairReport> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let tracker = crate::tracker::for_sync(sync, &tx)?;
+    let tracker = crate::engine::tracker_of::for_sync(sync, &tx)?;
     let mut report = PairReport::default();
     let now = crate::store::now_ms();
     // The partner's own keys, when its download is in the file.

@@ -109,7 +109,7 @@ pub fn run(
     let mut report =
         Report { kind: kind.into(), started_at: now_ms(), issues: issues.len(), warnings, ..Default::default() };
     let conn: &Connection = conn;
-    let tracker = &crate::tracker::for_sync(sync, conn)?;
+    let tracker = &crate::engine::tracker_of::for_sync(sync, conn)?;
     let total = issues.len();
     let mut done = 0;
     let mut chunks = issues.into_iter().peekable();

@@ -23,6 +23,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 
+pub use crate::clock::now_ms;
 pub use syncs::{Role, SyncRecord, SyncState};
 
 const MIGRATIONS: &[&str] = &[
@@ -79,9 +80,4 @@ fn migrate(conn: &Connection) -> Result<()> {
         tx.commit()?;
     }
     Ok(())
-}
-
-/// Milliseconds since the epoch.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }

@@ -383,11 +383,20 @@ pub fn set_mail(conn: &Connection, id: &str, mail: &str) -> Result<()> {
     Ok(())
 }
 
+/// Where reading a sync's mailbox stands (`transport::mail::position`):
+/// its UIDVALIDITY and the highest UID dealt with.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MailboxPosition {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub last_uid: u32,
+}
+
 /// The stored IMAP position of an email sync.
-pub fn mailbox_position(conn: &Connection, id: &str) -> Result<Option<crate::transport::MailboxPosition>> {
+pub fn mailbox_position(conn: &Connection, id: &str) -> Result<Option<MailboxPosition>> {
     Ok(conn
         .query_row("SELECT mailbox, uidvalidity, last_uid FROM imap_position WHERE sync_id = ?1", [id], |r| {
-            Ok(crate::transport::MailboxPosition {
+            Ok(MailboxPosition {
                 mailbox: r.get(0)?,
                 uidvalidity: r.get::<_, i64>(1)? as u32,
                 last_uid: r.get::<_, i64>(2)? as u32,
@@ -396,7 +405,7 @@ pub fn mailbox_position(conn: &Connection, id: &str) -> Result<Option<crate::tra
         .optional()?)
 }
 
-pub fn set_mailbox_position(conn: &Connection, id: &str, p: &crate::transport::MailboxPosition) -> Result<()> {
+pub fn set_mailbox_position(conn: &Connection, id: &str, p: &MailboxPosition) -> Result<()> {
     conn.execute(
         "INSERT OR REPLACE INTO imap_position (sync_id, mailbox, uidvalidity, last_uid) VALUES (?1, ?2, ?3, ?4)",
         params![id, p.mailbox, p.uidvalidity as i64, p.last_uid as i64],

@@ -87,7 +87,7 @@ impl TestPeer {
     /// a 1.2 KB file, made at once (what the SIGKILL tests write across).
     pub fn crash_issues(&self, n: usize) {
         use postern::protocol::IssueFields;
-        use postern::tracker::{Actor, Embedded, NewAttachment, Tracker};
+        use postern::tracker::{Actor, Embedded, NewAttachment, Writes};
         let mut peer = self.peer();
         let tx = peer.conn.transaction().unwrap();
         let t = Embedded::new(&tx);

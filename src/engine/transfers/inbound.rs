@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use rusqlite::Connection;
 
 use super::{lacks_space, mb, spool_dir, sweep};
-use crate::engine::journal::Journaled;
 use crate::protocol::{AttachmentSnapshot, Change, WireChange};
 use crate::store::skipped::{self, Skipped};
 use crate::store::transfers::{self, Incoming};
@@ -32,31 +31,25 @@ pub fn spool_file(conn: &Connection, sync_id: &str, id: &str) -> anyhow::Result<
 }
 
 /// Takes chunk `c` of message `seq`: writes its bytes, counts it, and with
-/// the last one applies the attachment. A chunk that does not fit its
+/// the last one gives the attachment's change, for the caller to apply. A chunk that does not fit its
 /// transfer is an error on the issue (the bytes are not kept); a disk too
 /// full to start is "unavailable": the message waits.
-pub fn take(
-    conn: &Connection,
-    tracker: &Journaled,
-    sync: &SyncRecord,
-    (seq, ack): (u64, u64),
-    c: &Chunk<'_>,
-) -> TResult<()> {
+pub fn take(conn: &Connection, sync: &SyncRecord, seq: u64, c: &Chunk<'_>) -> TResult<Option<WireChange>> {
     let now = now_ms();
     let size = c.attachment.size.unwrap_or_default();
     let t = match transfers::incoming(conn, &sync.id, c.transfer)? {
         Some(t) => t,
         None if c.index == 0 => match start(conn, sync, seq, c, size, now)? {
             Some(t) => t,
-            None => return Ok(()),
+            None => return Ok(None),
         },
         None => {
             tracing::debug!(sync = %sync.name, transfer = c.transfer, index = c.index, "chunk of a transfer not taken: skipped");
-            return Ok(());
+            return Ok(None);
         }
     };
     if t.state != "receiving" {
-        return Ok(());
+        return Ok(None);
     }
     let fits = c.total == t.total
         && c.index == t.received
@@ -75,20 +68,19 @@ pub fn take(
             t.received,
             t.bytes
         );
-        return refuse(conn, sync, seq, c.issue, c.transfer, &reason);
+        return refuse(conn, sync, seq, c.issue, c.transfer, &reason).map(|()| None);
     }
     let path = spool_file(conn, &sync.id, c.transfer)?;
     write_at(&path, c.offset, c.data)?;
     transfers::received(conn, &sync.id, c.transfer, c.len, now)?;
     if c.index + 1 < t.total {
-        return Ok(());
+        return Ok(None);
     }
     transfers::set_incoming_state(conn, &sync.id, c.transfer, "complete")?;
     tracing::info!(sync = %sync.name, issue = c.issue, file = %c.attachment.filename, "attachment of {} received", mb(size));
     let mut attachment = c.attachment.clone();
     attachment.transfer = Some(c.transfer.to_string());
-    let change = WireChange::Known(Change::AttachmentAdded { issue: c.issue.to_string(), attachment });
-    crate::engine::apply::apply_message(conn, tracker, sync, (seq, ack), &[change], c.via)
+    Ok(Some(WireChange::Known(Change::AttachmentAdded { issue: c.issue.to_string(), attachment })))
 }
 
 /// The first chunk: the limit and the disk are checked, the transfer

@@ -21,6 +21,7 @@
 pub mod compare;
 pub mod view;
 
+use crate::tracker::Reads;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -47,7 +48,7 @@ pub fn start(conn: &mut Connection, sync: &SyncRecord, repair: bool) -> anyhow::
     let round = uuid::Uuid::new_v4().to_string();
     let calls = crate::tracker::remote::calls();
     let (pairs, tree, skip) = {
-        let tracker = crate::tracker::for_sync(sync, conn)?;
+        let tracker = crate::engine::tracker_of::for_sync(sync, conn)?;
         let pairs = view::pairs(conn, sync)?;
         let skip = tracker.not_carried()?;
         let digests = view::digests(&tracker, (sync, &Mapping::of(sync.mapping.as_deref())?), &pairs, &skip)?;

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 use super::Embedded;
-use crate::store::now_ms;
+use crate::clock::now_ms;
 use crate::tracker::attachments::{check_filename, MAX_ATTACHMENT_BYTES};
 use crate::tracker::{Actor, AttachmentInfo, ChangeKind, CommentOrigin, NewAttachment, Refusal, TResult};
 

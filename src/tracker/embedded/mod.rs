@@ -10,11 +10,11 @@ mod changelog;
 pub mod schema;
 mod worklogs;
 
+use crate::clock::now_ms;
 use crate::protocol::{FieldChanges, IssueFields};
-use crate::store::now_ms;
 use crate::tracker::{
-    Actor, AttachmentInfo, ChangeKind, ChangePage, Comment, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal,
-    TResult, Tracker, Vocabulary,
+    Actor, AttachmentInfo, ChangeKind, ChangePage, Comment, CommentOrigin, Issue, NewAttachment, NewWorklog, Reads,
+    Refusal, TResult, Vocabulary, Writes,
 };
 
 pub const DEFAULT_STATUS: &str = "Open";
@@ -199,7 +199,7 @@ fn check_summary(summary: &str) -> TResult<()> {
     Ok(())
 }
 
-impl Tracker for Embedded<'_> {
+impl Reads for Embedded<'_> {
     fn issue_keys(&self, project: &str) -> TResult<Vec<String>> {
         Ok(self
             .conn
@@ -300,6 +300,16 @@ impl Tracker for Embedded<'_> {
         Ok(Some(issue))
     }
 
+    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
+        self.copy_attachment_to(key, id, out)
+    }
+
+    fn vocabulary(&self, project: &str) -> TResult<Vocabulary> {
+        self.vocabulary_of(project)
+    }
+}
+
+impl Writes for Embedded<'_> {
     fn create_issue(&self, project: &str, fields: &IssueFields, actor: Actor<'_>) -> TResult<String> {
         check_summary(&fields.summary)?;
         self.check_status(project, &fields.status)?;
@@ -434,10 +444,6 @@ impl Tracker for Embedded<'_> {
         self.log(&project, key, actor, &ChangeKind::CommentDeleted { comment: comment.into() })
     }
 
-    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
-        self.copy_attachment_to(key, id, out)
-    }
-
     fn add_attachment(
         &self,
         key: &str,
@@ -468,9 +474,5 @@ impl Tracker for Embedded<'_> {
 
     fn delete_worklog(&self, key: &str, id: &str, actor: Actor<'_>) -> TResult<()> {
         self.remove_worklog(key, id, actor)
-    }
-
-    fn vocabulary(&self, project: &str) -> TResult<Vocabulary> {
-        self.vocabulary_of(project)
     }
 }

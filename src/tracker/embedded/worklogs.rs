@@ -5,7 +5,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::Embedded;
-use crate::store::now_ms;
+use crate::clock::now_ms;
 use crate::tracker::checks::check_worklog;
 use crate::tracker::{Actor, ChangeKind, CommentOrigin, NewWorklog, Refusal, TResult, User, Vocabulary, Worklog};
 

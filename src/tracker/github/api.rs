@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::Value;
 
+use super::answer::{message_of, Answer};
 use super::app::Installation;
 use super::settings::{GitHubAuth, GitHubSettings};
 use crate::tracker::remote::http::{self, short};
@@ -52,13 +53,6 @@ impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Api").field("base", &self.base).field("auth", &"<redacted>").finish()
     }
-}
-
-/// An answer: its status, body (JSON when there is one) and next page.
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-    pub next: Option<String>,
 }
 
 impl Api {
@@ -177,7 +171,7 @@ impl Api {
                 return Ok(Answer { status: 200, body: body.clone(), next: next.clone() });
             }
         }
-        let wait = limit_wait(resp.headers(), status, self.server_now().unwrap_or_else(crate::store::now_ms));
+        let wait = limit_wait(resp.headers(), status, self.server_now().unwrap_or_else(crate::clock::now_ms));
         let body = http::read_body(&mut resp, method, short(path))?;
         if let Some(wait) = wait {
             return Err(TrackerError::Unavailable {
@@ -317,38 +311,6 @@ fn limit_wait(h: &ureq::http::HeaderMap, status: u16, now_ms: i64) -> Option<Dur
     Some(base.mul_f64(rand::thread_rng().gen_range(1.0..1.2)))
 }
 
-/// GitHub's `{"message": …, "errors": [{"field", "code", "message"}]}` as
-/// one line.
-pub fn message_of(body: &Value) -> String {
-    let mut parts: Vec<String> = body["message"].as_str().map(String::from).into_iter().collect();
-    for e in body["errors"].as_array().into_iter().flatten() {
-        match e.as_str() {
-            Some(s) => parts.push(s.to_string()),
-            None => parts.push(
-                [&e["resource"], &e["field"], &e["code"], &e["message"]]
-                    .iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-        }
-    }
-    // A proxy's problem report (RFC 7807), e.g. a check against GitHub's
-    // description.
-    if let Some(detail) = body["detail"].as_str().or(body["title"].as_str()) {
-        parts.push(detail.to_string());
-    }
-    for v in body["validation"].as_array().into_iter().flatten() {
-        let at: Vec<String> = v["location"].as_array().into_iter().flatten().map(|l| l.to_string()).collect();
-        parts.push(format!("{} at {}", v["message"].as_str().unwrap_or_default(), at.join(".")));
-    }
-    if parts.is_empty() {
-        "no reason given".into()
-    } else {
-        parts.join("; ")
-    }
-}
-
 /// The permission a refused request most likely needed, in GitHub's words
 /// (a fine-grained token's "Repository permissions").
 pub fn permission_for(method: &str) -> &'static str {
@@ -405,13 +367,5 @@ mod tests {
         h.insert("x-ratelimit-remaining", "4999".parse().unwrap());
         assert_eq!(limit_wait(&h, 403, 0), None, "a 403 with calls left is a refusal");
         assert!(limit_wait(&ureq::http::HeaderMap::new(), 429, 0).unwrap() >= DEFAULT_WAIT);
-    }
-
-    #[test]
-    fn errors_read_as_one_line() {
-        let body = serde_json::json!({"message": "Validation Failed",
-            "errors": [{"resource": "Issue", "field": "title", "code": "missing_field"}]});
-        assert_eq!(message_of(&body), "Validation Failed; Issue title missing_field");
-        assert_eq!(message_of(&Value::Null), "no reason given");
     }
 }

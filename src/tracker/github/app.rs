@@ -8,9 +8,9 @@ use std::sync::Mutex;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::api::Answer;
+use super::answer::{message_of, Answer};
+use crate::secret::Password;
 use crate::tracker::{TResult, TrackerError};
-use crate::transport::mail::Password;
 
 /// Renewed this long before it expires (ms).
 const RENEW_BEFORE_MS: i64 = 5 * 60 * 1000;
@@ -41,7 +41,7 @@ impl Installation {
         key: &Password,
         call: impl Fn(&str, &str, &str) -> TResult<Answer>,
     ) -> TResult<String> {
-        let now = crate::store::now_ms();
+        let now = crate::clock::now_ms();
         let mut held = self.token.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((t, until)) = held.as_ref().filter(|(_, until)| *until - RENEW_BEFORE_MS > now) {
             tracing::trace!(expires_in_s = (until - now) / 1000, "GitHub App token held");
@@ -74,7 +74,7 @@ impl Installation {
             s => {
                 return Err(unavailable(format!(
                     "GitHub did not take the App {app_id}'s token ({s}): check its id and private key; {}",
-                    super::api::message_of(&a.body)
+                    message_of(&a.body)
                 )))
             }
         };
@@ -83,7 +83,7 @@ impl Installation {
             return Err(unavailable(format!(
                 "GitHub made no installation token for the App {app_id} ({}): {}",
                 a.status,
-                super::api::message_of(&a.body)
+                message_of(&a.body)
             )));
         };
         let until =

@@ -70,13 +70,13 @@ fn comments_moved(listed: Option<&Vec<Value>>, before: Option<&Snapshot>, m: &su
 /// made): what was there then is known; what came after is news.
 pub(super) fn start(g: &GitHub, at: Option<i64>) -> TResult<String> {
     g.meta()?;
-    let now = at.unwrap_or_else(|| g.api.server_now().unwrap_or_else(crate::store::now_ms));
+    let now = at.unwrap_or_else(|| g.api.server_now().unwrap_or_else(crate::clock::now_ms));
     for v in g.moved_issues(now - OVERLAP_MS)? {
         if read::ms(&v["updated_at"]) <= now {
             g.state.written(&g.full(&v)?)?;
         }
     }
-    let c = Cursor { t: now, full: crate::store::now_ms(), ..Default::default() };
+    let c = Cursor { t: now, full: crate::clock::now_ms(), ..Default::default() };
     Ok(serde_json::to_string(&c)?)
 }
 
@@ -104,7 +104,7 @@ pub fn changes(g: &GitHub, cursor: &str, hinted: &BTreeSet<String>) -> TResult<C
     }
     let m = g.meta()?;
     let mut c = Cursor::parse(cursor);
-    let now = crate::store::now_ms();
+    let now = crate::clock::now_ms();
     let full = now - c.full >= g.settings.rescan_secs as i64 * 1000;
     let since = c.t - OVERLAP_MS;
     let mut listed: BTreeMap<String, Option<Value>> =
@@ -172,7 +172,7 @@ pub fn changes(g: &GitHub, cursor: &str, hinted: &BTreeSet<String>) -> TResult<C
 pub(super) fn find(g: &GitHub, write: &WrittenBefore<'_>, tag: &str, since: i64) -> TResult<Option<String>> {
     let m = g.meta()?;
     // In GitHub's clock, as the Date of its last answer says.
-    let since = since + g.api.server_now().map_or(0, |s| s - crate::store::now_ms()) - 2000;
+    let since = since + g.api.server_now().map_or(0, |s| s - crate::clock::now_ms()) - 2000;
     let matched = |mark: Option<String>, same: bool, at: &Value| match mark {
         Some(mark) => mark == tag,
         None => same && read::ms(at) >= since,

@@ -6,6 +6,7 @@
 //! found by state (`detect`) from `since` windows read conditionally
 //! (`api`: a 304 costs no rate limit).
 
+mod answer;
 mod api;
 mod app;
 mod detect;
@@ -25,8 +26,8 @@ use self::api::{Api, PER_PAGE};
 use self::meta::{str_of, Meta};
 use super::remote::state::{State, Wrote};
 use super::{
-    Actor, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal, TResult, Tracker,
-    TrackerError, Vocabulary, WrittenBefore,
+    Actor, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Reads, Refusal, TResult,
+    TrackerError, Vocabulary, Writes, WrittenBefore,
 };
 use crate::protocol::{FieldChanges, IssueFields};
 
@@ -213,7 +214,7 @@ fn not_carried(what: &str) -> TrackerError {
     Refusal::NotCarried(format!("GitHub issues hold no {what} (its REST API has no place for them)")).into()
 }
 
-impl Tracker for GitHub {
+impl Reads for GitHub {
     fn has_project(&self, _project: &str) -> TResult<bool> {
         match self.meta() {
             Ok(_) => Ok(true),
@@ -297,6 +298,46 @@ impl Tracker for GitHub {
         Ok(None)
     }
 
+    fn copy_attachment(&self, _: &str, _: &str, _: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
+        Ok(None)
+    }
+
+    fn vocabulary(&self, _project: &str) -> TResult<Vocabulary> {
+        let m = self.meta()?;
+        Ok(Vocabulary {
+            statuses: Some(meta::STATUSES.iter().map(|s| s.to_string()).collect()),
+            priorities: None,
+            types: m.types.clone(),
+            custom_fields: Some(vec![read::MILESTONE.to_string()]),
+            users: Some(m.users.clone()),
+        })
+    }
+
+    fn take_throttled(&self) -> u64 {
+        self.api.take_throttled()
+    }
+
+    fn answer_timeout(&self) -> std::time::Duration {
+        self.api.timeout
+    }
+
+    /// A write begun before an interruption: the one carrying `tag` in
+    /// its hidden mark, or (made without one) found by what the sync user
+    /// made since `since`.
+    fn find_write(&self, write: &WrittenBefore<'_>, tag: &str, since: i64) -> TResult<Option<String>> {
+        let found = detect::find(self, write, tag, since)?;
+        if let (Some(id), WrittenBefore::Issue { .. }) = (&found, write) {
+            // Not kept as read: what a person did in it since is news.
+            self.state.forget(id)?;
+        }
+        if let (Some(id), WrittenBefore::Comment { key, body, .. }) = (&found, write) {
+            self.wrote(key, &Value::Null, Wrote::Comment(id, Some(body)))?;
+        }
+        Ok(found)
+    }
+}
+
+impl Writes for GitHub {
     fn create_issue(&self, _project: &str, fields: &IssueFields, _actor: Actor<'_>) -> TResult<String> {
         self.create(fields)
     }
@@ -315,10 +356,6 @@ impl Tracker for GitHub {
 
     fn delete_comment(&self, key: &str, comment: &str, _actor: Actor<'_>) -> TResult<()> {
         self.comment_delete(key, comment)
-    }
-
-    fn copy_attachment(&self, _: &str, _: &str, _: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
-        Ok(None)
     }
 
     fn add_attachment(
@@ -355,41 +392,7 @@ impl Tracker for GitHub {
         Ok(())
     }
 
-    fn vocabulary(&self, _project: &str) -> TResult<Vocabulary> {
-        let m = self.meta()?;
-        Ok(Vocabulary {
-            statuses: Some(meta::STATUSES.iter().map(|s| s.to_string()).collect()),
-            priorities: None,
-            types: m.types.clone(),
-            custom_fields: Some(vec![read::MILESTONE.to_string()]),
-            users: Some(m.users.clone()),
-        })
-    }
-
-    fn take_throttled(&self) -> u64 {
-        self.api.take_throttled()
-    }
-
-    fn answer_timeout(&self) -> std::time::Duration {
-        self.api.timeout
-    }
-
     fn tag_next_write(&self, tag: &str) {
         *self.next_tag.lock().unwrap_or_else(|e| e.into_inner()) = Some(tag.to_string());
-    }
-
-    /// A write begun before an interruption: the one carrying `tag` in
-    /// its hidden mark, or (made without one) found by what the sync user
-    /// made since `since`.
-    fn find_write(&self, write: &WrittenBefore<'_>, tag: &str, since: i64) -> TResult<Option<String>> {
-        let found = detect::find(self, write, tag, since)?;
-        if let (Some(id), WrittenBefore::Issue { .. }) = (&found, write) {
-            // Not kept as read: what a person did in it since is news.
-            self.state.forget(id)?;
-        }
-        if let (Some(id), WrittenBefore::Comment { key, body, .. }) = (&found, write) {
-            self.wrote(key, &Value::Null, Wrote::Comment(id, Some(body)))?;
-        }
-        Ok(found)
     }
 }

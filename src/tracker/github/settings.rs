@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::transport::mail::Password;
+use crate::secret::Password;
 
 /// github.com's REST API.
 pub const GITHUB_API: &str = "https://api.github.com";

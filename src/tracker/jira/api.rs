@@ -195,7 +195,7 @@ fn wait_of(headers: &ureq::http::HeaderMap, now_ms: i64) -> Duration {
 /// mean "try again later".
 pub(super) fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<ureq::Body>) -> TResult<Answer> {
     let status = resp.status().as_u16();
-    let wait = matches!(status, 429 | 503).then(|| wait_of(resp.headers(), crate::store::now_ms()));
+    let wait = matches!(status, 429 | 503).then(|| wait_of(resp.headers(), crate::clock::now_ms()));
     let body = crate::tracker::remote::http::read_body(resp, method, short(path))?;
     let path = short(path);
     let later = |why: String, retry_after| {

@@ -66,8 +66,8 @@ impl History<'_> {
 /// was made): what was there then is known; what came after is news.
 pub(super) fn start(j: &Jira, at: Option<i64>) -> TResult<String> {
     // Jira's clock where it said (JQL windows are in its time).
-    let now = at.unwrap_or_else(|| j.api.server_now().unwrap_or_else(crate::store::now_ms));
-    let mut c = Cursor { t: now, full: crate::store::now_ms(), ..Default::default() };
+    let now = at.unwrap_or_else(|| j.api.server_now().unwrap_or_else(crate::clock::now_ms));
+    let mut c = Cursor { t: now, full: crate::clock::now_ms(), ..Default::default() };
     for found in j.search_moved(c.t - super::jql::OVERLAP_MS, &[])? {
         if found.updated > now {
             continue;
@@ -86,7 +86,7 @@ pub fn changes(j: &Jira, cursor: &str) -> TResult<ChangePage> {
     }
     let m = j.meta()?;
     let mut c = Cursor::parse(cursor);
-    let now = crate::store::now_ms();
+    let now = crate::clock::now_ms();
     let full = now - c.full >= j.settings.rescan_secs as i64 * 1000;
     let written: Vec<String> = std::mem::take(&mut *j.written_ids.lock().expect("lock"));
     // The search brings each issue whole: no call per issue.

@@ -10,7 +10,7 @@ use super::jql::ms;
 use super::meta::{str_of, unknown, Meta};
 use super::settings::Flavour;
 use super::text;
-use crate::engine::mapping::ACCOUNT_ID;
+use super::ACCOUNT_ID;
 use crate::protocol::IssueFields;
 use crate::tracker::{AttachmentInfo, Comment, Issue, Refusal, TResult, Worklog};
 

@@ -31,13 +31,17 @@ use std::sync::{Mutex, OnceLock};
 
 pub use self::settings::{Flavour, JiraAuth, JiraSettings};
 
+/// How Jira Cloud's users are named by account id, as Jira's own mentions
+/// do (`[~accountid:5b10…]`), in a mapping file and on the wire.
+pub const ACCOUNT_ID: &str = "accountid:";
+
 use self::api::Api;
 use self::issue::PROPERTY;
 use self::meta::{str_of, Meta};
 use super::remote::state::{State, Wrote};
 use super::{
-    Actor, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal, TResult, Tracker,
-    TrackerError, Vocabulary, WrittenBefore,
+    Actor, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Reads, Refusal, TResult,
+    TrackerError, Vocabulary, Writes, WrittenBefore,
 };
 use crate::protocol::{FieldChanges, IssueFields};
 
@@ -174,7 +178,7 @@ impl Jira {
     }
 }
 
-impl Tracker for Jira {
+impl Reads for Jira {
     fn has_project(&self, _project: &str) -> TResult<bool> {
         match self.meta() {
             Ok(_) => Ok(true),
@@ -235,6 +239,49 @@ impl Tracker for Jira {
         self.note_time(key, "worklog", id)
     }
 
+    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
+        self.download(key, id, out)
+    }
+
+    fn vocabulary(&self, _project: &str) -> TResult<Vocabulary> {
+        let m = self.meta()?;
+        Ok(Vocabulary {
+            statuses: Some(m.statuses.clone()),
+            priorities: Some(m.priorities.keys().cloned().collect()),
+            types: Some(m.types.keys().cloned().collect()),
+            custom_fields: Some(m.custom.keys().cloned().collect()),
+            users: Some(self.users()?.clone()),
+        })
+    }
+
+    fn take_throttled(&self) -> u64 {
+        self.api.take_throttled()
+    }
+    fn answer_timeout(&self) -> std::time::Duration {
+        self.api.timeout
+    }
+
+    /// A write begun before an interruption: the one carrying `tag` in
+    /// postern's property, or (made without one) found by what the sync
+    /// user made since `since`.
+    fn find_write(&self, write: &WrittenBefore<'_>, tag: &str, since: i64) -> TResult<Option<String>> {
+        let found = self.find(write, tag, since)?;
+        if let Some(id) = &found {
+            // Found again: postern's, as if its answer had come (else the
+            // partner would get its own worklog or comment back).
+            match *write {
+                // Not kept as read: what a person did in it since is news.
+                WrittenBefore::Issue { .. } => self.state.forget(id)?,
+                WrittenBefore::Comment { key, body, .. } => self.wrote(key, Wrote::Comment(id, Some(body)))?,
+                WrittenBefore::Worklog { key, .. } => self.wrote(key, Wrote::Worklog(id))?,
+                WrittenBefore::Attachment { key, .. } => self.wrote(key, Wrote::Attachment(id))?,
+            }
+        }
+        Ok(found)
+    }
+}
+
+impl Writes for Jira {
     fn create_issue(&self, _project: &str, fields: &IssueFields, _actor: Actor<'_>) -> TResult<String> {
         self.create(fields)
     }
@@ -264,10 +311,6 @@ impl Tracker for Jira {
     fn delete_comment(&self, key: &str, comment: &str, _actor: Actor<'_>) -> TResult<()> {
         self.comment_delete(key, comment)?;
         self.wrote(key, Wrote::Comment(comment, None))
-    }
-
-    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
-        self.download(key, id, out)
     }
 
     fn add_attachment(
@@ -309,45 +352,8 @@ impl Tracker for Jira {
         self.wrote(key, Wrote::Worklog(id))
     }
 
-    fn vocabulary(&self, _project: &str) -> TResult<Vocabulary> {
-        let m = self.meta()?;
-        Ok(Vocabulary {
-            statuses: Some(m.statuses.clone()),
-            priorities: Some(m.priorities.keys().cloned().collect()),
-            types: Some(m.types.keys().cloned().collect()),
-            custom_fields: Some(m.custom.keys().cloned().collect()),
-            users: Some(self.users()?.clone()),
-        })
-    }
-
-    fn take_throttled(&self) -> u64 {
-        self.api.take_throttled()
-    }
-    fn answer_timeout(&self) -> std::time::Duration {
-        self.api.timeout
-    }
-
     fn tag_next_write(&self, tag: &str) {
         *self.next_tag.lock().unwrap_or_else(|e| e.into_inner()) = Some(tag.to_string());
-    }
-
-    /// A write begun before an interruption: the one carrying `tag` in
-    /// postern's property, or (made without one) found by what the sync
-    /// user made since `since`.
-    fn find_write(&self, write: &WrittenBefore<'_>, tag: &str, since: i64) -> TResult<Option<String>> {
-        let found = self.find(write, tag, since)?;
-        if let Some(id) = &found {
-            // Found again: postern's, as if its answer had come (else the
-            // partner would get its own worklog or comment back).
-            match *write {
-                // Not kept as read: what a person did in it since is news.
-                WrittenBefore::Issue { .. } => self.state.forget(id)?,
-                WrittenBefore::Comment { key, body, .. } => self.wrote(key, Wrote::Comment(id, Some(body)))?,
-                WrittenBefore::Worklog { key, .. } => self.wrote(key, Wrote::Worklog(id))?,
-                WrittenBefore::Attachment { key, .. } => self.wrote(key, Wrote::Attachment(id))?,
-            }
-        }
-        Ok(found)
     }
 }
 
@@ -382,7 +388,7 @@ impl Jira {
         // In Jira's clock, as the Date of its last answer says (a postern
         // clock ahead of Jira's would hide the write; an old answer only
         // widens the window).
-        let since = since + self.api.server_now().map_or(0, |s| s - crate::store::now_ms()) - 2000;
+        let since = since + self.api.server_now().map_or(0, |s| s - crate::clock::now_ms()) - 2000;
         let after = |t: &serde_json::Value| jql::ms(t.as_str().unwrap_or_default()).is_some_and(|t| t >= since);
         // Tagged: that write and no other, whenever it was made;
         // untagged: by what it holds, made since the write began.

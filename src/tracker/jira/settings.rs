@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::transport::mail::Password;
+use crate::secret::Password;
 
 /// Which Jira: Cloud speaks REST v3 (Atlassian Document Format, users by
 /// account id, `/search/jql`), Data Center REST v2 (wiki markup, users by

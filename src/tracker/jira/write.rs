@@ -8,7 +8,7 @@ use super::issue::{self, write_fields};
 use super::meta::{str_of, unknown};
 use super::settings::Flavour;
 use super::Jira;
-use crate::engine::mapping::ACCOUNT_ID;
+use super::ACCOUNT_ID;
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::tracker::remote::state::Wrote;
 use crate::tracker::{Refusal, TResult, User};

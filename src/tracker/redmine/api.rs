@@ -23,7 +23,7 @@ pub struct Api {
     base: String,
     /// Where the key comes from, and the key as last read (a key file is
     /// read again when it changes: a key reset needs no restart).
-    source: crate::transport::mail::Password,
+    source: crate::secret::Password,
     key: std::sync::Mutex<(String, Option<std::time::SystemTime>)>,
     /// Redmine's clock minus ours at its last answer with a `Date`, ms.
     skew: std::sync::Mutex<Option<i64>>,
@@ -99,7 +99,7 @@ impl Api {
         let a = answer(method, path, &mut resp)?;
         if let Some(date) = a.date {
             // `Date` has whole seconds: Redmine may be up to one ahead.
-            *self.skew.lock().expect("lock") = Some(date - crate::store::now_ms());
+            *self.skew.lock().expect("lock") = Some(date - crate::clock::now_ms());
         }
         Ok(a)
     }
@@ -219,7 +219,7 @@ impl Api {
 }
 
 /// When a key file (or credential) last changed (`None` for other sources).
-fn key_stamp(source: &crate::transport::mail::Password) -> Option<std::time::SystemTime> {
+fn key_stamp(source: &crate::secret::Password) -> Option<std::time::SystemTime> {
     source.file().and_then(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
 }
 

@@ -112,7 +112,7 @@ impl Redmine {
     /// After Redmine refused a write (`why`): takes out of `body` the
     /// custom fields the refusal names (a list's allowed values kept where
     /// Redmine lets us know them) and notes what was not set and why, for
-    /// [`crate::tracker::Tracker::take_not_held`]. `false`: it names none
+    /// [`crate::tracker::Reads::take_not_held`]. `false`: it names none
     /// of them, and the refusal stands.
     pub(super) fn drop_refused(&self, body: &mut Map<String, Value>, why: &str) -> TResult<bool> {
         let m = self.meta()?;

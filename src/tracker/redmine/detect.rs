@@ -6,6 +6,7 @@
 //! (journal edits, attachment deletions). What the sync user wrote is
 //! never reported (it came from the partner). What differs is `diff`'s.
 
+use crate::tracker::Reads;
 use serde::{Deserialize, Serialize};
 
 use super::issue::ms;
@@ -52,11 +53,11 @@ pub fn start(r: &Redmine, at: Option<i64>) -> TResult<String> {
         if updated > t {
             continue;
         }
-        if let Some(i) = crate::tracker::Tracker::issue(r, &key)? {
+        if let Some(i) = Reads::issue(r, &key)? {
             r.state.written(&i)?;
         }
     }
-    Ok(serde_json::to_string(&Cursor { t, full: crate::store::now_ms(), entries: None })?)
+    Ok(serde_json::to_string(&Cursor { t, full: crate::clock::now_ms(), entries: None })?)
 }
 
 /// Issues updated at or after `since` (ms), oldest first, with their
@@ -95,7 +96,7 @@ pub fn changes(r: &Redmine, cursor: &str, _limit: usize) -> TResult<ChangePage> 
         return Ok(ChangePage { next: start(r, at)?, done: true, ..Default::default() });
     }
     let mut c = parse(cursor);
-    let now = crate::store::now_ms();
+    let now = crate::clock::now_ms();
     r.recent.lock().expect("lock").clear();
     let (listed, server_time) = updated_since(r, c.t - OVERLAP_MS)?;
     let full = now - c.full >= r.settings.rescan_secs as i64 * 1000;

@@ -25,8 +25,8 @@ use self::meta::Meta;
 pub use self::settings::RedmineSettings;
 use super::remote::state::Wrote;
 use super::{
-    Actor, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Refusal, TResult, Tracker,
-    TrackerError, Vocabulary, WrittenBefore,
+    Actor, AttachmentInfo, ChangePage, CommentOrigin, Issue, NewAttachment, NewWorklog, Reads, Refusal, TResult,
+    TrackerError, Vocabulary, Writes, WrittenBefore,
 };
 use crate::protocol::{FieldChanges, IssueFields};
 
@@ -253,7 +253,7 @@ impl Redmine {
     }
 }
 
-impl Tracker for Redmine {
+impl Reads for Redmine {
     fn answer_timeout(&self) -> std::time::Duration {
         self.api.timeout
     }
@@ -364,6 +364,52 @@ impl Tracker for Redmine {
         Ok(issue::comment_time(&v, comment, self.meta()?))
     }
 
+    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
+        let Some(i) = self.issue(key)? else {
+            return Err(Refusal::NoIssue(key.into()).into());
+        };
+        let Some(mut info) = i.attachments.into_iter().find(|a| a.id == id) else {
+            return Ok(None);
+        };
+        let mut hashing = crate::tracker::attachments::Hashing::new(out);
+        if self.api.download(&format!("/attachments/download/{id}"), &mut hashing)?.is_none() {
+            return Ok(None);
+        }
+        crate::tracker::attachments::check_download(&info.filename, info.size, hashing.written)?;
+        info.sha256 = hashing.sha256();
+        info.size = hashing.written;
+        Ok(Some(info))
+    }
+
+    fn vocabulary(&self, _project: &str) -> TResult<Vocabulary> {
+        let m = self.meta()?;
+        Ok(Vocabulary {
+            statuses: Some(m.statuses.keys().cloned().collect()),
+            priorities: Some(m.priorities.keys().cloned().collect()),
+            types: Some(m.trackers.keys().cloned().collect()),
+            custom_fields: m.fields_complete.then(|| m.custom_fields.keys().cloned().collect()),
+            users: Some(self.users()?),
+        })
+    }
+
+    fn find_write(&self, write: &WrittenBefore<'_>, _tag: &str, since: i64) -> TResult<Option<String>> {
+        let found = self.find(write, since)?;
+        if let Some(id) = &found {
+            // Found again: postern's, as if its answer had come (else the
+            // partner would get its own worklog or comment back).
+            match *write {
+                // Not kept as read: what a person did in it since is news.
+                WrittenBefore::Issue { .. } => self.state.forget(id)?,
+                WrittenBefore::Comment { key, body, .. } => self.written(key, Wrote::Comment(id, Some(body)), None)?,
+                WrittenBefore::Worklog { key, .. } => self.written(key, Wrote::Worklog(id), None)?,
+                WrittenBefore::Attachment { key, .. } => self.written(key, Wrote::Attachment(id), None)?,
+            }
+        }
+        Ok(found)
+    }
+}
+
+impl Writes for Redmine {
     fn create_issue(&self, _project: &str, fields: &IssueFields, _actor: Actor<'_>) -> TResult<String> {
         let m = self.meta()?;
         let mut all = FieldChanges::all(fields);
@@ -458,23 +504,6 @@ impl Tracker for Redmine {
         self.written(key, Wrote::Comment(comment, None), None)
     }
 
-    fn copy_attachment(&self, key: &str, id: &str, out: &mut dyn std::io::Write) -> TResult<Option<AttachmentInfo>> {
-        let Some(i) = self.issue(key)? else {
-            return Err(Refusal::NoIssue(key.into()).into());
-        };
-        let Some(mut info) = i.attachments.into_iter().find(|a| a.id == id) else {
-            return Ok(None);
-        };
-        let mut hashing = crate::tracker::attachments::Hashing::new(out);
-        if self.api.download(&format!("/attachments/download/{id}"), &mut hashing)?.is_none() {
-            return Ok(None);
-        }
-        crate::tracker::attachments::check_download(&info.filename, info.size, hashing.written)?;
-        info.sha256 = hashing.sha256();
-        info.size = hashing.written;
-        Ok(Some(info))
-    }
-
     fn add_attachment(
         &self,
         key: &str,
@@ -515,33 +544,6 @@ impl Tracker for Redmine {
 
     fn delete_worklog(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {
         self.delete_time(key, id)
-    }
-
-    fn vocabulary(&self, _project: &str) -> TResult<Vocabulary> {
-        let m = self.meta()?;
-        Ok(Vocabulary {
-            statuses: Some(m.statuses.keys().cloned().collect()),
-            priorities: Some(m.priorities.keys().cloned().collect()),
-            types: Some(m.trackers.keys().cloned().collect()),
-            custom_fields: m.fields_complete.then(|| m.custom_fields.keys().cloned().collect()),
-            users: Some(self.users()?),
-        })
-    }
-
-    fn find_write(&self, write: &WrittenBefore<'_>, _tag: &str, since: i64) -> TResult<Option<String>> {
-        let found = self.find(write, since)?;
-        if let Some(id) = &found {
-            // Found again: postern's, as if its answer had come (else the
-            // partner would get its own worklog or comment back).
-            match *write {
-                // Not kept as read: what a person did in it since is news.
-                WrittenBefore::Issue { .. } => self.state.forget(id)?,
-                WrittenBefore::Comment { key, body, .. } => self.written(key, Wrote::Comment(id, Some(body)), None)?,
-                WrittenBefore::Worklog { key, .. } => self.written(key, Wrote::Worklog(id), None)?,
-                WrittenBefore::Attachment { key, .. } => self.written(key, Wrote::Attachment(id), None)?,
-            }
-        }
-        Ok(found)
     }
 
     fn delete_attachment(&self, key: &str, id: &str, _actor: Actor<'_>) -> TResult<()> {

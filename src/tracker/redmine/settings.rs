@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::transport::mail::Password;
+use crate::secret::Password;
 
 /// The labels field's name for the issue category.
 pub const CATEGORY: &str = "(category)";

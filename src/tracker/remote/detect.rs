@@ -4,8 +4,8 @@
 //! once the engine has taken the changes. The backend lists what moved
 //! (`listing`) and says who did what (`diff::Who`).
 
-use super::diff::{changed, diff, Who};
-use super::state::{Snapshot, State};
+use super::diff::{diff, Who};
+use super::state::{changed, Snapshot, State};
 use crate::tracker::{ChangePage, ChangeRecord, Issue, TResult};
 
 /// The changes found so far in one round.

@@ -2,7 +2,7 @@
 //! someone other than the sync user: fields, comments, attachments and
 //! worklogs. Who did what is the backend's to say (`Who`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::state::{fingerprint, Snapshot};
 use crate::protocol::FieldChanges;
@@ -147,21 +147,6 @@ fn others_in_ours(now: &Issue, who: &impl Who) -> Vec<(i64, String, ChangeKind)>
         out.push((now.updated_at, w.author.clone(), ChangeKind::WorklogAdded { worklog: w.clone() }));
     }
     out.sort_by_key(|(at, _, _)| *at);
-    out
-}
-
-/// The worklogs postern wrote last after `now` was taken: those it wrote
-/// before and nobody changed, and (`written`) those this write changed.
-pub fn changed(before: Option<&Snapshot>, now: &Snapshot, written: bool) -> BTreeSet<String> {
-    let old = before.and_then(|b| b.worklogs.as_ref());
-    let mut out = BTreeSet::new();
-    for (id, fp) in now.worklogs.iter().flatten() {
-        let same = old.and_then(|o| o.get(id)) == Some(fp);
-        let was_ours = before.is_some_and(|b| b.ours.contains(id));
-        if (same && was_ours) || (!same && written) {
-            out.insert(id.clone());
-        }
-    }
     out
 }
 

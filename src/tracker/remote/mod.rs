@@ -48,7 +48,7 @@ pub fn start_cursor(start: impl FnOnce() -> crate::tracker::TResult<String>) -> 
     match start() {
         Err(crate::tracker::TrackerError::Unavailable { reason, .. }) => {
             tracing::info!(%reason, "the tracker is away: the sync starts now, made good at its first poll");
-            Ok(start_later(crate::store::now_ms()))
+            Ok(start_later(crate::clock::now_ms()))
         }
         other => other,
     }

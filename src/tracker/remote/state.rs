@@ -10,7 +10,6 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::diff::changed;
 use crate::protocol::{FieldChanges, IssueFields};
 use crate::tracker::{Issue, TResult, Worklog};
 
@@ -268,4 +267,19 @@ impl State {
             Ok(keys)
         })
     }
+}
+
+/// The worklogs postern wrote last after `now` was taken: those it wrote
+/// before and nobody changed, and (`written`) those this write changed.
+pub fn changed(before: Option<&Snapshot>, now: &Snapshot, written: bool) -> BTreeSet<String> {
+    let old = before.and_then(|b| b.worklogs.as_ref());
+    let mut out = BTreeSet::new();
+    for (id, fp) in now.worklogs.iter().flatten() {
+        let same = old.and_then(|o| o.get(id)) == Some(fp);
+        let was_ours = before.is_some_and(|b| b.ours.contains(id));
+        if (same && was_ours) || (!same && written) {
+            out.insert(id.clone());
+        }
+    }
+    out
 }

@@ -8,15 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
-
-/// The stored position (per sync).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MailboxPosition {
-    pub mailbox: String,
-    pub uidvalidity: u32,
-    pub last_uid: u32,
-}
+pub use crate::store::syncs::MailboxPosition;
 
 /// The position while a cycle reads the mailbox.
 #[derive(Debug, Default)]

@@ -19,7 +19,7 @@ use tokio_rustls::rustls::crypto::{verify_tls12_signature, verify_tls13_signatur
 use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer, ServerName, UnixTime};
 use tokio_rustls::rustls::{CertificateError, DigitallySignedStruct, Error as TlsError, SignatureScheme};
 
-use super::settings::MailSettings;
+use super::settings::{parse_sha256, MailSettings};
 
 /// What a mail connection trusts.
 #[derive(Debug, Clone, Default)]
@@ -47,15 +47,6 @@ pub fn ca_certs(path: &str) -> Result<Vec<CertificateDer<'static>>> {
         bail!("the CA file {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
     }
     Ok(certs)
-}
-
-/// A SHA-256 fingerprint as the admin may write it (`AB:CD:…` or `abcd…`).
-pub fn parse_sha256(text: &str) -> Result<[u8; 32]> {
-    let hex: String = text.chars().filter(|c| !matches!(c, ':' | ' ')).collect();
-    let bytes = hex::decode(&hex).ok().filter(|b| b.len() == 32);
-    bytes.map(|b| b.try_into().expect("32 bytes")).ok_or_else(|| {
-        anyhow!("'{text}' is not a SHA-256 fingerprint (64 hex digits, e.g. from `openssl x509 -noout -fingerprint -sha256`)")
-    })
 }
 
 #[derive(Debug)]
@@ -172,20 +163,5 @@ fn explain(e: &std::io::Error, trust: &Trust) -> String {
         }
         Some(other) => format!("{} ({given}see --mail-ca-file)", TlsError::InvalidCertificate(other)),
         None => format!("{e}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fingerprints_are_read_as_admins_write_them() {
-        let hex = "AB".repeat(32);
-        let colons: Vec<String> = (0..32).map(|_| "ab".to_string()).collect();
-        assert_eq!(parse_sha256(&hex).unwrap(), [0xab; 32]);
-        assert_eq!(parse_sha256(&colons.join(":")).unwrap(), [0xab; 32]);
-        let err = parse_sha256("abcd").unwrap_err().to_string();
-        assert!(err.contains("not a SHA-256 fingerprint"), "{err}");
     }
 }

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::mail_args::MailArgs;
-use super::prompt::read_passphrase;
-use super::scope_args::ExistingArgs;
-use super::sync::{group_fingerprint, parse_size};
-use super::tracker_args::TrackerArgs;
+use super::{group_fingerprint, parse_size};
+use crate::cli::mail_args::MailArgs;
+use crate::cli::prompt::read_passphrase;
+use crate::cli::scope_args::ExistingArgs;
+use crate::cli::tracker_args::TrackerArgs;
 use crate::engine::handshake::{self, format_ms, SyncSettings};
 use crate::engine::resync;
 use crate::home::Home;
@@ -45,13 +45,13 @@ pub struct AcceptArgs {
     pub max_message_size: u64,
     /// The largest attachment this side sends or takes, in MiB
     /// (default 2048; `sync edit` changes it).
-    #[arg(long, value_name = "MIB", value_parser = super::sync_edit::attachment_mib)]
+    #[arg(long, value_name = "MIB", value_parser = super::edit::attachment_mib)]
     pub max_attachment_mb: Option<u64>,
     /// Accept without asking.
     #[arg(long)]
     pub yes: bool,
     #[command(flatten)]
-    pub hub: super::sync::HubArgs,
+    pub hub: super::HubArgs,
     /// Mail settings, when the handshake says the protocol is email.
     #[command(flatten)]
     pub mail: MailArgs,
@@ -76,7 +76,7 @@ impl AcceptArgs {
             yes,
             mail,
             tracker,
-            hub: super::sync::HubArgs { forward, replaces },
+            hub: super::HubArgs { forward, replaces },
             existing,
         } = self;
         let mut conn = home.open_db()?;
@@ -100,7 +100,7 @@ impl AcceptArgs {
                 let mut settings = mail.settings()?;
                 // The partner's address is known: check the relay takes it.
                 settings.partner_address = hs.mail_address.clone();
-                super::mail::check_before_saving(&settings, mail.skip_mail_test)?;
+                crate::cli::mail::check_before_saving(&settings, mail.skip_mail_test)?;
                 settings.partner_address = None;
                 Some(settings)
             }
@@ -109,7 +109,7 @@ impl AcceptArgs {
         let tracker_settings = tracker.settings(&project)?;
         tracker.check_before_saving(&tracker_settings, home.root())?;
         let mapping = match &tracker.mapping {
-            Some(f) => Some(super::mapping_args::load(f, &tracker_settings, &conn, &project)?),
+            Some(f) => Some(crate::cli::mapping_args::load(f, &tracker_settings, &conn, &project)?),
             None => None,
         };
         if !yes {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
-use super::prompt::write_private;
+use crate::cli::prompt::write_private;
 use crate::engine::records::{self, Records};
 use crate::home::Home;
 use crate::store::syncs;
@@ -72,7 +72,7 @@ pub fn merge(ours: &PathBuf, theirs: &PathBuf, out: Option<PathBuf>) -> Result<(
     let merged = records::merge(read(ours)?, read(theirs)?)?;
     let (a, b) = (merged.first_connector.len(), merged.second_connector.as_ref().map_or(0, Vec::len));
     emit(&merged, out)?;
-    let plural = |n: usize| super::plural(n as u64, "record", "records");
+    let plural = |n: usize| crate::cli::plural(n as u64, "record", "records");
     eprintln!("Merged {} of {} with {} of {}", plural(a), ours.display(), plural(b), theirs.display());
     Ok(())
 }
@@ -103,12 +103,12 @@ pub fn run(home: &Home, cmd: RecordsCmd) -> Result<()> {
             let s = syncs::find(&conn, &sync)?;
             let report = records::pair(&mut conn, &s, records)?;
             if json {
-                return super::print_json(&report);
+                return crate::cli::print_json(&report);
             }
             println!(
                 "Sync '{}': paired {}, skipped {}; no issue was created or changed",
                 s.name,
-                super::plural(report.paired.len() as u64, "issue", "issues"),
+                crate::cli::plural(report.paired.len() as u64, "issue", "issues"),
                 report.skipped.len()
             );
             for p in &report.paired {
@@ -116,8 +116,8 @@ pub fn run(home: &Home, cmd: RecordsCmd) -> Result<()> {
                     "  paired   {} <-> {} ({}, {})",
                     p.local,
                     p.remote,
-                    super::plural(p.comments as u64, "comment", "comments"),
-                    super::plural(p.attachments as u64, "attachment", "attachments")
+                    crate::cli::plural(p.comments as u64, "comment", "comments"),
+                    crate::cli::plural(p.attachments as u64, "attachment", "attachments")
                 );
                 for i in &p.items_skipped {
                     println!("           left out: {i}");

@@ -61,7 +61,7 @@ pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
             let s = syncs::find(&conn, &sync)?;
             let changes = crate::engine::outgoing::pending(&mut conn, &s)?;
             if json {
-                return super::print_json(&changes);
+                return crate::cli::print_json(&changes);
             }
             let issues = crate::engine::mass::issues(
                 &changes.iter().cloned().map(crate::protocol::WireChange::Known).collect::<Vec<_>>(),
@@ -70,8 +70,8 @@ pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
             println!(
                 "Sync '{}': the next cycle would send {} of {} (threshold {}{})",
                 s.name,
-                super::plural(changes.len() as u64, "change", "changes"),
-                super::plural(issues as u64, "issue", "issues"),
+                crate::cli::plural(changes.len() as u64, "change", "changes"),
+                crate::cli::plural(issues as u64, "issue", "issues"),
                 s.mass_threshold,
                 if crate::engine::mass::over(&s, issues, "send") { ": over it, so it would send nothing" } else { "" }
             );
@@ -97,7 +97,7 @@ pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
                     "sync '{}' still has {} awaiting the partner's acknowledgement and {} held for a gap: \
                      run it until they are done (`postern status`), or delete anyway with --force",
                     s.name,
-                    super::plural(left.awaiting_ack, "message", "messages"),
+                    crate::cli::plural(left.awaiting_ack, "message", "messages"),
                     left.held
                 );
             }
@@ -106,9 +106,9 @@ pub fn life(home: &Home, cmd: LifeCmd) -> Result<()> {
             println!(
                 "Deleted sync '{}': {}, {} and {} forgotten; no issue in the tracker was changed",
                 s.name,
-                super::plural(gone.pairs, "issue pairing", "issue pairings"),
-                super::plural(gone.awaiting_ack, "unacknowledged message", "unacknowledged messages"),
-                super::plural(gone.errors, "error", "errors")
+                crate::cli::plural(gone.pairs, "issue pairing", "issue pairings"),
+                crate::cli::plural(gone.awaiting_ack, "unacknowledged message", "unacknowledged messages"),
+                crate::cli::plural(gone.errors, "error", "errors")
             );
             if s.mail.is_none() {
                 println!(
@@ -126,7 +126,7 @@ fn describe(c: &crate::protocol::Change) -> String {
     use crate::protocol::Change;
     match c {
         Change::IssueCreated { comments, .. } => {
-            format!("new issue, with {}", super::plural(comments.len() as u64, "comment", "comments"))
+            format!("new issue, with {}", crate::cli::plural(comments.len() as u64, "comment", "comments"))
         }
         Change::IssueUpdated { fields, .. } if fields.is_empty() => "no field (an empty update)".into(),
         Change::IssueUpdated { fields, .. } => format!("fields {}", fields.names().join(", ")),

@@ -2,12 +2,14 @@
 //! the exchange folder). The protocol is fixed when the sync is created:
 //! the partner and the handshake depend on it.
 
+mod tracker;
+
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
 
-use super::mail_args::MailArgs;
+use crate::cli::mail_args::MailArgs;
 use crate::home::Home;
 use crate::store::syncs;
 use crate::transport::mail::MailSettings;
@@ -293,8 +295,8 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
     if a.mapping.is_some() || a.no_mapping {
         let text = match &a.mapping {
             Some(f) => {
-                let settings = crate::tracker::TrackerSettings::of(&sync)?;
-                Some(super::mapping_args::load(f, &settings, &conn, &sync.project)?)
+                let settings = crate::engine::tracker_of::settings(&sync)?;
+                Some(crate::cli::mapping_args::load(f, &settings, &conn, &sync.project)?)
             }
             None => None,
         };
@@ -318,7 +320,7 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
         match n {
             0 => println!("Sync '{}': no mass-change threshold", sync.name),
             n => {
-                let n = super::plural(n, "issue", "issues");
+                let n = crate::cli::plural(n, "issue", "issues");
                 println!("Sync '{}': a cycle creating or changing more than {n} waits for the admin", sync.name)
             }
         }
@@ -333,7 +335,7 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
         }
     }
     if a.tracker_given() {
-        super::sync_edit_tracker::edit(home, &conn, &sync, &a)?;
+        tracker::edit(home, &conn, &sync, &a)?;
         if a.exchange.is_none() && !mail_given && a.forward.is_none() {
             return Ok(());
         }
@@ -366,7 +368,7 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
                     == (&new.imap.host, new.imap.port, &new.imap.username, &new.mailbox)
             });
             new.partner_address = old.and_then(|o| o.partner_address);
-            super::mail::check_before_saving(&new, a.mail.skip_mail_test)?;
+            crate::cli::mail::check_before_saving(&new, a.mail.skip_mail_test)?;
             let tx = conn.unchecked_transaction()?;
             syncs::set_mail(&tx, &sync.id, &serde_json::to_string(&new)?)?;
             if !same_mailbox {
@@ -400,8 +402,8 @@ pub fn edit(home: &Home, a: EditArgs) -> Result<()> {
             let moved = match FileTransport::new(&old).move_waiting(&FileTransport::new(&dir)) {
                 Ok((sent, received)) => format!(
                     "Moved from the old folder: {} waiting in SEND, {} waiting in RECEIVE.",
-                    super::plural(sent as u64, "message", "messages"),
-                    super::plural(received as u64, "message", "messages")
+                    crate::cli::plural(sent as u64, "message", "messages"),
+                    crate::cli::plural(received as u64, "message", "messages")
                 ),
                 Err(_) if !reachable => format!(
                     "The old folder {} is not reachable: messages waiting there were not moved. Ours are sent \

@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{bail, Result};
 use clap::Subcommand;
 
-use super::scope_args::ScopeArgs;
+use crate::cli::scope_args::ScopeArgs;
 use crate::engine::resync::{self, Report};
 use crate::home::Home;
 use crate::store::{links, syncs};
@@ -59,7 +59,7 @@ pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
     let planned = match direction {
         Direction::In => (Vec::new(), Vec::new()),
         _ => {
-            let tracker = crate::tracker::for_sync(&s, &conn)?;
+            let tracker = crate::engine::tracker_of::for_sync(&s, &conn)?;
             resync::plan(&tracker, &s, &scope)?
         }
     };
@@ -67,7 +67,7 @@ pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
     let total = planned.0.len();
     let sends = format!(
         "This resync sends {} of project {} to the partner ({new} never crossed before)",
-        super::plural(total as u64, "issue", "issues"),
+        crate::cli::plural(total as u64, "issue", "issues"),
         s.project
     );
     let asks = match &scope.keys[..] {
@@ -122,13 +122,13 @@ pub fn run(home: &Home, cmd: ResyncCmd) -> Result<()> {
         crate::engine::verify::if_due(&mut conn, &s, true);
     }
     if json {
-        return super::print_json(&report);
+        return crate::cli::print_json(&report);
     }
     print_report(&report);
     println!(
         "{} queued in {}; they go out with the next cycle (`postern run`).",
-        super::plural(report.issues as u64, "issue", "issues"),
-        super::plural(report.messages, "message", "messages")
+        crate::cli::plural(report.issues as u64, "issue", "issues"),
+        crate::cli::plural(report.messages, "message", "messages")
     );
     Ok(())
 }

@@ -1,10 +1,18 @@
 //! `postern sync …`: the subcommands and where each is run (one struct
 //! with `execute` per subcommand, most in a file of its own).
 
+mod accept;
+mod create;
+mod edit;
+mod life;
+mod records;
+mod resync;
+mod verify;
+
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 
-use super::print_json;
+use crate::cli::print_json;
 use crate::home::Home;
 use crate::store::syncs;
 
@@ -20,7 +28,7 @@ pub enum SyncCmd {
   # a Redmine project, its key in a file
   postern sync create --name acme --project support --sync-user sync-vendor \\
       --tracker redmine --redmine-url https://redmine.example.com --redmine-key-file /etc/postern/redmine-key")]
-    Create(super::sync_create::CreateArgs),
+    Create(create::CreateArgs),
     /// Slave: upload a handshake file, show it, and accept the sync.
     #[command(after_help = "Examples:
   # shows the master's fingerprint and asks; the passphrase came by phone
@@ -29,20 +37,20 @@ pub enum SyncCmd {
   postern sync accept --file acme.handshake.asc --passphrase-file acme.passphrase --project SUP \\
       --sync-user sync-customer --tracker jira --jira-url https://example.atlassian.net \\
       --jira-user sync@example.com --jira-token-file credential:jira-token")]
-    Accept(super::sync_accept::AcceptArgs),
+    Accept(accept::AcceptArgs),
     /// List syncs.
     List(ListArgs),
     #[command(flatten)]
-    Records(super::sync_records::RecordsCmd),
+    Records(records::RecordsCmd),
     #[command(flatten)]
-    Resync(super::sync_resync::ResyncCmd),
-    Verify(super::sync_verify::VerifyArgs),
+    Resync(resync::ResyncCmd),
+    Verify(verify::VerifyArgs),
     /// Change a sync's exchange folder, mail, Redmine or Jira settings, name
     /// tables and mapping, field owners, mass-change threshold, attachment
     /// limit or forwarding (not its protocol).
-    Edit(super::sync_edit::EditArgs),
+    Edit(edit::EditArgs),
     #[command(flatten)]
-    Life(super::sync_life::LifeCmd),
+    Life(life::LifeCmd),
     /// Set timing: resend unacknowledged messages after, ask for a gap after.
     Timing(TimingArgs),
 }
@@ -81,8 +89,8 @@ impl SyncCmd {
     /// A command that works on files alone (`sync merge`); it is run here.
     pub fn without_home(self: Box<Self>) -> std::result::Result<Result<()>, Box<SyncCmd>> {
         match *self {
-            SyncCmd::Records(super::sync_records::RecordsCmd::Merge { ours, theirs, out }) => {
-                Ok(super::sync_records::merge(&ours, &theirs, out))
+            SyncCmd::Records(records::RecordsCmd::Merge { ours, theirs, out }) => {
+                Ok(records::merge(&ours, &theirs, out))
             }
             other => Err(Box::new(other)),
         }
@@ -94,11 +102,11 @@ pub fn sync(home: &Home, cmd: SyncCmd) -> Result<()> {
         SyncCmd::Create(a) => a.execute(home),
         SyncCmd::Accept(a) => a.execute(home),
         SyncCmd::List(a) => a.execute(home),
-        SyncCmd::Records(cmd) => super::sync_records::run(home, cmd),
-        SyncCmd::Resync(cmd) => super::sync_resync::run(home, cmd),
+        SyncCmd::Records(cmd) => records::run(home, cmd),
+        SyncCmd::Resync(cmd) => resync::run(home, cmd),
         SyncCmd::Verify(a) => a.execute(home),
-        SyncCmd::Edit(a) => super::sync_edit::edit(home, a),
-        SyncCmd::Life(cmd) => super::sync_life::life(home, cmd),
+        SyncCmd::Edit(a) => edit::edit(home, a),
+        SyncCmd::Life(cmd) => life::life(home, cmd),
         SyncCmd::Timing(a) => a.execute(home),
     }
 }
@@ -138,7 +146,7 @@ impl ListArgs {
                 .collect();
             return print_json(&v);
         }
-        super::say_if_empty(all.len(), "no syncs in this home");
+        crate::cli::say_if_empty(all.len(), "no syncs in this home");
         for s in all {
             println!("{}\t{}\t{}\t{}\t{}", s.name, s.role.as_str(), s.shown_state(now), s.project, s.id);
         }

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::mail_args::MailArgs;
-use super::print_json;
-use super::prompt::{check_writable, write_private};
-use super::scope_args::ExistingArgs;
-use super::sync::{group_fingerprint, parse_size};
-use super::tracker_args::TrackerArgs;
+use super::{group_fingerprint, parse_size};
+use crate::cli::mail_args::MailArgs;
+use crate::cli::print_json;
+use crate::cli::prompt::{check_writable, write_private};
+use crate::cli::scope_args::ExistingArgs;
+use crate::cli::tracker_args::TrackerArgs;
 use crate::engine::handshake::{self, format_ms, SyncSettings};
 use crate::engine::resync;
 use crate::home::Home;
@@ -41,7 +41,7 @@ pub struct CreateArgs {
     pub max_message_size: u64,
     /// The largest attachment this side sends or takes, in MiB
     /// (default 2048; `sync edit` changes it).
-    #[arg(long, value_name = "MIB", value_parser = super::sync_edit::attachment_mib)]
+    #[arg(long, value_name = "MIB", value_parser = super::edit::attachment_mib)]
     pub max_attachment_mb: Option<u64>,
     /// Where to write the handshake file (default ./<name>.handshake.asc).
     #[arg(long)]
@@ -57,7 +57,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub hub: super::sync::HubArgs,
+    pub hub: super::HubArgs,
     #[command(flatten)]
     pub mail: MailArgs,
     #[command(flatten)]
@@ -83,7 +83,7 @@ impl CreateArgs {
             expires_days,
             passphrase_out,
             json,
-            hub: super::sync::HubArgs { forward, replaces },
+            hub: super::HubArgs { forward, replaces },
             existing,
         } = self;
         let mut conn = home.open_db()?;
@@ -103,7 +103,7 @@ impl CreateArgs {
         let exchange = std::path::absolute(exchange.unwrap_or_else(|| home.default_exchange(&name)))?;
         let mail = if protocol == "email" {
             let settings = mail.settings()?;
-            super::mail::check_before_saving(&settings, mail.skip_mail_test)?;
+            crate::cli::mail::check_before_saving(&settings, mail.skip_mail_test)?;
             Some(settings)
         } else if mail.given() {
             bail!("mail settings were given, but the protocol is file: add --protocol email");
@@ -130,7 +130,7 @@ impl CreateArgs {
         let mut settings = settings;
         settings.start = handshake::SyncStart {
             mapping: match &tracker.mapping {
-                Some(f) => Some(super::mapping_args::load(f, &settings.tracker, &conn, &settings.project)?),
+                Some(f) => Some(crate::cli::mapping_args::load(f, &settings.tracker, &conn, &settings.project)?),
                 None => None,
             },
             initial_resync: existing_scope.as_ref().map(|scope| resync::Pending::existing(scope).to_json()),

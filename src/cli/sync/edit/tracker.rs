@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
-use super::mail_args::absolute;
-use super::sync_edit::EditArgs;
-use super::tracker_args::check_redmine;
+use super::EditArgs;
+use crate::cli::mail_args::absolute;
+use crate::cli::tracker_args::check_redmine;
 use crate::home::Home;
 use crate::store::{syncs, SyncRecord};
 use crate::tracker::github::{GitHubAuth, GitHubSettings};
@@ -162,7 +162,7 @@ fn edit_jira(
     }
     s.check()?;
     with_mapping(sync, &TrackerSettings::Jira(s.clone()))?;
-    super::jira_args::check_jira(&s, home.root(), a.skip_tracker_check)?;
+    crate::cli::jira_args::check_jira(&s, home.root(), a.skip_tracker_check)?;
     let json = serde_json::to_string(&TrackerSettings::Jira(s.clone()))?;
     syncs::set_tracker(conn, &sync.id, Some(&json))?;
     println!("Sync '{}': Jira {}, project {}", sync.name, s.base(), s.project);
@@ -219,7 +219,7 @@ fn edit_github(
     }
     s.check()?;
     with_mapping(sync, &TrackerSettings::GitHub(s.clone()))?;
-    super::github_args::check_github(&s, home.root(), a.skip_tracker_check)?;
+    crate::cli::github_args::check_github(&s, home.root(), a.skip_tracker_check)?;
     let json = serde_json::to_string(&TrackerSettings::GitHub(s.clone()))?;
     syncs::set_tracker(conn, &sync.id, Some(&json))?;
     println!("Sync '{}': GitHub {}, repository {}", sync.name, s.base(), s.repo);
@@ -239,5 +239,5 @@ fn secret_file(flag: &str) -> Result<Option<Password>> {
 fn with_mapping(sync: &SyncRecord, settings: &TrackerSettings) -> Result<()> {
     let Some(text) = &sync.mapping else { return Ok(()) };
     let mapping = crate::engine::mapping::Mapping::parse(text)?;
-    anyhow::Context::context(super::mapping_args::one_place(settings, &mapping), "nothing was saved")
+    anyhow::Context::context(crate::cli::mapping_args::one_place(settings, &mapping), "nothing was saved")
 }
