@@ -4,7 +4,8 @@
 //! faults stop, every issue, comment and worklog is there exactly once on
 //! each side, nothing came back to where it was made, and both trackers
 //! hold the same. Here against the fake Jira and the fake GitHub (`cargo
-//! test`); the integration script runs the Redmine ones.
+//! test`; the fake Redmine's are in `redmine_fake.rs`); the integration
+//! script runs the real Redmine ones.
 
 mod common;
 #[path = "common/github_fake/mod.rs"]
@@ -13,39 +14,10 @@ mod github_fake;
 mod jira_fake;
 
 use common::fault_proxy::{self, Fault};
+use common::faults::{churn, drain, verified_equal};
 use common::*;
 use jira_fake::Fake;
 use postern::tracker::Writes;
-
-/// Cycles both peers and carries files `rounds` times, whatever fails.
-fn churn(m: &TestPeer, s: &TestPeer, rounds: usize) {
-    let (mut pm, mut ps) = (m.peer(), s.peer());
-    for _ in 0..rounds {
-        let _ = pm.cycle();
-        carry(m, s, "acme");
-        let _ = ps.cycle();
-        carry(s, m, "acme");
-    }
-}
-
-/// Cycles both peers and carries files until neither side has anything
-/// failing and two rounds in a row moved nothing (a write that got no
-/// answer waits its time before it is made again), at most a minute.
-fn drain(m: &TestPeer, s: &TestPeer) {
-    let (mut pm, mut ps) = (m.peer(), s.peer());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let mut quiet = 0;
-    while quiet < 2 {
-        assert!(std::time::Instant::now() < deadline, "still failing after a minute: {}", s.status()["failing"]);
-        let (a, ca) = (pm.cycle(), carry(m, s, "acme"));
-        let (b, cb) = (ps.cycle(), carry(s, m, "acme"));
-        let idle = |r: &anyhow::Result<postern::engine::CycleReport>| r.as_ref().is_ok_and(|r| r.is_idle());
-        quiet = if idle(&a) && idle(&b) && ca + cb == 0 { quiet + 1 } else { 0 };
-        if quiet == 0 {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    }
-}
 
 /// An embedded vendor and a Jira Cloud customer whose Jira is at `url`,
 /// paired (vera's worklogs logged for Alice).
@@ -189,19 +161,6 @@ fn jira_under_faults(seed: u64) {
     assert_eq!(retitled_here, 2, "Alice's titles reached the vendor ({said})");
     assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing left parked");
     verified_equal(&m, &s);
-}
-
-/// A verify started on the tracker's side finds nothing that differs, on
-/// either side.
-fn verified_equal(m: &TestPeer, s: &TestPeer) {
-    s.ok(&["sync", "verify", "acme", "--wait", "0"]);
-    churn(m, s, 6);
-    for p in [m, s] {
-        let out = p.cli(&["sync", "verify", "acme", "--last", "--json"]);
-        let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a verify report");
-        assert_eq!(r["differing"], serde_json::json!([]), "{r}");
-        assert!(r["pairs"].as_u64().unwrap() > 0, "{r}");
-    }
 }
 
 #[test]

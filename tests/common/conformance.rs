@@ -1,9 +1,9 @@
 //! The conformance suite every tracker backend passes, one behaviour per
 //! function, written once: [`conformance_tests!`] makes one named test of
-//! each for a backend (the embedded tracker and the fake Jira in `cargo
-//! test`, a real Redmine in the integration script), so the first failure
-//! hides none of the others; [`run`] goes through all of them on one
-//! backend (behind Prism, whose start costs seconds).
+//! each for a backend (the embedded tracker and the fake Jira, GitHub and
+//! Redmine in `cargo test`, a real Redmine in the integration script), so
+//! the first failure hides none of the others; [`run`] goes through all
+//! of them on one backend (behind Prism, whose start costs seconds).
 
 use postern::protocol::{FieldChanges, IssueFields};
 use postern::tracker::{

@@ -395,6 +395,7 @@ pub fn craft(
 pub mod conformance;
 pub mod console;
 pub mod fault_proxy;
+pub mod faults;
 pub mod mail;
 pub mod prism;
 pub mod redmine;
