@@ -15,7 +15,7 @@ use crate::crypto::message::{open_unverified, seal_with_password, verify_cached,
 use crate::crypto::password::{new_passphrase, new_secret, pairing_proof, proofs_equal};
 use crate::crypto::{cert_from_armored, fingerprint, CryptoError, OwnKey};
 use crate::protocol::{Body, Envelope};
-use crate::store::{now_ms, outbox, replace, syncs, Role, SyncRecord, SyncState};
+use crate::store::{now_ms, outbox, receipts, replace, syncs, Role, SyncRecord, SyncState};
 use crate::tracker::{Embedded, Reads};
 use crate::transport::FileTransport;
 
@@ -470,7 +470,6 @@ pub fn take_accept(
     }
     let armored = crate::crypto::cert_to_armored(cert)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    outbox::acknowledge(&tx, &sync.id, env.ack, sync.out_seq)?;
     syncs::pin_partner(&tx, &sync.id, &fpr, &armored)?;
     if let (Some(mail), Some(address)) = (&sync.mail, address) {
         let mut m: crate::transport::mail::MailSettings = serde_json::from_str(mail)?;
@@ -478,8 +477,9 @@ pub fn take_accept(
         syncs::set_mail(&tx, &sync.id, &serde_json::to_string(&m)?)?;
     }
     syncs::set_max_message_bytes(&tx, &sync.id, agreed_limit(sync.max_message_bytes, *max_message_bytes))?;
-    syncs::record_contact(&tx, &sync.id, Some(1), now_ms())?;
-    syncs::set_in_seq(&tx, &sync.id, 1)?;
+    // The accept is the partner's message 1.
+    receipts::heard(&tx, sync, env.ack, Some(1), now_ms())?;
+    receipts::applied(&tx, &sync.id, 1)?;
     crate::store::seen::record(&tx, &sync.id, digest, 1, now_ms())?;
     tx.commit()?;
     tracing::info!(sync = %sync.name, partner = %fpr, "handshake accepted; partner pinned");

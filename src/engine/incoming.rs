@@ -9,7 +9,7 @@ use crate::crypto::message::Secret;
 use crate::crypto::{cert_from_armored, open, CryptoError};
 use crate::protocol::{classify, names, Arrival, Body, Envelope};
 use crate::store::seen::{self, PriorCopy};
-use crate::store::{self, now_ms, outbox, problems, syncs, SyncRecord};
+use crate::store::{self, now_ms, outbox, problems, receipts, syncs, SyncRecord};
 use crate::tracker::{TResult, TrackerError};
 use crate::transport::{Incoming, Transport};
 
@@ -299,10 +299,8 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str, issues
         tx.commit()?;
         return Ok(Outcome::Taken(report));
     }
-    // Any other message from the partner: whatever it refused is past.
-    store::trouble::record(&tx, &sync.id, "refused", None)?;
-    outbox::acknowledge(&tx, &sync.id, env.ack, sync.out_seq)?;
-    syncs::record_contact(&tx, &sync.id, (env.seq > 0).then_some(env.seq), now)?;
+    // Any other message from the partner: heard (whatever it refused is past).
+    receipts::heard(&tx, sync, env.ack, (env.seq > 0).then_some(env.seq), now)?;
     match &env.body {
         Body::Ack | Body::Refused { .. } => {}
         Body::Resend { from, to } => {
@@ -312,7 +310,7 @@ fn take(peer: &mut Peer, sync: &SyncRecord, env: &Envelope, digest: &str, issues
         Body::Accept { .. } | Body::Changes { .. } | Body::Rekey { .. } | Body::Chunk { .. } => {
             match classify(sync.in_seq, env.seq) {
                 Arrival::Duplicate => {
-                    syncs::set_ack_due(&tx, &sync.id, true)?;
+                    receipts::repeated(&tx, &sync.id)?;
                     report.duplicates += 1;
                 }
                 Arrival::Hold => {
@@ -408,5 +406,5 @@ fn apply_in_order(conn: &Connection, tracker: &Journaled, sync: &SyncRecord, env
         }
         _ => {}
     }
-    Ok(syncs::set_in_seq(conn, &sync.id, env.seq)?)
+    Ok(receipts::applied(conn, &sync.id, env.seq)?)
 }

@@ -445,7 +445,7 @@ pub fn send(
         sent += 1;
     }
     if sync.ack_due {
-        syncs::set_ack_due(conn, &sync.id, false)?;
+        crate::store::receipts::acknowledged(conn, &sync.id)?;
     }
     let (held, lowest, oldest) = outbox::held_summary(conn, &sync.id)?;
     if let (true, Some(lowest), Some(oldest)) = (held > 0, lowest, oldest) {

@@ -10,6 +10,7 @@ pub mod links;
 pub mod origins;
 pub mod outbox;
 pub mod problems;
+pub mod receipts;
 pub mod replace;
 pub mod seen;
 pub mod skipped;

@@ -298,7 +298,7 @@ pub fn set_max_message_bytes(conn: &Connection, id: &str, n: u64) -> Result<()> 
 }
 
 /// Records a verified message from the partner: makes the sync active.
-pub fn record_contact(conn: &Connection, id: &str, seq: Option<u64>, at: i64) -> Result<()> {
+pub(super) fn record_contact(conn: &Connection, id: &str, seq: Option<u64>, at: i64) -> Result<()> {
     conn.execute(
         "UPDATE sync SET state = 'active', last_received_at = ?2,
                 last_received_seq = COALESCE(?3, last_received_seq) WHERE id = ?1",
@@ -307,12 +307,12 @@ pub fn record_contact(conn: &Connection, id: &str, seq: Option<u64>, at: i64) ->
     Ok(())
 }
 
-pub fn set_in_seq(conn: &Connection, id: &str, seq: u64) -> Result<()> {
+pub(super) fn set_in_seq(conn: &Connection, id: &str, seq: u64) -> Result<()> {
     conn.execute("UPDATE sync SET in_seq = ?2, ack_due = 1 WHERE id = ?1", params![id, seq as i64])?;
     Ok(())
 }
 
-pub fn set_ack_due(conn: &Connection, id: &str, due: bool) -> Result<()> {
+pub(super) fn set_ack_due(conn: &Connection, id: &str, due: bool) -> Result<()> {
     conn.execute("UPDATE sync SET ack_due = ?2 WHERE id = ?1", params![id, due])?;
     Ok(())
 }
