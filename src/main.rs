@@ -1,9 +1,7 @@
 #![forbid(unsafe_code)]
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = postern::cli::Cli::parse();
+    let cli = postern::cli::help::parse();
     let daemon = matches!(&cli.command, postern::cli::Command::Run(a) if !a.once);
     postern::cli::init_logging(cli.verbose, daemon);
     postern::crypto::message::quiet_contained_panics();

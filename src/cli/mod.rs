@@ -8,6 +8,7 @@ pub(crate) mod demo;
 mod errors;
 mod generate;
 mod github_args;
+pub mod help;
 mod jira_args;
 mod key;
 mod mail;
