@@ -17,20 +17,7 @@ fn on_redmine(behaviour: fn(&common::conformance::Sides<'_>)) {
     let sync = Redmine::open(&server.settings(&project, "SYNC"), home.path(), "conf-sync").unwrap();
     let alice = Redmine::open(&server.settings(&project, "ALICE"), home.path(), "conf-alice").unwrap();
     assert!(sync.has_project(&project).unwrap());
-    behaviour(&common::conformance::Sides {
-        sync: &sync,
-        person: &alice,
-        project: &project,
-        sync_id: "conf-sync",
-        statuses: ["New", "In Progress"],
-        priorities: ["Normal", "High"],
-        types: ["Bug", "Feature"],
-        custom_field: "Ticket ref",
-        user: "Alice Example",
-        transactional: false,
-        binary: true,
-        lacks: &[],
-    });
+    behaviour(&common::conformance::Sides::redmine(&sync, &alice, &project, "conf-sync"));
 }
 
 mod conformance {

@@ -20,20 +20,7 @@ fn with(v6: bool, behaviour: fn(&common::conformance::Sides<'_>)) {
     let sync = Redmine::open(&settings(&fake.url, SYNC_KEY), home.path(), "conf-sync").unwrap();
     let alice = Redmine::open(&settings(&fake.url, ALICE_KEY), home.path(), "conf-alice").unwrap();
     assert!(sync.has_project(redmine_fake::PROJECT).unwrap());
-    behaviour(&common::conformance::Sides {
-        sync: &sync,
-        person: &alice,
-        project: redmine_fake::PROJECT,
-        sync_id: "conf-sync",
-        statuses: ["New", "In Progress"],
-        priorities: ["Normal", "High"],
-        types: ["Bug", "Feature"],
-        custom_field: "Ticket ref",
-        user: "Alice Example",
-        transactional: false,
-        binary: true,
-        lacks: &[],
-    });
+    behaviour(&common::conformance::Sides::redmine(&sync, &alice, redmine_fake::PROJECT, "conf-sync"));
 }
 
 fn redmine_5(behaviour: fn(&common::conformance::Sides<'_>)) {

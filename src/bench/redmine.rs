@@ -3,6 +3,7 @@
 //! ways against the bare REST calls the same work needs, made directly in
 //! the same run; and change → applied latency through running daemons.
 
+use crate::tracker::remote::rest::Rest;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -38,6 +38,28 @@ pub struct Sides<'a> {
     pub lacks: &'a [&'a str],
 }
 
+impl<'a> Sides<'a> {
+    /// A Redmine's sides (the real one the integration script makes, and
+    /// the fake): its seeded statuses, priorities, trackers, the custom
+    /// field and the person the set-ups create.
+    pub fn redmine(sync: &'a dyn Tracker, person: &'a dyn Tracker, project: &'a str, sync_id: &'a str) -> Self {
+        Sides {
+            sync,
+            person,
+            project,
+            sync_id,
+            statuses: ["New", "In Progress"],
+            priorities: ["Normal", "High"],
+            types: ["Bug", "Feature"],
+            custom_field: "Ticket ref",
+            user: "Alice Example",
+            transactional: false,
+            binary: true,
+            lacks: &[],
+        }
+    }
+}
+
 impl Sides<'_> {
     fn has(&self, part: &str) -> bool {
         !self.lacks.contains(&part)

@@ -1,14 +1,6 @@
-//! What GitHub answers: a status, a JSON body, the next page; and its
-//! reasons as one line.
+//! GitHub's reasons for an answer, as one line.
 
 use serde_json::Value;
-
-/// An answer: its status, body (JSON when there is one) and next page.
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-    pub next: Option<String>,
-}
 
 /// GitHub's `{"message": …, "errors": [{"field", "code", "message"}]}` as
 /// one line.
@@ -26,20 +18,7 @@ pub fn message_of(body: &Value) -> String {
             ),
         }
     }
-    // A proxy's problem report (RFC 7807), e.g. a check against GitHub's
-    // description.
-    if let Some(detail) = body["detail"].as_str().or(body["title"].as_str()) {
-        parts.push(detail.to_string());
-    }
-    for v in body["validation"].as_array().into_iter().flatten() {
-        let at: Vec<String> = v["location"].as_array().into_iter().flatten().map(|l| l.to_string()).collect();
-        parts.push(format!("{} at {}", v["message"].as_str().unwrap_or_default(), at.join(".")));
-    }
-    if parts.is_empty() {
-        "no reason given".into()
-    } else {
-        parts.join("; ")
-    }
+    crate::tracker::remote::http::one_line(parts, body)
 }
 
 #[cfg(test)]

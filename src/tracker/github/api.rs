@@ -13,17 +13,20 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::Value;
 
-use super::answer::{message_of, Answer};
+use super::answer::message_of;
 use super::app::Installation;
 use super::settings::{GitHubAuth, GitHubSettings};
 use crate::tracker::remote::http::{self, short};
+use crate::tracker::remote::rest::{self, WaitHere};
+pub use crate::tracker::remote::rest::{Answer, Rest};
 use crate::tracker::{Refusal, TResult, TrackerError};
 
 /// Waited when GitHub limits without saying how long (its documentation:
 /// at least a minute).
 const DEFAULT_WAIT: Duration = Duration::from_secs(60);
-/// A limit this short is waited out in place, the call asked again.
-const WAIT_HERE: Duration = Duration::from_secs(10);
+/// A limit this short is waited out in place, the call asked again, at
+/// most this long in all for one call.
+const WAIT_HERE: WaitHere = WaitHere { each: Duration::from_secs(10), in_all: Duration::from_secs(30) };
 
 /// A list's page size (GitHub's largest).
 pub const PER_PAGE: u32 = 100;
@@ -95,32 +98,7 @@ impl Api {
     }
 
     fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        }
-    }
-
-    /// Sends a request; any status comes back as an [`Answer`], a failure
-    /// to reach the server or a limit as unavailable. A short limit is
-    /// waited out here (GitHub did not act on the call).
-    pub fn exchange(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
-        let mut waited = Duration::ZERO;
-        loop {
-            let auth = self.authorization()?;
-            match self.exchange_as(method, path, body, &auth) {
-                Err(TrackerError::Unavailable { retry_after: Some(wait), reason })
-                    if wait <= WAIT_HERE && waited + wait <= 3 * WAIT_HERE =>
-                {
-                    tracing::debug!(%reason, wait_ms = wait.as_millis() as u64, "GitHub limits: waiting");
-                    self.throttled.fetch_add(1, Ordering::Relaxed);
-                    std::thread::sleep(wait);
-                    waited += wait;
-                }
-                other => return other,
-            }
-        }
+        rest::url(&self.base, path)
     }
 
     fn exchange_as(&self, method: &str, path: &str, body: Option<&Value>, auth: &str) -> TResult<Answer> {
@@ -156,8 +134,8 @@ impl Api {
         let mut resp = result.map_err(|e| http::unreachable(method, path, &e, "--github-ca-file"))?;
         let h = resp.headers();
         let header = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-        if let Some(t) = header("date").and_then(|v| chrono::DateTime::parse_from_rfc2822(&v).ok()) {
-            self.server_ms.store(t.timestamp_millis(), Ordering::Relaxed);
+        if let Some(t) = rest::date_of(h) {
+            self.server_ms.store(t, Ordering::Relaxed);
         }
         if let Some(n) = header("x-ratelimit-remaining").and_then(|v| v.parse().ok()) {
             self.remaining.store(n, Ordering::Relaxed);
@@ -168,7 +146,7 @@ impl Api {
         if status == 304 {
             self.not_modified.fetch_add(1, Ordering::Relaxed);
             if let Some((_, body, next)) = self.cached.lock().expect("lock").get(&url) {
-                return Ok(Answer { status: 200, body: body.clone(), next: next.clone() });
+                return Ok(Answer { status: 200, body: body.clone(), date: None, next: next.clone() });
             }
         }
         let wait = limit_wait(resp.headers(), status, self.server_now().unwrap_or_else(crate::clock::now_ms));
@@ -201,7 +179,7 @@ impl Api {
                 if let (200, "GET", Some(e)) = (status, method, new_etag) {
                     self.cached.lock().expect("lock").insert(url, (e, body.clone(), next.clone()));
                 }
-                Ok(Answer { status, body, next })
+                Ok(Answer { status, body, date: None, next })
             }
         }
     }
@@ -220,20 +198,6 @@ impl Api {
     /// How often GitHub limited this backend since the last ask.
     pub fn take_throttled(&self) -> u64 {
         self.throttled.swap(0, Ordering::Relaxed)
-    }
-
-    /// GET returning JSON; any status but 2xx is an error.
-    pub fn get(&self, path: &str) -> TResult<Value> {
-        ok(self.exchange("GET", path, None)?, "GET", path)
-    }
-
-    /// GET that may answer 404 (`None`).
-    pub fn get_opt(&self, path: &str) -> TResult<Option<Value>> {
-        let a = self.exchange("GET", path, None)?;
-        if a.status == 404 || a.status == 410 {
-            return Ok(None);
-        }
-        ok(a, "GET", path).map(Some)
     }
 
     /// Every page of a list, following `Link: rel="next"`.
@@ -255,22 +219,23 @@ impl Api {
         }
         Ok(out)
     }
+}
 
-    pub fn post(&self, path: &str, body: &Value) -> TResult<Value> {
-        ok(self.exchange("POST", path, Some(body))?, "POST", path)
+impl Rest for Api {
+    /// A short limit is waited out here (GitHub did not act on the call).
+    fn exchange(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
+        rest::waiting_out("GitHub", WAIT_HERE, &self.throttled, || {
+            let auth = self.authorization()?;
+            self.exchange_as(method, path, body, &auth)
+        })
     }
 
-    pub fn patch(&self, path: &str, body: &Value) -> TResult<Value> {
-        ok(self.exchange("PATCH", path, Some(body))?, "PATCH", path)
+    fn ok(&self, a: Answer, method: &str, path: &str) -> TResult<Value> {
+        ok(a, method, path)
     }
 
-    /// DELETE; a thing already gone counts as deleted.
-    pub fn delete(&self, path: &str) -> TResult<()> {
-        let a = self.exchange("DELETE", path, None)?;
-        if a.status == 404 {
-            return Ok(());
-        }
-        ok(a, "DELETE", path).map(|_| ())
+    fn gone(&self, status: u16) -> bool {
+        status == 404 || status == 410
     }
 }
 

@@ -8,8 +8,9 @@ use std::sync::Mutex;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::answer::{message_of, Answer};
+use super::answer::message_of;
 use crate::secret::Password;
+use crate::tracker::remote::rest::Answer;
 use crate::tracker::{TResult, TrackerError};
 
 /// Renewed this long before it expires (ms).

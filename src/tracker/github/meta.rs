@@ -3,6 +3,7 @@
 //! the repository has issues, who can be assigned, its milestones and
 //! the organisation's issue types.
 
+use crate::tracker::remote::rest::Rest;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};

@@ -15,6 +15,7 @@ mod read;
 pub mod settings;
 mod write;
 
+use crate::tracker::remote::rest::Rest;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 

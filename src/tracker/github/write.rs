@@ -4,6 +4,7 @@
 //! one call, comments added, edited and deleted. Each answer is the
 //! object as written, so nothing is read back to know it.
 
+use crate::tracker::remote::rest::Rest;
 use serde_json::{json, Map, Value};
 
 use super::meta::{state_of, str_of, unknown, Meta, STATUSES};

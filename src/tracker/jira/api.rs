@@ -13,14 +13,15 @@ use super::settings::{JiraAuth, JiraSettings};
 use crate::tracker::remote::http;
 pub use crate::tracker::remote::http::encode;
 pub(super) use crate::tracker::remote::http::short;
+use crate::tracker::remote::rest::{self, WaitHere};
+pub use crate::tracker::remote::rest::{Answer, Rest};
 use crate::tracker::{Refusal, TResult, TrackerError};
 
 /// Waited when Jira throttles without saying how long.
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
-/// A throttle this short is waited out in place, the call asked again.
-const WAIT_HERE: Duration = Duration::from_secs(10);
-/// At most this long in all for one call; beyond, the engine waits.
-const WAIT_HERE_IN_ALL: Duration = Duration::from_secs(30);
+/// A throttle this short is waited out in place, the call asked again, at
+/// most this long in all for one call; beyond, the engine waits.
+const WAIT_HERE: WaitHere = WaitHere { each: Duration::from_secs(10), in_all: Duration::from_secs(30) };
 
 pub struct Api {
     pub(super) agent: ureq::Agent,
@@ -37,12 +38,6 @@ impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Api").field("base", &self.base).field("auth", &"<redacted>").finish()
     }
-}
-
-/// An answer: its status and body (JSON when there is one).
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
 }
 
 impl Api {
@@ -77,34 +72,7 @@ impl Api {
     }
 
     pub(super) fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        }
-    }
-
-    /// Sends a request; any status comes back as an [`Answer`], a failure
-    /// to reach the server or a "later" as unavailable.
-    pub fn exchange(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
-        let mut waited = Duration::ZERO;
-        loop {
-            match self.exchange_once(method, path, body) {
-                // Throttled for a moment: wait here as told and ask again
-                // (a 429 or 503 was not carried out), so that a change of
-                // many calls gets through a steady throttle; a long wait
-                // goes back to the engine, which leaves Jira alone meanwhile.
-                Err(TrackerError::Unavailable { retry_after: Some(wait), reason })
-                    if wait <= WAIT_HERE && waited + wait <= WAIT_HERE_IN_ALL =>
-                {
-                    tracing::debug!(%reason, wait_ms = wait.as_millis() as u64, "Jira throttles: waiting");
-                    self.throttled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    std::thread::sleep(wait);
-                    waited += wait;
-                }
-                other => return other,
-            }
-        }
+        rest::url(&self.base, path)
     }
 
     /// How often Jira throttled this backend since the last ask (each a
@@ -128,9 +96,8 @@ impl Api {
             _ => return Err(anyhow::anyhow!("{method} without a body").into()),
         };
         let mut resp = result.map_err(|e| unreachable(method, path, &e))?;
-        let date = resp.headers().get("date").and_then(|v| v.to_str().ok());
-        if let Some(t) = date.and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok()) {
-            self.server_ms.store(t.timestamp_millis(), std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = rest::date_of(resp.headers()) {
+            self.server_ms.store(t, std::sync::atomic::Ordering::Relaxed);
         }
         answer(method, path, &mut resp)
     }
@@ -139,36 +106,16 @@ impl Api {
     pub fn server_now(&self) -> Option<i64> {
         Some(self.server_ms.load(std::sync::atomic::Ordering::Relaxed)).filter(|t| *t > 0)
     }
+}
 
-    /// GET returning JSON; any status but 2xx is an error.
-    pub fn get(&self, path: &str) -> TResult<Value> {
-        ok(self.exchange("GET", path, None)?, "GET", path)
+impl Rest for Api {
+    /// A 429 or 503 is waited out here when short (Jira did not act).
+    fn exchange(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
+        rest::waiting_out("Jira", WAIT_HERE, &self.throttled, || self.exchange_once(method, path, body))
     }
 
-    /// GET that may answer 404 (`None`).
-    pub fn get_opt(&self, path: &str) -> TResult<Option<Value>> {
-        let a = self.exchange("GET", path, None)?;
-        if a.status == 404 {
-            return Ok(None);
-        }
-        ok(a, "GET", path).map(Some)
-    }
-
-    pub fn post(&self, path: &str, body: &Value) -> TResult<Value> {
-        ok(self.exchange("POST", path, Some(body))?, "POST", path)
-    }
-
-    pub fn put(&self, path: &str, body: &Value) -> TResult<Value> {
-        ok(self.exchange("PUT", path, Some(body))?, "PUT", path)
-    }
-
-    /// DELETE; a thing already gone counts as deleted.
-    pub fn delete(&self, path: &str) -> TResult<()> {
-        let a = self.exchange("DELETE", path, None)?;
-        if a.status == 404 {
-            return Ok(());
-        }
-        ok(a, "DELETE", path).map(|_| ())
+    fn ok(&self, a: Answer, method: &str, path: &str) -> TResult<Value> {
+        ok(a, method, path)
     }
 }
 
@@ -213,7 +160,7 @@ pub(super) fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<u
         }
         503 => later(format!("Jira is unavailable (503); waiting {}s", wait.unwrap_or_default().as_secs()), wait),
         500..=599 => later(format!("the server answered {status}: {}", errors_of(&body)), None),
-        _ => Ok(Answer { status, body }),
+        _ => Ok(Answer::new(status, body)),
     }
 }
 
@@ -270,19 +217,7 @@ pub fn errors_of(body: &Value) -> String {
     if let Some(map) = body["errors"].as_object() {
         parts.extend(map.iter().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default())));
     }
-    // A proxy's problem report (RFC 7807), e.g. a specification check.
-    if let Some(detail) = body["detail"].as_str().or(body["title"].as_str()) {
-        parts.push(detail.to_string());
-    }
-    for v in body["validation"].as_array().into_iter().flatten() {
-        let at: Vec<String> = v["location"].as_array().into_iter().flatten().map(|l| l.to_string()).collect();
-        parts.push(format!("{} at {}", v["message"].as_str().unwrap_or_default(), at.join(".")));
-    }
-    if parts.is_empty() {
-        "no reason given".into()
-    } else {
-        parts.join("; ")
-    }
+    crate::tracker::remote::http::one_line(parts, body)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! attached a file on is kept in postern's issue property (attachments
 //! carry no properties of their own).
 
+use crate::tracker::remote::rest::Rest;
 use std::io::Read;
 
 use super::api::{answer, encode, ok, short, unreachable};

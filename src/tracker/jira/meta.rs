@@ -2,6 +2,7 @@
 //! the project and its issue types, statuses, priorities and custom
 //! fields, and whether the sync user may do what a sync does.
 
+use crate::tracker::remote::rest::Rest;
 use std::collections::BTreeMap;
 
 use serde_json::Value;

@@ -2,6 +2,7 @@
 //! partner carries postern's property (whose behalf; for worklogs, whose
 //! time), read back with `expand=properties`.
 
+use crate::tracker::remote::rest::Rest;
 use serde_json::{json, Value};
 
 use super::api::encode;

@@ -1,6 +1,7 @@
 //! Reading from Jira: an issue with everything postern syncs, its change
 //! history (who set which field last), the project's issue keys, searches.
 
+use crate::tracker::remote::rest::Rest;
 use serde_json::{json, Map, Value};
 
 use super::api::encode;

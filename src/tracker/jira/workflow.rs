@@ -9,6 +9,7 @@
 //! closest to the wanted one's, never further than where it stands and
 //! never a done status on the way to another (a dead end, often).
 
+use crate::tracker::remote::rest::Rest;
 use serde_json::{json, Map, Value};
 
 use super::api::encode;

@@ -1,6 +1,7 @@
 //! Writing issues: fields in one edit, the status through a transition
 //! (Jira has no "set status"), users found by name.
 
+use crate::tracker::remote::rest::Rest;
 use serde_json::{json, Value};
 
 use super::api::encode;

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::settings::RedmineSettings;
 pub use crate::tracker::remote::http::encode;
 use crate::tracker::remote::http::{self, short};
+use crate::tracker::remote::rest::{self, Answer, Rest};
 use crate::tracker::{Content, NewAttachment, Refusal, TResult, TrackerError};
 
 /// The longest an attachment's upload or download may take.
@@ -35,14 +36,6 @@ impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Api").field("base", &self.base).field("key", &"<redacted>").finish()
     }
-}
-
-/// An answer: its status and body (JSON when there is one).
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-    /// The server's clock (its `Date` header), ms since the epoch.
-    pub date: Option<i64>,
 }
 
 impl Api {
@@ -74,34 +67,7 @@ impl Api {
     }
 
     fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        }
-    }
-
-    /// Sends a request; any status comes back as an [`Answer`], a failure
-    /// to reach the server as unavailable.
-    fn exchange(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
-        crate::tracker::remote::count_call();
-        let url = self.url(path);
-        let key = self.key();
-        let key = key.as_str();
-        let result = match (method, body) {
-            ("GET", _) => self.agent.get(&url).header("X-Redmine-API-Key", key).call(),
-            ("DELETE", _) => self.agent.delete(&url).header("X-Redmine-API-Key", key).call(),
-            ("POST", Some(b)) => self.agent.post(&url).header("X-Redmine-API-Key", key).send_json(b),
-            ("PUT", Some(b)) => self.agent.put(&url).header("X-Redmine-API-Key", key).send_json(b),
-            _ => return Err(anyhow::anyhow!("{method} without a body").into()),
-        };
-        let mut resp = result.map_err(|e| unreachable(method, path, &e))?;
-        let a = answer(method, path, &mut resp)?;
-        if let Some(date) = a.date {
-            // `Date` has whole seconds: Redmine may be up to one ahead.
-            *self.skew.lock().expect("lock") = Some(date - crate::clock::now_ms());
-        }
-        Ok(a)
+        rest::url(&self.base, path)
     }
 
     /// How far Redmine's clock is ahead of ours (negative: behind), as
@@ -110,45 +76,11 @@ impl Api {
         *self.skew.lock().expect("lock")
     }
 
-    /// GET returning JSON; any status but 2xx is an error.
-    pub fn get(&self, path: &str) -> TResult<Value> {
-        let a = self.exchange("GET", path, None)?;
-        ok(a, "GET", path)
-    }
-
     /// GET returning JSON and the server's time of the answer.
     pub fn get_dated(&self, path: &str) -> TResult<(Value, Option<i64>)> {
         let a = self.exchange("GET", path, None)?;
         let date = a.date;
         ok(a, "GET", path).map(|v| (v, date))
-    }
-
-    /// GET that may answer 404 (`None`).
-    pub fn get_opt(&self, path: &str) -> TResult<Option<Value>> {
-        let a = self.exchange("GET", path, None)?;
-        if a.status == 404 {
-            return Ok(None);
-        }
-        ok(a, "GET", path).map(Some)
-    }
-
-    pub fn post(&self, path: &str, body: &Value) -> TResult<Value> {
-        let a = self.exchange("POST", path, Some(body))?;
-        ok(a, "POST", path)
-    }
-
-    pub fn put(&self, path: &str, body: &Value) -> TResult<()> {
-        let a = self.exchange("PUT", path, Some(body))?;
-        ok(a, "PUT", path).map(|_| ())
-    }
-
-    /// DELETE; a thing already gone counts as deleted.
-    pub fn delete(&self, path: &str) -> TResult<()> {
-        let a = self.exchange("DELETE", path, None)?;
-        if a.status == 404 {
-            return Ok(());
-        }
-        ok(a, "DELETE", path).map(|_| ())
     }
 
     /// Uploads a file as a stream; returns the token that attaches it to an
@@ -218,6 +150,35 @@ impl Api {
     }
 }
 
+impl Rest for Api {
+    /// Sends a request; any status comes back as an [`Answer`], a failure
+    /// to reach the server as unavailable.
+    fn exchange(&self, method: &str, path: &str, body: Option<&Value>) -> TResult<Answer> {
+        crate::tracker::remote::count_call();
+        let url = self.url(path);
+        let key = self.key();
+        let key = key.as_str();
+        let result = match (method, body) {
+            ("GET", _) => self.agent.get(&url).header("X-Redmine-API-Key", key).call(),
+            ("DELETE", _) => self.agent.delete(&url).header("X-Redmine-API-Key", key).call(),
+            ("POST", Some(b)) => self.agent.post(&url).header("X-Redmine-API-Key", key).send_json(b),
+            ("PUT", Some(b)) => self.agent.put(&url).header("X-Redmine-API-Key", key).send_json(b),
+            _ => return Err(anyhow::anyhow!("{method} without a body").into()),
+        };
+        let mut resp = result.map_err(|e| unreachable(method, path, &e))?;
+        let a = answer(method, path, &mut resp)?;
+        if let Some(date) = a.date {
+            // `Date` has whole seconds: Redmine may be up to one ahead.
+            *self.skew.lock().expect("lock") = Some(date - crate::clock::now_ms());
+        }
+        Ok(a)
+    }
+
+    fn ok(&self, a: Answer, method: &str, path: &str) -> TResult<Value> {
+        ok(a, method, path)
+    }
+}
+
 /// When a key file (or credential) last changed (`None` for other sources).
 fn key_stamp(source: &crate::secret::Password) -> Option<std::time::SystemTime> {
     source.file().and_then(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
@@ -238,12 +199,7 @@ fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<ureq::Body>)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let date = resp
-        .headers()
-        .get("date")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
-        .map(|t| t.timestamp_millis());
+    let date = rest::date_of(resp.headers());
     let body = crate::tracker::remote::http::read_body(resp, method, short(path))?;
     let path = short(path);
     let later = |why: String| Err(TrackerError::Unavailable { reason: format!("{method} {path}: {why}"), retry_after });
@@ -260,7 +216,7 @@ fn answer(method: &str, path: &str, resp: &mut ureq::http::Response<ureq::Body>)
         422 if errors_of(&body).contains("updated by another user") => {
             later("the issue was saved by someone else meanwhile".into())
         }
-        _ => Ok(Answer { status, body, date }),
+        _ => Ok(Answer { status, body, date, next: None }),
     }
 }
 

@@ -6,6 +6,7 @@
 //! (journal edits, attachment deletions). What the sync user wrote is
 //! never reported (it came from the partner). What differs is `diff`'s.
 
+use crate::tracker::remote::rest::Rest;
 use crate::tracker::Reads;
 use serde::{Deserialize, Serialize};
 

@@ -6,6 +6,7 @@
 //! older twin is never taken for it.
 
 use super::{issue, Redmine};
+use crate::tracker::remote::rest::Rest;
 use crate::tracker::{TResult, WrittenBefore};
 
 impl Redmine {

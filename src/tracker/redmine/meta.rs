@@ -2,6 +2,7 @@
 //! sync user, statuses, priorities, members and the labels field; and the
 //! name tables that turn the partner's names into ours and back.
 
+use crate::tracker::remote::rest::Rest;
 use std::collections::BTreeMap;
 
 use serde_json::Value;

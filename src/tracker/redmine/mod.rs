@@ -15,6 +15,7 @@ pub mod settings;
 mod shapes;
 mod time;
 
+use crate::tracker::remote::rest::Rest;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -220,7 +221,7 @@ impl Redmine {
             Err(crate::tracker::TrackerError::Refused(Refusal::Invalid(why))) if why.contains("(404)") => {
                 Err(Refusal::NoIssue(key.into()).into())
             }
-            other => other,
+            other => other.map(|_| ()),
         }
     }
 

@@ -4,6 +4,7 @@
 //! what happens without them. Refusals Redmine words vaguely ("User is
 //! invalid") are put in those terms.
 
+use crate::tracker::remote::rest::Rest;
 use std::collections::BTreeSet;
 
 use super::api::Api;

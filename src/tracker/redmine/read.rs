@@ -1,6 +1,7 @@
 //! An issue as postern sees it in Redmine: its JSON, its time entries,
 //! and the addresses of the users it names (where Redmine shows them).
 
+use crate::tracker::remote::rest::Rest;
 use serde_json::Value;
 
 use super::{issue, Redmine};

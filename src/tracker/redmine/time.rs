@@ -5,6 +5,7 @@
 //! `updated_on`: change detection lists the newest ones each poll, and the
 //! full rescan finds deletions.
 
+use crate::tracker::remote::rest::Rest;
 use serde_json::{json, Value};
 
 use super::issue::ms;

@@ -136,6 +136,24 @@ pub fn unreachable(method: &str, path: &str, e: &ureq::Error, ca_flag: &str) -> 
 /// answering again.
 pub const UNREACHABLE: &str = "no answer from the server";
 
+/// A tracker's reasons `parts` as one line, with a proxy's problem report
+/// (RFC 7807: e.g. Prism's check against the vendor's description) in
+/// `body` after them; none: "no reason given".
+pub fn one_line(mut parts: Vec<String>, body: &serde_json::Value) -> String {
+    if let Some(detail) = body["detail"].as_str().or(body["title"].as_str()) {
+        parts.push(detail.to_string());
+    }
+    for v in body["validation"].as_array().into_iter().flatten() {
+        let at: Vec<String> = v["location"].as_array().into_iter().flatten().map(|l| l.to_string()).collect();
+        parts.push(format!("{} at {}", v["message"].as_str().unwrap_or_default(), at.join(".")));
+    }
+    if parts.is_empty() {
+        "no reason given".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,4 +1,5 @@
-//! What the remote backends (Redmine, Jira) share: change detection by
+//! What the remote backends (Redmine, Jira, GitHub) share: their REST
+//! clients' plumbing (`http`, `rest`), and change detection by
 //! state. Each lists what moved (`listing`: the cursor never passes a
 //! change it did not list), keeps what it last saw of an issue (`state`)
 //! and reports what differs, by someone other than the sync user (`diff`),
@@ -9,6 +10,7 @@ pub mod detect;
 pub mod diff;
 pub mod http;
 pub mod listing;
+pub mod rest;
 pub mod state;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -13,6 +13,9 @@
 #![allow(clippy::result_large_err)] // a test fake: an answer is the error
 
 pub mod issues;
+#[path = "../serve.rs"]
+#[allow(clippy::duplicate_mod)] // a test binary may hold two fakes
+mod serve;
 pub mod shapes;
 
 use std::collections::BTreeMap;
@@ -188,17 +191,8 @@ pub fn start(fake: Fake) -> Running {
         .route(&format!("{r}/issues/{{number}}/comments"), get(issues::comments).post(issues::comment_add))
         .route(&format!("{r}/issues/{{number}}/events"), get(issues::events))
         .with_state(state.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let url = serve::serve_fake(app);
     state.lock().unwrap().base_url = url.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
     Running { url, state }
 }
 

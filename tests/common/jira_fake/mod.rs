@@ -16,6 +16,9 @@ pub mod issues;
 pub mod model;
 pub mod notes;
 pub mod search;
+#[path = "../serve.rs"]
+#[allow(clippy::duplicate_mod)] // a test binary may hold two fakes
+mod serve;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -174,17 +177,8 @@ pub fn start(fake: Fake) -> Running {
         .route("/rest/api/2/search", get(search::search_v2))
         .with_state(state.clone())
         .layer(axum::middleware::map_response_with_state(state.clone(), date_header));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let url = serve::serve_fake(app);
     state.lock().unwrap().base_url = url.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
     Running { url, state }
 }
 

@@ -11,6 +11,9 @@
 #![allow(dead_code)] // each test binary uses a part
 
 mod issues;
+#[path = "../serve.rs"]
+#[allow(clippy::duplicate_mod)] // a test binary may hold two fakes
+mod serve;
 mod shapes;
 mod time;
 
@@ -209,17 +212,8 @@ pub struct Running {
 pub fn start(fake: Fake) -> Running {
     let state: Shared = Arc::new(Mutex::new(fake));
     let app = Router::new().fallback(dispatch).with_state(state.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let url = serve::serve_fake(app);
     state.lock().unwrap().base_url = url.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
     Running { url, state }
 }
 
