@@ -137,6 +137,23 @@
 //!     partner's tracker (writes tagged with the sync id: never echoed)
 //! ```
 //!
+//! # Following one change
+//!
+//! | step | where |
+//! | --- | --- |
+//! | a person edits an issue | the tracker: `tracker::embedded` logs it; Redmine, Jira and GitHub are polled (`tracker::remote::detect`) |
+//! | it is found | `engine::outgoing::collect`, through [`tracker::Reads::changes_since`] |
+//! | it becomes a wire change | `engine::snapshots`, the mapping's names (`engine::mapping`), `engine::conflict::outgoing` |
+//! | it is numbered and kept | the outbox (`store::outbox`), split by `engine::parts` when large |
+//! | it leaves | `engine::outgoing::send`: sealed (`crypto::message`), written by a [`transport::Transport`] |
+//! | it arrives | `engine::incoming::receive`: opened, checked, put in order (`protocol::classify`) |
+//! | what it means is recorded | `store::receipts` (heard, applied, repeated), in the applying transaction |
+//! | what to do is decided | `engine::apply::apply_message` → `engine::arrivals` (paired, not copied), `engine::conflict::decide`, `engine::rules` |
+//! | it is written | [`tracker::Writes`], through the apply journal (`engine::journal`) for a tracker outside the transaction |
+//! | the tracker refuses it | `engine::apply`: the issue's error and its later changes parked (`store::problems`), the other issues go on |
+//!
+//! `tests/layers.rs` keeps the modules from importing each other in a loop.
+//!
 //! A crash at any point is safe: a message is removed from RECEIVE only
 //! after the transaction that applied it committed, and the sequence
 //! number recorded in that transaction makes a second reading a duplicate.
