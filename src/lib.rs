@@ -34,8 +34,8 @@
 //!   outcomes, `meta` and the name tables, `issue` reads journals,
 //!   `custom` fields by name, `shapes` of their values (several values,
 //!   a list's values, ids that stand for users, versions and keys), the
-//!   sync user's `permissions`, `time` entries as worklogs, `detect` finds
-//!   changes by state) and Jira (`tracker::jira`: Cloud's ADF and Data
+//!   sync user's `permissions`, `time` entries as worklogs, `write` applies a
+//!   partner's change, `detect` finds changes by state) and Jira (`tracker::jira`: Cloud's ADF and Data
 //!   Center's wiki markup from one Markdown reading, JQL windows, the
 //!   `workflow` walked to a status several transitions away) and GitHub
 //!   Issues (`tracker::github`: `api` reads conditionally with `ETag`s and
@@ -89,7 +89,7 @@
 //!   watching RECEIVE folders again when they are replaced (`folders`),
 //!   watching a remote tracker that does not answer for answering again
 //!   (`probe`), polling only network shares (`mounts`) and mailboxes
-//!   without IDLE.
+//!   without IDLE (`polling` decides what tells and what is looked for).
 //! - [`console`]: the status console in the browser, `/metrics` and
 //!   `/health`, served by the daemon (`run --http`) from its runtime:
 //!   server-rendered pages over the read model ([`status`]) `postern
