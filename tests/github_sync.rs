@@ -234,6 +234,11 @@ fn a_github_vendor_and_a_jira_customer_converge_both_ways() {
     assert_eq!(gh.state.lock().unwrap().comments.len(), 2);
     assert_eq!(jira.state.lock().unwrap().issues[0].comments.len(), 2);
     verify_settled(&m, &m, &s);
+    // A table on the GitHub side too: each side now reads the statuses in
+    // its own terms, and a verify compares them as they would arrive.
+    m.ok(&["sync", "edit", "acme", "--status-map", "To Do=Open,Done=Closed"]);
+    verify_settled(&m, &m, &s);
+    verify_settled(&s, &m, &s);
 }
 
 fn jira_fake_as(fake: &jira_fake::Running, user: &str, token: &str) -> postern::tracker::jira::Jira {

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::protocol::{FieldChanges, IssueFields};
 
-pub use any::{open, AnyTracker, TrackerSettings};
+pub use any::{open, AnyTracker, NameTables, TrackerSettings};
 pub use backend::{Reads, Tracker, Wraps, Writes, WritesThrough};
 pub use embedded::Embedded;
 

@@ -9,6 +9,7 @@ use super::view::{normalise, text};
 use crate::engine::mapping::Mapping;
 use crate::protocol::verify::IssueView;
 use crate::protocol::FieldChanges;
+use crate::tracker::NameTables;
 
 /// What differs in one issue.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -49,13 +50,26 @@ fn shown(v: &str) -> String {
 }
 
 /// Compares `theirs` (the partner's view, its wire terms) with `ours`
-/// (our fields in our own terms, normalised; our view for the rest).
-pub fn compare(mapping: &Mapping, ours: &FieldChanges, our_view: &IssueView, theirs: &IssueView) -> Found {
+/// (our fields as our backend reads them, normalised; our view for the
+/// rest). The partner's values go through our mapping file and then our
+/// backend's name tables, as an arrival would: when both sides map names,
+/// each reads them in its own terms.
+pub fn compare(
+    (mapping, tables): (&Mapping, &NameTables),
+    ours: &FieldChanges,
+    our_view: &IssueView,
+    theirs: &IssueView,
+) -> Found {
     let mut found = Found::default();
     let mut t = theirs.fields.clone();
     // Users not in the table stay as named (no user list is read here).
     if mapping.incoming(&mut t, || Ok(None)).is_err() {
         t.assignee = theirs.fields.assignee.clone();
+    }
+    for (value, table) in [(&mut t.status, &tables.statuses), (&mut t.priority, &tables.priorities)] {
+        if let Some(v) = value.as_mut().filter(|v| !v.is_empty()) {
+            *v = NameTables::as_read_back(table, v);
+        }
     }
     normalise(&mut t);
     let pairs = [
@@ -154,7 +168,7 @@ mod tests {
         let mut theirs = view(&["hello", "extra"]);
         theirs.fields =
             FieldChanges { status: Some("In Progress".into()), summary: Some("a".into()), ..Default::default() };
-        let found = compare(&Mapping::default(), &ours, &view(&["hello"]), &theirs);
+        let found = compare((&Mapping::default(), &NameTables::default()), &ours, &view(&["hello"]), &theirs);
         assert_eq!(found.words, ["status (here Done, partner \"In Progress\")", "1 comment missing here"]);
         assert_eq!(found.parts, ["status", "comments"]);
     }
@@ -165,7 +179,23 @@ mod tests {
         let ours = FieldChanges { status: Some("In Progress".into()), ..Default::default() };
         let mut theirs = view(&["b", "c"]);
         theirs.fields.status = Some("In Review".into());
-        let found = compare(&mapping, &ours, &view(&["a", "c"]), &theirs);
+        let found = compare((&mapping, &NameTables::default()), &ours, &view(&["a", "c"]), &theirs);
         assert_eq!(found.words, ["1 comment differs"]);
+    }
+
+    #[test]
+    fn names_both_sides_map_compare_in_our_terms() {
+        // Here Closed is read as the partner's Done; the partner reads its
+        // Done as our Closed: the same issue, each side in its own terms.
+        let tables = NameTables { statuses: [("Done".into(), "Closed".into())].into(), ..Default::default() };
+        let ours = FieldChanges { status: Some("Done".into()), ..Default::default() };
+        let mut theirs = view(&[]);
+        theirs.fields = FieldChanges { status: Some("Closed".into()), ..Default::default() };
+        assert!(compare((&Mapping::default(), &tables), &ours, &view(&[]), &theirs).is_empty());
+        assert!(!compare((&Mapping::default(), &NameTables::default()), &ours, &view(&[]), &theirs).is_empty());
+        // A status that really differs still shows, in the partner's words.
+        theirs.fields.status = Some("Open".into());
+        let found = compare((&Mapping::default(), &tables), &ours, &view(&[]), &theirs);
+        assert_eq!(found.words, ["status (here Done, partner Open)"]);
     }
 }

@@ -266,6 +266,7 @@ impl<T: Tracker> Here<'_, T> {
         let skip = self.skip(step)?;
         let Ours { views: ours, absent, fields } = self.views(&keys, &skip)?;
         let pairs = view::pairs(self.conn, self.sync)?;
+        let tables = crate::engine::tracker_of::settings(self.sync)?.name_tables();
         let mut report = self.report(step, pairs.len() as u64);
         report.compared = keys.len() as u64;
         let mut found = BTreeMap::new();
@@ -286,7 +287,7 @@ impl<T: Tracker> Here<'_, T> {
             let partner_key = theirs.map(|v| v.theirs.clone()).or(local.map(|p| p.partner.clone())).unwrap_or_default();
             let what = match (mine, theirs) {
                 (Some(m), Some(t)) => {
-                    let f = compare::compare(self.mapping, &fields[key], m, t);
+                    let f = compare::compare((self.mapping, &tables), &fields[key], m, t);
                     if f.is_empty() {
                         continue;
                     }
