@@ -59,8 +59,9 @@
 //!   position, IDLE).
 //! - [`engine`]: a [`engine::Peer`] and its cycle: collect, receive, send;
 //!   applying changes (`arrivals`: the same issue come by two paths is
-//!   paired, not copied); changes split into parts to fit the message
-//!   size limit; `snapshots` (what an issue, comment, worklog or
+//!   paired, not copied; `not_held`: a change written in part is listed
+//!   on its issue and kept for a retry); changes split into parts to fit
+//!   the message size limit; `snapshots` (what an issue, comment, worklog or
 //!   attachment looks like to the partner); `transfers` (attachments over
 //!   1 MiB streamed through a
 //!   spool file in chunk messages, in bounded memory); the handshake; key rotation; the apply `journal` that

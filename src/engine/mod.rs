@@ -20,6 +20,7 @@ pub mod incoming;
 pub mod journal;
 pub mod mapping;
 pub mod mass;
+mod not_held;
 pub mod outgoing;
 pub mod parts;
 pub mod records;
