@@ -106,7 +106,7 @@
 //!   `generate` makes the man pages and completions the Debian package
 //!   ships (`scripts/package.sh`, units in `debian/`); `main.rs` only
 //!   parses and runs.
-//! - [`bench`]: `postern bench`, two real peers measured end to end.
+//! - [`bench`](mod@bench): `postern bench`, two real peers measured end to end.
 //!
 //! # Message flow
 //!
@@ -146,7 +146,7 @@
 //! | it is found | `engine::outgoing::collect`, through [`tracker::Reads::changes_since`] |
 //! | it becomes a wire change | `engine::snapshots`, the mapping's names (`engine::mapping`), `engine::conflict::outgoing` |
 //! | it is numbered and kept | the outbox (`store::outbox`), split by `engine::parts` when large |
-//! | it leaves | `engine::outgoing::send`: sealed (`crypto::message`), written by a [`transport::Transport`] |
+//! | it leaves | `engine::send`: sealed (`crypto::message`), written by a [`transport::Transport`] |
 //! | it arrives | `engine::incoming::receive`: opened, checked, put in order (`protocol::classify`) |
 //! | what it means is recorded | `store::receipts` (heard, applied, repeated), in the applying transaction |
 //! | what to do is decided | `engine::apply::apply_message` → `engine::arrivals` (paired, not copied), `engine::conflict::decide`, `engine::rules` |

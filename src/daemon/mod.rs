@@ -5,13 +5,13 @@
 //! to the database), when a timer of its own is due (a resend, a gap), and
 //! on its polling interval where nothing would tell (a network share that
 //! inotify cannot see; a mail server without IDLE). Each cycle runs on a
-//! worker thread with its own connection ([`worker`]), so one sync never
+//! worker thread with its own connection (`worker`), so one sync never
 //! waits for another; what a cycle committed is looked at like another
 //! process's commit (it may concern other syncs of the same project), and
 //! a cycle that changed nothing wakes nothing, so an idle sync costs
 //! nothing between its intervals. A failing sync backs off alone. Stops
 //! cleanly on Ctrl-C or SIGTERM, finishing the cycles under way (at most
-//! [`STOP_WAIT`]).
+//! `STOP_WAIT`).
 
 mod events;
 mod folders;

@@ -6,7 +6,7 @@
 //!    one transaction that also moves the cursor;
 //! 2. **receive** ([`incoming::receive`]): open each file in RECEIVE,
 //!    apply it, hold it, drop it as a duplicate, or quarantine it;
-//! 3. **send** ([`outgoing::send`]): seal and write what is due (new or
+//! 3. **send** ([`send::send`]): seal and write what is due (new or
 //!    unacknowledged for too long), else an acknowledgement, and ask for a
 //!    resend when a gap lasts.
 
@@ -26,8 +26,10 @@ pub mod parts;
 pub mod records;
 pub mod refusal;
 pub mod rekey;
+mod report;
 pub mod resync;
 pub mod rules;
+pub mod send;
 pub mod snapshots;
 pub mod stall;
 pub mod tracker_of;
@@ -47,6 +49,7 @@ use crate::tracker::TrackerError;
 use crate::transport::Transport;
 
 pub use backoff::SEND_PAUSE_MAX;
+pub use report::CycleReport;
 
 /// Largest message accepted or produced, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
@@ -59,59 +62,6 @@ pub const DEFAULT_MESSAGE_LIMIT: u64 = 10_000_000;
 /// Why a message was refused; the text is the quarantine reason.
 #[derive(Debug)]
 pub struct Rejected(pub String);
-
-/// What one cycle did, summed over syncs.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct CycleReport {
-    pub enqueued: u64,
-    pub sent: u64,
-    pub applied: u64,
-    pub held: u64,
-    pub duplicates: u64,
-    pub quarantined: u64,
-    /// Files read from the transport, whatever became of them.
-    pub received: u64,
-}
-
-impl CycleReport {
-    pub fn add(&mut self, o: CycleReport) {
-        self.enqueued += o.enqueued;
-        self.sent += o.sent;
-        self.applied += o.applied;
-        self.held += o.held;
-        self.duplicates += o.duplicates;
-        self.quarantined += o.quarantined;
-        self.received += o.received;
-    }
-
-    /// What moved, in words: "3 messages read, 2 changes applied, …".
-    pub fn summary(&self) -> String {
-        let parts = [
-            (self.received, "message read", "messages read"),
-            (self.applied, "message applied", "messages applied"),
-            (self.enqueued, "message queued", "messages queued"),
-            (self.sent, "message sent", "messages sent"),
-            (self.held, "held for a gap", "held for a gap"),
-            (self.duplicates, "duplicate dropped", "duplicates dropped"),
-            (self.quarantined, "quarantined", "quarantined"),
-        ];
-        let said: Vec<String> = parts
-            .iter()
-            .filter(|(n, _, _)| *n > 0)
-            .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
-            .collect();
-        if said.is_empty() {
-            "nothing moved".into()
-        } else {
-            said.join(", ")
-        }
-    }
-
-    /// Whether the cycle moved anything.
-    pub fn is_idle(&self) -> bool {
-        *self == CycleReport::default()
-    }
-}
 
 /// What one sync's cycle does besides collecting and sending: whether it
 /// reads the transport (a folder listing, an IMAP login).
@@ -242,7 +192,7 @@ impl Peer {
     /// a gap to ask about), in ms since the epoch.
     pub fn next_due(&self, id: &str) -> Result<Option<i64>> {
         let due = match store::syncs::get(&self.conn, id)? {
-            Some(sync) => outgoing::next_due(&self.conn, &sync)?,
+            Some(sync) => send::next_due(&self.conn, &sync)?,
             None => None,
         };
         // Nothing is sent before a pause after failures ends.
@@ -370,7 +320,7 @@ impl Peer {
         }
         let paused = self.backoffs.send_paused_until(&sync.id).is_some();
         let sent =
-            if paused { Ok(0) } else { outgoing::send(&mut self.conn, &self.key, &self.retired, &after, &transport) };
+            if paused { Ok(0) } else { send::send(&mut self.conn, &self.key, &self.retired, &after, &transport) };
         if let (Some(new), Ok(())) = (&after.replaced_by, &received) {
             if report.applied > 0 {
                 // What the old sync still pairs, the new one knows too.

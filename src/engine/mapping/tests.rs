@@ -1,4 +1,5 @@
 use super::*;
+use crate::tracker::Vocabulary;
 
 const GOOD: &str = r#"
 [status]

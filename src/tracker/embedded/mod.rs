@@ -2,12 +2,13 @@
 //! nothing else installed. Tables `t_project`, `t_issue`, `t_comment` and
 //! the change log `t_change` live in the home's database.
 
-use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
 mod attachments;
 mod changelog;
+mod projects;
 pub mod schema;
+pub use projects::Project;
 mod worklogs;
 
 use crate::clock::now_ms;
@@ -27,16 +28,6 @@ pub struct Embedded<'c> {
     conn: &'c Connection,
 }
 
-/// A project of the embedded tracker.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Project {
-    pub key: String,
-    pub name: String,
-    /// Allowed statuses; `None` allows any.
-    pub statuses: Option<Vec<String>>,
-    pub issues: u64,
-}
-
 impl<'c> Embedded<'c> {
     pub fn new(conn: &'c Connection) -> Self {
         Embedded { conn }
@@ -44,54 +35,6 @@ impl<'c> Embedded<'c> {
 
     pub(super) fn conn(&self) -> &'c Connection {
         self.conn
-    }
-
-    pub fn create_project(&self, key: &str, name: &str, statuses: Option<&[String]>) -> Result<()> {
-        let valid = !key.is_empty()
-            && key.len() <= 20
-            && key.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-            && key.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-        if !valid {
-            anyhow::bail!(
-                "project key '{key}' is invalid: use 1-20 upper-case letters and digits, starting with a letter"
-            );
-        }
-        if self.project(key)?.is_some() {
-            anyhow::bail!("project {key} already exists");
-        }
-        let statuses = statuses.map(|s| serde_json::to_string(s).expect("json"));
-        self.conn
-            .execute("INSERT INTO t_project (key, name, statuses) VALUES (?1, ?2, ?3)", params![key, name, statuses])?;
-        Ok(())
-    }
-
-    pub fn project(&self, key: &str) -> Result<Option<Project>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT key, name, statuses, (SELECT COUNT(*) FROM t_issue WHERE project = p.key)
-                 FROM t_project p WHERE key = ?1",
-                [key],
-                |r| {
-                    let statuses: Option<String> = r.get(2)?;
-                    Ok(Project {
-                        key: r.get(0)?,
-                        name: r.get(1)?,
-                        statuses: statuses.and_then(|s| serde_json::from_str(&s).ok()),
-                        issues: r.get::<_, i64>(3)? as u64,
-                    })
-                },
-            )
-            .optional()?)
-    }
-
-    pub fn projects(&self) -> Result<Vec<Project>> {
-        let keys: Vec<String> = self
-            .conn
-            .prepare("SELECT key FROM t_project ORDER BY key")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        keys.iter().filter_map(|k| self.project(k).transpose()).collect()
     }
 
     fn check_status(&self, project: &str, status: &str) -> TResult<()> {

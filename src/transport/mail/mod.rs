@@ -168,7 +168,7 @@ const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// when new mail arrives, and when the watch goes down or comes back.
 /// IDLE is re-issued every 25 minutes on the same connection (servers drop
 /// it near 30). A server that does not answer is looked at every
-/// [`PROBE_EVERY`] with a bare TCP connect and logged in to as soon as it
+/// `PROBE_EVERY` with a bare TCP connect and logged in to as soon as it
 /// answers; one that answers but refuses (a login, a certificate) is tried
 /// again with jittered exponential backoff (2 s to 64 s). Returns when the
 /// server has no IDLE; else runs until its task is aborted.
