@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::github::{GitHub, GitHubSettings};
 use super::jira::{Jira, JiraSettings};
+use super::names::NameTables;
 use super::redmine::{Redmine, RedmineSettings};
 use super::{Embedded, Tracker, Wraps, WritesThrough};
 
@@ -91,24 +92,6 @@ impl TrackerSettings {
             TrackerSettings::Jira(j) => NameTables { statuses: j.statuses.clone(), priorities: j.priorities.clone() },
             TrackerSettings::GitHub(g) => NameTables { statuses: g.statuses.clone(), priorities: Default::default() },
         }
-    }
-}
-
-/// A backend's name tables: the partner's status and priority names →
-/// ours. A backend reads its names through them backwards.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NameTables {
-    pub statuses: std::collections::BTreeMap<String, String>,
-    pub priorities: std::collections::BTreeMap<String, String>,
-}
-
-impl NameTables {
-    /// `value` of the partner's as this backend would read it back once
-    /// written: through the table to our name, then back to the name the
-    /// backend gives it (the first of the partner's that maps to it).
-    pub fn as_read_back(table: &std::collections::BTreeMap<String, String>, value: &str) -> String {
-        let ours = table.get(value).map(String::as_str).unwrap_or(value);
-        table.iter().find(|(_, o)| o.as_str() == ours).map(|(t, _)| t.clone()).unwrap_or_else(|| ours.to_string())
     }
 }
 

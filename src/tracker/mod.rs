@@ -12,6 +12,7 @@ pub mod checks;
 pub mod embedded;
 pub mod github;
 pub mod jira;
+pub mod names;
 pub mod redmine;
 pub mod remote;
 
@@ -19,9 +20,10 @@ use serde::Serialize;
 
 use crate::protocol::{FieldChanges, IssueFields};
 
-pub use any::{open, AnyTracker, NameTables, TrackerSettings};
+pub use any::{open, AnyTracker, TrackerSettings};
 pub use backend::{Reads, Tracker, Wraps, Writes, WritesThrough};
 pub use embedded::Embedded;
+pub use names::NameTables;
 
 /// Removes what a backend keeps on disk for a deleted sync (a remote
 /// tracker's change detection state); never the tracker's data.

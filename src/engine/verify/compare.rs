@@ -68,7 +68,7 @@ pub fn compare(
     }
     for (value, table) in [(&mut t.status, &tables.statuses), (&mut t.priority, &tables.priorities)] {
         if let Some(v) = value.as_mut().filter(|v| !v.is_empty()) {
-            *v = NameTables::as_read_back(table, v);
+            *v = crate::tracker::names::as_read_back(table, v);
         }
     }
     normalise(&mut t);

@@ -84,10 +84,7 @@ pub fn ms(v: &Value) -> i64 {
 /// An issue's fields, in the partner's status names where the sync's
 /// table renames ours.
 pub fn fields(v: &Value, s: &GitHubSettings) -> IssueFields {
-    let mut status = status_of(v);
-    if let Some((theirs, _)) = s.statuses.iter().find(|(_, ours)| **ours == status) {
-        status = theirs.clone();
-    }
+    let status = crate::tracker::names::wire(&s.statuses, &status_of(v));
     let mut labels: Vec<String> = v["labels"].as_array().into_iter().flatten().map(|l| str_of(&l["name"])).collect();
     labels.sort();
     let milestone = v["milestone"]["title"].as_str().map(|t| (MILESTONE.to_string(), t.to_string()));

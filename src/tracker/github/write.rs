@@ -17,7 +17,7 @@ use crate::tracker::{CommentOrigin, Refusal, TResult, TrackerError};
 impl GitHub {
     /// The partner's status name as ours, through the sync's table.
     fn ours(&self, status: &str) -> String {
-        self.settings.statuses.get(status).cloned().unwrap_or_else(|| status.to_string())
+        crate::tracker::names::ours(&self.settings.statuses, status).to_string()
     }
 
     /// The request body that sets `f` (only what it names).

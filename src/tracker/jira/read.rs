@@ -100,13 +100,8 @@ impl Jira {
         let behalf = v["properties"][PROPERTY]["attachments"].as_object().cloned().unwrap_or_default();
         let mut i = issue::from_json(v, &comments, &worklogs, &behalf, m);
         // The partner's names where the sync's tables map them.
-        let wire = |ours: &mut String, table: &std::collections::BTreeMap<String, String>| {
-            if let Some((theirs, _)) = table.iter().find(|(_, o)| *o == ours) {
-                *ours = theirs.clone();
-            }
-        };
-        wire(&mut i.fields.status, &self.settings.statuses);
-        wire(&mut i.fields.priority, &self.settings.priorities);
+        i.fields.status = crate::tracker::names::wire(&self.settings.statuses, &i.fields.status);
+        i.fields.priority = crate::tracker::names::wire(&self.settings.priorities, &i.fields.priority);
         Ok((i, comments))
     }
 

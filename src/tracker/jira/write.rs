@@ -67,15 +67,15 @@ impl Jira {
     /// sync's tables.
     fn ours(&self, f: &mut FieldChanges) {
         for (value, table) in [(&mut f.status, &self.settings.statuses), (&mut f.priority, &self.settings.priorities)] {
-            if let Some(ours) = value.as_ref().and_then(|v| table.get(v)) {
-                *value = Some(ours.clone());
+            if let Some(v) = value.as_mut() {
+                *v = crate::tracker::names::ours(table, v).to_string();
             }
         }
     }
 
     pub(super) fn create(&self, fields: &IssueFields) -> TResult<String> {
         let m = self.meta()?;
-        let status = self.settings.statuses.get(&fields.status).unwrap_or(&fields.status).clone();
+        let status = crate::tracker::names::ours(&self.settings.statuses, &fields.status).to_string();
         let mut all = FieldChanges::all(fields);
         self.ours(&mut all);
         all.status = None;

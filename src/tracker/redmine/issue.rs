@@ -4,9 +4,10 @@
 
 use serde_json::Value;
 
-use super::meta::{wire_name, Meta};
+use super::meta::Meta;
 use super::settings::RedmineSettings;
 use crate::protocol::IssueFields;
+use crate::tracker::names::wire;
 use crate::tracker::{AttachmentInfo, Comment, Issue};
 
 /// RFC 3339 → ms since the epoch (0 if absent or malformed).
@@ -135,8 +136,8 @@ pub fn from_json(v: &Value, m: &Meta, s: &RedmineSettings) -> Issue {
         fields: IssueFields {
             summary: text(&v["subject"]),
             description: text(&v["description"]),
-            status: wire_name(v["status"]["name"].as_str().unwrap_or_default(), &s.statuses),
-            priority: wire_name(v["priority"]["name"].as_str().unwrap_or_default(), &s.priorities),
+            status: wire(&s.statuses, v["status"]["name"].as_str().unwrap_or_default()),
+            priority: wire(&s.priorities, v["priority"]["name"].as_str().unwrap_or_default()),
             labels,
             assignee: v["assigned_to"]["name"].as_str().map(String::from),
             issue_type: v["tracker"]["name"].as_str().map(String::from),

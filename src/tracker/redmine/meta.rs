@@ -185,7 +185,7 @@ impl Meta {
             "status" => (&self.statuses, "status-map"),
             _ => (&self.priorities, "priority-map"),
         };
-        let ours = table.get(value).map(String::as_str).unwrap_or(value);
+        let ours = crate::tracker::names::ours(table, value);
         ids.get(ours).copied().ok_or_else(|| {
             let known: Vec<&str> = ids.keys().map(String::as_str).collect();
             Refusal::Invalid(format!(
@@ -254,9 +254,4 @@ fn activity(api: &Api, project: &Value) -> TResult<Option<u64>> {
     }
     let default = list.iter().find(|a| a["is_default"].as_bool() == Some(true));
     Ok(default.or(list.first()).and_then(|a| a["id"].as_u64()))
-}
-
-/// Our name turned into the partner's, through the table read backwards.
-pub fn wire_name(ours: &str, table: &BTreeMap<String, String>) -> String {
-    table.iter().find(|(_, o)| o.as_str() == ours).map(|(t, _)| t.clone()).unwrap_or_else(|| ours.to_string())
 }
