@@ -31,9 +31,10 @@ pub fn spool_file(conn: &Connection, sync_id: &str, id: &str) -> anyhow::Result<
 }
 
 /// Takes chunk `c` of message `seq`: writes its bytes, counts it, and with
-/// the last one gives the attachment's change, for the caller to apply. A chunk that does not fit its
-/// transfer is an error on the issue (the bytes are not kept); a disk too
-/// full to start is "unavailable": the message waits.
+/// the last one gives the attachment's change, for the caller to apply.
+/// A chunk that does not fit its transfer is an error on the issue (the
+/// bytes are not kept); a disk too full to start is "unavailable": the
+/// message waits.
 pub fn take(conn: &Connection, sync: &SyncRecord, seq: u64, c: &Chunk<'_>) -> TResult<Option<WireChange>> {
     let now = now_ms();
     let size = c.attachment.size.unwrap_or_default();

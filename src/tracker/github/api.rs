@@ -17,16 +17,13 @@ use super::answer::message_of;
 use super::app::Installation;
 use super::settings::{GitHubAuth, GitHubSettings};
 use crate::tracker::remote::http::{self, short};
-use crate::tracker::remote::rest::{self, WaitHere};
+use crate::tracker::remote::rest::{self, WAIT_HERE};
 pub use crate::tracker::remote::rest::{Answer, Rest};
 use crate::tracker::{Refusal, TResult, TrackerError};
 
 /// Waited when GitHub limits without saying how long (its documentation:
 /// at least a minute).
 const DEFAULT_WAIT: Duration = Duration::from_secs(60);
-/// A limit this short is waited out in place, the call asked again, at
-/// most this long in all for one call.
-const WAIT_HERE: WaitHere = WaitHere { each: Duration::from_secs(10), in_all: Duration::from_secs(30) };
 
 /// A list's page size (GitHub's largest).
 pub const PER_PAGE: u32 = 100;

@@ -13,15 +13,12 @@ use super::settings::{JiraAuth, JiraSettings};
 use crate::tracker::remote::http;
 pub use crate::tracker::remote::http::encode;
 pub(super) use crate::tracker::remote::http::short;
-use crate::tracker::remote::rest::{self, WaitHere};
+use crate::tracker::remote::rest::{self, WAIT_HERE};
 pub use crate::tracker::remote::rest::{Answer, Rest};
 use crate::tracker::{Refusal, TResult, TrackerError};
 
 /// Waited when Jira throttles without saying how long.
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
-/// A throttle this short is waited out in place, the call asked again, at
-/// most this long in all for one call; beyond, the engine waits.
-const WAIT_HERE: WaitHere = WaitHere { each: Duration::from_secs(10), in_all: Duration::from_secs(30) };
 
 pub struct Api {
     pub(super) agent: ureq::Agent,

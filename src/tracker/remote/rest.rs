@@ -89,6 +89,10 @@ pub struct WaitHere {
     pub in_all: Duration,
 }
 
+/// What the backends wait out in place: at most 10 s each time, 30 s in
+/// all for one call.
+pub const WAIT_HERE: WaitHere = WaitHere { each: Duration::from_secs(10), in_all: Duration::from_secs(30) };
+
 /// `once`, asked again while the tracker throttles for a moment (a
 /// throttled call was not carried out), so that a change of many calls
 /// gets through a steady throttle; each wait counted in `throttled`.
