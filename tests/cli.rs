@@ -151,6 +151,23 @@ fn empty_lists_say_they_are_empty() {
     assert_eq!(said(&["sync", "list", "--json"]), "[]");
 }
 
+/// `postern --help` lists the commands under headings, and they still run.
+#[test]
+fn the_commands_are_listed_under_headings() {
+    let home = tempfile::tempdir().unwrap();
+    let out = postern(home.path(), &["--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{help}");
+    let headings = ["Syncing:", "Keys and mail:", "The embedded tracker:", "Trying and measuring:", "Packaging:"];
+    let at: Vec<usize> = headings.iter().map(|h| help.find(h).unwrap_or_else(|| panic!("{h}\n{help}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "in order: {help}");
+    assert!(help.contains("Usage: postern [OPTIONS] <COMMAND>"), "{help}");
+    let sync = postern(home.path(), &["help", "sync"]);
+    assert!(String::from_utf8_lossy(&sync.stdout).contains("Usage: postern sync"), "help <command> still works");
+    let typo = postern(home.path(), &["synk"]);
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("a similar subcommand exists: 'sync'"));
+}
+
 /// Every option of every command explains itself in `--help`.
 #[test]
 fn every_option_has_a_help_line() {

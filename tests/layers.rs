@@ -143,7 +143,7 @@ fn imports(m: &Module, code: &str, all: &BTreeMap<Module, String>) -> BTreeSet<M
     out
 }
 
-/// Modules that reach `from` again through imports.
+/// Each module that reaches itself again through imports, with the way.
 fn cycles(edges: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<(Module, Vec<Module>)> {
     let mut found = Vec::new();
     for start in edges.keys() {

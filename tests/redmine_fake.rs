@@ -118,7 +118,7 @@ fn a_redmine_customer_behind_lost_and_cut_answers_gets_everything_once() {
 
 fn under_faults(seed: u64) {
     use common::fault_proxy::{self, Fault};
-    use common::faults::{churn, drain, verified_equal};
+    use common::faults::redmine_customer_gets_everything_once;
     use common::{pair_with, settle, TestPeer, MASTER_KEY, SLAVE_KEY};
     let fake = redmine_fake::start(Fake::new(false));
     let proxy = fault_proxy::start(fake.url.trim_start_matches("http://"), seed);
@@ -146,63 +146,12 @@ fn under_faults(seed: u64) {
         plan.reads_pct = 10;
         plan.slow_ms = 1200;
     }
-    let issues = 5;
-    let files = tempfile::tempdir().unwrap();
-    for n in 1..=issues {
-        let key = format!("SAM2-{n}");
-        m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("Redmine fault {n}")]);
-        m.ok(&["comment", "add", &key, "--body", &format!("first note {n}")]);
-        m.ok(&["comment", "add", &key, "--body", &format!("second note {n}")]);
-        let file = files.path().join(format!("trace-{n}.log"));
-        std::fs::write(&file, format!("trace {n}\n").repeat(100 * n)).unwrap();
-        m.ok(&["attachment", "add", &key, file.to_str().unwrap()]);
-    }
-    churn(&m, &s, 20);
-    for _ in 0..20 {
-        if fake.state.lock().unwrap().issues.len() > 1 {
-            break;
-        }
-        churn(&m, &s, 5);
-    }
-    // Meanwhile a person adds a note to an issue that arrived (past the
-    // proxy: her answers are not the sync's faults).
-    let first = fake.state.lock().unwrap().issues.iter().map(|i| i.id).nth(1).expect("an issue arrived");
     let home = tempfile::tempdir().unwrap();
     let alice = Redmine::open(&settings(&fake.url, ALICE_KEY), home.path(), "alice").unwrap();
-    let person = postern::tracker::Actor::person("alice");
-    postern::tracker::Writes::add_comment(&alice, &first.to_string(), "Alice's note meanwhile", None, person).unwrap();
-    churn(&m, &s, 20);
-    proxy.plan.lock().unwrap().writes_pct = 0;
-    proxy.plan.lock().unwrap().reads_pct = 0;
-    let said = proxy.plan.lock().unwrap().said();
+    let said = redmine_customer_gets_everything_once((&m, &s), &proxy, &alice, (redmine_fake::PROJECT, 5));
     eprintln!("seed {seed}, faults made: {said}; the fake answered {} calls", fake.state.lock().unwrap().calls);
-    s.ok(&["errors", "retry", "acme", "--all"]);
-    drain(&m, &s);
-
     let counts = proxy.plan.lock().unwrap().counts.clone();
     for kind in [Fault::AnswerLost, Fault::Truncated, Fault::Unavailable] {
         assert!(counts.get(&kind).copied().unwrap_or(0) > 0, "no {kind:?} was made: {said}");
     }
-    let f = fake.state.lock().unwrap().clone();
-    // The issue there before the sync, and each of the vendor's once.
-    let mut subjects: Vec<&str> = f.issues.iter().skip(1).map(|i| i.subject.as_str()).collect();
-    subjects.sort();
-    let want: Vec<String> = (1..=issues).map(|n| format!("Redmine fault {n}")).collect();
-    assert_eq!(subjects, want, "each issue once in Redmine ({said})");
-    for i in f.issues.iter().skip(1) {
-        let notes = i.journals.iter().filter(|j| !j.notes.is_empty()).count();
-        assert_eq!(notes, 2 + usize::from(i.id == first), "#{}: each note once ({said})", i.id);
-        assert_eq!(i.attachments.len(), 1, "#{}: each file once ({said})", i.id);
-    }
-    let mut alices = 0;
-    for n in 1..=issues {
-        let comments = m.issue(&format!("SAM2-{n}"))["comments"].as_array().unwrap().clone();
-        let by_alice = comments.iter().filter(|c| c["body"] == "Alice's note meanwhile").count();
-        alices += by_alice;
-        assert_eq!(comments.len(), 2 + by_alice, "SAM2-{n}: nothing came back ({said})");
-    }
-    assert_eq!(alices, 1, "Alice's note reached the vendor once ({said})");
-    assert_eq!(m.issues("SAM2").len(), issues, "no issue came back ({said})");
-    assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing left parked");
-    verified_equal(&m, &s);
 }

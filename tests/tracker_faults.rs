@@ -14,7 +14,7 @@ mod github_fake;
 mod jira_fake;
 
 use common::fault_proxy::{self, Fault};
-use common::faults::{churn, drain, verified_equal};
+use common::faults::{churn, drain, redmine_customer_gets_everything_once, verified_equal};
 use common::*;
 use jira_fake::Fake;
 use postern::tracker::Writes;
@@ -251,56 +251,10 @@ fn a_redmine_behind_lost_and_cut_answers_gets_everything_once_tracker_faults() {
         plan.writes_pct = 40;
         plan.reads_pct = 10;
     }
-    let issues = 5;
-    let files = tempfile::tempdir().unwrap();
-    for n in 1..=issues {
-        let key = format!("SAM2-{n}");
-        m.ok(&["issue", "create", "--project", "SAM2", "--summary", &format!("Redmine fault {n}")]);
-        m.ok(&["comment", "add", &key, "--body", &format!("first note {n}")]);
-        m.ok(&["comment", "add", &key, "--body", &format!("second note {n}")]);
-        let file = files.path().join(format!("trace-{n}.log"));
-        std::fs::write(&file, format!("trace {n}\n").repeat(100 * n)).unwrap();
-        m.ok(&["attachment", "add", &key, file.to_str().unwrap()]);
-    }
-    churn(&m, &s, 20);
-    for _ in 0..20 {
-        if !server.issues(&project).is_empty() {
-            break;
-        }
-        churn(&m, &s, 5);
-    }
-    // Meanwhile a person adds a note to an issue that arrived (past the
-    // proxy: her answers are not the sync's faults).
-    let first = server.issues(&project)[0]["id"].as_u64().expect("an issue arrived under the faults");
-    server.alice("PUT", &format!("/issues/{first}.json"), r#"{"issue": {"notes": "Alice's note meanwhile"}}"#);
-    churn(&m, &s, 20);
-    proxy.plan.lock().unwrap().writes_pct = 0;
-    proxy.plan.lock().unwrap().reads_pct = 0;
-    let said = proxy.plan.lock().unwrap().said();
+    let home = tempfile::tempdir().unwrap();
+    let alice = postern::tracker::redmine::Redmine::open(&server.settings(&project, "ALICE"), home.path(), "alice");
+    let said = redmine_customer_gets_everything_once((&m, &s), &proxy, &alice.unwrap(), (&project, 5));
     eprintln!("faults made: {said}");
-    s.ok(&["errors", "retry", "acme", "--all"]);
-    drain(&m, &s);
-    let made = server.issues(&project);
-    let mut subjects: Vec<String> = made.iter().map(|i| i["subject"].as_str().unwrap().to_string()).collect();
-    subjects.sort();
-    let want: Vec<String> = (1..=issues).map(|n| format!("Redmine fault {n}")).collect();
-    assert_eq!(subjects, want, "each issue once in Redmine ({said})");
-    for i in &made {
-        let alices = usize::from(i["id"].as_u64() == Some(first));
-        assert_eq!(common::redmine::Server::notes(i).len(), 2 + alices, "each note once: {i} ({said})");
-        assert_eq!(i["attachments"].as_array().unwrap().len(), 1, "each file once: {i} ({said})");
-    }
-    let mut alices = 0;
-    for n in 1..=issues {
-        let comments = m.issue(&format!("SAM2-{n}"))["comments"].as_array().unwrap().clone();
-        let by_alice = comments.iter().filter(|c| c["body"] == "Alice's note meanwhile").count();
-        alices += by_alice;
-        assert_eq!(comments.len(), 2 + by_alice, "nothing came back ({said})");
-    }
-    assert_eq!(alices, 1, "Alice's note reached the vendor once ({said})");
-    assert_eq!(m.issues("SAM2").len(), issues, "no issue came back ({said})");
-    assert_eq!(s.json(&["errors", "list", "acme", "--json"]), serde_json::json!([]), "nothing left parked");
-    verified_equal(&m, &s);
 }
 
 /// An issue a person updates while postern reads the pages of what moved
